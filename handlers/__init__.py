@@ -1,0 +1,1 @@
+"""Thin Lambda entry points: parse, delegate to :mod:`serverless`, return."""

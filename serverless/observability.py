@@ -1,0 +1,69 @@
+"""Powertools Logger, Metrics and Tracer shared by the whole package, and metric names."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+
+__all__ = [
+    "DEFAULT_NAMESPACE",
+    "SERVICE_NAME",
+    "Metric",
+    "count",
+    "log_keys",
+    "logger",
+    "metrics",
+    "observe_seconds",
+    "tracer",
+]
+
+SERVICE_NAME = os.environ.get("POWERTOOLS_SERVICE_NAME") or "ecs-drain-terminator"
+DEFAULT_NAMESPACE = "EcsDrainTerminator"
+
+logger = Logger(service=SERVICE_NAME)
+metrics = Metrics(
+    service=SERVICE_NAME,
+    namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or DEFAULT_NAMESPACE,
+)
+tracer = Tracer(service=SERVICE_NAME)
+
+
+class Metric:
+    """Metric names (documented in the README; Terraform alarms on some of them)."""
+
+    DRAINS_TRACKED = "DrainsTracked"
+    TASKS_STOPPED = "TasksStopped"
+    STOP_LATENESS = "StopLatenessSeconds"
+    EVENTS_REJECTED = "EventsRejected"
+    STOPS_FAILED = "StopsFailed"
+    CLOSED_WITHOUT_STOP = "TasksClosedWithoutStop"
+    STOPS_DEFERRED = "StopsDeferred"
+    DRY_RUN_STOPS = "DryRunStops"
+    STOPS_CONFIRMED = "StopsConfirmed"
+    STOP_CONFIRMATION = "StopConfirmationSeconds"
+    STOPS_UNCONFIRMED = "StopsUnconfirmed"
+
+
+def count(name: str, value: int = 1) -> None:
+    """Add ``value`` to a count metric."""
+    metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+
+def observe_seconds(name: str, value: float) -> None:
+    """Record a duration in seconds."""
+    metrics.add_metric(name=name, unit=MetricUnit.Seconds, value=round(value, 3))
+
+
+@contextmanager
+def log_keys(**keys: object) -> Iterator[None]:
+    """Add structured keys (e.g. task_arn, ecs_service) to every log line inside the block."""
+    present = {k: v for k, v in keys.items() if v is not None}
+    logger.append_keys(**present)
+    try:
+        yield
+    finally:
+        logger.remove_keys(list(present))

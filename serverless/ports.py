@@ -1,0 +1,65 @@
+"""The ports the domain core needs; adapters in :mod:`serverless.adapters` implement them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Protocol
+
+from serverless.model import ServiceInfo, TaskRecord, TaskState
+
+__all__ = ["EcsPort", "LedgerPort", "TargetHealthPort"]
+
+
+class LedgerPort(Protocol):
+    """Durable task records with optimistic concurrency on ``rev``."""
+
+    def get(self, task_arn: str) -> TaskRecord | None:
+        """The record of a task (strongly consistent read), or None."""
+        ...
+
+    def put(self, record: TaskRecord, expected_rev: int | None) -> TaskRecord:
+        """Write ``record`` if the stored one still has ``expected_rev`` (None: must not exist).
+
+        Returns the record as written (``rev`` incremented). Raises ConflictError otherwise.
+        """
+        ...
+
+    def due(self, until: float) -> Iterable[TaskRecord]:
+        """Open records whose ``due_at`` is at or before ``until``, earliest first."""
+        ...
+
+    def has_open(self) -> bool:
+        """Whether any record is open at all (the sweeper keeps polling while one is)."""
+        ...
+
+    def reserve_stop_slot(self, key: str, now: float, spacing: float) -> float | None:
+        """Take the next stop slot of ``key`` if free at ``now``.
+
+        Returns None when taken (the next slot then opens ``spacing`` seconds later), or the
+        time the next slot opens when it is not free yet.
+        """
+        ...
+
+
+class EcsPort(Protocol):
+    """The ECS calls the terminator makes."""
+
+    def describe_service(self, cluster_arn: str, service_name: str) -> ServiceInfo | None:
+        """Tags, desired count and target groups of a service; None when it does not exist."""
+        ...
+
+    def describe_tasks(self, cluster_arn: str, task_arns: Sequence[str]) -> dict[str, TaskState]:
+        """Live state of the tasks that still exist, keyed by task ARN (batches itself)."""
+        ...
+
+    def stop_task(self, cluster_arn: str, task_arn: str, reason: str) -> None:
+        """Ask ECS to stop the task; NotFoundError when it no longer exists."""
+        ...
+
+
+class TargetHealthPort(Protocol):
+    """Elastic Load Balancing target health."""
+
+    def healthy_count(self, target_group_arn: str) -> int:
+        """Number of targets in the group whose state is ``healthy``."""
+        ...

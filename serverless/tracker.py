@@ -1,0 +1,155 @@
+"""Use case of the task-events function: keep the ledger in step with ECS events."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from serverless.clock import Clock
+from serverless.errors import ConflictError
+from serverless.model import RecordStatus, TaskEvent, TaskRecord
+from serverless.observability import Metric, count, logger
+from serverless.policy import new_drain_record, on_drain_event, on_stopped_event
+from serverless.ports import LedgerPort
+from serverless.reporting import report_closed
+from serverless.services import ServiceDirectory
+from serverless.settings import Settings
+
+__all__ = ["DrainTracker", "TrackAction", "TrackResult"]
+
+#: Optimistic-concurrency attempts before giving up (another writer keeps winning).
+_MAX_ATTEMPTS = 5
+
+
+class TrackAction(StrEnum):
+    """What handling an event did to the ledger."""
+
+    TRACKED = "tracked"  # a new drain is recorded
+    UPDATED = "updated"  # an open record learned something (newer state, earlier start)
+    CLOSED = "closed"  # the task stopped; its record is closed
+    UNCHANGED = "unchanged"  # duplicate or stale: nothing to change
+    IGNORED = "ignored"  # not a drain or stop of an opted-in service task
+
+
+@dataclass(frozen=True, slots=True)
+class TrackResult:
+    """The outcome of one event, for the handler's return value and tests."""
+
+    action: TrackAction
+    reason: str
+    task_arn: str
+
+
+class DrainTracker:
+    """Records drains of opted-in service tasks and closes records when tasks stop."""
+
+    def __init__(
+        self,
+        ledger: LedgerPort,
+        services: ServiceDirectory,
+        settings: Settings,
+        clock: Clock,
+    ) -> None:
+        self._ledger = ledger
+        self._services = services
+        self._settings = settings
+        self._clock = clock
+
+    def handle(self, event: TaskEvent) -> TrackResult:
+        """Apply one parsed event to the ledger (idempotent, order-independent)."""
+        service = event.service_name
+        if service is None:
+            return TrackResult(TrackAction.IGNORED, "not a service task", event.task_arn)
+        if event.is_drain:
+            return self._retry(lambda: self._drain(event, service))
+        if event.is_stopped:
+            return self._retry(lambda: self._stopped(event, service))
+        return TrackResult(
+            TrackAction.IGNORED,
+            f"neither draining nor stopped ({event.last_status}/{event.desired_status})",
+            event.task_arn,
+        )
+
+    def _retry(self, attempt: Callable[[], TrackResult]) -> TrackResult:
+        for number in range(1, _MAX_ATTEMPTS + 1):
+            try:
+                return attempt()
+            except ConflictError:
+                if number == _MAX_ATTEMPTS:
+                    raise
+                logger.debug("ledger record changed while handling the event; re-reading")
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _now(self) -> float:
+        return self._clock.now().timestamp()
+
+    def _drain(self, event: TaskEvent, service: str) -> TrackResult:
+        record = self._ledger.get(event.task_arn)
+        if record is None:
+            policy = self._services.policy(event.cluster_arn, service)
+            if not policy.enabled:
+                return TrackResult(TrackAction.IGNORED, "service not opted in", event.task_arn)
+            new = new_drain_record(event, service, policy, self._now())
+            written = self._ledger.put(new, expected_rev=None)
+            count(Metric.DRAINS_TRACKED)
+            logger.info(
+                "drain tracked",
+                extra={
+                    "drain_started_at": written.drain_started_at,
+                    "wait_seconds": written.wait_seconds,
+                    "due_at": written.due_at,
+                    "event_version": event.version,
+                },
+            )
+            return TrackResult(TrackAction.TRACKED, "drain began", event.task_arn)
+        changed = on_drain_event(record, event)
+        if changed is None:
+            why = "duplicate or stale drain event"
+            if record.status is not RecordStatus.DRAINING:
+                why = f"record already {record.status.value}"
+            return TrackResult(TrackAction.UNCHANGED, why, event.task_arn)
+        self._ledger.put(changed, expected_rev=record.rev)
+        if changed.drain_started_at < record.drain_started_at:
+            logger.info(
+                "earlier drain event moved the drain start back",
+                extra={"drain_started_at": changed.drain_started_at, "due_at": changed.due_at},
+            )
+        return TrackResult(TrackAction.UPDATED, "drain record updated", event.task_arn)
+
+    def _stopped(self, event: TaskEvent, service: str) -> TrackResult:
+        now = self._now()
+        record = self._ledger.get(event.task_arn)
+        retention = self._settings.record_retention_seconds
+        if record is None:
+            # A tombstone keeps a late drain event from opening a record for a task that has
+            # already stopped. Only opted-in services get one, to keep writes proportional.
+            policy = self._services.policy(event.cluster_arn, service)
+            if not policy.enabled:
+                return TrackResult(TrackAction.IGNORED, "service not opted in", event.task_arn)
+            tombstone = TaskRecord(
+                task_arn=event.task_arn,
+                cluster_arn=event.cluster_arn,
+                service_name=service,
+                status=RecordStatus.DRAINING,
+                version=event.version,
+                drain_started_at=event.time,
+                wait_seconds=policy.wait_seconds,
+                due_at=event.time + policy.wait_seconds,
+            )
+            closed = on_stopped_event(
+                tombstone, event, now, retention, self._settings.confirm_after_seconds
+            )
+            assert closed is not None
+            self._ledger.put(closed, expected_rev=None)
+            logger.info("task stopped before any drain event arrived; tombstone written")
+            return TrackResult(TrackAction.CLOSED, "stopped (no drain seen)", event.task_arn)
+        closed = on_stopped_event(
+            record, event, now, retention, self._settings.confirm_after_seconds
+        )
+        if closed is None:
+            return TrackResult(TrackAction.UNCHANGED, "record already closed", event.task_arn)
+        self._ledger.put(closed, expected_rev=record.rev)
+        if record.status is not RecordStatus.CLOSED:
+            report_closed(closed)
+        return TrackResult(TrackAction.CLOSED, f"stopped: {closed.outcome}", event.task_arn)

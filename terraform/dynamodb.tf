@@ -1,0 +1,47 @@
+# The ledger: one item per tracked task (pk = task ARN) plus small bookkeeping items
+# (pk starting with "budget#"). Only items the sweeper still has to act on carry
+# `sweep_key`, which makes `due-index` a sparse index of open work ordered by deadline.
+resource "aws_dynamodb_table" "ledger" {
+  name                        = "${var.name_prefix}-ledger"
+  billing_mode                = "PAY_PER_REQUEST"
+  hash_key                    = "pk"
+  deletion_protection_enabled = var.table_deletion_protection
+
+  attribute {
+    name = "pk"
+    type = "S"
+  }
+
+  attribute {
+    name = "sweep_key"
+    type = "S"
+  }
+
+  attribute {
+    name = "due_at"
+    type = "N"
+  }
+
+  global_secondary_index {
+    name            = "due-index"
+    hash_key        = "sweep_key"
+    range_key       = "due_at"
+    projection_type = "ALL"
+  }
+
+  ttl {
+    attribute_name = "expires_at"
+    enabled        = true
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  server_side_encryption {
+    enabled     = true
+    kms_key_arn = var.kms_key_arn
+  }
+
+  tags = var.tags
+}

@@ -1,0 +1,21 @@
+"""Test-wide settings: fake AWS credentials and the environment the handlers read."""
+
+from __future__ import annotations
+
+import os
+
+# Set before any handler module is imported: they check their configuration at import.
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "MOTO_ACCOUNT_ID": "111122223333",
+        "TABLE_NAME": "drain-terminator-test-ledger",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_SERVICE_NAME": "ecs-drain-terminator",
+        "POWERTOOLS_METRICS_NAMESPACE": "EcsDrainTerminator",
+        "POWERTOOLS_LOG_LEVEL": "DEBUG",
+    }
+)

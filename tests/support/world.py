@@ -1,0 +1,215 @@
+"""A small ECS world on moto for functional tests.
+
+moto has no ECS lifecycle: tasks do not drain and StopTask jumps straight to STOPPED.
+Tests therefore set task states explicitly (:meth:`World.set_task`), with moto's state
+manager told not to advance task states by itself.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+from moto.ecs.models import ecs_backends
+from moto.moto_api import state_manager
+
+from serverless.app import App, install
+from serverless.settings import Settings
+from tests.support.clock import ManualClock
+from tests.support.hcl import ledger_table_spec
+
+EVENTS = Path(__file__).resolve().parent.parent / "events"
+ACCOUNT = "111122223333"
+REGION = "us-east-1"
+TABLE = "drain-terminator-test-ledger"
+
+
+def load_event(name: str) -> dict[str, Any]:
+    """A fixture event from tests/events/."""
+    return json.loads((EVENTS / name).read_text())
+
+
+def iso(epoch: float) -> str:
+    """ECS's timestamp format (milliseconds, Z)."""
+    moment = datetime.fromtimestamp(epoch, tz=UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+@dataclass
+class StopCall:
+    task_arn: str
+    at: float
+    reason: str
+
+
+@dataclass
+class World:
+    clock: ManualClock
+    ecs: Any
+    dynamodb: Any
+    elbv2: Any
+    cluster_arn: str
+    subnet: str
+    stops: list[StopCall] = field(default_factory=list)
+    task_definition: str = ""
+    security_group: str = ""
+
+    # -- services and tasks --------------------------------------------------------------
+    def add_service(self, name: str, tags: dict[str, str] | None = None) -> None:
+        kwargs: dict[str, Any] = {}
+        if tags:
+            kwargs["tags"] = [{"key": k, "value": v} for k, v in tags.items()]
+        self.ecs.create_service(
+            cluster=self.cluster_arn,
+            serviceName=name,
+            taskDefinition=self.task_definition,
+            desiredCount=0,
+            launchType="FARGATE",
+            networkConfiguration={
+                "awsvpcConfiguration": {
+                    "subnets": [self.subnet],
+                    "securityGroups": [self.security_group],
+                }
+            },
+            **kwargs,
+        )
+
+    def start_task(self, service: str | None) -> str:
+        group = f"service:{service}" if service else "family:batch-job"
+        response = self.ecs.run_task(
+            cluster=self.cluster_arn,
+            taskDefinition=self.task_definition,
+            launchType="FARGATE",
+            group=group,
+            startedBy="ecs-svc/4790528617301924468" if service else "manual",
+        )
+        arn: str = response["tasks"][0]["taskArn"]
+        self.set_task(arn, "RUNNING", "RUNNING")
+        return arn
+
+    def _task(self, task_arn: str) -> Any:
+        tasks = ecs_backends[ACCOUNT][REGION].tasks["prod"]
+        return tasks[task_arn]
+
+    def set_task(
+        self, task_arn: str, last: str, desired: str, stopped_reason: str | None = None
+    ) -> None:
+        task = self._task(task_arn)
+        task.status = last
+        task.desired_status = desired
+        if stopped_reason is not None:
+            task.stopped_reason = stopped_reason
+
+    def task_status(self, task_arn: str) -> tuple[str, str]:
+        task = self._task(task_arn)
+        return task.status, task.desired_status
+
+    # -- events -------------------------------------------------------------------------
+    def event(
+        self,
+        task_arn: str,
+        last: str,
+        desired: str,
+        version: int,
+        at: float,
+        fixture: str = "fargate-drain-deactivating.json",
+        service: str | None = "web",
+        **detail: Any,
+    ) -> dict[str, Any]:
+        event = copy.deepcopy(load_event(fixture))
+        event["id"] = f"evt-{task_arn.rsplit('/', 1)[-1][:8]}-{version}-{last}"
+        event["time"] = iso(at)[:19] + "Z"
+        event["resources"] = [task_arn]
+        d = event["detail"]
+        d.update(
+            taskArn=task_arn,
+            clusterArn=self.cluster_arn,
+            lastStatus=last,
+            desiredStatus=desired,
+            version=version,
+            updatedAt=iso(at),
+            group=f"service:{service}" if service else "family:batch-job",
+        )
+        for container in d.get("containers", []):
+            container["taskArn"] = task_arn
+        d.update(detail)
+        return event
+
+    # -- the application ---------------------------------------------------------------
+    def settings(self, **overrides: Any) -> Settings:
+        return Settings(table_name=TABLE, **overrides)
+
+    def install_app(self, **overrides: Any) -> App:
+        app = App(
+            self.settings(**overrides),
+            clock=self.clock,
+            ecs_client=self.ecs,
+            dynamodb_client=self.dynamodb,
+            elbv2_client=self.elbv2,
+        )
+        install(app)
+        return app
+
+    def record(self, task_arn: str) -> dict[str, Any] | None:
+        item = self.dynamodb.get_item(
+            TableName=TABLE, Key={"pk": {"S": task_arn}}, ConsistentRead=True
+        ).get("Item")
+        if item is None:
+            return None
+        return {k: next(iter(v.values())) for k, v in item.items()}
+
+    def item_count(self) -> int:
+        return int(self.dynamodb.scan(TableName=TABLE, Select="COUNT")["Count"])
+
+
+def build_world(clock: ManualClock) -> World:
+    """Create the table (from the Terraform HCL), a cluster, a VPC and hooks. Needs mock_aws."""
+    state_manager.set_transition(
+        model_name="ecs::task", transition={"progression": "manual", "times": 10**9}
+    )
+    session = boto3.session.Session(region_name=REGION)
+    ecs = session.client("ecs")
+    dynamodb = session.client("dynamodb")
+    elbv2 = session.client("elbv2")
+    ec2 = session.client("ec2")
+    spec = ledger_table_spec(TABLE)
+    dynamodb.create_table(**spec)
+    ecs.put_account_setting(name="taskLongArnFormat", value="enabled")
+    cluster_arn = ecs.create_cluster(clusterName="prod")["cluster"]["clusterArn"]
+    vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.20.1.0/24")["Subnet"]["SubnetId"]
+    security_group = ec2.create_security_group(GroupName="web", Description="web tasks", VpcId=vpc)[
+        "GroupId"
+    ]
+    task_definition = ecs.register_task_definition(
+        family="web",
+        # moto 5 crashes creating the ENI of an awsvpc task, and the ledger never looks at
+        # networking, so the test world runs its Fargate tasks in bridge mode.
+        networkMode="bridge",
+        cpu="512",
+        memory="1024",
+        containerDefinitions=[
+            {"name": "web", "image": "web:1", "essential": True, "memory": 1024, "cpu": 512}
+        ],
+    )["taskDefinition"]["taskDefinitionArn"]
+    world = World(
+        clock,
+        ecs,
+        dynamodb,
+        elbv2,
+        cluster_arn,
+        subnet,
+        task_definition=task_definition,
+        security_group=security_group,
+    )
+
+    def on_stop(params: dict[str, Any], **_: Any) -> None:
+        world.stops.append(StopCall(params["task"], clock.epoch(), params.get("reason", "")))
+
+    ecs.meta.events.register("provide-client-params.ecs.StopTask", on_stop)
+    return world
