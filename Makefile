@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 TBIN   := $(TOOLS)/bin
 ARGS   ?=
 
-.PHONY: demo test lint typecheck unit terraform-check checkov bench clean
+.PHONY: demo test lint typecheck unit terraform-check checkov clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,9 +43,6 @@ terraform-check: $(VENV)/.installed
 
 checkov: $(TOOLS)/.installed
 	$(TBIN)/checkov --directory terraform --quiet --compact --framework terraform
-
-bench: $(VENV)/.installed
-	$(BIN)/python -m bench $(ARGS)
 
 clean:
 	rm -rf .venv layers/build .pytest_cache .mypy_cache .ruff_cache

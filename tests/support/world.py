@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore.awsrequest import AWSResponse
 from moto.ecs.models import ecs_backends
 from moto.moto_api import state_manager
 
@@ -58,17 +59,30 @@ class World:
     stops: list[StopCall] = field(default_factory=list)
     task_definition: str = ""
     security_group: str = ""
+    stop_takes_effect: bool = True
+    vpc: str = ""
 
     # -- services and tasks --------------------------------------------------------------
-    def add_service(self, name: str, tags: dict[str, str] | None = None) -> None:
+    def add_service(
+        self,
+        name: str,
+        tags: dict[str, str] | None = None,
+        desired_count: int = 0,
+        target_groups: tuple[str, ...] = (),
+    ) -> None:
         kwargs: dict[str, Any] = {}
         if tags:
             kwargs["tags"] = [{"key": k, "value": v} for k, v in tags.items()]
+        if target_groups:
+            kwargs["loadBalancers"] = [
+                {"targetGroupArn": tg, "containerName": "web", "containerPort": 80}
+                for tg in target_groups
+            ]
         self.ecs.create_service(
             cluster=self.cluster_arn,
             serviceName=name,
             taskDefinition=self.task_definition,
-            desiredCount=0,
+            desiredCount=desired_count,
             launchType="FARGATE",
             networkConfiguration={
                 "awsvpcConfiguration": {
@@ -108,6 +122,25 @@ class World:
     def task_status(self, task_arn: str) -> tuple[str, str]:
         task = self._task(task_arn)
         return task.status, task.desired_status
+
+    def target_group(self, name: str, healthy: int) -> str:
+        """An NLB target group with ``healthy`` registered targets (moto reports them healthy)."""
+        arn: str = self.elbv2.create_target_group(
+            Name=name, Protocol="TCP", Port=80, VpcId=self.vpc, TargetType="ip"
+        )["TargetGroups"][0]["TargetGroupArn"]
+        self.set_healthy(arn, healthy)
+        return arn
+
+    def set_healthy(self, target_group: str, healthy: int) -> None:
+        current = self.elbv2.describe_target_health(TargetGroupArn=target_group)
+        targets = [d["Target"] for d in current["TargetHealthDescriptions"]]
+        if targets:
+            self.elbv2.deregister_targets(TargetGroupArn=target_group, Targets=targets)
+        if healthy:
+            self.elbv2.register_targets(
+                TargetGroupArn=target_group,
+                Targets=[{"Id": f"10.20.1.{10 + i}", "Port": 80} for i in range(healthy)],
+            )
 
     # -- events -------------------------------------------------------------------------
     def event(
@@ -206,10 +239,19 @@ def build_world(clock: ManualClock) -> World:
         subnet,
         task_definition=task_definition,
         security_group=security_group,
+        vpc=vpc,
     )
 
     def on_stop(params: dict[str, Any], **_: Any) -> None:
         world.stops.append(StopCall(params["task"], clock.epoch(), params.get("reason", "")))
 
+    def without_effect(params: dict[str, Any], **_: Any) -> Any:
+        # Models the case nobody has verified publicly: StopTask accepted, task keeps draining.
+        if world.stop_takes_effect:
+            return None
+        task_arn = world.stops[-1].task_arn
+        return AWSResponse("https://ecs.test", 200, {}, None), {"task": {"taskArn": task_arn}}
+
     ecs.meta.events.register("provide-client-params.ecs.StopTask", on_stop)
+    ecs.meta.events.register("before-call.ecs.StopTask", without_effect)
     return world
