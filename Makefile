@@ -42,7 +42,7 @@ terraform-check: $(VENV)/.installed
 	$(BIN)/python -m tools.tfcheck terraform
 
 checkov: $(TOOLS)/.installed
-	$(TBIN)/checkov --directory terraform --quiet --compact --framework terraform
+	$(TBIN)/checkov --directory terraform --quiet --compact --framework terraform --skip-download
 
 clean:
 	rm -rf .venv layers/build .pytest_cache .mypy_cache .ruff_cache

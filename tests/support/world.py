@@ -200,12 +200,17 @@ class World:
         return int(self.dynamodb.scan(TableName=TABLE, Select="COUNT")["Count"])
 
 
+# One session for the whole test run: it caches the parsed service models, which makes
+# creating clients for each test cheap.
+_SESSION = boto3.session.Session(region_name=REGION)
+
+
 def build_world(clock: ManualClock) -> World:
     """Create the table (from the Terraform HCL), a cluster, a VPC and hooks. Needs mock_aws."""
     state_manager.set_transition(
         model_name="ecs::task", transition={"progression": "manual", "times": 10**9}
     )
-    session = boto3.session.Session(region_name=REGION)
+    session = _SESSION
     ecs = session.client("ecs")
     dynamodb = session.client("dynamodb")
     elbv2 = session.client("elbv2")

@@ -1,0 +1,85 @@
+# Alarms: function errors, events in the dead-letter queue, and the two metrics that
+# mean the tool did not do its job (StopsFailed, StopsUnconfirmed). Notifications go to
+# the module's SNS topic (var.create_alarm_topic) and/or var.alarm_topic_arns.
+
+resource "aws_sns_topic" "alarms" {
+  #checkov:skip=CKV_AWS_26:CloudWatch alarms cannot publish to a topic encrypted with the AWS managed key alias/aws/sns; the topic uses var.kms_key_arn when set (its key policy must allow cloudwatch.amazonaws.com).
+  count = var.create_alarm_topic ? 1 : 0
+
+  name              = "${var.name_prefix}-alarms"
+  kms_master_key_id = var.kms_key_arn
+  tags              = local.tags
+}
+
+locals {
+  alarm_actions = concat(aws_sns_topic.alarms[*].arn, var.alarm_topic_arns)
+
+  # Powertools Metrics adds the dimension service=<POWERTOOLS_SERVICE_NAME> to every
+  # EMF metric (both functions share the service name).
+  metric_dimensions = { service = var.service_name }
+
+  functions = {
+    task-events = aws_lambda_function.task_events.function_name
+    sweeper     = aws_lambda_function.sweeper.function_name
+  }
+
+  stop_metrics = {
+    StopsFailed      = "StopTask calls failed: draining tasks were not stopped early."
+    StopsUnconfirmed = "Tasks still draining well after StopTask: check the stops took effect."
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "function_errors" {
+  for_each = local.functions
+
+  alarm_name          = "${var.name_prefix}-${each.key}-errors"
+  alarm_description   = "${each.value} returned errors (see its log group)."
+  namespace           = "AWS/Lambda"
+  metric_name         = "Errors"
+  dimensions          = { FunctionName = each.value }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+  tags                = local.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "dead_letter_depth" {
+  alarm_name          = "${var.name_prefix}-dlq-depth"
+  alarm_description   = "Events the functions never processed are waiting in ${aws_sqs_queue.dead_letter.name}."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = aws_sqs_queue.dead_letter.name }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+  tags                = local.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "stops" {
+  for_each = local.stop_metrics
+
+  alarm_name          = "${var.name_prefix}-${each.key}"
+  alarm_description   = each.value
+  namespace           = var.metrics_namespace
+  metric_name         = each.key
+  dimensions          = local.metric_dimensions
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+  tags                = local.tags
+}

@@ -1,0 +1,28 @@
+# Environment of the functions: the variables serverless/settings.py reads (names pinned
+# in docs/contracts.md). Only locals that depend on variables and local.table_name live
+# here: the tests render them with Terraform core (tests/support/hcl.py).
+locals {
+  common_environment = {
+    TABLE_NAME                   = local.table_name
+    TAG_PREFIX                   = var.tag_prefix
+    DEFAULT_WAIT_SECONDS         = tostring(var.default_wait_seconds)
+    TAG_CACHE_SECONDS            = tostring(var.tag_cache_seconds)
+    RECORD_RETENTION_SECONDS     = tostring(var.record_retention_seconds)
+    CONFIRM_AFTER_SECONDS        = tostring(var.confirm_after_seconds)
+    POWERTOOLS_SERVICE_NAME      = var.service_name
+    POWERTOOLS_METRICS_NAMESPACE = var.metrics_namespace
+    POWERTOOLS_LOG_LEVEL         = var.log_level
+  }
+
+  task_events_environment = local.common_environment
+
+  # Both functions close records after our StopTask (the STOPPED event or the sweeper's
+  # check), so both read CONFIRM_AFTER_SECONDS.
+  sweeper_environment = merge(local.common_environment, {
+    SWEEP_HORIZON_SECONDS = tostring(var.sweep_horizon_seconds)
+    LEASE_SECONDS         = tostring(var.lease_seconds)
+    DRY_RUN               = var.dry_run ? "true" : "false"
+  })
+
+  tracing_mode = var.tracing_enabled ? "Active" : "PassThrough"
+}

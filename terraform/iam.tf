@@ -1,0 +1,197 @@
+# One role per function, each allowed exactly the calls in docs/contracts.md.
+#
+# Cluster scoping (var.cluster_arns, see scope.tf):
+# - ecs:StopTask and ecs:DescribeTasks: task ARNs under the listed clusters AND the
+#   ecs:cluster condition key; with an empty list, tasks of every cluster of this
+#   account in this region.
+# - ecs:DescribeServices and ecs:ListTagsForResource: service ARNs under the listed
+#   clusters (every cluster of this account and region when the list is empty).
+# - elasticloadbalancing:DescribeTargetHealth and the X-Ray actions support no
+#   resource-level permissions: resource "*" is the only valid value (never action "*").
+# - DynamoDB: the ledger table and, for Query, its due-index.
+# - Logs: the function's own log group.
+
+data "aws_iam_policy_document" "lambda_assume" {
+  statement {
+    sid     = "LambdaAssumeRole"
+    effect  = "Allow"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+  }
+}
+
+locals {
+  table_arn     = aws_dynamodb_table.ledger.arn
+  due_index_arn = "${aws_dynamodb_table.ledger.arn}/index/due-index"
+
+  # KMS use through the services that hold the module's encrypted data.
+  kms_via_services = [
+    "dynamodb.${local.region}.amazonaws.com",
+    "sqs.${local.region}.amazonaws.com",
+    "lambda.${local.region}.amazonaws.com",
+  ]
+}
+
+# ------------------------------------------------------------------------- task-events
+resource "aws_iam_role" "task_events" {
+  name               = local.task_events_name
+  description        = "Execution role of ${local.task_events_name}."
+  assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
+  tags               = local.tags
+}
+
+data "aws_iam_policy_document" "task_events" {
+  statement {
+    sid       = "OwnLogGroup"
+    effect    = "Allow"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.task_events.arn}:*"]
+  }
+
+  statement {
+    sid       = "ReadServiceTags"
+    effect    = "Allow"
+    actions   = ["ecs:DescribeServices", "ecs:ListTagsForResource"]
+    resources = local.scoped_service_arns
+  }
+
+  statement {
+    sid       = "Ledger"
+    effect    = "Allow"
+    actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+    resources = [local.table_arn]
+  }
+
+  statement {
+    sid       = "DeadLetter"
+    effect    = "Allow"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.dead_letter.arn]
+  }
+
+  statement {
+    sid       = "Tracing"
+    effect    = "Allow"
+    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+    resources = ["*"] # X-Ray supports no resource-level permissions.
+  }
+
+  dynamic "statement" {
+    for_each = var.kms_key_arn == null ? [] : [var.kms_key_arn]
+
+    content {
+      sid       = "CustomerKey"
+      effect    = "Allow"
+      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+      resources = [statement.value]
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = local.kms_via_services
+      }
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "task_events" {
+  name   = "task-events"
+  role   = aws_iam_role.task_events.id
+  policy = data.aws_iam_policy_document.task_events.json
+}
+
+# ----------------------------------------------------------------------------- sweeper
+resource "aws_iam_role" "sweeper" {
+  name               = local.sweeper_name
+  description        = "Execution role of ${local.sweeper_name}."
+  assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
+  tags               = local.tags
+}
+
+data "aws_iam_policy_document" "sweeper" {
+  statement {
+    sid       = "OwnLogGroup"
+    effect    = "Allow"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.sweeper.arn}:*"]
+  }
+
+  statement {
+    sid       = "StopDrainingTasks"
+    effect    = "Allow"
+    actions   = ["ecs:StopTask", "ecs:DescribeTasks"]
+    resources = local.scoped_task_arns
+
+    dynamic "condition" {
+      for_each = length(var.cluster_arns) == 0 ? [] : [var.cluster_arns]
+
+      content {
+        test     = "ArnEquals"
+        variable = "ecs:cluster"
+        values   = condition.value
+      }
+    }
+  }
+
+  statement {
+    sid       = "ReadServiceTags"
+    effect    = "Allow"
+    actions   = ["ecs:DescribeServices", "ecs:ListTagsForResource"]
+    resources = local.scoped_service_arns
+  }
+
+  statement {
+    sid       = "TargetHealth"
+    effect    = "Allow"
+    actions   = ["elasticloadbalancing:DescribeTargetHealth"]
+    resources = ["*"] # Describe* calls of ELB support no resource-level permissions.
+  }
+
+  statement {
+    sid       = "Ledger"
+    effect    = "Allow"
+    actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"]
+    resources = [local.table_arn, local.due_index_arn]
+  }
+
+  statement {
+    sid       = "DeadLetter"
+    effect    = "Allow"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.dead_letter.arn]
+  }
+
+  statement {
+    sid       = "Tracing"
+    effect    = "Allow"
+    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+    resources = ["*"] # X-Ray supports no resource-level permissions.
+  }
+
+  dynamic "statement" {
+    for_each = var.kms_key_arn == null ? [] : [var.kms_key_arn]
+
+    content {
+      sid       = "CustomerKey"
+      effect    = "Allow"
+      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+      resources = [statement.value]
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = local.kms_via_services
+      }
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "sweeper" {
+  name   = "sweeper"
+  role   = aws_iam_role.sweeper.id
+  policy = data.aws_iam_policy_document.sweeper.json
+}

@@ -1,0 +1,304 @@
+# ------------------------------------------------------------------------------ naming
+variable "name_prefix" {
+  type        = string
+  description = "Prefix of every resource name (table, functions, roles, rules, queue, alarms)."
+  default     = "ecs-drain-terminator"
+
+  validation {
+    condition     = can(regex("^[A-Za-z][A-Za-z0-9-]{0,39}$", var.name_prefix))
+    error_message = "name_prefix must start with a letter and hold 1-40 letters, digits or hyphens (names derived from it must fit Lambda's and IAM's 64-character limits)."
+  }
+}
+
+variable "tags" {
+  type        = map(string)
+  description = "Tags added to every resource the module creates."
+  default     = {}
+}
+
+# ---------------------------------------------------------------------------- scope
+variable "cluster_arns" {
+  type        = list(string)
+  description = "ARNs of the ECS clusters whose services may opt in. Narrows the event rule and scopes StopTask/DescribeTasks/DescribeServices/ListTagsForResource to these clusters. EMPTY MEANS EVERY CLUSTER of the account in the deployment region."
+  default     = []
+
+  validation {
+    condition = alltrue([
+      for arn in var.cluster_arns : can(regex("^arn:aws[a-z-]*:ecs:[a-z0-9-]+:[0-9]{12}:cluster/[A-Za-z0-9_-]{1,255}$", arn))
+    ])
+    error_message = "Each cluster_arns entry must be an ECS cluster ARN: arn:<partition>:ecs:<region>:<account>:cluster/<name>."
+  }
+}
+
+# ------------------------------------------------------------- behaviour (environment)
+variable "tag_prefix" {
+  type        = string
+  description = "Prefix of the opt-in service tags (TAG_PREFIX), e.g. \"drain-terminator:\" for drain-terminator:enabled."
+  default     = "drain-terminator:"
+
+  validation {
+    condition     = length(var.tag_prefix) >= 1 && length(var.tag_prefix) <= 100 && can(regex("^[A-Za-z0-9 +=._:/@-]+$", var.tag_prefix)) && !startswith(lower(var.tag_prefix), "aws:")
+    error_message = "tag_prefix must be 1-100 characters valid in an ECS tag key (letters, digits, spaces and + = . _ : / @ -) and must not start with aws:."
+  }
+}
+
+variable "default_wait_seconds" {
+  type        = number
+  description = "Seconds after a drain starts before the task is stopped, for services without a valid <prefix>wait-seconds tag (DEFAULT_WAIT_SECONDS)."
+  default     = 120
+
+  validation {
+    condition     = var.default_wait_seconds >= 0 && var.default_wait_seconds <= 3600 && floor(var.default_wait_seconds) == var.default_wait_seconds
+    error_message = "default_wait_seconds must be a whole number from 0 to 3600 (the longest deregistration delay)."
+  }
+}
+
+variable "dry_run" {
+  type        = bool
+  description = "Do everything except StopTask: log and count the stops that would happen (DRY_RUN)."
+  default     = false
+}
+
+variable "sweep_horizon_seconds" {
+  type        = number
+  description = "Deadlines up to this many seconds ahead are met inside the current sweeper run (SWEEP_HORIZON_SECONDS). sweeper_timeout must exceed it by more than 30."
+  default     = 90
+
+  validation {
+    condition     = var.sweep_horizon_seconds >= 0 && var.sweep_horizon_seconds <= 840 && floor(var.sweep_horizon_seconds) == var.sweep_horizon_seconds
+    error_message = "sweep_horizon_seconds must be a whole number from 0 to 840 (the sweeper's 900 s maximum timeout minus slack)."
+  }
+}
+
+variable "lease_seconds" {
+  type        = number
+  description = "How long a sweeper run's claim on a ledger record holds (LEASE_SECONDS)."
+  default     = 30
+
+  validation {
+    condition     = var.lease_seconds >= 1 && var.lease_seconds <= 900 && floor(var.lease_seconds) == var.lease_seconds
+    error_message = "lease_seconds must be a whole number from 1 to 900."
+  }
+}
+
+variable "confirm_after_seconds" {
+  type        = number
+  description = "A task still draining this many seconds after StopTask is reported as unconfirmed (CONFIRM_AFTER_SECONDS)."
+  default     = 60
+
+  validation {
+    condition     = var.confirm_after_seconds >= 1 && floor(var.confirm_after_seconds) == var.confirm_after_seconds
+    error_message = "confirm_after_seconds must be a whole number >= 1."
+  }
+}
+
+variable "tag_cache_seconds" {
+  type        = number
+  description = "How long service tags are cached in a warm function container (TAG_CACHE_SECONDS)."
+  default     = 60
+
+  validation {
+    condition     = var.tag_cache_seconds >= 0 && floor(var.tag_cache_seconds) == var.tag_cache_seconds
+    error_message = "tag_cache_seconds must be a whole number >= 0."
+  }
+}
+
+variable "record_retention_seconds" {
+  type        = number
+  description = "Closed ledger records expire (DynamoDB TTL) after this many seconds (RECORD_RETENTION_SECONDS)."
+  default     = 604800
+
+  validation {
+    condition     = var.record_retention_seconds >= 60 && floor(var.record_retention_seconds) == var.record_retention_seconds
+    error_message = "record_retention_seconds must be a whole number >= 60."
+  }
+}
+
+# --------------------------------------------------------------------------- powertools
+variable "service_name" {
+  type        = string
+  description = "Powertools service name (POWERTOOLS_SERVICE_NAME): the `service` dimension of the metrics the alarms watch."
+  default     = "ecs-drain-terminator"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._-]{1,250}$", var.service_name))
+    error_message = "service_name must be 1-250 letters, digits, dots, underscores or hyphens."
+  }
+}
+
+variable "metrics_namespace" {
+  type        = string
+  description = "CloudWatch namespace of the functions' EMF metrics (POWERTOOLS_METRICS_NAMESPACE)."
+  default     = "EcsDrainTerminator"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._/#:-]{1,255}$", var.metrics_namespace)) && !startswith(var.metrics_namespace, "AWS/")
+    error_message = "metrics_namespace must be a valid custom CloudWatch namespace (1-255 characters, not starting with AWS/)."
+  }
+}
+
+variable "log_level" {
+  type        = string
+  description = "Log level of the functions (POWERTOOLS_LOG_LEVEL)."
+  default     = "INFO"
+
+  validation {
+    condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], var.log_level)
+    error_message = "log_level must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL."
+  }
+}
+
+variable "tracing_enabled" {
+  type        = bool
+  description = "Active X-Ray tracing of both functions."
+  default     = true
+}
+
+# ----------------------------------------------------------------------------- lambda
+variable "runtime" {
+  type        = string
+  description = "Lambda Python runtime of both functions and the layer."
+  default     = "python3.13"
+
+  validation {
+    condition     = contains(["python3.11", "python3.12", "python3.13"], var.runtime)
+    error_message = "runtime must be python3.11, python3.12 or python3.13."
+  }
+}
+
+variable "architecture" {
+  type        = string
+  description = "Instruction set of both functions (and of the layer's wheels)."
+  default     = "arm64"
+
+  validation {
+    condition     = contains(["arm64", "x86_64"], var.architecture)
+    error_message = "architecture must be arm64 or x86_64."
+  }
+}
+
+variable "python_executable" {
+  type        = string
+  description = "Python 3 interpreter (with pip) Terraform runs layers/build.py with, during plan."
+  default     = "python3"
+
+  validation {
+    condition     = length(trimspace(var.python_executable)) > 0
+    error_message = "python_executable must not be empty."
+  }
+}
+
+variable "task_events_memory_size" {
+  type        = number
+  description = "Memory (MB) of the task-events function."
+  default     = 256
+
+  validation {
+    condition     = var.task_events_memory_size >= 128 && var.task_events_memory_size <= 10240 && floor(var.task_events_memory_size) == var.task_events_memory_size
+    error_message = "task_events_memory_size must be a whole number of MB from 128 to 10240."
+  }
+}
+
+variable "task_events_timeout" {
+  type        = number
+  description = "Timeout (seconds) of the task-events function."
+  default     = 30
+
+  validation {
+    condition     = var.task_events_timeout >= 3 && var.task_events_timeout <= 900 && floor(var.task_events_timeout) == var.task_events_timeout
+    error_message = "task_events_timeout must be a whole number of seconds from 3 to 900."
+  }
+}
+
+variable "task_events_reserved_concurrency" {
+  type        = number
+  description = "Reserved concurrency of the task-events function; null leaves it unreserved (deployment bursts are absorbed, and accounts at the minimum concurrency quota cannot reserve any)."
+  default     = null
+
+  validation {
+    condition     = var.task_events_reserved_concurrency == null ? true : (var.task_events_reserved_concurrency >= 1 && floor(var.task_events_reserved_concurrency) == var.task_events_reserved_concurrency)
+    error_message = "task_events_reserved_concurrency must be null or a whole number >= 1."
+  }
+}
+
+variable "sweeper_memory_size" {
+  type        = number
+  description = "Memory (MB) of the sweeper function."
+  default     = 256
+
+  validation {
+    condition     = var.sweeper_memory_size >= 128 && var.sweeper_memory_size <= 10240 && floor(var.sweeper_memory_size) == var.sweeper_memory_size
+    error_message = "sweeper_memory_size must be a whole number of MB from 128 to 10240."
+  }
+}
+
+variable "sweeper_timeout" {
+  type        = number
+  description = "Timeout (seconds) of the sweeper function; must exceed sweep_horizon_seconds + 30 (checked at plan)."
+  default     = 180
+
+  validation {
+    condition     = var.sweeper_timeout >= 31 && var.sweeper_timeout <= 900 && floor(var.sweeper_timeout) == var.sweeper_timeout
+    error_message = "sweeper_timeout must be a whole number of seconds from 31 to 900."
+  }
+}
+
+variable "sweeper_reserved_concurrency" {
+  type        = number
+  description = "Reserved concurrency of the sweeper, so runs cannot pile up (overlapping runs are safe: leases prevent double stops)."
+  default     = 2
+
+  validation {
+    condition     = var.sweeper_reserved_concurrency >= 1 && var.sweeper_reserved_concurrency <= 10 && floor(var.sweeper_reserved_concurrency) == var.sweeper_reserved_concurrency
+    error_message = "sweeper_reserved_concurrency must be a whole number from 1 to 10."
+  }
+}
+
+variable "log_retention_days" {
+  type        = number
+  description = "Retention of the functions' CloudWatch log groups, in days."
+  default     = 30
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be a retention CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653)."
+  }
+}
+
+# ---------------------------------------------------------------------------- data
+variable "kms_key_arn" {
+  type        = string
+  description = "Customer managed KMS key for the table, the log groups, the dead-letter queue, the functions' environment and the alarm topic; null uses AWS owned/managed keys. The key policy must allow the logs, events and cloudwatch service principals (see README)."
+  default     = null
+
+  validation {
+    condition     = var.kms_key_arn == null ? true : can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.kms_key_arn))
+    error_message = "kms_key_arn must be null or a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<id>)."
+  }
+}
+
+variable "table_deletion_protection" {
+  type        = bool
+  description = "Deletion protection of the ledger table (turn off before destroying the module)."
+  default     = true
+}
+
+# ----------------------------------------------------------------------------- alarms
+variable "create_alarm_topic" {
+  type        = bool
+  description = "Create an SNS topic the alarms notify (output alarm_topic_arn; subscribe to it yourself)."
+  default     = false
+}
+
+variable "alarm_topic_arns" {
+  type        = list(string)
+  description = "Existing SNS topics the alarms notify (in addition to the module's topic, if created)."
+  default     = []
+
+  validation {
+    condition = alltrue([
+      for arn in var.alarm_topic_arns : can(regex("^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$", arn))
+    ])
+    error_message = "Each alarm_topic_arns entry must be an SNS topic ARN."
+  }
+}

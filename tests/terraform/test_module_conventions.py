@@ -1,0 +1,141 @@
+"""Conventions a reviewer checks: typed, described, validated variables; described
+outputs; versions pinned from below; alarms on the metrics the code emits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from serverless.observability import Metric
+from tests.support.hcl import MODULE_DIR, load_tf
+
+EXAMPLE = MODULE_DIR / "examples" / "complete"
+# Variables that are free-form (any map/bool/list) and need no validation block.
+UNVALIDATED = {
+    "tags",
+    "dry_run",
+    "tracing_enabled",
+    "table_deletion_protection",
+    "create_alarm_topic",
+}
+EXPECTED_OUTPUTS = {
+    "table_name",
+    "table_arn",
+    "task_events_function_name",
+    "task_events_function_arn",
+    "sweeper_function_name",
+    "sweeper_function_arn",
+    "task_state_change_rule_arn",
+    "sweeper_schedule_rule_arn",
+    "dead_letter_queue_url",
+    "task_events_role_arn",
+    "sweeper_role_arn",
+}
+
+
+@pytest.mark.parametrize("directory", [MODULE_DIR, EXAMPLE], ids=["module", "example"])
+def test_given_a_configuration_when_read_then_every_variable_is_typed_and_described(
+    directory: Any,
+) -> None:
+    for name, body in load_tf(directory)["variable"].items():
+        assert body.get("type"), f"variable {name} has no type"
+        assert body.get("description", "").endswith("."), f"variable {name} lacks a description"
+
+
+def test_given_the_module_when_read_then_variables_with_a_range_or_format_are_validated(
+    variables: dict[str, Any],
+) -> None:
+    for name, body in variables.items():
+        if name in UNVALIDATED:
+            continue
+        assert body.get("validation"), f"variable {name} has no validation block"
+
+
+@pytest.mark.parametrize("directory", [MODULE_DIR, EXAMPLE], ids=["module", "example"])
+def test_given_a_configuration_when_read_then_every_output_is_described(directory: Any) -> None:
+    for name, body in load_tf(directory)["output"].items():
+        assert body.get("description"), f"output {name} has no description"
+
+
+def test_given_the_module_when_read_then_it_exposes_the_documented_outputs(
+    module: dict[str, Any],
+) -> None:
+    assert set(module["output"]) >= EXPECTED_OUTPUTS
+
+
+def test_given_the_module_when_read_then_it_has_the_naming_and_tagging_inputs(
+    variables: dict[str, Any],
+) -> None:
+    assert variables["name_prefix"]["type"] in {"string", "${string}"}
+    assert variables["tags"]["type"] == "${map(string)}"
+    assert variables["cluster_arns"]["default"] == []
+
+
+def test_given_versions_when_read_then_terraform_and_providers_have_lower_bounds(
+    module: dict[str, Any],
+) -> None:
+    (terraform,) = module["terraform"]
+    providers = terraform["required_providers"][0]
+
+    assert terraform["required_version"] == ">= 1.5.0"
+    assert providers["aws"]["source"] == "hashicorp/aws"
+    assert providers["aws"]["version"].startswith(">= 5.")
+    assert providers["external"]["version"].startswith(">=")
+
+
+def test_given_the_alarms_when_read_then_they_watch_metrics_the_code_emits(
+    module: dict[str, Any], resources: dict[str, Any]
+) -> None:
+    stops = resources["aws_cloudwatch_metric_alarm"]["stops"]
+
+    assert stops["for_each"] == "${local.stop_metrics}"
+    assert set(module["locals"]["stop_metrics"]) == {
+        Metric.STOPS_FAILED,
+        Metric.STOPS_UNCONFIRMED,
+    }
+    assert stops["namespace"] == "${var.metrics_namespace}"
+    assert module["locals"]["metric_dimensions"] == {"service": "${var.service_name}"}
+    assert set(resources["aws_cloudwatch_metric_alarm"]) == {
+        "function_errors",
+        "dead_letter_depth",
+        "stops",
+    }
+
+
+def test_given_the_rules_when_read_then_targets_retry_and_dead_letter_to_an_encrypted_queue(
+    resources: dict[str, Any],
+) -> None:
+    queue = resources["aws_sqs_queue"]["dead_letter"]
+
+    assert queue["kms_master_key_id"] == "${var.kms_key_arn}"
+    assert queue["sqs_managed_sse_enabled"] == "${var.kms_key_arn == null ? true : null}"
+    for target in resources["aws_cloudwatch_event_target"].values():
+        assert target["retry_policy"][0]["maximum_retry_attempts"] >= 1
+        assert target["dead_letter_config"] == [{"arn": "${aws_sqs_queue.dead_letter.arn}"}]
+    schedule = resources["aws_cloudwatch_event_rule"]["sweeper_schedule"]
+    assert schedule["schedule_expression"] == "rate(1 minute)"
+
+
+def test_given_the_lambda_permissions_when_read_then_each_is_scoped_to_its_rule(
+    resources: dict[str, Any],
+) -> None:
+    permissions = resources["aws_lambda_permission"]
+
+    assert permissions["task_events"]["source_arn"] == (
+        "${aws_cloudwatch_event_rule.task_state_change.arn}"
+    )
+    assert permissions["sweeper"]["source_arn"] == (
+        "${aws_cloudwatch_event_rule.sweeper_schedule.arn}"
+    )
+
+
+def test_given_the_example_when_read_then_its_service_opts_in_with_tags() -> None:
+    example = load_tf(EXAMPLE)
+    service = example["resource"]["aws_ecs_service"]["this"]
+
+    assert service["tags"]["${local.tag_prefix}enabled"] == "true"
+    assert service["launch_type"] == "FARGATE"
+    assert example["module"]["drain_terminator"]["source"] == "../.."
+    assert example["module"]["drain_terminator"]["cluster_arns"] == ["${aws_ecs_cluster.this.arn}"]
+    assert example["resource"]["aws_lb"]["this"]["load_balancer_type"] == "network"

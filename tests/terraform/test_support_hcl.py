@@ -1,0 +1,93 @@
+"""tests/support/hcl.py reads HCL into plain, predictable Python values."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.support.hcl import find_resource, load_tf, render_locals
+
+SAMPLE = """
+variable "names" {
+  type    = list(string)
+  default = ["a"]
+  validation {
+    condition     = length(var.names) > 0
+    error_message = "At least one."
+  }
+}
+
+locals {
+  greeting = "hello"
+  count    = 3
+}
+
+resource "aws_thing" "one" {
+  name = "${var.names[0]}-one"
+  tags = var.tags
+  nested {
+    enabled = true
+  }
+  nested {
+    enabled = false
+  }
+}
+"""
+
+
+@pytest.fixture
+def sample(tmp_path: Path) -> Path:
+    path = tmp_path / "sample.tf"
+    path.write_text(SAMPLE, encoding="utf-8")
+    return path
+
+
+def test_given_a_tf_file_when_loaded_then_blocks_are_keyed_by_label_without_metadata(
+    sample: Path,
+) -> None:
+    module = load_tf(sample)
+
+    thing = find_resource(module, "aws_thing", "one")
+    assert thing["name"] == "${var.names[0]}-one"
+    assert thing["tags"] == "${var.tags}"
+    assert thing["nested"] == [{"enabled": True}, {"enabled": False}]
+    assert module["locals"] == {"greeting": "hello", "count": 3}
+    assert module["variable"]["names"]["default"] == ["a"]
+    assert "__start_line__" not in repr(module)
+    assert "__is_block__" not in repr(module)
+
+
+def test_given_a_directory_when_loaded_then_every_file_is_merged(
+    sample: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "more.tf").write_text('output "x" {\n  value = 1\n}\n', encoding="utf-8")
+
+    module = load_tf(tmp_path)
+
+    assert set(module["output"]) == {"x"}
+    assert set(module["resource"]["aws_thing"]) == {"one"}
+
+
+def test_given_a_duplicate_local_when_loaded_then_it_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "a.tf").write_text("locals {\n  x = 1\n}\n", encoding="utf-8")
+    (tmp_path / "b.tf").write_text("locals {\n  x = 2\n}\n", encoding="utf-8")
+
+    with pytest.raises(ValueError, match="defined twice"):
+        load_tf(tmp_path)
+
+
+def test_given_a_missing_resource_when_looked_up_then_the_error_names_it(sample: Path) -> None:
+    with pytest.raises(KeyError, match=r"aws_thing\.two"):
+        find_resource(load_tf(sample), "aws_thing", "two")
+
+
+def test_given_the_scope_locals_when_rendered_by_terraform_then_values_come_back_decoded() -> None:
+    rendered = render_locals(
+        ["scope.tf"],
+        {"everywhere": "local.all_clusters"},
+        {"cluster_arns": ("list(string)", [])},
+        {"partition": '"aws"', "region": '"us-east-1"', "account_id": '"111122223333"'},
+    )
+
+    assert rendered == {"everywhere": True}

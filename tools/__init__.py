@@ -1,0 +1,1 @@
+"""Developer tools of ecs-drain-terminator (not shipped to Lambda)."""
