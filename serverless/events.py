@@ -19,8 +19,9 @@ __all__ = ["DETAIL_TYPE", "SOURCE", "event_id_of", "parse_task_event", "parse_ti
 SOURCE = "aws.ecs"
 DETAIL_TYPE = "ECS Task State Change"
 
-_TASK_ARN = re.compile(r"^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:task/[\w.-]+/[\w-]+$")
-_CLUSTER_ARN = re.compile(r"^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:cluster/[\w.-]+$")
+# ASCII only and matched whole: a trailing newline or non-ASCII digits are not an ARN.
+_TASK_ARN = re.compile(r"arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:task/[\w.-]+/[\w-]+", re.ASCII)
+_CLUSTER_ARN = re.compile(r"arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:cluster/[\w.-]+", re.ASCII)
 _STATUSES = frozenset(
     {
         "PROVISIONING",
@@ -95,10 +96,10 @@ def parse_task_event(event: object) -> TaskEvent:
         raise InvalidEventError("detail must be a JSON object")
 
     task_arn = _str(detail, "taskArn")
-    if not _TASK_ARN.match(task_arn):
+    if not _TASK_ARN.fullmatch(task_arn):
         raise InvalidEventError(f"detail.taskArn is not a long-format task ARN: {task_arn!r}")
     cluster_arn = _str(detail, "clusterArn")
-    if not _CLUSTER_ARN.match(cluster_arn):
+    if not _CLUSTER_ARN.fullmatch(cluster_arn):
         raise InvalidEventError(f"detail.clusterArn is not a cluster ARN: {cluster_arn!r}")
     cluster_name = cluster_arn.rpartition(":cluster/")[2]
     if task_arn.split(":task/", 1)[1].split("/", 1)[0] != cluster_name:

@@ -8,6 +8,7 @@ doing nothing.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -41,6 +42,7 @@ CONFIRM_AFTER_SECONDS = "CONFIRM_AFTER_SECONDS"
 
 REQUIRED_VARIABLES: tuple[str, ...] = (TABLE_NAME,)
 
+_WHOLE = re.compile(r"-?[0-9]{1,9}")
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
 
@@ -69,10 +71,10 @@ def _int(environ: Mapping[str, str], name: str, default: int, minimum: int) -> i
     raw = environ.get(name)
     if raw is None or raw.strip() == "":
         return default
-    try:
-        value = int(raw.strip())
-    except ValueError:
-        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    text = raw.strip()
+    if not _WHOLE.fullmatch(text):
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}")
+    value = int(text)
     if value < minimum:
         raise ConfigError(f"{name} must be >= {minimum}, got {value}")
     return value

@@ -9,6 +9,7 @@ from botocore.exceptions import (
     ConnectionError,
     ConnectTimeoutError,
     EndpointConnectionError,
+    HTTPClientError,
     ReadTimeoutError,
 )
 
@@ -46,6 +47,10 @@ THROTTLING_CODES = frozenset(
         "ServiceUnavailable",
         "InternalFailure",
         "InternalServerError",
+        # botocore's own transient codes (standard retry mode)
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "PriorRequestNotComplete",
     }
 )
 _NOT_FOUND_CODES = frozenset(
@@ -62,13 +67,22 @@ def translate(error: Exception, action: str) -> DrainTerminatorError:
         text = f"{action}: {code}: {message}"
         if code == "ConditionalCheckFailedException":
             return ConflictError(text)
-        if code in THROTTLING_CODES or (isinstance(status, int) and status >= 500):
+        if code in THROTTLING_CODES or (
+            isinstance(status, int) and (status >= 500 or status == 429)
+        ):
             return AwsUnavailableError(text)
         if code in _NOT_FOUND_CODES or "not found" in message.lower():
             return NotFoundError(text)
         return PermanentAwsError(text)
     if isinstance(
-        error, (ConnectionError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError)
+        error,
+        (
+            ConnectionError,
+            ConnectTimeoutError,
+            EndpointConnectionError,
+            HTTPClientError,
+            ReadTimeoutError,
+        ),
     ):
         return AwsUnavailableError(f"{action}: {error}")
     if isinstance(error, BotoCoreError):

@@ -1,0 +1,241 @@
+"""In-memory fakes of the domain ports (no AWS, no moto) for unit tests.
+
+Each fake implements one protocol of :mod:`serverless.ports` with the semantics the
+adapters document, records the calls it receives and can be told to fail.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from serverless.app import App
+from serverless.clock import Clock
+from serverless.errors import ConflictError, NotFoundError
+from serverless.model import RecordStatus, ServiceInfo, TaskRecord, TaskState
+from serverless.services import ServiceDirectory
+from serverless.settings import Settings
+from serverless.tracker import DrainTracker
+
+__all__ = [
+    "ACCOUNT",
+    "CLUSTER_ARN",
+    "REGION",
+    "FakeEcs",
+    "FakeLedger",
+    "FakeTargetHealth",
+    "StopCall",
+    "fake_app",
+    "task_arn",
+]
+
+ACCOUNT = "111122223333"
+REGION = "us-east-1"
+CLUSTER_ARN = f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/prod"
+
+
+def task_arn(suffix: str | int, cluster: str = "prod") -> str:
+    """A long-format task ARN whose id ends with ``suffix`` (32 hex characters)."""
+    return f"arn:aws:ecs:{REGION}:{ACCOUNT}:task/{cluster}/{str(suffix).rjust(32, '0')}"
+
+
+class FakeLedger:
+    """:class:`serverless.ports.LedgerPort` in a dict, with optimistic concurrency on ``rev``."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, TaskRecord] = {}
+        self.slots: dict[str, float] = {}
+        self.puts: list[TaskRecord] = []
+        self.slot_calls: list[tuple[str, float, float]] = []
+        #: What the next ``put`` calls of a task ARN do (FIFO): raise the exception, or
+        #: write normally for a None entry.
+        self.put_failures: dict[str, list[Exception | None]] = defaultdict(list)
+        #: Exceptions the next ``due`` calls raise (FIFO).
+        self.due_failures: list[Exception] = []
+        self.due_calls = 0
+        #: A guard against a run loop that never sleeps: ``due`` fails past this many calls.
+        self.max_due_calls = 10_000
+
+    # -- LedgerPort ---------------------------------------------------------------------
+    def get(self, task_arn: str) -> TaskRecord | None:
+        return self.records.get(task_arn)
+
+    def put(self, record: TaskRecord, expected_rev: int | None) -> TaskRecord:
+        failures = self.put_failures.get(record.task_arn)
+        if failures:
+            failure = failures.pop(0)
+            if failure is not None:
+                raise failure
+        stored = self.records.get(record.task_arn)
+        if expected_rev is None:
+            if stored is not None:
+                raise ConflictError(f"{record.task_arn} exists already")
+        elif stored is None or stored.rev != expected_rev:
+            raise ConflictError(f"{record.task_arn} is not at rev {expected_rev}")
+        written = record.evolve(rev=(expected_rev or 0) + 1)
+        self.records[record.task_arn] = written
+        self.puts.append(written)
+        return written
+
+    def due(self, until: float) -> Iterator[TaskRecord]:
+        self.due_calls += 1
+        if self.due_calls > self.max_due_calls:
+            raise AssertionError(f"runaway loop: {self.due_calls} ledger queries")
+        if self.due_failures:
+            raise self.due_failures.pop(0)
+        due = [r for r in self.records.values() if r.is_open and r.due_at <= until]
+        yield from sorted(due, key=lambda r: r.due_at)
+
+    def has_open(self) -> bool:
+        return any(r.is_open for r in self.records.values())
+
+    def reserve_stop_slot(self, key: str, now: float, spacing: float) -> float | None:
+        self.slot_calls.append((key, now, spacing))
+        next_slot = self.slots.get(key)
+        if next_slot is None or next_slot <= now:
+            self.slots[key] = now + spacing
+            return None
+        return max(next_slot, now)
+
+    # -- test helpers -------------------------------------------------------------------
+    def seed(self, record: TaskRecord) -> TaskRecord:
+        """Store ``record`` as it is (``rev`` included), bypassing the concurrency check."""
+        self.records[record.task_arn] = record
+        return record
+
+    def bump(self, task_arn: str, **changes: Any) -> TaskRecord:
+        """Another writer changes the record (its ``rev`` moves on)."""
+        stored = self.records[task_arn]
+        changed = stored.evolve(rev=stored.rev + 1, **changes)
+        self.records[task_arn] = changed
+        return changed
+
+    def open_records(self) -> list[TaskRecord]:
+        return [r for r in self.records.values() if r.status is not RecordStatus.CLOSED]
+
+
+@dataclass
+class StopCall:
+    """One StopTask request the fake ECS received."""
+
+    cluster_arn: str
+    task_arn: str
+    reason: str
+    at: float
+
+
+@dataclass
+class FakeEcs:
+    """:class:`serverless.ports.EcsPort` over dicts of services and tasks.
+
+    By default a stopped task moves to STOPPING at once (``stoppingAt`` = now, the reason
+    ours); with ``stops_take_effect=False`` StopTask is accepted but the task keeps draining.
+    """
+
+    clock: Clock
+    services: dict[tuple[str, str], ServiceInfo] = field(default_factory=dict)
+    tasks: dict[str, TaskState] = field(default_factory=dict)
+    stops: list[StopCall] = field(default_factory=list)
+    stop_failures: dict[str, list[Exception]] = field(default_factory=lambda: defaultdict(list))
+    describe_tasks_failures: list[Exception] = field(default_factory=list)
+    describe_service_calls: list[tuple[str, str]] = field(default_factory=list)
+    describe_tasks_calls: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+    stops_take_effect: bool = True
+
+    def add_service(
+        self,
+        name: str,
+        tags: dict[str, str] | None = None,
+        desired_count: int = 0,
+        target_groups: tuple[str, ...] = (),
+        cluster_arn: str = CLUSTER_ARN,
+    ) -> ServiceInfo:
+        info = ServiceInfo(cluster_arn, name, dict(tags or {}), desired_count, target_groups)
+        self.services[(cluster_arn, name)] = info
+        return info
+
+    def set_task(
+        self,
+        task_arn: str,
+        last: str,
+        desired: str,
+        stopped_reason: str | None = None,
+        stopping_at: float | None = None,
+        stopped_at: float | None = None,
+    ) -> TaskState:
+        state = TaskState(
+            task_arn, last, desired, stopped_reason, stopping_at=stopping_at, stopped_at=stopped_at
+        )
+        self.tasks[task_arn] = state
+        return state
+
+    def _now(self) -> float:
+        return self.clock.now().timestamp()
+
+    # -- EcsPort ------------------------------------------------------------------------
+    def describe_service(self, cluster_arn: str, service_name: str) -> ServiceInfo | None:
+        self.describe_service_calls.append((cluster_arn, service_name))
+        return self.services.get((cluster_arn, service_name))
+
+    def describe_tasks(self, cluster_arn: str, task_arns: Sequence[str]) -> dict[str, TaskState]:
+        self.describe_tasks_calls.append((cluster_arn, tuple(task_arns)))
+        if self.describe_tasks_failures:
+            raise self.describe_tasks_failures.pop(0)
+        return {arn: self.tasks[arn] for arn in task_arns if arn in self.tasks}
+
+    def stop_task(self, cluster_arn: str, task_arn: str, reason: str) -> None:
+        now = self._now()
+        self.stops.append(StopCall(cluster_arn, task_arn, reason, now))
+        failures = self.stop_failures.get(task_arn)
+        if failures:
+            raise failures.pop(0)
+        state = self.tasks.get(task_arn)
+        if state is None:
+            raise NotFoundError(f"StopTask: task {task_arn} not found")
+        if self.stops_take_effect and state.last_status in {"RUNNING", "DEACTIVATING"}:
+            self.tasks[task_arn] = TaskState(
+                task_arn, "STOPPING", "STOPPED", reason, "UserInitiated", stopping_at=now
+            )
+
+
+@dataclass
+class FakeTargetHealth:
+    """:class:`serverless.ports.TargetHealthPort` over a dict of healthy counts."""
+
+    healthy: dict[str, int] = field(default_factory=dict)
+    calls: list[str] = field(default_factory=list)
+
+    def healthy_count(self, target_group_arn: str) -> int:
+        self.calls.append(target_group_arn)
+        if target_group_arn not in self.healthy:
+            raise NotFoundError(f"target group {target_group_arn} not found")
+        return self.healthy[target_group_arn]
+
+
+class _Unused:
+    """A boto3 client stand-in that fails loudly if an adapter ever reaches it."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"a unit test reached a real AWS client ({name})")
+
+
+def fake_app(
+    settings: Settings, clock: Clock, ecs: FakeEcs, ledger: FakeLedger | None = None
+) -> tuple[App, FakeLedger]:
+    """An :class:`App` whose ledger, ECS and service directory are in-memory fakes."""
+    app = App(
+        settings,
+        clock=clock,
+        ecs_client=_Unused(),
+        dynamodb_client=_Unused(),
+        elbv2_client=_Unused(),
+    )
+    ledger = ledger or FakeLedger()
+    app.ledger = ledger  # type: ignore[assignment]
+    app.ecs = ecs  # type: ignore[assignment]
+    app.health = FakeTargetHealth()  # type: ignore[assignment]
+    app.services = ServiceDirectory(ecs, settings, clock)
+    app.tracker = DrainTracker(ledger, app.services, settings, clock)
+    return app, ledger

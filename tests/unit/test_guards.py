@@ -1,0 +1,170 @@
+"""Guards: minimum healthy targets per target group, and staggered stops per service."""
+
+from __future__ import annotations
+
+import pytest
+
+from serverless.guards import HEALTH_CACHE_SECONDS, HEALTH_RECHECK_SECONDS, Guards, stop_slot_key
+from serverless.model import RecordStatus, ServicePolicy, TaskRecord
+from serverless.services import ServiceDirectory
+from serverless.settings import Settings
+from tests.support.clock import ManualClock
+from tests.support.fakes import CLUSTER_ARN, FakeEcs, FakeLedger, FakeTargetHealth, task_arn
+
+TG_A = "arn:aws:elasticloadbalancing:us-east-1:111122223333:targetgroup/web-a/0123456789abcdef"
+TG_B = "arn:aws:elasticloadbalancing:us-east-1:111122223333:targetgroup/web-b/fedcba9876543210"
+
+
+class Harness:
+    def __init__(self, clock: ManualClock) -> None:
+        self.clock = clock
+        self.ecs = FakeEcs(clock)
+        self.ledger = FakeLedger()
+        self.health = FakeTargetHealth()
+        self.services = ServiceDirectory(self.ecs, Settings(table_name="t"), clock)
+        self.guards = Guards(self.ledger, self.health, self.services, clock)
+
+    @property
+    def now(self) -> float:
+        return self.clock.epoch()
+
+
+@pytest.fixture
+def h(clock: ManualClock) -> Harness:
+    return Harness(clock)
+
+
+def record(service: str = "web", suffix: int = 1) -> TaskRecord:
+    return TaskRecord(
+        task_arn=task_arn(suffix),
+        cluster_arn=CLUSTER_ARN,
+        service_name=service,
+        status=RecordStatus.DRAINING,
+        version=4,
+        drain_started_at=0.0,
+        wait_seconds=120,
+        due_at=120.0,
+    )
+
+
+def guarded(min_healthy: int | None = None, max_stops: int | None = None) -> ServicePolicy:
+    return ServicePolicy(True, 120, min_healthy_percent=min_healthy, max_stops_per_minute=max_stops)
+
+
+# -- min-healthy ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("percent", "desired", "healthy", "defers"),
+    [
+        (50, 3, 1, True),  # ceil(1.5) = 2
+        (50, 3, 2, False),
+        (100, 4, 3, True),
+        (100, 4, 4, False),
+        (34, 3, 1, True),  # ceil(1.02) = 2
+        (33, 3, 1, False),  # ceil(0.99) = 1
+        (0, 5, 0, False),
+        (1, 1, 0, True),  # ceil(0.01) = 1
+    ],
+)
+def test_given_percent_and_desired_when_min_healthy_checked_then_requires_ceiling(
+    h: Harness, percent: int, desired: int, healthy: int, defers: bool
+) -> None:
+    h.ecs.add_service("web", desired_count=desired, target_groups=(TG_A,))
+    h.health.healthy[TG_A] = healthy
+
+    deferral = h.guards.min_healthy(record(), guarded(min_healthy=percent), h.now)
+
+    assert (deferral is not None) is defers
+    if deferral is not None:
+        assert deferral.until == h.now + HEALTH_RECHECK_SECONDS
+        assert f"{healthy} healthy target(s)" in deferral.reason
+        assert f"{percent}% of desired {desired}" in deferral.reason
+
+
+def test_given_two_target_groups_when_one_is_short_then_deferred_naming_it(h: Harness) -> None:
+    h.ecs.add_service("web", desired_count=4, target_groups=(TG_A, TG_B))
+    h.health.healthy.update({TG_A: 4, TG_B: 1})
+
+    deferral = h.guards.min_healthy(record(), guarded(min_healthy=50), h.now)
+
+    assert deferral is not None
+    assert "targetgroup/web-b/fedcba9876543210" in deferral.reason
+    assert "need 2" in deferral.reason
+    assert h.health.calls == [TG_A, TG_B]
+
+
+def test_given_every_target_group_has_enough_when_checked_then_no_deferral(h: Harness) -> None:
+    h.ecs.add_service("web", desired_count=4, target_groups=(TG_A, TG_B))
+    h.health.healthy.update({TG_A: 2, TG_B: 2})
+    assert h.guards.min_healthy(record(), guarded(min_healthy=50), h.now) is None
+
+
+def test_given_health_checked_when_asked_again_within_10s_then_cached(
+    h: Harness, clock: ManualClock
+) -> None:
+    assert HEALTH_CACHE_SECONDS == 10.0
+    h.ecs.add_service("web", desired_count=2, target_groups=(TG_A,))
+    h.health.healthy[TG_A] = 0
+    policy = guarded(min_healthy=100)
+
+    assert h.guards.min_healthy(record(), policy, h.now) is not None
+    h.health.healthy[TG_A] = 2  # recovered, but the cached answer is still used
+    clock.advance(9.9)
+    assert h.guards.min_healthy(record(suffix=2), policy, h.now) is not None
+    assert len(h.health.calls) == 1
+    clock.advance(0.1)
+    assert h.guards.min_healthy(record(suffix=2), policy, h.now) is None
+    assert len(h.health.calls) == 2
+
+
+@pytest.mark.parametrize(
+    ("tags_service", "target_groups", "policy"),
+    [
+        pytest.param(True, (TG_A,), guarded(), id="guard-off"),
+        pytest.param(True, (), guarded(min_healthy=100), id="no-target-groups"),
+        pytest.param(False, (), guarded(min_healthy=100), id="service-gone"),
+    ],
+)
+def test_given_guard_not_applicable_when_checked_then_no_deferral_and_no_health_call(
+    h: Harness, tags_service: bool, target_groups: tuple[str, ...], policy: ServicePolicy
+) -> None:
+    if tags_service:
+        h.ecs.add_service("web", desired_count=3, target_groups=target_groups)
+    h.health.healthy[TG_A] = 0
+    assert h.guards.min_healthy(record(), policy, h.now) is None
+    assert h.health.calls == []
+
+
+# -- stagger -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("per_minute", "spacing"), [(1, 60.0), (2, 30.0), (3, 20.0), (60, 1.0)])
+def test_given_max_stops_when_staggered_then_slots_spaced_60_over_n(
+    h: Harness, clock: ManualClock, per_minute: int, spacing: float
+) -> None:
+    policy = guarded(max_stops=per_minute)
+    start = h.now
+
+    assert h.guards.stagger(record(suffix=1), policy, h.now) is None
+    second = h.guards.stagger(record(suffix=2), policy, h.now)
+
+    assert second is not None
+    assert second.until == pytest.approx(start + spacing)
+    assert f"max {per_minute} stop(s) per minute" in second.reason
+    assert h.ledger.slot_calls[0] == (stop_slot_key(record()), start, pytest.approx(spacing))
+    clock.advance(spacing)
+    assert h.guards.stagger(record(suffix=2), policy, h.now) is None
+
+
+def test_given_stagger_off_when_checked_then_ledger_untouched(h: Harness) -> None:
+    assert h.guards.stagger(record(), guarded(), h.now) is None
+    assert h.ledger.slot_calls == []
+
+
+def test_given_two_services_when_staggered_then_each_has_its_own_slots(h: Harness) -> None:
+    policy = guarded(max_stops=1)
+    assert h.guards.stagger(record("web"), policy, h.now) is None
+    assert h.guards.stagger(record("api"), policy, h.now) is None
+    assert stop_slot_key(record("web")) == f"budget#{CLUSTER_ARN}#web"
+    assert stop_slot_key(record("web")) != stop_slot_key(record("api"))

@@ -1,0 +1,451 @@
+"""Pure rules: tags to policy, the stop reason, and how ledger records change."""
+
+from __future__ import annotations
+
+import pytest
+
+from serverless.model import Outcome, RecordStatus, ServicePolicy, TaskEvent, TaskRecord, TaskState
+from serverless.policy import (
+    REASON_PREFIX,
+    close_record,
+    new_drain_record,
+    on_drain_event,
+    on_stopped_event,
+    outcome_for_observed,
+    parse_policy,
+    stop_reason,
+)
+from tests.support.fakes import CLUSTER_ARN, task_arn
+
+P = "drain-terminator:"
+DEFAULT = 120
+T0 = 1_795_341_600.0  # 2026-11-22T10:00:00Z
+TASK = task_arn("a1")
+RETENTION = 7 * 24 * 3600
+CONFIRM = 60.0
+
+
+def policy_of(**tags: str) -> tuple[ServicePolicy, tuple[str, ...]]:
+    result = parse_policy({P + k.replace("_", "-"): v for k, v in tags.items()}, P, DEFAULT)
+    return result.policy, result.warnings
+
+
+def event(
+    last: str = "DEACTIVATING",
+    desired: str = "STOPPED",
+    version: int = 4,
+    at: float = T0,
+    stopped_reason: str | None = None,
+    stopping_at: float | None = None,
+    stopped_at: float | None = None,
+) -> TaskEvent:
+    return TaskEvent(
+        event_id="e1",
+        time=at,
+        task_arn=TASK,
+        cluster_arn=CLUSTER_ARN,
+        group="service:web",
+        last_status=last,
+        desired_status=desired,
+        version=version,
+        stopped_reason=stopped_reason,
+        stopping_at=stopping_at,
+        stopped_at=stopped_at,
+    )
+
+
+def record(**changes: object) -> TaskRecord:
+    base = TaskRecord(
+        task_arn=TASK,
+        cluster_arn=CLUSTER_ARN,
+        service_name="web",
+        status=RecordStatus.DRAINING,
+        version=4,
+        drain_started_at=T0,
+        wait_seconds=120,
+        due_at=T0 + 120,
+        rev=1,
+        observed_status="DEACTIVATING",
+    )
+    return base.evolve(**changes)
+
+
+# -- parse_policy: enabled ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["true", "TRUE", "True", "tRuE", " true ", "true\n"])
+def test_given_enabled_tag_true_in_any_case_when_parsed_then_opted_in(value: str) -> None:
+    policy, warnings = policy_of(enabled=value)
+    assert policy.enabled is True
+    assert warnings == ()
+
+
+@pytest.mark.parametrize("value", ["false", "yes", "1", "on", "", "truee", "t"])
+def test_given_enabled_tag_not_true_when_parsed_then_not_opted_in(value: str) -> None:
+    assert policy_of(enabled=value)[0].enabled is False
+
+
+def test_given_no_tags_when_parsed_then_disabled_with_defaults_and_no_warnings() -> None:
+    result = parse_policy({}, P, DEFAULT)
+    assert result.policy == ServicePolicy(enabled=False, wait_seconds=DEFAULT)
+    assert result.warnings == ()
+
+
+def test_given_tags_with_other_prefix_when_parsed_then_they_are_ignored() -> None:
+    result = parse_policy({"other:enabled": "true", "enabled": "true"}, P, DEFAULT)
+    assert result.policy.enabled is False
+
+
+def test_given_custom_prefix_when_parsed_then_tags_read_under_it() -> None:
+    result = parse_policy({"edt/enabled": "true", "edt/wait-seconds": "30"}, "edt/", DEFAULT)
+    assert result.policy.enabled is True
+    assert result.policy.wait_seconds == 30
+
+
+# -- parse_policy: wait-seconds -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [("0", 0), ("1", 1), ("30", 30), ("0300", 300), (" 45 ", 45)]
+)
+def test_given_valid_wait_tag_when_parsed_then_wait_is_the_tag(value: str, expected: int) -> None:
+    policy, warnings = policy_of(enabled="true", wait_seconds=value)
+    assert policy.wait_seconds == expected
+    assert warnings == ()
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param("-5", id="negative"),
+        pytest.param("1.5", id="fraction"),
+        pytest.param("30s", id="unit"),
+        pytest.param("", id="empty"),
+        pytest.param("   ", id="blank"),
+        pytest.param("\u0663\u0660", id="arabic-indic-digits"),
+        pytest.param("\uff13\uff10", id="fullwidth-digits"),
+        pytest.param("\u00b2", id="superscript-two"),
+        pytest.param("+30", id="plus-sign"),
+        pytest.param("1_000", id="underscore"),
+        pytest.param("0x1e", id="hex"),
+        pytest.param("ten", id="word"),
+    ],
+)
+def test_given_invalid_wait_tag_when_parsed_then_default_wait_and_warning_naming_tag_and_value(
+    value: str,
+) -> None:
+    policy, warnings = policy_of(enabled="true", wait_seconds=value)
+    assert policy.wait_seconds == DEFAULT
+    assert policy.wait_seconds != 0
+    assert len(warnings) == 1
+    assert f"{P}wait-seconds" in warnings[0]
+    assert repr(value) in warnings[0]
+    assert f"default {DEFAULT}s" in warnings[0]
+
+
+def test_given_invalid_wait_tag_and_zero_default_when_parsed_then_zero_default_is_used() -> None:
+    result = parse_policy({P + "wait-seconds": "x"}, P, 0)
+    assert result.policy.wait_seconds == 0
+    assert len(result.warnings) == 1
+
+
+# -- parse_policy: guards ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("value", "expected"), [("0", 0), ("50", 50), ("100", 100), (" 7", 7)])
+def test_given_valid_min_healthy_tag_when_parsed_then_guard_set(value: str, expected: int) -> None:
+    policy, warnings = policy_of(min_healthy_percent=value)
+    assert policy.min_healthy_percent == expected
+    assert warnings == ()
+
+
+@pytest.mark.parametrize("value", ["101", "-1", "50%", "", "half", "\u0665\u0660"])
+def test_given_invalid_min_healthy_tag_when_parsed_then_guard_off_with_warning(value: str) -> None:
+    policy, warnings = policy_of(min_healthy_percent=value)
+    assert policy.min_healthy_percent is None
+    assert len(warnings) == 1
+    assert f"{P}min-healthy-percent={value!r}" in warnings[0]
+    assert "guard is off" in warnings[0]
+
+
+@pytest.mark.parametrize(("value", "expected"), [("1", 1), ("6", 6), ("600", 600)])
+def test_given_valid_max_stops_tag_when_parsed_then_guard_set(value: str, expected: int) -> None:
+    policy, warnings = policy_of(max_stops_per_minute=value)
+    assert policy.max_stops_per_minute == expected
+    assert warnings == ()
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "1.5", "", "many"])
+def test_given_invalid_max_stops_tag_when_parsed_then_not_staggered_with_warning(
+    value: str,
+) -> None:
+    policy, warnings = policy_of(max_stops_per_minute=value)
+    assert policy.max_stops_per_minute is None
+    assert len(warnings) == 1
+    assert f"{P}max-stops-per-minute={value!r}" in warnings[0]
+
+
+# -- parse_policy: dry-run ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("value", "expected"), [("true", True), ("TRUE", True), ("false", False)])
+def test_given_valid_dry_run_tag_when_parsed_then_as_tagged(value: str, expected: bool) -> None:
+    policy, warnings = policy_of(dry_run=value)
+    assert policy.dry_run is expected
+    assert warnings == ()
+
+
+def test_given_no_dry_run_tag_when_parsed_then_real_stops() -> None:
+    assert policy_of(enabled="true")[0].dry_run is False
+
+
+@pytest.mark.parametrize("value", ["yes", "flase", "", "0", "no"])
+def test_given_mistyped_dry_run_tag_when_parsed_then_fail_safe_dry_run_with_warning(
+    value: str,
+) -> None:
+    policy, warnings = policy_of(enabled="true", dry_run=value)
+    assert policy.dry_run is True
+    assert len(warnings) == 1
+    assert f"{P}dry-run={value!r}" in warnings[0]
+
+
+def test_given_several_invalid_tags_when_parsed_then_one_warning_each() -> None:
+    _, warnings = policy_of(
+        enabled="true", wait_seconds="x", min_healthy_percent="y", max_stops_per_minute="z"
+    )
+    assert len(warnings) == 3
+
+
+# -- stop_reason ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("wait", [0, 120, 10**6, 10**300])
+def test_given_any_wait_when_reason_built_then_prefixed_and_at_most_255_chars(wait: int) -> None:
+    reason = stop_reason(wait)
+    assert reason.startswith(REASON_PREFIX)
+    assert REASON_PREFIX == "drain-terminator:"
+    assert len(reason) <= 255
+
+
+def test_given_wait_when_reason_built_then_it_names_the_wait() -> None:
+    assert stop_reason(120) == (
+        "drain-terminator: load balancer target draining for 120s "
+        "(deregistration delay not awaited)"
+    )
+
+
+# -- new_drain_record --------------------------------------------------------------------------
+
+
+def test_given_drain_event_when_new_record_then_wait_runs_from_event_time_not_record_time() -> None:
+    policy = ServicePolicy(enabled=True, wait_seconds=90)
+    new = new_drain_record(event(at=T0), "web", policy, record_time=T0 + 7)
+    assert new.status is RecordStatus.DRAINING
+    assert new.drain_started_at == T0
+    assert new.due_at == T0 + 90
+    assert new.deadline == T0 + 90
+    assert new.wait_seconds == 90
+    assert new.version == 4
+    assert new.service_name == "web"
+    assert new.observed_status == "DEACTIVATING"
+    assert new.rev == 0
+    assert new.is_open
+
+
+# -- on_drain_event ------------------------------------------------------------------------------
+
+
+def test_given_duplicate_drain_event_when_applied_then_nothing_changes() -> None:
+    assert on_drain_event(record(), event(version=4, at=T0)) is None
+
+
+def test_given_newer_drain_event_when_applied_then_version_and_state_updated_start_kept() -> None:
+    changed = on_drain_event(record(), event(last="RUNNING", version=5, at=T0 + 3))
+    assert changed is not None
+    assert changed.version == 5
+    assert changed.observed_status == "RUNNING"
+    assert changed.drain_started_at == T0
+    assert changed.due_at == T0 + 120
+
+
+def test_given_older_event_with_earlier_time_when_applied_then_start_and_due_move_back() -> None:
+    current = record(version=5, drain_started_at=T0 + 3, due_at=T0 + 123)
+    changed = on_drain_event(current, event(last="RUNNING", version=4, at=T0))
+    assert changed is not None
+    assert changed.drain_started_at == T0
+    assert changed.due_at == T0 + 120
+    assert changed.version == 5  # the newer version is kept
+    assert changed.observed_status == "DEACTIVATING"
+
+
+def test_given_older_event_with_later_time_when_applied_then_nothing_changes() -> None:
+    assert on_drain_event(record(version=5), event(version=4, at=T0 + 10)) is None
+
+
+def test_given_deferred_record_when_earlier_event_arrives_then_deferral_is_kept() -> None:
+    current = record(drain_started_at=T0 + 3, due_at=T0 + 200, deferrals=1, defer_reason="x")
+    changed = on_drain_event(current, event(version=3, at=T0))
+    assert changed is not None
+    assert changed.drain_started_at == T0
+    assert changed.due_at == T0 + 200
+
+
+@pytest.mark.parametrize("status", [RecordStatus.STOP_REQUESTED, RecordStatus.CLOSED])
+def test_given_record_no_longer_draining_when_drain_event_arrives_then_never_reopened(
+    status: RecordStatus,
+) -> None:
+    current = record(status=status, outcome=Outcome.STOPPED_BY_ECS)
+    assert on_drain_event(current, event(version=9, at=T0 - 100)) is None
+
+
+# -- outcome_for_observed --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "reason", "last", "expected"),
+    [
+        (RecordStatus.STOP_REQUESTED, None, "RUNNING", Outcome.STOPPED_BY_TERMINATOR),
+        (RecordStatus.DRAINING, stop_reason(120), "STOPPED", Outcome.STOPPED_BY_TERMINATOR),
+        (RecordStatus.DRAINING, "Scaling activity", "STOPPED", Outcome.STOPPED_BY_ECS),
+        (RecordStatus.DRAINING, None, "STOPPING", Outcome.STOPPED_BY_ECS),
+        (RecordStatus.DRAINING, None, "DEPROVISIONING", Outcome.STOPPED_BY_ECS),
+        (RecordStatus.DRAINING, None, "DELETED", Outcome.STOPPED_BY_ECS),
+        (RecordStatus.DRAINING, None, "RUNNING", Outcome.NOT_DRAINING),
+        (RecordStatus.DRAINING, None, None, Outcome.NOT_DRAINING),
+    ],
+)
+def test_given_observed_state_when_outcome_decided_then_who_stopped_it(
+    status: RecordStatus, reason: str | None, last: str | None, expected: Outcome
+) -> None:
+    assert outcome_for_observed(record(status=status), reason, last) is expected
+
+
+# -- close_record ----------------------------------------------------------------------------------
+
+
+def test_given_open_leased_record_when_closed_then_closed_unleased_with_ttl() -> None:
+    leased = record(lease_owner="run-1", lease_until=T0 + 30)
+    closed = close_record(leased, Outcome.TASK_GONE, T0 + 5.7, 3600, observed_status="X")
+    assert closed.status is RecordStatus.CLOSED
+    assert not closed.is_open
+    assert closed.outcome is Outcome.TASK_GONE
+    assert closed.closed_at == T0 + 5.7
+    assert closed.lease_owner is None
+    assert closed.lease_until is None
+    assert closed.expires_at == int(T0 + 5.7 + 3600)
+    assert closed.observed_status == "X"
+    assert leased.is_open  # the original is untouched
+
+
+# -- on_stopped_event ------------------------------------------------------------------------------
+
+
+def test_given_draining_record_when_stopped_event_then_closed_as_stopped_by_ecs() -> None:
+    stopped = event("STOPPED", "STOPPED", 7, T0 + 330, "Scaling activity", T0 + 300, T0 + 330)
+    closed = on_stopped_event(record(), stopped, T0 + 331, RETENTION, CONFIRM)
+    assert closed is not None
+    assert closed.status is RecordStatus.CLOSED
+    assert closed.outcome is Outcome.STOPPED_BY_ECS
+    assert closed.version == 7
+    assert closed.observed_status == "STOPPED"
+    assert closed.stopping_at == T0 + 300
+    assert closed.stopped_at == T0 + 330
+    assert closed.closed_at == T0 + 331
+    assert closed.expires_at == int(T0 + 331 + RETENTION)
+    assert closed.confirmation_seconds is None
+
+
+def test_given_older_stopped_event_when_applied_then_version_never_goes_back() -> None:
+    closed = on_stopped_event(
+        record(version=9), event("STOPPED", "STOPPED", 7), T0, RETENTION, CONFIRM
+    )
+    assert closed is not None
+    assert closed.version == 9
+
+
+def requested(at: float = T0 + 120) -> TaskRecord:
+    return record(
+        status=RecordStatus.STOP_REQUESTED,
+        stop_requested_at=at,
+        stop_reason=stop_reason(120),
+        due_at=at + CONFIRM,
+    )
+
+
+@pytest.mark.parametrize("took", [0.0, 0.4, 30.0, 60.0])
+def test_given_stop_requested_when_task_stops_within_confirm_window_then_confirmed(
+    took: float,
+) -> None:
+    stopping = event("STOPPING", "STOPPED", 5, T0 + 120 + took, stop_reason(120), T0 + 120 + took)
+    closed = on_stopped_event(requested(), stopping, T0 + 200, RETENTION, CONFIRM)
+    assert closed is not None
+    assert closed.outcome is Outcome.STOPPED_BY_TERMINATOR
+    assert closed.confirmation_seconds == pytest.approx(took)
+
+
+@pytest.mark.parametrize("took", [60.001, 61.0, 300.0])
+def test_given_stop_requested_when_stopping_took_longer_than_confirm_window_then_unconfirmed(
+    took: float,
+) -> None:
+    stopping = event("STOPPING", "STOPPED", 5, T0 + 120 + took, None, T0 + 120 + took)
+    closed = on_stopped_event(requested(), stopping, T0 + 500, RETENTION, CONFIRM)
+    assert closed is not None
+    assert closed.outcome is Outcome.UNCONFIRMED
+    assert closed.confirmation_seconds == pytest.approx(took)
+
+
+def test_given_stop_requested_when_only_stopped_at_known_then_it_measures_confirmation() -> None:
+    stopped = event("STOPPED", "STOPPED", 7, T0 + 200, None, None, T0 + 130)
+    closed = on_stopped_event(requested(), stopped, T0 + 500, RETENTION, CONFIRM)
+    assert closed is not None
+    assert closed.confirmation_seconds == pytest.approx(10.0)
+    assert closed.outcome is Outcome.STOPPED_BY_TERMINATOR
+
+
+def test_given_stop_requested_when_no_stop_times_then_now_measures_confirmation() -> None:
+    state = TaskState(TASK, "STOPPED", "STOPPED")
+    closed = on_stopped_event(requested(), state, T0 + 190, RETENTION, CONFIRM)
+    assert closed is not None
+    assert closed.confirmation_seconds == pytest.approx(70.0)
+    assert closed.outcome is Outcome.UNCONFIRMED
+
+
+def test_given_stopping_before_our_request_when_applied_then_confirmation_not_negative() -> None:
+    stopping = event("STOPPING", "STOPPED", 5, T0 + 100, None, T0 + 100)
+    closed = on_stopped_event(requested(T0 + 120), stopping, T0 + 130, RETENTION, CONFIRM)
+    assert closed is not None
+    assert closed.confirmation_seconds == 0.0
+
+
+def test_given_task_state_when_record_closed_then_version_untouched() -> None:
+    state = TaskState(TASK, "STOPPED", "STOPPED", "Essential container exited")
+    closed = on_stopped_event(record(version=4), state, T0, RETENTION, CONFIRM)
+    assert closed is not None
+    assert closed.version == 4
+    assert closed.outcome is Outcome.STOPPED_BY_ECS
+    assert closed.stopped_reason == "Essential container exited"
+
+
+def test_given_closed_record_without_stop_time_when_stopped_event_then_annotated_not_reopened() -> (
+    None
+):
+    closed = record(status=RecordStatus.CLOSED, outcome=Outcome.DRY_RUN, closed_at=T0)
+    stopped = event("STOPPED", "STOPPED", 7, T0 + 300, "Scaling", T0 + 290, T0 + 300)
+    annotated = on_stopped_event(closed, stopped, T0 + 301, RETENTION, CONFIRM)
+    assert annotated is not None
+    assert annotated.status is RecordStatus.CLOSED
+    assert annotated.outcome is Outcome.DRY_RUN
+    assert annotated.closed_at == T0
+    assert annotated.stopped_at == T0 + 300
+
+
+def test_given_closed_record_with_stop_time_when_stopped_event_again_then_nothing_changes() -> None:
+    closed = record(status=RecordStatus.CLOSED, outcome=Outcome.STOPPED_BY_ECS, stopped_at=T0)
+    stopped = event("STOPPED", "STOPPED", 8, T0 + 300, None, None, T0 + 300)
+    assert on_stopped_event(closed, stopped, T0 + 301, RETENTION, CONFIRM) is None
+
+
+def test_given_closed_record_when_event_without_stop_time_then_nothing_changes() -> None:
+    closed = record(status=RecordStatus.CLOSED, outcome=Outcome.STOPPED_BY_ECS)
+    stopping = event("STOPPING", "STOPPED", 5, T0 + 300)
+    assert on_stopped_event(closed, stopping, T0 + 301, RETENTION, CONFIRM) is None

@@ -1,0 +1,129 @@
+"""ServiceDirectory: tag policies cached per warm container, warnings once per fetch."""
+
+from __future__ import annotations
+
+import pytest
+
+from serverless.model import ServicePolicy
+from serverless.services import ServiceDirectory
+from serverless.settings import Settings
+from tests.support.clock import ManualClock
+from tests.support.fakes import CLUSTER_ARN, FakeEcs
+
+OPTED_IN = {"drain-terminator:enabled": "true", "drain-terminator:wait-seconds": "45"}
+
+
+@pytest.fixture
+def ecs(clock: ManualClock) -> FakeEcs:
+    return FakeEcs(clock)
+
+
+def directory(ecs: FakeEcs, clock: ManualClock, **overrides: object) -> ServiceDirectory:
+    return ServiceDirectory(ecs, Settings(table_name="t", **overrides), clock)  # type: ignore[arg-type]
+
+
+def test_given_tagged_service_when_policy_read_then_parsed_from_tags(
+    ecs: FakeEcs, clock: ManualClock
+) -> None:
+    ecs.add_service("web", OPTED_IN)
+    policy = directory(ecs, clock).policy(CLUSTER_ARN, "web")
+    assert policy == ServicePolicy(enabled=True, wait_seconds=45)
+
+
+def test_given_missing_service_when_policy_read_then_not_opted_in(
+    ecs: FakeEcs, clock: ManualClock
+) -> None:
+    services = directory(ecs, clock)
+    assert services.policy(CLUSTER_ARN, "ghost").enabled is False
+    assert services.info(CLUSTER_ARN, "ghost") is None
+
+
+def test_given_cached_policy_when_read_within_ttl_then_ecs_asked_once(
+    ecs: FakeEcs, clock: ManualClock
+) -> None:
+    ecs.add_service("web", OPTED_IN)
+    services = directory(ecs, clock, tag_cache_seconds=60)
+    services.policy(CLUSTER_ARN, "web")
+    clock.advance(59.9)
+    services.policy(CLUSTER_ARN, "web")
+    services.info(CLUSTER_ARN, "web")
+    assert ecs.describe_service_calls == [(CLUSTER_ARN, "web")]
+
+
+def test_given_cached_policy_when_ttl_passes_then_tags_fetched_again_and_change_seen(
+    ecs: FakeEcs, clock: ManualClock
+) -> None:
+    ecs.add_service("web", OPTED_IN)
+    services = directory(ecs, clock, tag_cache_seconds=60)
+    assert services.policy(CLUSTER_ARN, "web").enabled
+    ecs.add_service("web", {"drain-terminator:enabled": "false"})
+    clock.advance(30)
+    assert services.policy(CLUSTER_ARN, "web").enabled  # still cached
+    clock.advance(30)
+    assert not services.policy(CLUSTER_ARN, "web").enabled
+    assert len(ecs.describe_service_calls) == 2
+
+
+def test_given_missing_service_when_read_twice_within_ttl_then_absence_is_cached(
+    ecs: FakeEcs, clock: ManualClock
+) -> None:
+    services = directory(ecs, clock)
+    services.policy(CLUSTER_ARN, "ghost")
+    services.policy(CLUSTER_ARN, "ghost")
+    assert len(ecs.describe_service_calls) == 1
+
+
+def test_given_zero_cache_seconds_when_read_twice_then_fetched_each_time(
+    ecs: FakeEcs, clock: ManualClock
+) -> None:
+    ecs.add_service("web", OPTED_IN)
+    services = directory(ecs, clock, tag_cache_seconds=0)
+    services.policy(CLUSTER_ARN, "web")
+    services.policy(CLUSTER_ARN, "web")
+    assert len(ecs.describe_service_calls) == 2
+
+
+def test_given_services_in_two_clusters_when_read_then_cached_separately(
+    ecs: FakeEcs, clock: ManualClock
+) -> None:
+    other = CLUSTER_ARN.replace("/prod", "/staging")
+    ecs.add_service("web", OPTED_IN)
+    ecs.add_service("web", {}, cluster_arn=other)
+    services = directory(ecs, clock)
+    assert services.policy(CLUSTER_ARN, "web").enabled
+    assert not services.policy(other, "web").enabled
+
+
+def test_given_custom_prefix_and_default_when_read_then_settings_are_applied(
+    ecs: FakeEcs, clock: ManualClock
+) -> None:
+    ecs.add_service("web", {"edt/enabled": "true"})
+    policy = directory(ecs, clock, tag_prefix="edt/", default_wait_seconds=33).policy(
+        CLUSTER_ARN, "web"
+    )
+    assert policy == ServicePolicy(enabled=True, wait_seconds=33)
+
+
+def test_given_invalid_tag_when_read_repeatedly_then_warning_logged_once_per_fetch(
+    ecs: FakeEcs, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    ecs.add_service(
+        "odd", {"drain-terminator:enabled": "true", "drain-terminator:wait-seconds": "soon"}
+    )
+    services = directory(ecs, clock, tag_cache_seconds=60)
+
+    def warnings() -> list[str]:
+        return [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+
+    services.policy(CLUSTER_ARN, "odd")
+    services.policy(CLUSTER_ARN, "odd")
+    services.info(CLUSTER_ARN, "odd")
+    assert len(warnings()) == 1
+    assert "drain-terminator:wait-seconds='soon'" in warnings()[0]
+    record = next(r for r in caplog.records if r.levelname == "WARNING")
+    assert getattr(record, "ecs_service", None) == "odd"
+    assert getattr(record, "cluster_arn", None) == CLUSTER_ARN
+
+    clock.advance(60)
+    services.policy(CLUSTER_ARN, "odd")
+    assert len(warnings()) == 2

@@ -1,0 +1,138 @@
+"""load_settings: required variables, defaults, and loud failures on malformed values."""
+
+from __future__ import annotations
+
+import pytest
+
+from serverless.errors import ConfigError
+from serverless.settings import Settings, load_settings
+
+BASE = {"TABLE_NAME": "ledger"}
+
+
+def test_given_only_table_name_when_loaded_then_documented_defaults() -> None:
+    settings = load_settings(BASE)
+    assert settings == Settings(
+        table_name="ledger",
+        tag_prefix="drain-terminator:",
+        default_wait_seconds=120,
+        sweep_horizon_seconds=90,
+        lease_seconds=30,
+        tag_cache_seconds=60,
+        record_retention_seconds=604800,
+        dry_run=False,
+        confirm_after_seconds=60,
+    )
+
+
+@pytest.mark.parametrize("environ", [{}, {"TABLE_NAME": ""}, {"TABLE_NAME": "   "}])
+def test_given_no_table_name_when_loaded_then_config_error_names_it(
+    environ: dict[str, str],
+) -> None:
+    with pytest.raises(ConfigError, match="TABLE_NAME"):
+        load_settings(environ)
+
+
+def test_given_table_name_with_spaces_when_loaded_then_stripped() -> None:
+    assert load_settings({"TABLE_NAME": " ledger\n"}).table_name == "ledger"
+
+
+def test_given_no_environ_argument_when_loaded_then_process_environment_is_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TABLE_NAME", "from-os")
+    monkeypatch.setenv("DEFAULT_WAIT_SECONDS", "45")
+    settings = load_settings()
+    assert settings.table_name == "from-os"
+    assert settings.default_wait_seconds == 45
+
+
+def test_given_every_variable_when_loaded_then_each_is_used() -> None:
+    settings = load_settings(
+        {
+            "TABLE_NAME": "t",
+            "TAG_PREFIX": "edt/",
+            "DEFAULT_WAIT_SECONDS": "30",
+            "SWEEP_HORIZON_SECONDS": "100",
+            "LEASE_SECONDS": "20",
+            "TAG_CACHE_SECONDS": "0",
+            "RECORD_RETENTION_SECONDS": "3600",
+            "DRY_RUN": "true",
+            "CONFIRM_AFTER_SECONDS": "45",
+        }
+    )
+    assert settings == Settings("t", "edt/", 30, 100, 20, 0, 3600, True, 45)
+
+
+@pytest.mark.parametrize("value", ["", "  "])
+def test_given_blank_int_variable_when_loaded_then_default(value: str) -> None:
+    assert load_settings({**BASE, "DEFAULT_WAIT_SECONDS": value}).default_wait_seconds == 120
+
+
+def test_given_zero_default_wait_when_loaded_then_accepted() -> None:
+    assert load_settings({**BASE, "DEFAULT_WAIT_SECONDS": "0"}).default_wait_seconds == 0
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "DEFAULT_WAIT_SECONDS",
+        "SWEEP_HORIZON_SECONDS",
+        "LEASE_SECONDS",
+        "TAG_CACHE_SECONDS",
+        "RECORD_RETENTION_SECONDS",
+        "CONFIRM_AFTER_SECONDS",
+    ],
+)
+@pytest.mark.parametrize("value", ["abc", "1.5", "12s", "0x10"])
+def test_given_non_integer_variable_when_loaded_then_config_error_names_variable_and_value(
+    name: str, value: str
+) -> None:
+    with pytest.raises(ConfigError, match=rf"^{name} must be a whole number, got '{value}'"):
+        load_settings({**BASE, name: value})
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "minimum"),
+    [
+        ("DEFAULT_WAIT_SECONDS", "-1", 0),
+        ("SWEEP_HORIZON_SECONDS", "-5", 0),
+        ("LEASE_SECONDS", "0", 1),
+        ("TAG_CACHE_SECONDS", "-1", 0),
+        ("RECORD_RETENTION_SECONDS", "59", 60),
+        ("CONFIRM_AFTER_SECONDS", "0", 1),
+    ],
+)
+def test_given_integer_below_minimum_when_loaded_then_config_error(
+    name: str, value: str, minimum: int
+) -> None:
+    with pytest.raises(ConfigError, match=rf"^{name} must be >= {minimum}, got {value}$"):
+        load_settings({**BASE, name: value})
+
+
+@pytest.mark.parametrize("value", ["1", "true", "TRUE", "yes", "on", " True "])
+def test_given_truthy_dry_run_when_loaded_then_dry_run(value: str) -> None:
+    assert load_settings({**BASE, "DRY_RUN": value}).dry_run is True
+
+
+@pytest.mark.parametrize("value", ["0", "false", "False", "no", "off", ""])
+def test_given_falsy_dry_run_when_loaded_then_real_stops(value: str) -> None:
+    assert load_settings({**BASE, "DRY_RUN": value}).dry_run is False
+
+
+@pytest.mark.parametrize("value", ["maybe", "2", "tru", "enabled"])
+def test_given_invalid_dry_run_when_loaded_then_config_error(value: str) -> None:
+    with pytest.raises(ConfigError, match=rf"^DRY_RUN must be true or false, got '{value}'"):
+        load_settings({**BASE, "DRY_RUN": value})
+
+
+@pytest.mark.parametrize("value", ["", "  "])
+def test_given_empty_tag_prefix_when_loaded_then_config_error(value: str) -> None:
+    with pytest.raises(ConfigError, match="TAG_PREFIX must not be empty"):
+        load_settings({**BASE, "TAG_PREFIX": value})
+
+
+def test_given_settings_when_mutated_then_refused() -> None:
+    settings = load_settings(BASE)
+    with pytest.raises(AttributeError):
+        settings.dry_run = True  # type: ignore[misc]

@@ -1,0 +1,165 @@
+"""DrainTracker on fakes: idempotent, order-independent ledger updates from parsed events."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from serverless.errors import ConflictError
+from serverless.model import Outcome, RecordStatus, TaskEvent
+from serverless.policy import stop_reason
+from serverless.services import ServiceDirectory
+from serverless.settings import Settings
+from serverless.tracker import DrainTracker, TrackAction
+from tests.support.clock import ManualClock
+from tests.support.fakes import CLUSTER_ARN, FakeEcs, FakeLedger, task_arn
+
+TASK = task_arn("a1")
+OPTED_IN = {"drain-terminator:enabled": "true", "drain-terminator:wait-seconds": "60"}
+
+
+class Harness:
+    def __init__(self, clock: ManualClock) -> None:
+        self.clock = clock
+        self.settings = Settings(table_name="t")
+        self.ledger = FakeLedger()
+        self.ecs = FakeEcs(clock)
+        self.ecs.add_service("web", OPTED_IN)
+        self.ecs.add_service("batch")
+        services = ServiceDirectory(self.ecs, self.settings, clock)
+        self.tracker = DrainTracker(self.ledger, services, self.settings, clock)
+
+    def event(
+        self,
+        last: str = "DEACTIVATING",
+        desired: str = "STOPPED",
+        version: int = 4,
+        offset: float = 0.0,
+        group: str = "service:web",
+        stopped_reason: str | None = None,
+        stopping_at: float | None = None,
+    ) -> TaskEvent:
+        return TaskEvent(
+            "e",
+            self.clock.epoch() + offset,
+            TASK,
+            CLUSTER_ARN,
+            group,
+            last,
+            desired,
+            version,
+            stopped_reason=stopped_reason,
+            stopping_at=stopping_at,
+        )
+
+
+@pytest.fixture
+def h(clock: ManualClock) -> Harness:
+    return Harness(clock)
+
+
+def test_given_drain_of_opted_in_task_when_handled_then_tracked_and_counted(
+    h: Harness, metric_values: Callable[[str], list[float]]
+) -> None:
+    result = h.tracker.handle(h.event(offset=-7))
+    assert result.action is TrackAction.TRACKED
+    record = h.ledger.get(TASK)
+    assert record is not None
+    assert record.rev == 1
+    assert record.drain_started_at == h.clock.epoch() - 7
+    assert record.due_at == h.clock.epoch() - 7 + 60
+    assert metric_values("DrainsTracked") == [1.0]
+
+
+@pytest.mark.parametrize(
+    ("group", "last", "desired", "reason"),
+    [
+        ("family:web", "DEACTIVATING", "STOPPED", "not a service task"),
+        ("service:batch", "DEACTIVATING", "STOPPED", "service not opted in"),
+        ("service:ghost", "RUNNING", "STOPPED", "service not opted in"),
+        ("service:batch", "STOPPED", "STOPPED", "service not opted in"),
+        ("service:web", "RUNNING", "RUNNING", "neither draining nor stopped (RUNNING/RUNNING)"),
+        ("service:web", "STOPPING", "STOPPED", "neither draining nor stopped (STOPPING/STOPPED)"),
+    ],
+)
+def test_given_event_outside_scope_when_handled_then_ignored_without_writes(
+    h: Harness, group: str, last: str, desired: str, reason: str
+) -> None:
+    result = h.tracker.handle(h.event(last, desired, group=group))
+    assert result.action is TrackAction.IGNORED
+    assert result.reason == reason
+    assert h.ledger.puts == []
+
+
+def test_given_stopped_event_without_drain_when_handled_then_closed_tombstone_blocks_late_drain(
+    h: Harness,
+) -> None:
+    result = h.tracker.handle(h.event("STOPPED", "STOPPED", 7, offset=300))
+    assert result.action is TrackAction.CLOSED
+    late = h.tracker.handle(h.event(version=4))
+    assert late.action is TrackAction.UNCHANGED
+    record = h.ledger.get(TASK)
+    assert record is not None
+    assert record.status is RecordStatus.CLOSED
+    assert record.outcome is Outcome.STOPPED_BY_ECS
+    assert not record.is_open
+
+
+def test_given_duplicate_drain_when_handled_then_unchanged_and_no_write(h: Harness) -> None:
+    h.tracker.handle(h.event())
+    assert h.tracker.handle(h.event()).action is TrackAction.UNCHANGED
+    assert len(h.ledger.puts) == 1
+
+
+def test_given_stop_requested_when_our_stop_confirmed_by_event_then_closed_and_counted(
+    h: Harness, metric_values: Callable[[str], list[float]]
+) -> None:
+    h.tracker.handle(h.event())
+    stored = h.ledger.get(TASK)
+    assert stored is not None
+    requested_at = h.clock.epoch() + 60
+    h.ledger.bump(
+        TASK, status=RecordStatus.STOP_REQUESTED, stop_requested_at=requested_at, due_at=0.0
+    )
+    h.clock.advance(65)
+
+    result = h.tracker.handle(
+        h.event(
+            "STOPPING",
+            "STOPPED",
+            5,
+            62,
+            stopped_reason=stop_reason(60),
+            stopping_at=requested_at + 2,
+        )
+    )
+    # STOPPING is neither draining nor STOPPED: the record waits for STOPPED.
+    assert result.action is TrackAction.IGNORED
+    result = h.tracker.handle(h.event("STOPPED", "STOPPED", 7, 65, stopped_reason=stop_reason(60)))
+
+    assert result.action is TrackAction.CLOSED
+    record = h.ledger.get(TASK)
+    assert record is not None
+    assert record.outcome is Outcome.STOPPED_BY_TERMINATOR
+    assert metric_values("StopsConfirmed") == [1.0]
+
+
+def test_given_conflicts_when_handled_then_reread_and_retried(h: Harness) -> None:
+    h.tracker.handle(h.event())
+    h.ledger.put_failures[TASK].extend([ConflictError("x"), ConflictError("y")])
+    result = h.tracker.handle(h.event(version=5, offset=-3))
+    assert result.action is TrackAction.UPDATED
+    record = h.ledger.get(TASK)
+    assert record is not None
+    assert record.version == 5
+
+
+def test_given_conflicts_every_time_when_handled_then_gives_up_after_5_attempts(
+    h: Harness,
+) -> None:
+    h.tracker.handle(h.event())
+    h.ledger.put_failures[TASK].extend(ConflictError("again") for _ in range(10))
+    with pytest.raises(ConflictError):
+        h.tracker.handle(h.event(version=5, offset=-3))
+    assert len(h.ledger.put_failures[TASK]) == 5
