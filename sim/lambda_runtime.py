@@ -1,0 +1,189 @@
+"""Lambda as the handlers experience it: contexts, timeouts, concurrency, async retries.
+
+An invocation runs the real handler as a :class:`sim.loop.Process`, with a context whose
+``get_remaining_time_in_millis()`` is computed from the virtual clock. The runtime kills
+an invocation at its timeout (and wherever a chaos ``kill_policy`` says) by raising
+:class:`LambdaKilled`, a ``BaseException`` the handler cannot swallow with
+``except Exception``, at its next AWS call or clock wake-up. Asynchronous invocations
+(EventBridge targets) that fail are retried like Lambda does (twice, 60 s then 120 s
+later); invocations over the reserved concurrency are throttled and retried shortly.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sim.loop import EventLoop, Process
+from sim.observe import Kind, ObservationLog
+
+__all__ = ["Handler", "Invocation", "KillPolicy", "LambdaContext", "LambdaFunction", "LambdaKilled"]
+
+Handler = Callable[[dict[str, Any], Any], Any]
+#: ``(invocation, rng) -> seconds after start to kill it, or None``.
+KillPolicy = Callable[["Invocation", random.Random], float | None]
+
+ASYNC_RETRY_DELAYS = (60.0, 120.0)
+THROTTLE_RETRY_SECONDS = (1.0, 10.0)
+
+
+class LambdaKilled(BaseException):
+    """The invocation was killed (timeout or injected); raised inside the handler's thread."""
+
+
+@dataclass(slots=True)
+class LambdaContext:
+    """What Powertools and the handlers read of a Lambda context."""
+
+    function_name: str
+    invoked_function_arn: str
+    aws_request_id: str
+    deadline: float
+    loop: EventLoop
+    memory_limit_in_mb: int = 256
+    function_version: str = "$LATEST"
+    log_group_name: str = ""
+    log_stream_name: str = "2026/01/01/[$LATEST]simulated"
+
+    def get_remaining_time_in_millis(self) -> int:
+        """Milliseconds left before the timeout, on the virtual clock."""
+        return max(0, int((self.deadline - self.loop.now) * 1000))
+
+
+@dataclass(slots=True)
+class Invocation:
+    """One invocation attempt and its outcome."""
+
+    function: str
+    request_id: str
+    attempt: int
+    started_at: float
+    ended_at: float | None = None
+    outcome: str = "running"  # ok | error | killed | timeout
+    error: str | None = None
+    result: Any = None
+    event_id: str | None = None
+    aws_calls: int = 0
+    kill_after_calls: int | None = None
+    process: Process | None = field(default=None, repr=False)
+
+
+class LambdaFunction:
+    """A function: handler, timeout, reserved concurrency, retry behaviour."""
+
+    def __init__(
+        self,
+        loop: EventLoop,
+        log: ObservationLog,
+        *,
+        name: str,
+        handler: Handler,
+        timeout: float,
+        rng: random.Random,
+        account: str,
+        region: str,
+        reserved_concurrency: int | None = None,
+        kill_policy: KillPolicy | None = None,
+        async_retry_delays: tuple[float, ...] = ASYNC_RETRY_DELAYS,
+    ) -> None:
+        self.loop = loop
+        self.log = log
+        self.name = name
+        self.handler = handler
+        self.timeout = timeout
+        self.rng = rng
+        self.arn = f"arn:aws:lambda:{region}:{account}:function:{name}"
+        self.reserved_concurrency = reserved_concurrency
+        self.kill_policy = kill_policy
+        self.async_retry_delays = async_retry_delays
+        self.invocations: list[Invocation] = []
+        self.throttles = 0
+        self._running = 0
+
+    @property
+    def running(self) -> int:
+        """Invocations in progress."""
+        return self._running
+
+    def invoke_async(self, event: dict[str, Any], *, attempt: int = 0) -> None:
+        """Invoke as EventBridge does (asynchronously, with Lambda's retries)."""
+        if self.reserved_concurrency is not None and self._running >= self.reserved_concurrency:
+            self.throttles += 1
+            self.log.record(self.loop.now, Kind.LAMBDA_THROTTLED, self.name, attempt=attempt)
+            delay = self.rng.uniform(*THROTTLE_RETRY_SECONDS)
+            self.loop.call_later(delay, lambda: self.invoke_async(event, attempt=attempt))
+            return
+        request_id = str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+        invocation = Invocation(
+            self.name, request_id, attempt, self.loop.now, event_id=event.get("id")
+        )
+        context = LambdaContext(
+            function_name=self.name,
+            invoked_function_arn=self.arn,
+            aws_request_id=request_id,
+            deadline=self.loop.now + self.timeout,
+            loop=self.loop,
+            log_group_name=f"/aws/lambda/{self.name}",
+        )
+        self._running += 1
+        self.invocations.append(invocation)
+        self.log.record(
+            self.loop.now,
+            Kind.LAMBDA_START,
+            self.name,
+            request_id=request_id,
+            attempt=attempt,
+            event_id=invocation.event_id,
+        )
+        process = self.loop.spawn(
+            f"{self.name}:{request_id[:8]}", lambda: self.handler(event, context)
+        )
+        process.tag = invocation
+        invocation.process = process
+        process.kill_at = context.deadline
+        if self.kill_policy is not None:
+            after = self.kill_policy(invocation, self.rng)
+            if after is not None:
+                process.kill_at = min(context.deadline, self.loop.now + after)
+        process.on_resume.append(self._check_kill)
+        process.on_exit.append(lambda p: self._finished(p, invocation, event, context))
+
+    def _check_kill(self, process: Process) -> None:
+        if process.kill_at is not None and self.loop.now >= process.kill_at:
+            raise LambdaKilled(f"{self.name} killed at {self.loop.now:.3f}")
+
+    def _finished(
+        self,
+        process: Process,
+        invocation: Invocation,
+        event: dict[str, Any],
+        context: LambdaContext,
+    ) -> None:
+        self._running -= 1
+        invocation.ended_at = self.loop.now
+        error = process.error
+        if error is None:
+            invocation.outcome, invocation.result = "ok", process.result
+        elif isinstance(error, LambdaKilled):
+            timed_out = self.loop.now >= context.deadline
+            invocation.outcome = "timeout" if timed_out else "killed"
+            invocation.error = str(error)
+        else:
+            invocation.outcome, invocation.error = "error", f"{type(error).__name__}: {error}"
+        self.log.record(
+            self.loop.now,
+            Kind.LAMBDA_END,
+            self.name,
+            request_id=invocation.request_id,
+            outcome=invocation.outcome,
+            error=invocation.error,
+            seconds=round(self.loop.now - invocation.started_at, 3),
+        )
+        if invocation.outcome != "ok" and invocation.attempt < len(self.async_retry_delays):
+            delay = self.async_retry_delays[invocation.attempt]
+            self.loop.call_later(
+                delay, lambda: self.invoke_async(event, attempt=invocation.attempt + 1)
+            )

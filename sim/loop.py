@@ -1,0 +1,244 @@
+"""A deterministic discrete-event loop whose processes block on a virtual clock.
+
+Everything in the simulation happens as an *action* scheduled at a virtual time. Lambda
+invocations run as *processes*: ordinary blocking Python code (the real handlers) on
+their own thread, but only one thread ever runs at a time. A process that calls
+:meth:`SimClock.sleep` parks itself and hands control back to the loop, which runs every
+other occurrence due before the process's wake-up time (ECS transitions, event
+deliveries, an overlapping sweeper run) and then resumes it. So two sweeper runs really
+overlap in virtual time, as they do in Lambda, and the order of everything is fixed by
+(time, priority, sequence number): the same seed gives the same run.
+
+With ``pace`` set, the loop also waits in real time before each occurrence
+(``pace=1.0`` is real time), which is the demo's ``--real-time`` mode.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from serverless.clock import from_epoch
+
+__all__ = ["EventLoop", "Handle", "Process", "SimClock", "SimulationError"]
+
+#: Real seconds a process may run without yielding before the loop gives up on it.
+PROCESS_WATCHDOG_SECONDS = 120.0
+
+
+class SimulationError(RuntimeError):
+    """The simulation itself (not the code under test) is broken or stuck."""
+
+
+@dataclass(order=True, slots=True)
+class _Entry:
+    at: float
+    priority: int
+    seq: int
+    action: Callable[[], None] = field(compare=False)
+    cancelled: bool = field(default=False, compare=False)
+
+
+class Handle:
+    """A scheduled action that can still be cancelled."""
+
+    __slots__ = ("_entry",)
+
+    def __init__(self, entry: _Entry) -> None:
+        self._entry = entry
+
+    @property
+    def at(self) -> float:
+        """When the action is due (epoch seconds)."""
+        return self._entry.at
+
+    def cancel(self) -> None:
+        """Do not run the action."""
+        self._entry.cancelled = True
+
+
+class Process:
+    """Blocking code run on its own thread, one slice at a time, under the loop's control."""
+
+    def __init__(self, loop: EventLoop, name: str, target: Callable[[], object]) -> None:
+        self.loop = loop
+        self.name = name
+        self._target = target
+        self._resume = threading.Semaphore(0)
+        self._thread = threading.Thread(target=self._main, name=f"sim:{name}", daemon=True)
+        self._started = False
+        self.done = False
+        self.result: object = None
+        self.error: BaseException | None = None
+        #: Virtual time at which the process is killed (Lambda timeout, chaos kill).
+        self.kill_at: float | None = None
+        #: Called in the process's thread whenever it resumes (may raise to kill it).
+        self.on_resume: list[Callable[[Process], None]] = []
+        #: Called in the loop's thread once the process has finished.
+        self.on_exit: list[Callable[[Process], None]] = []
+        #: Free slot for whoever spawned the process (e.g. the Lambda invocation record).
+        self.tag: object = None
+
+    def _main(self) -> None:
+        self._resume.acquire()
+        self.loop._local.process = self
+        try:
+            self._check_resume()
+            self.result = self._target()
+        except BaseException as error:  # recorded; the owner of the process decides
+            self.error = error
+        finally:
+            self.done = True
+            self.loop._baton.release()
+
+    def _check_resume(self) -> None:
+        for hook in list(self.on_resume):
+            hook(self)
+
+    def _run_slice(self) -> None:
+        """Loop thread: let the process run until it parks or ends."""
+        if not self._started:
+            self._started = True
+            self._thread.start()
+        self._resume.release()
+        if not self.loop._baton.acquire(timeout=PROCESS_WATCHDOG_SECONDS):
+            raise SimulationError(f"process {self.name} neither yielded nor ended")
+        if self.done:
+            self.loop._alive.discard(self)
+            for callback in self.on_exit:
+                callback(self)
+
+    def park_until(self, at: float) -> None:
+        """Process thread: yield to the loop until virtual time ``at`` (or the kill time)."""
+        wake = at if self.kill_at is None else min(at, self.kill_at)
+        self.loop.call_at(wake, self._run_slice)
+        self.loop._baton.release()
+        self._resume.acquire()
+        self._check_resume()
+
+
+class EventLoop:
+    """Virtual time and the ordered queue of everything due."""
+
+    def __init__(self, start: float, *, pace: float | None = None) -> None:
+        if pace is not None and pace <= 0:
+            raise ValueError("pace must be positive")
+        self._now = start
+        self._start = start
+        self._pace = pace
+        self._wall_start: float | None = None
+        self._queue: list[_Entry] = []
+        self._seq = itertools.count()
+        self._local = threading.local()
+        self._baton = threading.Semaphore(0)
+        self._alive: set[Process] = set()
+
+    @property
+    def now(self) -> float:
+        """Current virtual time, epoch seconds."""
+        return self._now
+
+    @property
+    def start(self) -> float:
+        """Virtual time the loop started at."""
+        return self._start
+
+    @property
+    def alive(self) -> int:
+        """Processes started and not finished."""
+        return len(self._alive)
+
+    def call_at(self, at: float, action: Callable[[], None], *, priority: int = 0) -> Handle:
+        """Run ``action`` at virtual time ``at`` (never in the past)."""
+        entry = _Entry(max(at, self._now), priority, next(self._seq), action)
+        heapq.heappush(self._queue, entry)
+        return Handle(entry)
+
+    def call_later(self, delay: float, action: Callable[[], None], *, priority: int = 0) -> Handle:
+        """Run ``action`` ``delay`` seconds from now."""
+        return self.call_at(self._now + max(0.0, delay), action, priority=priority)
+
+    def spawn(self, name: str, target: Callable[[], object], *, delay: float = 0.0) -> Process:
+        """Start ``target`` as a process ``delay`` seconds from now."""
+        process = Process(self, name, target)
+        self._alive.add(process)
+        self.call_later(delay, process._run_slice)
+        return process
+
+    def current_process(self) -> Process | None:
+        """The process whose thread is calling, if any."""
+        process: Process | None = getattr(self._local, "process", None)
+        return process
+
+    def sleep(self, seconds: float) -> None:
+        """Block for ``seconds`` of virtual time (a process parks; other code runs the loop)."""
+        process = self.current_process()
+        target = self._now + max(0.0, seconds)
+        if process is not None:
+            process.park_until(target)
+        else:
+            self.run_until(target)
+
+    def _pace_to(self, at: float) -> None:
+        if self._pace is None:
+            return
+        if self._wall_start is None:
+            self._wall_start = time.monotonic() - (self._now - self._start) / self._pace
+        due = self._wall_start + (at - self._start) / self._pace
+        delay = due - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+
+    def step(self) -> bool:
+        """Run the next due action; False when nothing is left."""
+        while self._queue:
+            entry = heapq.heappop(self._queue)
+            if entry.cancelled:
+                continue
+            self._pace_to(entry.at)
+            self._now = max(self._now, entry.at)
+            entry.action()
+            return True
+        return False
+
+    def next_at(self) -> float | None:
+        """When the next action is due, if any."""
+        while self._queue and self._queue[0].cancelled:
+            heapq.heappop(self._queue)
+        return self._queue[0].at if self._queue else None
+
+    def run_until(self, at: float) -> None:
+        """Run every action due up to ``at``, then set the time to ``at``."""
+        while (due := self.next_at()) is not None and due <= at:
+            self.step()
+        self._pace_to(at)
+        self._now = max(self._now, at)
+
+    def run(self, *, stop: Callable[[], bool] | None = None, until: float | None = None) -> None:
+        """Run until the queue is empty, ``stop()`` holds, or the next action is after ``until``."""
+        while (due := self.next_at()) is not None:
+            if stop is not None and stop():
+                return
+            if until is not None and due > until:
+                return
+            self.step()
+
+
+class SimClock:
+    """:class:`serverless.clock.Clock` on the loop: what the handlers see as time."""
+
+    def __init__(self, loop: EventLoop) -> None:
+        self._loop = loop
+
+    def now(self) -> datetime:
+        """The loop's virtual time as an aware UTC datetime."""
+        return from_epoch(self._loop.now)
+
+    def sleep(self, seconds: float) -> None:
+        """Advance the simulation by ``seconds`` (park the calling process)."""
+        self._loop.sleep(seconds)

@@ -1,0 +1,74 @@
+"""The observation log: every ECS transition, event delivery, invocation and AWS call.
+
+Reports, tests and the later chaos suite read the run from here, never from the
+handlers' own logs, so what the terminator did is judged by an independent witness.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Kind", "Observation", "ObservationLog"]
+
+
+class Kind:
+    """Observation kinds (plain strings, so the JSON output stays readable)."""
+
+    ECS_TRANSITION = "ecs.transition"
+    ECS_DRAIN = "ecs.drain"
+    ECS_STOP_TASK = "ecs.stop_task"
+    ECS_TASK_LAUNCHED = "ecs.task_launched"
+    DEPLOYMENT_STARTED = "deployment.started"
+    DEPLOYMENT_COMPLETED = "deployment.completed"
+    TARGET_STATE = "elb.target_state"
+    EVENT_EMITTED = "event.emitted"
+    EVENT_FILTERED = "event.filtered"
+    EVENT_DELIVERED = "event.delivered"
+    LAMBDA_START = "lambda.start"
+    LAMBDA_END = "lambda.end"
+    LAMBDA_THROTTLED = "lambda.throttled"
+    AWS_CALL = "aws.call"
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """One thing that happened at virtual time ``at``."""
+
+    at: float
+    kind: str
+    subject: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form."""
+        return {"at": self.at, "kind": self.kind, "subject": self.subject, **self.data}
+
+
+class ObservationLog:
+    """Append-only, in order of occurrence."""
+
+    def __init__(self) -> None:
+        self._records: list[Observation] = []
+
+    def record(self, at: float, kind: str, subject: str, **data: Any) -> Observation:
+        """Append one observation."""
+        observation = Observation(at, kind, subject, dict(data))
+        self._records.append(observation)
+        return observation
+
+    def __iter__(self) -> Iterator[Observation]:
+        return iter(self._records)
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def of_kind(self, *kinds: str) -> list[Observation]:
+        """Observations of the given kinds, in order."""
+        wanted = set(kinds)
+        return [r for r in self._records if r.kind in wanted]
+
+    def about(self, subject: str) -> list[Observation]:
+        """Observations about one subject (e.g. a task ARN), in order."""
+        return [r for r in self._records if r.subject == subject]

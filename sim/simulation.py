@@ -1,0 +1,342 @@
+"""Wire a run together: moto, the ECS model, EventBridge, Lambda, the real handlers.
+
+``Simulation(scenario, seed=...).run()`` returns a :class:`sim.report.Report`. With the
+terminator enabled and ``counterfactual=True`` it also replays the same seeded scenario
+with the terminator disabled, so "deployment duration without the terminator" is
+simulated, not estimated.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import os
+import random
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from moto import mock_aws
+
+from sim.aws import AwsHook, AwsInterceptor, virtual_retry_sleep
+from sim.capture import captured_output, emf_metrics
+from sim.ecs_events import task_event
+from sim.ecs_model import EcsModel, Service, Task
+from sim.ecs_scheduler import ServiceScheduler
+from sim.eventbridge import EventBus, ScheduleRule
+from sim.infra import CLUSTER, Clients, provision
+from sim.lambda_runtime import Handler, KillPolicy, LambdaFunction
+from sim.loop import EventLoop, SimClock
+from sim.model_api import serve_model
+from sim.observe import ObservationLog
+from sim.report import Report, RunRecord, build_report
+from sim.scenarios import Action, Delivery, Scenario
+from sim.terraform import rule_pattern, schedule_expression
+
+__all__ = ["DEFAULT_START", "Simulation"]
+
+#: Virtual runs start here (deterministic timestamps); real-time runs start now.
+DEFAULT_START = datetime(2026, 1, 5, 9, 0, 0, tzinfo=UTC)
+DEFAULT_TABLE_NAME = "ecs-drain-terminator-ledger"
+TASK_EVENTS_TIMEOUT = 60.0
+SWEEPER_TIMEOUT = 180.0
+
+
+class Simulation:
+    """One scenario, one seed; :meth:`run` may be called once."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        *,
+        seed: int = 1,
+        delivery: Delivery | None = None,
+        real_time: bool = False,
+        pace: float | None = None,
+        terminator: bool = True,
+        counterfactual: bool = True,
+        settings: Mapping[str, Any] | None = None,
+        start: datetime | None = None,
+        aws_hooks: Sequence[AwsHook] = (),
+        kill_policy: KillPolicy | None = None,
+        sweeper_concurrency: int = 2,
+        schedule_jitter_seconds: float | None = None,
+        region: str = "us-east-1",
+    ) -> None:
+        self.scenario = scenario if delivery is None else scenario.with_delivery(delivery)
+        self.seed = seed
+        self.pace = 1.0 if real_time and pace is None else pace
+        self.terminator = terminator
+        self.counterfactual = counterfactual
+        self.settings_overrides = dict(settings or {})
+        default_start = datetime.now(UTC) if self.pace else DEFAULT_START
+        self.start = (start or default_start).timestamp()
+        self.aws_hooks = list(aws_hooks)
+        self.kill_policy = kill_policy
+        self.sweeper_concurrency = sweeper_concurrency
+        self.schedule_jitter_seconds = schedule_jitter_seconds
+        #: moto's account (MOTO_ACCOUNT_ID), known once the cluster exists.
+        self.account = ""
+        #: The ledger table; the handlers read TABLE_NAME at import, so an existing value wins.
+        self.table_name = os.environ.get("TABLE_NAME") or DEFAULT_TABLE_NAME
+        self.region = region
+
+    def _rng(self, stream: str) -> random.Random:
+        return random.Random(f"{self.seed}:{stream}")
+
+    # -- public ---------------------------------------------------------------------------
+
+    def run(self) -> Report:
+        """Run the scenario (and its counterfactual); the report checks the invariants."""
+        wall = time.monotonic()
+        record = self.run_once()
+        baseline = None
+        if self.terminator and self.counterfactual:
+            baseline = Simulation(
+                self.scenario,
+                seed=self.seed,
+                terminator=False,
+                counterfactual=False,
+                start=datetime.fromtimestamp(self.start, tz=UTC),
+                region=self.region,
+            ).run_once()
+        return build_report(record, baseline, wall_seconds=time.monotonic() - wall)
+
+    def run_once(self) -> RunRecord:
+        """Run this configuration only and return the raw record."""
+        handlers = self._import_handlers() if self.terminator else None
+        with mock_aws():
+            from moto.moto_api._internal import mock_random
+
+            mock_random.seed(self.seed)
+            try:
+                return self._run(handlers)
+            finally:
+                if handlers is not None:
+                    from serverless.app import reset
+
+                    reset()  # do not leave the simulated App installed
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _import_handlers(self) -> tuple[Handler, Handler]:
+        # The handler modules check TABLE_NAME at import (cold start), before the capture
+        # starts, so their log handlers keep the real stdout and are swapped per run.
+        os.environ["TABLE_NAME"] = self.table_name
+        os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+        os.environ.setdefault("AWS_DEFAULT_REGION", self.region)
+        task_events = importlib.import_module("handlers.task_events")
+        sweeper = importlib.import_module("handlers.sweeper")
+        return task_events.handler, sweeper.handler
+
+    def _clients(self, interceptor: AwsInterceptor) -> Clients:
+        session = boto3.session.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=self.region
+        )
+        config = Config(retries={"mode": "standard", "max_attempts": 3})
+        return Clients(
+            ecs=interceptor.attach(session.client("ecs", config=config)),
+            dynamodb=interceptor.attach(session.client("dynamodb", config=config)),
+            elbv2=interceptor.attach(session.client("elbv2", config=config)),
+            ec2=interceptor.attach(session.client("ec2", config=config)),
+        )
+
+    def _run(self, handlers: tuple[Handler, Handler] | None) -> RunRecord:
+        scenario = self.scenario
+        loop = EventLoop(self.start, pace=self.pace)
+        log = ObservationLog()
+        interceptor = AwsInterceptor(loop, log)
+        for hook in self.aws_hooks:
+            interceptor.add_hook(hook)
+        clients = self._clients(interceptor)
+        services = provision(
+            clients,
+            scenario,
+            region=self.region,
+            table_name=self.table_name,
+            rng=self._rng("infra"),
+        )
+        self.account = services[0].cluster_arn.split(":")[4]
+        bus = EventBus(
+            loop,
+            log,
+            pattern_json=rule_pattern(),
+            delivery=scenario.delivery,
+            rng=self._rng("delivery"),
+        )
+        event_ids = self._rng("event-ids")
+
+        def publish(task: Task) -> None:
+            identifier = event_ids.getrandbits(128)
+            bus.put(task_event(task, event_id=uuid.UUID(int=identifier, version=4), at=loop.now))
+
+        model = EcsModel(
+            loop, log, seed=self.seed, account=self.account, region=self.region, publish=publish
+        )
+        serve_model(interceptor, model)
+        scheduler = ServiceScheduler(loop, log, model)
+        by_name: dict[str, Service] = {}
+        for service in services:
+            model.add_service(service)
+            service.deployments[0].started_at = loop.now
+            scheduler.start(service)
+            by_name[service.name] = service
+
+        schedule = ScheduleRule(
+            loop,
+            expression=schedule_expression(),
+            rng=self._rng("schedule"),
+            account=self.account,
+            region=self.region,
+            rule_name="ecs-drain-terminator-sweeper",
+            jitter_seconds=self.schedule_jitter_seconds,
+        )
+        functions: list[LambdaFunction] = []
+        settings = None
+        if handlers is not None:
+            settings = self._install(loop, clients)
+            functions = self._functions(loop, log, handlers)
+            bus.targets.append(functions[0].invoke_async)
+            schedule.targets.append(functions[1].invoke_async)
+            schedule.start()
+
+        progress = _Progress(loop, scenario, services)
+        scheduler.on_complete.append(progress.check_done)
+        for action in scenario.actions:
+            loop.call_at(
+                self.start + action.at,
+                functools.partial(self._act, action, by_name, clients, scheduler, progress),
+            )
+
+        limit = self.start + scenario.max_seconds
+        with captured_output() as sink, virtual_retry_sleep(loop):
+            loop.run(stop=progress.finished, until=limit)
+            completed = progress.done_at is not None
+            schedule.stop()
+            # Let in-flight invocations and ECS timers finish (bounded: nothing new starts).
+            loop.run(
+                until=loop.now
+                + 2 * SWEEPER_TIMEOUT
+                + max((s.spec.drain_seconds for s in services), default=0)
+            )
+        return RunRecord(
+            scenario=scenario,
+            seed=self.seed,
+            terminator=self.terminator,
+            start=self.start,
+            end=loop.now,
+            completed=completed,
+            real_time=self.pace is not None,
+            services=services,
+            log=log,
+            bus_stats=dict(bus.stats),
+            functions=functions,
+            aws_calls=dict(interceptor.calls),
+            output=list(sink.lines),
+            metrics=emf_metrics(sink.lines),
+            default_wait_seconds=settings.default_wait_seconds if settings else 120,
+            tag_prefix=settings.tag_prefix if settings else "drain-terminator:",
+            sweeper_runs=schedule.fired,
+        )
+
+    def _functions(
+        self, loop: EventLoop, log: ObservationLog, handlers: tuple[Handler, Handler]
+    ) -> list[LambdaFunction]:
+        common: dict[str, Any] = {
+            "account": self.account,
+            "region": self.region,
+            "kill_policy": self.kill_policy,
+        }
+        task_events = LambdaFunction(
+            loop,
+            log,
+            name="ecs-drain-terminator-task-events",
+            handler=handlers[0],
+            timeout=TASK_EVENTS_TIMEOUT,
+            rng=self._rng("lambda-task-events"),
+            **common,
+        )
+        # A failed tick is replaced by the next one: no asynchronous retries for the sweeper.
+        sweeper = LambdaFunction(
+            loop,
+            log,
+            name="ecs-drain-terminator-sweeper",
+            handler=handlers[1],
+            timeout=SWEEPER_TIMEOUT,
+            rng=self._rng("lambda-sweeper"),
+            reserved_concurrency=self.sweeper_concurrency,
+            async_retry_delays=(),
+            **common,
+        )
+        return [task_events, sweeper]
+
+    def _act(
+        self,
+        action: Action,
+        by_name: dict[str, Service],
+        clients: Clients,
+        scheduler: ServiceScheduler,
+        progress: _Progress,
+    ) -> None:
+        """UpdateService in moto, and the same change in the model's scheduler."""
+        service = by_name[action.service]
+        now = scheduler.loop.now
+        if action.kind == "deploy":
+            clients.ecs.update_service(
+                cluster=CLUSTER,
+                service=service.name,
+                taskDefinition=service.next_task_definition_arn,
+            )
+            deployment = _deployment_id(self._rng(f"deploy:{service.name}:{now}"))
+            scheduler.deploy(service, deployment, service.next_task_definition_arn)
+        else:
+            count = action.desired_count if action.desired_count is not None else 0
+            clients.ecs.update_service(cluster=CLUSTER, service=service.name, desiredCount=count)
+            scheduler.scale(
+                service, count, _deployment_id(self._rng(f"scale:{service.name}:{now}"))
+            )
+        progress.pending_actions -= 1
+
+    def _install(self, loop: EventLoop, clients: Clients) -> Any:
+        from serverless.app import App, install
+        from serverless.settings import Settings
+
+        settings = Settings(table_name=self.table_name, **self.settings_overrides)
+        install(
+            App(
+                settings,
+                clock=SimClock(loop),
+                ecs_client=clients.ecs,
+                dynamodb_client=clients.dynamodb,
+                elbv2_client=clients.elbv2,
+            )
+        )
+        return settings
+
+
+class _Progress:
+    """When the scenario is over: every action done, every deployment complete, settled."""
+
+    def __init__(self, loop: EventLoop, scenario: Scenario, services: list[Service]) -> None:
+        self.loop = loop
+        self.scenario = scenario
+        self.services = services
+        self.pending_actions = len(scenario.actions)
+        self.done_at: float | None = None
+
+    def check_done(self, _: Service | None = None) -> None:
+        if self.pending_actions or self.done_at is not None:
+            return
+        if all(s.primary.completed_at is not None for s in self.services):
+            self.done_at = self.loop.now + self.scenario.settle_seconds
+
+    def finished(self) -> bool:
+        return self.done_at is not None and self.loop.now >= self.done_at
+
+
+def _deployment_id(rng: random.Random) -> str:
+    return f"ecs-svc/{rng.randrange(10**18, 10**19)}"

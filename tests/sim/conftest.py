@@ -1,0 +1,94 @@
+"""A model-only world for the simulator's own tests (no moto, no handlers)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from sim.ecs_events import task_event
+from sim.ecs_model import Deployment, EcsModel, Service, TargetGroup, Task
+from sim.ecs_scheduler import ServiceScheduler
+from sim.loop import EventLoop
+from sim.observe import ObservationLog
+from sim.scenarios import ServiceSpec
+
+START = 1_767_603_600.0  # 2026-01-05T09:00:00Z
+ACCOUNT, REGION = "123456789012", "us-east-1"
+
+
+@dataclass
+class ModelWorld:
+    """The ECS model and scheduler on a loop, collecting every published event."""
+
+    loop: EventLoop
+    log: ObservationLog
+    model: EcsModel
+    scheduler: ServiceScheduler
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, spec: ServiceSpec) -> Service:
+        cluster_arn = f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/demo"
+        service = Service(
+            spec=spec,
+            arn=f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/demo/{spec.name}",
+            cluster_arn=cluster_arn,
+            cluster_name="demo",
+            target_groups=[
+                TargetGroup(
+                    tg,
+                    f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:targetgroup/"
+                    f"{tg.name}/0123456789abcdef",
+                )
+                for tg in spec.target_groups
+            ],
+            deployments=[
+                Deployment(
+                    "ecs-svc/1111111111111111111",
+                    f"{cluster_arn[:-12]}task-definition/{spec.name}:1",
+                    self.loop.now,
+                )
+            ],
+            desired_count=spec.desired_count,
+            subnets=[(f"{REGION}a", "subnet-aaaa"), (f"{REGION}b", "subnet-bbbb")],
+            instances=[
+                (
+                    f"arn:aws:ecs:{REGION}:{ACCOUNT}:container-instance/demo/abc",
+                    "i-0123456789abcdef0",
+                    "10.0.0.5",
+                )
+            ],
+            next_task_definition_arn=f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/{spec.name}:2",
+        )
+        self.model.add_service(service)
+        self.scheduler.start(service)
+        return service
+
+    def deploy(self, service: Service, at: float = 30.0) -> None:
+        self.loop.call_at(
+            START + at,
+            lambda: self.scheduler.deploy(
+                service, "ecs-svc/2222222222222222222", service.next_task_definition_arn
+            ),
+        )
+
+
+def build_world(seed: int = 1) -> ModelWorld:
+    loop = EventLoop(START)
+    log = ObservationLog()
+    events: list[dict[str, Any]] = []
+    counter = iter(range(1, 10**9))
+
+    def publish(task: Task) -> None:
+        events.append(task_event(task, event_id=uuid.UUID(int=next(counter)), at=loop.now))
+
+    model = EcsModel(loop, log, seed=seed, account=ACCOUNT, region=REGION, publish=publish)
+    world = ModelWorld(loop, log, model, ServiceScheduler(loop, log, model), events)
+    return world
+
+
+@pytest.fixture
+def world() -> ModelWorld:
+    return build_world()

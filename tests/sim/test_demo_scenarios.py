@@ -1,0 +1,145 @@
+"""End to end: each demo scenario through the real handlers, invariants and savings."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from sim.aws import AwsCall, Reply
+from sim.demo import main
+from sim.report import Report
+from sim.scenarios import SCENARIOS, scenario_named
+from sim.simulation import Simulation
+
+_CACHE: dict[str, Report] = {}
+
+
+def _report(name: str) -> Report:
+    if name not in _CACHE:
+        _CACHE[name] = Simulation(
+            scenario_named(name), seed=1, counterfactual=name == "fargate"
+        ).run()
+    return _CACHE[name]
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_given_a_scenario_when_run_through_the_real_handlers_then_every_invariant_holds(
+    name: str,
+) -> None:
+    report = _report(name)
+
+    assert report.ok, [i for i in report.invariants if not i.ok]
+    assert report.summary.tasks_drained > 0
+
+
+def test_given_the_default_scenario_when_run_then_old_tasks_stop_wait_seconds_after_drain() -> None:
+    report = _report("fargate")
+
+    assert report.summary.tasks_drained == 4
+    assert report.summary.stopped_early == 4
+    for line in report.timelines:
+        assert line.terminator_stop_at is not None
+        assert 120.0 <= line.terminator_stop_at - line.drain_started_at <= 130.0
+        assert line.ecs_alone_at - line.drain_started_at == pytest.approx(300.0)
+        assert line.saved_seconds == pytest.approx(180.0, abs=10.0)
+        assert line.stop_code == "UserInitiated"
+        assert line.stopped_reason
+        assert line.stopped_reason.startswith("drain-terminator")
+        assert line.stop_calls == 1
+    summary = report.summary
+    assert summary.deployment_seconds is not None
+    assert summary.baseline_deployment_seconds is not None
+    assert summary.baseline_deployment_seconds - summary.deployment_seconds > 300.0
+
+
+def test_given_an_untagged_service_when_it_deploys_then_the_terminator_leaves_it_to_ecs() -> None:
+    report = _report("not-opted-in")
+
+    legacy = [t for t in report.timelines if t.service == "legacy"]
+    web = [t for t in report.timelines if t.service == "web"]
+    assert len(legacy) == 4
+    assert all(t.stop_calls == 0 and t.stopped_by == "ecs" for t in legacy)
+    assert all(t.left_to_ecs_because == "service did not opt in" for t in legacy)
+    assert all(t.stopped_by == "terminator" for t in web)
+
+
+def test_given_duplicated_and_reordered_deliveries_when_run_then_each_task_is_stopped_once() -> (
+    None
+):
+    report = _report("duplicates")
+
+    assert report.events["duplicated"] > 0
+    assert report.events["reordered"] > 0
+    assert all(t.stop_calls == 1 for t in report.timelines)
+
+
+def test_given_two_target_groups_when_run_then_drains_go_through_deactivating_and_save_more() -> (
+    None
+):
+    report = _report("two-target-groups")
+
+    transitions = report.record.log.of_kind("ecs.transition")
+    assert any(o.data["last_status"] == "DEACTIVATING" for o in transitions)
+    assert all(t.saved_seconds == pytest.approx(480.0, abs=10.0) for t in report.timelines)
+
+
+def test_given_a_scale_in_when_run_then_the_surplus_is_stopped_early() -> None:
+    report = _report("scale-in")
+
+    assert report.summary.tasks_drained == 4
+    assert report.summary.stopped_early == 4
+    service = report.record.services[0]
+    assert sum(1 for t in service.tasks if t.live) == 2
+
+
+def test_given_a_bridge_service_when_run_then_ec2_tasks_are_stopped_early() -> None:
+    report = _report("bridge")
+
+    assert report.record.services[0].spec.launch_type == "EC2"
+    assert report.summary.stopped_early == 4
+    assert all(t.wait_seconds == 90 for t in report.timelines)
+
+
+def test_given_stop_task_always_denied_when_run_then_an_invariant_fails_and_ok_is_false() -> None:
+    def deny(call: AwsCall) -> Reply | None:
+        if call.operation == "StopTask":
+            return Reply.error(call.service, "AccessDeniedException", "not allowed")
+        return None
+
+    report = Simulation(
+        scenario_named("scale-in"), seed=1, counterfactual=False, aws_hooks=[deny]
+    ).run()
+
+    assert not report.ok
+    failed = {i.name for i in report.invariants if not i.ok}
+    assert "every opted-in drain stopped" in failed
+    assert all(t.stopped_by == "ecs" for t in report.timelines)
+
+
+def test_given_the_cli_when_asked_for_json_then_it_is_deterministic_and_exits_zero(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    outputs = []
+    for _ in range(2):
+        status = main(["--scenario", "scale-in", "--seed", "3", "--json", "--no-baseline"])
+        assert status == 0
+        body = json.loads(capsys.readouterr().out)
+        body.pop("wall_seconds")
+        outputs.append(body)
+
+    assert outputs[0] == outputs[1]
+    assert outputs[0]["ok"] is True
+    assert outputs[0]["summary"]["stopped_early"] == 4
+
+
+def test_given_the_cli_when_run_as_text_then_it_shows_timeline_summary_and_invariants(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    status = main(["--scenario", "scale-in", "--no-baseline"])
+
+    out = capsys.readouterr().out
+    assert status == 0
+    assert "Timeline per drained task" in out
+    assert "Summary" in out
+    assert "[PASS] no task stopped early" in out
