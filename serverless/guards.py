@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass
 
 from serverless.clock import Clock
+from serverless.errors import AwsUnavailableError
 from serverless.model import ServicePolicy, TaskRecord
 from serverless.ports import LedgerPort, TargetHealthPort
 from serverless.services import ServiceDirectory
@@ -14,8 +16,12 @@ __all__ = ["Deferral", "Guards", "stop_slot_key"]
 
 #: How soon a task deferred by the min-healthy guard is looked at again.
 HEALTH_RECHECK_SECONDS = 15.0
-#: How long one DescribeTargetHealth answer is reused (the ELB Describe* bucket is 10/s).
-HEALTH_CACHE_SECONDS = 10.0
+#: How long one DescribeTargetHealth answer is reused: within one batch of decisions only,
+#: so a stop is never decided on health older than a second.
+HEALTH_CACHE_SECONDS = 1.0
+#: How long a taken stop slot stays held beyond its spacing if the run dies before it can
+#: record when its StopTask happened.
+STAGGER_HOLD_SECONDS = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +52,7 @@ class Guards:
         self._services = services
         self._clock = clock
         self._healthy: dict[str, tuple[int, float]] = {}
+        self._held: dict[str, tuple[str, float, float]] = {}
 
     def _healthy_count(self, target_group_arn: str, now: float) -> int:
         cached = self._healthy.get(target_group_arn)
@@ -75,13 +82,37 @@ class Guards:
         return None
 
     def stagger(self, record: TaskRecord, policy: ServicePolicy, now: float) -> Deferral | None:
-        """Take a stop slot (at most N per minute per service, spaced 60/N s apart)."""
+        """Take the service's stop slot (at most N stops a minute, at least 60/N s apart).
+
+        The slot is held until :meth:`settle` records when the stop really happened, so a
+        StopTask delayed by retries cannot bring the next stop closer than 60/N s.
+        """
         if policy.max_stops_per_minute is None:
             return None
         spacing = 60.0 / policy.max_stops_per_minute
-        next_slot = self._ledger.reserve_stop_slot(stop_slot_key(record), now, spacing)
-        if next_slot is None:
+        key = stop_slot_key(record)
+        held = now + spacing + STAGGER_HOLD_SECONDS
+        opens = self._ledger.reserve_stop_slot(key, now, held)
+        if opens is None:
+            self._held[record.task_arn] = (key, held, spacing)
             return None
         return Deferral(
-            next_slot, f"max {policy.max_stops_per_minute} stop(s) per minute for the service"
+            min(opens, now + spacing),
+            f"max {policy.max_stops_per_minute} stop(s) per minute for the service",
         )
+
+    def settle(self, record: TaskRecord, stopped_at: float | None, now: float) -> None:
+        """Release the slot :meth:`stagger` took for ``record``.
+
+        ``stopped_at``: when the StopTask succeeded (the next slot opens 60/N s later), or
+        None when no stop happened (the slot is free again at once).
+        """
+        held = self._held.pop(record.task_arn, None)
+        if held is None:
+            return
+        key, until, spacing = held
+        next_at = now if stopped_at is None else stopped_at + spacing
+        # If the ledger is unavailable the hold lapses by itself at ``until``: later stops
+        # wait longer, never less.
+        with contextlib.suppress(AwsUnavailableError):
+            self._ledger.settle_stop_slot(key, until, next_at)

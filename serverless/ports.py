@@ -32,11 +32,17 @@ class LedgerPort(Protocol):
         """Whether any record is open at all (the sweeper keeps polling while one is)."""
         ...
 
-    def reserve_stop_slot(self, key: str, now: float, spacing: float) -> float | None:
-        """Take the next stop slot of ``key`` if free at ``now``.
+    def reserve_stop_slot(self, key: str, now: float, hold_until: float) -> float | None:
+        """Take the stop slot of ``key`` if it is free at ``now``, holding it until ``hold_until``.
 
-        Returns None when taken (the next slot then opens ``spacing`` seconds later), or the
-        time the next slot opens when it is not free yet.
+        Returns None when taken, else the time the slot is held until (try again then).
+        """
+        ...
+
+    def settle_stop_slot(self, key: str, held_until: float, next_at: float) -> None:
+        """Release a slot held until ``held_until``: the next one opens at ``next_at``.
+
+        Does nothing when the slot is no longer held with that value (the hold lapsed).
         """
         ...
 

@@ -24,6 +24,9 @@ SAFETY_MARGIN_SECONDS = 10.0
 #: A permanently failing StopTask is retried this often before the record is given up.
 MAX_STOP_ATTEMPTS = 5
 STOP_RETRY_SECONDS = 30.0
+#: How often a run re-reads the ledger while records are open (deadlines it already knows
+#: are met exactly; this bounds how late it notices a record written after it started).
+POLL_SECONDS = 5.0
 #: After a transient failure that outlived botocore's retries, look again this much later.
 TRANSIENT_RETRY_SECONDS = 1.0
 
@@ -78,13 +81,16 @@ class Sweeper:
     def _now(self) -> float:
         return self._clock.now().timestamp()
 
-    def run(self, remaining_ms: Callable[[], int], poll_seconds: float = 1.0) -> SweepReport:
+    def run(
+        self, remaining_ms: Callable[[], int], poll_seconds: float = POLL_SECONDS
+    ) -> SweepReport:
         """Act on every deadline up to the horizon that fits in the invocation's time.
 
         Deadlines before the next scheduled run are waited for here, so each StopTask lands
-        right after its deadline and never before. The run polls the ledger (one cheap
-        query a second) while open records exist, which also catches drains recorded
-        after it started; with nothing open it returns at once.
+        right after its deadline and never before: it sleeps exactly until the next known
+        deadline. While records are open it also re-reads the ledger every ``poll_seconds``,
+        which catches drains recorded after it started (waits shorter than the horizon),
+        guard deferrals and expired leases; with nothing open it returns at once.
         """
         start = self._now()
         horizon_end = start + self._settings.sweep_horizon_seconds
@@ -178,21 +184,24 @@ class Sweeper:
                 extra={"would_stop_at": now, "deadline": record.deadline},
             )
             self._report.dry_run.append(record.task_arn)
+            self._guards.settle(record, now, now)
             self._close(record, Outcome.DRY_RUN, now, observed_status=state.last_status)
             return
-        self._stop(record, now)
+        stopped_at = self._stop(record, now)
+        self._guards.settle(record, stopped_at, self._now())
 
-    def _stop(self, record: TaskRecord, now: float) -> None:
+    def _stop(self, record: TaskRecord, now: float) -> float | None:
+        """StopTask and record it; returns when the stop succeeded, or None."""
         reason = stop_reason(record.wait_seconds)
         try:
             self._ecs.stop_task(record.cluster_arn, record.task_arn, reason)
         except NotFoundError:
             self._close(record, Outcome.TASK_GONE, now)
-            return
+            return None
         except AwsUnavailableError:
             logger.warning("StopTask unavailable after retries; trying again shortly")
             self._release(record, now + TRANSIENT_RETRY_SECONDS)
-            return
+            return None
         except PermanentAwsError as error:
             count(Metric.STOPS_FAILED)
             attempts = record.attempts + 1
@@ -202,7 +211,7 @@ class Sweeper:
                 self._close(record, Outcome.STOP_FAILED, now, attempts=attempts)
             else:
                 self._release(record, now + STOP_RETRY_SECONDS, attempts=attempts)
-            return
+            return None
         stopped_at = self._now()
         # Lateness against the deadline, or against the end of the last guard deferral.
         lateness = stopped_at - (record.deadline if record.deferrals == 0 else record.due_at)
@@ -230,6 +239,7 @@ class Sweeper:
         except ConflictError:
             # Only a STOPPED event can have changed a record we hold: it is closed already.
             self._report.conflicts += 1
+        return stopped_at
 
     def _confirm(self, record: TaskRecord, state: TaskState | None) -> None:
         now = self._now()

@@ -19,9 +19,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import boto3
-from botocore.config import Config
 from moto import mock_aws
 
+from serverless.adapters.errors import CLIENT_CONFIG
 from sim.aws import AwsHook, AwsInterceptor, virtual_retry_sleep
 from sim.capture import captured_output, emf_metrics
 from sim.ecs_events import task_event
@@ -137,7 +137,8 @@ class Simulation:
         session = boto3.session.Session(
             aws_access_key_id="testing", aws_secret_access_key="testing", region_name=self.region
         )
-        config = Config(retries={"mode": "standard", "max_attempts": 3})
+        # The functions' own retry configuration, so injected faults are retried as in AWS.
+        config = CLIENT_CONFIG
         return Clients(
             ecs=interceptor.attach(session.client("ecs", config=config)),
             dynamodb=interceptor.attach(session.client("dynamodb", config=config)),

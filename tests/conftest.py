@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 # Set before any handler module is imported: they check their configuration at import.
 os.environ.update(
     {
@@ -19,3 +21,13 @@ os.environ.update(
         "POWERTOOLS_LOG_LEVEL": "DEBUG",
     }
 )
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--chaos-drains N``: run the chaos suite over at least N drains (default 1000)."""
+    parser.addoption(
+        "--chaos-drains",
+        type=int,
+        default=1000,
+        help="minimum number of drains the chaos suite simulates (default 1000)",
+    )

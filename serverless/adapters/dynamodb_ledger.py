@@ -139,19 +139,19 @@ class DynamoLedger:
         """Whether any record is open."""
         return any(True for _ in self._query(None, limit=1))
 
-    def reserve_stop_slot(self, key: str, now: float, spacing: float) -> float | None:
-        """Atomically take the service's next stop slot (see LedgerPort)."""
+    def reserve_stop_slot(self, key: str, now: float, hold_until: float) -> float | None:
+        """Atomically take a service's stop slot (see LedgerPort)."""
         client = self._client.get()
         try:
             client.update_item(
                 TableName=self._table,
                 Key={"pk": {"S": key}},
-                UpdateExpression="SET next_slot_at = :next, expires_at = :expires",
+                UpdateExpression="SET next_slot_at = :hold, expires_at = :expires",
                 ConditionExpression="attribute_not_exists(next_slot_at) OR next_slot_at <= :now",
                 ExpressionAttributeValues={
-                    ":next": {"N": _number(now + spacing)},
+                    ":hold": {"N": _number(hold_until)},
                     ":now": {"N": _number(now)},
-                    ":expires": {"N": str(int(now + spacing + 3600))},
+                    ":expires": {"N": str(int(hold_until + 3600))},
                 },
             )
         except (ClientError, BotoCoreError) as error:
@@ -166,5 +166,23 @@ class DynamoLedger:
             ).get("Item", {})
         except (ClientError, BotoCoreError) as error:
             raise translate(error, "GetItem") from error
-        next_slot = float(item.get("next_slot_at", {}).get("N", _number(now + spacing)))
+        next_slot = float(item.get("next_slot_at", {}).get("N", _number(now)))
         return max(next_slot, now)
+
+    def settle_stop_slot(self, key: str, held_until: float, next_at: float) -> None:
+        """Move a held slot to ``next_at`` if it is still held until ``held_until``."""
+        try:
+            self._client.get().update_item(
+                TableName=self._table,
+                Key={"pk": {"S": key}},
+                UpdateExpression="SET next_slot_at = :next",
+                ConditionExpression="next_slot_at = :held",
+                ExpressionAttributeValues={
+                    ":next": {"N": _number(next_at)},
+                    ":held": {"N": _number(held_until)},
+                },
+            )
+        except (ClientError, BotoCoreError) as error:
+            domain = translate(error, "UpdateItem")
+            if not isinstance(domain, ConflictError):
+                raise domain from error

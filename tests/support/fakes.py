@@ -91,13 +91,17 @@ class FakeLedger:
     def has_open(self) -> bool:
         return any(r.is_open for r in self.records.values())
 
-    def reserve_stop_slot(self, key: str, now: float, spacing: float) -> float | None:
-        self.slot_calls.append((key, now, spacing))
+    def reserve_stop_slot(self, key: str, now: float, hold_until: float) -> float | None:
+        self.slot_calls.append((key, now, hold_until))
         next_slot = self.slots.get(key)
         if next_slot is None or next_slot <= now:
-            self.slots[key] = now + spacing
+            self.slots[key] = hold_until
             return None
         return max(next_slot, now)
+
+    def settle_stop_slot(self, key: str, held_until: float, next_at: float) -> None:
+        if self.slots.get(key) == held_until:
+            self.slots[key] = next_at
 
     # -- test helpers -------------------------------------------------------------------
     def seed(self, record: TaskRecord) -> TaskRecord:

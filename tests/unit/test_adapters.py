@@ -742,10 +742,10 @@ def slot_update_params() -> dict[str, Any]:
     return {
         "TableName": TABLE,
         "Key": {"pk": {"S": SLOT_KEY}},
-        "UpdateExpression": "SET next_slot_at = :next, expires_at = :expires",
+        "UpdateExpression": "SET next_slot_at = :hold, expires_at = :expires",
         "ConditionExpression": "attribute_not_exists(next_slot_at) OR next_slot_at <= :now",
         "ExpressionAttributeValues": {
-            ":next": {"N": "1020.0"},
+            ":hold": {"N": "1020.0"},
             ":now": {"N": "1000.0"},
             ":expires": {"N": "4620"},
         },
@@ -757,7 +757,7 @@ def test_given_free_slot_when_reserved_then_conditional_update_and_none(
 ) -> None:
     ledger, stub = ddb
     stub.add_response("update_item", {}, expected_params=slot_update_params())
-    assert ledger.reserve_stop_slot(SLOT_KEY, 1000.0, 20.0) is None
+    assert ledger.reserve_stop_slot(SLOT_KEY, 1000.0, 1020.0) is None
 
 
 def test_given_taken_slot_when_reserved_then_time_of_next_slot_is_read_back(
@@ -774,16 +774,44 @@ def test_given_taken_slot_when_reserved_then_time_of_next_slot_is_read_back(
             "ConsistentRead": True,
         },
     )
-    assert ledger.reserve_stop_slot(SLOT_KEY, 1000.0, 20.0) == 1012.5
+    assert ledger.reserve_stop_slot(SLOT_KEY, 1000.0, 1020.0) == 1012.5
 
 
-def test_given_slot_item_vanished_when_reserved_then_one_spacing_later(
+def test_given_slot_item_vanished_when_reserved_then_try_again_now(
     ddb: tuple[DynamoLedger, Stubber],
 ) -> None:
     ledger, stub = ddb
     stub.add_client_error("update_item", "ConditionalCheckFailedException", "taken")
     stub.add_response("get_item", {})
-    assert ledger.reserve_stop_slot(SLOT_KEY, 1000.0, 20.0) == 1020.0
+    assert ledger.reserve_stop_slot(SLOT_KEY, 1000.0, 1020.0) == 1000.0
+
+
+def test_given_held_slot_when_settled_then_conditional_on_the_hold(
+    ddb: tuple[DynamoLedger, Stubber],
+) -> None:
+    ledger, stub = ddb
+    stub.add_response(
+        "update_item",
+        {},
+        expected_params={
+            "TableName": TABLE,
+            "Key": {"pk": {"S": SLOT_KEY}},
+            "UpdateExpression": "SET next_slot_at = :next",
+            "ConditionExpression": "next_slot_at = :held",
+            "ExpressionAttributeValues": {":next": {"N": "1032.0"}, ":held": {"N": "1080.0"}},
+        },
+    )
+    ledger.settle_stop_slot(SLOT_KEY, 1080.0, 1032.0)
+    stub.assert_no_pending_responses()
+
+
+def test_given_hold_lapsed_when_settled_then_conflict_ignored(
+    ddb: tuple[DynamoLedger, Stubber],
+) -> None:
+    ledger, stub = ddb
+    stub.add_client_error("update_item", "ConditionalCheckFailedException", "moved on")
+    ledger.settle_stop_slot(SLOT_KEY, 1080.0, 1032.0)
+    stub.assert_no_pending_responses()
 
 
 def test_given_throttled_slot_update_when_reserved_then_unavailable_with_cause(
@@ -792,7 +820,7 @@ def test_given_throttled_slot_update_when_reserved_then_unavailable_with_cause(
     ledger, stub = ddb
     stub.add_client_error("update_item", "ThrottlingException", "slow")
     with pytest.raises(AwsUnavailableError, match=r"^UpdateItem: ") as caught:
-        ledger.reserve_stop_slot(SLOT_KEY, 1000.0, 20.0)
+        ledger.reserve_stop_slot(SLOT_KEY, 1000.0, 1020.0)
     assert isinstance(caught.value.__cause__, ClientError)
 
 

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from serverless.guards import HEALTH_CACHE_SECONDS, HEALTH_RECHECK_SECONDS, Guards, stop_slot_key
+from serverless.guards import (
+    HEALTH_CACHE_SECONDS,
+    HEALTH_RECHECK_SECONDS,
+    STAGGER_HOLD_SECONDS,
+    Guards,
+    stop_slot_key,
+)
 from serverless.model import RecordStatus, ServicePolicy, TaskRecord
 from serverless.services import ServiceDirectory
 from serverless.settings import Settings
@@ -100,17 +106,17 @@ def test_given_every_target_group_has_enough_when_checked_then_no_deferral(h: Ha
     assert h.guards.min_healthy(record(), guarded(min_healthy=50), h.now) is None
 
 
-def test_given_health_checked_when_asked_again_within_10s_then_cached(
+def test_given_health_checked_when_asked_again_within_a_second_then_cached(
     h: Harness, clock: ManualClock
 ) -> None:
-    assert HEALTH_CACHE_SECONDS == 10.0
+    assert HEALTH_CACHE_SECONDS == 1.0
     h.ecs.add_service("web", desired_count=2, target_groups=(TG_A,))
     h.health.healthy[TG_A] = 0
     policy = guarded(min_healthy=100)
 
     assert h.guards.min_healthy(record(), policy, h.now) is not None
     h.health.healthy[TG_A] = 2  # recovered, but the cached answer is still used
-    clock.advance(9.9)
+    clock.advance(0.9)
     assert h.guards.min_healthy(record(suffix=2), policy, h.now) is not None
     assert len(h.health.calls) == 1
     clock.advance(0.1)
@@ -152,8 +158,47 @@ def test_given_max_stops_when_staggered_then_slots_spaced_60_over_n(
     assert second is not None
     assert second.until == pytest.approx(start + spacing)
     assert f"max {per_minute} stop(s) per minute" in second.reason
-    assert h.ledger.slot_calls[0] == (stop_slot_key(record()), start, pytest.approx(spacing))
+    held = start + spacing + STAGGER_HOLD_SECONDS
+    assert h.ledger.slot_calls[0] == (stop_slot_key(record()), start, pytest.approx(held))
+    # The first stop happens (and is settled) at once: the next slot opens 60/N s later.
+    h.guards.settle(record(suffix=1), start, start)
     clock.advance(spacing)
+    assert h.guards.stagger(record(suffix=2), policy, h.now) is None
+
+
+def test_given_stop_delayed_by_retries_when_settled_then_next_slot_counts_from_the_stop(
+    h: Harness, clock: ManualClock
+) -> None:
+    policy = guarded(max_stops=2)
+    start = h.now
+    assert h.guards.stagger(record(suffix=1), policy, start) is None
+    # StopTask succeeded only 12 s later (throttled, retried): 30 s spacing from then on.
+    h.guards.settle(record(suffix=1), start + 12, start + 12)
+    clock.advance(30)
+    deferral = h.guards.stagger(record(suffix=2), policy, h.now)
+    assert deferral is not None
+    assert deferral.until == pytest.approx(start + 42)
+    clock.advance(12)
+    assert h.guards.stagger(record(suffix=2), policy, h.now) is None
+
+
+def test_given_slot_held_by_a_run_that_died_when_hold_lapses_then_slot_free(
+    h: Harness, clock: ManualClock
+) -> None:
+    policy = guarded(max_stops=1)
+    assert h.guards.stagger(record(suffix=1), policy, h.now) is None  # never settled
+    clock.advance(60 + STAGGER_HOLD_SECONDS - 1)
+    assert h.guards.stagger(record(suffix=2), policy, h.now) is not None
+    clock.advance(1)
+    assert h.guards.stagger(record(suffix=2), policy, h.now) is None
+
+
+def test_given_no_stop_happened_when_settled_then_slot_free_at_once(
+    h: Harness, clock: ManualClock
+) -> None:
+    policy = guarded(max_stops=1)
+    assert h.guards.stagger(record(suffix=1), policy, h.now) is None
+    h.guards.settle(record(suffix=1), None, h.now)
     assert h.guards.stagger(record(suffix=2), policy, h.now) is None
 
 

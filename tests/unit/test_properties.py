@@ -140,7 +140,12 @@ def well_formed_target(event: Any) -> bool:
         parsed = parse_task_event(event)
     except InvalidEventError:
         return False
-    return parsed.service_name in OPTED_IN_SERVICES and (parsed.is_drain or parsed.is_stopped)
+    # The services are opted in in CLUSTER_ARN only: the same name elsewhere is another service.
+    return (
+        parsed.cluster_arn == CLUSTER_ARN
+        and parsed.service_name in OPTED_IN_SERVICES
+        and (parsed.is_drain or parsed.is_stopped)
+    )
 
 
 def check_handled(event: Any) -> None:

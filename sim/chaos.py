@@ -1,0 +1,303 @@
+"""Chaos runs: randomized, seeded deployments with injected faults, judged from the witness log.
+
+Each case builds a random mix of services (opted in, not opted in, opted out, dry-run,
+guarded by min-healthy and/or max-stops-per-minute, invalid wait tags), deploys them,
+and injects faults until ``faults_clear_at``: throttling, 5xx and time-outs on ECS and
+DynamoDB calls of the functions, fake conditional-check conflicts on DynamoDB writes,
+duplicated and reordered deliveries, and sweeper invocations killed at random points
+(right after a claim, right after a StopTask, anywhere). The verdict is computed from the
+simulator's observation log, never from the functions' own logs or ledger.
+
+``python -m sim.chaos --drains 5000 --workers 2`` runs a larger campaign.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
+from multiprocessing import get_context
+
+from botocore.exceptions import ReadTimeoutError
+
+from sim.aws import AwsCall, AwsHook, Reply
+from sim.lambda_runtime import Invocation, LambdaKilled
+from sim.scenarios import Action, Delivery, Scenario, ServiceSpec, TargetGroupSpec
+from sim.simulation import Simulation
+from sim.verdict import PREFIX, ChaosResult, aggregate, format_result, judge
+
+__all__ = [
+    "ChaosConfig",
+    "ChaosResult",
+    "Faults",
+    "aggregate",
+    "chaos_scenario",
+    "format_result",
+    "judge",
+    "run_campaign",
+    "run_case",
+]
+
+SWEEPER = "sweeper"
+KINDS: tuple[tuple[str, float], ...] = (
+    ("plain", 0.38),
+    ("min-healthy", 0.12),
+    ("stagger", 0.12),
+    ("both-guards", 0.06),
+    ("dry-run", 0.08),
+    ("not-opted-in", 0.10),
+    ("opted-out", 0.07),
+    ("invalid-wait", 0.07),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ChaosConfig:
+    """One chaos case: the scenario is drawn from ``seed``; the rates are per call."""
+
+    seed: int
+    services: int = 12
+    throttle_rate: float = 0.20
+    server_error_rate: float = 0.03
+    timeout_rate: float = 0.02
+    conflict_rate: float = 0.05
+    duplicate_rate: float = 0.30
+    reorder_rate: float = 0.20
+    #: Share of sweeper invocations killed while faults are active; each victim dies at one
+    #: of: right after its n-th claim, right after its first StopTask (before recording
+    #: it), or at a random moment.
+    kill_rate: float = 0.15
+    faults_clear_at: float = 900.0  # seconds after the start
+    lease_seconds: int = 30
+
+
+# -- scenario ---------------------------------------------------------------------------
+
+
+def _pick(rng: random.Random) -> str:
+    roll, total = rng.random(), 0.0
+    for kind, weight in KINDS:
+        total += weight
+        if roll < total:
+            return kind
+    return KINDS[0][0]
+
+
+def _tags(kind: str, wait: int, rng: random.Random) -> tuple[tuple[str, str], ...]:
+    if kind == "not-opted-in":
+        return ()
+    tags = {f"{PREFIX}enabled": "false" if kind == "opted-out" else rng.choice(["true", "TRUE"])}
+    tags[f"{PREFIX}wait-seconds"] = "soon" if kind == "invalid-wait" else str(wait)
+    if kind in {"min-healthy", "both-guards"}:
+        tags[f"{PREFIX}min-healthy-percent"] = "100"
+    if kind in {"stagger", "both-guards"}:
+        tags[f"{PREFIX}max-stops-per-minute"] = str(rng.choice([1, 2, 3]))
+    if kind == "dry-run":
+        tags[f"{PREFIX}dry-run"] = "true"
+    return tuple(sorted(tags.items()))
+
+
+def chaos_scenario(config: ChaosConfig) -> tuple[Scenario, dict[str, str]]:
+    """The case's random scenario and the kind of each service."""
+    rng = random.Random(f"chaos-scenario:{config.seed}")
+    services, actions, kinds = [], [], {}
+    for index in range(config.services):
+        kind = _pick(rng)
+        name = f"svc{index:02d}-{kind}"
+        kinds[name] = kind
+        wait = rng.choice([60, 90, 120, 120, 180])
+        delays = [rng.choice([300, 300, 600])]
+        if rng.random() < 0.2:
+            delays.append(rng.choice([300, 600]))
+        ec2 = rng.random() < 0.3
+        services.append(
+            ServiceSpec(
+                name=name,
+                desired_count=rng.randint(2, 8),
+                launch_type="EC2" if ec2 else "FARGATE",
+                min_healthy_percent=50 if ec2 else 100,
+                max_percent=100 if ec2 else 200,
+                target_groups=tuple(
+                    TargetGroupSpec(f"tg{index:02d}{n}", port=80 + n, deregistration_delay=d)
+                    for n, d in enumerate(delays)
+                ),
+                tags=_tags(kind, wait, rng),
+            )
+        )
+        actions.append(Action(at=round(rng.uniform(30.0, 600.0), 1), service=name))
+    scenario = Scenario(
+        name=f"chaos-{config.seed}",
+        description="randomized deployments with injected faults",
+        services=tuple(services),
+        actions=tuple(sorted(actions, key=lambda a: a.at)),
+        delivery=Delivery(config.duplicate_rate, config.reorder_rate),
+    )
+    return scenario, kinds
+
+
+# -- faults -----------------------------------------------------------------------------
+
+
+class Faults:
+    """The fault hooks and kill policy of one case; counts what it injected."""
+
+    def __init__(self, config: ChaosConfig, start: float) -> None:
+        self.config = config
+        self.clear_at = start + config.faults_clear_at
+        self.rng = random.Random(f"chaos-faults:{config.seed}")
+        self.counts: dict[str, int] = defaultdict(int)
+        self._plans: dict[str, _KillPlan] = {}
+
+    def _active(self, call: AwsCall) -> bool:
+        return call.caller is not None and call.at < self.clear_at
+
+    def kill_hook(self, call: AwsCall) -> Reply | None:
+        """Kill a doomed sweeper right after its n-th claim or its first StopTask."""
+        caller = call.caller
+        if caller is None or caller.request_id not in self._plans:
+            return None
+        plan = self._plans[caller.request_id]
+        if plan.armed:
+            del self._plans[caller.request_id]
+            self.counts[f"kill-after-{plan.mode}"] += 1
+            raise LambdaKilled(f"chaos: killed after {plan.mode}, before {call.operation}")
+        if plan.mode == "claim" and call.operation == "PutItem":
+            if '"lease_owner"' in json.dumps(call.params):
+                plan.claims_left -= 1
+                plan.armed = plan.claims_left <= 0
+        elif plan.mode == "stop" and call.operation == "StopTask":
+            plan.armed = True
+        return None
+
+    def error_hook(self, call: AwsCall) -> Reply | None:
+        """Throttling, 5xx, time-outs (request never arrives) and fake write conflicts."""
+        if call.service not in {"ecs", "dynamodb"} or not self._active(call):
+            return None
+        roll = self.rng.random()
+        cfg = self.config
+        if roll < cfg.throttle_rate:
+            self.counts["throttle"] += 1
+            code = "ThrottlingException"
+            if call.service == "dynamodb":
+                code = "ProvisionedThroughputExceededException"
+            return Reply.error(call.service, code, "Rate exceeded", 400)
+        roll -= cfg.throttle_rate
+        if roll < cfg.server_error_rate:
+            self.counts["5xx"] += 1
+            code = "InternalServerError" if call.service == "dynamodb" else "ServerException"
+            return Reply.error(call.service, code, "injected", 500)
+        roll -= cfg.server_error_rate
+        if roll < cfg.timeout_rate:
+            self.counts["timeout"] += 1
+            raise ReadTimeoutError(endpoint_url=f"https://{call.service}.chaos")
+        roll -= cfg.timeout_rate
+        writes = {"PutItem", "UpdateItem"}
+        if call.service == "dynamodb" and call.operation in writes and roll < cfg.conflict_rate:
+            self.counts["conflict"] += 1
+            return Reply.error(
+                "dynamodb", "ConditionalCheckFailedException", "The conditional request failed"
+            )
+        return None
+
+    def hooks(self) -> list[AwsHook]:
+        """Kill decisions first (they must see every call), then errors."""
+        return [self.kill_hook, self.error_hook]
+
+    def kill_policy(self, invocation: Invocation, rng: random.Random) -> float | None:
+        """Doom some sweeper invocations; returns a kill time for the "time" mode."""
+        if SWEEPER not in invocation.function or invocation.started_at >= self.clear_at:
+            return None
+        if self.rng.random() >= self.config.kill_rate:
+            return None
+        mode = self.rng.choice(["claim", "stop", "time"])
+        if mode == "time":
+            self.counts["kill-at-random-time"] += 1
+            return self.rng.uniform(0.0, 100.0)
+        self._plans[invocation.request_id] = _KillPlan(mode, claims_left=self.rng.randint(1, 3))
+        return None
+
+
+@dataclass(slots=True)
+class _KillPlan:
+    mode: str  # claim | stop
+    claims_left: int = 1
+    armed: bool = False
+
+
+# -- running ----------------------------------------------------------------------------
+
+
+def run_case(config: ChaosConfig) -> ChaosResult:
+    """Run one chaos case and judge it."""
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    scenario, kinds = chaos_scenario(config)
+    simulation = Simulation(
+        scenario,
+        seed=config.seed,
+        counterfactual=False,
+        settings={"lease_seconds": config.lease_seconds},
+    )
+    faults = Faults(config, simulation.start)
+    simulation.aws_hooks = faults.hooks()
+    simulation.kill_policy = faults.kill_policy
+    record = simulation.run_once()
+    result = judge(record, kinds, config)
+    for name, count in faults.counts.items():
+        result.faults_injected[name] += count
+    return result
+
+
+def run_campaign(
+    min_drains: int,
+    *,
+    base: ChaosConfig | None = None,
+    workers: int = 2,
+    batch: int | None = None,
+    progress: Callable[[ChaosResult], None] | None = None,
+) -> ChaosResult:
+    """Run cases with successive seeds until at least ``min_drains`` drains were seen."""
+    template = base or ChaosConfig(seed=1)
+    total = ChaosResult()
+    seed = template.seed
+    per_round = batch or max(workers, 1) * 2
+    context = get_context("spawn")
+    with ProcessPoolExecutor(max_workers=max(workers, 1), mp_context=context) as pool:
+        while total.drains < min_drains:
+            configs = [replace(template, seed=seed + n) for n in range(per_round)]
+            seed += per_round
+            total = aggregate([total, *pool.map(run_case, configs)])
+            if progress is not None:
+                progress(total)
+    return total
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI: a chaos campaign; exit 0 only when every count the issue names is zero."""
+    parser = argparse.ArgumentParser(prog="python -m sim.chaos", description=__doc__)
+    parser.add_argument("--drains", type=int, default=1000, help="minimum drains (default 1000)")
+    parser.add_argument("--workers", type=int, default=2, help="processes (default 2)")
+    parser.add_argument("--seed", type=int, default=1, help="first seed (default 1)")
+    parser.add_argument("--services", type=int, default=12, help="services per case")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    args = parser.parse_args(argv)
+    base = ChaosConfig(seed=args.seed, services=args.services)
+
+    def report(total: ChaosResult) -> None:
+        print(f"  {total.cases} cases, {total.drains} drains", file=sys.stderr)
+
+    result = run_campaign(args.drains, base=base, workers=args.workers, progress=report)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+    else:
+        print(format_result(result))
+    return 0 if result.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,238 @@
+"""The chaos verdict: counted from the simulator's witness log, never from the functions.
+
+See :mod:`sim.chaos` for the cases it judges.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
+
+from sim.ecs_model import Task
+from sim.observe import Kind
+from sim.report import RunRecord
+
+if TYPE_CHECKING:
+    from sim.chaos import ChaosConfig
+
+__all__ = ["GUARDED", "PREFIX", "STOPPABLE", "ChaosResult", "aggregate", "format_result", "judge"]
+
+PREFIX = "drain-terminator:"
+SWEEPER = "sweeper"
+#: Tolerance of the "missed stop" check once faults have cleared (the issue's wait + 2 s).
+ON_TIME_SECONDS = 2.0
+#: Service kinds whose drains the terminator may stop, and those with guards.
+STOPPABLE = frozenset({"plain", "min-healthy", "stagger", "both-guards", "invalid-wait"})
+GUARDED = frozenset({"min-healthy", "stagger", "both-guards"})
+
+
+@dataclass(slots=True)
+class ChaosResult:
+    """What a case (or a campaign, see :func:`aggregate`) observed."""
+
+    cases: int = 0
+    drains: int = 0
+    eligible_drains: int = 0
+    stopped_by_terminator: int = 0
+    premature_stops: int = 0
+    forbidden_stops: int = 0
+    stopped_more_than_once: int = 0
+    missed_stops: int = 0
+    late_under_faults: int = 0
+    max_lateness_under_faults: float = 0.0
+    stagger_violations: int = 0
+    min_healthy_violations: int = 0
+    guarded_left_to_ecs: int = 0
+    faults_injected: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    sweeper_kills: int = 0
+    sweeper_overlaps: int = 0
+    handler_errors: int = 0
+    details: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """Every safety and liveness count the issue names is zero."""
+        return not (
+            self.premature_stops
+            or self.forbidden_stops
+            or self.stopped_more_than_once
+            or self.missed_stops
+            or self.stagger_violations
+            or self.min_healthy_violations
+        )
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-friendly form."""
+        data = asdict(self)
+        data["faults_injected"] = dict(self.faults_injected)
+        data["ok"] = self.ok
+        return data
+
+
+def _windows_exceeded(times: list[float], per_minute: int) -> int:
+    """How many stops start a 60-s window holding more than ``per_minute`` stops."""
+    ordered = sorted(times)
+    return sum(
+        1 for i, t in enumerate(ordered) if sum(1 for u in ordered[i:] if u < t + 60.0) > per_minute
+    )
+
+
+def judge(record: RunRecord, kinds: dict[str, str], config: ChaosConfig) -> ChaosResult:
+    """Count everything the issue asks about, from the observation log alone."""
+    result = ChaosResult(cases=1)
+    tasks = {t.arn: t for s in record.services for t in s.tasks}
+    ours = _judge_stops(record, kinds, tasks, result)
+    _judge_stagger(record, tasks, ours, result)
+    _judge_drains(record, kinds, config, tasks, ours, result)
+    _judge_invocations(record, result)
+    return result
+
+
+def _judge_stops(
+    record: RunRecord, kinds: dict[str, str], tasks: dict[str, Task], result: ChaosResult
+) -> dict[str, list[float]]:
+    """Premature, forbidden, repeated and under-min-healthy stops; returns our stop times."""
+    ours: dict[str, list[float]] = defaultdict(list)
+    states: dict[tuple[str, str], str] = {}
+    for obs in record.log:
+        if obs.kind == Kind.TARGET_STATE:
+            states[(str(obs.data["target_group"]), obs.subject)] = str(obs.data["state"])
+            continue
+        if obs.kind != Kind.ECS_STOP_TASK or not str(obs.data["reason"]).startswith(PREFIX):
+            continue
+        task = tasks[obs.subject]
+        kind = kinds[task.service.name]
+        ours[task.arn].append(obs.at)
+        wait = record.wait_seconds(task.service)
+        if task.drain_started_at is None or obs.at < task.drain_started_at + wait - 1e-6:
+            result.premature_stops += 1
+            result.details.append(f"premature stop of {task.id[:8]} ({kind})")
+        if kind not in STOPPABLE or not obs.data["draining"]:
+            result.forbidden_stops += 1
+            result.details.append(f"forbidden stop of {task.id[:8]} ({kind}, {obs.data})")
+        percent = dict(task.service.spec.tags).get(f"{PREFIX}min-healthy-percent")
+        if percent is None:
+            continue
+        need = math.ceil(int(percent) * task.service.desired_count / 100)
+        for group in task.service.target_groups:
+            name = group.spec.name
+            count = sum(1 for (tg, _), st in states.items() if tg == name and st == "healthy")
+            if count < need:
+                result.min_healthy_violations += 1
+                result.details.append(f"{task.id[:8]}: {count} healthy in {name} < {need}")
+    for arn, times in ours.items():
+        if len(times) > 1:
+            result.stopped_more_than_once += 1
+            result.details.append(f"{arn[-8:]} stopped {len(times)} times")
+    return ours
+
+
+def _judge_stagger(
+    record: RunRecord,
+    tasks: dict[str, Task],
+    ours: dict[str, list[float]],
+    result: ChaosResult,
+) -> None:
+    per_service: dict[str, list[float]] = defaultdict(list)
+    for arn, times in ours.items():
+        per_service[tasks[arn].service.name].append(times[0])
+    for service in record.services:
+        limit = dict(service.spec.tags).get(f"{PREFIX}max-stops-per-minute")
+        if limit is not None:
+            exceeded = _windows_exceeded(per_service[service.name], int(limit))
+            result.stagger_violations += exceeded
+            if exceeded:
+                result.details.append(f"{service.name}: more than {limit} stops in 60 s")
+
+
+def _judge_drains(
+    record: RunRecord,
+    kinds: dict[str, str],
+    config: ChaosConfig,
+    tasks: dict[str, Task],
+    ours: dict[str, list[float]],
+    result: ChaosResult,
+) -> None:
+    """Missed stops: left to ECS, or late once faults (and the leases they left) cleared."""
+    strict_after = record.start + config.faults_clear_at + config.lease_seconds + 5.0
+    for task in tasks.values():
+        if task.drain_started_at is None:
+            continue
+        result.drains += 1
+        kind = kinds[task.service.name]
+        if kind not in STOPPABLE:
+            continue
+        result.eligible_drains += 1
+        first = ours[task.arn][0] if ours.get(task.arn) else None
+        result.stopped_by_terminator += first is not None
+        if kind in GUARDED:
+            result.guarded_left_to_ecs += first is None
+            continue
+        deadline = task.drain_started_at + record.wait_seconds(task.service)
+        late = None if first is None else first - deadline
+        if late is None:
+            result.missed_stops += 1
+            result.details.append(f"missed: {task.id[:8]} ({kind}) left to ECS")
+        elif late > ON_TIME_SECONDS and deadline >= strict_after:
+            result.missed_stops += 1
+            result.details.append(f"missed: {task.id[:8]} {late:.1f}s late")
+        elif late > ON_TIME_SECONDS:
+            result.late_under_faults += 1
+            result.max_lateness_under_faults = max(result.max_lateness_under_faults, late)
+
+
+def _judge_invocations(record: RunRecord, result: ChaosResult) -> None:
+    sweeper = next(f for f in record.functions if SWEEPER in f.name)
+    spans = [(i.started_at, i.ended_at or record.end) for i in sweeper.invocations]
+    result.sweeper_overlaps = sum(
+        1 for i, (a, b) in enumerate(spans) for c, _ in spans[i + 1 :] if a < c < b
+    )
+    for function in record.functions:
+        for invocation in function.invocations:
+            result.sweeper_kills += invocation.outcome == "killed"
+            result.handler_errors += invocation.outcome == "error"
+
+
+def aggregate(results: Iterable[ChaosResult]) -> ChaosResult:
+    """Sum the counts of several cases."""
+    total = ChaosResult()
+    for r in results:
+        for name in (
+            "cases", "drains", "eligible_drains", "stopped_by_terminator", "premature_stops",
+            "forbidden_stops", "stopped_more_than_once", "missed_stops", "late_under_faults",
+            "stagger_violations", "min_healthy_violations", "guarded_left_to_ecs",
+            "sweeper_kills", "sweeper_overlaps", "handler_errors",
+        ):  # fmt: skip
+            setattr(total, name, getattr(total, name) + getattr(r, name))
+        total.max_lateness_under_faults = max(
+            total.max_lateness_under_faults, r.max_lateness_under_faults
+        )
+        for name, count in r.faults_injected.items():
+            total.faults_injected[name] += count
+        total.details.extend(r.details)
+    return total
+
+
+def format_result(result: ChaosResult) -> str:
+    """The human-readable summary the test suite prints."""
+    faults = ", ".join(f"{k} {v}" for k, v in sorted(result.faults_injected.items()))
+    lines = [
+        f"chaos: {result.cases} cases, {result.drains} drains "
+        f"({result.eligible_drains} of opted-in services, "
+        f"{result.stopped_by_terminator} stopped early by the terminator)",
+        f"  faults injected: {faults}; sweeper invocations killed {result.sweeper_kills}, "
+        f"overlapping sweeper runs {result.sweeper_overlaps}",
+        f"  premature stops (before drain start + wait):         {result.premature_stops}",
+        f"  stops of tasks not opted in/opted out/dry-run/not draining: {result.forbidden_stops}",
+        f"  tasks stopped more than once:                        {result.stopped_more_than_once}",
+        f"  missed stops:                                        {result.missed_stops}",
+        f"  max-stops-per-minute exceeded:                       {result.stagger_violations}",
+        f"  early stops below min-healthy-percent:               {result.min_healthy_violations}",
+        f"  late while faults were active: {result.late_under_faults} "
+        f"(at most {result.max_lateness_under_faults:.1f} s); guarded drains left to ECS: "
+        f"{result.guarded_left_to_ecs}; handler invocations that failed: {result.handler_errors}",
+    ]
+    return "\n".join(lines)
