@@ -11,7 +11,12 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from serverless.adapters import DynamoLedger, EcsAdapter, TargetHealthAdapter
+from serverless.adapters import (
+    DynamoLedger,
+    EcsAdapter,
+    LambdaSweepTrigger,
+    TargetHealthAdapter,
+)
 from serverless.clock import Clock, SystemClock
 from serverless.errors import InvalidEventError
 from serverless.events import event_id_of, parse_task_event
@@ -35,6 +40,7 @@ class App:
         ecs_client: Any | None = None,
         dynamodb_client: Any | None = None,
         elbv2_client: Any | None = None,
+        lambda_client: Any | None = None,
     ) -> None:
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
@@ -43,7 +49,12 @@ class App:
         self.health = TargetHealthAdapter(elbv2_client)
         # Warm-container cache of service tags, shared by every invocation of this App.
         self.services = ServiceDirectory(self.ecs, settings, self.clock)
-        self.tracker = DrainTracker(self.ledger, self.services, settings, self.clock)
+        self.trigger = (
+            LambdaSweepTrigger(settings.sweeper_function_name, lambda_client)
+            if settings.sweeper_function_name and settings.kick_below_seconds > 0
+            else None
+        )
+        self.tracker = DrainTracker(self.ledger, self.services, settings, self.clock, self.trigger)
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> App:

@@ -7,7 +7,7 @@ from typing import Protocol
 
 from serverless.model import ServiceInfo, TaskRecord, TaskState
 
-__all__ = ["EcsPort", "LedgerPort", "TargetHealthPort"]
+__all__ = ["EcsPort", "LedgerPort", "SweepTrigger", "TargetHealthPort"]
 
 
 class LedgerPort(Protocol):
@@ -68,4 +68,12 @@ class TargetHealthPort(Protocol):
 
     def healthy_count(self, target_group_arn: str) -> int:
         """Number of targets in the group whose state is ``healthy``."""
+        ...
+
+
+class SweepTrigger(Protocol):
+    """Starts a sweeper run now (asynchronously), outside the schedule."""
+
+    def kick(self) -> None:
+        """Request a sweeper run; raises a DrainTerminatorError when the request fails."""
         ...

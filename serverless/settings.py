@@ -18,9 +18,11 @@ __all__ = [
     "CONFIRM_AFTER_SECONDS",
     "DEFAULT_WAIT_SECONDS",
     "DRY_RUN",
+    "KICK_BELOW_SECONDS",
     "LEASE_SECONDS",
     "RECORD_RETENTION_SECONDS",
     "REQUIRED_VARIABLES",
+    "SWEEPER_FUNCTION_NAME",
     "SWEEP_HORIZON_SECONDS",
     "TABLE_NAME",
     "TAG_CACHE_SECONDS",
@@ -39,6 +41,8 @@ TAG_CACHE_SECONDS = "TAG_CACHE_SECONDS"
 RECORD_RETENTION_SECONDS = "RECORD_RETENTION_SECONDS"
 DRY_RUN = "DRY_RUN"
 CONFIRM_AFTER_SECONDS = "CONFIRM_AFTER_SECONDS"
+SWEEPER_FUNCTION_NAME = "SWEEPER_FUNCTION_NAME"
+KICK_BELOW_SECONDS = "KICK_BELOW_SECONDS"
 
 REQUIRED_VARIABLES: tuple[str, ...] = (TABLE_NAME,)
 
@@ -65,6 +69,11 @@ class Settings:
     dry_run: bool = False
     # A task still draining this long after our StopTask is reported as unconfirmed.
     confirm_after_seconds: int = 60
+    # The sweeper function the task-events function starts at once (asynchronously) when a
+    # drain's deadline is nearer than ``kick_below_seconds``: the next scheduled run might
+    # start too late for it. Empty: never.
+    sweeper_function_name: str = ""
+    kick_below_seconds: int = 120
 
 
 def _int(environ: Mapping[str, str], name: str, default: int, minimum: int) -> int:
@@ -111,5 +120,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         record_retention_seconds=_int(env, RECORD_RETENTION_SECONDS, 7 * 24 * 3600, 60),
         dry_run=_bool(env, DRY_RUN, False),
         confirm_after_seconds=_int(env, CONFIRM_AFTER_SECONDS, 60, 1),
+        sweeper_function_name=env.get(SWEEPER_FUNCTION_NAME, "").strip(),
+        kick_below_seconds=_int(env, KICK_BELOW_SECONDS, 120, 0),
     )
     return settings

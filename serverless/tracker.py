@@ -7,19 +7,21 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from serverless.clock import Clock
-from serverless.errors import ConflictError
+from serverless.errors import ConflictError, DrainTerminatorError
 from serverless.model import RecordStatus, TaskEvent, TaskRecord
 from serverless.observability import Metric, count, logger
 from serverless.policy import new_drain_record, on_drain_event, on_stopped_event
-from serverless.ports import LedgerPort
+from serverless.ports import LedgerPort, SweepTrigger
 from serverless.reporting import report_closed
 from serverless.services import ServiceDirectory
 from serverless.settings import Settings
 
-__all__ = ["DrainTracker", "TrackAction", "TrackResult"]
+__all__ = ["KICK_DEBOUNCE_SECONDS", "DrainTracker", "TrackAction", "TrackResult"]
 
 #: Optimistic-concurrency attempts before giving up (another writer keeps winning).
 _MAX_ATTEMPTS = 5
+#: At most one early sweeper run per this many seconds from one warm container.
+KICK_DEBOUNCE_SECONDS = 30.0
 
 
 class TrackAction(StrEnum):
@@ -50,11 +52,14 @@ class DrainTracker:
         services: ServiceDirectory,
         settings: Settings,
         clock: Clock,
+        trigger: SweepTrigger | None = None,
     ) -> None:
         self._ledger = ledger
         self._services = services
         self._settings = settings
         self._clock = clock
+        self._trigger = trigger
+        self._last_kick = float("-inf")
 
     def handle(self, event: TaskEvent) -> TrackResult:
         """Apply one parsed event to the ledger (idempotent, order-independent)."""
@@ -102,6 +107,7 @@ class DrainTracker:
                     "event_version": event.version,
                 },
             )
+            self._maybe_kick(written)
             return TrackResult(TrackAction.TRACKED, "drain began", event.task_arn)
         changed = on_drain_event(record, event)
         if changed is None:
@@ -116,6 +122,27 @@ class DrainTracker:
                 extra={"drain_started_at": changed.drain_started_at, "due_at": changed.due_at},
             )
         return TrackResult(TrackAction.UPDATED, "drain record updated", event.task_arn)
+
+    def _maybe_kick(self, record: TaskRecord) -> None:
+        """Start a sweeper run now when the deadline may come before the next scheduled one.
+
+        A scheduled run that has already returned cannot meet a near deadline recorded after
+        it. Kicks are at most one per ``KICK_DEBOUNCE_SECONDS`` per warm container: a kicked
+        run polls the ledger, so it also finds the drains recorded just after it started.
+        """
+        now = self._now()
+        if self._trigger is None or record.due_at - now >= self._settings.kick_below_seconds:
+            return
+        if now - self._last_kick < KICK_DEBOUNCE_SECONDS:
+            return
+        try:
+            self._trigger.kick()
+        except DrainTerminatorError as error:
+            # The schedule still covers the drain, only less precisely.
+            logger.warning("could not start a sweeper run early", extra={"error": str(error)})
+            return
+        self._last_kick = now
+        logger.info("sweeper run started early", extra={"due_at": record.due_at})
 
     def _stopped(self, event: TaskEvent, service: str) -> TrackResult:
         now = self._now()

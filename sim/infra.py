@@ -26,6 +26,7 @@ class Clients:
     dynamodb: Any
     elbv2: Any
     ec2: Any
+    lambda_: Any = None
 
 
 def _deployment_id(rng: random.Random) -> str:

@@ -22,7 +22,7 @@ import boto3
 from moto import mock_aws
 
 from serverless.adapters.errors import CLIENT_CONFIG
-from sim.aws import AwsHook, AwsInterceptor, virtual_retry_sleep
+from sim.aws import AwsCall, AwsHook, AwsInterceptor, Reply, virtual_retry_sleep
 from sim.capture import captured_output, emf_metrics
 from sim.ecs_events import task_event
 from sim.ecs_model import EcsModel, Service, Task
@@ -44,6 +44,7 @@ DEFAULT_START = datetime(2026, 1, 5, 9, 0, 0, tzinfo=UTC)
 DEFAULT_TABLE_NAME = "ecs-drain-terminator-ledger"
 TASK_EVENTS_TIMEOUT = 60.0
 SWEEPER_TIMEOUT = 180.0
+SWEEPER_NAME = "ecs-drain-terminator-sweeper"
 
 
 class Simulation:
@@ -144,6 +145,7 @@ class Simulation:
             dynamodb=interceptor.attach(session.client("dynamodb", config=config)),
             elbv2=interceptor.attach(session.client("elbv2", config=config)),
             ec2=interceptor.attach(session.client("ec2", config=config)),
+            lambda_=interceptor.attach(session.client("lambda", config=config)),
         )
 
     def _run(self, handlers: tuple[Handler, Handler] | None) -> RunRecord:
@@ -201,6 +203,14 @@ class Simulation:
         if handlers is not None:
             settings = self._install(loop, clients)
             functions = self._functions(loop, log, handlers)
+            sweeper_function = functions[1]
+
+            def invoke(call: AwsCall) -> Reply:
+                # Lambda Invoke (InvocationType=Event) of the sweeper: an early run.
+                sweeper_function.invoke_async(dict(call.params))
+                return Reply(202, b"")
+
+            interceptor.serve("lambda", "Invoke", invoke)
             bus.targets.append(functions[0].invoke_async)
             schedule.targets.append(functions[1].invoke_async)
             schedule.start()
@@ -265,7 +275,7 @@ class Simulation:
         sweeper = LambdaFunction(
             loop,
             log,
-            name="ecs-drain-terminator-sweeper",
+            name=SWEEPER_NAME,
             handler=handlers[1],
             timeout=SWEEPER_TIMEOUT,
             rng=self._rng("lambda-sweeper"),
@@ -306,7 +316,8 @@ class Simulation:
         from serverless.app import App, install
         from serverless.settings import Settings
 
-        settings = Settings(table_name=self.table_name, **self.settings_overrides)
+        overrides = {"sweeper_function_name": SWEEPER_NAME, **self.settings_overrides}
+        settings = Settings(table_name=self.table_name, **overrides)
         install(
             App(
                 settings,
@@ -314,6 +325,7 @@ class Simulation:
                 ecs_client=clients.ecs,
                 dynamodb_client=clients.dynamodb,
                 elbv2_client=clients.elbv2,
+                lambda_client=clients.lambda_,
             )
         )
         return settings

@@ -1,5 +1,6 @@
 # Environment of the functions: the variables serverless/settings.py reads (names pinned
-# in docs/contracts.md). Only locals that depend on variables and local.table_name live
+# in docs/contracts.md). Only locals that depend on variables, local.table_name and
+# local.sweeper_name live
 # here: the tests render them with Terraform core (tests/support/hcl.py).
 locals {
   common_environment = {
@@ -14,7 +15,12 @@ locals {
     POWERTOOLS_LOG_LEVEL         = var.log_level
   }
 
-  task_events_environment = local.common_environment
+  # task-events starts a sweeper run at once when a drain's deadline is nearer than
+  # KICK_BELOW_SECONDS (the next scheduled run may come too late for it).
+  task_events_environment = merge(local.common_environment, {
+    SWEEPER_FUNCTION_NAME = local.sweeper_name
+    KICK_BELOW_SECONDS    = tostring(var.kick_below_seconds)
+  })
 
   # Both functions close records after our StopTask (the STOPPED event or the sweeper's
   # check), so both read CONFIRM_AFTER_SECONDS.

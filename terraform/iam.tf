@@ -67,6 +67,13 @@ data "aws_iam_policy_document" "task_events" {
   }
 
   statement {
+    sid       = "StartSweeperEarly"
+    effect    = "Allow"
+    actions   = ["lambda:InvokeFunction"]
+    resources = [aws_lambda_function.sweeper.arn]
+  }
+
+  statement {
     sid       = "DeadLetter"
     effect    = "Allow"
     actions   = ["sqs:SendMessage"]

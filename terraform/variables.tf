@@ -92,6 +92,17 @@ variable "confirm_after_seconds" {
   }
 }
 
+variable "kick_below_seconds" {
+  type        = number
+  description = "task-events starts a sweeper run at once (lambda:InvokeFunction) when a new drain's deadline is nearer than this many seconds; 0 disables it (KICK_BELOW_SECONDS)."
+  default     = 120
+
+  validation {
+    condition     = var.kick_below_seconds >= 0 && floor(var.kick_below_seconds) == var.kick_below_seconds
+    error_message = "kick_below_seconds must be a whole number >= 0."
+  }
+}
+
 variable "tag_cache_seconds" {
   type        = number
   description = "How long service tags are cached in a warm function container (TAG_CACHE_SECONDS)."

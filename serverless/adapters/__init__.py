@@ -5,5 +5,6 @@ from __future__ import annotations
 from serverless.adapters.dynamodb_ledger import DynamoLedger
 from serverless.adapters.ecs import EcsAdapter
 from serverless.adapters.elb import TargetHealthAdapter
+from serverless.adapters.lambda_trigger import LambdaSweepTrigger
 
-__all__ = ["DynamoLedger", "EcsAdapter", "TargetHealthAdapter"]
+__all__ = ["DynamoLedger", "EcsAdapter", "LambdaSweepTrigger", "TargetHealthAdapter"]

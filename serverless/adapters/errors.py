@@ -25,8 +25,10 @@ __all__ = ["CLIENT_CONFIG", "THROTTLING_CODES", "translate"]
 
 #: Retries with backoff are botocore's job: "standard" mode retries throttling, 5xx and
 #: connection errors with exponential backoff and jitter; the time-outs keep one call short.
+#: ``total_max_attempts`` (5 attempts in all) because botocore rewrites a ``max_attempts``
+#: key in place, which would change this shared object after the first client.
 CLIENT_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 5},
+    retries={"mode": "standard", "total_max_attempts": 5},
     connect_timeout=3,
     read_timeout=10,
 )

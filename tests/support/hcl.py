@@ -299,7 +299,7 @@ def function_environments(**values: Any) -> dict[str, dict[str, str]]:
             "task_events": "local.task_events_environment",
             "sweeper": "local.sweeper_environment",
         },
-        stub_locals={"table_name": '"<table>"'},
+        stub_locals={"table_name": '"<table>"', "sweeper_name": '"<sweeper>"'},
         values=values,
     )
     return {name: dict(environment) for name, environment in rendered.items()}

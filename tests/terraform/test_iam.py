@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.hcl import MODULE_DIR, load_tf, render_locals
+from tests.support.hcl import MODULE_DIR, REPO_ROOT, load_tf, render_locals
 
 ACCOUNT = {"partition": '"aws"', "region": '"us-east-1"', "account_id": '"111122223333"'}
 PROD = "arn:aws:ecs:us-east-1:111122223333:cluster/prod"
@@ -29,6 +29,7 @@ CONTRACT_ACTIONS = {
         "dynamodb:GetItem",
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
+        "lambda:InvokeFunction",
     },
     "sweeper": {
         "ecs:DescribeTasks",
@@ -186,3 +187,10 @@ def test_given_the_dead_letter_queue_when_read_then_only_the_rules_may_send_to_i
         "${aws_cloudwatch_event_rule.task_state_change.arn}",
         "${aws_cloudwatch_event_rule.sweeper_schedule.arn}",
     }
+
+
+def test_given_task_events_role_when_read_then_it_may_start_only_the_sweeper() -> None:
+    iam = (REPO_ROOT / "terraform" / "iam.tf").read_text(encoding="utf-8")
+    block = iam.split('sid       = "StartSweeperEarly"', 1)[1].split("}", 1)[0]
+    assert '"lambda:InvokeFunction"' in block
+    assert "resources = [aws_lambda_function.sweeper.arn]" in block

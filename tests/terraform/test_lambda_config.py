@@ -29,6 +29,8 @@ POWERTOOLS_NAMES = {
 }
 # CONFIRM_AFTER_SECONDS is read by both: the STOPPED event can close a record after our stop.
 SWEEPER_ONLY = {"SWEEP_HORIZON_SECONDS", "LEASE_SECONDS", "DRY_RUN"}
+# Only task-events starts the sweeper early.
+TASK_EVENTS_ONLY = {"SWEEPER_FUNCTION_NAME", "KICK_BELOW_SECONDS"}
 FUNCTIONS = ("task_events", "sweeper")
 
 
@@ -78,7 +80,7 @@ def test_given_a_function_when_its_environment_is_read_then_every_name_is_one_th
 def test_given_the_sweeper_when_its_environment_is_read_then_it_has_every_setting(
     environments: dict[str, dict[str, str]],
 ) -> None:
-    assert set(environments["sweeper"]) == SETTINGS_NAMES | POWERTOOLS_NAMES
+    assert set(environments["sweeper"]) == (SETTINGS_NAMES - TASK_EVENTS_ONLY) | POWERTOOLS_NAMES
 
 
 def test_given_task_events_when_its_environment_is_read_then_it_has_no_sweeper_settings(
@@ -88,6 +90,7 @@ def test_given_task_events_when_its_environment_is_read_then_it_has_no_sweeper_s
 
     assert SWEEPER_ONLY.isdisjoint(environment)
     assert set(environment) == (SETTINGS_NAMES - SWEEPER_ONLY) | POWERTOOLS_NAMES
+    assert environment["SWEEPER_FUNCTION_NAME"] == "<sweeper>"
 
 
 def test_given_variable_defaults_when_loaded_by_the_settings_module_then_they_are_its_defaults(

@@ -139,3 +139,23 @@ def test_given_the_example_when_read_then_its_service_opts_in_with_tags() -> Non
     assert example["module"]["drain_terminator"]["source"] == "../.."
     assert example["module"]["drain_terminator"]["cluster_arns"] == ["${aws_ecs_cluster.this.arn}"]
     assert example["resource"]["aws_lb"]["this"]["load_balancer_type"] == "network"
+
+
+def _readme_names(section: str) -> set[str]:
+    text = (MODULE_DIR / "README.md").read_text(encoding="utf-8")
+    body = text.split(f"## {section}\n", 1)[1].split("\n## ", 1)[0]
+    return {
+        line.split("|")[1].strip().strip("`")
+        for line in body.splitlines()
+        if line.startswith("| `")
+    }
+
+
+@pytest.mark.parametrize(("section", "block"), [("Inputs", "variable"), ("Outputs", "output")])
+def test_given_module_readme_when_read_then_its_tables_list_exactly_the_module_interface(
+    section: str, block: str
+) -> None:
+    declared: set[str] = set()
+    for path in MODULE_DIR.glob("*.tf"):
+        declared |= set(load_tf(path).get(block, {}))
+    assert _readme_names(section) == declared

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -27,6 +28,7 @@ from serverless.adapters.clients import LazyClient
 from serverless.adapters.dynamodb_ledger import DUE_INDEX, OPEN, from_item, to_item
 from serverless.adapters.ecs import DESCRIBE_TASKS_BATCH
 from serverless.adapters.errors import CLIENT_CONFIG, THROTTLING_CODES, translate
+from serverless.adapters.lambda_trigger import KICK_EVENT, LambdaSweepTrigger
 from serverless.errors import (
     AwsUnavailableError,
     ConflictError,
@@ -173,7 +175,10 @@ def test_given_non_aws_error_when_translated_then_type_error() -> None:
 
 
 def test_given_client_config_when_read_then_standard_retries_and_short_timeouts() -> None:
-    assert CLIENT_CONFIG.retries == {"mode": "standard", "max_attempts": 5}
+    assert CLIENT_CONFIG.retries == {"mode": "standard", "total_max_attempts": 5}
+    boto3.session.Session(region_name="us-east-1").client("ecs", config=CLIENT_CONFIG)
+    # Creating a client must not rewrite the shared configuration.
+    assert CLIENT_CONFIG.retries == {"mode": "standard", "total_max_attempts": 5}
     assert CLIENT_CONFIG.connect_timeout == 3
     assert CLIENT_CONFIG.read_timeout == 10
 
@@ -868,4 +873,32 @@ def test_given_failing_describe_target_health_when_counted_then_domain_error_kee
     stub.add_client_error("describe_target_health", code, "x")
     with pytest.raises(expected, match=rf"^DescribeTargetHealth: {code}") as caught:
         adapter.healthy_count(TG_A)
+    assert isinstance(caught.value.__cause__, ClientError)
+
+
+# -- early sweeper runs --------------------------------------------------------------------
+
+
+def test_given_trigger_when_kicked_then_async_invoke_of_the_sweeper() -> None:
+    client = boto3.session.Session(region_name="us-east-1").client("lambda")
+    with Stubber(client) as stub:
+        stub.add_response(
+            "invoke",
+            {"StatusCode": 202},
+            expected_params={
+                "FunctionName": "drain-terminator-sweeper",
+                "InvocationType": "Event",
+                "Payload": json.dumps(KICK_EVENT).encode(),
+            },
+        )
+        LambdaSweepTrigger("drain-terminator-sweeper", client).kick()
+        stub.assert_no_pending_responses()
+
+
+def test_given_invoke_throttled_when_kicked_then_unavailable_with_cause() -> None:
+    client = boto3.session.Session(region_name="us-east-1").client("lambda")
+    with Stubber(client) as stub:
+        stub.add_client_error("invoke", "TooManyRequestsException", "slow down", 429)
+        with pytest.raises(AwsUnavailableError) as caught:
+            LambdaSweepTrigger("drain-terminator-sweeper", client).kick()
     assert isinstance(caught.value.__cause__, ClientError)

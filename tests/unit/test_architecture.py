@@ -137,7 +137,7 @@ def env_var_names() -> dict[str, str]:
     return names
 
 
-def test_given_settings_module_when_parsed_then_all_nine_variables_found() -> None:
+def test_given_settings_module_when_parsed_then_all_eleven_variables_found() -> None:
     assert set(env_var_names().values()) == {
         "TABLE_NAME",
         "TAG_PREFIX",
@@ -148,6 +148,8 @@ def test_given_settings_module_when_parsed_then_all_nine_variables_found() -> No
         "RECORD_RETENTION_SECONDS",
         "DRY_RUN",
         "CONFIRM_AFTER_SECONDS",
+        "SWEEPER_FUNCTION_NAME",
+        "KICK_BELOW_SECONDS",
     }
 
 

@@ -6,12 +6,12 @@ from collections.abc import Callable
 
 import pytest
 
-from serverless.errors import ConflictError
+from serverless.errors import AwsUnavailableError, ConflictError
 from serverless.model import Outcome, RecordStatus, TaskEvent
 from serverless.policy import stop_reason
 from serverless.services import ServiceDirectory
 from serverless.settings import Settings
-from serverless.tracker import DrainTracker, TrackAction
+from serverless.tracker import KICK_DEBOUNCE_SECONDS, DrainTracker, TrackAction
 from tests.support.clock import ManualClock
 from tests.support.fakes import CLUSTER_ARN, FakeEcs, FakeLedger, task_arn
 
@@ -163,3 +163,73 @@ def test_given_conflicts_every_time_when_handled_then_gives_up_after_5_attempts(
     with pytest.raises(ConflictError):
         h.tracker.handle(h.event(version=5, offset=-3))
     assert len(h.ledger.put_failures[TASK]) == 5
+
+
+# -- starting the sweeper early ----------------------------------------------------------
+
+
+class FakeTrigger:
+    def __init__(self, failure: Exception | None = None) -> None:
+        self.kicks = 0
+        self.failure = failure
+
+    def kick(self) -> None:
+        self.kicks += 1
+        if self.failure is not None:
+            raise self.failure
+
+
+def kicking(h: Harness, trigger: FakeTrigger, wait: str) -> DrainTracker:
+    h.ecs.add_service(
+        "short", {"drain-terminator:enabled": "true", "drain-terminator:wait-seconds": wait}
+    )
+    services = ServiceDirectory(h.ecs, h.settings, h.clock)
+    return DrainTracker(h.ledger, services, h.settings, h.clock, trigger)
+
+
+def short_drain(h: Harness, suffix: str, offset: float = 0.0) -> TaskEvent:
+    return TaskEvent(
+        "e", h.clock.epoch() + offset, task_arn(suffix), CLUSTER_ARN, "service:short",
+        "RUNNING", "STOPPED", 4,
+    )  # fmt: skip
+
+
+def test_given_near_deadline_when_drain_tracked_then_sweeper_started_once_per_debounce(
+    h: Harness,
+) -> None:
+    trigger = FakeTrigger()
+    tracker = kicking(h, trigger, "30")
+
+    assert tracker.handle(short_drain(h, "k1")).action is TrackAction.TRACKED
+    assert trigger.kicks == 1
+    tracker.handle(short_drain(h, "k2"))  # same moment: the run just started covers it
+    assert trigger.kicks == 1
+    h.clock.advance(KICK_DEBOUNCE_SECONDS)
+    tracker.handle(short_drain(h, "k3"))
+    assert trigger.kicks == 2
+
+
+def test_given_deadline_beyond_kick_threshold_when_tracked_then_no_early_run(h: Harness) -> None:
+    trigger = FakeTrigger()
+    tracker = kicking(h, trigger, str(h.settings.kick_below_seconds + 1))
+    tracker.handle(short_drain(h, "k1"))
+    assert trigger.kicks == 0
+
+
+def test_given_default_wait_event_delivered_late_when_tracked_then_early_run(h: Harness) -> None:
+    trigger = FakeTrigger()
+    tracker = kicking(h, trigger, "120")
+    tracker.handle(short_drain(h, "k1", offset=-3.0))  # deadline 117 s away
+    assert trigger.kicks == 1
+
+
+def test_given_trigger_fails_when_tracked_then_drain_still_recorded_and_warning(
+    h: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    trigger = FakeTrigger(AwsUnavailableError("Invoke: TooManyRequestsException"))
+    tracker = kicking(h, trigger, "30")
+    assert tracker.handle(short_drain(h, "k1")).action is TrackAction.TRACKED
+    assert h.ledger.get(task_arn("k1")) is not None
+    assert any("early" in r.getMessage() for r in caplog.records if r.levelname == "WARNING")
+    tracker.handle(short_drain(h, "k2"))  # a failed kick is not debounced
+    assert trigger.kicks == 2
