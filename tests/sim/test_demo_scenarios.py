@@ -143,3 +143,26 @@ def test_given_the_cli_when_run_as_text_then_it_shows_timeline_summary_and_invar
     assert "Timeline per drained task" in out
     assert "Summary" in out
     assert "[PASS] no task stopped early" in out
+
+
+@pytest.mark.parametrize("early_start", [True, False])
+def test_given_schedule_firing_anywhere_in_its_minute_when_wait_is_short_then_early_run_needed(
+    early_start: bool,
+) -> None:
+    """A 60 s wait with a jittery schedule: only the early sweeper start meets the deadlines."""
+    settings = {} if early_start else {"kick_below_seconds": 0}
+    report = Simulation(
+        scenario_named("scale-in"),
+        seed=3,
+        counterfactual=False,
+        schedule_jitter_seconds=60,
+        settings=settings,
+    ).run()
+    timely = [
+        t.terminator_stop_at is not None
+        and t.terminator_stop_at - (t.drain_started_at + t.wait_seconds) <= 1.0
+        for t in report.timelines
+    ]
+    assert len(timely) == 4
+    assert all(timely) is early_start
+    assert report.ok is early_start
