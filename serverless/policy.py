@@ -135,10 +135,8 @@ def stop_reason(wait_seconds: int) -> str:
     return reason[:MAX_REASON_LENGTH]
 
 
-def new_drain_record(
-    event: TaskEvent, service_name: str, policy: ServicePolicy, record_time: float
-) -> TaskRecord:
-    """The first record of a drain; the wait runs from the event's own time."""
+def new_drain_record(event: TaskEvent, service_name: str, policy: ServicePolicy) -> TaskRecord:
+    """The first record of a task; the wait runs from the event's own time, never from now."""
     return TaskRecord(
         task_arn=event.task_arn,
         cluster_arn=event.cluster_arn,

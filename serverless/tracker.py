@@ -95,7 +95,7 @@ class DrainTracker:
             policy = self._services.policy(event.cluster_arn, service)
             if not policy.enabled:
                 return TrackResult(TrackAction.IGNORED, "service not opted in", event.task_arn)
-            new = new_drain_record(event, service, policy, self._now())
+            new = new_drain_record(event, service, policy)
             written = self._ledger.put(new, expected_rev=None)
             count(Metric.DRAINS_TRACKED)
             logger.info(
@@ -154,18 +154,12 @@ class DrainTracker:
             policy = self._services.policy(event.cluster_arn, service)
             if not policy.enabled:
                 return TrackResult(TrackAction.IGNORED, "service not opted in", event.task_arn)
-            tombstone = TaskRecord(
-                task_arn=event.task_arn,
-                cluster_arn=event.cluster_arn,
-                service_name=service,
-                status=RecordStatus.DRAINING,
-                version=event.version,
-                drain_started_at=event.time,
-                wait_seconds=policy.wait_seconds,
-                due_at=event.time + policy.wait_seconds,
-            )
             closed = on_stopped_event(
-                tombstone, event, now, retention, self._settings.confirm_after_seconds
+                new_drain_record(event, service, policy),
+                event,
+                now,
+                retention,
+                self._settings.confirm_after_seconds,
             )
             assert closed is not None
             self._ledger.put(closed, expected_rev=None)

@@ -239,7 +239,7 @@ def test_given_wait_when_reason_built_then_it_names_the_wait() -> None:
 
 def test_given_drain_event_when_new_record_then_wait_runs_from_event_time_not_record_time() -> None:
     policy = ServicePolicy(enabled=True, wait_seconds=90)
-    new = new_drain_record(event(at=T0), "web", policy, record_time=T0 + 7)
+    new = new_drain_record(event(at=T0), "web", policy)
     assert new.status is RecordStatus.DRAINING
     assert new.drain_started_at == T0
     assert new.due_at == T0 + 90
