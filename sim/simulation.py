@@ -114,6 +114,9 @@ class Simulation:
             from moto.moto_api._internal import mock_random
 
             mock_random.seed(self.seed)
+            # botocore's retry back-off draws its jitter from the global random module:
+            # seed it too, or runs with injected faults diverge from one process to another.
+            random.seed(f"{self.seed}:botocore-jitter")
             try:
                 return self._run(handlers)
             finally:

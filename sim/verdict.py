@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING
 
 from sim.ecs_model import Task
@@ -66,8 +66,9 @@ class ChaosResult:
 
     def to_dict(self) -> dict[str, object]:
         """JSON-friendly form."""
-        data = asdict(self)
+        data: dict[str, object] = {f.name: getattr(self, f.name) for f in fields(self)}
         data["faults_injected"] = dict(self.faults_injected)
+        data["details"] = list(self.details)
         data["ok"] = self.ok
         return data
 

@@ -31,3 +31,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=1000,
         help="minimum number of drains the chaos suite simulates (default 1000)",
     )
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print what tests asked to show (the chaos suite's figures) after the results."""
+    from tests.support.summary import LINES
+
+    if LINES:
+        terminalreporter.section("figures")
+        for line in LINES:
+            terminalreporter.write_line(line)

@@ -13,21 +13,26 @@ from __future__ import annotations
 
 import pytest
 
-from sim.chaos import ChaosConfig, ChaosResult, chaos_scenario, format_result, judge, run_campaign
+from sim.chaos import (
+    ChaosConfig,
+    ChaosResult,
+    chaos_scenario,
+    format_result,
+    judge,
+    run_campaign,
+    run_case,
+)
 from sim.ecs_model import Task
 from sim.observe import Kind
 from sim.simulation import Simulation
+from tests.support.summary import LINES
 
 
 @pytest.fixture(scope="module")
 def campaign(pytestconfig: pytest.Config) -> ChaosResult:
     drains = int(pytestconfig.getoption("--chaos-drains"))
     result = run_campaign(drains, base=ChaosConfig(seed=1), workers=2)
-    reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line("")
-        for line in format_result(result).splitlines():
-            reporter.write_line(line)
+    LINES.extend(format_result(result).splitlines())
     return result
 
 
@@ -97,3 +102,11 @@ def test_given_forged_stops_in_the_witness_log_when_judged_then_each_is_counted(
     assert forged.stopped_more_than_once == 1
     forge(stoppable, stoppable.drain_started_at + 500.0, draining=False)
     assert judge(record, kinds, config).forbidden_stops == 1
+
+
+def test_given_a_seed_when_a_case_runs_twice_then_faults_and_verdict_are_identical() -> None:
+    """Seeded end to end (botocore's retry jitter included), so a failure can be replayed."""
+    config = ChaosConfig(seed=11, services=3)
+    first, second = run_case(config), run_case(config)
+    assert first.to_dict() == second.to_dict()
+    assert sum(first.faults_injected.values()) > 0
