@@ -36,43 +36,9 @@ locals {
   ]
 }
 
-# ------------------------------------------------------------------------- task-events
-resource "aws_iam_role" "task_events" {
-  name               = local.task_events_name
-  description        = "Execution role of ${local.task_events_name}."
-  assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
-  tags               = local.tags
-}
-
-data "aws_iam_policy_document" "task_events" {
-  statement {
-    sid       = "OwnLogGroup"
-    effect    = "Allow"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.task_events.arn}:*"]
-  }
-
-  statement {
-    sid       = "ReadServiceTags"
-    effect    = "Allow"
-    actions   = ["ecs:DescribeServices", "ecs:ListTagsForResource"]
-    resources = local.scoped_service_arns
-  }
-
-  statement {
-    sid       = "Ledger"
-    effect    = "Allow"
-    actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
-    resources = [local.table_arn]
-  }
-
-  statement {
-    sid       = "StartSweeperEarly"
-    effect    = "Allow"
-    actions   = ["lambda:InvokeFunction"]
-    resources = [aws_lambda_function.sweeper.arn]
-  }
-
+# Statements both roles need: Lambda's async dead-letter queue, X-Ray, and the customer
+# key when one is set.
+data "aws_iam_policy_document" "common" {
   statement {
     sid       = "DeadLetter"
     effect    = "Allow"
@@ -105,6 +71,46 @@ data "aws_iam_policy_document" "task_events" {
   }
 }
 
+# ------------------------------------------------------------------------- task-events
+resource "aws_iam_role" "task_events" {
+  name               = local.task_events_name
+  description        = "Execution role of ${local.task_events_name}."
+  assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
+  tags               = local.tags
+}
+
+data "aws_iam_policy_document" "task_events" {
+  source_policy_documents = [data.aws_iam_policy_document.common.json]
+
+  statement {
+    sid       = "OwnLogGroup"
+    effect    = "Allow"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.task_events.arn}:*"]
+  }
+
+  statement {
+    sid       = "ReadServiceTags"
+    effect    = "Allow"
+    actions   = ["ecs:DescribeServices", "ecs:ListTagsForResource"]
+    resources = local.scoped_service_arns
+  }
+
+  statement {
+    sid       = "Ledger"
+    effect    = "Allow"
+    actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+    resources = [local.table_arn]
+  }
+
+  statement {
+    sid       = "StartSweeperEarly"
+    effect    = "Allow"
+    actions   = ["lambda:InvokeFunction"]
+    resources = [aws_lambda_function.sweeper.arn]
+  }
+}
+
 resource "aws_iam_role_policy" "task_events" {
   name   = "task-events"
   role   = aws_iam_role.task_events.id
@@ -120,6 +126,8 @@ resource "aws_iam_role" "sweeper" {
 }
 
 data "aws_iam_policy_document" "sweeper" {
+  source_policy_documents = [data.aws_iam_policy_document.common.json]
+
   statement {
     sid       = "OwnLogGroup"
     effect    = "Allow"
@@ -163,37 +171,6 @@ data "aws_iam_policy_document" "sweeper" {
     effect    = "Allow"
     actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"]
     resources = [local.table_arn, local.due_index_arn]
-  }
-
-  statement {
-    sid       = "DeadLetter"
-    effect    = "Allow"
-    actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.dead_letter.arn]
-  }
-
-  statement {
-    sid       = "Tracing"
-    effect    = "Allow"
-    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
-    resources = ["*"] # X-Ray supports no resource-level permissions.
-  }
-
-  dynamic "statement" {
-    for_each = var.kms_key_arn == null ? [] : [var.kms_key_arn]
-
-    content {
-      sid       = "CustomerKey"
-      effect    = "Allow"
-      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-      resources = [statement.value]
-
-      condition {
-        test     = "StringEquals"
-        variable = "kms:ViaService"
-        values   = local.kms_via_services
-      }
-    }
   }
 }
 

@@ -3,6 +3,7 @@ role allowed the calls in docs/contracts.md and nothing else."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +80,23 @@ def _scope(cluster_arns: list[str]) -> dict[str, Any]:
 
 
 def _policy(module: dict[str, Any], function: str) -> list[dict[str, Any]]:
-    return _statements(module["data"]["aws_iam_policy_document"][function])
+    """The role's statements, including those of its source_policy_documents."""
+    documents = module["data"]["aws_iam_policy_document"]
+    document = documents[function]
+    statements = _statements(document)
+    for source in document.get("source_policy_documents", []):
+        match = re.fullmatch(r"\$\{data\.aws_iam_policy_document\.(\w+)\.json\}", source)
+        assert match, f"unexpected source document {source!r}"
+        statements.extend(_statements(documents[match.group(1)]))
+    return statements
+
+
+@pytest.mark.parametrize("function", ["task_events", "sweeper"])
+def test_given_a_function_role_when_read_then_it_includes_the_shared_statements(
+    module: dict[str, Any], function: str
+) -> None:
+    sids = {s.get("sid") for s in _policy(module, function)}
+    assert {"DeadLetter", "Tracing", "OwnLogGroup", "Ledger"} <= sids
 
 
 def test_given_every_policy_document_when_read_then_no_action_has_a_wildcard() -> None:
