@@ -36,9 +36,16 @@ locals {
   ]
 }
 
-# Statements both roles need: Lambda's async dead-letter queue, X-Ray, and the customer
-# key when one is set.
+# Statements both roles need: service tags, Lambda's async dead-letter queue, X-Ray, and
+# the customer key when one is set.
 data "aws_iam_policy_document" "common" {
+  statement {
+    sid       = "ReadServiceTags"
+    effect    = "Allow"
+    actions   = ["ecs:DescribeServices", "ecs:ListTagsForResource"]
+    resources = local.scoped_service_arns
+  }
+
   statement {
     sid       = "DeadLetter"
     effect    = "Allow"
@@ -87,13 +94,6 @@ data "aws_iam_policy_document" "task_events" {
     effect    = "Allow"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
     resources = ["${aws_cloudwatch_log_group.task_events.arn}:*"]
-  }
-
-  statement {
-    sid       = "ReadServiceTags"
-    effect    = "Allow"
-    actions   = ["ecs:DescribeServices", "ecs:ListTagsForResource"]
-    resources = local.scoped_service_arns
   }
 
   statement {
@@ -150,13 +150,6 @@ data "aws_iam_policy_document" "sweeper" {
         values   = condition.value
       }
     }
-  }
-
-  statement {
-    sid       = "ReadServiceTags"
-    effect    = "Allow"
-    actions   = ["ecs:DescribeServices", "ecs:ListTagsForResource"]
-    resources = local.scoped_service_arns
   }
 
   statement {
