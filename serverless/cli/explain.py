@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from serverless.cli.model import ServiceView, TaskView, task_id
-from serverless.cli.render import duration, iso, when
+from serverless.cli.render import duration, iso, seconds, when
 from serverless.model import Outcome, RecordStatus, TaskRecord
 from serverless.policy import REASON_PREFIX, PolicyResult
 
@@ -97,8 +97,8 @@ def history(record: TaskRecord) -> list[tuple[float, str]]:
         events.append(
             (
                 record.stop_requested_at,
-                f"StopTask sent, {duration(record.stop_requested_at - record.drain_started_at)} "
-                f"after drain start ({duration(late)} after the deadline): "
+                f"StopTask sent, {seconds(record.stop_requested_at - record.drain_started_at)} "
+                f"after drain start ({seconds(late)} after the deadline): "
                 f"{record.stop_reason or '-'}",
             )
         )
@@ -189,14 +189,14 @@ def explain_record(record: TaskRecord, now: float) -> Decision:
                 "the ledger saw only the result",
             )
         confirmed = (
-            f"; the task began stopping {duration(record.confirmation_seconds)} later"
+            f"; the task began stopping {seconds(record.confirmation_seconds)} later"
             if record.confirmation_seconds is not None
             else ""
         )
         return Decision(
             "stopped",
             f"stopped at {when(at)} for reason {record.stop_reason!r}, "
-            f"{duration(at - record.drain_started_at)} after the drain began{confirmed}",
+            f"{seconds(at - record.drain_started_at)} after the drain began{confirmed}",
         )
     if outcome is Outcome.UNCONFIRMED:
         return Decision(

@@ -37,7 +37,11 @@ def duration(value: float) -> str:
     sign = "-" if value < 0 else ""
     if total < 120:
         return f"{sign}{total} s"
+    if total % 3600 == 0:
+        return f"{sign}{total // 3600}h"
     minutes, secs = divmod(total, 60)
+    if secs == 0 and minutes < 120:
+        return f"{sign}{minutes}m"
     if minutes < 120:
         return f"{sign}{minutes}m{secs:02d}s"
     hours, minutes = divmod(minutes, 60)

@@ -251,7 +251,7 @@ class Verifier:
                 watch,
                 "stop",
                 f"task {short}: the terminator sent StopTask "
-                f"{duration(record.stop_requested_at - record.drain_started_at)} after drain start",
+                f"{seconds(record.stop_requested_at - record.drain_started_at)} after drain start",
                 now,
             )
         if record is None and watch.seen_draining_at is None:
