@@ -8,6 +8,7 @@ otherwise. Errors are one line on stderr and a non-zero exit status, never a tra
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -515,7 +516,8 @@ def main(
     )
     parser = _parser()
     try:
-        args = parser.parse_args(argv)
+        with contextlib.redirect_stdout(ctx.stdout), contextlib.redirect_stderr(ctx.stderr):
+            args = parser.parse_args(argv)
     except SystemExit as exit_:  # argparse: --help (0) or a usage error (2), already printed
         return int(exit_.code or 0)
     run: Callable[[argparse.Namespace, Context], int] = args.run

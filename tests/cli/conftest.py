@@ -28,7 +28,9 @@ REGION = "us-east-1"
 TABLE = "cli-test-ledger"
 NOW = 1_795_860_000.0  # 2026-11-28T10:00:00Z
 OPTED_IN = {"drain-terminator:enabled": "true", "drain-terminator:wait-seconds": "120"}
-REASON = "drain-terminator: load balancer target draining for 120s (deregistration delay not awaited)"
+REASON = (
+    "drain-terminator: load balancer target draining for 120s (deregistration delay not awaited)"
+)
 
 
 class FixedClock:
