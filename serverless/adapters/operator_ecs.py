@@ -134,6 +134,15 @@ class ServiceAdmin:
                 views[view.task_arn] = view
         return views
 
+    def container_definitions(self, task_definition: str) -> list[dict[str, Any]]:
+        """The container definitions of a task definition (DescribeTaskDefinition)."""
+        response = self._access.call(
+            "DescribeTaskDefinition",
+            lambda: self._ecs().describe_task_definition(taskDefinition=task_definition),
+        )
+        containers = response.get("taskDefinition", {}).get("containerDefinitions", [])
+        return [c for c in containers if isinstance(c, dict)]
+
     def force_new_deployment(self, cluster: str, service: str) -> str:
         """UpdateService(forceNewDeployment); returns the new primary deployment's id."""
         response = self._cluster_call(

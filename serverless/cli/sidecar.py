@@ -28,6 +28,7 @@ __all__ = [
     "SIDECAR_VARIABLES",
     "Migration",
     "SidecarError",
+    "looks_like_sidecar",
     "migrate",
 ]
 
@@ -92,6 +93,12 @@ def _unwrap(document: object) -> tuple[dict[str, Any], list[dict[str, str]]]:
     return inner, list(tags) if isinstance(tags, list) else []
 
 
+def looks_like_sidecar(container: Mapping[str, Any]) -> bool:
+    """The environment rule: DEREGISTRATION_WAIT with POLLING_FREQUENCY or TARGET_CONTAINER_NAME."""
+    env = _environment(container)
+    return DEREGISTRATION_WAIT in env and (POLLING_FREQUENCY in env or TARGET_CONTAINER_NAME in env)
+
+
 def _find(
     containers: list[dict[str, Any]], name: str | None, image: str | None
 ) -> tuple[dict[str, Any], str]:
@@ -105,12 +112,7 @@ def _find(
         found = [c for c in containers if image in str(c.get("image", ""))]
         how = f"image containing {image!r}"
     else:
-        found = [
-            c
-            for c in containers
-            if DEREGISTRATION_WAIT in (env := _environment(c))
-            and (POLLING_FREQUENCY in env or TARGET_CONTAINER_NAME in env)
-        ]
+        found = [c for c in containers if looks_like_sidecar(c)]
         how = f"environment {DEREGISTRATION_WAIT} with {POLLING_FREQUENCY}/{TARGET_CONTAINER_NAME}"
     if len(found) != 1:
         what = "no container" if not found else f"{len(found)} containers"

@@ -23,6 +23,7 @@ from serverless.adapters.operator_ledger import LedgerReader
 from serverless.cli.explain import explain_record
 from serverless.cli.model import ServiceView, TaskView, task_id
 from serverless.cli.render import duration, iso, seconds
+from serverless.cli.sidecar import looks_like_sidecar
 from serverless.clock import Clock
 from serverless.errors import DrainTerminatorError
 from serverless.model import Outcome, ServicePolicy, TaskRecord
@@ -176,6 +177,17 @@ class Verifier:
             raise VerifyRefused(
                 f"service {service!r} has a deployment in progress: wait for it to finish, "
                 "or measure it with --wait-natural"
+            )
+        sidecars = [
+            str(c.get("name"))
+            for c in self._ecs.container_definitions(view.task_definition)
+            if looks_like_sidecar(c)
+        ]
+        if sidecars:
+            raise VerifyRefused(
+                f"service {service!r} still runs the NLB sidecar ({sidecars[0]!r} in "
+                f"{view.task_definition.rsplit('/', 1)[-1]}): it would stop the task itself and "
+                "hide whether StopTask works; remove it first (drain-terminator migrate-sidecar)"
             )
         delays = {
             arn: self._target_groups.deregistration_delay(arn) for arn in view.target_group_arns

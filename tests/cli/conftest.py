@@ -105,6 +105,7 @@ class Account:
         tags: dict[str, str] | None = None,
         target_groups: Sequence[str] = (),
         desired_count: int = 2,
+        task_definition: str | None = None,
     ) -> str:
         kwargs: dict[str, Any] = {}
         if tags:
@@ -117,7 +118,7 @@ class Account:
         arn: str = self.ecs.create_service(
             cluster=self.cluster_arn,
             serviceName=name,
-            taskDefinition=self.task_definition,
+            taskDefinition=task_definition or self.task_definition,
             desiredCount=desired_count,
             launchType="FARGATE",
             **kwargs,

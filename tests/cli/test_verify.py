@@ -60,6 +60,30 @@ def test_given_a_wait_as_long_as_the_delay_when_verify_then_refused(account: Acc
     assert "not shorter than the deregistration delay (120 s)" in result.err
 
 
+def test_given_a_service_still_running_the_sidecar_when_verify_then_refused(
+    account: Account,
+) -> None:
+    sidecar_env = [
+        {"name": "DEREGISTRATION_WAIT", "value": "120"},
+        {"name": "TARGET_CONTAINER_NAME", "value": "web"},
+    ]
+    definition = account.ecs.register_task_definition(
+        family="web-with-sidecar",
+        containerDefinitions=[
+            {"name": "web", "image": "web:1", "essential": True, "memory": 512},
+            {"name": "drain", "image": "sidecar:1", "memory": 32, "environment": sidecar_env},
+        ],
+    )["taskDefinition"]["taskDefinitionArn"]
+    account.service("web", OPTED_IN, [account.target_group("web")], task_definition=definition)
+    updates = _count_updates(account)
+
+    result = account.cli("verify", "--cluster", "prod", "--service", "web", "--yes")
+
+    assert result.code == 1
+    assert "still runs the NLB sidecar ('drain' in web-with-sidecar:1)" in result.err
+    assert updates == []
+
+
 def test_given_no_terminal_and_no_yes_when_verify_then_refused_before_deploying(
     account: Account,
 ) -> None:
