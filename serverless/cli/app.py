@@ -24,10 +24,9 @@ from serverless.adapters.operator_session import AwsAccess
 from serverless.cli import explain, sidecar, status, tags, terraform_outputs
 from serverless.cli.model import ServiceView, TaskView, task_id
 from serverless.cli.render import when
-from serverless.cli.verify import Verifier, epoch_now
+from serverless.cli.verify import Verifier
 from serverless.clock import Clock, SystemClock
 from serverless.errors import ConfigError, DrainTerminatorError, NotFoundError, PermanentAwsError
-from serverless.model import service_arn
 from serverless.policy import PolicyResult, parse_policy
 from serverless.settings import DEFAULT_WAIT_SECONDS, TABLE_NAME, TAG_PREFIX
 
@@ -130,9 +129,7 @@ def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
             policies[key] = None
         except PermanentAwsError as error:
             policies[key] = str(error)
-    report = status.build_status(
-        records, epoch_now(ctx.clock), args.since, policies, ledger.table_name
-    )
+    report = status.build_status(records, ctx.clock.now(), args.since, policies, ledger.table_name)
     if args.json:
         ctx.json(report)
     else:
@@ -159,7 +156,7 @@ def cmd_explain(args: argparse.Namespace, ctx: Context) -> int:
     """A task's history and the terminator's decision, in words."""
     ledger, prefix = _ledger(args, ctx)
     ecs = ServiceAdmin(ctx.access(args))
-    now = epoch_now(ctx.clock)
+    now = ctx.clock.now()
     record = ledger.find(args.task)
     if record is not None:
         facts: dict[str, object] = {
@@ -284,7 +281,7 @@ def cmd_tags(args: argparse.Namespace, ctx: Context) -> int:
     removed: list[str] = []
     if args.print:
         arn = (
-            service_arn(args.cluster, args.service)
+            tags.service_arn(args.cluster, args.service)
             if args.cluster.startswith("arn:")
             else "<service ARN>"
         )

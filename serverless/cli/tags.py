@@ -22,7 +22,13 @@ from serverless.policy import (
     parse_policy,
 )
 
-__all__ = ["InvalidTagsError", "TagSet", "build_tags"]
+__all__ = ["InvalidTagsError", "TagSet", "build_tags", "service_arn"]
+
+
+def service_arn(cluster_arn: str, service_name: str) -> str:
+    """Long-format service ARN (``...:service/<cluster>/<name>``) from a cluster ARN."""
+    head, _, cluster = cluster_arn.partition(":cluster/")
+    return f"{head}:service/{cluster}/{service_name}"
 
 
 class InvalidTagsError(DrainTerminatorError):

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
 
 from serverless.adapters.operator_ecs import ServiceAdmin, TargetGroupReader
 from serverless.adapters.operator_ledger import LedgerReader
@@ -29,7 +27,7 @@ from serverless.errors import DrainTerminatorError
 from serverless.model import Outcome, ServicePolicy, TaskRecord
 from serverless.policy import parse_policy
 
-__all__ = ["Verdict", "Verifier", "VerifyPlan", "VerifyRefused", "epoch_now"]
+__all__ = ["Verdict", "Verifier", "VerifyPlan", "VerifyRefused"]
 
 POLL_SECONDS = 5.0
 _STOPPING = frozenset({"STOPPING", "DEPROVISIONING", "STOPPED", "DELETED"})
@@ -38,12 +36,6 @@ SHORTENED = "shortened"
 NOT_SHORTENED = "not-shortened"
 NOT_STOPPED_BY_TERMINATOR = "not-stopped-by-terminator"
 TIMEOUT = "timeout"
-
-
-def epoch_now(clock: Clock) -> float:
-    """The clock's time in epoch seconds (accepts a datetime-returning clock too)."""
-    value: Any = clock.now()
-    return value.timestamp() if isinstance(value, datetime) else float(value)
 
 
 class VerifyRefused(DrainTerminatorError):
@@ -208,7 +200,7 @@ class Verifier:
     def run(self, plan: VerifyPlan, *, force: bool, timeout: float) -> Verdict:
         """Force a deployment (or wait), watch, and return the verdict."""
         cluster, service = plan.service.cluster_arn, plan.service.name
-        self._start = start = epoch_now(self._clock)
+        self._start = start = self._clock.now()
         watched = {arn: _Watch(arn) for arn in plan.running}
         deployment = None
         if force:
@@ -219,7 +211,7 @@ class Verifier:
         else:
             self._progress(f"T+{duration(0):>7}  waiting for the next drain of {service}")
         while True:
-            now = epoch_now(self._clock)
+            now = self._clock.now()
             if not force:
                 for arn in self._ecs.list_tasks(cluster, service):
                     watched.setdefault(arn, _Watch(arn))
