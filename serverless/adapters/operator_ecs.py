@@ -17,11 +17,8 @@ DEREGISTRATION_DELAY = "deregistration_delay.timeout_seconds"
 
 
 def _epoch(value: object) -> float | None:
-    if isinstance(value, datetime):
-        return value.timestamp()
-    if isinstance(value, int | float):
-        return float(value)
-    return None
+    # botocore parses ECS timestamps into aware datetimes.
+    return value.timestamp() if isinstance(value, datetime) else None
 
 
 def _task_view(task: Mapping[str, Any]) -> TaskView:

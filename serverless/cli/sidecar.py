@@ -16,7 +16,7 @@ the output is register-task-definition input: read-only fields are dropped.
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -122,36 +122,28 @@ def _find(
     return found[0], how
 
 
+#: Where a container can name another one: the list key, and how an entry names it.
+_REFERENCES: tuple[tuple[str, Callable[[Any], str]], ...] = (
+    ("dependsOn", lambda entry: str(entry.get("containerName"))),
+    ("links", lambda entry: str(entry).split(":", 1)[0]),
+    ("volumesFrom", lambda entry: str(entry.get("sourceContainer"))),
+)
+
+
 def _drop_references(container: dict[str, Any], sidecar: str) -> list[str]:
     """Remove dependsOn / links / volumesFrom entries naming the sidecar."""
     removed: list[str] = []
-    depends = container.get("dependsOn")
-    if isinstance(depends, list):
-        kept = [d for d in depends if d.get("containerName") != sidecar]
-        if len(kept) != len(depends):
-            removed.append("dependsOn")
+    for key, named in _REFERENCES:
+        entries = container.get(key)
+        if not isinstance(entries, list):
+            continue
+        kept = [entry for entry in entries if named(entry) != sidecar]
+        if len(kept) != len(entries):
+            removed.append(key)
         if kept:
-            container["dependsOn"] = kept
+            container[key] = kept
         else:
-            container.pop("dependsOn")
-    links = container.get("links")
-    if isinstance(links, list):
-        kept_links = [link for link in links if str(link).split(":", 1)[0] != sidecar]
-        if len(kept_links) != len(links):
-            removed.append("links")
-        if kept_links:
-            container["links"] = kept_links
-        else:
-            container.pop("links")
-    volumes = container.get("volumesFrom")
-    if isinstance(volumes, list):
-        kept_volumes = [v for v in volumes if v.get("sourceContainer") != sidecar]
-        if len(kept_volumes) != len(volumes):
-            removed.append("volumesFrom")
-        if kept_volumes:
-            container["volumesFrom"] = kept_volumes
-        else:
-            container.pop("volumesFrom")
+            container.pop(key)
     return removed
 
 
