@@ -93,8 +93,8 @@ def _parser() -> argparse.ArgumentParser:
         parents=[common, ledger],
         help="measure whether StopTask shortens a drain of a service (forces a deployment)",
     )
-    p.add_argument("--cluster", required=True)
-    p.add_argument("--service", required=True)
+    p.add_argument("--cluster", required=True, help="cluster name or ARN")
+    p.add_argument("--service", required=True, help="service name")
     p.add_argument(
         "--wait-natural",
         action="store_true",
@@ -128,8 +128,8 @@ def _parser() -> argparse.ArgumentParser:
     p = commands.add_parser(
         "tags", parents=[common], help="validate and apply (or print) the opt-in tags"
     )
-    p.add_argument("--cluster", required=True)
-    p.add_argument("--service", required=True)
+    p.add_argument("--cluster", required=True, help="cluster name or ARN")
+    p.add_argument("--service", required=True, help="service name")
     p.add_argument("--wait", metavar="N", help="wait-seconds: whole seconds after drain start")
     p.add_argument("--min-healthy-percent", metavar="P", help="guard: 0-100")
     p.add_argument("--max-stops-per-minute", metavar="M", help="guard: whole number >= 1")

@@ -15,7 +15,15 @@ from serverless.cli.render import duration, iso, seconds, when
 from serverless.model import Outcome, RecordStatus, TaskRecord
 from serverless.policy import REASON_PREFIX, PolicyResult
 
-__all__ = ["Decision", "Explanation", "explain_record", "explain_untracked", "guard_of", "history"]
+__all__ = [
+    "Decision",
+    "Explanation",
+    "explain_record",
+    "explain_untracked",
+    "guard_of",
+    "history",
+    "is_tombstone",
+]
 
 #: Names of the guards as the tags call them.
 MIN_HEALTHY = "min-healthy-percent"
@@ -74,8 +82,34 @@ class Explanation:
         return "\n".join(lines)
 
 
+def is_tombstone(record: TaskRecord) -> bool:
+    """A record written from a STOPPED event that arrived before any drain event.
+
+    Its "drain start" is the STOPPED event's own time, so it is not before the stop.
+    """
+    return (
+        record.status is RecordStatus.CLOSED
+        and record.stop_requested_at is None
+        and record.stopped_at is not None
+        and record.drain_started_at >= record.stopped_at
+    )
+
+
 def history(record: TaskRecord) -> list[tuple[float, str]]:
     """The record's milestones, in time order, in words."""
+    if is_tombstone(record):
+        return [
+            (
+                record.drain_started_at,
+                "STOPPED event arrived before any drain event: record kept only so that a "
+                "late drain event cannot open it (a tombstone)",
+            ),
+            *(
+                [(record.closed_at, f"record closed: {record.outcome.value}")]
+                if record.closed_at is not None and record.outcome is not None
+                else []
+            ),
+        ]
     events: list[tuple[float, str]] = [
         (
             record.drain_started_at,
@@ -119,6 +153,13 @@ def history(record: TaskRecord) -> list[tuple[float, str]]:
 
 def _left_to_ecs(record: TaskRecord) -> Decision:
     outcome = record.outcome
+    if is_tombstone(record):
+        reason = f" ({record.stopped_reason})" if record.stopped_reason else ""
+        return Decision(
+            "left-to-ecs",
+            "left to ECS: the task had stopped before any drain event reached the "
+            f"terminator{reason}",
+        )
     if outcome is Outcome.STOPPED_BY_ECS:
         why = "ECS stopped the task itself"
         if record.deferrals:

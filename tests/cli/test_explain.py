@@ -160,3 +160,26 @@ def test_given_a_bare_id_without_record_or_cluster_when_explained_then_it_asks_f
 
     assert result.code == 1
     assert "pass --cluster" in result.err
+
+
+def test_given_a_tombstone_when_explained_then_it_says_the_stop_came_before_any_drain_event(
+    account: Account,
+) -> None:
+    account.service("web", OPTED_IN, [])
+    task = account.task("web", "STOPPED", "STOPPED")
+    account.record(
+        task,
+        drain_started_at=NOW - 100,
+        status=RecordStatus.CLOSED,
+        outcome=Outcome.STOPPED_BY_ECS,
+        stopped_at=NOW - 101,
+        closed_at=NOW - 99,
+        stopped_reason="Scaling activity initiated by (deployment ecs-svc/1)",
+    )
+
+    document = json.loads(account.cli("explain", task, "--json").out)
+
+    assert document["decision"]["kind"] == "left-to-ecs"
+    assert "before any drain event reached the terminator" in document["decision"]["text"]
+    assert "tombstone" in document["history"][0]["event"]
+    assert all("drain began" not in h["event"] for h in document["history"])
