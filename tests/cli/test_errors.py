@@ -183,3 +183,42 @@ def test_given_terraform_fails_when_from_terraform_then_its_last_error_line_is_s
 
     assert "terraform output failed" in err
     assert "No outputs found" in err
+
+
+# -- AWS refusing the call ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        ("ExpiredTokenException", "AWS rejected the credentials (ExpiredTokenException)"),
+        ("AccessDeniedException", "Scan: AccessDeniedException: not allowed"),
+    ],
+)
+def test_given_aws_refuses_the_call_when_status_then_one_line_says_why(
+    code: str, message: str
+) -> None:
+    import botocore.session
+    from botocore.stub import Stubber
+
+    client = botocore.session.get_session().create_client(
+        "dynamodb",
+        region_name="eu-west-1",
+        aws_access_key_id="x",
+        aws_secret_access_key="y",
+    )
+    stubber = Stubber(client)
+    stubber.add_client_error("scan", service_error_code=code, service_message="not allowed")
+    out, err = io.StringIO(), io.StringIO()
+
+    with stubber:
+        status = main(
+            ["status", "--table", "ledger"],
+            stdout=out,
+            stderr=err,
+            clients={"dynamodb": client},
+            environ={},
+        )
+
+    result = Result(status, out.getvalue(), err.getvalue())
+    assert message in _one_line(result)
