@@ -6,4 +6,6 @@ import sys
 
 from serverless.cli import main
 
+__all__ = ["main"]
+
 sys.exit(main())

@@ -28,7 +28,10 @@ __all__ = [
     "tag_prefix",
 ]
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_NOT_SHORTENED = 0, 1, 2, 3
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2  # argparse's own
+EXIT_NOT_SHORTENED = 3  # verify: no shortening measured, or no verdict
 PROG = "drain-terminator"
 DEFAULT_PREFIX = "drain-terminator:"
 DEFAULT_WAIT = 120
