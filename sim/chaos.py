@@ -290,7 +290,7 @@ def _count(text: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """CLI: a chaos campaign; exit 0 only when every count the issue names is zero."""
-    from sim.progress import ProgressLine, elapsed
+    from sim.progress import DEFAULT_INTERVAL, ProgressLine, elapsed, interval_argument
 
     parser = argparse.ArgumentParser(prog="python -m sim.chaos", description=__doc__)
     parser.add_argument("--drains", type=_count, default=1000, help="minimum drains (default 1000)")
@@ -298,6 +298,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1, help="first seed (default 1)")
     parser.add_argument("--services", type=_count, default=12, help="services per case")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument(
+        "--progress-every",
+        type=interval_argument,
+        default=DEFAULT_INTERVAL,
+        metavar="SECONDS",
+        help=f"seconds between progress lines on stderr (default {DEFAULT_INTERVAL:g})",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
     args = parser.parse_args(argv)
     base = ChaosConfig(seed=args.seed, services=args.services)
@@ -313,7 +320,9 @@ def main(argv: list[str] | None = None) -> int:
             f"{latest.drains} of at least {args.drains} drains"
         )
 
-    progress = ProgressLine(describe, prefix="chaos: ", enabled=not args.no_progress)
+    progress = ProgressLine(
+        describe, prefix="chaos: ", interval=args.progress_every, enabled=not args.no_progress
+    )
     with progress:
         result = run_campaign(args.drains, base=base, workers=args.workers, progress=record)
     if args.json:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from sim.aws import AwsCall, Reply
 from sim.eventbridge import rate_seconds
-from sim.progress import ProgressLine, elapsed
+from sim.progress import DEFAULT_INTERVAL, ProgressLine, elapsed, interval_argument
 from sim.render import render_text
 from sim.report import Report
 from sim.scenarios import SCENARIOS, Delivery, Scenario, scenario_named
@@ -134,6 +134,14 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         metavar="X",
         help=f"with --real-time: run X times faster than real time (X >= {MIN_SPEED:g})",
+    )
+    parser.add_argument(
+        "--progress-every",
+        type=interval_argument,
+        default=DEFAULT_INTERVAL,
+        metavar="SECONDS",
+        help=f"with --real-time: seconds between progress lines on stderr "
+        f"(default {DEFAULT_INTERVAL:g})",
     )
     parser.add_argument(
         "--no-progress",
@@ -256,7 +264,9 @@ def _run(args: argparse.Namespace) -> Report:
             f"{len(watcher.tasks)} task(s) stopped by the terminator so far"
         )
 
-    progress = ProgressLine(describe, prefix="demo: ", enabled=not args.no_progress)
+    progress = ProgressLine(
+        describe, prefix="demo: ", interval=args.progress_every, enabled=not args.no_progress
+    )
     progress.say(
         f'running scenario "{scenario.name}" on the wall clock (x{pace:g}); '
         "this takes minutes (a progress line every few seconds)"

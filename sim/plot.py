@@ -307,8 +307,8 @@ def write_plot(report: Report, path: Path | str) -> Path:
     data = plot_data(report)
     right = max([data.end, *(_lane_end(lane) for lane in data.lanes)]) + 30.0
     lanes = max(len(data.lanes), 1)
-    figure = Figure(figsize=(12, 2.4 + 0.55 * lanes + 2.2), layout="constrained")
-    top, bottom = figure.subplots(2, 1, sharex=True, height_ratios=[max(1.2, 0.55 * lanes), 2.0])
+    figure = Figure(figsize=(12, 2.4 + 0.55 * lanes + 1.8), layout="constrained")
+    top, bottom = figure.subplots(2, 1, sharex=True, height_ratios=[max(1.2, 0.55 * lanes), 1.6])
     _draw_lanes(top, data, right)
     for axes in (top, bottom):
         _mark_completion(axes, data)

@@ -9,6 +9,8 @@ pure.
 
 from __future__ import annotations
 
+import argparse
+import math
 import sys
 import threading
 import time
@@ -16,10 +18,25 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import TextIO
 
-__all__ = ["ProgressLine", "elapsed"]
+__all__ = ["DEFAULT_INTERVAL", "MIN_INTERVAL", "ProgressLine", "elapsed", "interval_argument"]
 
 #: Default seconds between two progress lines.
 DEFAULT_INTERVAL = 5.0
+#: Shortest interval a command line accepts.
+MIN_INTERVAL = 0.1
+
+
+def interval_argument(text: str) -> float:
+    """argparse type of ``--progress-every``: seconds, at least :data:`MIN_INTERVAL`, finite."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value) or value < MIN_INTERVAL:
+        raise argparse.ArgumentTypeError(
+            f"must be a number of seconds >= {MIN_INTERVAL:g}, not {text}"
+        )
+    return value
 
 
 def elapsed(seconds: float) -> str:
@@ -29,17 +46,21 @@ def elapsed(seconds: float) -> str:
 
 
 class ProgressLine:
-    """Context manager: prints ``prefix + describe()`` every ``interval`` seconds while open."""
+    """Context manager: prints ``prefix + describe()`` every ``interval`` seconds while open.
+
+    ``interval`` defaults to :data:`DEFAULT_INTERVAL`, read when the line is created.
+    """
 
     def __init__(
         self,
         describe: Callable[[], str],
         *,
         prefix: str = "",
-        interval: float = DEFAULT_INTERVAL,
+        interval: float | None = None,
         stream: TextIO | None = None,
         enabled: bool = True,
     ) -> None:
+        interval = DEFAULT_INTERVAL if interval is None else interval
         if not interval > 0:
             raise ValueError("interval must be positive")
         self._describe = describe
