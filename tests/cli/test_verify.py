@@ -195,3 +195,22 @@ def test_given_stoptask_has_no_effect_when_verify_then_it_reports_the_drain_was_
     assert verdict["stop_requested_at"] is not None
     assert "did NOT shorten" in verdict["text"]
     assert "still draining" in verdict["text"]
+
+
+def test_given_stoptask_is_denied_when_verify_then_the_task_was_not_stopped_by_the_terminator() -> (
+    None
+):
+    def denied(call: AwsCall) -> Reply | None:
+        if call.service == "ecs" and call.operation == "StopTask":
+            return Reply.error("ecs", "AccessDeniedException", "not authorized to StopTask")
+        return None
+
+    run = run_verify([*VERIFY, "--yes", "--json"], hooks=[denied])
+
+    assert run.code == 3, run.err
+    verdict = json.loads(run.out)
+    assert verdict["verdict"] == "not-stopped-by-terminator"
+    assert verdict["stop_requested_at"] is None
+    assert verdict["measured_seconds"] == pytest.approx(300.0, abs=5.0)  # ECS's own deadline
+    # explain's decision for the record: the sweeper gave up after its five attempts.
+    assert "StopTask was refused 5 time(s); left to ECS" in verdict["text"]
