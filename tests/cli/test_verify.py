@@ -18,7 +18,7 @@ VERIFY = ["verify", "--cluster", "demo", "--service", "web"]
 def _count_updates(account: Account) -> list[dict[str, Any]]:
     calls: list[dict[str, Any]] = []
     account.ecs.meta.events.register(
-        "before-call.ecs.UpdateService", lambda params, **_: calls.append(params)
+        "before-parameter-build.ecs.UpdateService", lambda params, **_: calls.append(dict(params))
     )
     return calls
 
@@ -109,6 +109,23 @@ def test_given_a_terminal_when_the_user_answers_no_then_nothing_is_deployed(
     assert "Force a new deployment of web" in result.err
     assert "nothing changed" in result.err
     assert updates == []
+
+
+def test_given_a_terminal_when_the_user_answers_yes_then_one_forced_deployment_is_started(
+    account: Account,
+) -> None:
+    account.service("web", OPTED_IN, [account.target_group("web")])
+    updates = _count_updates(account)
+
+    result = account.cli(
+        "verify", "--cluster", "prod", "--service", "web", "--timeout", "20",
+        stdin=TtyInput("y\n"),
+    )  # fmt: skip
+
+    # moto has no ECS lifecycle: nothing drains, so the measurement ends at the timeout.
+    assert result.code == 3
+    assert [u.get("forceNewDeployment") for u in updates] == [True]
+    assert "no verdict within 20 s" in result.out
 
 
 def test_given_no_drain_happens_when_verify_waits_naturally_then_it_gives_up_at_the_timeout(
