@@ -78,7 +78,9 @@ def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
         "\n".join(pins[name].block for name in sorted(installed_closure(declared())))
     )
 
-    deps = _pip("install", "--require-hashes", "--no-input", "-r", runtime, python=python)
+    deps = _pip(
+        "install", "--require-hashes", "--no-input", "--no-compile", "-r", runtime, python=python
+    )
     assert deps.returncode == 0, deps.stdout + deps.stderr
     own = _pip("install", "--no-deps", "--no-index", "--no-input", wheel, python=python)
     assert own.returncode == 0, own.stdout + own.stderr
