@@ -14,7 +14,7 @@ import select
 import sys
 import time
 
-QUIET = float(os.environ.get("HEARTBEAT_SECONDS", "20"))
+QUIET = float(os.environ.get("HEARTBEAT_SECONDS", "25"))
 
 
 def main() -> int:

@@ -21,7 +21,7 @@ __all__ = ["HEARTBEAT_SECONDS", "LINES", "Progress"]
 LINES: list[str] = []
 
 #: Longest a running test stays silent before a heartbeat line names it.
-HEARTBEAT_SECONDS = 20.0
+HEARTBEAT_SECONDS = 15.0
 
 
 class Progress:
