@@ -1,0 +1,9 @@
+"""``python -m serverless.cli``."""
+
+from __future__ import annotations
+
+import sys
+
+from serverless.cli import main
+
+sys.exit(main())
