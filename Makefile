@@ -27,7 +27,7 @@ PIP_COMPILE = CUSTOM_COMPILE_COMMAND="make lock" $(LBIN)/pip-compile --quiet --g
   --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links \
   --no-emit-trusted-host $(LOCK_ARGS)
 
-.PHONY: demo test lint typecheck unit terraform-check checkov chaos lock clean
+.PHONY: demo test envs lint typecheck unit terraform-check checkov chaos lock clean
 
 # A changed lock rebuilds the environment from scratch (nothing stale survives); a changed
 # pyproject.toml only re-installs the project itself, and `pip check` then fails loudly if
@@ -54,6 +54,9 @@ $(LOCKER)/.installed: requirements/pip.txt requirements/lock.txt
 	$(LBIN)/python $(PIP_HASHED) -r requirements/pip.txt
 	$(LBIN)/python $(PIP_HASHED) -r requirements/lock.txt
 	touch $@
+
+# Both test environments; `make -j2 envs` builds them side by side (.ci/run does).
+envs: $(VENV)/.installed $(TOOLS)/.installed
 
 demo: $(VENV)/.installed
 	$(BIN)/python -m sim.demo $(ARGS)
