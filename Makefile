@@ -1,32 +1,69 @@
 # Two commands matter (see README): `make demo` and `make test`.
-# Both build their own virtual environments from the project's files, so a fresh
+# Both build their own virtual environments from the project's lock files, so a fresh
 # machine needs only Python 3 (3.11-3.13) and make.
+#
+# Every environment installs exact versions with hashes (pip --require-hashes):
+#   requirements/pip.txt    pip itself, installed first into each environment
+#   requirements/dev.txt    the project's dependencies + the `dev` extra + the build backend
+#   requirements/tools.txt  checkov (pins its own boto3, so it lives in .venv/tools)
+#   requirements/lock.txt   pip-tools, which writes all four: `make lock`
 PYTHON ?= python3
 VENV   := .venv/main
 TOOLS  := .venv/tools
+LOCKER := .venv/lock
 BIN    := $(VENV)/bin
 TBIN   := $(TOOLS)/bin
+LBIN   := $(LOCKER)/bin
 ARGS   ?=
+# Drains of the large chaos campaign (`make chaos`); `make test` runs >= 1,000 in pytest.
+CHAOS_DRAINS ?= 10000
+# `make lock` keeps every pin that still satisfies pyproject.toml and the *.in files (it
+# only adds, removes or moves what changed); `make lock LOCK_ARGS=--upgrade` takes the
+# newest versions the ranges allow.
+LOCK_ARGS ?=
 
-.PHONY: demo test lint typecheck unit terraform-check checkov clean
+PIP_HASHED  = -m pip install --require-hashes --no-input
+PIP_COMPILE = CUSTOM_COMPILE_COMMAND="make lock" $(LBIN)/pip-compile --quiet --generate-hashes \
+  --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links \
+  --no-emit-trusted-host $(LOCK_ARGS)
 
-$(VENV)/.installed: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+.PHONY: demo test envs lint typecheck unit terraform-check checkov chaos lock clean
+
+# A changed lock rebuilds the environment from scratch (nothing stale survives); a changed
+# pyproject.toml only re-installs the project itself, and `pip check` then fails loudly if
+# pyproject.toml asks for a dependency the lock lacks (run `make lock`).
+$(VENV)/.locked: requirements/pip.txt requirements/dev.txt
+	$(PYTHON) -m venv --clear $(VENV)
+	$(BIN)/python $(PIP_HASHED) -r requirements/pip.txt
+	$(BIN)/python $(PIP_HASHED) -r requirements/dev.txt
 	touch $@
 
-# checkov pins its own boto3, so it lives in a separate environment.
-$(TOOLS)/.installed: requirements-tools.txt
-	$(PYTHON) -m venv $(TOOLS)
-	$(TBIN)/python -m pip install --quiet --upgrade pip
-	$(TBIN)/python -m pip install --quiet -r requirements-tools.txt
+$(VENV)/.installed: $(VENV)/.locked pyproject.toml
+	$(BIN)/python -m pip install --no-input --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip check
 	touch $@
+
+$(TOOLS)/.installed: requirements/pip.txt requirements/tools.txt
+	$(PYTHON) -m venv --clear $(TOOLS)
+	$(TBIN)/python $(PIP_HASHED) -r requirements/pip.txt
+	$(TBIN)/python $(PIP_HASHED) -r requirements/tools.txt
+	touch $@
+
+$(LOCKER)/.installed: requirements/pip.txt requirements/lock.txt
+	$(PYTHON) -m venv --clear $(LOCKER)
+	$(LBIN)/python $(PIP_HASHED) -r requirements/pip.txt
+	$(LBIN)/python $(PIP_HASHED) -r requirements/lock.txt
+	touch $@
+
+# Both test environments; `make -j2 envs` builds them side by side (.ci/run does).
+envs: $(VENV)/.installed $(TOOLS)/.installed
 
 demo: $(VENV)/.installed
 	$(BIN)/python -m sim.demo $(ARGS)
 
-test: lint typecheck unit terraform-check checkov
+# Static checks first, pytest last: its summary is the closing line of `make test`.
+test: lint typecheck terraform-check checkov
+	$(BIN)/pytest $(ARGS)
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
@@ -44,5 +81,20 @@ terraform-check: $(VENV)/.installed
 checkov: $(TOOLS)/.installed
 	$(TBIN)/checkov --directory terraform --quiet --compact --framework terraform --skip-download
 
+# The large campaign; `make test` keeps one of >= 1,000 drains (tests/sim/test_chaos.py).
+chaos: $(VENV)/.installed
+	$(BIN)/python -m sim.chaos --drains $(CHAOS_DRAINS) $(ARGS)
+
+# Re-resolve every lock file from pyproject.toml and requirements/*.in (needs the package
+# indexes; commit the result). The locks are resolved for CPython 3.11 on Linux.
+lock: $(LOCKER)/.installed
+	$(PIP_COMPILE) -o requirements/pip.txt requirements/pip.in
+	$(PIP_COMPILE) -o requirements/lock.txt requirements/lock.in
+	$(PIP_COMPILE) --extra dev --all-build-deps -o requirements/dev.txt pyproject.toml
+	$(PIP_COMPILE) -o requirements/tools.txt requirements/tools.in
+
+# Everything the targets above, the tests and Terraform's plan create.
 clean:
-	rm -rf .venv layers/build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .venv build dist *.egg-info layers/build .pytest_cache .mypy_cache .ruff_cache \
+	  .hypothesis terraform/.terraform terraform/*/*/.terraform terraform/*/*/builds
+	find . -path ./.git -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
