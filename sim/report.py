@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from sim.costs import CostModel
 from sim.ecs_model import Service, Task
 from sim.lambda_runtime import LambdaFunction
 from sim.observe import Kind, ObservationLog
@@ -43,6 +44,8 @@ class RunRecord:
     default_wait_seconds: int
     tag_prefix: str
     sweeper_runs: int
+    #: Throttles, capacity units and peaks the run's calls cost (see :mod:`sim.costs`).
+    costs: CostModel | None = field(default=None, repr=False)
 
     def opted_in(self, service: Service) -> bool:
         """The service's opt-in tag, read independently of the code under test."""
@@ -130,6 +133,7 @@ class Report:
     metrics: dict[str, float]
     wall_seconds: float
     record: RunRecord = field(repr=False)
+    baseline: RunRecord | None = field(default=None, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -328,4 +332,5 @@ def build_report(record: RunRecord, baseline: RunRecord | None, *, wall_seconds:
         metrics=dict(sorted(record.metrics.items())),
         wall_seconds=wall_seconds,
         record=record,
+        baseline=baseline,
     )

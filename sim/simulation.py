@@ -24,6 +24,7 @@ from moto import mock_aws
 from serverless.adapters.errors import CLIENT_CONFIG
 from sim.aws import AwsCall, AwsHook, AwsInterceptor, Reply, virtual_retry_sleep
 from sim.capture import captured_output, emf_metrics
+from sim.costs import CostModel, Costs
 from sim.ecs_events import task_event
 from sim.ecs_model import EcsModel, Service, Task
 from sim.ecs_scheduler import ServiceScheduler
@@ -67,6 +68,7 @@ class Simulation:
         sweeper_concurrency: int = 2,
         schedule_jitter_seconds: float | None = None,
         region: str = "us-east-1",
+        costs: Costs | None = None,
     ) -> None:
         self.scenario = scenario if delivery is None else scenario.with_delivery(delivery)
         self.seed = seed
@@ -85,6 +87,8 @@ class Simulation:
         #: The ledger table; the handlers read TABLE_NAME at import, so an existing value wins.
         self.table_name = os.environ.get("TABLE_NAME") or DEFAULT_TABLE_NAME
         self.region = region
+        #: What AWS calls cost (latency, rate limits); ``sim.costs.NO_COSTS`` turns it off.
+        self.costs = costs if costs is not None else Costs()
 
     def _rng(self, stream: str) -> random.Random:
         return random.Random(f"{self.seed}:{stream}")
@@ -104,6 +108,7 @@ class Simulation:
                 counterfactual=False,
                 start=datetime.fromtimestamp(self.start, tz=UTC),
                 region=self.region,
+                costs=self.costs,
             ).run_once()
         return build_report(record, baseline, wall_seconds=time.monotonic() - wall)
 
@@ -155,7 +160,8 @@ class Simulation:
         scenario = self.scenario
         loop = EventLoop(self.start, pace=self.pace)
         log = ObservationLog()
-        interceptor = AwsInterceptor(loop, log)
+        cost_model = CostModel(self.costs, lambda: loop.now, self._item_lookup)
+        interceptor = AwsInterceptor(loop, log, cost_model)
         for hook in self.aws_hooks:
             interceptor.add_hook(hook)
         clients = self._clients(interceptor)
@@ -255,7 +261,20 @@ class Simulation:
             default_wait_seconds=settings.default_wait_seconds if settings else 120,
             tag_prefix=settings.tag_prefix if settings else "drain-terminator:",
             sweeper_runs=schedule.fired,
+            costs=cost_model,
         )
+
+    def _item_lookup(self, table: str, key: dict[str, Any]) -> dict[str, Any] | None:
+        """The current item in moto (what the cost model sizes writes by)."""
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.dynamodb.models import dynamodb_backends
+
+        backend = dynamodb_backends[self.account or DEFAULT_ACCOUNT_ID][self.region]
+        try:
+            item = backend.get_item(table, key)
+        except Exception:  # a missing table or a bad key: nothing to size
+            return None
+        return None if item is None else dict(item.to_json()["Attributes"])
 
     def _functions(
         self, loop: EventLoop, log: ObservationLog, handlers: tuple[Handler, Handler]
