@@ -244,7 +244,7 @@ def plot(results: Sequence[BenchResult], path: Path) -> None:
 
     figure, axes = plt.subplots(figsize=(8, 5))
     horizon = max((r.stop_times[-1] for r in results if r.stop_times), default=10.0)
-    horizon = max(horizon, max(r.rate_floor for r in results)) * 1.05 + 1
+    horizon = max(horizon, *(r.rate_floor for r in results)) * 1.05 + 1
     xs = [0.0, horizon]
     axes.plot(
         xs,

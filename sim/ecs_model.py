@@ -23,7 +23,6 @@ import functools
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from sim.loop import EventLoop, Handle
 from sim.observe import Kind, ObservationLog
@@ -425,10 +424,3 @@ class EcsModel:
                 if group.arn == group_arn:
                     return list(group.targets.values())
         raise TaskNotFound(group_arn)
-
-    def snapshot(self) -> dict[str, Any]:
-        """Counts by status, for progress lines."""
-        counts: dict[str, int] = {}
-        for task in self.tasks.values():
-            counts[task.last_status] = counts.get(task.last_status, 0) + 1
-        return counts

@@ -30,7 +30,7 @@ from sim.ecs_model import EcsModel, Service, Task
 from sim.ecs_scheduler import ServiceScheduler
 from sim.eventbridge import EventBus, ScheduleRule
 from sim.infra import CLUSTER, Clients, provision
-from sim.lambda_runtime import Handler, KillPolicy, LambdaFunction
+from sim.lambda_runtime import COLD_START_SECONDS, Handler, KillPolicy, LambdaFunction
 from sim.loop import EventLoop, SimClock
 from sim.model_api import serve_model
 from sim.observe import ObservationLog
@@ -210,8 +210,8 @@ class Simulation:
         functions: list[LambdaFunction] = []
         settings = None
         if handlers is not None:
-            settings = self._install(loop, clients)
-            functions = self._functions(loop, log, handlers)
+            settings = self._settings()
+            functions = self._functions(loop, log, handlers, settings, clients)
             sweeper_function = functions[1]
 
             def invoke(call: AwsCall) -> Reply:
@@ -277,12 +277,23 @@ class Simulation:
         return None if item is None else dict(item.to_json()["Attributes"])
 
     def _functions(
-        self, loop: EventLoop, log: ObservationLog, handlers: tuple[Handler, Handler]
+        self,
+        loop: EventLoop,
+        log: ObservationLog,
+        handlers: tuple[Handler, Handler],
+        settings: Any,
+        clients: Clients,
     ) -> list[LambdaFunction]:
+        from serverless.app import install
+
         common: dict[str, Any] = {
             "account": self.account,
             "region": self.region,
             "kill_policy": self.kill_policy,
+            # One App per simulated container: its own cold tag cache, as in Lambda.
+            "app_factory": functools.partial(self._build_app, settings, loop, clients),
+            "install": install,
+            "cold_start_seconds": COLD_START_SECONDS if self.costs.latency_scale else 0.0,
         }
         task_events = LambdaFunction(
             loop,
@@ -334,23 +345,24 @@ class Simulation:
             )
         progress.pending_actions -= 1
 
-    def _install(self, loop: EventLoop, clients: Clients) -> Any:
-        from serverless.app import App, install
+    def _settings(self) -> Any:
         from serverless.settings import Settings
 
         overrides = {"sweeper_function_name": SWEEPER_NAME, **self.settings_overrides}
-        settings = Settings(table_name=self.table_name, **overrides)
-        install(
-            App(
-                settings,
-                clock=SimClock(loop),
-                ecs_client=clients.ecs,
-                dynamodb_client=clients.dynamodb,
-                elbv2_client=clients.elbv2,
-                lambda_client=clients.lambda_,
-            )
+        return Settings(table_name=self.table_name, **overrides)
+
+    def _build_app(self, settings: Any, loop: EventLoop, clients: Clients) -> Any:
+        """The composition root of one simulated Lambda container (fresh caches)."""
+        from serverless.app import App
+
+        return App(
+            settings,
+            clock=SimClock(loop),
+            ecs_client=clients.ecs,
+            dynamodb_client=clients.dynamodb,
+            elbv2_client=clients.elbv2,
+            lambda_client=clients.lambda_,
         )
-        return settings
 
 
 class _Progress:
