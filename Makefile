@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 TBIN   := $(TOOLS)/bin
 ARGS   ?=
 
-.PHONY: demo test lint typecheck unit terraform-check checkov clean bench chaos
+.PHONY: demo test lint typecheck unit terraform-check checkov clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,12 +28,10 @@ demo: $(VENV)/.installed
 
 test: lint typecheck unit terraform-check checkov
 
-# Scale figures (docs/benchmarks.md) and big chaos campaigns: minutes, so not in `make test`.
+# Scale figures (docs/benchmarks.md): minutes per run, so not part of `make test`.
+.PHONY: bench
 bench: $(VENV)/.installed
 	$(BIN)/python -m sim.bench $(or $(ARGS),--drains 1 50 1000)
-
-chaos: $(VENV)/.installed
-	$(BIN)/python -m sim.chaos $(or $(ARGS),--drains 10000 --workers 2)
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
