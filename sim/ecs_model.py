@@ -57,6 +57,7 @@ class TargetGroup:
     spec: TargetGroupSpec
     arn: str
     targets: dict[str, Target] = field(default_factory=dict)
+    deleted: bool = False
 
 
 @dataclass(slots=True)
@@ -86,6 +87,9 @@ class Service:
     launched: int = 0
     #: The task definition the scenario's deployment switches to.
     next_task_definition_arn: str = ""
+    #: Current tags once an operator changed them (None: still the spec's).
+    current_tags: dict[str, str] | None = None
+    deleted: bool = False
 
     @property
     def name(self) -> str:
@@ -98,7 +102,9 @@ class Service:
         return self.deployments[-1]
 
     def tag(self, key: str) -> str | None:
-        """Value of a service tag."""
+        """Current value of a service tag."""
+        if self.current_tags is not None:
+            return self.current_tags.get(key)
         return dict(self.spec.tags).get(key)
 
 
@@ -421,6 +427,6 @@ class EcsModel:
         """Targets of a group (for DescribeTargetHealth)."""
         for service in self.services.values():
             for group in service.target_groups:
-                if group.arn == group_arn:
+                if group.arn == group_arn and not group.deleted:
                     return list(group.targets.values())
         raise TaskNotFound(group_arn)

@@ -31,6 +31,7 @@ class Kind:
     LAMBDA_THROTTLED = "lambda.throttled"
     LAMBDA_DROPPED = "lambda.dropped"
     AWS_CALL = "aws.call"
+    OPERATOR = "operator.action"
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,14 @@ import boto3
 from moto import mock_aws
 
 from serverless.adapters.errors import CLIENT_CONFIG
-from sim.aws import AwsCall, AwsHook, AwsInterceptor, Reply, virtual_retry_sleep
+from sim.aws import (
+    AwsCall,
+    AwsHook,
+    AwsInterceptor,
+    Reply,
+    fast_dynamodb_responses,
+    virtual_retry_sleep,
+)
 from sim.capture import captured_output, emf_metrics
 from sim.costs import CostModel, Costs
 from sim.ecs_events import task_event
@@ -33,7 +40,7 @@ from sim.infra import CLUSTER, Clients, provision
 from sim.lambda_runtime import COLD_START_SECONDS, Handler, KillPolicy, LambdaFunction
 from sim.loop import EventLoop, SimClock
 from sim.model_api import serve_model
-from sim.observe import ObservationLog
+from sim.observe import Kind, ObservationLog
 from sim.report import Report, RunRecord, build_report
 from sim.scenarios import Action, Delivery, Scenario
 from sim.terraform import rule_pattern, schedule_expression
@@ -115,7 +122,7 @@ class Simulation:
     def run_once(self) -> RunRecord:
         """Run this configuration only and return the raw record."""
         handlers = self._import_handlers() if self.terminator else None
-        with mock_aws():
+        with mock_aws(), fast_dynamodb_responses():
             from moto.moto_api._internal import mock_random
 
             mock_random.seed(self.seed)
@@ -329,7 +336,9 @@ class Simulation:
         """UpdateService in moto, and the same change in the model's scheduler."""
         service = by_name[action.service]
         now = scheduler.loop.now
-        if action.kind == "deploy":
+        if action.kind in OPERATOR_ACTIONS:
+            _operate(action, service, clients, scheduler, self._rng(f"operator:{now}"))
+        elif action.kind == "deploy":
             clients.ecs.update_service(
                 cluster=CLUSTER,
                 service=service.name,
@@ -383,6 +392,55 @@ class _Progress:
 
     def finished(self) -> bool:
         return self.done_at is not None and self.loop.now >= self.done_at
+
+
+#: Scenario actions that stand for an operator changing things in the middle of drains.
+OPERATOR_ACTIONS = frozenset({"tag", "untag", "delete-target-group", "delete-service"})
+
+
+def _operate(
+    action: Action,
+    service: Service,
+    clients: Clients,
+    scheduler: ServiceScheduler,
+    rng: random.Random,
+) -> None:
+    """An operator's change, made in moto and the model and logged as it happens."""
+    tags = dict(service.current_tags or dict(service.spec.tags))
+    if action.kind == "tag":
+        tags.update(action.tags)
+        clients.ecs.tag_resource(
+            resourceArn=service.arn, tags=[{"key": k, "value": v} for k, v in action.tags]
+        )
+    elif action.kind == "untag":
+        for key, _ in action.tags:
+            tags.pop(key, None)
+        clients.ecs.untag_resource(resourceArn=service.arn, tagKeys=[k for k, _ in action.tags])
+    elif action.kind == "delete-target-group":
+        group = service.target_groups[0]
+        for balancer in clients.elbv2.describe_load_balancers()["LoadBalancers"]:
+            listeners = clients.elbv2.describe_listeners(
+                LoadBalancerArn=balancer["LoadBalancerArn"]
+            )["Listeners"]
+            for listener in listeners:
+                if any(a.get("TargetGroupArn") == group.arn for a in listener["DefaultActions"]):
+                    clients.elbv2.delete_listener(ListenerArn=listener["ListenerArn"])
+        clients.elbv2.delete_target_group(TargetGroupArn=group.arn)
+        group.deleted = True
+    elif action.kind == "delete-service":
+        clients.ecs.delete_service(cluster=CLUSTER, service=service.name, force=True)
+        service.deleted = True
+        # ECS drains what is left of a force-deleted service.
+        scheduler.scale(service, 0, _deployment_id(rng))
+    service.current_tags = tags
+    scheduler.log.record(
+        scheduler.loop.now,
+        Kind.OPERATOR,
+        service.arn,
+        service=service.name,
+        action=action.kind,
+        tags=dict(tags),
+    )
 
 
 def _deployment_id(rng: random.Random) -> str:
