@@ -25,13 +25,13 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from sim.costs import LATENCY_SECONDS, Costs
+from sim.costs import Costs
 from sim.observe import Kind
 from sim.report import RunRecord
 from sim.scenarios import Action, Scenario, ServiceSpec, TargetGroupSpec
 from sim.simulation import SWEEPER_NAME, Simulation
 
-__all__ = ["BenchResult", "burst_scenario", "main", "measure", "run_bench"]
+__all__ = ["BenchResult", "burst_scenario", "format_result", "main", "measure", "plot", "run_bench"]
 
 WAIT_SECONDS = 120
 DEREGISTRATION_DELAY = 300
@@ -108,11 +108,17 @@ class BenchResult:
     #: (seconds after the deadline, cumulative StopTasks) for the plot.
     stop_times: list[float] = field(default_factory=list, repr=False)
 
-    def to_dict(self) -> dict[str, object]:
-        """JSON-friendly form (without the per-stop times)."""
+    def to_dict(self, *, stop_times: bool = False) -> dict[str, object]:
+        """JSON-friendly form (``stop_times``: with every stop's time, for plots)."""
         data = asdict(self)
-        data.pop("stop_times")
+        if not stop_times:
+            data.pop("stop_times")
         return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> BenchResult:
+        """Read back what :meth:`to_dict` wrote (with ``stop_times``)."""
+        return cls(**data)  # type: ignore[arg-type]
 
 
 def _percentile(values: Sequence[float], q: float) -> float | None:
@@ -279,12 +285,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--plot", type=Path, default=None, help="write a PNG of StopTasks over time"
     )
+    parser.add_argument(
+        "--save", type=Path, default=None, help="directory: write each run as bench-N.json"
+    )
+    parser.add_argument(
+        "--plot-from", type=Path, nargs="*", default=[], help="saved runs to plot (no new run)"
+    )
     args = parser.parse_args(argv)
+    if args.plot_from:
+        saved = [BenchResult.from_dict(json.loads(p.read_text())) for p in args.plot_from]
+        for result in saved:
+            print(format_result(result))
+        plot(saved, args.plot or Path("stoptasks.png"))
+        return 0
     results = []
     for drains in args.drains:
         services = args.services or max(1, drains // 100)
         result = run_bench(drains, services, latency_scale=args.latency_scale, seed=args.seed)
         results.append(result)
+        if args.save is not None:
+            args.save.mkdir(parents=True, exist_ok=True)
+            path = args.save / f"bench-{drains}.json"
+            path.write_text(json.dumps(result.to_dict(stop_times=True)))
         if not args.json:
             print(format_result(result), flush=True)
     if args.json:
@@ -293,8 +315,6 @@ def main(argv: list[str] | None = None) -> int:
         plot(results, args.plot)
     return 0 if all(r.premature == 0 and r.double_stops == 0 for r in results) else 1
 
-
-__all__ += ["LATENCY_SECONDS", "format_result", "plot"]
 
 if __name__ == "__main__":
     sys.exit(main())
