@@ -273,7 +273,7 @@ class Simulation:
 
     def _item_lookup(self, table: str, key: dict[str, Any]) -> dict[str, Any] | None:
         """The current item in moto (what the cost model sizes writes by)."""
-        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.core.models import DEFAULT_ACCOUNT_ID
         from moto.dynamodb.models import dynamodb_backends
 
         backend = dynamodb_backends[self.account or DEFAULT_ACCOUNT_ID][self.region]
