@@ -31,12 +31,25 @@ scenario actions, operator actions) works at zero cost and outside the buckets.
 
 from __future__ import annotations
 
-import math
-import re
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from sim.capacity import (
+    Index,
+    error_code,
+    index_key,
+    item_size,
+    key_of,
+    key_schema,
+    label,
+    pk,
+    query_hash_value,
+    read_units,
+    update_values,
+    write_units,
+)
 
 __all__ = [
     "ACCOUNT_BUCKETS",
@@ -166,56 +179,6 @@ class TokenBucket:
         self.level -= amount
 
 
-# -- DynamoDB item sizes and key schemas ------------------------------------------------
-
-
-def _value_size(value: Mapping[str, Any]) -> int:
-    (kind, raw), *_ = value.items()
-    if kind == "S":
-        return len(str(raw).encode())
-    if kind == "N":
-        digits = str(raw).lstrip("-").replace(".", "").strip("0") or "0"
-        return 1 + math.ceil(len(digits) / 2)
-    if kind == "B":
-        return math.ceil(len(str(raw)) * 3 / 4)  # base64 on the wire
-    if kind in {"BOOL", "NULL"}:
-        return 1
-    if kind == "M":
-        return 3 + sum(len(k.encode()) + _value_size(v) + 1 for k, v in dict(raw).items())
-    if kind == "L":
-        return 3 + sum(_value_size(v) + 1 for v in raw)
-    if kind in {"SS", "BS"}:
-        return sum(len(str(v).encode()) for v in raw)
-    if kind == "NS":
-        return sum(_value_size({"N": v}) for v in raw)
-    return 0
-
-
-def item_size(item: Mapping[str, Mapping[str, Any]]) -> int:
-    """Bytes DynamoDB bills for an item: attribute names plus values."""
-    return sum(len(name.encode()) + _value_size(value) for name, value in item.items())
-
-
-@dataclass(frozen=True, slots=True)
-class _Index:
-    name: str  # "" for the table itself
-    hash_key: str
-    range_key: str | None
-
-
-def _key_schema(name: str, schema: list[dict[str, str]]) -> _Index:
-    hash_key = next(k["AttributeName"] for k in schema if k["KeyType"] == "HASH")
-    range_key = next((k["AttributeName"] for k in schema if k["KeyType"] == "RANGE"), None)
-    return _Index(name, hash_key, range_key)
-
-
-def _hashable(value: Mapping[str, Any]) -> str:
-    (kind, raw), *_ = value.items()
-    return f"{kind}:{raw}"
-
-
-_KEY_CONDITION = re.compile(r"([#\w.]+)\s*=\s*(:\w+)")
-
 #: Reads the current item of ``table`` with ``key`` (JSON attribute values), or None.
 ItemLookup = Callable[[str, dict[str, Any]], dict[str, Any] | None]
 
@@ -230,7 +193,7 @@ class CostModel:
         self._buckets = {
             spec.name: TokenBucket(spec.burst, spec.per_second, now()) for spec in costs.buckets
         }
-        self._tables: dict[str, list[_Index]] = {}
+        self._tables: dict[str, list[Index]] = {}
         self._partitions: dict[tuple[str, str, str, str], TokenBucket] = {}
         #: Throttled calls by "service.Operation".
         self.throttled: dict[str, int] = defaultdict(int)
@@ -251,9 +214,9 @@ class CostModel:
     def learn(self, service: str, operation: str, params: Mapping[str, Any]) -> None:
         """Remember key schemas from CreateTable (whoever calls it)."""
         if service == "dynamodb" and operation == "CreateTable":
-            indexes = [_key_schema("", list(params.get("KeySchema", [])))]
+            indexes = [key_schema("", list(params.get("KeySchema", [])))]
             for gsi in params.get("GlobalSecondaryIndexes", []) or []:
-                indexes.append(_key_schema(str(gsi["IndexName"]), list(gsi["KeySchema"])))
+                indexes.append(key_schema(str(gsi["IndexName"]), list(gsi["KeySchema"])))
             self._tables[str(params.get("TableName"))] = indexes
 
     def admit(self, service: str, operation: str, params: Mapping[str, Any]) -> str | None:
@@ -270,7 +233,7 @@ class CostModel:
                 bucket = self._partitions.get(partition)
                 if bucket is not None and bucket.refill(now) < 0:
                     self.throttled[key] += 1
-                    self.throttled_partitions[_label(partition)] += 1
+                    self.throttled_partitions[label(partition)] += 1
                     return "ProvisionedThroughputExceededException"
         return None
 
@@ -282,7 +245,7 @@ class CostModel:
         indexes = self._tables.get(table)
         if not indexes:
             return None
-        key = _key_of(indexes[0], params)
+        key = key_of(indexes[0], params)
         return self._lookup(table, key) if key else None
 
     # -- after the call -------------------------------------------------------------------
@@ -301,38 +264,38 @@ class CostModel:
         if not indexes or status is None:
             return
         conditional_failure = (
-            status == 400 and _error_code(body) == "ConditionalCheckFailedException"
+            status == 400 and error_code(body) == "ConditionalCheckFailedException"
         )
         if status != 200 and not conditional_failure:
             return
         base = indexes[0]
         if operation in {"PutItem", "UpdateItem", "DeleteItem"}:
-            key = _key_of(base, params)
+            key = key_of(base, params)
             new = None if conditional_failure else self._lookup(table, key) if key else None
             if conditional_failure:
                 size = item_size(old) if old else item_size(key or {})
-                self._consume((table, "", "write", _pk(base, key or {})), _write_units(size))
+                self._consume((table, "", "write", pk(base, key or {})), write_units(size))
                 return
             self._charge_write(table, indexes, old, new)
         elif operation == "GetItem":
             item = (body or {}).get("Item") or {}
-            key = _key_of(base, params) or {}
-            units = _read_units(item_size(item), bool(params.get("ConsistentRead")))
-            self._consume((table, "", "read", _pk(base, key)), units)
+            key = key_of(base, params) or {}
+            units = read_units(item_size(item), bool(params.get("ConsistentRead")))
+            self._consume((table, "", "read", pk(base, key)), units)
         elif operation == "Query":
             index = self._index(table, params.get("IndexName"))
             if index is None:
                 return
             items = list((body or {}).get("Items", []))
-            value = _query_hash_value(index, params)
+            value = query_hash_value(index, params)
             size = sum(item_size(i) for i in items)
-            units = _read_units(size, bool(params.get("ConsistentRead")))
+            units = read_units(size, bool(params.get("ConsistentRead")))
             self._consume((table, index.name, "read", value), units)
 
     def _charge_write(
         self,
         table: str,
-        indexes: list[_Index],
+        indexes: list[Index],
         old: dict[str, Any] | None,
         new: dict[str, Any] | None,
     ) -> None:
@@ -341,18 +304,18 @@ class CostModel:
         if present is None:
             return
         size = max(item_size(old or {}), item_size(new or {}))
-        self._consume((table, "", "write", _pk(base, present)), _write_units(size))
+        self._consume((table, "", "write", pk(base, present)), write_units(size))
         for index in indexes[1:]:
-            before = _index_key(index, old)
-            after = _index_key(index, new)
+            before = index_key(index, old)
+            after = index_key(index, new)
             if before is None and after is None:
                 continue
             if after is not None:
                 assert new is not None
-                self._consume((table, index.name, "write", after[0]), _write_units(item_size(new)))
+                self._consume((table, index.name, "write", after[0]), write_units(item_size(new)))
             if before is not None and (after is None or before != after):
                 assert old is not None
-                self._consume((table, index.name, "write", before[0]), _write_units(item_size(old)))
+                self._consume((table, index.name, "write", before[0]), write_units(item_size(old)))
 
     def _consume(self, partition: tuple[str, str, str, str], units: float) -> None:
         if units <= 0:
@@ -373,10 +336,10 @@ class CostModel:
         start, used = self._window.get(partition, (second, 0.0))
         used = used + units if start == second else units
         self._window[partition] = (second, used)
-        label = _label(partition)
-        self.peak_partition_units[label] = max(self.peak_partition_units[label], used)
+        where = label(partition)
+        self.peak_partition_units[where] = max(self.peak_partition_units[where], used)
 
-    def _index(self, table: str, name: object) -> _Index | None:
+    def _index(self, table: str, name: object) -> Index | None:
         for index in self._tables.get(table, []):
             if index.name == (name or ""):
                 return index
@@ -392,97 +355,28 @@ class CostModel:
             return []
         base = indexes[0]
         if operation == "GetItem":
-            key = _key_of(base, params)
-            return [(table, "", "read", _pk(base, key))] if key else []
+            key = key_of(base, params)
+            return [(table, "", "read", pk(base, key))] if key else []
         if operation == "Query":
             index = self._index(table, params.get("IndexName"))
             if index is None:
                 return []
-            return [(table, index.name, "read", _query_hash_value(index, params))]
+            return [(table, index.name, "read", query_hash_value(index, params))]
         if operation in {"PutItem", "UpdateItem", "DeleteItem"}:
-            key = _key_of(base, params)
+            key = key_of(base, params)
             if not key:
                 return []
-            touched = [(table, "", "write", _pk(base, key))]
+            touched = [(table, "", "write", pk(base, key))]
             # Index partitions the item may land in or leave: any index partition in debt
             # that this item belongs to (now, or after a PutItem) throttles the write.
             old = self._lookup(table, key)
             item = params.get("Item") if operation == "PutItem" else None
             for index in indexes[1:]:
                 for candidate in (old, item):
-                    found = _index_key(index, candidate)
+                    found = index_key(index, candidate)
                     if found is not None:
                         touched.append((table, index.name, "write", found[0]))
-                for value in _update_values(index, params):
+                for value in update_values(index, params):
                     touched.append((table, index.name, "write", value))
             return touched
         return []
-
-
-def _label(partition: tuple[str, str, str, str]) -> str:
-    table, index, kind, value = partition
-    where = f"{table}/{index}" if index else table
-    return f"{where} {value} ({kind})"
-
-
-def _write_units(size: int) -> float:
-    return float(max(1, math.ceil(size / 1024)))
-
-
-def _read_units(size: int, consistent: bool) -> float:
-    units = float(max(1, math.ceil(size / 4096)))
-    return units if consistent else units / 2
-
-
-def _key_of(index: _Index, params: Mapping[str, Any]) -> dict[str, Any] | None:
-    source = params.get("Key") or params.get("Item") or {}
-    if index.hash_key not in source:
-        return None
-    key = {index.hash_key: source[index.hash_key]}
-    if index.range_key and index.range_key in source:
-        key[index.range_key] = source[index.range_key]
-    return key
-
-
-def _pk(index: _Index, item: Mapping[str, Any]) -> str:
-    return _hashable(item[index.hash_key]) if index.hash_key in item else "?"
-
-
-def _index_key(index: _Index, item: Mapping[str, Any] | None) -> tuple[str, str] | None:
-    """(hash value, range value) of ``item`` in a sparse index, None if not in it."""
-    if not item or index.hash_key not in item:
-        return None
-    if index.range_key and index.range_key not in item:
-        return None
-    ranged = _hashable(item[index.range_key]) if index.range_key else ""
-    return _hashable(item[index.hash_key]), ranged
-
-
-def _names(params: Mapping[str, Any]) -> dict[str, str]:
-    return dict(params.get("ExpressionAttributeNames") or {})
-
-
-def _query_hash_value(index: _Index, params: Mapping[str, Any]) -> str:
-    names, values = _names(params), dict(params.get("ExpressionAttributeValues") or {})
-    for name, placeholder in _KEY_CONDITION.findall(str(params.get("KeyConditionExpression", ""))):
-        if names.get(name, name) == index.hash_key and placeholder in values:
-            return _hashable(values[placeholder])
-    return "?"
-
-
-def _update_values(index: _Index, params: Mapping[str, Any]) -> list[str]:
-    """Values an UpdateItem SETs the index's hash key to."""
-    expression = str(params.get("UpdateExpression", ""))
-    if not expression:
-        return []
-    names, values = _names(params), dict(params.get("ExpressionAttributeValues") or {})
-    found = []
-    for name, placeholder in _KEY_CONDITION.findall(expression):
-        if names.get(name, name) == index.hash_key and placeholder in values:
-            found.append(_hashable(values[placeholder]))
-    return found
-
-
-def _error_code(body: Mapping[str, Any] | None) -> str:
-    code = str((body or {}).get("__type", ""))
-    return code.rsplit("#", 1)[-1]

@@ -40,7 +40,8 @@ from sim.infra import CLUSTER, Clients, provision
 from sim.lambda_runtime import COLD_START_SECONDS, Handler, KillPolicy, LambdaFunction
 from sim.loop import EventLoop, SimClock
 from sim.model_api import serve_model
-from sim.observe import Kind, ObservationLog
+from sim.observe import ObservationLog
+from sim.operators import OPERATOR_ACTIONS, operate
 from sim.report import Report, RunRecord, build_report
 from sim.scenarios import Action, Delivery, Scenario
 from sim.terraform import rule_pattern, schedule_expression
@@ -337,7 +338,8 @@ class Simulation:
         service = by_name[action.service]
         now = scheduler.loop.now
         if action.kind in OPERATOR_ACTIONS:
-            _operate(action, service, clients, scheduler, self._rng(f"operator:{now}"))
+            deployment = _deployment_id(self._rng(f"operator:{service.name}:{now}"))
+            operate(action, service, clients, scheduler, deployment)
         elif action.kind == "deploy":
             clients.ecs.update_service(
                 cluster=CLUSTER,
@@ -392,55 +394,6 @@ class _Progress:
 
     def finished(self) -> bool:
         return self.done_at is not None and self.loop.now >= self.done_at
-
-
-#: Scenario actions that stand for an operator changing things in the middle of drains.
-OPERATOR_ACTIONS = frozenset({"tag", "untag", "delete-target-group", "delete-service"})
-
-
-def _operate(
-    action: Action,
-    service: Service,
-    clients: Clients,
-    scheduler: ServiceScheduler,
-    rng: random.Random,
-) -> None:
-    """An operator's change, made in moto and the model and logged as it happens."""
-    tags = dict(service.current_tags or dict(service.spec.tags))
-    if action.kind == "tag":
-        tags.update(action.tags)
-        clients.ecs.tag_resource(
-            resourceArn=service.arn, tags=[{"key": k, "value": v} for k, v in action.tags]
-        )
-    elif action.kind == "untag":
-        for key, _ in action.tags:
-            tags.pop(key, None)
-        clients.ecs.untag_resource(resourceArn=service.arn, tagKeys=[k for k, _ in action.tags])
-    elif action.kind == "delete-target-group":
-        group = service.target_groups[0]
-        for balancer in clients.elbv2.describe_load_balancers()["LoadBalancers"]:
-            listeners = clients.elbv2.describe_listeners(
-                LoadBalancerArn=balancer["LoadBalancerArn"]
-            )["Listeners"]
-            for listener in listeners:
-                if any(a.get("TargetGroupArn") == group.arn for a in listener["DefaultActions"]):
-                    clients.elbv2.delete_listener(ListenerArn=listener["ListenerArn"])
-        clients.elbv2.delete_target_group(TargetGroupArn=group.arn)
-        group.deleted = True
-    elif action.kind == "delete-service":
-        clients.ecs.delete_service(cluster=CLUSTER, service=service.name, force=True)
-        service.deleted = True
-        # ECS drains what is left of a force-deleted service.
-        scheduler.scale(service, 0, _deployment_id(rng))
-    service.current_tags = tags
-    scheduler.log.record(
-        scheduler.loop.now,
-        Kind.OPERATOR,
-        service.arn,
-        service=service.name,
-        action=action.kind,
-        tags=dict(tags),
-    )
 
 
 def _deployment_id(rng: random.Random) -> str:

@@ -30,7 +30,7 @@ __all__ = [
 
 PREFIX = "drain-terminator:"
 SWEEPER = "sweeper"
-#: Tolerance of the "missed stop" check once faults have cleared (the issue's wait + 2 s).
+#: Tolerance of the "missed stop" check once faults have cleared (wait + 2 s).
 ON_TIME_SECONDS = 2.0
 #: Service kinds whose drains the terminator may stop, and those with guards.
 STOPPABLE = frozenset({"plain", "min-healthy", "stagger", "both-guards", "invalid-wait"})
@@ -98,7 +98,7 @@ class ChaosResult:
 
     @property
     def ok(self) -> bool:
-        """Every safety and liveness count the issue names is zero."""
+        """Every safety and liveness count is zero."""
         return not (
             self.premature_stops
             or self.forbidden_stops
@@ -129,7 +129,7 @@ def _windows_exceeded(times: list[float], per_minute: int) -> int:
 
 
 def judge(record: RunRecord, kinds: dict[str, str], config: ChaosConfig) -> ChaosResult:
-    """Count everything the issue asks about, from the observation log alone."""
+    """Count every safety and liveness figure from the observation log alone."""
     result = ChaosResult(cases=1)
     tasks = {t.arn: t for s in record.services for t in s.tasks}
     operators = _operator_actions(record, result)
