@@ -65,6 +65,11 @@ demo: $(VENV)/.installed
 test: lint typecheck terraform-check checkov
 	$(BIN)/pytest $(ARGS)
 
+# Scale figures (docs/benchmarks.md): minutes per run, so not part of `make test`.
+.PHONY: bench
+bench: $(VENV)/.installed
+	$(BIN)/python -m sim.bench $(or $(ARGS),--drains 1 50 1000)
+
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

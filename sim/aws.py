@@ -11,6 +11,12 @@ production). For every request it:
    DescribeTargetHealth, which need task lifecycles and draining that moto lacks);
 4. otherwise hands the request to moto.
 
+With a :class:`sim.costs.CostModel` attached, a call made by a Lambda invocation also
+costs what AWS charges (see :mod:`sim.costs`): the service acts when the call is sent and
+the process is parked for the call's latency before it sees the answer; the account token
+buckets and DynamoDB partition limits answer with the real throttling errors, and
+capacity units are counted.
+
 Every call is recorded in the observation log with its virtual time, caller and status.
 botocore's retry back-off sleeps on the virtual clock during a run (:func:`virtual_retry_sleep`).
 """
@@ -31,11 +37,19 @@ from botocore.awsrequest import AWSResponse
 from moto.core.botocore_stubber import MockRawResponse
 from moto.core.models import botocore_stubber
 
+from sim.costs import CostModel
 from sim.lambda_runtime import Invocation, LambdaKilled
 from sim.loop import EventLoop
 from sim.observe import Kind, ObservationLog
 
-__all__ = ["AwsCall", "AwsHook", "AwsInterceptor", "Reply", "virtual_retry_sleep"]
+__all__ = [
+    "AwsCall",
+    "AwsHook",
+    "AwsInterceptor",
+    "Reply",
+    "fast_dynamodb_responses",
+    "virtual_retry_sleep",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,9 +121,12 @@ def _params(service: str, body: bytes | str | None) -> dict[str, Any]:
 class AwsInterceptor:
     """Routes every request of the attached clients: hooks, model, then moto."""
 
-    def __init__(self, loop: EventLoop, log: ObservationLog) -> None:
+    def __init__(
+        self, loop: EventLoop, log: ObservationLog, costs: CostModel | None = None
+    ) -> None:
         self.loop = loop
         self.log = log
+        self.costs = costs
         self.hooks: list[AwsHook] = []
         self._served: dict[tuple[str, str], AwsHook] = {}
         self.calls: dict[str, int] = {}
@@ -141,24 +158,19 @@ class AwsInterceptor:
         self.calls[key] = self.calls.get(key, 0) + 1
         if caller is not None:
             caller.aws_calls += 1
-            process = caller.process
-            killed = (
-                caller.kill_after_calls is not None and caller.aws_calls > caller.kill_after_calls
-            )
-            if killed or (
-                process is not None
-                and process.kill_at is not None
-                and self.loop.now >= process.kill_at
-            ):
-                raise LambdaKilled(f"{caller.function} killed before {key}")
+        costs = self.costs if caller is not None else None
+        latency = costs.latency(key) if costs is not None else 0.0
+        if caller is not None:
+            self._check_killed(caller, key)
         attempt = (
             int(request.context.get("retries", {}).get("attempt", 1))
             if hasattr(request, "context")
             else 1
         )
-        call = AwsCall(
-            service, operation, _params(service, request.body), self.loop.now, caller, attempt
-        )
+        params = _params(service, request.body)
+        if self.costs is not None:
+            self.costs.learn(service, operation, params)
+        call = AwsCall(service, operation, params, self.loop.now, caller, attempt)
         reply: Reply | None = None
         source = "moto"
         for hook in self.hooks:
@@ -166,6 +178,13 @@ class AwsInterceptor:
             if reply is not None:
                 source = "hook"
                 break
+        if reply is None and costs is not None:
+            code = costs.admit(service, operation, params)
+            if code is not None:
+                reply, source = Reply.error(service, code, "Rate exceeded", 400), "limit"
+        old_item = None
+        if reply is None and costs is not None and service == "dynamodb":
+            old_item = costs.before_write(operation, params)
         if reply is None and (served := self._served.get((service, operation))) is not None:
             reply = served(call)
             source = "model"
@@ -179,6 +198,9 @@ class AwsInterceptor:
         else:
             response = botocore_stubber(event_name=event_name, request=request, **kwargs)
         status = response.status_code if response is not None else None
+        if costs is not None and service == "dynamodb" and source in {"moto", "model"}:
+            body = _json_body(response) if operation in _BODY_NEEDED or status != 200 else None
+            costs.charge(operation, params, old_item, status, body)
         self.log.record(
             self.loop.now,
             Kind.AWS_CALL,
@@ -187,7 +209,34 @@ class AwsInterceptor:
             source=source,
             caller=caller.function if caller else None,
         )
+        if latency > 0:
+            self.loop.sleep(latency)  # the caller waits for the answer
+            self._check_killed(caller, key)
         return response
+
+    def _check_killed(self, caller: Invocation | None, key: str) -> None:
+        if caller is None:
+            return
+        process = caller.process
+        killed = caller.kill_after_calls is not None and caller.aws_calls > caller.kill_after_calls
+        if killed or (
+            process is not None and process.kill_at is not None and self.loop.now >= process.kill_at
+        ):
+            raise LambdaKilled(f"{caller.function} killed before {key}")
+
+
+#: DynamoDB operations whose reply body the cost model reads (returned item sizes).
+_BODY_NEEDED = frozenset({"GetItem", "Query"})
+
+
+def _json_body(response: AWSResponse | None) -> dict[str, Any] | None:
+    if response is None:
+        return None
+    with contextlib.suppress(ValueError):
+        loaded = json.loads(response.content or b"{}")
+        if isinstance(loaded, dict):
+            return loaded
+    return None
 
 
 class _VirtualTime:
@@ -212,3 +261,34 @@ def virtual_retry_sleep(loop: EventLoop) -> Iterator[None]:
         yield
     finally:
         botocore.endpoint.time = original
+
+
+#: DynamoDB data operations whose moto result is already the wire JSON (checked by
+#: tests/sim/test_aws.py against moto's own serializer).
+FAST_DYNAMODB_OPERATIONS = frozenset({"GetItem", "PutItem", "UpdateItem", "Query"})
+
+
+@contextlib.contextmanager
+def fast_dynamodb_responses() -> Iterator[None]:
+    """Answer DynamoDB's data operations with ``json.dumps`` of moto's result.
+
+    moto serializes every reply by walking botocore's output shape, which took about 16 ms
+    of CPU per Query or GetItem in the chaos profile (more than the handlers themselves).
+    For these operations moto's result already has the wire form, so the walk is skipped;
+    every other operation, and every error, still goes through moto's serializer.
+    """
+    from moto.dynamodb.responses import DynamoResult
+
+    original = DynamoResult.execute_result
+
+    def execute_result(self: Any, context: Any) -> Any:
+        if context.operation_model.name in FAST_DYNAMODB_OPERATIONS:
+            body = json.dumps(self.result, separators=(",", ":"))
+            return 200, {"Content-Type": "application/x-amz-json-1.0"}, body
+        return original(self, context)
+
+    DynamoResult.execute_result = execute_result  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        DynamoResult.execute_result = original  # type: ignore[method-assign]

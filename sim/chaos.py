@@ -2,11 +2,16 @@
 
 Each case builds a random mix of services (opted in, not opted in, opted out, dry-run,
 guarded by min-healthy and/or max-stops-per-minute, invalid wait tags), deploys them,
-and injects faults until ``faults_clear_at``: throttling, 5xx and time-outs on ECS and
-DynamoDB calls of the functions, fake conditional-check conflicts on DynamoDB writes,
-duplicated and reordered deliveries, and sweeper invocations killed at random points
-(right after a claim, right after a StopTask, anywhere). The verdict is computed from the
-simulator's observation log, never from the functions' own logs or ledger.
+and injects faults until ``faults_clear_at``: throttling, 5xx and time-outs on ECS,
+DynamoDB and ELB calls of the functions (DescribeServices and DescribeTargetHealth
+included), fake conditional-check conflicts on DynamoDB writes, duplicated and reordered
+deliveries, and sweeper invocations killed at random points (right after a claim, right
+after a StopTask, anywhere). Operators act in the middle of drains: they opt a service
+out, turn dry-run on, raise its wait, delete its target group or the service itself.
+A case can also be a *burst world* (``burst_drains``): that many drains due at once.
+Every call costs latency and draws from the account's rate limits (:mod:`sim.costs`).
+The verdict is computed from the simulator's observation log, never from the functions'
+own logs or ledger.
 
 ``python -m sim.chaos --drains 5000 --workers 2`` runs a larger campaign.
 """
@@ -27,12 +32,14 @@ from multiprocessing import get_context
 from botocore.exceptions import ReadTimeoutError
 
 from sim.aws import AwsCall, AwsHook, Reply
+from sim.bench import burst_scenario
 from sim.lambda_runtime import Invocation, LambdaKilled
 from sim.scenarios import Action, Delivery, Scenario, ServiceSpec, TargetGroupSpec
 from sim.simulation import Simulation
-from sim.verdict import PREFIX, ChaosResult, aggregate, format_result, judge
+from sim.verdict import PREFIX, ChaosConfig, ChaosResult, aggregate, format_result, judge
 
 __all__ = [
+    "OPERATOR_ACTIONS",
     "ChaosConfig",
     "ChaosResult",
     "Faults",
@@ -55,26 +62,6 @@ KINDS: tuple[tuple[str, float], ...] = (
     ("opted-out", 0.07),
     ("invalid-wait", 0.07),
 )
-
-
-@dataclass(frozen=True, slots=True)
-class ChaosConfig:
-    """One chaos case: the scenario is drawn from ``seed``; the rates are per call."""
-
-    seed: int
-    services: int = 12
-    throttle_rate: float = 0.20
-    server_error_rate: float = 0.03
-    timeout_rate: float = 0.02
-    conflict_rate: float = 0.05
-    duplicate_rate: float = 0.30
-    reorder_rate: float = 0.20
-    #: Share of sweeper invocations killed while faults are active; each victim dies at one
-    #: of: right after its n-th claim, right after its first StopTask (before recording
-    #: it), or at a random moment.
-    kill_rate: float = 0.15
-    faults_clear_at: float = 900.0  # seconds after the start
-    lease_seconds: int = 30
 
 
 # -- scenario ---------------------------------------------------------------------------
@@ -103,9 +90,43 @@ def _tags(kind: str, wait: int, rng: random.Random) -> tuple[tuple[str, str], ..
     return tuple(sorted(tags.items()))
 
 
+#: What an operator does in the middle of a service's drains.
+OPERATOR_ACTIONS = (
+    "opt-out",
+    "opt-out-false",
+    "dry-run-on",
+    "wait-raised",
+    "target-group-deleted",
+    "service-deleted",
+)
+
+
+def _operator_action(name: str, at: float, wait: int, rng: random.Random) -> Action:
+    if name == "opt-out":
+        return Action(at=at, service="", kind="untag", tags=((f"{PREFIX}enabled", ""),))
+    if name == "opt-out-false":
+        return Action(at=at, service="", kind="tag", tags=((f"{PREFIX}enabled", "false"),))
+    if name == "dry-run-on":
+        return Action(at=at, service="", kind="tag", tags=((f"{PREFIX}dry-run", "true"),))
+    if name == "wait-raised":
+        raised = str(wait + rng.choice([60, 150, 400]))
+        return Action(at=at, service="", kind="tag", tags=((f"{PREFIX}wait-seconds", raised),))
+    kind = "delete-target-group" if name == "target-group-deleted" else "delete-service"
+    return Action(at=at, service="", kind=kind)
+
+
 def chaos_scenario(config: ChaosConfig) -> tuple[Scenario, dict[str, str]]:
     """The case's random scenario and the kind of each service."""
+    if config.burst_drains:
+        scenario = burst_scenario(config.burst_drains, max(1, config.burst_drains // 100))
+        scenario = replace(
+            scenario,
+            name=f"chaos-burst-{config.seed}",
+            delivery=Delivery(config.duplicate_rate, config.reorder_rate),
+        )
+        return scenario, {s.name: "plain" for s in scenario.services}
     rng = random.Random(f"chaos-scenario:{config.seed}")
+    operators = random.Random(f"chaos-operators:{config.seed}")
     services, actions, kinds = [], [], {}
     for index in range(config.services):
         kind = _pick(rng)
@@ -130,7 +151,12 @@ def chaos_scenario(config: ChaosConfig) -> tuple[Scenario, dict[str, str]]:
                 tags=_tags(kind, wait, rng),
             )
         )
-        actions.append(Action(at=round(rng.uniform(30.0, 600.0), 1), service=name))
+        deploy_at = round(rng.uniform(30.0, 600.0), 1)
+        actions.append(Action(at=deploy_at, service=name))
+        if kind != "not-opted-in" and operators.random() < config.operator_rate:
+            what = operators.choice(OPERATOR_ACTIONS)
+            at = round(deploy_at + operators.uniform(40.0, 160.0), 1)
+            actions.append(replace(_operator_action(what, at, wait, operators), service=name))
     scenario = Scenario(
         name=f"chaos-{config.seed}",
         description="randomized deployments with injected faults",
@@ -142,6 +168,19 @@ def chaos_scenario(config: ChaosConfig) -> tuple[Scenario, dict[str, str]]:
 
 
 # -- faults -----------------------------------------------------------------------------
+
+_ELB = "elastic-load-balancing-v2"
+_FAULTY = frozenset({"ecs", "dynamodb", _ELB})
+_THROTTLE = {
+    "ecs": "ThrottlingException",
+    "dynamodb": "ProvisionedThroughputExceededException",
+    _ELB: "Throttling",
+}
+_SERVER_ERROR = {
+    "ecs": "ServerException",
+    "dynamodb": "InternalServerError",
+    _ELB: "InternalFailure",
+}
 
 
 class Faults:
@@ -177,21 +216,22 @@ class Faults:
 
     def error_hook(self, call: AwsCall) -> Reply | None:
         """Throttling, 5xx, time-outs (request never arrives) and fake write conflicts."""
-        if call.service not in {"ecs", "dynamodb"} or not self._active(call):
+        if call.service not in _FAULTY or not self._active(call):
             return None
         roll = self.rng.random()
         cfg = self.config
         if roll < cfg.throttle_rate:
             self.counts["throttle"] += 1
-            code = "ThrottlingException"
-            if call.service == "dynamodb":
-                code = "ProvisionedThroughputExceededException"
+            if call.service == _ELB:
+                self.counts["elb-fault"] += 1
+            code = _THROTTLE[call.service]
             return Reply.error(call.service, code, "Rate exceeded", 400)
         roll -= cfg.throttle_rate
         if roll < cfg.server_error_rate:
             self.counts["5xx"] += 1
-            code = "InternalServerError" if call.service == "dynamodb" else "ServerException"
-            return Reply.error(call.service, code, "injected", 500)
+            if call.service == _ELB:
+                self.counts["elb-fault"] += 1
+            return Reply.error(call.service, _SERVER_ERROR[call.service], "injected", 500)
         roll -= cfg.server_error_rate
         if roll < cfg.timeout_rate:
             self.counts["timeout"] += 1
@@ -260,16 +300,23 @@ def run_campaign(
     workers: int = 2,
     batch: int | None = None,
     progress: Callable[[ChaosResult], None] | None = None,
+    burst_drains: int = 0,
 ) -> ChaosResult:
-    """Run cases with successive seeds until at least ``min_drains`` drains were seen."""
+    """Run cases with successive seeds until at least ``min_drains`` drains were seen.
+
+    ``burst_drains``: also run one burst world of that many simultaneous drains (its
+    drains count on top of ``min_drains``).
+    """
     template = base or ChaosConfig(seed=1)
     total = ChaosResult()
     seed = template.seed
     per_round = batch or max(workers, 1) * 2
     context = get_context("spawn")
+    burst = [replace(template, burst_drains=burst_drains)] if burst_drains else []
     with ProcessPoolExecutor(max_workers=max(workers, 1), mp_context=context) as pool:
-        while total.drains < min_drains:
-            configs = [replace(template, seed=seed + n) for n in range(per_round)]
+        while total.drains - total.burst_drains < min_drains or burst:
+            configs = burst + [replace(template, seed=seed + n) for n in range(per_round)]
+            burst = []
             seed += per_round
             total = aggregate([total, *pool.map(run_case, configs)])
             if progress is not None:

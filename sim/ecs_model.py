@@ -22,121 +22,22 @@ from __future__ import annotations
 import functools
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 
-from sim.loop import EventLoop, Handle
+from sim.ecs_state import (
+    ACTIVE_STATUSES,
+    RUNNING,
+    STOPPED,
+    Deployment,
+    Service,
+    Target,
+    TargetGroup,
+    Task,
+    TaskNotFound,
+)
+from sim.loop import EventLoop
 from sim.observe import Kind, ObservationLog
-from sim.scenarios import ServiceSpec, TargetGroupSpec
 
 __all__ = ["Deployment", "EcsModel", "Service", "Target", "TargetGroup", "Task", "TaskNotFound"]
-
-STOPPED = "STOPPED"
-RUNNING = "RUNNING"
-ACTIVE_STATUSES = frozenset({"PROVISIONING", "PENDING", "ACTIVATING", RUNNING})
-
-
-class TaskNotFound(LookupError):
-    """No such task in the model."""
-
-
-@dataclass(slots=True)
-class Target:
-    """One registration of a task in a target group."""
-
-    target_id: str
-    port: int
-    task_arn: str
-    state: str = "initial"  # initial | healthy | draining | unused
-    reason: str | None = "Elb.RegistrationInProgress"
-
-
-@dataclass(slots=True)
-class TargetGroup:
-    """A target group and the health of its targets."""
-
-    spec: TargetGroupSpec
-    arn: str
-    targets: dict[str, Target] = field(default_factory=dict)
-
-
-@dataclass(slots=True)
-class Deployment:
-    """A service deployment: ``ecs-svc/<id>`` and its task definition."""
-
-    id: str
-    task_definition_arn: str
-    started_at: float
-    completed_at: float | None = None
-
-
-@dataclass(slots=True)
-class Service:
-    """Model state of one ECS service."""
-
-    spec: ServiceSpec
-    arn: str
-    cluster_arn: str
-    cluster_name: str
-    target_groups: list[TargetGroup]
-    deployments: list[Deployment]
-    desired_count: int
-    subnets: list[tuple[str, str]]  # (availability zone, subnet id)
-    instances: list[tuple[str, str, str]]  # (container instance ARN, instance id, private IP)
-    tasks: list[Task] = field(default_factory=list)
-    launched: int = 0
-    #: The task definition the scenario's deployment switches to.
-    next_task_definition_arn: str = ""
-
-    @property
-    def name(self) -> str:
-        """Service name."""
-        return self.spec.name
-
-    @property
-    def primary(self) -> Deployment:
-        """The newest deployment."""
-        return self.deployments[-1]
-
-    def tag(self, key: str) -> str | None:
-        """Value of a service tag."""
-        return dict(self.spec.tags).get(key)
-
-
-@dataclass(slots=True)
-class Task:
-    """Model state of one task, close to DescribeTasks' Task object."""
-
-    arn: str
-    id: str
-    service: Service
-    deployment: Deployment
-    timings: dict[str, float]
-    network: dict[str, str]
-    last_status: str = "PROVISIONING"
-    desired_status: str = RUNNING
-    version: int = 1
-    times: dict[str, float] = field(default_factory=dict)
-    stop_code: str | None = None
-    stopped_reason: str | None = None
-    healthy: bool = False
-    drain_started_at: float | None = None
-    ecs_alone_at: float | None = None
-    stop_requests: list[tuple[float, str]] = field(default_factory=list)
-    stop_began_at: float | None = None
-    stopped_by: str | None = None  # "terminator" | "ecs" | "user"
-    targets: list[tuple[TargetGroup, Target]] = field(default_factory=list)
-    ecs_alone_timer: Handle | None = None
-
-    @property
-    def live(self) -> bool:
-        """Not STOPPED: counts towards the service's maximumPercent."""
-        return self.last_status != STOPPED
-
-    @property
-    def draining(self) -> bool:
-        """Desired STOPPED but still RUNNING/DEACTIVATING (what the terminator acts on)."""
-        return self.desired_status == STOPPED and self.last_status in {RUNNING, "DEACTIVATING"}
 
 
 class EcsModel:
@@ -422,13 +323,6 @@ class EcsModel:
         """Targets of a group (for DescribeTargetHealth)."""
         for service in self.services.values():
             for group in service.target_groups:
-                if group.arn == group_arn:
+                if group.arn == group_arn and not group.deleted:
                     return list(group.targets.values())
         raise TaskNotFound(group_arn)
-
-    def snapshot(self) -> dict[str, Any]:
-        """Counts by status, for progress lines."""
-        counts: dict[str, int] = {}
-        for task in self.tasks.values():
-            counts[task.last_status] = counts.get(task.last_status, 0) + 1
-        return counts

@@ -6,7 +6,15 @@ an invocation at its timeout (and wherever a chaos ``kill_policy`` says) by rais
 :class:`LambdaKilled`, a ``BaseException`` the handler cannot swallow with
 ``except Exception``, at its next AWS call or clock wake-up. Asynchronous invocations
 (EventBridge targets) that fail are retried like Lambda does (twice, 60 s then 120 s
-later); invocations over the reserved concurrency are throttled and retried shortly.
+later); invocations over the reserved concurrency are throttled and retried shortly; an
+event older than the maximum event age (6 h by default) is dropped instead of retried.
+
+Each invocation runs in a *container*. A function with an ``app_factory`` builds one App
+per container (its own warm caches) the first time the container is used (a cold start,
+which also costs ``cold_start_seconds`` of virtual time) and installs that container's
+App whenever the invocation's process resumes, so concurrent invocations never share a
+cache they would not share in Lambda. A container idle for ``container_idle_seconds`` is
+reclaimed.
 """
 
 from __future__ import annotations
@@ -20,7 +28,15 @@ from typing import Any
 from sim.loop import EventLoop, Process
 from sim.observe import Kind, ObservationLog
 
-__all__ = ["Handler", "Invocation", "KillPolicy", "LambdaContext", "LambdaFunction", "LambdaKilled"]
+__all__ = [
+    "Container",
+    "Handler",
+    "Invocation",
+    "KillPolicy",
+    "LambdaContext",
+    "LambdaFunction",
+    "LambdaKilled",
+]
 
 Handler = Callable[[dict[str, Any], Any], Any]
 #: ``(invocation, rng) -> seconds after start to kill it, or None``.
@@ -28,6 +44,12 @@ KillPolicy = Callable[["Invocation", random.Random], float | None]
 
 ASYNC_RETRY_DELAYS = (60.0, 120.0)
 THROTTLE_RETRY_SECONDS = (1.0, 10.0)
+#: Lambda's default maximum age of an asynchronous event (6 hours).
+MAX_EVENT_AGE_SECONDS = 6 * 3600.0
+#: Assumed cold start of a Python function with Powertools (init phase), virtual seconds.
+COLD_START_SECONDS = 0.4
+#: Idle containers are reclaimed after this long (assumed; Lambda does not document it).
+CONTAINER_IDLE_SECONDS = 600.0
 
 
 class LambdaKilled(BaseException):
@@ -68,7 +90,19 @@ class Invocation:
     event_id: str | None = None
     aws_calls: int = 0
     kill_after_calls: int | None = None
+    cold: bool = False
+    container: int = 0
     process: Process | None = field(default=None, repr=False)
+
+
+@dataclass(slots=True)
+class Container:
+    """One execution environment: its App (warm caches) and when it was last used."""
+
+    number: int
+    app: Any
+    idle_since: float
+    busy: bool = False
 
 
 class LambdaFunction:
@@ -88,6 +122,11 @@ class LambdaFunction:
         reserved_concurrency: int | None = None,
         kill_policy: KillPolicy | None = None,
         async_retry_delays: tuple[float, ...] = ASYNC_RETRY_DELAYS,
+        app_factory: Callable[[], Any] | None = None,
+        install: Callable[[Any], None] | None = None,
+        cold_start_seconds: float = 0.0,
+        max_event_age: float = MAX_EVENT_AGE_SECONDS,
+        container_idle_seconds: float = CONTAINER_IDLE_SECONDS,
     ) -> None:
         self.loop = loop
         self.log = log
@@ -99,8 +138,16 @@ class LambdaFunction:
         self.reserved_concurrency = reserved_concurrency
         self.kill_policy = kill_policy
         self.async_retry_delays = async_retry_delays
+        self.app_factory = app_factory
+        self.install = install
+        self.cold_start_seconds = cold_start_seconds
+        self.max_event_age = max_event_age
+        self.container_idle_seconds = container_idle_seconds
         self.invocations: list[Invocation] = []
         self.throttles = 0
+        self.dropped = 0
+        self.containers_started = 0
+        self._idle: list[Container] = []
         self._running = 0
 
     @property
@@ -108,23 +155,43 @@ class LambdaFunction:
         """Invocations in progress."""
         return self._running
 
-    def invoke_async(self, event: dict[str, Any], *, attempt: int = 0) -> None:
+    def invoke_async(
+        self, event: dict[str, Any], *, attempt: int = 0, queued_at: float | None = None
+    ) -> None:
         """Invoke as EventBridge does (asynchronously, with Lambda's retries)."""
+        queued_at = self.loop.now if queued_at is None else queued_at
+        if self.loop.now - queued_at > self.max_event_age:
+            self.dropped += 1
+            self.log.record(
+                self.loop.now, Kind.LAMBDA_DROPPED, self.name, attempt=attempt,
+                event_id=event.get("id"), age=round(self.loop.now - queued_at, 3),
+            )  # fmt: skip
+            return
         if self.reserved_concurrency is not None and self._running >= self.reserved_concurrency:
             self.throttles += 1
             self.log.record(self.loop.now, Kind.LAMBDA_THROTTLED, self.name, attempt=attempt)
             delay = self.rng.uniform(*THROTTLE_RETRY_SECONDS)
-            self.loop.call_later(delay, lambda: self.invoke_async(event, attempt=attempt))
+            self.loop.call_later(
+                delay, lambda: self.invoke_async(event, attempt=attempt, queued_at=queued_at)
+            )
             return
         request_id = str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+        container, cold = self._container()
+        start_delay = self.cold_start_seconds if cold else 0.0
         invocation = Invocation(
-            self.name, request_id, attempt, self.loop.now, event_id=event.get("id")
+            self.name,
+            request_id,
+            attempt,
+            self.loop.now,
+            event_id=event.get("id"),
+            cold=cold,
+            container=container.number if container else 0,
         )
         context = LambdaContext(
             function_name=self.name,
             invoked_function_arn=self.arn,
             aws_request_id=request_id,
-            deadline=self.loop.now + self.timeout,
+            deadline=self.loop.now + start_delay + self.timeout,
             loop=self.loop,
             log_group_name=f"/aws/lambda/{self.name}",
         )
@@ -137,9 +204,12 @@ class LambdaFunction:
             request_id=request_id,
             attempt=attempt,
             event_id=invocation.event_id,
+            cold=cold,
         )
         process = self.loop.spawn(
-            f"{self.name}:{request_id[:8]}", lambda: self.handler(event, context)
+            f"{self.name}:{request_id[:8]}",
+            lambda: self.handler(event, context),
+            delay=start_delay,
         )
         process.tag = invocation
         invocation.process = process
@@ -149,7 +219,26 @@ class LambdaFunction:
             if after is not None:
                 process.kill_at = min(context.deadline, self.loop.now + after)
         process.on_resume.append(self._check_kill)
-        process.on_exit.append(lambda p: self._finished(p, invocation, event, context))
+        if container is not None and self.install is not None:
+            install, app = self.install, container.app
+            process.on_resume.append(lambda _: install(app))
+        process.on_exit.append(
+            lambda p: self._finished(p, invocation, event, context, container, queued_at)
+        )
+
+    def _container(self) -> tuple[Container | None, bool]:
+        """A warm idle container (most recently used first) or a new, cold one."""
+        if self.app_factory is None:
+            return None, False
+        now = self.loop.now
+        self._idle = [c for c in self._idle if now - c.idle_since < self.container_idle_seconds]
+        if self._idle:
+            container = self._idle.pop()
+            container.busy = True
+            return container, False
+        self.containers_started += 1
+        container = Container(self.containers_started, self.app_factory(), now, busy=True)
+        return container, True
 
     def _check_kill(self, process: Process) -> None:
         if process.kill_at is not None and self.loop.now >= process.kill_at:
@@ -161,8 +250,14 @@ class LambdaFunction:
         invocation: Invocation,
         event: dict[str, Any],
         context: LambdaContext,
+        container: Container | None,
+        queued_at: float,
     ) -> None:
         self._running -= 1
+        if container is not None:
+            container.busy, container.idle_since = False, self.loop.now
+            if process.error is None or not isinstance(process.error, LambdaKilled):
+                self._idle.append(container)  # a killed or timed-out sandbox is not reused
         invocation.ended_at = self.loop.now
         error = process.error
         if error is None:
@@ -185,5 +280,8 @@ class LambdaFunction:
         if invocation.outcome != "ok" and invocation.attempt < len(self.async_retry_delays):
             delay = self.async_retry_delays[invocation.attempt]
             self.loop.call_later(
-                delay, lambda: self.invoke_async(event, attempt=invocation.attempt + 1)
+                delay,
+                lambda: self.invoke_async(
+                    event, attempt=invocation.attempt + 1, queued_at=queued_at
+                ),
             )

@@ -80,6 +80,9 @@ class Process:
         self.on_exit: list[Callable[[Process], None]] = []
         #: Free slot for whoever spawned the process (e.g. the Lambda invocation record).
         self.tag: object = None
+        #: While parked by :meth:`park` (no wake-up time): the kill-time resume, if any.
+        self._waiting = False
+        self._kill_handle: Handle | None = None
 
     def _main(self) -> None:
         self._resume.acquire()
@@ -117,6 +120,29 @@ class Process:
         self.loop._baton.release()
         self._resume.acquire()
         self._check_resume()
+
+    def park(self) -> None:
+        """Process thread: yield until :meth:`wake` is called (or the kill time comes)."""
+        self._waiting = True
+        if self.kill_at is not None:
+            self._kill_handle = self.loop.call_at(self.kill_at, self._resume_waiting)
+        self.loop._baton.release()
+        self._resume.acquire()
+        self._check_resume()
+
+    def wake(self) -> None:
+        """Loop thread: resume a process parked by :meth:`park` now (no-op otherwise)."""
+        if self._waiting:
+            self.loop.call_at(self.loop.now, self._resume_waiting)
+
+    def _resume_waiting(self) -> None:
+        if not self._waiting:
+            return
+        self._waiting = False
+        if self._kill_handle is not None:
+            self._kill_handle.cancel()
+            self._kill_handle = None
+        self._run_slice()
 
 
 class EventLoop:

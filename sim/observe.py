@@ -1,7 +1,7 @@
 """The observation log: every ECS transition, event delivery, invocation and AWS call.
 
-Reports, tests and the later chaos suite read the run from here, never from the
-handlers' own logs, so what the terminator did is judged by an independent witness.
+Reports, tests, the chaos verdict and the benchmarks read the run from here, never from
+the handlers' own logs, so what the terminator did is judged by an independent witness.
 """
 
 from __future__ import annotations
@@ -29,7 +29,9 @@ class Kind:
     LAMBDA_START = "lambda.start"
     LAMBDA_END = "lambda.end"
     LAMBDA_THROTTLED = "lambda.throttled"
+    LAMBDA_DROPPED = "lambda.dropped"
     AWS_CALL = "aws.call"
+    OPERATOR = "operator.action"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +70,3 @@ class ObservationLog:
         """Observations of the given kinds, in order."""
         wanted = set(kinds)
         return [r for r in self._records if r.kind in wanted]
-
-    def about(self, subject: str) -> list[Observation]:
-        """Observations about one subject (e.g. a task ARN), in order."""
-        return [r for r in self._records if r.subject == subject]

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from sim.costs import CostModel
 from sim.ecs_model import Service, Task
 from sim.lambda_runtime import LambdaFunction
 from sim.observe import Kind, ObservationLog
@@ -43,14 +44,20 @@ class RunRecord:
     default_wait_seconds: int
     tag_prefix: str
     sweeper_runs: int
+    #: Throttles, capacity units and peaks the run's calls cost (see :mod:`sim.costs`).
+    costs: CostModel | None = field(default=None, repr=False)
 
     def opted_in(self, service: Service) -> bool:
-        """The service's opt-in tag, read independently of the code under test."""
-        return (service.tag(f"{self.tag_prefix}enabled") or "").strip().lower() == "true"
+        """The service's opt-in tag as deployed, read independently of the code under test.
+
+        Operators' later changes are in the observation log (``Kind.OPERATOR``).
+        """
+        raw = dict(service.spec.tags).get(f"{self.tag_prefix}enabled")
+        return (raw or "").strip().lower() == "true"
 
     def wait_seconds(self, service: Service) -> int:
-        """The service's wait tag (the default when absent or invalid)."""
-        raw = (service.tag(f"{self.tag_prefix}wait-seconds") or "").strip()
+        """The service's wait tag as deployed (the default when absent or invalid)."""
+        raw = (dict(service.spec.tags).get(f"{self.tag_prefix}wait-seconds") or "").strip()
         return int(raw) if raw.isdigit() else self.default_wait_seconds
 
     def deployment_window(self) -> tuple[float, float | None]:

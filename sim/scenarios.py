@@ -1,7 +1,7 @@
 """What a simulated run sets up and does: services, target groups, actions, delivery.
 
-A :class:`Scenario` is plain data, so the demo's named scenarios, the tests and the later
-chaos suite and benchmarks build theirs the same way (e.g. 200 services x 5 tasks).
+A :class:`Scenario` is plain data, so the demo's named scenarios, the tests, the chaos
+suite and the benchmarks build theirs the same way (e.g. 200 services x 5 tasks).
 """
 
 from __future__ import annotations
@@ -94,8 +94,11 @@ class Action:
 
     at: float
     service: str
-    kind: str = "deploy"  # deploy | scale
+    #: deploy | scale, or an operator's change: tag (set ``tags``), untag (remove the
+    #: keys of ``tags``), delete-target-group (the service's first), delete-service.
+    kind: str = "deploy"
     desired_count: int | None = None
+    tags: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,17 +22,26 @@ import boto3
 from moto import mock_aws
 
 from serverless.adapters.errors import CLIENT_CONFIG
-from sim.aws import AwsCall, AwsHook, AwsInterceptor, Reply, virtual_retry_sleep
+from sim.aws import (
+    AwsCall,
+    AwsHook,
+    AwsInterceptor,
+    Reply,
+    fast_dynamodb_responses,
+    virtual_retry_sleep,
+)
 from sim.capture import captured_output, emf_metrics
+from sim.costs import CostModel, Costs
 from sim.ecs_events import task_event
 from sim.ecs_model import EcsModel, Service, Task
 from sim.ecs_scheduler import ServiceScheduler
 from sim.eventbridge import EventBus, ScheduleRule
 from sim.infra import CLUSTER, Clients, provision
-from sim.lambda_runtime import Handler, KillPolicy, LambdaFunction
+from sim.lambda_runtime import COLD_START_SECONDS, Handler, KillPolicy, LambdaFunction
 from sim.loop import EventLoop, SimClock
 from sim.model_api import serve_model
 from sim.observe import ObservationLog
+from sim.operators import OPERATOR_ACTIONS, operate
 from sim.report import Report, RunRecord, build_report
 from sim.scenarios import Action, Delivery, Scenario
 from sim.terraform import rule_pattern, schedule_expression
@@ -67,6 +76,7 @@ class Simulation:
         sweeper_concurrency: int = 2,
         schedule_jitter_seconds: float | None = None,
         region: str = "us-east-1",
+        costs: Costs | None = None,
     ) -> None:
         self.scenario = scenario if delivery is None else scenario.with_delivery(delivery)
         self.seed = seed
@@ -85,6 +95,8 @@ class Simulation:
         #: The ledger table; the handlers read TABLE_NAME at import, so an existing value wins.
         self.table_name = os.environ.get("TABLE_NAME") or DEFAULT_TABLE_NAME
         self.region = region
+        #: What AWS calls cost (latency, rate limits); ``sim.costs.NO_COSTS`` turns it off.
+        self.costs = costs if costs is not None else Costs()
 
     def _rng(self, stream: str) -> random.Random:
         return random.Random(f"{self.seed}:{stream}")
@@ -104,13 +116,14 @@ class Simulation:
                 counterfactual=False,
                 start=datetime.fromtimestamp(self.start, tz=UTC),
                 region=self.region,
+                costs=self.costs,
             ).run_once()
         return build_report(record, baseline, wall_seconds=time.monotonic() - wall)
 
     def run_once(self) -> RunRecord:
         """Run this configuration only and return the raw record."""
         handlers = self._import_handlers() if self.terminator else None
-        with mock_aws():
+        with mock_aws(), fast_dynamodb_responses():
             from moto.moto_api._internal import mock_random
 
             mock_random.seed(self.seed)
@@ -155,7 +168,8 @@ class Simulation:
         scenario = self.scenario
         loop = EventLoop(self.start, pace=self.pace)
         log = ObservationLog()
-        interceptor = AwsInterceptor(loop, log)
+        cost_model = CostModel(self.costs, lambda: loop.now, self._item_lookup)
+        interceptor = AwsInterceptor(loop, log, cost_model)
         for hook in self.aws_hooks:
             interceptor.add_hook(hook)
         clients = self._clients(interceptor)
@@ -204,8 +218,8 @@ class Simulation:
         functions: list[LambdaFunction] = []
         settings = None
         if handlers is not None:
-            settings = self._install(loop, clients)
-            functions = self._functions(loop, log, handlers)
+            settings = self._settings()
+            functions = self._functions(loop, log, handlers, settings, clients)
             sweeper_function = functions[1]
 
             def invoke(call: AwsCall) -> Reply:
@@ -255,15 +269,39 @@ class Simulation:
             default_wait_seconds=settings.default_wait_seconds if settings else 120,
             tag_prefix=settings.tag_prefix if settings else "drain-terminator:",
             sweeper_runs=schedule.fired,
+            costs=cost_model,
         )
 
+    def _item_lookup(self, table: str, key: dict[str, Any]) -> dict[str, Any] | None:
+        """The current item in moto (what the cost model sizes writes by)."""
+        from moto.core.models import DEFAULT_ACCOUNT_ID
+        from moto.dynamodb.models import dynamodb_backends
+
+        backend = dynamodb_backends[self.account or DEFAULT_ACCOUNT_ID][self.region]
+        try:
+            item = backend.get_item(table, key)
+        except Exception:  # a missing table or a bad key: nothing to size
+            return None
+        return None if item is None else dict(item.to_json()["Attributes"])
+
     def _functions(
-        self, loop: EventLoop, log: ObservationLog, handlers: tuple[Handler, Handler]
+        self,
+        loop: EventLoop,
+        log: ObservationLog,
+        handlers: tuple[Handler, Handler],
+        settings: Any,
+        clients: Clients,
     ) -> list[LambdaFunction]:
+        from serverless.app import install
+
         common: dict[str, Any] = {
             "account": self.account,
             "region": self.region,
             "kill_policy": self.kill_policy,
+            # One App per simulated container: its own cold tag cache, as in Lambda.
+            "app_factory": functools.partial(self._build_app, settings, loop, clients),
+            "install": install,
+            "cold_start_seconds": COLD_START_SECONDS if self.costs.latency_scale else 0.0,
         }
         task_events = LambdaFunction(
             loop,
@@ -299,7 +337,10 @@ class Simulation:
         """UpdateService in moto, and the same change in the model's scheduler."""
         service = by_name[action.service]
         now = scheduler.loop.now
-        if action.kind == "deploy":
+        if action.kind in OPERATOR_ACTIONS:
+            deployment = _deployment_id(self._rng(f"operator:{service.name}:{now}"))
+            operate(action, service, clients, scheduler, deployment)
+        elif action.kind == "deploy":
             clients.ecs.update_service(
                 cluster=CLUSTER,
                 service=service.name,
@@ -315,22 +356,27 @@ class Simulation:
             )
         progress.pending_actions -= 1
 
-    def _install(self, loop: EventLoop, clients: Clients) -> Any:
-        from serverless.adapters import ports_from_clients
-        from serverless.app import bootstrap, install
+    def _settings(self) -> Any:
         from serverless.settings import Settings
 
         overrides = {"sweeper_function_name": SWEEPER_NAME, **self.settings_overrides}
-        settings = Settings(table_name=self.table_name, **overrides)
+        return Settings(table_name=self.table_name, **overrides)
+
+    def _build_app(self, settings: Any, loop: EventLoop, clients: Clients) -> Any:
+        """The composition root of one simulated Lambda container (fresh caches)."""
+        from serverless.adapters import ports_from_clients
+        from serverless.app import bootstrap
+        from sim.concurrency import LoopConcurrency
+
         ports = ports_from_clients(
             settings,
             dynamodb=clients.dynamodb,
             ecs=clients.ecs,
             elbv2=clients.elbv2,
             lambda_=clients.lambda_,
+            concurrency=LoopConcurrency(loop),
         )
-        install(bootstrap(settings, clock=SimClock(loop), ports=ports))
-        return settings
+        return bootstrap(settings, clock=SimClock(loop), ports=ports)
 
 
 class _Progress:

@@ -1,6 +1,8 @@
 """The chaos verdict: counted from the simulator's witness log, never from the functions.
 
-See :mod:`sim.chaos` for the cases it judges.
+See :mod:`sim.chaos` for the cases it judges. :class:`ChaosConfig` lives here, beside
+the judge that reads it, so that :mod:`sim.chaos` depends on this module and not the
+other way round.
 """
 
 from __future__ import annotations
@@ -9,24 +11,61 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING
 
 from sim.ecs_model import Task
-from sim.observe import Kind
+from sim.observe import Kind, Observation
 from sim.report import RunRecord
 
-if TYPE_CHECKING:
-    from sim.chaos import ChaosConfig
-
-__all__ = ["GUARDED", "PREFIX", "STOPPABLE", "ChaosResult", "aggregate", "format_result", "judge"]
+__all__ = [
+    "GUARDED",
+    "PREFIX",
+    "STALENESS_SECONDS",
+    "STOPPABLE",
+    "ChaosConfig",
+    "ChaosResult",
+    "aggregate",
+    "format_result",
+    "judge",
+]
 
 PREFIX = "drain-terminator:"
 SWEEPER = "sweeper"
-#: Tolerance of the "missed stop" check once faults have cleared (the issue's wait + 2 s).
+#: Tolerance of the "missed stop" check once faults have cleared (wait + 2 s).
 ON_TIME_SECONDS = 2.0
 #: Service kinds whose drains the terminator may stop, and those with guards.
 STOPPABLE = frozenset({"plain", "min-healthy", "stagger", "both-guards", "invalid-wait"})
 GUARDED = frozenset({"min-healthy", "stagger", "both-guards"})
+MIN_HEALTHY = frozenset({"min-healthy", "both-guards"})
+#: How old the opt-in, dry-run and wait a stop decision uses may be (seconds): a stop
+#: later than this after an operator's change must honour it. The product's documented
+#: bound (docs/contracts.md) is the reference; this is the judge's parameter.
+STALENESS_SECONDS = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class ChaosConfig:
+    """One chaos case: the scenario is drawn from ``seed``; the rates are per call."""
+
+    seed: int
+    services: int = 12
+    throttle_rate: float = 0.20
+    server_error_rate: float = 0.03
+    timeout_rate: float = 0.02
+    conflict_rate: float = 0.05
+    duplicate_rate: float = 0.30
+    reorder_rate: float = 0.20
+    #: Share of sweeper invocations killed while faults are active; each victim dies at one
+    #: of: right after its n-th claim, right after its first StopTask (before recording
+    #: it), or at a random moment.
+    kill_rate: float = 0.15
+    faults_clear_at: float = 900.0  # seconds after the start
+    lease_seconds: int = 30
+    #: Share of opted-in services whose operator acts in the middle of their drains.
+    operator_rate: float = 0.25
+    #: See :data:`STALENESS_SECONDS`.
+    staleness_seconds: float = STALENESS_SECONDS
+    #: > 0: this case is a burst world of that many drains due at once (no operators).
+    burst_drains: int = 0
 
 
 @dataclass(slots=True)
@@ -46,6 +85,11 @@ class ChaosResult:
     stagger_violations: int = 0
     min_healthy_violations: int = 0
     guarded_left_to_ecs: int = 0
+    stops_after_opt_out: int = 0
+    stops_before_raised_wait: int = 0
+    sweeper_runs_failed: int = 0
+    operator_actions: int = 0
+    burst_drains: int = 0
     faults_injected: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     sweeper_kills: int = 0
     sweeper_overlaps: int = 0
@@ -54,7 +98,7 @@ class ChaosResult:
 
     @property
     def ok(self) -> bool:
-        """Every safety and liveness count the issue names is zero."""
+        """Every safety and liveness count is zero."""
         return not (
             self.premature_stops
             or self.forbidden_stops
@@ -62,6 +106,9 @@ class ChaosResult:
             or self.missed_stops
             or self.stagger_violations
             or self.min_healthy_violations
+            or self.stops_after_opt_out
+            or self.stops_before_raised_wait
+            or self.sweeper_runs_failed
         )
 
     def to_dict(self) -> dict[str, object]:
@@ -82,14 +129,66 @@ def _windows_exceeded(times: list[float], per_minute: int) -> int:
 
 
 def judge(record: RunRecord, kinds: dict[str, str], config: ChaosConfig) -> ChaosResult:
-    """Count everything the issue asks about, from the observation log alone."""
+    """Count every safety and liveness figure from the observation log alone."""
     result = ChaosResult(cases=1)
     tasks = {t.arn: t for s in record.services for t in s.tasks}
+    operators = _operator_actions(record, result)
     ours = _judge_stops(record, kinds, tasks, result)
+    _judge_operators(record, kinds, config, tasks, ours, operators, result)
     _judge_stagger(record, tasks, ours, result)
-    _judge_drains(record, kinds, config, tasks, ours, result)
-    _judge_invocations(record, result)
+    _judge_drains(record, kinds, config, tasks, ours, operators, result)
+    _judge_invocations(record, config, result)
+    if config.burst_drains:
+        result.burst_drains = result.drains
     return result
+
+
+def _operator_actions(record: RunRecord, result: ChaosResult) -> dict[str, list[Observation]]:
+    """Operators' changes per service name, in order."""
+    actions: dict[str, list[Observation]] = defaultdict(list)
+    for obs in sorted(record.log.of_kind(Kind.OPERATOR), key=lambda o: o.at):
+        actions[str(obs.data["service"])].append(obs)
+        result.operator_actions += 1
+    return actions
+
+
+def _judge_operators(
+    record: RunRecord,
+    kinds: dict[str, str],
+    config: ChaosConfig,
+    tasks: dict[str, Task],
+    ours: dict[str, list[float]],
+    operators: dict[str, list[Observation]],
+    result: ChaosResult,
+) -> None:
+    """Stops that ignored an operator's change older than the staleness bound."""
+    for arn, times in ours.items():
+        task = tasks[arn]
+        changes = operators.get(task.service.name, [])
+        for at in times:
+            visible = [c for c in changes if c.at <= at - config.staleness_seconds]
+            if not visible:
+                continue
+            tags = dict(visible[-1].data["tags"])
+            enabled = tags.get(f"{PREFIX}enabled", "").strip().lower() == "true"
+            dry_run = tags.get(f"{PREFIX}dry-run", "").strip().lower() == "true"
+            if not enabled or dry_run:
+                result.stops_after_opt_out += 1
+                result.details.append(f"{task.id[:8]} stopped after opt-out/dry-run at {at:.1f}")
+            raw = tags.get(f"{PREFIX}wait-seconds", "").strip()
+            wait = int(raw) if raw.isdigit() else record.default_wait_seconds
+            start = task.drain_started_at
+            if (
+                wait > record.wait_seconds(task.service)
+                and start is not None
+                and at < start + wait - 1e-6
+            ):
+                result.stops_before_raised_wait += 1
+                result.details.append(f"{task.id[:8]} stopped before its raised wait ({wait} s)")
+            deleted = any(c.data["action"] == "delete-target-group" for c in visible)
+            if deleted and kinds[task.service.name] in MIN_HEALTHY:
+                result.min_healthy_violations += 1
+                result.details.append(f"{task.id[:8]} stopped with its target group deleted")
 
 
 def _judge_stops(
@@ -155,9 +254,14 @@ def _judge_drains(
     config: ChaosConfig,
     tasks: dict[str, Task],
     ours: dict[str, list[float]],
+    operators: dict[str, list[Observation]],
     result: ChaosResult,
 ) -> None:
-    """Missed stops: left to ECS, or late once faults (and the leases they left) cleared."""
+    """Missed stops: left to ECS, or late once faults (and the leases they left) cleared.
+
+    Services an operator changed are judged by :func:`_judge_operators` instead; a
+    broken service holding up another shows here, as the other's missed stops.
+    """
     strict_after = record.start + config.faults_clear_at + config.lease_seconds + 5.0
     for task in tasks.values():
         if task.drain_started_at is None:
@@ -169,6 +273,8 @@ def _judge_drains(
         result.eligible_drains += 1
         first = ours[task.arn][0] if ours.get(task.arn) else None
         result.stopped_by_terminator += first is not None
+        if task.service.name in operators:
+            continue
         if kind in GUARDED:
             result.guarded_left_to_ecs += first is None
             continue
@@ -185,12 +291,19 @@ def _judge_drains(
             result.max_lateness_under_faults = max(result.max_lateness_under_faults, late)
 
 
-def _judge_invocations(record: RunRecord, result: ChaosResult) -> None:
+def _judge_invocations(record: RunRecord, config: ChaosConfig, result: ChaosResult) -> None:
     sweeper = next(f for f in record.functions if SWEEPER in f.name)
     spans = [(i.started_at, i.ended_at or record.end) for i in sweeper.invocations]
     result.sweeper_overlaps = sum(
         1 for i, (a, b) in enumerate(spans) for c, _ in spans[i + 1 :] if a < c < b
     )
+    # Once the injected faults have cleared, only a broken service (deleted target group
+    # or service) can make a sweeper run fail: each such run is one too many.
+    clear_at = record.start + config.faults_clear_at
+    for invocation in sweeper.invocations:
+        if invocation.outcome == "error" and invocation.started_at >= clear_at:
+            result.sweeper_runs_failed += 1
+            result.details.append(f"sweeper run failed: {invocation.error}")
     for function in record.functions:
         for invocation in function.invocations:
             result.sweeper_kills += invocation.outcome == "killed"
@@ -205,7 +318,9 @@ def aggregate(results: Iterable[ChaosResult]) -> ChaosResult:
             "cases", "drains", "eligible_drains", "stopped_by_terminator", "premature_stops",
             "forbidden_stops", "stopped_more_than_once", "missed_stops", "late_under_faults",
             "stagger_violations", "min_healthy_violations", "guarded_left_to_ecs",
-            "sweeper_kills", "sweeper_overlaps", "handler_errors",
+            "sweeper_kills", "sweeper_overlaps", "handler_errors", "stops_after_opt_out",
+            "stops_before_raised_wait", "sweeper_runs_failed", "operator_actions",
+            "burst_drains",
         ):  # fmt: skip
             setattr(total, name, getattr(total, name) + getattr(r, name))
         total.max_lateness_under_faults = max(
@@ -222,8 +337,10 @@ def format_result(result: ChaosResult) -> str:
     faults = ", ".join(f"{k} {v}" for k, v in sorted(result.faults_injected.items()))
     lines = [
         f"chaos: {result.cases} cases, {result.drains} drains "
-        f"({result.eligible_drains} of opted-in services, "
-        f"{result.stopped_by_terminator} stopped early by the terminator)",
+        f"({result.burst_drains} of them in a burst world due at once), "
+        f"{result.eligible_drains} of opted-in services, "
+        f"{result.stopped_by_terminator} stopped early by the terminator; "
+        f"{result.operator_actions} operator actions mid-drain",
         f"  faults injected: {faults}; sweeper invocations killed {result.sweeper_kills}, "
         f"overlapping sweeper runs {result.sweeper_overlaps}",
         f"  premature stops (before drain start + wait):         {result.premature_stops}",
@@ -232,6 +349,9 @@ def format_result(result: ChaosResult) -> str:
         f"  missed stops:                                        {result.missed_stops}",
         f"  max-stops-per-minute exceeded:                       {result.stagger_violations}",
         f"  early stops below min-healthy-percent:               {result.min_healthy_violations}",
+        f"  stops after an opt-out/dry-run (beyond staleness):   {result.stops_after_opt_out}",
+        f"  stops before a raised wait:                          {result.stops_before_raised_wait}",
+        f"  sweeper runs failed once faults cleared:             {result.sweeper_runs_failed}",
         f"  late while faults were active: {result.late_under_faults} "
         f"(at most {result.max_lateness_under_faults:.1f} s); guarded drains left to ECS: "
         f"{result.guarded_left_to_ecs}; handler invocations that failed: {result.handler_errors}",

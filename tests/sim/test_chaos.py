@@ -1,12 +1,16 @@
 """The chaos suite: at least 1,000 drains under injected faults, and nothing is lost.
 
 Randomized, seeded cases (see sim/chaos.py) mix services with and without opt-in and
-guards, and inject throttling (~20 % of the functions' ECS and DynamoDB calls), 5xx,
+guards, and inject throttling (~20 % of the functions' ECS, DynamoDB and ELB calls), 5xx,
 time-outs, fake conditional-check conflicts, duplicated (30 %) and reordered (20 %)
-deliveries, sweeper invocations killed after a claim, after a StopTask or at random, and
-overlapping sweeper runs. The verdict comes from the simulator's witness log.
+deliveries, sweeper invocations killed after a claim, after a StopTask or at random,
+overlapping sweeper runs, and operators who opt out, turn dry-run on, raise the wait or
+delete a target group or service in the middle of drains. One more case is a burst world
+of 1,000 drains due at once. Every call costs latency and draws from the account's rate
+limits. The verdict comes from the simulator's witness log.
 
-``pytest tests/sim/test_chaos.py --chaos-drains 10000`` runs a larger campaign.
+``pytest tests/sim/test_chaos.py --chaos-drains 10000`` or ``make chaos`` runs a larger
+campaign.
 """
 
 from __future__ import annotations
@@ -27,11 +31,14 @@ from sim.observe import Kind
 from sim.simulation import Simulation
 from tests.support.summary import LINES
 
+#: The campaign's burst world: this many drains due at once, with latency and faults.
+BURST_DRAINS = 1000
+
 
 @pytest.fixture(scope="module")
 def campaign(pytestconfig: pytest.Config) -> ChaosResult:
     drains = int(pytestconfig.getoption("--chaos-drains"))
-    result = run_campaign(drains, base=ChaosConfig(seed=1), workers=2)
+    result = run_campaign(drains, base=ChaosConfig(seed=1), workers=2, burst_drains=BURST_DRAINS)
     LINES.extend(format_result(result).splitlines())
     return result
 
@@ -39,10 +46,13 @@ def campaign(pytestconfig: pytest.Config) -> ChaosResult:
 def test_given_campaign_when_run_then_it_covers_the_faults_and_volume_the_issue_names(
     campaign: ChaosResult, pytestconfig: pytest.Config
 ) -> None:
-    assert campaign.drains >= int(pytestconfig.getoption("--chaos-drains"))
+    assert campaign.drains - campaign.burst_drains >= int(pytestconfig.getoption("--chaos-drains"))
+    assert campaign.burst_drains >= BURST_DRAINS
     assert campaign.stopped_by_terminator >= campaign.drains // 2
+    assert campaign.operator_actions > 0
     faults = campaign.faults_injected
-    for kind in ("throttle", "5xx", "timeout", "conflict", "kill-after-claim", "kill-after-stop"):
+    kinds = ("throttle", "5xx", "timeout", "conflict", "kill-after-claim", "kill-after-stop")
+    for kind in (*kinds, "elb-fault"):
         assert faults.get(kind, 0) > 0, kind
     assert campaign.sweeper_kills > 0
     assert campaign.sweeper_overlaps > 0
@@ -71,6 +81,58 @@ def test_given_faults_when_judged_then_no_missed_stop(campaign: ChaosResult) -> 
 def test_given_guards_when_judged_then_never_violated(campaign: ChaosResult) -> None:
     assert campaign.stagger_violations == 0, campaign.details
     assert campaign.min_healthy_violations == 0, campaign.details
+
+
+def test_given_operators_when_they_opt_out_or_turn_dry_run_on_then_no_later_stop(
+    campaign: ChaosResult,
+) -> None:
+    assert campaign.stops_after_opt_out == 0, campaign.details
+
+
+def test_given_operators_when_they_raise_the_wait_then_no_stop_before_it(
+    campaign: ChaosResult,
+) -> None:
+    assert campaign.stops_before_raised_wait == 0, campaign.details
+
+
+def test_given_a_broken_service_when_faults_cleared_then_no_sweeper_run_fails(
+    campaign: ChaosResult,
+) -> None:
+    assert campaign.sweeper_runs_failed == 0, campaign.details
+
+
+def test_given_forged_operator_changes_in_the_witness_log_when_judged_then_counted() -> None:
+    """The new counts can fail: stops after a forged opt-out or raised wait are caught."""
+    config = ChaosConfig(seed=5, services=8, throttle_rate=0.0, kill_rate=0.0, operator_rate=0.0)
+    scenario, kinds = chaos_scenario(config)
+    record = Simulation(scenario, seed=config.seed, counterfactual=False).run_once()
+    assert judge(record, kinds, config).ok
+    stops = [
+        o
+        for o in record.log.of_kind(Kind.ECS_STOP_TASK)
+        if str(o.data["reason"]).startswith("drain-terminator")
+    ]
+    service = str(stops[0].data["service"])
+    stop = [o for o in stops if o.data["service"] == service][-1]  # no stop of it comes later
+    tags = dict(next(s for s in record.services if s.name == service).spec.tags)
+
+    def forge(at: float, **changes: str) -> None:
+        record.log.record(
+            at,
+            Kind.OPERATOR,
+            "arn:forged",
+            service=service,
+            action="tag",
+            tags={**tags, **{f"drain-terminator:{k}": v for k, v in changes.items()}},
+        )
+
+    forge(stop.at - config.staleness_seconds + 1.0, enabled="false")  # too recent: allowed
+    assert judge(record, kinds, config).stops_after_opt_out == 0
+    forge(stop.at - config.staleness_seconds - 1.0, **{"wait-seconds": "3000"})
+    raised = judge(record, kinds, config)
+    assert raised.stops_before_raised_wait >= 1
+    forge(stop.at - config.staleness_seconds - 0.5, enabled="false")
+    assert judge(record, kinds, config).stops_after_opt_out >= 1
 
 
 def test_given_forged_stops_in_the_witness_log_when_judged_then_each_is_counted() -> None:

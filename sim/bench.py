@@ -1,0 +1,320 @@
+"""``make bench``: N drains that all become due at once, measured on the costed simulator.
+
+The burst world: ``--services`` services share ``--drains`` warm, opted-in tasks
+(``wait-seconds`` 120, deregistration delay 300 s) and all scale to zero at the same
+moment, so every drain starts together and every deadline is the same. The real handlers
+run on moto with the latency, account buckets and DynamoDB partition limits of
+:mod:`sim.costs` (assumed latencies, scaled by ``--latency-scale``).
+
+Every figure is counted from the simulator's own observation log and cost model, never
+from what the functions log:
+
+``python -m sim.bench --drains 1000 --services 10 [--latency-scale 1] [--json]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from sim.costs import Costs
+from sim.observe import Kind
+from sim.report import RunRecord
+from sim.scenarios import Action, Scenario, ServiceSpec, TargetGroupSpec
+from sim.simulation import SWEEPER_NAME, Simulation
+
+__all__ = ["BenchResult", "burst_scenario", "format_result", "main", "measure", "plot", "run_bench"]
+
+WAIT_SECONDS = 120
+DEREGISTRATION_DELAY = 300
+#: When the services scale to zero (seconds after the start; drains begin ~2 s later).
+SCALE_AT = 60.0
+#: The ECS StopTask bucket (see sim.costs.ACCOUNT_BUCKETS): burst and refill per second.
+STOP_BURST, STOP_RATE = 100, 40
+#: Lambda memory of both functions (Terraform defaults), for GB-seconds.
+MEMORY_MB = 256
+PREFIX = "drain-terminator:"
+
+
+def burst_scenario(drains: int, services: int) -> Scenario:
+    """``services`` services holding ``drains`` tasks between them, all scaled in at once."""
+    if drains < 1 or services < 1:
+        raise ValueError("drains and services must be at least 1")
+    services = min(services, drains)
+    per, extra = divmod(drains, services)
+    specs, actions = [], []
+    for index in range(services):
+        name = f"burst{index:03d}"
+        specs.append(
+            ServiceSpec(
+                name=name,
+                desired_count=per + (index < extra),
+                target_groups=(
+                    TargetGroupSpec(f"tg{index:03d}", deregistration_delay=DEREGISTRATION_DELAY),
+                ),
+                tags=(
+                    (f"{PREFIX}enabled", "true"),
+                    (f"{PREFIX}wait-seconds", str(WAIT_SECONDS)),
+                ),
+            )
+        )
+        actions.append(Action(at=SCALE_AT, service=name, kind="scale", desired_count=0))
+    return Scenario(
+        name=f"burst-{drains}",
+        description=f"{drains} drains due at once across {services} services",
+        services=tuple(specs),
+        actions=tuple(actions),
+        settle_seconds=60.0,
+        max_seconds=SCALE_AT + DEREGISTRATION_DELAY + 900.0,
+    )
+
+
+@dataclass(slots=True)
+class BenchResult:
+    """One run's figures (all from the observation log and the cost model)."""
+
+    drains: int
+    services: int
+    latency_scale: float
+    stopped_by_terminator: int = 0
+    premature: int = 0
+    double_stops: int = 0
+    left_to_ecs: int = 0
+    sweeper_timeouts: int = 0
+    sweeper_runs: int = 0
+    throttled: dict[str, int] = field(default_factory=dict)
+    throttled_partitions: dict[str, int] = field(default_factory=dict)
+    peak_partition_units: float = 0.0
+    peak_partition: str = ""
+    first_stop: float | None = None
+    last_stop: float | None = None
+    rate_floor: float = 0.0
+    lateness_p50: float | None = None
+    lateness_p99: float | None = None
+    lateness_max: float | None = None
+    read_units_per_drain: float = 0.0
+    write_units_per_drain: float = 0.0
+    calls_per_drain: dict[str, float] = field(default_factory=dict)
+    gb_seconds_per_drain: float = 0.0
+    wall_seconds: float = 0.0
+    #: (seconds after the deadline, cumulative StopTasks) for the plot.
+    stop_times: list[float] = field(default_factory=list, repr=False)
+
+    def to_dict(self, *, stop_times: bool = False) -> dict[str, object]:
+        """JSON-friendly form (``stop_times``: with every stop's time, for plots)."""
+        data = asdict(self)
+        if not stop_times:
+            data.pop("stop_times")
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> BenchResult:
+        """Read back what :meth:`to_dict` wrote (with ``stop_times``)."""
+        return cls(**data)  # type: ignore[arg-type]
+
+
+def _percentile(values: Sequence[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
+
+
+def measure(record: RunRecord, *, latency_scale: float, wall_seconds: float = 0.0) -> BenchResult:
+    """Count the run's figures from its observation log."""
+    tasks = {t.arn: t for s in record.services for t in s.tasks}
+    drained = [t for t in tasks.values() if t.drain_started_at is not None]
+    result = BenchResult(
+        drains=len(drained),
+        services=len(record.services),
+        latency_scale=latency_scale,
+        wall_seconds=round(wall_seconds, 1),
+    )
+    deadlines = {
+        t.arn: (t.drain_started_at or 0.0) + record.wait_seconds(t.service) for t in drained
+    }
+    common = min(deadlines.values(), default=record.start)
+    ours: dict[str, list[float]] = defaultdict(list)
+    throttled: Counter[str] = Counter()
+    calls: Counter[str] = Counter()
+    for obs in record.log:
+        if obs.kind == Kind.ECS_STOP_TASK and str(obs.data["reason"]).startswith(PREFIX):
+            ours[obs.subject].append(obs.at)
+        elif obs.kind == Kind.AWS_CALL and obs.data.get("caller"):
+            calls[obs.subject] += 1
+            if obs.data.get("source") == "limit":
+                throttled[obs.subject] += 1
+        elif obs.kind == Kind.LAMBDA_END:
+            seconds = float(obs.data.get("seconds") or 0.0)
+            result.gb_seconds_per_drain += math.ceil(seconds * 1000) / 1000 * MEMORY_MB / 1024
+            if obs.subject == SWEEPER_NAME:
+                result.sweeper_runs += 1
+                result.sweeper_timeouts += obs.data.get("outcome") == "timeout"
+    lateness = []
+    for arn, times in ours.items():
+        if times[0] < deadlines.get(arn, math.inf) - 1e-6:
+            result.premature += 1
+        result.double_stops += len(times) > 1
+        lateness.append(times[0] - deadlines.get(arn, times[0]))
+    result.stopped_by_terminator = len(ours)
+    result.left_to_ecs = sum(1 for t in drained if t.stopped_by == "ecs")
+    firsts = sorted(times[0] for times in ours.values())
+    result.stop_times = [round(t - common, 3) for t in firsts]
+    if firsts:
+        result.first_stop, result.last_stop = (
+            round(firsts[0] - common, 3),
+            round(firsts[-1] - common, 3),
+        )
+    result.rate_floor = max(0.0, (result.drains - STOP_BURST) / STOP_RATE)
+    result.lateness_p50 = _rounded(_percentile(lateness, 0.50))
+    result.lateness_p99 = _rounded(_percentile(lateness, 0.99))
+    result.lateness_max = _rounded(max(lateness, default=None))
+    result.throttled = dict(sorted(throttled.items()))
+    per_drain = max(result.drains, 1)
+    result.calls_per_drain = {k: round(v / per_drain, 2) for k, v in sorted(calls.items())}
+    result.gb_seconds_per_drain = round(result.gb_seconds_per_drain / per_drain, 4)
+    if record.costs is not None:
+        result.read_units_per_drain = round(record.costs.units["read"] / per_drain, 2)
+        result.write_units_per_drain = round(record.costs.units["write"] / per_drain, 2)
+        result.throttled_partitions = dict(record.costs.throttled_partitions)
+        if record.costs.peak_partition_units:
+            label, peak = max(record.costs.peak_partition_units.items(), key=lambda kv: kv[1])
+            result.peak_partition, result.peak_partition_units = label, peak
+    return result
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+def run_bench(
+    drains: int, services: int, *, latency_scale: float = 1.0, seed: int = 1
+) -> BenchResult:
+    """Run the burst world once and measure it."""
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    wall = time.monotonic()
+    simulation = Simulation(
+        burst_scenario(drains, services),
+        seed=seed,
+        counterfactual=False,
+        costs=Costs(latency_scale=latency_scale),
+    )
+    record = simulation.run_once()
+    return measure(record, latency_scale=latency_scale, wall_seconds=time.monotonic() - wall)
+
+
+def format_result(result: BenchResult) -> str:
+    """The human-readable block ``make bench`` prints."""
+
+    def s(value: float | None) -> str:
+        return "-" if value is None else f"{value:+.1f} s"
+
+    calls = ", ".join(f"{k} {v}" for k, v in result.calls_per_drain.items())
+    throttled = ", ".join(f"{k} {v}" for k, v in result.throttled.items()) or "none"
+    return "\n".join(
+        [
+            f"bench: {result.drains} drains due at once, {result.services} services, "
+            f"latency x{result.latency_scale:g} ({result.wall_seconds:.0f} s wall)",
+            f"  stopped by the terminator {result.stopped_by_terminator}; premature "
+            f"{result.premature}; double stops {result.double_stops}; left to ECS "
+            f"{result.left_to_ecs}; sweeper timeouts {result.sweeper_timeouts} "
+            f"(of {result.sweeper_runs} runs)",
+            f"  first / last StopTask after the deadline: {s(result.first_stop)} / "
+            f"{s(result.last_stop)}; rate floor (N - 100) / 40 = {result.rate_floor:.1f} s",
+            f"  lateness p50 / p99 / max: {s(result.lateness_p50)} / {s(result.lateness_p99)}"
+            f" / {s(result.lateness_max)}",
+            f"  throttled calls: {throttled}; hottest partition {result.peak_partition_units:g}"
+            f" units in one second ({result.peak_partition or '-'}); partition throttles "
+            f"{sum(result.throttled_partitions.values())}",
+            f"  per drain: DynamoDB {result.read_units_per_drain} read / "
+            f"{result.write_units_per_drain} write units; Lambda "
+            f"{result.gb_seconds_per_drain} GB-s; calls: {calls}",
+        ]
+    )
+
+
+def plot(results: Sequence[BenchResult], path: Path) -> None:
+    """StopTasks over time after the common deadline, against the StopTask bucket."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(8, 5))
+    horizon = max((r.stop_times[-1] for r in results if r.stop_times), default=10.0)
+    horizon = max(horizon, *(r.rate_floor for r in results)) * 1.05 + 1
+    xs = [0.0, horizon]
+    axes.plot(
+        xs,
+        [STOP_BURST, STOP_BURST + STOP_RATE * horizon],
+        "k--",
+        label="StopTask bucket: 100 + 40/s",
+    )
+    for result in results:
+        times = [max(0.0, t) for t in result.stop_times]
+        axes.step(times, range(1, len(times) + 1), where="post", label=f"{result.drains} drains")
+    axes.set_xlim(0, horizon)
+    axes.set_ylim(0, max(r.drains for r in results) * 1.05)
+    axes.set_xlabel("seconds after the common deadline")
+    axes.set_ylabel("tasks stopped by the terminator (cumulative)")
+    axes.set_title("StopTasks over time against ECS's rate limit")
+    axes.legend(loc="lower right")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI: one run per ``--drains`` value; exit 1 when a stop was premature or doubled."""
+    parser = argparse.ArgumentParser(prog="python -m sim.bench", description=__doc__)
+    parser.add_argument("--drains", type=int, nargs="+", default=[1000], help="drains due at once")
+    parser.add_argument(
+        "--services", type=int, default=None, help="services (default: drains / 100, at least 1)"
+    )
+    parser.add_argument("--latency-scale", type=float, default=1.0, help="x the assumed latencies")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument(
+        "--plot", type=Path, default=None, help="write a PNG of StopTasks over time"
+    )
+    parser.add_argument(
+        "--save", type=Path, default=None, help="directory: write each run as bench-N.json"
+    )
+    parser.add_argument(
+        "--plot-from", type=Path, nargs="*", default=[], help="saved runs to plot (no new run)"
+    )
+    args = parser.parse_args(argv)
+    if args.plot_from:
+        saved = [BenchResult.from_dict(json.loads(p.read_text())) for p in args.plot_from]
+        for result in saved:
+            print(format_result(result))
+        plot(saved, args.plot or Path("stoptasks.png"))
+        return 0
+    results = []
+    for drains in args.drains:
+        services = args.services or max(1, drains // 100)
+        result = run_bench(drains, services, latency_scale=args.latency_scale, seed=args.seed)
+        results.append(result)
+        if args.save is not None:
+            args.save.mkdir(parents=True, exist_ok=True)
+            path = args.save / f"bench-{drains}.json"
+            path.write_text(json.dumps(result.to_dict(stop_times=True)))
+        if not args.json:
+            print(format_result(result), flush=True)
+    if args.json:
+        print(json.dumps([r.to_dict() for r in results], indent=2))
+    if args.plot is not None:
+        plot(results, args.plot)
+    return 0 if all(r.premature == 0 and r.double_stops == 0 for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,109 @@
+"""Simulated Lambda: containers with their own App, cold starts, maximum event age."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from sim.lambda_runtime import LambdaFunction
+from sim.loop import EventLoop
+from sim.observe import Kind, ObservationLog
+
+START = 1_767_603_600.0
+
+
+class _Apps:
+    """An app factory and install hook that remember what each invocation saw."""
+
+    def __init__(self) -> None:
+        self.built = 0
+        self.installed: object = None
+
+    def factory(self) -> object:
+        self.built += 1
+        return f"app-{self.built}"
+
+    def install(self, app: object) -> None:
+        self.installed = app
+
+
+def _function(
+    loop: EventLoop, log: ObservationLog, apps: _Apps, handler: Any, **extra: Any
+) -> LambdaFunction:
+    return LambdaFunction(
+        loop,
+        log,
+        name="fn",
+        handler=handler,
+        timeout=30.0,
+        rng=random.Random(1),
+        account="123456789012",
+        region="us-east-1",
+        app_factory=apps.factory,
+        install=apps.install,
+        **extra,
+    )
+
+
+def test_given_overlapping_invocations_when_run_then_each_container_keeps_its_own_app() -> None:
+    loop, log, apps = EventLoop(START), ObservationLog(), _Apps()
+    seen: dict[str, list[object]] = {}
+
+    def handler(event: dict[str, Any], context: Any) -> None:
+        for _ in range(3):
+            seen.setdefault(event["id"], []).append(apps.installed)
+            loop.sleep(1.0)  # the other invocation runs meanwhile
+
+    function = _function(loop, log, apps, handler)
+    function.invoke_async({"id": "a"})
+    function.invoke_async({"id": "b"})
+    loop.run()
+    assert seen == {"a": ["app-1"] * 3, "b": ["app-2"] * 3}
+    assert [i.cold for i in function.invocations] == [True, True]
+
+    function.invoke_async({"id": "c"})  # both idle now: a warm container is reused
+    loop.run()
+    assert seen["c"][0] in {"app-1", "app-2"}
+    assert function.invocations[-1].cold is False
+    assert apps.built == 2
+
+
+def test_given_a_cold_start_when_invoked_then_the_handler_starts_later() -> None:
+    loop, log, apps = EventLoop(START), ObservationLog(), _Apps()
+    started: list[float] = []
+    function = _function(
+        loop, log, apps, lambda e, c: started.append(loop.now), cold_start_seconds=0.4
+    )
+    function.invoke_async({"id": "a"})
+    loop.run()
+    function.invoke_async({"id": "b"})
+    loop.run()
+    assert started == [START + 0.4, START + 0.4]  # the second reuses the warm container
+
+
+def test_given_an_idle_container_when_it_idled_too_long_then_the_next_start_is_cold() -> None:
+    loop, log, apps = EventLoop(START), ObservationLog(), _Apps()
+    function = _function(loop, log, apps, lambda e, c: None, container_idle_seconds=60.0)
+    function.invoke_async({"id": "a"})
+    loop.run()
+    loop.run_until(START + 120.0)
+    function.invoke_async({"id": "b"})
+    loop.run()
+    assert [i.cold for i in function.invocations] == [True, True]
+
+
+def test_given_a_throttled_event_when_older_than_the_max_event_age_then_it_is_dropped() -> None:
+    loop, log, apps = EventLoop(START), ObservationLog(), _Apps()
+
+    def busy(event: dict[str, Any], context: Any) -> None:
+        loop.sleep(25.0)
+
+    function = _function(loop, log, apps, busy, reserved_concurrency=1, max_event_age=20.0)
+    function.invoke_async({"id": "first"})
+    function.invoke_async({"id": "second"})  # throttled, retried, too old before a slot frees
+    loop.run()
+    assert [i.event_id for i in function.invocations] == ["first"]
+    assert function.dropped == 1
+    dropped = log.of_kind(Kind.LAMBDA_DROPPED)
+    assert [o.data["event_id"] for o in dropped] == ["second"]
+    assert dropped[0].data["age"] > 20.0
