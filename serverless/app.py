@@ -9,12 +9,13 @@ through the same door. Handler modules use :func:`current`, which bootstraps on 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from serverless.clock import Clock, SystemClock
 from serverless.errors import InvalidEventError
 from serverless.events import event_id_of, parse_task_event
 from serverless.observability import Metric, count, log_keys, logger
+from serverless.policy import EARLY_START_SOURCE
 from serverless.ports import Ports
 from serverless.services import ServiceDirectory
 from serverless.settings import Settings, load_settings
@@ -53,15 +54,23 @@ class App:
         return {"action": str(result.action), "reason": result.reason, "task_arn": result.task_arn}
 
     def sweep(
-        self, remaining_ms: Callable[[], int], run_id: str | None = None
+        self,
+        remaining_ms: Callable[[], int],
+        run_id: str | None = None,
+        event: object = None,
     ) -> dict[str, object]:
-        """One sweeper run, bounded by ``remaining_ms`` (the invocation's remaining time)."""
+        """One sweeper run, bounded by ``remaining_ms`` (the invocation's remaining time).
+
+        ``event`` is what started it: the schedule's, or an early start from task-events.
+        """
+        early = isinstance(event, Mapping) and event.get("source") == EARLY_START_SOURCE
         sweeper = Sweeper(
             self.ports,
             self.services,
             self.settings,
             self.clock,
             run_id or uuid.uuid4().hex,
+            early=early,
         )
         return sweeper.run(remaining_ms).as_dict()
 

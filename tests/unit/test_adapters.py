@@ -26,9 +26,16 @@ from hypothesis import strategies as st
 
 from serverless.adapters import DynamoLedger, EcsAdapter, TargetHealthAdapter
 from serverless.adapters.clients import LazyClient
-from serverless.adapters.dynamodb_ledger import DUE_INDEX, OPEN, from_item, to_item
+from serverless.adapters.dynamodb_ledger import DUE_INDEX, from_item, sweep_key, to_item
 from serverless.adapters.ecs import DESCRIBE_TASKS_BATCH
-from serverless.adapters.errors import CLIENT_CONFIG, THROTTLING_CODES, translate
+from serverless.adapters.errors import (
+    CLIENT_CONFIG,
+    ECS_CLIENT_CONFIG,
+    THROTTLING_CODES,
+    call_time_bound,
+    client_config,
+    translate,
+)
 from serverless.adapters.lambda_trigger import EARLY_START_EVENT, LambdaSweepTrigger
 from serverless.errors import (
     AwsUnavailableError,
@@ -37,7 +44,8 @@ from serverless.errors import (
     NotFoundError,
     PermanentAwsError,
 )
-from serverless.model import Outcome, RecordStatus, ServiceInfo, TaskRecord
+from serverless.model import DueEntry, Outcome, RecordStatus, ServiceInfo, TaskRecord
+from serverless.pacing import ECS_CALL_MAX_SECONDS, LEDGER_CALL_MAX_SECONDS
 from tests.support.fakes import CLUSTER_ARN, task_arn
 
 REGION = "us-east-1"
@@ -175,13 +183,25 @@ def test_given_non_aws_error_when_translated_then_type_error() -> None:
         translate(ValueError("x"), "StopTask")
 
 
-def test_given_client_config_when_read_then_standard_retries_and_short_timeouts() -> None:
-    assert CLIENT_CONFIG.retries == {"mode": "standard", "total_max_attempts": 5}
-    boto3.session.Session(region_name="us-east-1").client("ecs", config=CLIENT_CONFIG)
+def test_given_client_configs_when_read_then_standard_retries_and_short_timeouts() -> None:
+    assert CLIENT_CONFIG.retries == {"mode": "standard", "total_max_attempts": 4}
+    assert ECS_CLIENT_CONFIG.retries == {"mode": "standard", "total_max_attempts": 3}
+    boto3.session.Session(region_name="us-east-1").client("ecs", config=ECS_CLIENT_CONFIG)
     # Creating a client must not rewrite the shared configuration.
-    assert CLIENT_CONFIG.retries == {"mode": "standard", "total_max_attempts": 5}
-    assert CLIENT_CONFIG.connect_timeout == 3
-    assert CLIENT_CONFIG.read_timeout == 10
+    assert ECS_CLIENT_CONFIG.retries == {"mode": "standard", "total_max_attempts": 3}
+    assert (CLIENT_CONFIG.connect_timeout, CLIENT_CONFIG.read_timeout) == (1, 2)
+    assert (ECS_CLIENT_CONFIG.connect_timeout, ECS_CLIENT_CONFIG.read_timeout) == (1, 3)
+    assert client_config("ecs") is ECS_CLIENT_CONFIG
+    assert client_config("elbv2") is ECS_CLIENT_CONFIG
+    assert client_config("dynamodb") is CLIENT_CONFIG
+
+
+def test_given_client_configs_when_bounded_then_within_what_the_sweeper_assumes() -> None:
+    # 3 attempts x (1 + 3) s + backoff 1 + 2 s; 4 x (1 + 2) + 1 + 2 + 4.
+    assert call_time_bound(ECS_CLIENT_CONFIG) == 15.0
+    assert call_time_bound(CLIENT_CONFIG) == 19.0
+    assert call_time_bound(ECS_CLIENT_CONFIG) <= ECS_CALL_MAX_SECONDS
+    assert call_time_bound(CLIENT_CONFIG) <= LEDGER_CALL_MAX_SECONDS
 
 
 # -- LazyClient ------------------------------------------------------------------------------------
@@ -197,8 +217,8 @@ def test_given_no_client_when_got_twice_then_one_client_with_shared_config() -> 
     client = lazy.get()
     assert lazy.get() is client
     assert client.meta.service_model.service_name == "ecs"
-    assert client.meta.config.connect_timeout == 3
-    assert client.meta.config.read_timeout == 10
+    assert client.meta.config.connect_timeout == 1
+    assert client.meta.config.read_timeout == 3
     assert client.meta.config.retries["mode"] == "standard"
 
 
@@ -235,7 +255,7 @@ def test_given_service_when_described_then_tags_requested_and_info_built(
         expected_params={"cluster": CLUSTER_ARN, "services": ["web"], "include": ["TAGS"]},
     )
 
-    info = adapter.describe_service(CLUSTER_ARN, "web")
+    info = adapter.describe_services(CLUSTER_ARN, ["web"])["web"]
 
     assert info == ServiceInfo(
         cluster_arn=CLUSTER_ARN,
@@ -255,21 +275,51 @@ def test_given_service_when_described_then_tags_requested_and_info_built(
         pytest.param({"services": [service(status="INACTIVE")]}, id="inactive"),
     ],
 )
-def test_given_missing_or_inactive_service_when_described_then_none(
+def test_given_missing_or_inactive_service_when_described_then_left_out(
     ecs: tuple[EcsAdapter, Stubber], response: dict[str, Any]
 ) -> None:
     adapter, stub = ecs
     stub.add_response("describe_services", response)
-    assert adapter.describe_service(CLUSTER_ARN, "web") is None
+    assert adapter.describe_services(CLUSTER_ARN, ["web"]) == {}
+
+
+def test_given_several_services_when_described_then_one_call_keyed_by_name(
+    ecs: tuple[EcsAdapter, Stubber],
+) -> None:
+    adapter, stub = ecs
+    stub.add_response(
+        "describe_services",
+        {
+            "services": [service(serviceName="api"), service(), service(serviceName="other")],
+            "failures": [{"arn": "gone", "reason": "MISSING"}],
+        },
+        expected_params={
+            "cluster": CLUSTER_ARN,
+            "services": ["web", "api", "gone"],
+            "include": ["TAGS"],
+        },
+    )
+    found = adapter.describe_services(CLUSTER_ARN, ["web", "api", "web", "gone"])
+    assert sorted(found) == ["api", "web"]  # "other" was not asked for
+    assert found["api"].service_name == "api"
+
+
+def test_given_more_than_ten_services_when_described_then_refused_without_a_call(
+    ecs: tuple[EcsAdapter, Stubber],
+) -> None:
+    adapter, _ = ecs
+    with pytest.raises(ValueError, match="at most 10"):
+        adapter.describe_services(CLUSTER_ARN, [f"s{i}" for i in range(11)])
+    assert adapter.describe_services(CLUSTER_ARN, []) == {}
 
 
 @pytest.mark.parametrize("code", ["ClusterNotFoundException", "ServiceNotFoundException"])
-def test_given_not_found_error_when_service_described_then_none(
+def test_given_not_found_error_when_service_described_then_empty(
     ecs: tuple[EcsAdapter, Stubber], code: str
 ) -> None:
     adapter, stub = ecs
     stub.add_client_error("describe_services", code, "not found")
-    assert adapter.describe_service(CLUSTER_ARN, "web") is None
+    assert adapter.describe_services(CLUSTER_ARN, ["web"]) == {}
 
 
 @pytest.mark.parametrize(
@@ -286,7 +336,7 @@ def test_given_failing_describe_services_when_described_then_domain_error_keeps_
     adapter, stub = ecs
     stub.add_client_error("describe_services", code, "nope", http_status_code=status)
     with pytest.raises(expected) as caught:
-        adapter.describe_service(CLUSTER_ARN, "web")
+        adapter.describe_services(CLUSTER_ARN, ["web"])
     assert isinstance(caught.value.__cause__, ClientError)
     assert caught.value.__cause__.response["Error"]["Code"] == code
 
@@ -298,8 +348,7 @@ def test_given_service_without_tags_when_described_then_empty_tags(
     stub.add_response(
         "describe_services", {"services": [service(tags=[], loadBalancers=[], desiredCount=0)]}
     )
-    info = adapter.describe_service(CLUSTER_ARN, "web")
-    assert info is not None
+    info = adapter.describe_services(CLUSTER_ARN, ["web"])["web"]
     assert info.tags == {}
     assert info.target_group_arns == ()
 
@@ -447,7 +496,7 @@ class _Unreachable:
             lambda: EcsAdapter(_Unreachable()).describe_tasks(CLUSTER_ARN, ["t"]), id="dt"
         ),
         pytest.param(
-            lambda: EcsAdapter(_Unreachable()).describe_service(CLUSTER_ARN, "w"), id="ds"
+            lambda: EcsAdapter(_Unreachable()).describe_services(CLUSTER_ARN, ["w"]), id="ds"
         ),
         pytest.param(lambda: DynamoLedger(TABLE, _Unreachable()).get("t"), id="get"),
         pytest.param(lambda: DynamoLedger(TABLE, _Unreachable()).has_open(), id="query"),
@@ -500,7 +549,8 @@ def test_given_open_record_when_converted_then_sweep_key_open_and_none_fields_le
     item = to_item(record)
     assert item["pk"] == {"S": record.task_arn}
     assert "task_arn" not in item
-    assert item["sweep_key"] == {"S": OPEN}
+    assert item["sweep_key"] == {"S": sweep_key(record.task_arn)}
+    assert item["sweep_key"]["S"] in {f"open#{n}" for n in range(4)}
     assert item["status"] == {"S": "stop_requested"}
     assert item["version"] == {"N": "4"}
     assert item["due_at"] == {"N": "1795341780.123"}
@@ -670,64 +720,124 @@ def test_given_failing_get_and_put_when_called_then_domain_errors_keep_cause(
     assert isinstance(put.value.__cause__, ClientError)
 
 
-def query_params(until: str, start: dict[str, Any] | None = None) -> dict[str, Any]:
+def query_params(shard: int, until: str, start: dict[str, Any] | None = None) -> dict[str, Any]:
     params: dict[str, Any] = {
         "TableName": TABLE,
         "IndexName": DUE_INDEX,
         "KeyConditionExpression": "sweep_key = :open AND due_at <= :until",
-        "ExpressionAttributeValues": {":open": {"S": "open"}, ":until": {"N": until}},
+        "ExpressionAttributeValues": {":open": {"S": f"open#{shard}"}, ":until": {"N": until}},
     }
     if start is not None:
         params["ExclusiveStartKey"] = start
     return params
 
 
-def test_given_two_pages_when_due_read_then_both_followed(
+def index_item(record: TaskRecord) -> dict[str, Any]:
+    """What the due index projects of a record: keys, status, lease_until."""
+    item = to_item(record)
+    return {
+        k: v for k, v in item.items() if k in {"pk", "sweep_key", "due_at", "status", "lease_until"}
+    }
+
+
+def test_given_shards_and_pages_when_due_read_then_every_shard_and_page_merged_by_due_time(
     ddb: tuple[DynamoLedger, Stubber],
 ) -> None:
     ledger, stub = ddb
-    first = full_record(task_arn=task_arn(1), status=RecordStatus.DRAINING, due_at=10.0)
-    second = full_record(task_arn=task_arn(2), status=RecordStatus.DRAINING, due_at=20.5)
-    last_key = {"pk": {"S": task_arn(1)}, "sweep_key": {"S": "open"}, "due_at": {"N": "10.0"}}
+    first = full_record(
+        task_arn=task_arn(1), status=RecordStatus.DRAINING, due_at=30.0, lease_until=None
+    )
+    second = full_record(
+        task_arn=task_arn(2), status=RecordStatus.STOP_REQUESTED, due_at=20.5, lease_until=None
+    )
+    leased = full_record(
+        task_arn=task_arn(3), status=RecordStatus.DRAINING, due_at=10.0, lease_until=40.0
+    )
+    last_key = {"pk": {"S": task_arn(1)}, "sweep_key": {"S": "open#0"}, "due_at": {"N": "30.0"}}
     stub.add_response(
         "query",
-        {"Items": [to_item(first)], "LastEvaluatedKey": last_key},
-        expected_params=query_params("1795341690.5"),
+        {"Items": [index_item(first)], "LastEvaluatedKey": last_key},
+        expected_params=query_params(0, "1795341690.5"),
     )
     stub.add_response(
         "query",
-        {"Items": [to_item(second)]},
-        expected_params=query_params("1795341690.5", last_key),
+        {"Items": [index_item(second)]},
+        expected_params=query_params(0, "1795341690.5", last_key),
     )
+    stub.add_response("query", {"Items": []}, expected_params=query_params(1, "1795341690.5"))
+    stub.add_response(
+        "query", {"Items": [index_item(leased)]}, expected_params=query_params(2, "1795341690.5")
+    )
+    stub.add_response("query", {"Items": []}, expected_params=query_params(3, "1795341690.5"))
 
-    assert list(ledger.due(until=1_795_341_690.5)) == [first, second]
+    assert ledger.due(until=1_795_341_690.5) == [
+        DueEntry(task_arn(3), 10.0, RecordStatus.DRAINING, 40.0),
+        DueEntry(task_arn(2), 20.5, RecordStatus.STOP_REQUESTED, None),
+        DueEntry(task_arn(1), 30.0, RecordStatus.DRAINING, None),
+    ]
 
 
 def test_given_integral_until_when_due_read_then_number_is_sent_as_float_text(
     ddb: tuple[DynamoLedger, Stubber],
 ) -> None:
     ledger, stub = ddb
-    stub.add_response("query", {"Items": []}, expected_params=query_params("100.0"))
-    assert list(ledger.due(until=100.0)) == []
+    for shard in range(4):
+        stub.add_response("query", {"Items": []}, expected_params=query_params(shard, "100.0"))
+    assert ledger.due(until=100.0) == []
 
 
-@pytest.mark.parametrize(("items", "expected"), [([{"pk": {"S": "t"}}], True), ([], False)])
-def test_given_index_when_open_checked_then_one_item_query_without_paging(
-    ddb: tuple[DynamoLedger, Stubber], items: list[dict[str, Any]], expected: bool
+@pytest.mark.parametrize(
+    ("response", "expected"),
+    [
+        ({"Count": 1, "ScannedCount": 1}, True),
+        ({"Count": 0, "ScannedCount": 0}, False),
+        ({"Count": 0, "ScannedCount": 0, "LastEvaluatedKey": {"pk": {"S": "t"}}}, True),
+    ],
+)
+def test_given_index_when_open_checked_then_one_scan_of_one_item(
+    ddb: tuple[DynamoLedger, Stubber], response: dict[str, Any], expected: bool
 ) -> None:
     ledger, stub = ddb
     stub.add_response(
-        "query",
-        {"Items": items, "LastEvaluatedKey": {"pk": {"S": "t"}}},
+        "scan",
+        response,
         expected_params={
             "TableName": TABLE,
             "IndexName": DUE_INDEX,
-            "KeyConditionExpression": "sweep_key = :open",
-            "ExpressionAttributeValues": {":open": {"S": "open"}},
             "Limit": 1,
+            "Select": "COUNT",
         },
     )
     assert ledger.has_open() is expected
+
+
+def test_given_due_record_when_claimed_then_one_conditional_update_returning_the_record(
+    ddb: tuple[DynamoLedger, Stubber],
+) -> None:
+    ledger, stub = ddb
+    record = full_record(status=RecordStatus.DRAINING, rev=3, lease_owner=None, lease_until=None)
+    stored = dataclasses.replace(record, rev=4, lease_owner="run-1", lease_until=130.0)
+    stub.add_response(
+        "update_item",
+        {"Attributes": to_item(stored)},
+        expected_params={
+            "TableName": TABLE,
+            "Key": {"pk": {"S": record.task_arn}},
+            "UpdateExpression": "SET lease_owner = :owner, lease_until = :until, rev = rev + :one",
+            "ConditionExpression": "attribute_exists(sweep_key) AND due_at <= :now AND "
+            "(attribute_not_exists(lease_until) OR lease_until <= :now)",
+            "ExpressionAttributeValues": {
+                ":owner": {"S": "run-1"},
+                ":until": {"N": "130.0"},
+                ":now": {"N": "100.0"},
+                ":one": {"N": "1"},
+            },
+            "ReturnValues": "ALL_NEW",
+        },
+    )
+    stub.add_client_error("update_item", "ConditionalCheckFailedException", "no")
+    assert ledger.claim(record.task_arn, "run-1", 100.0, 130.0) == stored
+    assert ledger.claim(record.task_arn, "run-1", 100.0, 130.0) is None
 
 
 def test_given_throttled_query_when_due_read_then_unavailable_with_cause(
@@ -736,7 +846,7 @@ def test_given_throttled_query_when_due_read_then_unavailable_with_cause(
     ledger, stub = ddb
     stub.add_client_error("query", "ProvisionedThroughputExceededException", "slow down")
     with pytest.raises(AwsUnavailableError, match=r"^Query: ") as caught:
-        list(ledger.due(until=1.0))
+        ledger.due(until=1.0)
     assert isinstance(caught.value.__cause__, ClientError)
 
 
