@@ -15,6 +15,7 @@ from serverless.clock import Clock, SystemClock
 from serverless.errors import InvalidEventError
 from serverless.events import event_id_of, parse_task_event
 from serverless.observability import Metric, count, log_keys, logger
+from serverless.pacing import DESCRIBE_SERVICES, Pacer
 from serverless.policy import EARLY_START_SOURCE
 from serverless.ports import Ports
 from serverless.services import ServiceDirectory
@@ -32,8 +33,17 @@ class App:
         self.settings = settings
         self.clock = clock
         self.ports = ports
-        # Warm-container cache of service tags, shared by every invocation of this App.
-        self.services = ServiceDirectory(ports.ecs, settings, clock)
+        # Paces this container's DescribeServices to the account's bucket (task-events).
+        self.pacer = Pacer(ports.ledger, clock)
+        # Warm-container cache of service tags, shared by every invocation of this App,
+        # backed by the ledger's copy shared by all containers.
+        self.services = ServiceDirectory(
+            ports.ecs,
+            settings,
+            clock,
+            shared=ports.ledger,
+            before_call=lambda: self.pacer.acquire(DESCRIBE_SERVICES),
+        )
         self.tracker = DrainTracker(ports.ledger, self.services, settings, clock, ports.trigger)
 
     def handle_task_event(self, event: object) -> dict[str, str]:

@@ -48,6 +48,10 @@ class Bucket:
     block: int  # tokens taken per ledger write
 
 
+#: Tokens not spent this long after they became usable are dropped: spending them later
+#: could add to a burst the shared bucket no longer accounts for.
+BLOCK_MAX_AGE_SECONDS = 1.0
+
 STOP_TASK = Bucket("ecs:StopTask", 40.0, 100, 10)
 DESCRIBE_TASKS = Bucket("ecs:DescribeTasks", 20.0, 100, 4)
 DESCRIBE_SERVICES = Bucket("ecs:DescribeServices", 20.0, 100, 4)
@@ -61,7 +65,8 @@ class _Block:
 
 
 class Pacer:
-    """Hands out tokens taken in blocks from the shared buckets; one per sweeper run.
+    """Hands out tokens taken in blocks from the shared buckets (one per sweeper run, one
+    per warm container for the task-events function).
 
     Safe to use from the run's workers: the lock is never held across a ledger call or a
     sleep (the simulator's workers must only block on the clock and on AWS calls).
@@ -79,8 +84,11 @@ class Pacer:
         """Up to ``wanted`` tokens from the local blocks: (how many, usable from when)."""
         got = 0
         usable_at = float("-inf")
+        stale = self._clock.now() - BLOCK_MAX_AGE_SECONDS
         with self._lock:
             blocks = self._blocks.setdefault(bucket.name, deque())
+            while blocks and blocks[0].usable_at < stale:
+                blocks.popleft()
             while blocks and got < wanted:
                 block = blocks[0]
                 used = min(block.left, wanted - got)

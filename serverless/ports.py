@@ -56,6 +56,21 @@ class LedgerPort(Protocol):
         """Whether any record is open at all (one cheap read)."""
         ...
 
+    def get_service(
+        self, cluster_arn: str, service_name: str
+    ) -> tuple[ServiceInfo | None, float] | None:
+        """The service as some function last described it, and when (None: never stored).
+
+        Shared by every warm container, so a burst of cold starts needs few DescribeServices.
+        """
+        ...
+
+    def put_service(
+        self, cluster_arn: str, service_name: str, info: ServiceInfo | None, read_at: float
+    ) -> None:
+        """Store what DescribeServices showed of a service at ``read_at`` (None: no service)."""
+        ...
+
     def take_tokens(self, bucket: str, count: int, rate: float, burst: int, now: float) -> float:
         """Take ``count`` tokens of the account-wide token bucket ``bucket`` (shared by every
         invocation); returns the time from which they may be spent (``now`` or later).

@@ -10,7 +10,7 @@ from serverless.errors import DrainTerminatorError
 from serverless.model import ServiceInfo, ServicePolicy
 from serverless.observability import logger
 from serverless.policy import parse_policy
-from serverless.ports import EcsPort
+from serverless.ports import EcsPort, LedgerPort
 from serverless.settings import Settings
 
 __all__ = ["DESCRIBE_SERVICES_BATCH", "ServiceDirectory", "ServiceView"]
@@ -36,10 +36,21 @@ class ServiceDirectory:
     One per warm container; the cache is shared by its invocations (and a run's workers).
     """
 
-    def __init__(self, ecs: EcsPort, settings: Settings, clock: Clock) -> None:
+    def __init__(
+        self,
+        ecs: EcsPort,
+        settings: Settings,
+        clock: Clock,
+        shared: LedgerPort | None = None,
+        before_call: Callable[[], None] | None = None,
+    ) -> None:
         self._ecs = ecs
         self._settings = settings
         self._clock = clock
+        #: The ledger's copy of each service, shared by every warm container (optional).
+        self._shared = shared
+        #: Runs before each DescribeServices of :meth:`policy` (e.g. to pace it).
+        self._before_call = before_call
         self._cache: dict[tuple[str, str], ServiceView] = {}
 
     def _view(
@@ -72,13 +83,38 @@ class ServiceDirectory:
         return {name: self._view(cluster_arn, name, found.get(name), now) for name in names}
 
     def policy(self, cluster_arn: str, service_name: str) -> ServicePolicy:
-        """The service's policy, reused for ``TAG_CACHE_SECONDS``; a missing service is not
+        """The service's policy, at most ``TAG_CACHE_SECONDS`` old; a missing service is not
         opted in. Raises a DrainTerminatorError when the lookup fails.
+
+        Looks in this container's cache, then in the ledger's shared copy, and only then
+        asks ECS (paced), storing the answer for the other containers: a burst of drains
+        on many cold containers costs about one DescribeServices per service.
         """
+        max_age = self._settings.tag_cache_seconds
         view = self._cache.get((cluster_arn, service_name))
-        if view is None or view.read_at + self._settings.tag_cache_seconds <= self._clock.now():
-            view = self._read(cluster_arn, [service_name], None)[service_name]
+        if view is not None and self._clock.now() - view.read_at < max_age:
+            return view.policy
+        stored = self._stored(cluster_arn, service_name)
+        if stored is not None and self._clock.now() - stored[1] < max_age:
+            return self._view(cluster_arn, service_name, stored[0], stored[1]).policy
+        view = self._read(cluster_arn, [service_name], self._before_call)[service_name]
+        if self._shared is not None:
+            try:
+                self._shared.put_service(cluster_arn, service_name, view.info, view.read_at)
+            except DrainTerminatorError as error:
+                logger.warning("could not share the service's tags", extra={"error": str(error)})
         return view.policy
+
+    def _stored(
+        self, cluster_arn: str, service_name: str
+    ) -> tuple[ServiceInfo | None, float] | None:
+        if self._shared is None:
+            return None
+        try:
+            return self._shared.get_service(cluster_arn, service_name)
+        except DrainTerminatorError as error:
+            logger.warning("could not read the shared service tags", extra={"error": str(error)})
+            return None
 
     def fresh(
         self,

@@ -16,7 +16,7 @@ from typing import Any
 from serverless.adapters.clients import LazyClient
 from serverless.adapters.errors import aws_errors
 from serverless.errors import ConflictError
-from serverless.model import DueEntry, Outcome, RecordStatus, TaskRecord
+from serverless.model import DueEntry, Outcome, RecordStatus, ServiceInfo, TaskRecord
 
 __all__ = [
     "DUE_INDEX",
@@ -45,6 +45,10 @@ _ENUMS: dict[str, type[RecordStatus] | type[Outcome]] = {
 
 def _number(value: float | int) -> str:
     return str(value) if isinstance(value, int) else repr(float(value))
+
+
+def _service_key(cluster_arn: str, service_name: str) -> str:
+    return f"service#{cluster_arn}#{service_name}"
 
 
 def sweep_key(task_arn: str) -> str:
@@ -177,6 +181,50 @@ class DynamoLedger:
                 TableName=self._table, IndexName=DUE_INDEX, Limit=1, Select="COUNT"
             )
         return bool(response.get("Count")) or "LastEvaluatedKey" in response
+
+    def get_service(
+        self, cluster_arn: str, service_name: str
+    ) -> tuple[ServiceInfo | None, float] | None:
+        """The shared ``service#<cluster ARN>#<name>`` item (eventually consistent read)."""
+        with aws_errors("GetItem"):
+            item = (
+                self._client.get()
+                .get_item(
+                    TableName=self._table,
+                    Key={"pk": {"S": _service_key(cluster_arn, service_name)}},
+                )
+                .get("Item")
+            )
+        if not item:
+            return None
+        read_at = float(item["read_at"]["N"])
+        if not item.get("exists", {}).get("BOOL", False):
+            return None, read_at
+        info = ServiceInfo(
+            cluster_arn=cluster_arn,
+            service_name=service_name,
+            tags={k: v["S"] for k, v in item.get("tags", {}).get("M", {}).items()},
+            desired_count=int(item.get("desired_count", {}).get("N", "0")),
+            target_group_arns=tuple(v["S"] for v in item.get("target_groups", {}).get("L", [])),
+        )
+        return info, read_at
+
+    def put_service(
+        self, cluster_arn: str, service_name: str, info: ServiceInfo | None, read_at: float
+    ) -> None:
+        """Overwrite the shared item of a service (last writer wins; it expires in an hour)."""
+        item: dict[str, Any] = {
+            "pk": {"S": _service_key(cluster_arn, service_name)},
+            "read_at": {"N": _number(read_at)},
+            "exists": {"BOOL": info is not None},
+            "expires_at": {"N": str(int(read_at) + 3600)},
+        }
+        if info is not None:
+            item["tags"] = {"M": {k: {"S": v} for k, v in info.tags.items()}}
+            item["desired_count"] = {"N": str(info.desired_count)}
+            item["target_groups"] = {"L": [{"S": arn} for arn in info.target_group_arns]}
+        with aws_errors("PutItem"):
+            self._client.get().put_item(TableName=self._table, Item=item)
 
     def take_tokens(self, bucket: str, count: int, rate: float, burst: int, now: float) -> float:
         """GCRA on the item ``rate#<bucket>``: move its theoretical arrival time ``tat`` on by

@@ -66,6 +66,8 @@ class FakeLedger:
         self.tats: dict[str, float] = {}
         self.token_calls: list[tuple[str, int, float]] = []
         self.token_failures: list[Exception] = []
+        #: The services' shared copies (``service#`` items).
+        self.shared_services: dict[tuple[str, str], tuple[ServiceInfo | None, float]] = {}
         #: A guard against a run loop that never sleeps: ``due`` fails past this many calls.
         self.max_due_calls = 10_000
 
@@ -120,6 +122,16 @@ class FakeLedger:
     def has_open(self) -> bool:
         self.has_open_calls += 1
         return any(r.is_open for r in self.records.values())
+
+    def get_service(
+        self, cluster_arn: str, service_name: str
+    ) -> tuple[ServiceInfo | None, float] | None:
+        return self.shared_services.get((cluster_arn, service_name))
+
+    def put_service(
+        self, cluster_arn: str, service_name: str, info: ServiceInfo | None, read_at: float
+    ) -> None:
+        self.shared_services[(cluster_arn, service_name)] = (info, read_at)
 
     def take_tokens(self, bucket: str, count: int, rate: float, burst: int, now: float) -> float:
         """The same GCRA as the DynamoDB adapter, on a dict."""

@@ -11,7 +11,7 @@ from serverless.model import ServicePolicy
 from serverless.services import ServiceDirectory, ServiceView
 from serverless.settings import Settings
 from tests.support.clock import ManualClock
-from tests.support.fakes import CLUSTER_ARN, FakeEcs
+from tests.support.fakes import CLUSTER_ARN, FakeEcs, FakeLedger
 
 OPTED_IN = {"drain-terminator:enabled": "true", "drain-terminator:wait-seconds": "45"}
 
@@ -200,3 +200,47 @@ def test_given_one_service_fails_when_fresh_asked_then_only_it_carries_the_error
     assert isinstance(views["svc-11"], DrainTerminatorError)
     # 10 + the failed batch of 2, then each of its services alone.
     assert [len(call[1]) for call in ecs.describe_services_calls] == [10, 2, 1, 1]
+
+
+# -- the ledger's shared copy (many cold containers, one DescribeServices) -----------------------
+
+
+def test_given_two_containers_when_the_second_looks_up_then_it_reads_the_shared_copy(
+    ecs: FakeEcs, clock: ManualClock
+) -> None:
+    ecs.add_service("web", OPTED_IN)
+    ledger = FakeLedger()
+    paced: list[float] = []
+    settings = Settings(table_name="t")
+    first = ServiceDirectory(ecs, settings, clock, ledger, lambda: paced.append(clock.now()))
+    second = ServiceDirectory(ecs, settings, clock, ledger, lambda: paced.append(clock.now()))
+
+    assert first.policy(CLUSTER_ARN, "web").enabled
+    clock.advance(10)
+    assert second.policy(CLUSTER_ARN, "web") == ServicePolicy(enabled=True, wait_seconds=45)
+
+    assert len(ecs.describe_services_calls) == 1
+    assert len(paced) == 1  # only the real call is paced
+    assert ledger.shared_services[(CLUSTER_ARN, "web")][1] == clock.now() - 10
+
+
+def test_given_shared_copy_older_than_the_cache_time_when_looked_up_then_ecs_asked_again(
+    ecs: FakeEcs, clock: ManualClock
+) -> None:
+    ledger = FakeLedger()
+    ledger.put_service(CLUSTER_ARN, "web", None, clock.now() - 60)  # "no such service", 60 s ago
+    ecs.add_service("web", OPTED_IN)
+    services = ServiceDirectory(ecs, Settings(table_name="t"), clock, ledger)
+    assert services.policy(CLUSTER_ARN, "web").enabled
+    assert len(ecs.describe_services_calls) == 1
+    assert ledger.shared_services[(CLUSTER_ARN, "web")][1] == clock.now()
+
+
+def test_given_shared_copy_of_a_missing_service_when_fresh_then_not_opted_in_without_a_call(
+    ecs: FakeEcs, clock: ManualClock
+) -> None:
+    ledger = FakeLedger()
+    ledger.put_service(CLUSTER_ARN, "ghost", None, clock.now() - 5)
+    services = ServiceDirectory(ecs, Settings(table_name="t"), clock, ledger)
+    assert not services.policy(CLUSTER_ARN, "ghost").enabled
+    assert ecs.describe_services_calls == []
