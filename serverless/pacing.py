@@ -35,7 +35,7 @@ __all__ = [
 #: The longest one ECS or ELB call can take, retries included (connect + read time-outs).
 ECS_CALL_MAX_SECONDS = 15.0
 #: The longest one DynamoDB call can take, retries included.
-LEDGER_CALL_MAX_SECONDS = 19.0
+LEDGER_CALL_MAX_SECONDS = 30.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -56,6 +56,7 @@ __all__ = [
     "LOOKUP_RETRY_SECONDS",
     "MAX_STOP_ATTEMPTS",
     "STOP_RETRY_SECONDS",
+    "TRANSIENT_LOOKUP_RETRY_SECONDS",
     "TRANSIENT_RETRY_SECONDS",
     "WORKERS",
     "BatchWorker",
@@ -72,7 +73,9 @@ WORKERS = 8
 #: therefore never claim the record while our StopTask may still be in flight.
 LEASE_MARGIN_SECONDS = ECS_CALL_MAX_SECONDS + 1.0
 #: A record whose lookup failed (DescribeTasks, DescribeServices, target health, stagger
-#: slot) is looked at again this much later.
+#: slot) is looked at again this much later: soon when AWS was only unavailable
+#: (throttling, 5xx, time-outs that outlived botocore's retries), later when it refused.
+TRANSIENT_LOOKUP_RETRY_SECONDS = 5.0
 LOOKUP_RETRY_SECONDS = 15.0
 #: A permanently failing StopTask is retried this often before the record is given up.
 MAX_STOP_ATTEMPTS = 5
@@ -340,13 +343,18 @@ class BatchWorker:
     # -- ledger writes (a failure stays with its record) ------------------------------------
 
     def _lookup_failed(self, record: TaskRecord, what: str, error: DrainTerminatorError) -> None:
+        retry = (
+            TRANSIENT_LOOKUP_RETRY_SECONDS
+            if isinstance(error, AwsUnavailableError)
+            else LOOKUP_RETRY_SECONDS
+        )
         count(Metric.LOOKUPS_FAILED)
         self._report.add("lookup_failed", record.task_arn)
         logger.error(
             f"{what} failed; stop deferred",
-            extra={**_keys(record), "error": str(error), "retry_in": LOOKUP_RETRY_SECONDS},
+            extra={**_keys(record), "error": str(error), "retry_in": retry},
         )
-        self._write(record, released(record, self._clock.now() + LOOKUP_RETRY_SECONDS))
+        self._write(record, released(record, self._clock.now() + retry))
 
     def _close(
         self,

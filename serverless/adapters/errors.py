@@ -41,7 +41,7 @@ __all__ = [
 #: ``total_max_attempts`` because botocore rewrites a ``max_attempts`` key in place, which
 #: would change these shared objects after the first client.
 CLIENT_CONFIG = Config(
-    retries={"mode": "standard", "total_max_attempts": 4},
+    retries={"mode": "standard", "total_max_attempts": 5},
     connect_timeout=1,
     read_timeout=2,
 )

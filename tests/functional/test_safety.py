@@ -125,7 +125,7 @@ def test_given_describe_services_denied_for_one_service_when_swept_then_others_s
     world.fail(world.ecs, "DescribeServices", "AccessDeniedException", asks_for("web"))
     clock.advance(6)  # the tags task-events read are older than the 5 s bound by now
 
-    report = sweep(world, timeout=60.0)
+    report = sweep(world, timeout=71.0)
 
     assert [s.task_arn for s in world.stops] == [fine]
     assert broken in report["lookup_failed"]
@@ -151,7 +151,7 @@ def test_given_target_group_deleted_when_min_healthy_guard_checks_then_deferred_
     drain(world, other, clock.now() - 130, service="api")
     world.elbv2.delete_target_group(TargetGroupArn=target_group)
 
-    report = sweep(world, timeout=60.0)
+    report = sweep(world, timeout=71.0)
 
     assert [s.task_arn for s in world.stops] == [other]
     assert guarded in report["lookup_failed"]
@@ -168,7 +168,7 @@ def test_given_elb_throttled_when_min_healthy_guard_checks_then_deferred_and_run
     drain(world, task, clock.now() - 130, service="ws")
     event, hook = world.fail(world.elbv2, "DescribeTargetHealth", "Throttling")
 
-    report = sweep(world, timeout=60.0)
+    report = sweep(world, timeout=71.0)
     world.elbv2.meta.events.unregister(event, hook)
     assert world.stops == []
     assert report["lookup_failed"]

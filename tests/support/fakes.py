@@ -203,6 +203,14 @@ class FakeEcs:
     describe_services_calls: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
     describe_tasks_calls: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
     stops_take_effect: bool = True
+    #: Virtual seconds each call of an operation takes ("DescribeTasks", ...); the clock
+    #: must be a ManualClock (or anything with ``advance``) to use it.
+    latency: dict[str, float] = field(default_factory=dict)
+
+    def _take(self, operation: str) -> None:
+        seconds = self.latency.get(operation, 0.0)
+        if seconds:
+            self.clock.advance(seconds)  # type: ignore[attr-defined]
 
     def add_service(
         self,
@@ -239,6 +247,7 @@ class FakeEcs:
         self, cluster_arn: str, service_names: Sequence[str]
     ) -> dict[str, ServiceInfo]:
         assert len(service_names) <= 10, "DescribeServices takes at most 10 services"
+        self._take("DescribeServices")
         self.describe_services_calls.append((cluster_arn, tuple(service_names)))
         for name in service_names:
             self.describe_service_calls.append((cluster_arn, name))
@@ -253,6 +262,7 @@ class FakeEcs:
 
     def describe_tasks(self, cluster_arn: str, task_arns: Sequence[str]) -> dict[str, TaskState]:
         self.describe_tasks_calls.append((cluster_arn, tuple(task_arns)))
+        self._take("DescribeTasks")
         if self.describe_tasks_failures:
             raise self.describe_tasks_failures.pop(0)
         return {arn: self.tasks[arn] for arn in task_arns if arn in self.tasks}

@@ -238,6 +238,11 @@ class World:
             return None
         return {k: next(iter(v.values())) for k, v in item.items()}
 
+    def item_keys(self) -> set[str]:
+        """The ``pk`` of every item in the ledger."""
+        items = self.dynamodb.scan(TableName=TABLE, ProjectionExpression="pk")["Items"]
+        return {item["pk"]["S"] for item in items}
+
     def item_count(self) -> int:
         return int(self.dynamodb.scan(TableName=TABLE, Select="COUNT")["Count"])
 

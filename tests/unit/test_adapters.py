@@ -172,7 +172,7 @@ def test_given_non_aws_error_when_translated_then_type_error() -> None:
 
 
 def test_given_client_configs_when_read_then_standard_retries_and_short_timeouts() -> None:
-    assert CLIENT_CONFIG.retries == {"mode": "standard", "total_max_attempts": 4}
+    assert CLIENT_CONFIG.retries == {"mode": "standard", "total_max_attempts": 5}
     assert ECS_CLIENT_CONFIG.retries == {"mode": "standard", "total_max_attempts": 3}
     boto3.session.Session(region_name="us-east-1").client("ecs", config=ECS_CLIENT_CONFIG)
     # Creating a client must not rewrite the shared configuration.
@@ -185,9 +185,9 @@ def test_given_client_configs_when_read_then_standard_retries_and_short_timeouts
 
 
 def test_given_client_configs_when_bounded_then_within_what_the_sweeper_assumes() -> None:
-    # 3 attempts x (1 + 3) s + backoff 1 + 2 s; 4 x (1 + 2) + 1 + 2 + 4.
+    # 3 attempts x (1 + 3) s + backoff 1 + 2 s; 5 x (1 + 2) + 1 + 2 + 4 + 8.
     assert call_time_bound(ECS_CLIENT_CONFIG) == 15.0
-    assert call_time_bound(CLIENT_CONFIG) == 19.0
+    assert call_time_bound(CLIENT_CONFIG) == 30.0
     assert call_time_bound(ECS_CLIENT_CONFIG) <= ECS_CALL_MAX_SECONDS
     assert call_time_bound(CLIENT_CONFIG) <= LEDGER_CALL_MAX_SECONDS
 

@@ -8,9 +8,7 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import (
-    ClientError,
-)
+from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -28,19 +26,6 @@ from tests.support.fakes import CLUSTER_ARN, task_arn
 
 REGION = "us-east-1"
 TABLE = "ledger"
-TG_A = "arn:aws:elasticloadbalancing:us-east-1:111122223333:targetgroup/web-a/0123456789abcdef"
-TG_B = "arn:aws:elasticloadbalancing:us-east-1:111122223333:targetgroup/web-b/fedcba9876543210"
-URL = "https://ecs.us-east-1.amazonaws.com"
-
-
-def client_error(code: str, message: str = "boom", status: int = 400) -> ClientError:
-    return ClientError(
-        {
-            "Error": {"Code": code, "Message": message},
-            "ResponseMetadata": {"HTTPStatusCode": status},
-        },
-        "AnyOperation",
-    )
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from serverless.stopping import (
     LOOKUP_RETRY_SECONDS,
     MAX_STOP_ATTEMPTS,
     STOP_RETRY_SECONDS,
+    TRANSIENT_LOOKUP_RETRY_SECONDS,
     TRANSIENT_RETRY_SECONDS,
 )
 from tests.support.clock import ManualClock
@@ -104,27 +105,18 @@ def test_given_stop_requested_write_conflicts_when_stopped_then_conflict_counted
 # -- a StopTask is decided on current facts only ---------------------------------------------------
 
 
-def slow(clock: ManualClock, seconds: float, call: Callable[..., object]) -> Callable[..., object]:
-    def wrapped(*args: object) -> object:
-        clock.advance(seconds)
-        return call(*args)
-
-    return wrapped
-
-
 def test_given_lease_nearly_expired_at_stop_time_when_run_then_not_stopped_but_released_and_redone(
     h: Harness, clock: ManualClock
 ) -> None:
     start = h.now
     task = h.drain(1, start - 130)
     # The first DescribeTasks takes 15 s of a 30 s lease: 15 s left < the 16 s margin.
-    describe = h.ecs.describe_tasks
-    h.ecs.describe_tasks = slow(clock, 15.0, describe)  # type: ignore[method-assign]
+    h.ecs.latency["DescribeTasks"] = 15.0
     stops_before: list[int] = []
 
     def fast_again() -> None:
         stops_before.append(len(h.ecs.stops))
-        h.ecs.describe_tasks = describe  # type: ignore[method-assign]
+        h.ecs.latency.clear()
 
     clock.at(start + 15, fast_again)
 
@@ -141,7 +133,7 @@ def test_given_task_state_older_than_the_bound_when_deciding_then_described_agai
     start = h.now
     task = h.drain(1, start - 130)
     # Reading the tags takes 6 s: the task state read before them is then too old (> 5 s).
-    h.ecs.describe_services = slow(clock, 6.0, h.ecs.describe_services)  # type: ignore[method-assign]
+    h.ecs.latency["DescribeServices"] = 6.0
 
     h.run()
 
@@ -248,7 +240,7 @@ def test_given_describe_tasks_unavailable_once_when_run_then_deferred_and_done_l
 
     assert report.lookup_failed == [task]
     assert metric_values("LookupsFailed") == [1.0]
-    assert h.stop_times(task) == [pytest.approx(start + LOOKUP_RETRY_SECONDS)]
+    assert h.stop_times(task) == [pytest.approx(start + TRANSIENT_LOOKUP_RETRY_SECONDS)]
 
 
 def test_given_describe_tasks_always_unavailable_when_run_then_ends_in_time_without_stopping(
@@ -262,7 +254,8 @@ def test_given_describe_tasks_always_unavailable_when_run_then_ends_in_time_with
 
     assert h.ecs.stops == []
     assert h.now - start <= h.settings.sweep_horizon_seconds
-    assert len(report.lookup_failed) <= h.settings.sweep_horizon_seconds / LOOKUP_RETRY_SECONDS + 1
+    horizon = h.settings.sweep_horizon_seconds
+    assert len(report.lookup_failed) <= horizon / TRANSIENT_LOOKUP_RETRY_SECONDS + 1
     stored = h.record(task)
     assert stored.is_open
     assert stored.lease_owner is None

@@ -129,7 +129,7 @@ def test_given_25_due_together_when_run_then_claimed_in_batches_and_all_stopped(
 
 def test_given_short_remaining_time_when_deadline_later_then_returns_in_time(h: Harness) -> None:
     start = h.now
-    h.drain(1, start - 120 + 25)  # due in 25 s; a 60 s invocation may start work for 16 s
+    h.drain(1, start - 120 + 25)  # due in 25 s; a 71 s invocation may start work for 16 s
 
     h.run(timeout=SHORT_TIMEOUT)
 
@@ -163,14 +163,8 @@ def test_given_time_runs_out_between_batches_when_run_then_later_batches_left_un
     h: Harness, clock: ManualClock
 ) -> None:
     tasks = [h.drain(i, h.now - 130) for i in range(1, 21)]
-    # Each DescribeTasks takes 10 s: the second batch no longer fits a 60 s invocation.
-    original = h.ecs.describe_tasks
-
-    def slow(cluster: str, arns: object) -> object:
-        clock.advance(10)
-        return original(cluster, arns)  # type: ignore[arg-type]
-
-    h.ecs.describe_tasks = slow  # type: ignore[method-assign]
+    # Each DescribeTasks takes 10 s: the second batch no longer fits a 71 s invocation.
+    h.ecs.latency["DescribeTasks"] = 10.0
     h.run(timeout=SHORT_TIMEOUT)
 
     assert len(h.ecs.stops) == CLAIM_BATCH
