@@ -20,4 +20,6 @@ current()
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, object]:
     """Stop every draining task whose wait is over, within the invocation's time."""
-    return current().sweep(context.get_remaining_time_in_millis, run_id=context.aws_request_id)
+    return current().sweep(
+        context.get_remaining_time_in_millis, run_id=context.aws_request_id, event=event
+    )

@@ -9,12 +9,14 @@ through the same door. Handler modules use :func:`current`, which bootstraps on 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from serverless.clock import Clock, SystemClock
 from serverless.errors import InvalidEventError
 from serverless.events import event_id_of, parse_task_event
 from serverless.observability import Metric, count, log_keys, logger
+from serverless.pacing import DESCRIBE_SERVICES, Pacer
+from serverless.policy import EARLY_START_SOURCE
 from serverless.ports import Ports
 from serverless.services import ServiceDirectory
 from serverless.settings import Settings, load_settings
@@ -31,8 +33,17 @@ class App:
         self.settings = settings
         self.clock = clock
         self.ports = ports
-        # Warm-container cache of service tags, shared by every invocation of this App.
-        self.services = ServiceDirectory(ports.ecs, settings, clock)
+        # Paces this container's DescribeServices to the account's bucket (task-events).
+        self.pacer = Pacer(ports.ledger, clock)
+        # Warm-container cache of service tags, shared by every invocation of this App,
+        # backed by the ledger's copy shared by all containers.
+        self.services = ServiceDirectory(
+            ports.ecs,
+            settings,
+            clock,
+            shared=ports.ledger,
+            before_call=lambda: self.pacer.acquire(DESCRIBE_SERVICES),
+        )
         self.tracker = DrainTracker(ports.ledger, self.services, settings, clock, ports.trigger)
 
     def handle_task_event(self, event: object) -> dict[str, str]:
@@ -53,15 +64,23 @@ class App:
         return {"action": str(result.action), "reason": result.reason, "task_arn": result.task_arn}
 
     def sweep(
-        self, remaining_ms: Callable[[], int], run_id: str | None = None
+        self,
+        remaining_ms: Callable[[], int],
+        run_id: str | None = None,
+        event: object = None,
     ) -> dict[str, object]:
-        """One sweeper run, bounded by ``remaining_ms`` (the invocation's remaining time)."""
+        """One sweeper run, bounded by ``remaining_ms`` (the invocation's remaining time).
+
+        ``event`` is what started it: the schedule's, or an early start from task-events.
+        """
+        early = isinstance(event, Mapping) and event.get("source") == EARLY_START_SOURCE
         sweeper = Sweeper(
             self.ports,
             self.services,
             self.settings,
             self.clock,
             run_id or uuid.uuid4().hex,
+            early=early,
         )
         return sweeper.run(remaining_ms).as_dict()
 

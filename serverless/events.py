@@ -14,10 +14,24 @@ from typing import Any
 from serverless.errors import InvalidEventError
 from serverless.model import TaskEvent
 
-__all__ = ["DETAIL_TYPE", "SOURCE", "event_id_of", "parse_task_event", "parse_timestamp"]
+__all__ = [
+    "DETAIL_TYPE",
+    "EARLIEST_PLAUSIBLE",
+    "LATEST_PLAUSIBLE",
+    "MAX_VERSION",
+    "SOURCE",
+    "event_id_of",
+    "parse_task_event",
+    "parse_timestamp",
+]
 
 SOURCE = "aws.ecs"
 DETAIL_TYPE = "ECS Task State Change"
+#: Timestamps outside [ECS's launch year, 2100) are not state changes of a real task.
+EARLIEST_PLAUSIBLE = datetime(2014, 1, 1, tzinfo=UTC).timestamp()
+LATEST_PLAUSIBLE = datetime(2100, 1, 1, tzinfo=UTC).timestamp()
+#: detail.version is a 64-bit counter in ECS; anything larger is malformed.
+MAX_VERSION = 2**63 - 1
 
 # ASCII only and matched whole: a trailing newline or non-ASCII digits are not an ARN.
 _TASK_ARN = re.compile(r"arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:task/[\w.-]+/[\w-]+", re.ASCII)
@@ -47,7 +61,10 @@ def event_id_of(event: object) -> str:
 
 
 def parse_timestamp(value: object, what: str) -> float:
-    """Epoch seconds of an ISO-8601 timestamp such as ``2026-11-22T10:00:00.123Z``."""
+    """Epoch seconds of an ISO-8601 timestamp such as ``2026-11-22T10:00:00.123Z``.
+
+    A time before 2014 or from 2100 on is rejected as implausible.
+    """
     if not isinstance(value, str) or not value:
         raise InvalidEventError(f"{what} must be an ISO-8601 timestamp string, got {value!r}")
     text = value.strip()
@@ -59,7 +76,10 @@ def parse_timestamp(value: object, what: str) -> float:
         raise InvalidEventError(f"{what} is not an ISO-8601 timestamp: {value!r}") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
+    seconds = moment.timestamp()
+    if not EARLIEST_PLAUSIBLE <= seconds < LATEST_PLAUSIBLE:
+        raise InvalidEventError(f"{what} is not a plausible time (2014-2099): {value!r}")
+    return seconds
 
 
 def _str(detail: Mapping[str, Any], key: str) -> str:
@@ -112,8 +132,10 @@ def parse_task_event(event: object) -> TaskEvent:
             raise InvalidEventError(f"detail.{key} is not a task status: {status!r}")
 
     version = detail.get("version")
-    if isinstance(version, bool) or not isinstance(version, int) or version < 0:
-        raise InvalidEventError(f"detail.version must be a whole number >= 0, got {version!r}")
+    if isinstance(version, bool) or not isinstance(version, int) or not 0 <= version <= MAX_VERSION:
+        raise InvalidEventError(
+            f"detail.version must be a whole number from 0 to 2**63-1, got {version!r}"
+        )
 
     group = detail.get("group", "")
     if not isinstance(group, str):

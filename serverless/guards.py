@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from serverless.clock import Clock
-from serverless.errors import AwsUnavailableError
-from serverless.model import ServicePolicy, TaskRecord
+from serverless.errors import DrainTerminatorError
+from serverless.model import ServiceInfo, ServicePolicy, TaskRecord
 from serverless.ports import LedgerPort, TargetHealthPort
-from serverless.services import ServiceDirectory
 
 __all__ = ["Deferral", "Guards", "stagger_key"]
 
@@ -44,13 +44,13 @@ class Guards:
         self,
         ledger: LedgerPort,
         health: TargetHealthPort,
-        services: ServiceDirectory,
         clock: Clock,
+        before_health_call: Callable[[], None] | None = None,
     ) -> None:
         self._ledger = ledger
         self._health = health
-        self._services = services
         self._clock = clock
+        self._before_health_call = before_health_call
         self._healthy: dict[str, tuple[int, float]] = {}
         self._held: dict[str, tuple[str, float, float]] = {}
 
@@ -58,15 +58,22 @@ class Guards:
         cached = self._healthy.get(target_group_arn)
         if cached is not None and cached[1] > now:
             return cached[0]
+        if self._before_health_call is not None:
+            self._before_health_call()
         value = self._health.healthy_count(target_group_arn)
         self._healthy[target_group_arn] = (value, now + HEALTH_CACHE_SECONDS)
         return value
 
-    def min_healthy(self, record: TaskRecord, policy: ServicePolicy, now: float) -> Deferral | None:
-        """Defer while any target group has fewer healthy targets than the percent requires."""
+    def min_healthy(
+        self, policy: ServicePolicy, info: ServiceInfo | None, now: float
+    ) -> Deferral | None:
+        """Defer while any target group has fewer healthy targets than the percent of the
+        service's desired count (``info``, read fresh by the caller) requires.
+
+        Raises a DrainTerminatorError when health cannot be read: the caller defers.
+        """
         if policy.min_healthy_percent is None:
             return None
-        info = self._services.info(record.cluster_arn, record.service_name)
         if info is None or not info.target_group_arns:
             return None
         required = math.ceil(policy.min_healthy_percent * info.desired_count / 100)
@@ -112,7 +119,7 @@ class Guards:
             return
         key, until, spacing = held
         next_at = now if stopped_at is None else stopped_at + spacing
-        # If the ledger is unavailable the hold lapses by itself at ``until``: later stops
+        # If the ledger fails the hold lapses by itself at ``until``: later stops
         # wait longer, never less.
-        with contextlib.suppress(AwsUnavailableError):
+        with contextlib.suppress(DrainTerminatorError):
             self._ledger.settle_stagger(key, until, next_at)

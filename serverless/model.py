@@ -7,6 +7,7 @@ from enum import StrEnum
 
 __all__ = [
     "DRAINING_LAST_STATUSES",
+    "DueEntry",
     "Outcome",
     "RecordStatus",
     "ServiceInfo",
@@ -163,6 +164,20 @@ class TaskRecord:
     def is_open(self) -> bool:
         """Whether the sweeper still has work on this record."""
         return self.status is not RecordStatus.CLOSED
+
+    def leased(self, now: float) -> bool:
+        """True while a sweeper run's claim on the record has not expired."""
+        return self.lease_until is not None and self.lease_until > now
+
+
+@dataclass(frozen=True, slots=True)
+class DueEntry:
+    """What the ledger's due index tells about an open record (no full read needed)."""
+
+    task_arn: str
+    due_at: float
+    status: RecordStatus
+    lease_until: float | None = None
 
     def leased(self, now: float) -> bool:
         """True while a sweeper run's claim on the record has not expired."""

@@ -46,6 +46,7 @@ class Metric:
     STOPS_CONFIRMED = "StopsConfirmed"
     STOP_CONFIRMATION = "StopConfirmationSeconds"
     STOPS_UNCONFIRMED = "StopsUnconfirmed"
+    LOOKUPS_FAILED = "LookupsFailed"
 
 
 def count(name: str, value: int = 1) -> None:

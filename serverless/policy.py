@@ -15,6 +15,9 @@ from serverless.model import (
 )
 
 __all__ = [
+    "EARLY_START_DEBOUNCE_SECONDS",
+    "EARLY_START_SOURCE",
+    "MAX_TAG_DIGITS",
     "REASON_PREFIX",
     "TAG_DRY_RUN",
     "TAG_ENABLED",
@@ -33,10 +36,19 @@ __all__ = [
     "released",
     "stop_reason",
     "stop_requested",
+    "wait_raised",
 ]
 
 REASON_PREFIX = "drain-terminator:"
 MAX_REASON_LENGTH = 255
+#: Numeric tag values have at most this many digits (wait-seconds up to ~31 years).
+MAX_TAG_DIGITS = 9
+#: ``source`` of the event with which the task-events function starts a sweeper run early.
+EARLY_START_SOURCE = "drain-terminator"
+#: At most one early sweeper start per this many seconds from one warm container; an early
+#: run therefore looks at the ledger again this long after it started before it returns, so
+#: the drains whose early start was held back are found.
+EARLY_START_DEBOUNCE_SECONDS = 30.0
 
 TAG_ENABLED = "enabled"
 TAG_WAIT_SECONDS = "wait-seconds"
@@ -54,8 +66,10 @@ class PolicyResult:
 
 
 def _whole(raw: str) -> int | None:
+    """A whole number of at most :data:`MAX_TAG_DIGITS` digits (anything longer could not
+    be stored in the ledger and means nothing as seconds or stops), else None."""
     text = raw.strip()
-    if not text or not text.isascii() or not text.isdigit():
+    if not text or not text.isascii() or not text.isdigit() or len(text) > MAX_TAG_DIGITS:
         return None
     return int(text)
 
@@ -77,7 +91,7 @@ def parse_policy(tags: Mapping[str, str], prefix: str, default_wait: int) -> Pol
         if parsed is None:
             warnings.append(
                 f"tag {prefix}{TAG_WAIT_SECONDS}={raw_wait!r} is not a whole number of "
-                f"seconds >= 0; using the default {default_wait}s"
+                f"seconds from 0 to {10**MAX_TAG_DIGITS - 1}; using the default {default_wait}s"
             )
         else:
             wait = parsed
@@ -101,7 +115,7 @@ def parse_policy(tags: Mapping[str, str], prefix: str, default_wait: int) -> Pol
         if parsed is None or parsed < 1:
             warnings.append(
                 f"tag {prefix}{TAG_MAX_STOPS_PER_MINUTE}={raw_max!r} must be a whole "
-                "number >= 1; stops are not staggered"
+                f"number from 1 to {10**MAX_TAG_DIGITS - 1}; stops are not staggered"
             )
         else:
             max_stops = parsed
@@ -172,6 +186,18 @@ def on_drain_event(record: TaskRecord, event: TaskEvent) -> TaskRecord | None:
         if record.deferrals == 0:
             changed = replace(changed, due_at=event.time + record.wait_seconds)
     return None if changed == record else changed
+
+
+def wait_raised(record: TaskRecord, wait_seconds: int) -> TaskRecord:
+    """``record`` with a longer wait (the service's tag was raised during the drain).
+
+    The deadline moves to drain start + the new wait; a guard deferral ending later stays.
+    """
+    return replace(
+        record,
+        wait_seconds=wait_seconds,
+        due_at=max(record.due_at, record.drain_started_at + wait_seconds),
+    )
 
 
 def claimed(record: TaskRecord, owner: str, until: float) -> TaskRecord:

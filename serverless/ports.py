@@ -7,11 +7,11 @@ build their own).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
-from serverless.model import ServiceInfo, TaskRecord, TaskState
+from serverless.model import DueEntry, ServiceInfo, TaskRecord, TaskState
 
 __all__ = [
     "Concurrency",
@@ -40,12 +40,41 @@ class LedgerPort(Protocol):
         """
         ...
 
-    def due(self, until: float) -> Iterable[TaskRecord]:
+    def due(self, until: float) -> list[DueEntry]:
         """Open records whose ``due_at`` is at or before ``until``, earliest first."""
         ...
 
+    def claim(self, task_arn: str, owner: str, now: float, until: float) -> TaskRecord | None:
+        """Lease an open record that is due at ``now`` and not leased to ``owner`` until ``until``.
+
+        Returns the whole record as claimed (fresh, ``rev`` incremented), or None when it is
+        closed, not due, leased by someone else or gone.
+        """
+        ...
+
     def has_open(self) -> bool:
-        """Whether any record is open at all (the sweeper keeps polling while one is)."""
+        """Whether any record is open at all (one cheap read)."""
+        ...
+
+    def get_service(
+        self, cluster_arn: str, service_name: str
+    ) -> tuple[ServiceInfo | None, float] | None:
+        """The service as some function last described it, and when (None: never stored).
+
+        Shared by every warm container, so a burst of cold starts needs few DescribeServices.
+        """
+        ...
+
+    def put_service(
+        self, cluster_arn: str, service_name: str, info: ServiceInfo | None, read_at: float
+    ) -> None:
+        """Store what DescribeServices showed of a service at ``read_at`` (None: no service)."""
+        ...
+
+    def take_tokens(self, bucket: str, count: int, rate: float, burst: int, now: float) -> float:
+        """Take ``count`` tokens of the account-wide token bucket ``bucket`` (shared by every
+        invocation); returns the time from which they may be spent (``now`` or later).
+        """
         ...
 
     def reserve_stagger(self, key: str, now: float, hold_until: float) -> float | None:
@@ -66,8 +95,12 @@ class LedgerPort(Protocol):
 class EcsPort(Protocol):
     """The ECS calls the terminator makes."""
 
-    def describe_service(self, cluster_arn: str, service_name: str) -> ServiceInfo | None:
-        """Tags, desired count and target groups of a service; None when it does not exist."""
+    def describe_services(
+        self, cluster_arn: str, service_names: Sequence[str]
+    ) -> dict[str, ServiceInfo]:
+        """Tags, desired count and target groups of up to 10 services, keyed by name;
+        services that do not exist (or are inactive) are left out.
+        """
         ...
 
     def describe_tasks(self, cluster_arn: str, task_arns: Sequence[str]) -> dict[str, TaskState]:

@@ -11,6 +11,8 @@ __all__ = ["report_closed"]
 def report_closed(record: TaskRecord) -> None:
     """Log and count a record that has just been closed."""
     extra: dict[str, object] = {
+        "task_arn": record.task_arn,
+        "ecs_service": record.service_name,
         "outcome": str(record.outcome),
         "observed_status": record.observed_status,
         "stopped_reason": record.stopped_reason,

@@ -1,63 +1,156 @@
-"""Service policies from tags, cached briefly per warm container."""
+"""Service policies from tags: cached for recording drains, read fresh for stop decisions."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from serverless.clock import Clock
+from serverless.errors import DrainTerminatorError
 from serverless.model import ServiceInfo, ServicePolicy
 from serverless.observability import logger
 from serverless.policy import parse_policy
-from serverless.ports import EcsPort
+from serverless.ports import EcsPort, LedgerPort
 from serverless.settings import Settings
 
-__all__ = ["ServiceDirectory"]
+__all__ = ["DESCRIBE_SERVICES_BATCH", "ServiceDirectory", "ServiceView"]
+
+#: DescribeServices describes at most this many services per call.
+DESCRIBE_SERVICES_BATCH = 10
 
 _NOT_OPTED_IN = ServicePolicy(enabled=False, wait_seconds=0)
 
 
-@dataclass(slots=True)
-class _Entry:
+@dataclass(frozen=True, slots=True)
+class ServiceView:
+    """A service as DescribeServices showed it at ``read_at`` (None: it does not exist)."""
+
     info: ServiceInfo | None
     policy: ServicePolicy
-    expires: float
+    read_at: float
 
 
 class ServiceDirectory:
-    """Looks up services (DescribeServices with tags) and turns their tags into policies."""
+    """Looks up services (DescribeServices with tags) and turns their tags into policies.
 
-    def __init__(self, ecs: EcsPort, settings: Settings, clock: Clock) -> None:
+    One per warm container; the cache is shared by its invocations (and a run's workers).
+    """
+
+    def __init__(
+        self,
+        ecs: EcsPort,
+        settings: Settings,
+        clock: Clock,
+        shared: LedgerPort | None = None,
+        before_call: Callable[[], None] | None = None,
+    ) -> None:
         self._ecs = ecs
         self._settings = settings
         self._clock = clock
-        self._cache: dict[tuple[str, str], _Entry] = {}
+        #: The ledger's copy of each service, shared by every warm container (optional).
+        self._shared = shared
+        #: Runs before each DescribeServices of :meth:`policy` (e.g. to pace it).
+        self._before_call = before_call
+        self._cache: dict[tuple[str, str], ServiceView] = {}
 
-    def _entry(self, cluster_arn: str, service_name: str) -> _Entry:
-        now = self._clock.now()
-        key = (cluster_arn, service_name)
-        entry = self._cache.get(key)
-        if entry is not None and entry.expires > now:
-            return entry
-        info = self._ecs.describe_service(cluster_arn, service_name)
+    def _view(
+        self, cluster_arn: str, name: str, info: ServiceInfo | None, now: float
+    ) -> ServiceView:
         if info is None:
-            policy = _NOT_OPTED_IN
+            view = ServiceView(None, _NOT_OPTED_IN, now)
         else:
             result = parse_policy(
                 info.tags, self._settings.tag_prefix, self._settings.default_wait_seconds
             )
-            for warning in result.warnings:
-                logger.warning(
-                    warning, extra={"ecs_service": service_name, "cluster_arn": cluster_arn}
-                )
-            policy = result.policy
-        entry = _Entry(info, policy, now + self._settings.tag_cache_seconds)
-        self._cache[key] = entry
-        return entry
+            before = self._cache.get((cluster_arn, name))
+            if before is None or before.info is None or before.info.tags != info.tags:
+                for warning in result.warnings:  # once per tag set, not on every refresh
+                    logger.warning(warning, extra={"ecs_service": name, "cluster_arn": cluster_arn})
+            view = ServiceView(info, result.policy, now)
+        self._cache[(cluster_arn, name)] = view
+        return view
+
+    def _read(
+        self,
+        cluster_arn: str,
+        names: Sequence[str],
+        before_call: Callable[[], None] | None,
+    ) -> dict[str, ServiceView]:
+        if before_call is not None:
+            before_call()
+        found = self._ecs.describe_services(cluster_arn, names)
+        now = self._clock.now()
+        return {name: self._view(cluster_arn, name, found.get(name), now) for name in names}
 
     def policy(self, cluster_arn: str, service_name: str) -> ServicePolicy:
-        """The service's policy; a missing service is not opted in."""
-        return self._entry(cluster_arn, service_name).policy
+        """The service's policy, at most ``TAG_CACHE_SECONDS`` old; a missing service is not
+        opted in. Raises a DrainTerminatorError when the lookup fails.
 
-    def info(self, cluster_arn: str, service_name: str) -> ServiceInfo | None:
-        """The service as last described (cached), or None when it does not exist."""
-        return self._entry(cluster_arn, service_name).info
+        Looks in this container's cache, then in the ledger's shared copy, and only then
+        asks ECS (paced), storing the answer for the other containers: a burst of drains
+        on many cold containers costs about one DescribeServices per service.
+        """
+        max_age = self._settings.tag_cache_seconds
+        view = self._cache.get((cluster_arn, service_name))
+        if view is not None and self._clock.now() - view.read_at < max_age:
+            return view.policy
+        stored = self._stored(cluster_arn, service_name)
+        if stored is not None and self._clock.now() - stored[1] < max_age:
+            return self._view(cluster_arn, service_name, stored[0], stored[1]).policy
+        view = self._read(cluster_arn, [service_name], self._before_call)[service_name]
+        if self._shared is not None:
+            try:
+                self._shared.put_service(cluster_arn, service_name, view.info, view.read_at)
+            except DrainTerminatorError as error:
+                logger.warning("could not share the service's tags", extra={"error": str(error)})
+        return view.policy
+
+    def _stored(
+        self, cluster_arn: str, service_name: str
+    ) -> tuple[ServiceInfo | None, float] | None:
+        if self._shared is None:
+            return None
+        try:
+            return self._shared.get_service(cluster_arn, service_name)
+        except DrainTerminatorError as error:
+            logger.warning("could not read the shared service tags", extra={"error": str(error)})
+            return None
+
+    def fresh(
+        self,
+        cluster_arn: str,
+        service_names: Sequence[str],
+        max_age: float,
+        before_call: Callable[[], None] | None = None,
+    ) -> dict[str, ServiceView | DrainTerminatorError]:
+        """Views of the services read at most ``max_age`` seconds ago, looking up the others
+        in batches of ten (``before_call`` runs before each call, e.g. to pace it).
+
+        When a batch fails, its services are looked up one by one, so a failure maps only
+        the service(s) it belongs to to the error; the others are unaffected.
+        """
+        now = self._clock.now()
+        views: dict[str, ServiceView | DrainTerminatorError] = {}
+        stale: list[str] = []
+        for name in dict.fromkeys(service_names):
+            view = self._cache.get((cluster_arn, name))
+            if view is not None and now - view.read_at <= max_age:
+                views[name] = view
+            else:
+                stale.append(name)
+        for start in range(0, len(stale), DESCRIBE_SERVICES_BATCH):
+            batch = stale[start : start + DESCRIBE_SERVICES_BATCH]
+            try:
+                views.update(self._read(cluster_arn, batch, before_call))
+            except DrainTerminatorError as error:
+                if len(batch) == 1:
+                    views[batch[0]] = error
+                    continue
+                # Find the service(s) the failure belongs to: one call each.
+                for name in batch:
+                    try:
+                        views.update(self._read(cluster_arn, [name], before_call))
+                    except DrainTerminatorError as own:
+                        views[name] = own
+                del error
+        return views

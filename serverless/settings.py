@@ -18,6 +18,7 @@ from serverless.errors import ConfigError
 
 __all__ = [
     "CONFIRM_AFTER_SECONDS",
+    "DECISION_MAX_AGE_SECONDS",
     "DEFAULT_WAIT_SECONDS",
     "DRY_RUN",
     "EARLY_START_BELOW_SECONDS",
@@ -45,6 +46,7 @@ DRY_RUN = "DRY_RUN"
 CONFIRM_AFTER_SECONDS = "CONFIRM_AFTER_SECONDS"
 SWEEPER_FUNCTION_NAME = "SWEEPER_FUNCTION_NAME"
 EARLY_START_BELOW_SECONDS = "EARLY_START_BELOW_SECONDS"
+DECISION_MAX_AGE_SECONDS = "DECISION_MAX_AGE_SECONDS"
 
 REQUIRED_VARIABLES: tuple[str, ...] = (TABLE_NAME,)
 
@@ -59,7 +61,9 @@ class Settings:
     # How far ahead a sweeper run looks for deadlines it must meet itself: the schedule
     # fires once a minute at an unspecified second, so one minute plus slack.
     sweep_horizon_seconds: int = 90
-    # How long a claim on a ledger record holds before another run may take it over.
+    # How long a claim on a ledger record holds before another run may take it over. A run
+    # never starts a StopTask unless its lease outlives the longest possible call, so it
+    # must exceed that bound (15 s) with room for the checks before it.
     lease_seconds: int = 30
     tag_cache_seconds: int = 60
     # How long closed records stay in the ledger before DynamoDB TTL removes them.
@@ -72,6 +76,9 @@ class Settings:
     # might start too late for it. Empty: never.
     sweeper_function_name: str = ""
     early_start_below_seconds: int = 120
+    # The tags (opt-in, dry-run, wait, guards) and the task state a StopTask is decided on
+    # are at most this many seconds old.
+    decision_max_age_seconds: int = 5
 
 
 _WHOLE = re.compile(r"-?[0-9]{1,9}")
@@ -82,11 +89,12 @@ _FALSE = frozenset({"0", "false", "no", "off", ""})
 _WHOLE_NUMBERS: dict[str, tuple[str, int]] = {
     DEFAULT_WAIT_SECONDS: ("default_wait_seconds", 0),
     SWEEP_HORIZON_SECONDS: ("sweep_horizon_seconds", 0),
-    LEASE_SECONDS: ("lease_seconds", 1),
+    LEASE_SECONDS: ("lease_seconds", 20),
     TAG_CACHE_SECONDS: ("tag_cache_seconds", 0),
     RECORD_RETENTION_SECONDS: ("record_retention_seconds", 60),
     CONFIRM_AFTER_SECONDS: ("confirm_after_seconds", 1),
     EARLY_START_BELOW_SECONDS: ("early_start_below_seconds", 0),
+    DECISION_MAX_AGE_SECONDS: ("decision_max_age_seconds", 1),
 }
 _BOOLEANS: dict[str, str] = {DRY_RUN: "dry_run"}
 

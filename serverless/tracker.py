@@ -10,18 +10,21 @@ from serverless.clock import Clock
 from serverless.errors import ConflictError, DrainTerminatorError
 from serverless.model import RecordStatus, TaskEvent, TaskRecord
 from serverless.observability import Metric, count, logger
-from serverless.policy import new_drain_record, on_drain_event, on_stopped_event
+from serverless.policy import (
+    EARLY_START_DEBOUNCE_SECONDS,
+    new_drain_record,
+    on_drain_event,
+    on_stopped_event,
+)
 from serverless.ports import LedgerPort, SweepTrigger
 from serverless.reporting import report_closed
 from serverless.services import ServiceDirectory
 from serverless.settings import Settings
 
-__all__ = ["EARLY_START_DEBOUNCE_SECONDS", "DrainTracker", "TrackAction", "TrackResult"]
+__all__ = ["DrainTracker", "TrackAction", "TrackResult"]
 
 #: Optimistic-concurrency attempts before giving up (another writer keeps winning).
 _MAX_ATTEMPTS = 5
-#: At most one early sweeper start per this many seconds from one warm container.
-EARLY_START_DEBOUNCE_SECONDS = 30.0
 
 
 class TrackAction(StrEnum):
@@ -128,8 +131,8 @@ class DrainTracker:
 
         A scheduled run that has already returned cannot meet a near deadline recorded after
         it. Early starts are at most one per ``EARLY_START_DEBOUNCE_SECONDS`` per warm
-        container: an early run polls the ledger, so it also finds the drains recorded just
-        after it started.
+        container: an early run reads the ledger again that long after it started, so it also
+        finds the drains recorded meanwhile.
         """
         now = self._now()
         if self._trigger is None or record.due_at - now >= self._settings.early_start_below_seconds:

@@ -11,7 +11,7 @@ from typing import Any
 
 import botocore.session
 
-from serverless.adapters.errors import CLIENT_CONFIG
+from serverless.adapters.errors import client_config
 
 __all__ = ["LazyClient"]
 
@@ -24,7 +24,7 @@ def _create_client(service: str) -> Any:
     with _SESSION_LOCK:  # botocore sessions are not thread-safe; their clients are
         if _session is None:
             _session = botocore.session.get_session()
-        return _session.create_client(service, config=CLIENT_CONFIG)
+        return _session.create_client(service, config=client_config(service))
 
 
 class LazyClient:

@@ -1,20 +1,39 @@
-"""The ledger on DynamoDB: one item per task, conditional writes on ``rev``."""
+"""The ledger on DynamoDB: one item per task, conditional writes on ``rev``.
+
+Open task records carry ``sweep_key`` = ``open#<shard>`` (shard = CRC-32 of the task ARN
+modulo :data:`DUE_INDEX_SHARDS`), which puts them in the sparse ``due-index`` spread over
+several partition-key values, so no index partition is hot. The index projects the keys,
+``status`` and ``lease_until``: enough to plan a run without reading whole items.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
 from serverless.adapters.clients import LazyClient
 from serverless.adapters.errors import aws_errors
 from serverless.errors import ConflictError
-from serverless.model import Outcome, RecordStatus, TaskRecord
+from serverless.model import DueEntry, Outcome, RecordStatus, ServiceInfo, TaskRecord
 
-__all__ = ["DUE_INDEX", "OPEN", "DynamoLedger", "from_item", "to_item"]
+__all__ = [
+    "DUE_INDEX",
+    "DUE_INDEX_SHARDS",
+    "DynamoLedger",
+    "from_item",
+    "sweep_key",
+    "to_item",
+]
 
 DUE_INDEX = "due-index"
-OPEN = "open"
+#: Partition-key values of the due index. Changing it strands open records written under
+#: another count: the sweeper only queries ``open#0`` .. ``open#<n-1>``.
+DUE_INDEX_SHARDS = 4
+_OPEN_PREFIX = "open#"
+#: Conditional writes that lose to another invocation taking tokens are tried this often.
+_TOKEN_ATTEMPTS = 5
 
 _FIELDS = {f.name: f for f in dataclasses.fields(TaskRecord)}
 _INT_FIELDS = frozenset({"version", "wait_seconds", "rev", "attempts", "deferrals", "expires_at"})
@@ -26,6 +45,15 @@ _ENUMS: dict[str, type[RecordStatus] | type[Outcome]] = {
 
 def _number(value: float | int) -> str:
     return str(value) if isinstance(value, int) else repr(float(value))
+
+
+def _service_key(cluster_arn: str, service_name: str) -> str:
+    return f"service#{cluster_arn}#{service_name}"
+
+
+def sweep_key(task_arn: str) -> str:
+    """The due-index partition key of an open record of ``task_arn``."""
+    return f"{_OPEN_PREFIX}{zlib.crc32(task_arn.encode()) % DUE_INDEX_SHARDS}"
 
 
 def to_item(record: TaskRecord) -> dict[str, dict[str, str]]:
@@ -42,7 +70,7 @@ def to_item(record: TaskRecord) -> dict[str, dict[str, str]]:
         else:
             item[name] = {"N": _number(value)}
     if record.is_open:
-        item["sweep_key"] = {"S": OPEN}
+        item["sweep_key"] = {"S": sweep_key(record.task_arn)}
     return item
 
 
@@ -80,54 +108,168 @@ class DynamoLedger:
     def put(self, record: TaskRecord, expected_rev: int | None) -> TaskRecord:
         """Write ``record`` with ``rev`` + 1 if the stored rev is still ``expected_rev``."""
         written = dataclasses.replace(record, rev=(expected_rev or 0) + 1)
+        kwargs: dict[str, Any] = {"TableName": self._table, "Item": to_item(written)}
         if expected_rev is None:
-            condition = "attribute_not_exists(pk)"
-            values: dict[str, Any] = {}
+            kwargs["ConditionExpression"] = "attribute_not_exists(pk)"
         else:
-            condition = "rev = :expected"
-            values = {":expected": {"N": str(expected_rev)}}
-        kwargs: dict[str, Any] = {
-            "TableName": self._table,
-            "Item": to_item(written),
-            "ConditionExpression": condition,
-        }
-        if values:
-            kwargs["ExpressionAttributeValues"] = values
+            kwargs["ConditionExpression"] = "rev = :expected"
+            kwargs["ExpressionAttributeValues"] = {":expected": {"N": str(expected_rev)}}
         with aws_errors("PutItem"):
             self._client.get().put_item(**kwargs)
         return written
 
-    def _query(self, until: float | None, limit: int | None = None) -> Iterator[dict[str, Any]]:
-        condition = "sweep_key = :open"
-        values: dict[str, Any] = {":open": {"S": OPEN}}
-        if until is not None:
-            condition += " AND due_at <= :until"
-            values[":until"] = {"N": _number(until)}
+    def _shard(self, shard: int, until: float) -> Iterator[dict[str, Any]]:
         kwargs: dict[str, Any] = {
             "TableName": self._table,
             "IndexName": DUE_INDEX,
-            "KeyConditionExpression": condition,
-            "ExpressionAttributeValues": values,
+            "KeyConditionExpression": "sweep_key = :open AND due_at <= :until",
+            "ExpressionAttributeValues": {
+                ":open": {"S": f"{_OPEN_PREFIX}{shard}"},
+                ":until": {"N": _number(until)},
+            },
         }
-        if limit is not None:
-            kwargs["Limit"] = limit
         while True:
             with aws_errors("Query"):
                 response = self._client.get().query(**kwargs)
             yield from response.get("Items", [])
             last = response.get("LastEvaluatedKey")
-            if not last or limit is not None:
+            if not last:
                 return
             kwargs["ExclusiveStartKey"] = last
 
-    def due(self, until: float) -> Iterator[TaskRecord]:
-        """Open task records due at or before ``until``, earliest first."""
-        for item in self._query(until):
-            yield from_item(item)
+    def due(self, until: float) -> list[DueEntry]:
+        """Open records due at or before ``until`` (one Query per shard), earliest first."""
+        entries = [
+            DueEntry(
+                task_arn=item["pk"]["S"],
+                due_at=float(item["due_at"]["N"]),
+                status=RecordStatus(item["status"]["S"]),
+                lease_until=float(item["lease_until"]["N"]) if "lease_until" in item else None,
+            )
+            for shard in range(DUE_INDEX_SHARDS)
+            for item in self._shard(shard, until)
+        ]
+        return sorted(entries, key=lambda entry: (entry.due_at, entry.task_arn))
+
+    def claim(self, task_arn: str, owner: str, now: float, until: float) -> TaskRecord | None:
+        """Lease a due, open, unleased record in one conditional UpdateItem (ALL_NEW)."""
+        try:
+            with aws_errors("UpdateItem"):
+                response = self._client.get().update_item(
+                    TableName=self._table,
+                    Key={"pk": {"S": task_arn}},
+                    UpdateExpression="SET lease_owner = :owner, lease_until = :until, "
+                    "rev = rev + :one",
+                    ConditionExpression="attribute_exists(sweep_key) AND due_at <= :now AND "
+                    "(attribute_not_exists(lease_until) OR lease_until <= :now)",
+                    ExpressionAttributeValues={
+                        ":owner": {"S": owner},
+                        ":until": {"N": _number(until)},
+                        ":now": {"N": _number(now)},
+                        ":one": {"N": "1"},
+                    },
+                    ReturnValues="ALL_NEW",
+                )
+        except ConflictError:
+            return None
+        return from_item(response["Attributes"])
 
     def has_open(self) -> bool:
-        """Whether any record is open."""
-        return any(True for _ in self._query(None, limit=1))
+        """Whether the sparse due index holds anything: one Scan with Limit=1."""
+        with aws_errors("Scan"):
+            response = self._client.get().scan(
+                TableName=self._table, IndexName=DUE_INDEX, Limit=1, Select="COUNT"
+            )
+        return bool(response.get("Count")) or "LastEvaluatedKey" in response
+
+    def get_service(
+        self, cluster_arn: str, service_name: str
+    ) -> tuple[ServiceInfo | None, float] | None:
+        """The shared ``service#<cluster ARN>#<name>`` item (eventually consistent read)."""
+        with aws_errors("GetItem"):
+            item = (
+                self._client.get()
+                .get_item(
+                    TableName=self._table,
+                    Key={"pk": {"S": _service_key(cluster_arn, service_name)}},
+                )
+                .get("Item")
+            )
+        if not item:
+            return None
+        read_at = float(item["read_at"]["N"])
+        if not item.get("exists", {}).get("BOOL", False):
+            return None, read_at
+        info = ServiceInfo(
+            cluster_arn=cluster_arn,
+            service_name=service_name,
+            tags={k: v["S"] for k, v in item.get("tags", {}).get("M", {}).items()},
+            desired_count=int(item.get("desired_count", {}).get("N", "0")),
+            target_group_arns=tuple(v["S"] for v in item.get("target_groups", {}).get("L", [])),
+        )
+        return info, read_at
+
+    def put_service(
+        self, cluster_arn: str, service_name: str, info: ServiceInfo | None, read_at: float
+    ) -> None:
+        """Overwrite the shared item of a service (last writer wins; it expires in an hour)."""
+        item: dict[str, Any] = {
+            "pk": {"S": _service_key(cluster_arn, service_name)},
+            "read_at": {"N": _number(read_at)},
+            "exists": {"BOOL": info is not None},
+            "expires_at": {"N": str(int(read_at) + 3600)},
+        }
+        if info is not None:
+            item["tags"] = {"M": {k: {"S": v} for k, v in info.tags.items()}}
+            item["desired_count"] = {"N": str(info.desired_count)}
+            item["target_groups"] = {"L": [{"S": arn} for arn in info.target_group_arns]}
+        with aws_errors("PutItem"):
+            self._client.get().put_item(TableName=self._table, Item=item)
+
+    def take_tokens(self, bucket: str, count: int, rate: float, burst: int, now: float) -> float:
+        """GCRA on the item ``rate#<bucket>``: move its theoretical arrival time ``tat`` on by
+        ``count / rate``; the tokens may be spent once ``tat`` is within ``burst / rate`` of now.
+        """
+        key = {"pk": {"S": f"rate#{bucket}"}}
+        step = count / rate
+        tolerance = burst / rate
+        client = self._client.get()
+        for _ in range(_TOKEN_ATTEMPTS):
+            expires = {"N": str(int(now + tolerance + 3600))}
+            try:  # the bucket is in use: queue behind the calls already granted
+                with aws_errors("UpdateItem"):
+                    response = client.update_item(
+                        TableName=self._table,
+                        Key=key,
+                        UpdateExpression="SET tat = tat + :step, expires_at = :expires",
+                        ConditionExpression="tat >= :now",
+                        ExpressionAttributeValues={
+                            ":step": {"N": _number(step)},
+                            ":now": {"N": _number(now)},
+                            ":expires": expires,
+                        },
+                        ReturnValues="UPDATED_NEW",
+                    )
+                return max(now, float(response["Attributes"]["tat"]["N"]) - tolerance)
+            except ConflictError:
+                pass
+            try:  # the bucket has been idle: start from now
+                with aws_errors("UpdateItem"):
+                    client.update_item(
+                        TableName=self._table,
+                        Key=key,
+                        UpdateExpression="SET tat = :tat, expires_at = :expires",
+                        ConditionExpression="attribute_not_exists(tat) OR tat < :now",
+                        ExpressionAttributeValues={
+                            ":tat": {"N": _number(now + step)},
+                            ":now": {"N": _number(now)},
+                            ":expires": expires,
+                        },
+                    )
+                return max(now, now + step - tolerance)
+            except ConflictError:
+                continue  # another invocation moved it meanwhile: queue behind it
+        raise ConflictError(f"rate#{bucket}: too many concurrent token takes")
 
     def reserve_stagger(self, key: str, now: float, hold_until: float) -> float | None:
         """Atomically take a service's stagger slot (see LedgerPort)."""

@@ -11,10 +11,11 @@ from serverless.adapters.errors import aws_errors
 from serverless.errors import NotFoundError
 from serverless.model import ServiceInfo, TaskState
 
-__all__ = ["DESCRIBE_TASKS_BATCH", "EcsAdapter"]
+__all__ = ["DESCRIBE_SERVICES_BATCH", "DESCRIBE_TASKS_BATCH", "EcsAdapter"]
 
-#: DescribeTasks accepts at most 100 tasks per call.
+#: DescribeTasks accepts at most 100 tasks per call, DescribeServices 10 services.
 DESCRIBE_TASKS_BATCH = 100
+DESCRIBE_SERVICES_BATCH = 10
 
 
 def _epoch(value: object) -> float | None:
@@ -37,40 +38,55 @@ def _task_state(task: dict[str, Any]) -> TaskState:
     )
 
 
+def _service_info(cluster_arn: str, service: dict[str, Any]) -> ServiceInfo:
+    tags = {t["key"]: t.get("value", "") for t in service.get("tags", []) if "key" in t}
+    target_groups = tuple(
+        dict.fromkeys(
+            lb["targetGroupArn"]
+            for lb in service.get("loadBalancers", [])
+            if lb.get("targetGroupArn")
+        )
+    )
+    return ServiceInfo(
+        cluster_arn=cluster_arn,
+        service_name=service["serviceName"],
+        tags=tags,
+        desired_count=int(service.get("desiredCount", 0)),
+        target_group_arns=target_groups,
+    )
+
+
 class EcsAdapter:
     """:class:`serverless.ports.EcsPort` on botocore's ECS client."""
 
     def __init__(self, client: Any | None = None) -> None:
         self._client = LazyClient("ecs", client)
 
-    def describe_service(self, cluster_arn: str, service_name: str) -> ServiceInfo | None:
-        """DescribeServices with include=TAGS; None for a missing or inactive service."""
+    def describe_services(
+        self, cluster_arn: str, service_names: Sequence[str]
+    ) -> dict[str, ServiceInfo]:
+        """DescribeServices with include=TAGS for up to 10 services; missing or inactive
+        services are left out (so is everything when the cluster itself is gone).
+        """
+        names = list(dict.fromkeys(service_names))
+        if not names:
+            return {}
+        if len(names) > DESCRIBE_SERVICES_BATCH:
+            raise ValueError(f"at most {DESCRIBE_SERVICES_BATCH} services per call")
         try:
             with aws_errors("DescribeServices"):
                 response = self._client.get().describe_services(
-                    cluster=cluster_arn, services=[service_name], include=["TAGS"]
+                    cluster=cluster_arn, services=names, include=["TAGS"]
                 )
         except NotFoundError:
-            return None
-        services = [s for s in response.get("services", []) if s.get("status") != "INACTIVE"]
-        if not services:
-            return None
-        service = services[0]
-        tags = {t["key"]: t.get("value", "") for t in service.get("tags", []) if "key" in t}
-        target_groups = tuple(
-            dict.fromkeys(
-                lb["targetGroupArn"]
-                for lb in service.get("loadBalancers", [])
-                if lb.get("targetGroupArn")
-            )
-        )
-        return ServiceInfo(
-            cluster_arn=cluster_arn,
-            service_name=service_name,
-            tags=tags,
-            desired_count=int(service.get("desiredCount", 0)),
-            target_group_arns=target_groups,
-        )
+            return {}
+        found: dict[str, ServiceInfo] = {}
+        for service in response.get("services", []):
+            name = service.get("serviceName")
+            if service.get("status") == "INACTIVE" or name not in names:
+                continue
+            found[name] = _service_info(cluster_arn, service)
+        return found
 
     def describe_tasks(self, cluster_arn: str, task_arns: Sequence[str]) -> dict[str, TaskState]:
         """Live states of ``task_arns``, in batches of 100; missing tasks are left out."""

@@ -24,17 +24,50 @@ from serverless.errors import (
     PermanentAwsError,
 )
 
-__all__ = ["CLIENT_CONFIG", "THROTTLING_CODES", "aws_errors", "translate"]
+__all__ = [
+    "CLIENT_CONFIG",
+    "ECS_CLIENT_CONFIG",
+    "THROTTLING_CODES",
+    "aws_errors",
+    "call_time_bound",
+    "client_config",
+    "translate",
+]
 
 #: Retries with backoff are botocore's job: "standard" mode retries throttling, 5xx and
-#: connection errors with exponential backoff and jitter; the time-outs keep one call short.
-#: ``total_max_attempts`` (5 attempts in all) because botocore rewrites a ``max_attempts``
-#: key in place, which would change this shared object after the first client.
+#: connection errors with exponential backoff and jitter. Short time-outs and few attempts
+#: bound how long one call can take (:func:`call_time_bound`), which the sweeper relies on:
+#: it never starts a StopTask unless its lease outlives the longest possible call.
+#: ``total_max_attempts`` because botocore rewrites a ``max_attempts`` key in place, which
+#: would change these shared objects after the first client.
 CLIENT_CONFIG = Config(
     retries={"mode": "standard", "total_max_attempts": 5},
-    connect_timeout=3,
-    read_timeout=10,
+    connect_timeout=1,
+    read_timeout=2,
 )
+#: ECS and Elastic Load Balancing: StopTask's duration bounds the sweeper's lease margin.
+ECS_CLIENT_CONFIG = Config(
+    retries={"mode": "standard", "total_max_attempts": 3},
+    connect_timeout=1,
+    read_timeout=3,
+)
+_CONFIGS = {"ecs": ECS_CLIENT_CONFIG, "elbv2": ECS_CLIENT_CONFIG}
+#: botocore's standard mode waits at most rand(0, 1) * min(2 ** i, 20) s before retry i + 1.
+_MAX_BACKOFF_SECONDS = 20.0
+
+
+def client_config(service: str) -> Config:
+    """The client configuration the functions use for ``service`` (e.g. ``"ecs"``)."""
+    return _CONFIGS.get(service, CLIENT_CONFIG)
+
+
+def call_time_bound(config: Config) -> float:
+    """The longest one call can take with ``config``: every attempt timing out, plus backoff."""
+    attempts = int(config.retries["total_max_attempts"])
+    per_attempt = float(config.connect_timeout) + float(config.read_timeout)
+    backoff = sum(min(2.0**retry, _MAX_BACKOFF_SECONDS) for retry in range(attempts - 1))
+    return attempts * per_attempt + backoff
+
 
 THROTTLING_CODES = frozenset(
     {

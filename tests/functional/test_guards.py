@@ -110,7 +110,9 @@ def test_given_stop_without_effect_when_confirmation_due_then_unconfirmed_metric
     task = world.start_task("web")
     drain(world, task, clock.now() - 121)
 
-    sweep(world)  # stops at once, checks 60 s later: still DEACTIVATING
+    sweep(world)  # stops at once
+    clock.advance(60)
+    sweep(world, request_id="run-2")  # the confirmation is due: still DEACTIVATING
 
     assert len(world.stops) == 1
     assert world.task_status(task) == ("DEACTIVATING", "STOPPED")
@@ -129,7 +131,7 @@ def test_given_stop_took_effect_when_stopped_event_arrives_then_confirmed_with_d
 
     task = world.start_task("web")
     drain(world, task, clock.now() - 121)
-    sweep(world, timeout=30.0)  # stops, then ends before the confirmation check
+    sweep(world)  # stops, then ends: the confirmation is left to a later run
     stop_time = world.stops[0].at
     stopped = world.event(
         task,

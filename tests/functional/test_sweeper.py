@@ -43,18 +43,20 @@ def test_given_due_drain_when_sweeper_runs_then_task_stopped_once_with_reason(
     assert [(s.task_arn, s.reason) for s in world.stops] == [(task, REASON)]
     assert world.task_status(task)[0] == "STOPPED"  # moto: StopTask jumps straight to STOPPED
     assert len(REASON) <= 255
-    # The confirmation deadline (60 s) fell inside the run: it saw the task stopped.
     record = world.record(task)
     assert record is not None
     assert record["stop_reason"] == REASON
-    assert record["status"] == "closed"
-    assert record["outcome"] == "stopped_by_terminator"
+    assert record["status"] == "stop_requested"
     assert float(record["stop_requested_at"]) == pytest.approx(world.stops[0].at)
 
-    # Later runs have nothing left to do.
+    # The next run after the confirmation deadline (60 s) sees the task stopped.
     clock.advance(61)
     sweep(world, request_id="run-2")
     assert len(world.stops) == 1
+    record = world.record(task)
+    assert record is not None
+    assert record["status"] == "closed"
+    assert record["outcome"] == "stopped_by_terminator"
 
 
 def test_given_drain_not_due_before_horizon_when_sweeper_runs_then_left_alone(
@@ -236,8 +238,13 @@ def test_given_no_open_records_when_sweeper_runs_then_returns_at_once(
     world: World, clock: ManualClock
 ) -> None:
     started = clock.now()
+    reads: list[str] = []
+    world.dynamodb.meta.events.register(
+        "before-call.dynamodb.*", lambda model, **_: reads.append(model.name)
+    )
     report = sweep(world)
-    assert report["polls"] == 1
+    assert report["polls"] == 0
+    assert reads == ["Scan"]  # an idle run: one read of one item of the due index
     assert clock.now() == started
 
 

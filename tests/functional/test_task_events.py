@@ -27,7 +27,7 @@ def test_given_opted_in_service_when_drain_event_arrives_then_drain_is_recorded_
     assert record["status"] == "draining"
     assert float(record["drain_started_at"]) == pytest.approx(drain_time, abs=0.001)
     assert float(record["due_at"]) == pytest.approx(drain_time + 120, abs=0.001)
-    assert record["sweep_key"] == "open"
+    assert record["sweep_key"] in {f"open#{n}" for n in range(4)}
 
 
 def test_given_single_target_group_when_drain_skips_deactivating_then_running_drain_counts(
@@ -50,7 +50,7 @@ def test_given_ec2_bridge_fixture_when_handled_then_drain_is_recorded(world: Wor
     assert int(record["wait_seconds"]) == 120  # no wait tag: the default
 
 
-def test_given_untagged_service_when_drain_event_arrives_then_ledger_untouched(
+def test_given_untagged_service_when_drain_event_arrives_then_no_task_record(
     world: World, clock: ManualClock
 ) -> None:
     world.add_service("batch")
@@ -59,16 +59,18 @@ def test_given_untagged_service_when_drain_event_arrives_then_ledger_untouched(
         world, world.event(task, "DEACTIVATING", "STOPPED", 4, clock.now(), service="batch")
     )
     assert result == {"action": "ignored", "reason": "service not opted in", "task_arn": task}
-    assert world.item_count() == 0
+    # Only the shared copy of the service's tags and the API token bucket are written.
+    assert world.item_keys() == {f"service#{world.cluster_arn}#batch", "rate#ecs:DescribeServices"}
 
 
-def test_given_enabled_tag_not_true_when_drain_event_arrives_then_ledger_untouched(
+def test_given_enabled_tag_not_true_when_drain_event_arrives_then_no_task_record(
     world: World, clock: ManualClock
 ) -> None:
     world.add_service("legacy", {"drain-terminator:enabled": "yes"})
     task = world.start_task("legacy")
     handle(world, world.event(task, "DEACTIVATING", "STOPPED", 4, clock.now(), service="legacy"))
-    assert world.item_count() == 0
+    assert world.record(task) is None
+    assert not any(key.startswith("arn:") for key in world.item_keys())
 
 
 def test_given_invalid_wait_tag_when_drain_recorded_then_default_wait_and_warning_logged(

@@ -7,7 +7,7 @@ adapters document, records the calls it receives and can be told to fail.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -15,7 +15,7 @@ from serverless.app import App, bootstrap
 from serverless.clock import Clock
 from serverless.concurrency import InlineConcurrency
 from serverless.errors import ConflictError, NotFoundError
-from serverless.model import RecordStatus, ServiceInfo, TaskRecord, TaskState
+from serverless.model import DueEntry, RecordStatus, ServiceInfo, TaskRecord, TaskState
 from serverless.ports import Ports, SweepTrigger
 from serverless.settings import Settings
 
@@ -56,6 +56,18 @@ class FakeLedger:
         #: Exceptions the next ``due`` calls raise (FIFO).
         self.due_failures: list[Exception] = []
         self.due_calls = 0
+        self.has_open_calls = 0
+        self.claims: list[tuple[str, str, float]] = []
+        #: Exceptions the next ``claim`` calls of a task ARN raise (FIFO).
+        self.claim_failures: dict[str, list[Exception]] = defaultdict(list)
+        #: Task ARNs whose next claim loses to another run.
+        self.claim_conflicts: set[str] = set()
+        #: Token buckets: theoretical arrival time per bucket, and the takes.
+        self.tats: dict[str, float] = {}
+        self.token_calls: list[tuple[str, int, float]] = []
+        self.token_failures: list[Exception] = []
+        #: The services' shared copies (``service#`` items).
+        self.shared_services: dict[tuple[str, str], tuple[ServiceInfo | None, float]] = {}
         #: A guard against a run loop that never sleeps: ``due`` fails past this many calls.
         self.max_due_calls = 10_000
 
@@ -80,17 +92,55 @@ class FakeLedger:
         self.puts.append(written)
         return written
 
-    def due(self, until: float) -> Iterator[TaskRecord]:
+    def due(self, until: float) -> list[DueEntry]:
         self.due_calls += 1
         if self.due_calls > self.max_due_calls:
             raise AssertionError(f"runaway loop: {self.due_calls} ledger queries")
         if self.due_failures:
             raise self.due_failures.pop(0)
         due = [r for r in self.records.values() if r.is_open and r.due_at <= until]
-        yield from sorted(due, key=lambda r: r.due_at)
+        return [
+            DueEntry(r.task_arn, r.due_at, r.status, r.lease_until)
+            for r in sorted(due, key=lambda r: (r.due_at, r.task_arn))
+        ]
+
+    def claim(self, task_arn: str, owner: str, now: float, until: float) -> TaskRecord | None:
+        self.claims.append((task_arn, owner, now))
+        failures = self.claim_failures.get(task_arn)
+        if failures:
+            raise failures.pop(0)
+        if task_arn in self.claim_conflicts:
+            self.claim_conflicts.discard(task_arn)  # another run won the race, this once
+            return None
+        stored = self.records.get(task_arn)
+        if stored is None or not stored.is_open or stored.due_at > now or stored.leased(now):
+            return None
+        claimed = replace(stored, lease_owner=owner, lease_until=until, rev=stored.rev + 1)
+        self.records[task_arn] = claimed
+        return claimed
 
     def has_open(self) -> bool:
+        self.has_open_calls += 1
         return any(r.is_open for r in self.records.values())
+
+    def get_service(
+        self, cluster_arn: str, service_name: str
+    ) -> tuple[ServiceInfo | None, float] | None:
+        return self.shared_services.get((cluster_arn, service_name))
+
+    def put_service(
+        self, cluster_arn: str, service_name: str, info: ServiceInfo | None, read_at: float
+    ) -> None:
+        self.shared_services[(cluster_arn, service_name)] = (info, read_at)
+
+    def take_tokens(self, bucket: str, count: int, rate: float, burst: int, now: float) -> float:
+        """The same GCRA as the DynamoDB adapter, on a dict."""
+        if self.token_failures:
+            raise self.token_failures.pop(0)
+        self.token_calls.append((bucket, count, now))
+        tat = max(self.tats.get(bucket, now), now) + count / rate
+        self.tats[bucket] = tat
+        return max(now, tat - burst / rate)
 
     def reserve_stagger(self, key: str, now: float, hold_until: float) -> float | None:
         self.slot_calls.append((key, now, hold_until))
@@ -145,9 +195,22 @@ class FakeEcs:
     stops: list[StopCall] = field(default_factory=list)
     stop_failures: dict[str, list[Exception]] = field(default_factory=lambda: defaultdict(list))
     describe_tasks_failures: list[Exception] = field(default_factory=list)
+    #: Exceptions the next DescribeServices calls that include the service raise (FIFO).
+    describe_services_failures: dict[str, list[Exception]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
     describe_service_calls: list[tuple[str, str]] = field(default_factory=list)
+    describe_services_calls: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
     describe_tasks_calls: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
     stops_take_effect: bool = True
+    #: Virtual seconds each call of an operation takes ("DescribeTasks", ...); the clock
+    #: must be a ManualClock (or anything with ``advance``) to use it.
+    latency: dict[str, float] = field(default_factory=dict)
+
+    def _take(self, operation: str) -> None:
+        seconds = self.latency.get(operation, 0.0)
+        if seconds:
+            self.clock.advance(seconds)  # type: ignore[attr-defined]
 
     def add_service(
         self,
@@ -180,12 +243,26 @@ class FakeEcs:
         return self.clock.now()
 
     # -- EcsPort ------------------------------------------------------------------------
-    def describe_service(self, cluster_arn: str, service_name: str) -> ServiceInfo | None:
-        self.describe_service_calls.append((cluster_arn, service_name))
-        return self.services.get((cluster_arn, service_name))
+    def describe_services(
+        self, cluster_arn: str, service_names: Sequence[str]
+    ) -> dict[str, ServiceInfo]:
+        assert len(service_names) <= 10, "DescribeServices takes at most 10 services"
+        self._take("DescribeServices")
+        self.describe_services_calls.append((cluster_arn, tuple(service_names)))
+        for name in service_names:
+            self.describe_service_calls.append((cluster_arn, name))
+            failures = self.describe_services_failures.get(name)
+            if failures:
+                raise failures.pop(0)
+        return {
+            name: self.services[(cluster_arn, name)]
+            for name in service_names
+            if (cluster_arn, name) in self.services
+        }
 
     def describe_tasks(self, cluster_arn: str, task_arns: Sequence[str]) -> dict[str, TaskState]:
         self.describe_tasks_calls.append((cluster_arn, tuple(task_arns)))
+        self._take("DescribeTasks")
         if self.describe_tasks_failures:
             raise self.describe_tasks_failures.pop(0)
         return {arn: self.tasks[arn] for arn in task_arns if arn in self.tasks}

@@ -94,6 +94,44 @@ class World:
             **kwargs,
         )
 
+    def service_arn(self, name: str) -> str:
+        arn: str = self.ecs.describe_services(cluster=self.cluster_arn, services=[name])[
+            "services"
+        ][0]["serviceArn"]
+        return arn
+
+    def tag_service(self, name: str, tags: dict[str, str]) -> None:
+        """An operator changes the service's tags (adds or overwrites them)."""
+        self.ecs.tag_resource(
+            resourceArn=self.service_arn(name),
+            tags=[{"key": k, "value": v} for k, v in tags.items()],
+        )
+
+    def untag_service(self, name: str, *keys: str) -> None:
+        """An operator removes tags from the service."""
+        self.ecs.untag_resource(resourceArn=self.service_arn(name), tagKeys=list(keys))
+
+    def fail(
+        self,
+        client: Any,
+        operation: str,
+        code: str,
+        when: Any = None,
+        status: int = 400,
+    ) -> Any:
+        """Make ``operation`` of ``client`` answer with the AWS error ``code`` (for the calls
+        whose serialized request ``when`` accepts); returns the hook, for ``unregister``."""
+
+        def answer(params: dict[str, Any], **_: Any) -> Any:
+            if when is not None and not when(params):
+                return None
+            body = {"Error": {"Code": code, "Message": f"injected {code}"}}
+            return AWSResponse("https://aws.test", status, {}, None), body
+
+        event = f"before-call.{client.meta.service_model.service_id.hyphenize()}.{operation}"
+        client.meta.events.register_first(event, answer)
+        return event, answer
+
     def start_task(self, service: str | None) -> str:
         group = f"service:{service}" if service else "family:batch-job"
         response = self.ecs.run_task(
@@ -199,6 +237,11 @@ class World:
         if item is None:
             return None
         return {k: next(iter(v.values())) for k, v in item.items()}
+
+    def item_keys(self) -> set[str]:
+        """The ``pk`` of every item in the ledger."""
+        items = self.dynamodb.scan(TableName=TABLE, ProjectionExpression="pk")["Items"]
+        return {item["pk"]["S"] for item in items}
 
     def item_count(self) -> int:
         return int(self.dynamodb.scan(TableName=TABLE, Select="COUNT")["Count"])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -21,14 +20,18 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 from botocore.stub import Stubber
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from serverless.adapters import DynamoLedger, EcsAdapter, TargetHealthAdapter
 from serverless.adapters.clients import LazyClient
-from serverless.adapters.dynamodb_ledger import DUE_INDEX, OPEN, from_item, to_item
 from serverless.adapters.ecs import DESCRIBE_TASKS_BATCH
-from serverless.adapters.errors import CLIENT_CONFIG, THROTTLING_CODES, translate
+from serverless.adapters.errors import (
+    CLIENT_CONFIG,
+    ECS_CLIENT_CONFIG,
+    THROTTLING_CODES,
+    call_time_bound,
+    client_config,
+    translate,
+)
 from serverless.adapters.lambda_trigger import EARLY_START_EVENT, LambdaSweepTrigger
 from serverless.errors import (
     AwsUnavailableError,
@@ -37,7 +40,8 @@ from serverless.errors import (
     NotFoundError,
     PermanentAwsError,
 )
-from serverless.model import Outcome, RecordStatus, ServiceInfo, TaskRecord
+from serverless.model import ServiceInfo
+from serverless.pacing import ECS_CALL_MAX_SECONDS, LEDGER_CALL_MAX_SECONDS
 from tests.support.fakes import CLUSTER_ARN, task_arn
 
 REGION = "us-east-1"
@@ -62,14 +66,6 @@ def ecs() -> Iterator[tuple[EcsAdapter, Stubber]]:
     client = boto3.client("ecs", region_name=REGION)
     with Stubber(client) as stub:
         yield EcsAdapter(client), stub
-        stub.assert_no_pending_responses()
-
-
-@pytest.fixture
-def ddb() -> Iterator[tuple[DynamoLedger, Stubber]]:
-    client = boto3.client("dynamodb", region_name=REGION)
-    with Stubber(client) as stub:
-        yield DynamoLedger(TABLE, client), stub
         stub.assert_no_pending_responses()
 
 
@@ -175,13 +171,25 @@ def test_given_non_aws_error_when_translated_then_type_error() -> None:
         translate(ValueError("x"), "StopTask")
 
 
-def test_given_client_config_when_read_then_standard_retries_and_short_timeouts() -> None:
+def test_given_client_configs_when_read_then_standard_retries_and_short_timeouts() -> None:
     assert CLIENT_CONFIG.retries == {"mode": "standard", "total_max_attempts": 5}
-    boto3.session.Session(region_name="us-east-1").client("ecs", config=CLIENT_CONFIG)
+    assert ECS_CLIENT_CONFIG.retries == {"mode": "standard", "total_max_attempts": 3}
+    boto3.session.Session(region_name="us-east-1").client("ecs", config=ECS_CLIENT_CONFIG)
     # Creating a client must not rewrite the shared configuration.
-    assert CLIENT_CONFIG.retries == {"mode": "standard", "total_max_attempts": 5}
-    assert CLIENT_CONFIG.connect_timeout == 3
-    assert CLIENT_CONFIG.read_timeout == 10
+    assert ECS_CLIENT_CONFIG.retries == {"mode": "standard", "total_max_attempts": 3}
+    assert (CLIENT_CONFIG.connect_timeout, CLIENT_CONFIG.read_timeout) == (1, 2)
+    assert (ECS_CLIENT_CONFIG.connect_timeout, ECS_CLIENT_CONFIG.read_timeout) == (1, 3)
+    assert client_config("ecs") is ECS_CLIENT_CONFIG
+    assert client_config("elbv2") is ECS_CLIENT_CONFIG
+    assert client_config("dynamodb") is CLIENT_CONFIG
+
+
+def test_given_client_configs_when_bounded_then_within_what_the_sweeper_assumes() -> None:
+    # 3 attempts x (1 + 3) s + backoff 1 + 2 s; 5 x (1 + 2) + 1 + 2 + 4 + 8.
+    assert call_time_bound(ECS_CLIENT_CONFIG) == 15.0
+    assert call_time_bound(CLIENT_CONFIG) == 30.0
+    assert call_time_bound(ECS_CLIENT_CONFIG) <= ECS_CALL_MAX_SECONDS
+    assert call_time_bound(CLIENT_CONFIG) <= LEDGER_CALL_MAX_SECONDS
 
 
 # -- LazyClient ------------------------------------------------------------------------------------
@@ -197,8 +205,8 @@ def test_given_no_client_when_got_twice_then_one_client_with_shared_config() -> 
     client = lazy.get()
     assert lazy.get() is client
     assert client.meta.service_model.service_name == "ecs"
-    assert client.meta.config.connect_timeout == 3
-    assert client.meta.config.read_timeout == 10
+    assert client.meta.config.connect_timeout == 1
+    assert client.meta.config.read_timeout == 3
     assert client.meta.config.retries["mode"] == "standard"
 
 
@@ -235,7 +243,7 @@ def test_given_service_when_described_then_tags_requested_and_info_built(
         expected_params={"cluster": CLUSTER_ARN, "services": ["web"], "include": ["TAGS"]},
     )
 
-    info = adapter.describe_service(CLUSTER_ARN, "web")
+    info = adapter.describe_services(CLUSTER_ARN, ["web"])["web"]
 
     assert info == ServiceInfo(
         cluster_arn=CLUSTER_ARN,
@@ -255,21 +263,51 @@ def test_given_service_when_described_then_tags_requested_and_info_built(
         pytest.param({"services": [service(status="INACTIVE")]}, id="inactive"),
     ],
 )
-def test_given_missing_or_inactive_service_when_described_then_none(
+def test_given_missing_or_inactive_service_when_described_then_left_out(
     ecs: tuple[EcsAdapter, Stubber], response: dict[str, Any]
 ) -> None:
     adapter, stub = ecs
     stub.add_response("describe_services", response)
-    assert adapter.describe_service(CLUSTER_ARN, "web") is None
+    assert adapter.describe_services(CLUSTER_ARN, ["web"]) == {}
+
+
+def test_given_several_services_when_described_then_one_call_keyed_by_name(
+    ecs: tuple[EcsAdapter, Stubber],
+) -> None:
+    adapter, stub = ecs
+    stub.add_response(
+        "describe_services",
+        {
+            "services": [service(serviceName="api"), service(), service(serviceName="other")],
+            "failures": [{"arn": "gone", "reason": "MISSING"}],
+        },
+        expected_params={
+            "cluster": CLUSTER_ARN,
+            "services": ["web", "api", "gone"],
+            "include": ["TAGS"],
+        },
+    )
+    found = adapter.describe_services(CLUSTER_ARN, ["web", "api", "web", "gone"])
+    assert sorted(found) == ["api", "web"]  # "other" was not asked for
+    assert found["api"].service_name == "api"
+
+
+def test_given_more_than_ten_services_when_described_then_refused_without_a_call(
+    ecs: tuple[EcsAdapter, Stubber],
+) -> None:
+    adapter, _ = ecs
+    with pytest.raises(ValueError, match="at most 10"):
+        adapter.describe_services(CLUSTER_ARN, [f"s{i}" for i in range(11)])
+    assert adapter.describe_services(CLUSTER_ARN, []) == {}
 
 
 @pytest.mark.parametrize("code", ["ClusterNotFoundException", "ServiceNotFoundException"])
-def test_given_not_found_error_when_service_described_then_none(
+def test_given_not_found_error_when_service_described_then_empty(
     ecs: tuple[EcsAdapter, Stubber], code: str
 ) -> None:
     adapter, stub = ecs
     stub.add_client_error("describe_services", code, "not found")
-    assert adapter.describe_service(CLUSTER_ARN, "web") is None
+    assert adapter.describe_services(CLUSTER_ARN, ["web"]) == {}
 
 
 @pytest.mark.parametrize(
@@ -286,7 +324,7 @@ def test_given_failing_describe_services_when_described_then_domain_error_keeps_
     adapter, stub = ecs
     stub.add_client_error("describe_services", code, "nope", http_status_code=status)
     with pytest.raises(expected) as caught:
-        adapter.describe_service(CLUSTER_ARN, "web")
+        adapter.describe_services(CLUSTER_ARN, ["web"])
     assert isinstance(caught.value.__cause__, ClientError)
     assert caught.value.__cause__.response["Error"]["Code"] == code
 
@@ -298,8 +336,7 @@ def test_given_service_without_tags_when_described_then_empty_tags(
     stub.add_response(
         "describe_services", {"services": [service(tags=[], loadBalancers=[], desiredCount=0)]}
     )
-    info = adapter.describe_service(CLUSTER_ARN, "web")
-    assert info is not None
+    info = adapter.describe_services(CLUSTER_ARN, ["web"])["web"]
     assert info.tags == {}
     assert info.target_group_arns == ()
 
@@ -447,7 +484,7 @@ class _Unreachable:
             lambda: EcsAdapter(_Unreachable()).describe_tasks(CLUSTER_ARN, ["t"]), id="dt"
         ),
         pytest.param(
-            lambda: EcsAdapter(_Unreachable()).describe_service(CLUSTER_ARN, "w"), id="ds"
+            lambda: EcsAdapter(_Unreachable()).describe_services(CLUSTER_ARN, ["w"]), id="ds"
         ),
         pytest.param(lambda: DynamoLedger(TABLE, _Unreachable()).get("t"), id="get"),
         pytest.param(lambda: DynamoLedger(TABLE, _Unreachable()).has_open(), id="query"),
@@ -460,373 +497,6 @@ def test_given_unreachable_endpoint_when_called_then_unavailable_from_connection
     with pytest.raises(AwsUnavailableError) as caught:
         call()
     assert isinstance(caught.value.__cause__, EndpointConnectionError)
-
-
-# -- DynamoDB ledger -------------------------------------------------------------------------------
-
-
-def full_record(**changes: Any) -> TaskRecord:
-    base = TaskRecord(
-        task_arn=task_arn(1),
-        cluster_arn=CLUSTER_ARN,
-        service_name="web",
-        status=RecordStatus.STOP_REQUESTED,
-        version=4,
-        drain_started_at=1_795_341_600.0,
-        wait_seconds=120,
-        due_at=1_795_341_780.123,
-        rev=3,
-        lease_owner="run-1",
-        lease_until=1_795_341_750.5,
-        attempts=1,
-        deferrals=2,
-        defer_reason="min healthy",
-        stop_requested_at=1_795_341_720.25,
-        stop_reason="drain-terminator: load balancer target draining for 120s",
-        outcome=None,
-        closed_at=None,
-        observed_status="DEACTIVATING",
-        stopped_reason="Scaling activity",
-        stopping_at=1_795_341_721.0,
-        stopped_at=None,
-        confirmation_seconds=0.75,
-        expires_at=None,
-    )
-    return dataclasses.replace(base, **changes)
-
-
-def test_given_open_record_when_converted_then_sweep_key_open_and_none_fields_left_out() -> None:
-    record = full_record()
-    item = to_item(record)
-    assert item["pk"] == {"S": record.task_arn}
-    assert "task_arn" not in item
-    assert item["sweep_key"] == {"S": OPEN}
-    assert item["status"] == {"S": "stop_requested"}
-    assert item["version"] == {"N": "4"}
-    assert item["due_at"] == {"N": "1795341780.123"}
-    for absent in ("outcome", "closed_at", "stopped_at", "expires_at"):
-        assert absent not in item
-    assert from_item(item) == record
-
-
-def test_given_closed_record_when_converted_then_no_sweep_key_and_round_trips() -> None:
-    record = full_record(
-        status=RecordStatus.CLOSED,
-        outcome=Outcome.STOPPED_BY_TERMINATOR,
-        closed_at=1_795_341_800.0,
-        expires_at=1_795_946_600,
-        lease_owner=None,
-        lease_until=None,
-    )
-    item = to_item(record)
-    assert "sweep_key" not in item
-    assert item["outcome"] == {"S": "stopped_by_terminator"}
-    assert item["expires_at"] == {"N": "1795946600"}
-    restored = from_item(item)
-    assert restored == record
-    assert restored.outcome is Outcome.STOPPED_BY_TERMINATOR
-    assert isinstance(restored.expires_at, int)
-    assert isinstance(restored.closed_at, float)
-
-
-finite = st.floats(min_value=-1e12, max_value=1e12, allow_nan=False, allow_infinity=False)
-maybe_finite = st.none() | finite
-maybe_text = st.none() | st.text(max_size=30)
-whole = st.integers(min_value=0, max_value=2**53)
-
-
-@settings(max_examples=100, deadline=None)
-@given(
-    st.builds(
-        TaskRecord,
-        task_arn=st.text(min_size=1, max_size=40),
-        cluster_arn=st.text(max_size=40),
-        service_name=st.text(max_size=20),
-        status=st.sampled_from(RecordStatus),
-        version=whole,
-        drain_started_at=finite,
-        wait_seconds=whole,
-        due_at=finite,
-        rev=whole,
-        lease_owner=maybe_text,
-        lease_until=maybe_finite,
-        attempts=whole,
-        deferrals=whole,
-        defer_reason=maybe_text,
-        stop_requested_at=maybe_finite,
-        stop_reason=maybe_text,
-        outcome=st.none() | st.sampled_from(Outcome),
-        closed_at=maybe_finite,
-        observed_status=maybe_text,
-        stopped_reason=maybe_text,
-        stopping_at=maybe_finite,
-        stopped_at=maybe_finite,
-        confirmation_seconds=maybe_finite,
-        expires_at=st.none() | whole,
-    )
-)
-def test_given_any_record_when_converted_to_item_and_back_then_equal(record: TaskRecord) -> None:
-    item = to_item(record)
-    assert from_item(item) == record
-    assert ("sweep_key" in item) is record.is_open
-
-
-def test_given_task_when_read_then_strongly_consistent_get(
-    ddb: tuple[DynamoLedger, Stubber],
-) -> None:
-    ledger, stub = ddb
-    record = full_record()
-    stub.add_response(
-        "get_item",
-        {"Item": to_item(record)},
-        expected_params={
-            "TableName": TABLE,
-            "Key": {"pk": {"S": record.task_arn}},
-            "ConsistentRead": True,
-        },
-    )
-    assert ledger.get(record.task_arn) == record
-
-
-def test_given_unknown_task_when_read_then_none(ddb: tuple[DynamoLedger, Stubber]) -> None:
-    ledger, stub = ddb
-    stub.add_response("get_item", {})
-    assert ledger.get(task_arn(9)) is None
-
-
-def test_given_new_record_when_put_then_must_not_exist_and_rev_becomes_1(
-    ddb: tuple[DynamoLedger, Stubber],
-) -> None:
-    ledger, stub = ddb
-    record = full_record(rev=0)
-    stub.add_response(
-        "put_item",
-        {},
-        expected_params={
-            "TableName": TABLE,
-            "Item": to_item(dataclasses.replace(record, rev=1)),
-            "ConditionExpression": "attribute_not_exists(pk)",
-        },
-    )
-    written = ledger.put(record, expected_rev=None)
-    assert written.rev == 1
-    assert written == dataclasses.replace(record, rev=1)
-
-
-def test_given_existing_record_when_put_then_conditional_on_expected_rev(
-    ddb: tuple[DynamoLedger, Stubber],
-) -> None:
-    ledger, stub = ddb
-    record = full_record(rev=3)
-    stub.add_response(
-        "put_item",
-        {},
-        expected_params={
-            "TableName": TABLE,
-            "Item": to_item(dataclasses.replace(record, rev=4)),
-            "ConditionExpression": "rev = :expected",
-            "ExpressionAttributeValues": {":expected": {"N": "3"}},
-        },
-    )
-    assert ledger.put(record, expected_rev=3).rev == 4
-
-
-def test_given_changed_record_when_put_then_conflict_with_cause(
-    ddb: tuple[DynamoLedger, Stubber],
-) -> None:
-    ledger, stub = ddb
-    stub.add_client_error(
-        "put_item", "ConditionalCheckFailedException", "The conditional request failed"
-    )
-    with pytest.raises(ConflictError, match=r"^PutItem: ConditionalCheckFailedException") as caught:
-        ledger.put(full_record(), expected_rev=3)
-    assert isinstance(caught.value.__cause__, ClientError)
-
-
-@pytest.mark.parametrize(
-    ("code", "message", "status", "expected"),
-    [
-        ("ProvisionedThroughputExceededException", "slow", 400, AwsUnavailableError),
-        ("InternalServerError", "oops", 500, AwsUnavailableError),
-        ("ResourceNotFoundException", "Requested resource not found", 400, NotFoundError),
-        ("AccessDeniedException", "no", 400, PermanentAwsError),
-    ],
-)
-def test_given_failing_get_and_put_when_called_then_domain_errors_keep_cause(
-    ddb: tuple[DynamoLedger, Stubber],
-    code: str,
-    message: str,
-    status: int,
-    expected: type[Exception],
-) -> None:
-    ledger, stub = ddb
-    stub.add_client_error("get_item", code, message, http_status_code=status)
-    stub.add_client_error("put_item", code, message, http_status_code=status)
-    with pytest.raises(expected, match=rf"^GetItem: {code}") as got:
-        ledger.get(task_arn(1))
-    with pytest.raises(expected, match=rf"^PutItem: {code}") as put:
-        ledger.put(full_record(), expected_rev=1)
-    assert isinstance(got.value.__cause__, ClientError)
-    assert isinstance(put.value.__cause__, ClientError)
-
-
-def query_params(until: str, start: dict[str, Any] | None = None) -> dict[str, Any]:
-    params: dict[str, Any] = {
-        "TableName": TABLE,
-        "IndexName": DUE_INDEX,
-        "KeyConditionExpression": "sweep_key = :open AND due_at <= :until",
-        "ExpressionAttributeValues": {":open": {"S": "open"}, ":until": {"N": until}},
-    }
-    if start is not None:
-        params["ExclusiveStartKey"] = start
-    return params
-
-
-def test_given_two_pages_when_due_read_then_both_followed(
-    ddb: tuple[DynamoLedger, Stubber],
-) -> None:
-    ledger, stub = ddb
-    first = full_record(task_arn=task_arn(1), status=RecordStatus.DRAINING, due_at=10.0)
-    second = full_record(task_arn=task_arn(2), status=RecordStatus.DRAINING, due_at=20.5)
-    last_key = {"pk": {"S": task_arn(1)}, "sweep_key": {"S": "open"}, "due_at": {"N": "10.0"}}
-    stub.add_response(
-        "query",
-        {"Items": [to_item(first)], "LastEvaluatedKey": last_key},
-        expected_params=query_params("1795341690.5"),
-    )
-    stub.add_response(
-        "query",
-        {"Items": [to_item(second)]},
-        expected_params=query_params("1795341690.5", last_key),
-    )
-
-    assert list(ledger.due(until=1_795_341_690.5)) == [first, second]
-
-
-def test_given_integral_until_when_due_read_then_number_is_sent_as_float_text(
-    ddb: tuple[DynamoLedger, Stubber],
-) -> None:
-    ledger, stub = ddb
-    stub.add_response("query", {"Items": []}, expected_params=query_params("100.0"))
-    assert list(ledger.due(until=100.0)) == []
-
-
-@pytest.mark.parametrize(("items", "expected"), [([{"pk": {"S": "t"}}], True), ([], False)])
-def test_given_index_when_open_checked_then_one_item_query_without_paging(
-    ddb: tuple[DynamoLedger, Stubber], items: list[dict[str, Any]], expected: bool
-) -> None:
-    ledger, stub = ddb
-    stub.add_response(
-        "query",
-        {"Items": items, "LastEvaluatedKey": {"pk": {"S": "t"}}},
-        expected_params={
-            "TableName": TABLE,
-            "IndexName": DUE_INDEX,
-            "KeyConditionExpression": "sweep_key = :open",
-            "ExpressionAttributeValues": {":open": {"S": "open"}},
-            "Limit": 1,
-        },
-    )
-    assert ledger.has_open() is expected
-
-
-def test_given_throttled_query_when_due_read_then_unavailable_with_cause(
-    ddb: tuple[DynamoLedger, Stubber],
-) -> None:
-    ledger, stub = ddb
-    stub.add_client_error("query", "ProvisionedThroughputExceededException", "slow down")
-    with pytest.raises(AwsUnavailableError, match=r"^Query: ") as caught:
-        list(ledger.due(until=1.0))
-    assert isinstance(caught.value.__cause__, ClientError)
-
-
-SLOT_KEY = f"stagger#{CLUSTER_ARN}#web"
-
-
-def slot_update_params() -> dict[str, Any]:
-    return {
-        "TableName": TABLE,
-        "Key": {"pk": {"S": SLOT_KEY}},
-        "UpdateExpression": "SET next_slot_at = :hold, expires_at = :expires",
-        "ConditionExpression": "attribute_not_exists(next_slot_at) OR next_slot_at <= :now",
-        "ExpressionAttributeValues": {
-            ":hold": {"N": "1020.0"},
-            ":now": {"N": "1000.0"},
-            ":expires": {"N": "4620"},
-        },
-    }
-
-
-def test_given_free_slot_when_reserved_then_conditional_update_and_none(
-    ddb: tuple[DynamoLedger, Stubber],
-) -> None:
-    ledger, stub = ddb
-    stub.add_response("update_item", {}, expected_params=slot_update_params())
-    assert ledger.reserve_stagger(SLOT_KEY, 1000.0, 1020.0) is None
-
-
-def test_given_taken_slot_when_reserved_then_time_of_next_slot_is_read_back(
-    ddb: tuple[DynamoLedger, Stubber],
-) -> None:
-    ledger, stub = ddb
-    stub.add_client_error("update_item", "ConditionalCheckFailedException", "taken")
-    stub.add_response(
-        "get_item",
-        {"Item": {"pk": {"S": SLOT_KEY}, "next_slot_at": {"N": "1012.5"}}},
-        expected_params={
-            "TableName": TABLE,
-            "Key": {"pk": {"S": SLOT_KEY}},
-            "ConsistentRead": True,
-        },
-    )
-    assert ledger.reserve_stagger(SLOT_KEY, 1000.0, 1020.0) == 1012.5
-
-
-def test_given_slot_item_vanished_when_reserved_then_try_again_now(
-    ddb: tuple[DynamoLedger, Stubber],
-) -> None:
-    ledger, stub = ddb
-    stub.add_client_error("update_item", "ConditionalCheckFailedException", "taken")
-    stub.add_response("get_item", {})
-    assert ledger.reserve_stagger(SLOT_KEY, 1000.0, 1020.0) == 1000.0
-
-
-def test_given_held_slot_when_settled_then_conditional_on_the_hold(
-    ddb: tuple[DynamoLedger, Stubber],
-) -> None:
-    ledger, stub = ddb
-    stub.add_response(
-        "update_item",
-        {},
-        expected_params={
-            "TableName": TABLE,
-            "Key": {"pk": {"S": SLOT_KEY}},
-            "UpdateExpression": "SET next_slot_at = :next",
-            "ConditionExpression": "next_slot_at = :held",
-            "ExpressionAttributeValues": {":next": {"N": "1032.0"}, ":held": {"N": "1080.0"}},
-        },
-    )
-    ledger.settle_stagger(SLOT_KEY, 1080.0, 1032.0)
-    stub.assert_no_pending_responses()
-
-
-def test_given_hold_lapsed_when_settled_then_conflict_ignored(
-    ddb: tuple[DynamoLedger, Stubber],
-) -> None:
-    ledger, stub = ddb
-    stub.add_client_error("update_item", "ConditionalCheckFailedException", "moved on")
-    ledger.settle_stagger(SLOT_KEY, 1080.0, 1032.0)
-    stub.assert_no_pending_responses()
-
-
-def test_given_throttled_slot_update_when_reserved_then_unavailable_with_cause(
-    ddb: tuple[DynamoLedger, Stubber],
-) -> None:
-    ledger, stub = ddb
-    stub.add_client_error("update_item", "ThrottlingException", "slow")
-    with pytest.raises(AwsUnavailableError, match=r"^UpdateItem: ") as caught:
-        ledger.reserve_stagger(SLOT_KEY, 1000.0, 1020.0)
-    assert isinstance(caught.value.__cause__, ClientError)
 
 
 # -- target health ---------------------------------------------------------------------------------

@@ -143,7 +143,7 @@ def env_var_names() -> dict[str, str]:
     return names
 
 
-def test_given_settings_module_when_parsed_then_all_eleven_variables_found() -> None:
+def test_given_settings_module_when_parsed_then_all_twelve_variables_found() -> None:
     assert set(env_var_names().values()) == {
         "TABLE_NAME",
         "TAG_PREFIX",
@@ -156,6 +156,7 @@ def test_given_settings_module_when_parsed_then_all_eleven_variables_found() -> 
         "CONFIRM_AFTER_SECONDS",
         "SWEEPER_FUNCTION_NAME",
         "EARLY_START_BELOW_SECONDS",
+        "DECISION_MAX_AGE_SECONDS",
     }
 
 

@@ -146,7 +146,21 @@ def test_given_timestamp_format_when_parsed_then_same_instant_in_epoch_seconds(
     assert parse_task_event(raw).time == expected.timestamp()
 
 
-@pytest.mark.parametrize("value", ["", "yesterday", "2026-13-01T00:00:00Z", 1795341600, None])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "",
+        "yesterday",
+        "2026-13-01T00:00:00Z",
+        1795341600,
+        None,
+        "0001-01-01T00:00:00Z",
+        "1970-01-01T00:00:00Z",
+        "2013-12-31T23:59:59Z",
+        "2100-01-01T00:00:00Z",
+        "9999-12-31T23:59:59Z",
+    ],
+)
 def test_given_bad_timestamp_when_parsed_then_invalid_event_names_the_field(value: object) -> None:
     with pytest.raises(InvalidEventError, match=r"^detail\.stoppedAt "):
         parse_timestamp(value, "detail.stoppedAt")
@@ -327,6 +341,16 @@ def test_given_version_zero_when_parsed_then_accepted() -> None:
     raw = drain_event()
     raw["detail"]["version"] = 0
     assert parse_task_event(raw).version == 0
+
+
+@pytest.mark.parametrize("version", [2**63, 10**39, 10**40 - 1])
+def test_given_version_beyond_64_bits_when_parsed_then_rejected(version: int) -> None:
+    raw = drain_event()
+    raw["detail"]["version"] = version
+    with pytest.raises(InvalidEventError, match=r"detail\.version"):
+        parse_task_event(raw)
+    raw["detail"]["version"] = 2**63 - 1
+    assert parse_task_event(raw).version == 2**63 - 1
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from serverless.errors import NotFoundError
 from serverless.guards import (
     HEALTH_CACHE_SECONDS,
     HEALTH_RECHECK_SECONDS,
@@ -11,9 +12,7 @@ from serverless.guards import (
     Guards,
     stagger_key,
 )
-from serverless.model import RecordStatus, ServicePolicy, TaskRecord
-from serverless.services import ServiceDirectory
-from serverless.settings import Settings
+from serverless.model import RecordStatus, ServiceInfo, ServicePolicy, TaskRecord
 from tests.support.clock import ManualClock
 from tests.support.fakes import CLUSTER_ARN, FakeEcs, FakeLedger, FakeTargetHealth, task_arn
 
@@ -27,8 +26,15 @@ class Harness:
         self.ecs = FakeEcs(clock)
         self.ledger = FakeLedger()
         self.health = FakeTargetHealth()
-        self.services = ServiceDirectory(self.ecs, Settings(table_name="t"), clock)
-        self.guards = Guards(self.ledger, self.health, self.services, clock)
+        self.paced = 0
+        self.guards = Guards(self.ledger, self.health, clock, self._pace)
+
+    def _pace(self) -> None:
+        self.paced += 1
+
+    def info(self, service: str = "web") -> ServiceInfo | None:
+        """The service as a fresh DescribeServices shows it (None: gone)."""
+        return self.ecs.services.get((CLUSTER_ARN, service))
 
     @property
     def now(self) -> float:
@@ -79,7 +85,7 @@ def test_given_percent_and_desired_when_min_healthy_checked_then_requires_ceilin
     h.ecs.add_service("web", desired_count=desired, target_groups=(TG_A,))
     h.health.healthy[TG_A] = healthy
 
-    deferral = h.guards.min_healthy(record(), guarded(min_healthy=percent), h.now)
+    deferral = h.guards.min_healthy(guarded(min_healthy=percent), h.info(), h.now)
 
     assert (deferral is not None) is defers
     if deferral is not None:
@@ -92,7 +98,7 @@ def test_given_two_target_groups_when_one_is_short_then_deferred_naming_it(h: Ha
     h.ecs.add_service("web", desired_count=4, target_groups=(TG_A, TG_B))
     h.health.healthy.update({TG_A: 4, TG_B: 1})
 
-    deferral = h.guards.min_healthy(record(), guarded(min_healthy=50), h.now)
+    deferral = h.guards.min_healthy(guarded(min_healthy=50), h.info(), h.now)
 
     assert deferral is not None
     assert "targetgroup/web-b/fedcba9876543210" in deferral.reason
@@ -103,7 +109,7 @@ def test_given_two_target_groups_when_one_is_short_then_deferred_naming_it(h: Ha
 def test_given_every_target_group_has_enough_when_checked_then_no_deferral(h: Harness) -> None:
     h.ecs.add_service("web", desired_count=4, target_groups=(TG_A, TG_B))
     h.health.healthy.update({TG_A: 2, TG_B: 2})
-    assert h.guards.min_healthy(record(), guarded(min_healthy=50), h.now) is None
+    assert h.guards.min_healthy(guarded(min_healthy=50), h.info(), h.now) is None
 
 
 def test_given_health_checked_when_asked_again_within_a_second_then_cached(
@@ -114,13 +120,13 @@ def test_given_health_checked_when_asked_again_within_a_second_then_cached(
     h.health.healthy[TG_A] = 0
     policy = guarded(min_healthy=100)
 
-    assert h.guards.min_healthy(record(), policy, h.now) is not None
+    assert h.guards.min_healthy(policy, h.info(), h.now) is not None
     h.health.healthy[TG_A] = 2  # recovered, but the cached answer is still used
     clock.advance(0.9)
-    assert h.guards.min_healthy(record(suffix=2), policy, h.now) is not None
+    assert h.guards.min_healthy(policy, h.info(), h.now) is not None
     assert len(h.health.calls) == 1
     clock.advance(0.1)
-    assert h.guards.min_healthy(record(suffix=2), policy, h.now) is None
+    assert h.guards.min_healthy(policy, h.info(), h.now) is None
     assert len(h.health.calls) == 2
 
 
@@ -138,8 +144,24 @@ def test_given_guard_not_applicable_when_checked_then_no_deferral_and_no_health_
     if tags_service:
         h.ecs.add_service("web", desired_count=3, target_groups=target_groups)
     h.health.healthy[TG_A] = 0
-    assert h.guards.min_healthy(record(), policy, h.now) is None
+    assert h.guards.min_healthy(policy, h.info(), h.now) is None
     assert h.health.calls == []
+    assert h.paced == 0
+
+
+def test_given_health_unreadable_when_checked_then_error_raised_for_the_caller_to_defer(
+    h: Harness,
+) -> None:
+    h.ecs.add_service("web", desired_count=2, target_groups=(TG_A,))  # TG_A unknown: NotFound
+    with pytest.raises(NotFoundError):
+        h.guards.min_healthy(guarded(min_healthy=50), h.info(), h.now)
+
+
+def test_given_health_read_when_checked_then_each_call_paced_first(h: Harness) -> None:
+    h.ecs.add_service("web", desired_count=4, target_groups=(TG_A, TG_B))
+    h.health.healthy.update({TG_A: 4, TG_B: 4})
+    assert h.guards.min_healthy(guarded(min_healthy=50), h.info(), h.now) is None
+    assert h.paced == 2
 
 
 # -- stagger -------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import pytest
 
 from serverless.model import Outcome, RecordStatus, ServicePolicy, TaskEvent, TaskRecord, TaskState
 from serverless.policy import (
+    MAX_TAG_DIGITS,
     REASON_PREFIX,
     claimed,
     close_record,
@@ -19,6 +20,7 @@ from serverless.policy import (
     released,
     stop_reason,
     stop_requested,
+    wait_raised,
 )
 from tests.support.fakes import CLUSTER_ARN, task_arn
 
@@ -111,7 +113,8 @@ def test_given_custom_prefix_when_parsed_then_tags_read_under_it() -> None:
 
 
 @pytest.mark.parametrize(
-    ("value", "expected"), [("0", 0), ("1", 1), ("30", 30), ("0300", 300), (" 45 ", 45)]
+    ("value", "expected"),
+    [("0", 0), ("1", 1), ("30", 30), ("0300", 300), (" 45 ", 45), ("999999999", 999_999_999)],
 )
 def test_given_valid_wait_tag_when_parsed_then_wait_is_the_tag(value: str, expected: int) -> None:
     policy, warnings = policy_of(enabled="true", wait_seconds=value)
@@ -134,6 +137,9 @@ def test_given_valid_wait_tag_when_parsed_then_wait_is_the_tag(value: str, expec
         pytest.param("1_000", id="underscore"),
         pytest.param("0x1e", id="hex"),
         pytest.param("ten", id="word"),
+        pytest.param("1000000000", id="ten-digits"),
+        pytest.param("9" * 39, id="more-than-dynamodb-holds"),
+        pytest.param("1" * 255, id="as-long-as-a-tag-value"),
     ],
 )
 def test_given_invalid_wait_tag_when_parsed_then_default_wait_and_warning_naming_tag_and_value(
@@ -146,6 +152,19 @@ def test_given_invalid_wait_tag_when_parsed_then_default_wait_and_warning_naming
     assert f"{P}wait-seconds" in warnings[0]
     assert repr(value) in warnings[0]
     assert f"default {DEFAULT}s" in warnings[0]
+
+
+@pytest.mark.parametrize("value", ["9" * 39, "0" * 8 + "1" * 9])
+def test_given_guard_values_of_more_than_nine_digits_when_parsed_then_guards_off_with_warnings(
+    value: str,
+) -> None:
+    policy, warnings = policy_of(
+        enabled="true", max_stops_per_minute=value, min_healthy_percent=value
+    )
+    assert policy.max_stops_per_minute is None
+    assert policy.min_healthy_percent is None
+    assert len(warnings) == 2
+    assert policy_of(enabled="true", max_stops_per_minute="9" * 9)[0].max_stops_per_minute
 
 
 def test_given_invalid_wait_tag_and_zero_default_when_parsed_then_zero_default_is_used() -> None:
@@ -376,6 +395,14 @@ def test_given_guard_deferral_when_released_then_deferrals_counted_with_reason()
     once = released(record(), T0 + 15, deferred_because="2 healthy, need 3")
     twice = released(once, T0 + 30, deferred_because="still 2 healthy")
     assert (twice.deferrals, twice.defer_reason, twice.due_at) == (2, "still 2 healthy", T0 + 30)
+
+
+def test_given_longer_wait_when_raised_then_deadline_moves_and_later_deferral_kept() -> None:
+    longer = wait_raised(record(), 600)
+    assert (longer.wait_seconds, longer.due_at, longer.deadline) == (600, T0 + 600, T0 + 600)
+    deferred = wait_raised(record(due_at=T0 + 900), 600)
+    assert deferred.due_at == T0 + 900
+    assert MAX_TAG_DIGITS == 9
 
 
 def test_given_leased_record_when_stop_requested_then_awaits_confirmation_unleased() -> None:

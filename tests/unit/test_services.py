@@ -1,14 +1,17 @@
-"""ServiceDirectory: tag policies cached per warm container, warnings once per fetch."""
+"""ServiceDirectory: cached policies for task-events, fresh batched views for stop decisions."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
+from serverless.errors import AwsUnavailableError, DrainTerminatorError
 from serverless.model import ServicePolicy
-from serverless.services import ServiceDirectory
+from serverless.services import ServiceDirectory, ServiceView
 from serverless.settings import Settings
 from tests.support.clock import ManualClock
-from tests.support.fakes import CLUSTER_ARN, FakeEcs
+from tests.support.fakes import CLUSTER_ARN, FakeEcs, FakeLedger
 
 OPTED_IN = {"drain-terminator:enabled": "true", "drain-terminator:wait-seconds": "45"}
 
@@ -18,8 +21,8 @@ def ecs(clock: ManualClock) -> FakeEcs:
     return FakeEcs(clock)
 
 
-def directory(ecs: FakeEcs, clock: ManualClock, **overrides: object) -> ServiceDirectory:
-    return ServiceDirectory(ecs, Settings(table_name="t", **overrides), clock)  # type: ignore[arg-type]
+def directory(ecs: FakeEcs, clock: ManualClock, **overrides: Any) -> ServiceDirectory:
+    return ServiceDirectory(ecs, Settings(table_name="t", **overrides), clock)
 
 
 def test_given_tagged_service_when_policy_read_then_parsed_from_tags(
@@ -35,7 +38,6 @@ def test_given_missing_service_when_policy_read_then_not_opted_in(
 ) -> None:
     services = directory(ecs, clock)
     assert services.policy(CLUSTER_ARN, "ghost").enabled is False
-    assert services.info(CLUSTER_ARN, "ghost") is None
 
 
 def test_given_cached_policy_when_read_within_ttl_then_ecs_asked_once(
@@ -46,7 +48,6 @@ def test_given_cached_policy_when_read_within_ttl_then_ecs_asked_once(
     services.policy(CLUSTER_ARN, "web")
     clock.advance(59.9)
     services.policy(CLUSTER_ARN, "web")
-    services.info(CLUSTER_ARN, "web")
     assert ecs.describe_service_calls == [(CLUSTER_ARN, "web")]
 
 
@@ -104,7 +105,7 @@ def test_given_custom_prefix_and_default_when_read_then_settings_are_applied(
     assert policy == ServicePolicy(enabled=True, wait_seconds=33)
 
 
-def test_given_invalid_tag_when_read_repeatedly_then_warning_logged_once_per_fetch(
+def test_given_invalid_tag_when_read_repeatedly_then_warning_logged_once_per_tag_set(
     ecs: FakeEcs, clock: ManualClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     ecs.add_service(
@@ -117,7 +118,6 @@ def test_given_invalid_tag_when_read_repeatedly_then_warning_logged_once_per_fet
 
     services.policy(CLUSTER_ARN, "odd")
     services.policy(CLUSTER_ARN, "odd")
-    services.info(CLUSTER_ARN, "odd")
     assert len(warnings()) == 1
     assert "drain-terminator:wait-seconds='soon'" in warnings()[0]
     record = next(r for r in caplog.records if r.levelname == "WARNING")
@@ -125,5 +125,122 @@ def test_given_invalid_tag_when_read_repeatedly_then_warning_logged_once_per_fet
     assert getattr(record, "cluster_arn", None) == CLUSTER_ARN
 
     clock.advance(60)
+    services.policy(CLUSTER_ARN, "odd")  # read again, same tags: no new warning
+    assert len(warnings()) == 1
+    ecs.add_service(
+        "odd", {"drain-terminator:enabled": "true", "drain-terminator:wait-seconds": "later"}
+    )
+    clock.advance(60)
     services.policy(CLUSTER_ARN, "odd")
     assert len(warnings()) == 2
+
+
+# -- fresh views for stop decisions ----------------------------------------------------------------
+
+
+def test_given_views_younger_than_max_age_when_fresh_asked_then_reused_without_a_call(
+    ecs: FakeEcs, clock: ManualClock
+) -> None:
+    ecs.add_service("web", OPTED_IN)
+    services = directory(ecs, clock)
+    services.policy(CLUSTER_ARN, "web")
+    clock.advance(5)
+    view = services.fresh(CLUSTER_ARN, ["web"], max_age=5)["web"]
+    assert isinstance(view, ServiceView)
+    assert view.read_at == clock.now() - 5
+    assert len(ecs.describe_services_calls) == 1
+
+
+def test_given_view_older_than_max_age_when_fresh_asked_then_read_again_and_opt_out_seen(
+    ecs: FakeEcs, clock: ManualClock
+) -> None:
+    ecs.add_service("web", OPTED_IN)
+    services = directory(ecs, clock, tag_cache_seconds=60)
+    assert services.policy(CLUSTER_ARN, "web").enabled
+    ecs.add_service("web", {"drain-terminator:enabled": "false"})
+    clock.advance(5.1)
+    view = services.fresh(CLUSTER_ARN, ["web"], max_age=5)["web"]
+    assert isinstance(view, ServiceView)
+    assert not view.policy.enabled
+    assert view.read_at == clock.now()
+    # The task-events path sees the fresher view as well.
+    assert not services.policy(CLUSTER_ARN, "web").enabled
+
+
+def test_given_23_stale_services_when_fresh_asked_then_batches_of_ten_each_paced(
+    ecs: FakeEcs, clock: ManualClock
+) -> None:
+    names = [f"svc-{i:02d}" for i in range(23)]
+    for name in names:
+        ecs.add_service(name, OPTED_IN)
+    paced: list[float] = []
+    views = directory(ecs, clock).fresh(
+        CLUSTER_ARN, [*names, "svc-00", "ghost"], 5, lambda: paced.append(clock.now())
+    )
+    assert [len(call[1]) for call in ecs.describe_services_calls] == [10, 10, 4]
+    assert len(paced) == 3
+    assert all(isinstance(views[name], ServiceView) for name in names)
+    ghost = views["ghost"]
+    assert isinstance(ghost, ServiceView)
+    assert ghost.info is None
+    assert not ghost.policy.enabled
+
+
+def test_given_one_service_fails_when_fresh_asked_then_only_it_carries_the_error(
+    ecs: FakeEcs, clock: ManualClock
+) -> None:
+    names = [f"svc-{i:02d}" for i in range(12)]
+    for name in names:
+        ecs.add_service(name, OPTED_IN)
+    ecs.describe_services_failures["svc-11"].extend(
+        [AwsUnavailableError("Throttling"), AwsUnavailableError("Throttling")]
+    )
+    views = directory(ecs, clock).fresh(CLUSTER_ARN, names, 5)
+    assert all(isinstance(views[name], ServiceView) for name in names[:11])
+    assert isinstance(views["svc-11"], DrainTerminatorError)
+    # 10 + the failed batch of 2, then each of its services alone.
+    assert [len(call[1]) for call in ecs.describe_services_calls] == [10, 2, 1, 1]
+
+
+# -- the ledger's shared copy (many cold containers, one DescribeServices) -----------------------
+
+
+def test_given_two_containers_when_the_second_looks_up_then_it_reads_the_shared_copy(
+    ecs: FakeEcs, clock: ManualClock
+) -> None:
+    ecs.add_service("web", OPTED_IN)
+    ledger = FakeLedger()
+    paced: list[float] = []
+    settings = Settings(table_name="t")
+    first = ServiceDirectory(ecs, settings, clock, ledger, lambda: paced.append(clock.now()))
+    second = ServiceDirectory(ecs, settings, clock, ledger, lambda: paced.append(clock.now()))
+
+    assert first.policy(CLUSTER_ARN, "web").enabled
+    clock.advance(10)
+    assert second.policy(CLUSTER_ARN, "web") == ServicePolicy(enabled=True, wait_seconds=45)
+
+    assert len(ecs.describe_services_calls) == 1
+    assert len(paced) == 1  # only the real call is paced
+    assert ledger.shared_services[(CLUSTER_ARN, "web")][1] == clock.now() - 10
+
+
+def test_given_shared_copy_older_than_the_cache_time_when_looked_up_then_ecs_asked_again(
+    ecs: FakeEcs, clock: ManualClock
+) -> None:
+    ledger = FakeLedger()
+    ledger.put_service(CLUSTER_ARN, "web", None, clock.now() - 60)  # "no such service", 60 s ago
+    ecs.add_service("web", OPTED_IN)
+    services = ServiceDirectory(ecs, Settings(table_name="t"), clock, ledger)
+    assert services.policy(CLUSTER_ARN, "web").enabled
+    assert len(ecs.describe_services_calls) == 1
+    assert ledger.shared_services[(CLUSTER_ARN, "web")][1] == clock.now()
+
+
+def test_given_shared_copy_of_a_missing_service_when_fresh_then_not_opted_in_without_a_call(
+    ecs: FakeEcs, clock: ManualClock
+) -> None:
+    ledger = FakeLedger()
+    ledger.put_service(CLUSTER_ARN, "ghost", None, clock.now() - 5)
+    services = ServiceDirectory(ecs, Settings(table_name="t"), clock, ledger)
+    assert not services.policy(CLUSTER_ARN, "ghost").enabled
+    assert ecs.describe_services_calls == []

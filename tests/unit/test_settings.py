@@ -24,6 +24,7 @@ def test_given_only_table_name_when_loaded_then_documented_defaults() -> None:
         confirm_after_seconds=60,
         sweeper_function_name="",
         early_start_below_seconds=120,
+        decision_max_age_seconds=5,
     )
     # The defaults are the dataclass's own: load_settings states none of its own.
     assert settings == Settings(table_name="ledger")
@@ -65,9 +66,10 @@ def test_given_every_variable_when_loaded_then_each_is_used() -> None:
             "CONFIRM_AFTER_SECONDS": "45",
             "SWEEPER_FUNCTION_NAME": " sweeper ",
             "EARLY_START_BELOW_SECONDS": "0",
+            "DECISION_MAX_AGE_SECONDS": "2",
         }
     )
-    assert settings == Settings("t", "edt/", 30, 100, 20, 0, 3600, True, 45, "sweeper", 0)
+    assert settings == Settings("t", "edt/", 30, 100, 20, 0, 3600, True, 45, "sweeper", 0, 2)
 
 
 @pytest.mark.parametrize("value", ["", "  "])
@@ -103,7 +105,8 @@ def test_given_non_integer_variable_when_loaded_then_config_error_names_variable
     [
         ("DEFAULT_WAIT_SECONDS", "-1", 0),
         ("SWEEP_HORIZON_SECONDS", "-5", 0),
-        ("LEASE_SECONDS", "0", 1),
+        ("LEASE_SECONDS", "19", 20),  # must outlive the longest StopTask call (15 s)
+        ("DECISION_MAX_AGE_SECONDS", "0", 1),
         ("TAG_CACHE_SECONDS", "-1", 0),
         ("RECORD_RETENTION_SECONDS", "59", 60),
         ("CONFIRM_AFTER_SECONDS", "0", 1),

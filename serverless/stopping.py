@@ -1,0 +1,392 @@
+"""One batch of due records: claim, re-check, decide, stop — each record on its own.
+
+Everything a StopTask is decided on is current when it is sent: the record was claimed
+moments before (a lease that outlives the longest possible StopTask call), the task was
+described after the claim, and the service's tags, desired count and health are at most
+``DECISION_MAX_AGE_SECONDS`` old. A failure of one lookup defers only the records that
+needed it (counted in ``LookupsFailed``, logged at ERROR with the service); the others go on.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from serverless.clock import Clock
+from serverless.errors import (
+    AwsUnavailableError,
+    ConflictError,
+    DrainTerminatorError,
+    NotFoundError,
+    PermanentAwsError,
+)
+from serverless.guards import Guards
+from serverless.model import DueEntry, Outcome, RecordStatus, TaskRecord, TaskState
+from serverless.observability import Metric, count, logger, observe_seconds
+from serverless.pacing import (
+    DESCRIBE_SERVICES,
+    DESCRIBE_TASKS,
+    ECS_CALL_MAX_SECONDS,
+    ELB_DESCRIBE,
+    LEDGER_CALL_MAX_SECONDS,
+    STOP_TASK,
+    Pacer,
+)
+from serverless.policy import (
+    close_record,
+    on_stopped_event,
+    outcome_for_observed,
+    released,
+    stop_reason,
+    stop_requested,
+    wait_raised,
+)
+from serverless.ports import Ports
+from serverless.reporting import report_closed
+from serverless.services import ServiceDirectory, ServiceView
+from serverless.settings import Settings
+
+if TYPE_CHECKING:
+    from serverless.sweeper import SweepReport
+
+__all__ = [
+    "CLAIM_BATCH",
+    "LEASE_MARGIN_SECONDS",
+    "LOOKUP_RETRY_SECONDS",
+    "MAX_STOP_ATTEMPTS",
+    "STOP_RETRY_SECONDS",
+    "TRANSIENT_LOOKUP_RETRY_SECONDS",
+    "TRANSIENT_RETRY_SECONDS",
+    "WORKERS",
+    "BatchWorker",
+]
+
+#: Records claimed together, right before they are checked and stopped.
+CLAIM_BATCH = 10
+#: Batches worked on at once: enough to keep StopTask at its account rate (40/s) when a
+#: batch of ten takes up to a quarter of a second per stop.
+WORKERS = 8
+
+#: A StopTask is sent only while the run's lease has at least this long left: the longest
+#: possible call plus a second of clock difference between invocations. Another run can
+#: therefore never claim the record while our StopTask may still be in flight.
+LEASE_MARGIN_SECONDS = ECS_CALL_MAX_SECONDS + 1.0
+#: A record whose lookup failed (DescribeTasks, DescribeServices, target health, stagger
+#: slot) is looked at again this much later: soon when AWS was only unavailable
+#: (throttling, 5xx, time-outs that outlived botocore's retries), later when it refused.
+TRANSIENT_LOOKUP_RETRY_SECONDS = 5.0
+LOOKUP_RETRY_SECONDS = 15.0
+#: A permanently failing StopTask is retried this often before the record is given up.
+MAX_STOP_ATTEMPTS = 5
+STOP_RETRY_SECONDS = 30.0
+#: A claim or StopTask is started only with time for it and the write after it.
+_UNIT_SECONDS = LEDGER_CALL_MAX_SECONDS + ECS_CALL_MAX_SECONDS
+#: After a StopTask that stayed unavailable through botocore's retries, look again this late.
+TRANSIENT_RETRY_SECONDS = 1.0
+
+
+def _keys(record: TaskRecord) -> dict[str, object]:
+    # Workers run side by side: log keys go on each line, not on the shared logger.
+    return {"task_arn": record.task_arn, "ecs_service": record.service_name}
+
+
+class BatchWorker:
+    """Works on batches of due records for one sweeper run (safe to run concurrently)."""
+
+    def __init__(
+        self,
+        ports: Ports,
+        services: ServiceDirectory,
+        settings: Settings,
+        clock: Clock,
+        run_id: str,
+        pacer: Pacer,
+        report: SweepReport,
+        time_left: Callable[[], float],
+    ) -> None:
+        self._ports = ports
+        self._ledger = ports.ledger
+        self._ecs = ports.ecs
+        self._services = services
+        self._settings = settings
+        self._clock = clock
+        self._run_id = run_id
+        self._pacer = pacer
+        self._report = report
+        self._time_left = time_left
+        self._guards = Guards(
+            ports.ledger, ports.health, clock, lambda: pacer.acquire(ELB_DESCRIBE)
+        )
+
+    def process(self, ready: Sequence[DueEntry]) -> int:
+        """Work on ``ready`` in batches of :data:`CLAIM_BATCH`, :data:`WORKERS` at once;
+        returns how many records were claimed."""
+        batches = [list(ready[i : i + CLAIM_BATCH]) for i in range(0, len(ready), CLAIM_BATCH)]
+        return sum(self._ports.concurrency.map(self._batch, batches, WORKERS))
+
+    # -- one batch ------------------------------------------------------------------------
+
+    def _batch(self, entries: list[DueEntry]) -> int:
+        if self._time_left() < _UNIT_SECONDS:
+            return 0
+        drains = sum(1 for e in entries if e.status is RecordStatus.DRAINING)
+        try:  # StopTask tokens first: the stops then follow the checks without a pause
+            self._pacer.acquire(STOP_TASK, drains)
+        except DrainTerminatorError as error:
+            logger.warning("could not take StopTask tokens", extra={"error": str(error)})
+            return 0
+        mine: list[TaskRecord] = []
+        for entry in entries:
+            if self._time_left() < _UNIT_SECONDS:
+                break
+            now = self._clock.now()
+            try:
+                record = self._ledger.claim(
+                    entry.task_arn, self._run_id, now, now + self._settings.lease_seconds
+                )
+            except DrainTerminatorError as error:
+                logger.warning(
+                    "claim failed", extra={"task_arn": entry.task_arn, "error": str(error)}
+                )
+                continue
+            if record is None:
+                self._report.conflict()
+            else:
+                mine.append(record)
+        by_cluster: dict[str, list[TaskRecord]] = defaultdict(list)
+        for record in mine:
+            by_cluster[record.cluster_arn].append(record)
+        for cluster, records in by_cluster.items():
+            self._cluster(cluster, records)
+        return len(mine)
+
+    def _cluster(self, cluster: str, records: list[TaskRecord]) -> None:
+        if self._time_left() < ECS_CALL_MAX_SECONDS:
+            return  # the leases expire; a later run takes the records over
+        try:
+            self._pacer.acquire(DESCRIBE_TASKS)
+            states = self._ecs.describe_tasks(cluster, [r.task_arn for r in records])
+        except DrainTerminatorError as error:
+            for record in records:
+                self._lookup_failed(record, "DescribeTasks", error)
+            return
+        described_at = self._clock.now()
+        names = [
+            r.service_name
+            for r in records
+            if r.status is RecordStatus.DRAINING
+            and (state := states.get(r.task_arn)) is not None
+            and state.draining
+        ]
+        views = self._services.fresh(
+            cluster,
+            names,
+            self._settings.decision_max_age_seconds,
+            lambda: self._pacer.acquire(DESCRIBE_SERVICES),
+        )
+        for record in records:
+            self._decide(
+                record, states.get(record.task_arn), views.get(record.service_name), described_at
+            )
+
+    # -- one record -----------------------------------------------------------------------
+
+    def _decide(
+        self,
+        record: TaskRecord,
+        state: TaskState | None,
+        view: ServiceView | DrainTerminatorError | None,
+        described_at: float,
+    ) -> None:
+        if record.status is RecordStatus.STOP_REQUESTED:
+            self._confirm(record, state)
+            return
+        now = self._clock.now()
+        if state is None:
+            self._close(record, Outcome.TASK_GONE, now)
+            return
+        if not state.draining:
+            outcome = outcome_for_observed(record, state.stopped_reason, state.last_status)
+            self._close(record, outcome, now, seen=state)
+            return
+        if not isinstance(view, ServiceView):
+            error = view or NotFoundError("service not looked up")
+            self._lookup_failed(record, "DescribeServices", error)
+            return
+        policy = view.policy
+        if not policy.enabled:
+            self._close(record, Outcome.OPTED_OUT, now, seen=state)
+            return
+        if policy.wait_seconds > record.wait_seconds:
+            # The effective wait is the larger of the recorded and the current one.
+            longer = wait_raised(record, policy.wait_seconds)
+            if longer.due_at > now:
+                logger.info(
+                    "wait raised during the drain; stop postponed",
+                    extra={**_keys(record), "wait_seconds": policy.wait_seconds},
+                )
+                self._write(record, released(longer, longer.due_at))
+                return
+            record = longer
+        try:
+            deferral = self._guards.min_healthy(policy, view.info, now) or self._guards.stagger(
+                record, policy, now
+            )
+        except DrainTerminatorError as error:
+            self._lookup_failed(record, "guard", error)
+            return
+        if deferral is not None:
+            count(Metric.STOPS_DEFERRED)
+            self._report.add("deferred", record.task_arn)
+            logger.info(
+                "early stop deferred",
+                extra={**_keys(record), "until": deferral.until, "why": deferral.reason},
+            )
+            self._write(record, released(record, deferral.until, deferred_because=deferral.reason))
+            return
+        if self._settings.dry_run or policy.dry_run:
+            count(Metric.DRY_RUN_STOPS)
+            logger.info(
+                "dry run: would have stopped the task now",
+                extra={**_keys(record), "would_stop_at": now, "deadline": record.deadline},
+            )
+            self._report.add("dry_run", record.task_arn)
+            self._guards.settle(record, now, now)
+            self._close(record, Outcome.DRY_RUN, now, seen=state)
+            return
+        now = self._clock.now()
+        unsafe = self._unsafe(record, view, described_at, now)
+        if unsafe is not None:
+            logger.info("stop not sent: " + unsafe, extra=_keys(record))
+            self._guards.settle(record, None, now)
+            self._write(record, released(record, record.due_at))
+            return
+        stopped_at = self._stop(record, now)
+        self._guards.settle(record, stopped_at, self._clock.now())
+
+    def _unsafe(
+        self, record: TaskRecord, view: ServiceView, described_at: float, now: float
+    ) -> str | None:
+        """Why a StopTask must not be sent now (None: it may)."""
+        max_age = self._settings.decision_max_age_seconds
+        if record.lease_until is None or record.lease_until - now < LEASE_MARGIN_SECONDS:
+            return "the lease would expire before StopTask could finish"
+        if now - described_at > max_age:
+            return "the task state is too old"
+        if now - view.read_at > max_age:
+            return "the service's tags are too old"
+        if self._time_left() < _UNIT_SECONDS:
+            return "the invocation has too little time left"
+        return None
+
+    def _stop(self, record: TaskRecord, now: float) -> float | None:
+        """StopTask and record it; returns when the stop succeeded, or None."""
+        reason = stop_reason(record.wait_seconds)
+        try:
+            self._ecs.stop_task(record.cluster_arn, record.task_arn, reason)
+        except NotFoundError:
+            self._close(record, Outcome.TASK_GONE, now)
+            return None
+        except AwsUnavailableError:
+            logger.warning("StopTask unavailable after retries; trying again", extra=_keys(record))
+            self._write(record, released(record, now + TRANSIENT_RETRY_SECONDS))
+            return None
+        except PermanentAwsError as error:
+            count(Metric.STOPS_FAILED)
+            attempts = record.attempts + 1
+            self._report.add("failed", record.task_arn)
+            logger.error(
+                "StopTask failed",
+                extra={**_keys(record), "error": str(error), "attempts": attempts},
+            )
+            if attempts >= MAX_STOP_ATTEMPTS:
+                self._close(record, Outcome.STOP_FAILED, now, attempts=attempts)
+            else:
+                self._write(record, released(record, now + STOP_RETRY_SECONDS, attempts=attempts))
+            return None
+        stopped_at = self._clock.now()
+        # Lateness against the deadline, or against the end of the last guard deferral.
+        lateness = stopped_at - (record.deadline if record.deferrals == 0 else record.due_at)
+        count(Metric.TASKS_STOPPED)
+        observe_seconds(Metric.STOP_LATENESS, max(0.0, lateness))
+        self._report.add("stopped", record.task_arn)
+        logger.info(
+            "task stopped early",
+            extra={
+                **_keys(record),
+                "reason": reason,
+                "lateness_seconds": round(lateness, 3),
+                "deadline": record.deadline,
+            },
+        )
+        confirm_at = stopped_at + self._settings.confirm_after_seconds
+        self._write(record, stop_requested(record, stopped_at, reason, confirm_at))
+        return stopped_at
+
+    def _confirm(self, record: TaskRecord, state: TaskState | None) -> None:
+        now = self._clock.now()
+        retention = self._settings.record_retention_seconds
+        if state is not None and state.draining:
+            closed = close_record(record, Outcome.UNCONFIRMED, now, retention, seen=state)
+        elif state is None:
+            closed = close_record(record, Outcome.STOPPED_BY_TERMINATOR, now, retention)
+        else:
+            # The check runs at the confirmation deadline: a task seen stopping is confirmed
+            # even when ECS did not report when it started stopping.
+            window = (
+                float("inf") if state.stopping_at is None else self._settings.confirm_after_seconds
+            )
+            closed = on_stopped_event(record, state, now, retention, window) or record
+        self._write_closed(record, closed)
+
+    # -- ledger writes (a failure stays with its record) ------------------------------------
+
+    def _lookup_failed(self, record: TaskRecord, what: str, error: DrainTerminatorError) -> None:
+        retry = (
+            TRANSIENT_LOOKUP_RETRY_SECONDS
+            if isinstance(error, AwsUnavailableError)
+            else LOOKUP_RETRY_SECONDS
+        )
+        count(Metric.LOOKUPS_FAILED)
+        self._report.add("lookup_failed", record.task_arn)
+        logger.error(
+            f"{what} failed; stop deferred",
+            extra={**_keys(record), "error": str(error), "retry_in": retry},
+        )
+        self._write(record, released(record, self._clock.now() + retry))
+
+    def _close(
+        self,
+        record: TaskRecord,
+        outcome: Outcome,
+        now: float,
+        *,
+        seen: TaskState | None = None,
+        attempts: int | None = None,
+    ) -> None:
+        retention = self._settings.record_retention_seconds
+        closed = close_record(record, outcome, now, retention, seen=seen, attempts=attempts)
+        self._write_closed(record, closed)
+
+    def _write_closed(self, record: TaskRecord, closed: TaskRecord) -> None:
+        if self._write(record, closed):
+            self._report.add("closed", record.task_arn)
+            report_closed(closed)
+
+    def _write(self, record: TaskRecord, new: TaskRecord) -> bool:
+        """Write ``new`` over the claimed ``record``; False when it could not be written."""
+        try:
+            self._ledger.put(new, expected_rev=record.rev)
+        except ConflictError:
+            # Only a STOPPED event can have changed a record we hold: it is closed already.
+            self._report.conflict()
+            return False
+        except DrainTerminatorError as error:
+            # The lease expires by itself; a later run picks the record up again.
+            logger.warning(
+                "could not write the record; its lease expires by itself",
+                extra={**_keys(record), "error": str(error)},
+            )
+            return False
+        return True

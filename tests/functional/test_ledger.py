@@ -1,0 +1,102 @@
+"""The DynamoDB ledger adapter on moto's DynamoDB (table built from the Terraform HCL)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from serverless.adapters.dynamodb_ledger import DynamoLedger
+from serverless.model import DueEntry, RecordStatus, ServiceInfo, TaskRecord
+from tests.support.fakes import CLUSTER_ARN, task_arn
+from tests.support.world import TABLE, World
+
+T0 = 1_795_341_600.0
+
+
+@pytest.fixture
+def ledger(world: World) -> DynamoLedger:
+    return DynamoLedger(TABLE, world.dynamodb)
+
+
+def record(suffix: int, due_at: float, **changes: object) -> TaskRecord:
+    base = TaskRecord(
+        task_arn=task_arn(suffix),
+        cluster_arn=CLUSTER_ARN,
+        service_name="web",
+        status=RecordStatus.DRAINING,
+        version=4,
+        drain_started_at=due_at - 120,
+        wait_seconds=120,
+        due_at=due_at,
+    )
+    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+
+
+def test_given_open_records_in_every_shard_when_due_read_then_all_found_in_order(
+    ledger: DynamoLedger,
+) -> None:
+    for n in range(1, 41):
+        ledger.put(record(n, T0 + n), expected_rev=None)
+    ledger.put(record(99, T0 + 5, status=RecordStatus.CLOSED), expected_rev=None)
+
+    due = ledger.due(until=T0 + 30)
+
+    assert [e.task_arn for e in due] == [task_arn(n) for n in range(1, 31)]
+    assert due[0] == DueEntry(task_arn(1), T0 + 1, RecordStatus.DRAINING, None)
+
+
+def test_given_idle_and_busy_ledger_when_open_checked_then_one_scan_answers(
+    ledger: DynamoLedger,
+) -> None:
+    assert ledger.has_open() is False
+    ledger.put(record(1, T0 + 500, status=RecordStatus.CLOSED), expected_rev=None)
+    assert ledger.has_open() is False  # closed records leave the index
+    ledger.put(record(2, T0 + 999), expected_rev=None)
+    assert ledger.has_open() is True
+
+
+def test_given_claims_when_due_leased_or_closed_then_only_the_due_free_one_is_claimed(
+    ledger: DynamoLedger,
+) -> None:
+    written = ledger.put(record(1, T0), expected_rev=None)
+    ledger.put(record(2, T0 + 60), expected_rev=None)
+    ledger.put(record(3, T0, status=RecordStatus.CLOSED), expected_rev=None)
+
+    claimed = ledger.claim(task_arn(1), "run-1", T0, T0 + 30)
+
+    assert claimed == dataclasses.replace(
+        written, rev=written.rev + 1, lease_owner="run-1", lease_until=T0 + 30
+    )
+    assert ledger.claim(task_arn(1), "run-2", T0 + 29, T0 + 59) is None  # leased
+    assert ledger.claim(task_arn(2), "run-1", T0, T0 + 30) is None  # not due
+    assert ledger.claim(task_arn(3), "run-1", T0, T0 + 30) is None  # closed
+    assert ledger.claim(task_arn(4), "run-1", T0, T0 + 30) is None  # never existed
+    taken_over = ledger.claim(task_arn(1), "run-2", T0 + 30, T0 + 60)
+    assert taken_over is not None
+    assert taken_over.lease_owner == "run-2"
+    assert ledger.due(until=T0)[0].lease_until == T0 + 60
+
+
+def test_given_token_takes_when_bucket_used_then_gcra_times_shared_through_the_table(
+    ledger: DynamoLedger, world: World
+) -> None:
+    # 40 per second, burst 100: the first 100 at once, then 10 every quarter second.
+    times = [ledger.take_tokens("ecs:StopTask", 10, 40.0, 100, T0) for _ in range(12)]
+    assert times[:10] == [T0] * 10
+    assert times[10:] == [pytest.approx(T0 + 0.25), pytest.approx(T0 + 0.5)]
+    # Idle for a while: the bucket is full again.
+    assert ledger.take_tokens("ecs:StopTask", 10, 40.0, 100, T0 + 60) == T0 + 60
+    item = world.dynamodb.get_item(TableName=TABLE, Key={"pk": {"S": "rate#ecs:StopTask"}})
+    assert "sweep_key" not in item["Item"]  # never in the due index
+
+
+def test_given_service_when_shared_then_read_back_whole_and_absence_remembered(
+    ledger: DynamoLedger,
+) -> None:
+    info = ServiceInfo(CLUSTER_ARN, "web", {"drain-terminator:enabled": "true"}, 3, ("tg-a",))
+    assert ledger.get_service(CLUSTER_ARN, "web") is None
+    ledger.put_service(CLUSTER_ARN, "web", info, T0)
+    ledger.put_service(CLUSTER_ARN, "ghost", None, T0 + 1)
+    assert ledger.get_service(CLUSTER_ARN, "web") == (info, T0)
+    assert ledger.get_service(CLUSTER_ARN, "ghost") == (None, T0 + 1)
