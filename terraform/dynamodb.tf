@@ -1,8 +1,8 @@
 # The ledger: one item per tracked task (pk = task ARN) plus small bookkeeping items
-# (pk starting with "budget#"). Only items the sweeper still has to act on carry
+# (pk starting with "stagger#"). Only items the sweeper still has to act on carry
 # `sweep_key`, which makes `due-index` a sparse index of open work ordered by deadline.
 resource "aws_dynamodb_table" "ledger" {
-  name                        = "${var.name_prefix}-ledger"
+  name                        = local.table_name
   billing_mode                = "PAY_PER_REQUEST"
   hash_key                    = "pk"
   deletion_protection_enabled = var.table_deletion_protection
@@ -43,5 +43,5 @@ resource "aws_dynamodb_table" "ledger" {
     kms_key_arn = var.kms_key_arn
   }
 
-  tags = var.tags
+  tags = local.tags
 }

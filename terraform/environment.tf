@@ -1,7 +1,6 @@
 # Environment of the functions: the variables serverless/settings.py reads (names pinned
 # in docs/contracts.md). Only locals that depend on variables, local.table_name and
-# local.sweeper_name live
-# here: the tests render them with Terraform core (tests/support/hcl.py).
+# local.sweeper_name live here: the tests render them with Terraform core (sim/terraform.py).
 locals {
   common_environment = {
     TABLE_NAME                   = local.table_name
@@ -16,10 +15,10 @@ locals {
   }
 
   # task-events starts a sweeper run at once when a drain's deadline is nearer than
-  # KICK_BELOW_SECONDS (the next scheduled run may come too late for it).
+  # EARLY_START_BELOW_SECONDS (the next scheduled run may come too late for it).
   task_events_environment = merge(local.common_environment, {
-    SWEEPER_FUNCTION_NAME = local.sweeper_name
-    KICK_BELOW_SECONDS    = tostring(var.kick_below_seconds)
+    SWEEPER_FUNCTION_NAME     = local.sweeper_name
+    EARLY_START_BELOW_SECONDS = tostring(var.early_start_below_seconds)
   })
 
   # Both functions close records after our StopTask (the STOPPED event or the sweeper's
@@ -29,6 +28,4 @@ locals {
     LEASE_SECONDS         = tostring(var.lease_seconds)
     DRY_RUN               = var.dry_run ? "true" : "false"
   })
-
-  tracing_mode = var.tracing_enabled ? "Active" : "PassThrough"
 }

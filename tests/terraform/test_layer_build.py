@@ -12,7 +12,7 @@ from types import ModuleType
 
 import pytest
 
-from tests.support.hcl import REPO_ROOT
+from sim.terraform import REPO_ROOT
 
 REQUIREMENTS = REPO_ROOT / "layers" / "requirements.txt"
 PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]+\])?==([0-9][0-9A-Za-z.+-]*)$")
