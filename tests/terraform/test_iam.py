@@ -42,6 +42,7 @@ CONTRACT_ACTIONS = {
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
         "dynamodb:Query",
+        "dynamodb:Scan",
     },
 }
 # Actions that support no resource-level permissions: "*" is their only valid resource.

@@ -137,7 +137,9 @@ def test_given_module_readme_when_read_then_its_tables_list_exactly_the_module_i
     assert _readme_names(section) == declared
 
 
-def test_given_the_dashboard_when_rendered_then_it_shows_what_the_issue_asks_from_real_metrics() -> None:
+def test_given_the_dashboard_when_rendered_then_it_shows_what_the_issue_asks_from_real_metrics() -> (
+    None
+):
     (widgets,) = render_locals(
         ["variables.tf", "dashboard_widgets.tf"],
         {"widgets": "local.dashboard_widgets"},
@@ -148,9 +150,7 @@ def test_given_the_dashboard_when_rendered_then_it_shows_what_the_issue_asks_fro
             "partition": '"aws"',
         },
     ).values()
-    metrics = [
-        (metric[0], metric[1]) for widget in widgets for metric in widget["metrics"]
-    ]
+    metrics = [(metric[0], metric[1]) for widget in widgets for metric in widget["metrics"]]
     custom = {name for namespace, name in metrics if namespace == "EcsDrainTerminator"}
     emitted = {value for name, value in vars(Metric).items() if name.isupper()}
 

@@ -21,13 +21,13 @@ Ends with one summary line; exit status 1 if any check failed.
 
 from __future__ import annotations
 
-import base64
 import os
 import shutil
 import sys
 import tempfile
 import time
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -110,7 +110,7 @@ class Run:
 
 
 def _resources(terraform: Terraform, directory: Path) -> list[dict[str, Any]]:
-    return [r for r in terraform.state_resources(directory) if r.get("mode") == "managed"]
+    return terraform.state_resources(directory)
 
 
 def _module_resources(resources: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -121,7 +121,9 @@ def _module_resources(resources: list[dict[str, Any]]) -> dict[str, dict[str, An
     }
 
 
-def run_deployed(run: Run, workspace_root: Path, module_state: dict[str, dict[str, Any]], aws_env: dict[str, str]) -> None:
+def run_deployed(
+    run: Run, workspace_root: Path, module_state: dict[str, dict[str, Any]], aws_env: dict[str, str]
+) -> None:
     session = run.session
     lambda_ = session.client("lambda")
     functions: dict[str, dict[str, Any]] = {}
@@ -143,7 +145,9 @@ def run_deployed(run: Run, workspace_root: Path, module_state: dict[str, dict[st
         return
     # Terraform's paths are relative to the root module's directory.
     base = run.root / "module"
-    function_package = deployed.Package(base / function_package.path, function_package.deployed_sha256)
+    function_package = deployed.Package(
+        base / function_package.path, function_package.deployed_sha256
+    )
     layer_package = deployed.Package(
         base / layer_values["filename"], layer["Content"]["CodeSha256"]
     )
@@ -194,6 +198,20 @@ def run_deployed(run: Run, workspace_root: Path, module_state: dict[str, dict[st
         run.summary["drain"] = "deployed-artifact drain: FAILED"
     run.summary["boto3"] = "boto3 imported" if result.imported_boto3 else "boto3 not imported"
 
+    check_iam(run, module_state, result.calls)
+    ratio = deployed.cold_import_ratio(runtime, list(functions.values()), aws_env)
+    run.summary["import"] = f"cold import {ratio:.2f}x bare boto3"
+    run.check(
+        ratio <= IMPORT_RATIO_TARGET, f"cold import {ratio:.2f}x > {IMPORT_RATIO_TARGET}x boto3"
+    )
+
+
+def check_iam(
+    run: Run, module_state: dict[str, dict[str, Any]], calls: dict[str, list[dict[str, Any]]]
+) -> None:
+    """parliament over every deployed policy; every recorded call against its role."""
+    session = run.session
+    functions = ("task-events", "sweeper")
     roles = {key: module_state[f'aws_iam_role.this["{key}"]']["name"] for key in functions}
     queue_url = module_state["aws_sqs_queue.dead_letter"]["url"]
     documents = iam_check.deployed_policies(session, roles.values(), queue_url)
@@ -203,15 +221,13 @@ def run_deployed(run: Run, workspace_root: Path, module_state: dict[str, dict[st
     run.summary["parliament"] = f"parliament: {len(findings)} findings in {len(documents)} policies"
     role_policies = {key: documents[f"{roles[key]} {key}"] for key in functions}
     account = session.client("sts").get_caller_identity()["Account"]
-    checked, denied = iam_check.unauthorised_calls(result.calls, role_policies, account, REGION)
+    checked, denied = iam_check.unauthorised_calls(calls, role_policies, account, REGION)
     for item in denied:
-        run.check(False, f"IAM: {item.function} called {item.action} on {item.resource}, not allowed")
+        run.check(
+            False, f"IAM: {item.function} called {item.action} on {item.resource}, not allowed"
+        )
     run.check(checked > 0, "the handlers made no AWS call")
     run.summary["iam"] = f"IAM: {checked - len(denied)}/{checked} calls allowed"
-
-    ratio = deployed.cold_import_ratio(runtime, list(functions.values()), aws_env)
-    run.summary["import"] = f"cold import {ratio:.2f}x bare boto3"
-    run.check(ratio <= IMPORT_RATIO_TARGET, f"cold import {ratio:.2f}x > {IMPORT_RATIO_TARGET}x boto3")
 
 
 def code_change(run: Run, source: Path, directory: Path, var_file: Path) -> None:
@@ -221,12 +237,15 @@ def code_change(run: Run, source: Path, directory: Path, var_file: Path) -> None
     touched = {change["type"] for change in changes}
     functions = [c for c in changes if c["type"] == "aws_lambda_function"]
     ok = run.check(
-        len(functions) == 2 and touched <= CODE_CHANGE_TYPES
+        len(functions) == 2
+        and touched <= CODE_CHANGE_TYPES
         and all(c["change"]["actions"] == ["update"] for c in functions),
         f"a code-only change planned {_changes_text(changes)}",
     )
     run.summary["code"] = (
-        f"code change: {len(functions)} functions updated, nothing else" if ok else "code change: FAILED"
+        f"code change: {len(functions)} functions updated, nothing else"
+        if ok
+        else "code change: FAILED"
     )
 
 
@@ -241,9 +260,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     root = Path(tempfile.mkdtemp(prefix="drain-terminator-e2e-"))
     runtime = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    versions = ", ".join(provider_versions(plugin_dir))
     print(
-        f"e2e: terraform {terraform_binary}, hashicorp/aws {', '.join(provider_versions(plugin_dir))} "
-        f"from {plugin_dir}; scratch {root}",
+        f"e2e: terraform {terraform_binary}, hashicorp/aws {versions} from {plugin_dir}; "
+        f"scratch {root}",
         flush=True,
     )
     try:
@@ -262,8 +282,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"e2e: FAILED after {time.monotonic() - started:.0f}s (scratch kept: {root})")
         return 1
     elapsed = time.monotonic() - started
-    parts = [outcome.summary.get(key, f"{key}: not reached") for key in (
-        "applied", "replan", "code", "destroy", "drain", "parliament", "iam", "import", "layer")]
+    parts = [
+        outcome.summary.get(key, f"{key}: not reached")
+        for key in (
+            "applied",
+            "replan",
+            "code",
+            "destroy",
+            "drain",
+            "parliament",
+            "iam",
+            "import",
+            "layer",
+        )
+    ]
     status = "OK" if not outcome.failures else f"FAILED ({len(outcome.failures)} checks)"
     print("\n".join(f"e2e:   {line}" for line in terraform.log))
     print(f"e2e: {status} in {elapsed:.0f}s: " + "; ".join(parts))
@@ -272,6 +304,24 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(f"e2e: scratch kept for inspection: {root}")
     return 0 if not outcome.failures else 1
+
+
+def _apply_and_replan(
+    run: Run, name: str, directory: Path, var_file: Path
+) -> tuple[str, int, bool]:
+    run.terraform.apply(directory, var_file)
+    count = len(_resources(run.terraform, directory))
+    run.step(f"applied {name}: {count} resources")
+    changes = run.terraform.plan_changes(directory, var_file)
+    run.check(not changes, f"re-plan of {name} not empty: {_changes_text(changes)}")
+    return name, count, not changes
+
+
+def _destroy(run: Run, name: str, directory: Path, var_file: Path) -> bool:
+    run.terraform.destroy(directory, var_file)
+    left = _resources(run.terraform, directory)
+    run.check(not left, f"destroy of {name} left {[r['address'] for r in left]}")
+    return not left
 
 
 def _lifecycle(
@@ -296,20 +346,14 @@ def _lifecycle(
     )
     if module_only:
         targets = targets[:1]
-    counts = []
-    for name, directory, var_file in targets:
-        terraform.apply(directory, var_file)
-        counts.append(f"{len(_resources(terraform, directory))} ({name})")
-        run.step(f"applied {name}")
-    run.summary["applied"] = "applied " + " + ".join(counts) + " resources"
-
-    replans = []
-    for name, directory, var_file in targets:
-        changes = terraform.plan_changes(directory, var_file)
-        replans.append(not changes)
-        run.check(not changes, f"re-plan of {name} not empty: {_changes_text(changes)}")
+    # The two configurations are independent: apply and re-plan them side by side.
+    with ThreadPoolExecutor(max_workers=len(targets)) as pool:
+        applied = list(pool.map(lambda target: _apply_and_replan(run, *target), targets))
+    run.summary["applied"] = (
+        "applied " + " + ".join(f"{n} ({name})" for name, n, _ in applied) + " resources"
+    )
     run.summary["replan"] = (
-        "re-plan: no changes" if all(replans) else "re-plan: CHANGES"
+        "re-plan: no changes" if all(empty for _, _, empty in applied) else "re-plan: CHANGES"
     ) + f" (moto gaps patched: {len(MOTO_GAPS)})"
 
     module_state = _module_resources(_resources(terraform, workspace.module_root))
@@ -320,12 +364,8 @@ def _lifecycle(
 
     code_change(run, workspace.source, workspace.module_root, workspace.module_vars)
 
-    destroyed = []
-    for name, directory, var_file in targets:
-        terraform.destroy(directory, var_file)
-        left = _resources(terraform, directory)
-        destroyed.append(not left)
-        run.check(not left, f"destroy of {name} left {[r['address'] for r in left]}")
+    with ThreadPoolExecutor(max_workers=len(targets)) as pool:
+        destroyed = list(pool.map(lambda target: _destroy(run, *target), targets))
     run.summary["destroy"] = "destroy: clean" if all(destroyed) else "destroy: LEFT RESOURCES"
     return run
 

@@ -24,7 +24,6 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime

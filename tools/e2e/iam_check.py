@@ -46,7 +46,9 @@ def _document(value: Any) -> dict[str, Any]:
     return dict(value)
 
 
-def deployed_policies(session: Any, roles: Iterable[str], queue_url: str) -> dict[str, dict[str, Any]]:
+def deployed_policies(
+    session: Any, roles: Iterable[str], queue_url: str
+) -> dict[str, dict[str, Any]]:
     """Every policy document of the deployment, by a readable name."""
     iam = session.client("iam")
     documents: dict[str, dict[str, Any]] = {}
@@ -90,7 +92,11 @@ def resource_of(call: dict[str, Any], account: str, region: str) -> list[tuple[s
     action = IAM_ACTIONS.get((service, operation), f"{service}:{operation}")
     if service == "dynamodb":
         table = params["TableName"]
-        arn = table if table.startswith("arn:") else _arn(account, region, "dynamodb", f"table/{table}")
+        arn = (
+            table
+            if table.startswith("arn:")
+            else _arn(account, region, "dynamodb", f"table/{table}")
+        )
         if params.get("IndexName"):
             arn = f"{arn}/index/{params['IndexName']}"
         return [(action, arn)]
@@ -112,7 +118,9 @@ def resource_of(call: dict[str, Any], account: str, region: str) -> list[tuple[s
         return [(action, params["resourceArn"])]
     if service == "lambda" and operation in ("Invoke", "InvokeAsync"):
         name = params["FunctionName"]
-        arn = name if name.startswith("arn:") else _arn(account, region, "lambda", f"function:{name}")
+        arn = (
+            name if name.startswith("arn:") else _arn(account, region, "lambda", f"function:{name}")
+        )
         return [(action, arn)]
     # Calls without resource-level permissions (elasticloadbalancing:Describe*, X-Ray).
     return [(action, "*")]

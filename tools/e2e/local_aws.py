@@ -61,7 +61,9 @@ def _patch_lambda_configuration() -> None:
 
     def __init__(self: Any, account_id: str, spec: dict[str, Any], *args: Any, **kw: Any) -> None:
         original_init(self, account_id, spec, *args, **kw)
-        self._e2e_spec = {key: spec[key] for key in ("DeadLetterConfig", "LoggingConfig") if key in spec}
+        self._e2e_spec = {
+            key: spec[key] for key in ("DeadLetterConfig", "LoggingConfig") if key in spec
+        }
 
     original_update = LambdaFunction.update_configuration
 
@@ -113,9 +115,7 @@ def _patch_security_group_rule_description() -> None:
         return
 
     def description(self: Any) -> str | None:
-        found: str | None = self.ip_range.get("Description") or self.source_group.get(
-            "Description"
-        )
+        found: str | None = self.ip_range.get("Description") or self.source_group.get("Description")
         return found
 
     SecurityGroupRule.description = property(description)  # type: ignore[assignment,method-assign]
