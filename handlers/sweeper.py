@@ -8,12 +8,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from serverless.app import current
 from serverless.observability import logger, metrics, tracer
-from serverless.settings import load_settings
 
 __all__ = ["handler"]
 
-# Fail loudly at cold start when the configuration is incomplete.
-load_settings()
+# Cold start: read the settings once and wire the App; a bad configuration fails loudly here.
+current()
 
 
 @logger.inject_lambda_context(clear_state=True)

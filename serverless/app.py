@@ -1,65 +1,39 @@
-"""Composition root: wires settings, clock, adapters and use cases for the handlers.
+"""Composition root: :func:`bootstrap` wires settings, clock and ports into an :class:`App`.
 
-Handlers call :func:`current`. Production builds the :class:`App` from the environment
-on first use; the simulator and the tests :func:`install` one built with their own
-clients and clock. Both paths run the same code.
+Production calls ``bootstrap()`` (settings from the environment, the system clock, botocore
+adapters). Tests and the simulator pass their own settings, clock and :class:`Ports`
+through the same door. Handler modules use :func:`current`, which bootstraps on first use;
+:func:`install` replaces the App they use (the simulator installs one per container).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable
 
-from serverless.adapters import (
-    DynamoLedger,
-    EcsAdapter,
-    LambdaSweepTrigger,
-    TargetHealthAdapter,
-)
 from serverless.clock import Clock, SystemClock
 from serverless.errors import InvalidEventError
 from serverless.events import event_id_of, parse_task_event
 from serverless.observability import Metric, count, log_keys, logger
+from serverless.ports import Ports
 from serverless.services import ServiceDirectory
 from serverless.settings import Settings, load_settings
 from serverless.sweeper import Sweeper
 from serverless.tracker import DrainTracker
 
-__all__ = ["App", "current", "install", "reset"]
+__all__ = ["App", "bootstrap", "current", "install", "reset"]
 
 
 class App:
-    """Everything one warm container needs, built once."""
+    """Everything one warm container needs, built once by :func:`bootstrap`."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        *,
-        clock: Clock | None = None,
-        ecs_client: Any | None = None,
-        dynamodb_client: Any | None = None,
-        elbv2_client: Any | None = None,
-        lambda_client: Any | None = None,
-    ) -> None:
+    def __init__(self, settings: Settings, clock: Clock, ports: Ports) -> None:
         self.settings = settings
-        self.clock: Clock = clock or SystemClock()
-        self.ledger = DynamoLedger(settings.table_name, dynamodb_client)
-        self.ecs = EcsAdapter(ecs_client)
-        self.health = TargetHealthAdapter(elbv2_client)
+        self.clock = clock
+        self.ports = ports
         # Warm-container cache of service tags, shared by every invocation of this App.
-        self.services = ServiceDirectory(self.ecs, settings, self.clock)
-        self.trigger = (
-            LambdaSweepTrigger(settings.sweeper_function_name, lambda_client)
-            if settings.sweeper_function_name and settings.kick_below_seconds > 0
-            else None
-        )
-        self.tracker = DrainTracker(self.ledger, self.services, settings, self.clock, self.trigger)
-
-    @classmethod
-    def from_environment(cls, environ: Mapping[str, str] | None = None) -> App:
-        """Build from environment variables; raises ConfigError when one is missing."""
-        return cls(load_settings(environ))
+        self.services = ServiceDirectory(ports.ecs, settings, clock)
+        self.tracker = DrainTracker(ports.ledger, self.services, settings, clock, ports.trigger)
 
     def handle_task_event(self, event: object) -> dict[str, str]:
         """Apply one EventBridge event; a malformed one is logged, counted and dropped."""
@@ -83,9 +57,7 @@ class App:
     ) -> dict[str, object]:
         """One sweeper run, bounded by ``remaining_ms`` (the invocation's remaining time)."""
         sweeper = Sweeper(
-            self.ledger,
-            self.ecs,
-            self.health,
+            self.ports,
             self.services,
             self.settings,
             self.clock,
@@ -94,24 +66,41 @@ class App:
         return sweeper.run(remaining_ms).as_dict()
 
 
+def bootstrap(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    ports: Ports | None = None,
+) -> App:
+    """Build the :class:`App`: settings from the environment (read once), the system clock
+    and the production adapters unless given. Raises ConfigError for a bad environment.
+    """
+    settings = settings if settings is not None else load_settings()
+    if ports is None:
+        from serverless.adapters import production_ports  # the only import of botocore
+
+        ports = production_ports(settings)
+    return App(settings, clock or SystemClock(), ports)
+
+
 _installed: App | None = None
 
 
 def install(app: App) -> None:
-    """Make ``app`` the one the handlers use (the simulator and tests inject theirs)."""
+    """Make ``app`` the one the handlers use (the simulator and tests install theirs)."""
     global _installed  # noqa: PLW0603 - the process-wide composition root
     _installed = app
 
 
 def reset() -> None:
-    """Forget the installed App; the next :func:`current` builds one from the environment."""
+    """Forget the installed App; the next :func:`current` bootstraps a production one."""
     global _installed  # noqa: PLW0603
     _installed = None
 
 
 def current() -> App:
-    """The installed App, built from the environment on first use."""
+    """The installed App, bootstrapped from the environment on first use."""
     global _installed  # noqa: PLW0603
     if _installed is None:
-        _installed = App.from_environment()
+        _installed = bootstrap()
     return _installed

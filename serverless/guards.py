@@ -12,14 +12,14 @@ from serverless.model import ServicePolicy, TaskRecord
 from serverless.ports import LedgerPort, TargetHealthPort
 from serverless.services import ServiceDirectory
 
-__all__ = ["Deferral", "Guards", "stop_slot_key"]
+__all__ = ["Deferral", "Guards", "stagger_key"]
 
 #: How soon a task deferred by the min-healthy guard is looked at again.
 HEALTH_RECHECK_SECONDS = 15.0
 #: How long one DescribeTargetHealth answer is reused: within one batch of decisions only,
 #: so a stop is never decided on health older than a second.
 HEALTH_CACHE_SECONDS = 1.0
-#: How long a taken stop slot stays held beyond its spacing if the run dies before it can
+#: How long a taken stagger slot stays held beyond its spacing if the run dies before it can
 #: record when its StopTask happened.
 STAGGER_HOLD_SECONDS = 60.0
 
@@ -32,9 +32,9 @@ class Deferral:
     reason: str
 
 
-def stop_slot_key(record: TaskRecord) -> str:
-    """Ledger key of a service's stop-slot item (max-stops-per-minute)."""
-    return f"budget#{record.cluster_arn}#{record.service_name}"
+def stagger_key(record: TaskRecord) -> str:
+    """Ledger key of a service's stagger item (max-stops-per-minute)."""
+    return f"stagger#{record.cluster_arn}#{record.service_name}"
 
 
 class Guards:
@@ -82,7 +82,7 @@ class Guards:
         return None
 
     def stagger(self, record: TaskRecord, policy: ServicePolicy, now: float) -> Deferral | None:
-        """Take the service's stop slot (at most N stops a minute, at least 60/N s apart).
+        """Take the service's stagger slot (at most N stops a minute, at least 60/N s apart).
 
         The slot is held until :meth:`settle` records when the stop really happened, so a
         StopTask delayed by retries cannot bring the next stop closer than 60/N s.
@@ -90,9 +90,9 @@ class Guards:
         if policy.max_stops_per_minute is None:
             return None
         spacing = 60.0 / policy.max_stops_per_minute
-        key = stop_slot_key(record)
+        key = stagger_key(record)
         held = now + spacing + STAGGER_HOLD_SECONDS
-        opens = self._ledger.reserve_stop_slot(key, now, held)
+        opens = self._ledger.reserve_stagger(key, now, held)
         if opens is None:
             self._held[record.task_arn] = (key, held, spacing)
             return None
@@ -115,4 +115,4 @@ class Guards:
         # If the ledger is unavailable the hold lapses by itself at ``until``: later stops
         # wait longer, never less.
         with contextlib.suppress(AwsUnavailableError):
-            self._ledger.settle_stop_slot(key, until, next_at)
+            self._ledger.settle_stagger(key, until, next_at)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 __all__ = [
@@ -15,7 +15,6 @@ __all__ = [
     "TaskRecord",
     "TaskState",
     "is_draining",
-    "service_arn",
 ]
 
 #: lastStatus values during which a task whose desiredStatus is STOPPED is still draining.
@@ -27,12 +26,6 @@ SERVICE_GROUP_PREFIX = "service:"
 def is_draining(last_status: str | None, desired_status: str | None) -> bool:
     """True when ECS wants the task stopped but it has not begun stopping yet."""
     return desired_status == "STOPPED" and last_status in DRAINING_LAST_STATUSES
-
-
-def service_arn(cluster_arn: str, service_name: str) -> str:
-    """Long-format service ARN (``...:service/<cluster>/<name>``) from a cluster ARN."""
-    head, _, cluster = cluster_arn.partition(":cluster/")
-    return f"{head}:service/{cluster}/{service_name}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +167,3 @@ class TaskRecord:
     def leased(self, now: float) -> bool:
         """True while a sweeper run's claim on the record has not expired."""
         return self.lease_until is not None and self.lease_until > now
-
-    def evolve(self, **changes: object) -> TaskRecord:
-        """A copy with ``changes`` applied (the ledger bumps ``rev`` on write)."""
-        return replace(self, **changes)  # type: ignore[arg-type]

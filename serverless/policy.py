@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from serverless.model import (
     Outcome,
@@ -22,13 +22,17 @@ __all__ = [
     "TAG_MIN_HEALTHY_PERCENT",
     "TAG_WAIT_SECONDS",
     "PolicyResult",
+    "claimed",
     "close_record",
     "new_drain_record",
+    "observed",
     "on_drain_event",
     "on_stopped_event",
     "outcome_for_observed",
     "parse_policy",
+    "released",
     "stop_reason",
+    "stop_requested",
 ]
 
 REASON_PREFIX = "drain-terminator:"
@@ -159,18 +163,55 @@ def on_drain_event(record: TaskRecord, event: TaskEvent) -> TaskRecord | None:
     """
     if record.status is not RecordStatus.DRAINING:
         return None
-    changes: dict[str, object] = {}
+    changed = record
     if event.version > record.version:
-        changes["version"] = event.version
-        changes["observed_status"] = event.last_status
+        changed = replace(changed, version=event.version, observed_status=event.last_status)
     if event.time < record.drain_started_at:
-        changes["drain_started_at"] = event.time
+        changed = replace(changed, drain_started_at=event.time)
         # Keep any guard deferral: only the wait-based part of the deadline moves.
         if record.deferrals == 0:
-            changes["due_at"] = event.time + record.wait_seconds
-    if not changes:
-        return None
-    return record.evolve(**changes)
+            changed = replace(changed, due_at=event.time + record.wait_seconds)
+    return None if changed == record else changed
+
+
+def claimed(record: TaskRecord, owner: str, until: float) -> TaskRecord:
+    """``record`` leased to the sweeper run ``owner`` until ``until``."""
+    return replace(record, lease_owner=owner, lease_until=until)
+
+
+def released(
+    record: TaskRecord,
+    due_at: float,
+    *,
+    attempts: int | None = None,
+    deferred_because: str | None = None,
+) -> TaskRecord:
+    """``record`` without its lease, due again at ``due_at``.
+
+    ``attempts``: failed StopTask attempts so far; ``deferred_because``: a guard deferred
+    the stop (counted in ``deferrals``).
+    """
+    released_record = replace(record, lease_owner=None, lease_until=None, due_at=due_at)
+    if attempts is not None:
+        released_record = replace(released_record, attempts=attempts)
+    if deferred_because is not None:
+        released_record = replace(
+            released_record, deferrals=record.deferrals + 1, defer_reason=deferred_because
+        )
+    return released_record
+
+
+def stop_requested(record: TaskRecord, at: float, reason: str, confirm_at: float) -> TaskRecord:
+    """``record`` after our StopTask succeeded at ``at``: confirm the effect at ``confirm_at``."""
+    return replace(
+        record,
+        status=RecordStatus.STOP_REQUESTED,
+        stop_requested_at=at,
+        stop_reason=reason,
+        due_at=confirm_at,
+        lease_owner=None,
+        lease_until=None,
+    )
 
 
 def outcome_for_observed(
@@ -186,23 +227,45 @@ def outcome_for_observed(
     return Outcome.NOT_DRAINING
 
 
+def observed(record: TaskRecord, seen: TaskEvent | TaskState) -> TaskRecord:
+    """``record`` annotated with what an event or DescribeTasks showed of its task."""
+    annotated = replace(
+        record,
+        observed_status=seen.last_status,
+        stopped_reason=seen.stopped_reason,
+        stopping_at=seen.stopping_at,
+        stopped_at=seen.stopped_at,
+    )
+    if isinstance(seen, TaskEvent):
+        annotated = replace(annotated, version=max(record.version, seen.version))
+    return annotated
+
+
 def close_record(
     record: TaskRecord,
     outcome: Outcome,
     now: float,
     retention_seconds: int,
-    **changes: object,
+    *,
+    seen: TaskEvent | TaskState | None = None,
+    attempts: int | None = None,
 ) -> TaskRecord:
-    """A closed copy of ``record`` that expires ``retention_seconds`` from ``now``."""
-    return record.evolve(
+    """A closed copy of ``record`` that expires ``retention_seconds`` from ``now``.
+
+    ``seen``: the task as last observed; ``attempts``: failed StopTask attempts.
+    """
+    closed = replace(
+        record if seen is None else observed(record, seen),
         status=RecordStatus.CLOSED,
         outcome=outcome,
         closed_at=now,
         lease_owner=None,
         lease_until=None,
         expires_at=int(now + retention_seconds),
-        **changes,
     )
+    if attempts is not None:
+        closed = replace(closed, attempts=attempts)
+    return closed
 
 
 def on_stopped_event(
@@ -217,23 +280,16 @@ def on_stopped_event(
     After our StopTask, a task that took longer than ``confirm_after_seconds`` to start
     stopping is closed as ``unconfirmed``: the early stop demonstrably did not take effect.
     """
-    details: dict[str, object] = {
-        "stopped_reason": event.stopped_reason,
-        "stopping_at": event.stopping_at,
-        "stopped_at": event.stopped_at,
-        "observed_status": event.last_status,
-    }
-    if isinstance(event, TaskEvent):
-        details["version"] = max(record.version, event.version)
     if record.status is RecordStatus.CLOSED:
         if record.stopped_at is not None or event.stopped_at is None:
             return None
-        return record.evolve(**details)
+        return observed(record, event)
     outcome = outcome_for_observed(record, event.stopped_reason, event.last_status)
+    closed = close_record(record, outcome, now, retention_seconds, seen=event)
     if record.status is RecordStatus.STOP_REQUESTED and record.stop_requested_at is not None:
         reached = event.stopping_at or event.stopped_at or now
         took = max(0.0, reached - record.stop_requested_at)
-        details["confirmation_seconds"] = took
+        closed = replace(closed, confirmation_seconds=took)
         if took > confirm_after_seconds:
-            outcome = Outcome.UNCONFIRMED
-    return close_record(record, outcome, now, retention_seconds, **details)
+            closed = replace(closed, outcome=Outcome.UNCONFIRMED)
+    return closed

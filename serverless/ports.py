@@ -1,13 +1,29 @@
-"""The ports the domain core needs; adapters in :mod:`serverless.adapters` implement them."""
+"""The ports the domain core needs; adapters in :mod:`serverless.adapters` implement them.
+
+:class:`Ports` bundles one implementation of each; :func:`serverless.app.bootstrap` takes
+it (production: :func:`serverless.adapters.production_ports`; tests and the simulator
+build their own).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Protocol
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 from serverless.model import ServiceInfo, TaskRecord, TaskState
 
-__all__ = ["EcsPort", "LedgerPort", "SweepTrigger", "TargetHealthPort"]
+__all__ = [
+    "Concurrency",
+    "EcsPort",
+    "LedgerPort",
+    "Ports",
+    "SweepTrigger",
+    "TargetHealthPort",
+]
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 class LedgerPort(Protocol):
@@ -32,15 +48,15 @@ class LedgerPort(Protocol):
         """Whether any record is open at all (the sweeper keeps polling while one is)."""
         ...
 
-    def reserve_stop_slot(self, key: str, now: float, hold_until: float) -> float | None:
-        """Take the stop slot of ``key`` if it is free at ``now``, holding it until ``hold_until``.
+    def reserve_stagger(self, key: str, now: float, hold_until: float) -> float | None:
+        """Take the stagger slot ``key`` if it is free at ``now``, holding it until ``hold_until``.
 
         Returns None when taken, else the time the slot is held until (try again then).
         """
         ...
 
-    def settle_stop_slot(self, key: str, held_until: float, next_at: float) -> None:
-        """Release a slot held until ``held_until``: the next one opens at ``next_at``.
+    def settle_stagger(self, key: str, held_until: float, next_at: float) -> None:
+        """Release a stagger slot held until ``held_until``: the next one opens at ``next_at``.
 
         Does nothing when the slot is no longer held with that value (the hold lapsed).
         """
@@ -74,6 +90,30 @@ class TargetHealthPort(Protocol):
 class SweepTrigger(Protocol):
     """Starts a sweeper run now (asynchronously), outside the schedule."""
 
-    def kick(self) -> None:
+    def start(self) -> None:
         """Request a sweeper run; raises a DrainTerminatorError when the request fails."""
         ...
+
+
+class Concurrency(Protocol):
+    """Runs work concurrently inside one invocation (the simulator runs it on its loop)."""
+
+    def map(self, fn: Callable[[T], R], items: Sequence[T], limit: int) -> list[R]:
+        """``fn`` on every item, at most ``limit`` at once; results in the order of ``items``.
+
+        Returns when every call has returned. When calls raised, the exception of the first
+        item (in order) that raised is re-raised after all calls finished. ``fn`` may block
+        only on the clock and on AWS calls.
+        """
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Ports:
+    """One implementation of every port: what :func:`serverless.app.bootstrap` wires."""
+
+    ledger: LedgerPort
+    ecs: EcsPort
+    health: TargetHealthPort
+    trigger: SweepTrigger | None
+    concurrency: Concurrency

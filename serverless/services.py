@@ -33,7 +33,7 @@ class ServiceDirectory:
         self._cache: dict[tuple[str, str], _Entry] = {}
 
     def _entry(self, cluster_arn: str, service_name: str) -> _Entry:
-        now = self._clock.now().timestamp()
+        now = self._clock.now()
         key = (cluster_arn, service_name)
         entry = self._cache.get(key)
         if entry is not None and entry.expires > now:

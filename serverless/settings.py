@@ -1,8 +1,9 @@
 """Every environment variable the functions read, loaded once into a frozen dataclass.
 
-A missing or malformed variable raises :class:`ConfigError` at cold start, so a
-misconfigured deployment fails loudly on its first invocation instead of quietly
-doing nothing.
+The defaults are stated once, on :class:`Settings`; :func:`load_settings` only knows which
+variable feeds which field and the smallest value it accepts. A missing or malformed
+variable raises :class:`ConfigError` at cold start, so a misconfigured deployment fails
+loudly on its first invocation instead of quietly doing nothing.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from serverless.errors import ConfigError
 
@@ -18,7 +20,7 @@ __all__ = [
     "CONFIRM_AFTER_SECONDS",
     "DEFAULT_WAIT_SECONDS",
     "DRY_RUN",
-    "KICK_BELOW_SECONDS",
+    "EARLY_START_BELOW_SECONDS",
     "LEASE_SECONDS",
     "RECORD_RETENTION_SECONDS",
     "REQUIRED_VARIABLES",
@@ -42,18 +44,14 @@ RECORD_RETENTION_SECONDS = "RECORD_RETENTION_SECONDS"
 DRY_RUN = "DRY_RUN"
 CONFIRM_AFTER_SECONDS = "CONFIRM_AFTER_SECONDS"
 SWEEPER_FUNCTION_NAME = "SWEEPER_FUNCTION_NAME"
-KICK_BELOW_SECONDS = "KICK_BELOW_SECONDS"
+EARLY_START_BELOW_SECONDS = "EARLY_START_BELOW_SECONDS"
 
 REQUIRED_VARIABLES: tuple[str, ...] = (TABLE_NAME,)
-
-_WHOLE = re.compile(r"-?[0-9]{1,9}")
-_TRUE = frozenset({"1", "true", "yes", "on"})
-_FALSE = frozenset({"0", "false", "no", "off", ""})
 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """Runtime configuration shared by both functions."""
+    """Runtime configuration shared by both functions (the defaults live here only)."""
 
     table_name: str
     tag_prefix: str = "drain-terminator:"
@@ -70,16 +68,30 @@ class Settings:
     # A task still draining this long after our StopTask is reported as unconfirmed.
     confirm_after_seconds: int = 60
     # The sweeper function the task-events function starts at once (asynchronously) when a
-    # drain's deadline is nearer than ``kick_below_seconds``: the next scheduled run might
-    # start too late for it. Empty: never.
+    # drain's deadline is nearer than ``early_start_below_seconds``: the next scheduled run
+    # might start too late for it. Empty: never.
     sweeper_function_name: str = ""
-    kick_below_seconds: int = 120
+    early_start_below_seconds: int = 120
 
 
-def _int(environ: Mapping[str, str], name: str, default: int, minimum: int) -> int:
-    raw = environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
+_WHOLE = re.compile(r"-?[0-9]{1,9}")
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off", ""})
+
+#: Whole-number variables: environment variable -> (field, smallest accepted value).
+_WHOLE_NUMBERS: dict[str, tuple[str, int]] = {
+    DEFAULT_WAIT_SECONDS: ("default_wait_seconds", 0),
+    SWEEP_HORIZON_SECONDS: ("sweep_horizon_seconds", 0),
+    LEASE_SECONDS: ("lease_seconds", 1),
+    TAG_CACHE_SECONDS: ("tag_cache_seconds", 0),
+    RECORD_RETENTION_SECONDS: ("record_retention_seconds", 60),
+    CONFIRM_AFTER_SECONDS: ("confirm_after_seconds", 1),
+    EARLY_START_BELOW_SECONDS: ("early_start_below_seconds", 0),
+}
+_BOOLEANS: dict[str, str] = {DRY_RUN: "dry_run"}
+
+
+def _whole(name: str, raw: str, minimum: int) -> int:
     text = raw.strip()
     if not _WHOLE.fullmatch(text):
         raise ConfigError(f"{name} must be a whole number, got {raw!r}")
@@ -89,10 +101,7 @@ def _int(environ: Mapping[str, str], name: str, default: int, minimum: int) -> i
     return value
 
 
-def _bool(environ: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = environ.get(name)
-    if raw is None:
-        return default
+def _bool(name: str, raw: str) -> bool:
     value = raw.strip().lower()
     if value in _TRUE:
         return True
@@ -102,25 +111,29 @@ def _bool(environ: Mapping[str, str], name: str, default: bool) -> bool:
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
-    """Read :class:`Settings` from ``environ`` (default: the process environment)."""
+    """Read :class:`Settings` from ``environ`` (default: the process environment).
+
+    An absent or blank variable keeps the field's default.
+    """
     env = os.environ if environ is None else environ
     missing = [name for name in REQUIRED_VARIABLES if not env.get(name, "").strip()]
     if missing:
         raise ConfigError(f"missing required environment variable(s): {', '.join(missing)}")
-    prefix = env.get(TAG_PREFIX, "drain-terminator:")
-    if not prefix.strip():
-        raise ConfigError(f"{TAG_PREFIX} must not be empty")
-    settings = Settings(
-        table_name=env[TABLE_NAME].strip(),
-        tag_prefix=prefix,
-        default_wait_seconds=_int(env, DEFAULT_WAIT_SECONDS, 120, 0),
-        sweep_horizon_seconds=_int(env, SWEEP_HORIZON_SECONDS, 90, 0),
-        lease_seconds=_int(env, LEASE_SECONDS, 30, 1),
-        tag_cache_seconds=_int(env, TAG_CACHE_SECONDS, 60, 0),
-        record_retention_seconds=_int(env, RECORD_RETENTION_SECONDS, 7 * 24 * 3600, 60),
-        dry_run=_bool(env, DRY_RUN, False),
-        confirm_after_seconds=_int(env, CONFIRM_AFTER_SECONDS, 60, 1),
-        sweeper_function_name=env.get(SWEEPER_FUNCTION_NAME, "").strip(),
-        kick_below_seconds=_int(env, KICK_BELOW_SECONDS, 120, 0),
-    )
-    return settings
+    values: dict[str, Any] = {"table_name": env[TABLE_NAME].strip()}
+    prefix = env.get(TAG_PREFIX)
+    if prefix is not None:
+        if not prefix.strip():
+            raise ConfigError(f"{TAG_PREFIX} must not be empty")
+        values["tag_prefix"] = prefix
+    for name, (field_name, minimum) in _WHOLE_NUMBERS.items():
+        raw = env.get(name)
+        if raw is not None and raw.strip():
+            values[field_name] = _whole(name, raw, minimum)
+    for name, field_name in _BOOLEANS.items():
+        raw = env.get(name)
+        if raw is not None:
+            values[field_name] = _bool(name, raw)
+    function_name = env.get(SWEEPER_FUNCTION_NAME)
+    if function_name is not None:
+        values["sweeper_function_name"] = function_name.strip()
+    return Settings(**values)

@@ -11,8 +11,16 @@ from serverless.errors import AwsUnavailableError, ConflictError, NotFoundError,
 from serverless.guards import Guards
 from serverless.model import Outcome, RecordStatus, TaskRecord, TaskState
 from serverless.observability import Metric, count, log_keys, logger, observe_seconds
-from serverless.policy import close_record, on_stopped_event, outcome_for_observed, stop_reason
-from serverless.ports import EcsPort, LedgerPort, TargetHealthPort
+from serverless.policy import (
+    claimed,
+    close_record,
+    on_stopped_event,
+    outcome_for_observed,
+    released,
+    stop_reason,
+    stop_requested,
+)
+from serverless.ports import Ports
 from serverless.reporting import report_closed
 from serverless.services import ServiceDirectory
 from serverless.settings import Settings
@@ -61,34 +69,30 @@ class Sweeper:
 
     def __init__(
         self,
-        ledger: LedgerPort,
-        ecs: EcsPort,
-        health: TargetHealthPort,
+        ports: Ports,
         services: ServiceDirectory,
         settings: Settings,
         clock: Clock,
         run_id: str,
     ) -> None:
-        self._ledger = ledger
-        self._ecs = ecs
+        self._ledger = ports.ledger
+        self._ecs = ports.ecs
         self._services = services
         self._settings = settings
         self._clock = clock
         self._run_id = run_id
-        self._guards = Guards(ledger, health, services, clock)
+        self._guards = Guards(ports.ledger, ports.health, services, clock)
         self._report = SweepReport()
 
     def _now(self) -> float:
-        return self._clock.now().timestamp()
+        return self._clock.now()
 
-    def run(
-        self, remaining_ms: Callable[[], int], poll_seconds: float = POLL_SECONDS
-    ) -> SweepReport:
+    def run(self, remaining_ms: Callable[[], int]) -> SweepReport:
         """Act on every deadline up to the horizon that fits in the invocation's time.
 
         Deadlines before the next scheduled run are waited for here, so each StopTask lands
         right after its deadline and never before: it sleeps exactly until the next known
-        deadline. While records are open it also re-reads the ledger every ``poll_seconds``,
+        deadline. While records are open it also re-reads the ledger every ``POLL_SECONDS``,
         which catches drains recorded after it started (waits shorter than the horizon),
         guard deferrals and expired leases; with nothing open it returns at once.
         """
@@ -108,7 +112,7 @@ class Sweeper:
                 continue
             if not pending and not self._ledger.has_open():
                 break
-            wake = now + poll_seconds
+            wake = now + POLL_SECONDS
             future = [r.due_at for r in pending if r.due_at > now]
             if future:
                 wake = min(wake, future[0])
@@ -122,17 +126,15 @@ class Sweeper:
     def _process(self, ready: Iterable[TaskRecord]) -> int:
         """Claim, re-check and act on ``ready``; returns how many records were claimed."""
         now = self._now()
-        claimed: list[TaskRecord] = []
+        mine: list[TaskRecord] = []
         for record in ready:
-            lease = record.evolve(
-                lease_owner=self._run_id, lease_until=now + self._settings.lease_seconds
-            )
+            lease = claimed(record, self._run_id, now + self._settings.lease_seconds)
             try:
-                claimed.append(self._ledger.put(lease, expected_rev=record.rev))
+                mine.append(self._ledger.put(lease, expected_rev=record.rev))
             except ConflictError:
                 self._report.conflicts += 1
         by_cluster: dict[str, list[TaskRecord]] = defaultdict(list)
-        for record in claimed:
+        for record in mine:
             by_cluster[record.cluster_arn].append(record)
         for cluster, records in by_cluster.items():
             try:
@@ -145,7 +147,7 @@ class Sweeper:
             for record in records:
                 with log_keys(task_arn=record.task_arn, ecs_service=record.service_name):
                     self._act(record, states.get(record.task_arn))
-        return len(claimed)
+        return len(mine)
 
     def _act(self, record: TaskRecord, state: TaskState | None) -> None:
         if record.status is RecordStatus.STOP_REQUESTED:
@@ -157,19 +159,11 @@ class Sweeper:
             return
         if not state.draining:
             outcome = outcome_for_observed(record, state.stopped_reason, state.last_status)
-            self._close(
-                record,
-                outcome,
-                now,
-                observed_status=state.last_status,
-                stopped_reason=state.stopped_reason,
-                stopping_at=state.stopping_at,
-                stopped_at=state.stopped_at,
-            )
+            self._close(record, outcome, now, seen=state)
             return
         policy = self._services.policy(record.cluster_arn, record.service_name)
         if not policy.enabled:
-            self._close(record, Outcome.OPTED_OUT, now, observed_status=state.last_status)
+            self._close(record, Outcome.OPTED_OUT, now, seen=state)
             return
         deferral = self._guards.min_healthy(record, policy, now) or self._guards.stagger(
             record, policy, now
@@ -185,7 +179,7 @@ class Sweeper:
             )
             self._report.dry_run.append(record.task_arn)
             self._guards.settle(record, now, now)
-            self._close(record, Outcome.DRY_RUN, now, observed_status=state.last_status)
+            self._close(record, Outcome.DRY_RUN, now, seen=state)
             return
         stopped_at = self._stop(record, now)
         self._guards.settle(record, stopped_at, self._now())
@@ -226,13 +220,8 @@ class Sweeper:
                 "deadline": record.deadline,
             },
         )
-        requested = record.evolve(
-            status=RecordStatus.STOP_REQUESTED,
-            stop_requested_at=stopped_at,
-            stop_reason=reason,
-            due_at=stopped_at + self._settings.confirm_after_seconds,
-            lease_owner=None,
-            lease_until=None,
+        requested = stop_requested(
+            record, stopped_at, reason, stopped_at + self._settings.confirm_after_seconds
         )
         try:
             self._ledger.put(requested, expected_rev=record.rev)
@@ -249,8 +238,7 @@ class Sweeper:
                 Outcome.UNCONFIRMED,
                 now,
                 self._settings.record_retention_seconds,
-                observed_status=state.last_status,
-                confirmation_seconds=None,
+                seen=state,
             )
         elif state is None:
             closed = close_record(
@@ -272,9 +260,22 @@ class Sweeper:
 
     # -- ledger writes --------------------------------------------------------------------
 
-    def _close(self, record: TaskRecord, outcome: Outcome, now: float, **changes: object) -> None:
+    def _close(
+        self,
+        record: TaskRecord,
+        outcome: Outcome,
+        now: float,
+        *,
+        seen: TaskState | None = None,
+        attempts: int | None = None,
+    ) -> None:
         closed = close_record(
-            record, outcome, now, self._settings.record_retention_seconds, **changes
+            record,
+            outcome,
+            now,
+            self._settings.record_retention_seconds,
+            seen=seen,
+            attempts=attempts,
         )
         self._write_closed(record, closed)
 
@@ -291,12 +292,14 @@ class Sweeper:
         count(Metric.STOPS_DEFERRED)
         self._report.deferred.append(record.task_arn)
         logger.info("early stop deferred", extra={"until": until, "why": reason})
-        self._release(record, until, deferrals=record.deferrals + 1, defer_reason=reason)
+        self._write_released(record, released(record, until, deferred_because=reason))
 
-    def _release(self, record: TaskRecord, due_at: float, **changes: object) -> None:
-        released = record.evolve(lease_owner=None, lease_until=None, due_at=due_at, **changes)
+    def _release(self, record: TaskRecord, due_at: float, attempts: int | None = None) -> None:
+        self._write_released(record, released(record, due_at, attempts=attempts))
+
+    def _write_released(self, record: TaskRecord, release: TaskRecord) -> None:
         try:
-            self._ledger.put(released, expected_rev=record.rev)
+            self._ledger.put(release, expected_rev=record.rev)
         except ConflictError:
             self._report.conflicts += 1
         except AwsUnavailableError:

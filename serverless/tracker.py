@@ -16,12 +16,12 @@ from serverless.reporting import report_closed
 from serverless.services import ServiceDirectory
 from serverless.settings import Settings
 
-__all__ = ["KICK_DEBOUNCE_SECONDS", "DrainTracker", "TrackAction", "TrackResult"]
+__all__ = ["EARLY_START_DEBOUNCE_SECONDS", "DrainTracker", "TrackAction", "TrackResult"]
 
 #: Optimistic-concurrency attempts before giving up (another writer keeps winning).
 _MAX_ATTEMPTS = 5
-#: At most one early sweeper run per this many seconds from one warm container.
-KICK_DEBOUNCE_SECONDS = 30.0
+#: At most one early sweeper start per this many seconds from one warm container.
+EARLY_START_DEBOUNCE_SECONDS = 30.0
 
 
 class TrackAction(StrEnum):
@@ -59,7 +59,7 @@ class DrainTracker:
         self._settings = settings
         self._clock = clock
         self._trigger = trigger
-        self._last_kick = float("-inf")
+        self._last_early_start = float("-inf")
 
     def handle(self, event: TaskEvent) -> TrackResult:
         """Apply one parsed event to the ledger (idempotent, order-independent)."""
@@ -87,7 +87,7 @@ class DrainTracker:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _now(self) -> float:
-        return self._clock.now().timestamp()
+        return self._clock.now()
 
     def _drain(self, event: TaskEvent, service: str) -> TrackResult:
         record = self._ledger.get(event.task_arn)
@@ -107,7 +107,7 @@ class DrainTracker:
                     "event_version": event.version,
                 },
             )
-            self._maybe_kick(written)
+            self._maybe_start_early(written)
             return TrackResult(TrackAction.TRACKED, "drain began", event.task_arn)
         changed = on_drain_event(record, event)
         if changed is None:
@@ -123,25 +123,26 @@ class DrainTracker:
             )
         return TrackResult(TrackAction.UPDATED, "drain record updated", event.task_arn)
 
-    def _maybe_kick(self, record: TaskRecord) -> None:
+    def _maybe_start_early(self, record: TaskRecord) -> None:
         """Start a sweeper run now when the deadline may come before the next scheduled one.
 
         A scheduled run that has already returned cannot meet a near deadline recorded after
-        it. Kicks are at most one per ``KICK_DEBOUNCE_SECONDS`` per warm container: a kicked
-        run polls the ledger, so it also finds the drains recorded just after it started.
+        it. Early starts are at most one per ``EARLY_START_DEBOUNCE_SECONDS`` per warm
+        container: an early run polls the ledger, so it also finds the drains recorded just
+        after it started.
         """
         now = self._now()
-        if self._trigger is None or record.due_at - now >= self._settings.kick_below_seconds:
+        if self._trigger is None or record.due_at - now >= self._settings.early_start_below_seconds:
             return
-        if now - self._last_kick < KICK_DEBOUNCE_SECONDS:
+        if now - self._last_early_start < EARLY_START_DEBOUNCE_SECONDS:
             return
         try:
-            self._trigger.kick()
+            self._trigger.start()
         except DrainTerminatorError as error:
             # The schedule still covers the drain, only less precisely.
             logger.warning("could not start a sweeper run early", extra={"error": str(error)})
             return
-        self._last_kick = now
+        self._last_early_start = now
         logger.info("sweeper run started early", extra={"due_at": record.due_at})
 
     def _stopped(self, event: TaskEvent, service: str) -> TrackResult:

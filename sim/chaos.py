@@ -277,21 +277,54 @@ def run_campaign(
     return total
 
 
+def _count(text: str) -> int:
+    """argparse type: a whole number >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {text}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     """CLI: a chaos campaign; exit 0 only when every count the issue names is zero."""
+    from sim.progress import DEFAULT_INTERVAL, ProgressLine, elapsed, interval_argument
+
     parser = argparse.ArgumentParser(prog="python -m sim.chaos", description=__doc__)
-    parser.add_argument("--drains", type=int, default=1000, help="minimum drains (default 1000)")
-    parser.add_argument("--workers", type=int, default=2, help="processes (default 2)")
+    parser.add_argument("--drains", type=_count, default=1000, help="minimum drains (default 1000)")
+    parser.add_argument("--workers", type=_count, default=2, help="processes (default 2)")
     parser.add_argument("--seed", type=int, default=1, help="first seed (default 1)")
-    parser.add_argument("--services", type=int, default=12, help="services per case")
+    parser.add_argument("--services", type=_count, default=12, help="services per case")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument(
+        "--progress-every",
+        type=interval_argument,
+        default=DEFAULT_INTERVAL,
+        metavar="SECONDS",
+        help=f"seconds between progress lines on stderr (default {DEFAULT_INTERVAL:g})",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
     args = parser.parse_args(argv)
     base = ChaosConfig(seed=args.seed, services=args.services)
+    latest = ChaosResult()
 
-    def report(total: ChaosResult) -> None:
-        print(f"  {total.cases} cases, {total.drains} drains", file=sys.stderr)
+    def record(total: ChaosResult) -> None:
+        nonlocal latest
+        latest = total
 
-    result = run_campaign(args.drains, base=base, workers=args.workers, progress=report)
+    def describe() -> str:
+        return (
+            f"{elapsed(progress.seconds)} elapsed, {latest.cases} cases done, "
+            f"{latest.drains} of at least {args.drains} drains"
+        )
+
+    progress = ProgressLine(
+        describe, prefix="chaos: ", interval=args.progress_every, enabled=not args.no_progress
+    )
+    with progress:
+        result = run_campaign(args.drains, base=base, workers=args.workers, progress=record)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
     else:

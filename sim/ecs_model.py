@@ -212,8 +212,8 @@ class EcsModel:
             started = now - 3600.0
             task.times.update(createdAt=started, startedAt=started + 25, connectivityAt=started + 5)
             task.last_status, task.version, task.healthy = RUNNING, 4, True
-            for _, target in self._register(task):
-                target.state, target.reason = "healthy", None
+            for group, target in self._register(task):
+                self._target_state(group, target, "healthy", None)
             return task
         task.times["createdAt"] = now
         self.log.record(now, Kind.ECS_TASK_LAUNCHED, arn, service=service.name)

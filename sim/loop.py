@@ -21,9 +21,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
-
-from serverless.clock import from_epoch
 
 __all__ = ["EventLoop", "Handle", "Process", "SimClock", "SimulationError"]
 
@@ -235,9 +232,9 @@ class SimClock:
     def __init__(self, loop: EventLoop) -> None:
         self._loop = loop
 
-    def now(self) -> datetime:
-        """The loop's virtual time as an aware UTC datetime."""
-        return from_epoch(self._loop.now)
+    def now(self) -> float:
+        """The loop's virtual time in epoch seconds."""
+        return self._loop.now
 
     def sleep(self, seconds: float) -> None:
         """Advance the simulation by ``seconds`` (park the calling process)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sim.ecs_events import iso_s
 from sim.report import Report, TaskTimeline
 
-__all__ = ["render_text"]
+__all__ = ["duration_text", "render_text"]
 
 
 def _clock(seconds: float | None) -> str:
@@ -16,7 +16,8 @@ def _clock(seconds: float | None) -> str:
     return f"T{sign}{whole // 60:02d}:{whole % 60:02d}"
 
 
-def _duration(seconds: float | None) -> str:
+def duration_text(seconds: float | None) -> str:
+    """``394.2`` → ``6m34s (394 s)``; None → ``did not complete``."""
     if seconds is None:
         return "did not complete"
     whole = round(seconds)
@@ -84,12 +85,12 @@ def render_text(report: Report, *, logs: bool = False) -> str:
         f"  stopped early          {summary.stopped_early}",
         f"  seconds saved          {summary.saved_seconds_total:.0f} s in total, "
         f"{summary.saved_seconds_per_task:.0f} s per task stopped early",
-        f"  deployment duration    {_duration(summary.deployment_seconds)} with the terminator",
-        f"                         {_duration(summary.baseline_deployment_seconds)} without "
+        f"  deployment duration    {duration_text(summary.deployment_seconds)} with the terminator",
+        f"                         {duration_text(summary.baseline_deployment_seconds)} without "
         f"({summary.baseline_method})",
         *(
-            f"    service {name:<14} {_duration(seconds)} with, "
-            f"{_duration(summary.baseline_seconds_by_service.get(name))} without"
+            f"    service {name:<14} {duration_text(seconds)} with, "
+            f"{duration_text(summary.baseline_seconds_by_service.get(name))} without"
             for name, seconds in summary.deployment_seconds_by_service.items()
             if len(summary.deployment_seconds_by_service) > 1
         ),

@@ -130,6 +130,7 @@ class Report:
     metrics: dict[str, float]
     wall_seconds: float
     record: RunRecord = field(repr=False)
+    baseline: RunRecord | None = field(default=None, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -328,4 +329,5 @@ def build_report(record: RunRecord, baseline: RunRecord | None, *, wall_seconds:
         metrics=dict(sorted(record.metrics.items())),
         wall_seconds=wall_seconds,
         record=record,
+        baseline=baseline,
     )

@@ -316,21 +316,20 @@ class Simulation:
         progress.pending_actions -= 1
 
     def _install(self, loop: EventLoop, clients: Clients) -> Any:
-        from serverless.app import App, install
+        from serverless.adapters import ports_from_clients
+        from serverless.app import bootstrap, install
         from serverless.settings import Settings
 
         overrides = {"sweeper_function_name": SWEEPER_NAME, **self.settings_overrides}
         settings = Settings(table_name=self.table_name, **overrides)
-        install(
-            App(
-                settings,
-                clock=SimClock(loop),
-                ecs_client=clients.ecs,
-                dynamodb_client=clients.dynamodb,
-                elbv2_client=clients.elbv2,
-                lambda_client=clients.lambda_,
-            )
+        ports = ports_from_clients(
+            settings,
+            dynamodb=clients.dynamodb,
+            ecs=clients.ecs,
+            elbv2=clients.elbv2,
+            lambda_=clients.lambda_,
         )
+        install(bootstrap(settings, clock=SimClock(loop), ports=ports))
         return settings
 
 

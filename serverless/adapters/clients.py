@@ -1,15 +1,30 @@
-"""Lazily created boto3 clients: nothing connects until the first call needs it."""
+"""Lazily created botocore clients: nothing connects until the first call needs it.
+
+Clients come from botocore directly (not boto3, which would also import s3transfer and
+the resource layer the functions never use).
+"""
 
 from __future__ import annotations
 
 import threading
 from typing import Any
 
-import boto3
+import botocore.session
 
 from serverless.adapters.errors import CLIENT_CONFIG
 
 __all__ = ["LazyClient"]
+
+_SESSION_LOCK = threading.Lock()
+_session: botocore.session.Session | None = None
+
+
+def _create_client(service: str) -> Any:
+    global _session  # noqa: PLW0603 - one botocore session per process, created lazily
+    with _SESSION_LOCK:  # botocore sessions are not thread-safe; their clients are
+        if _session is None:
+            _session = botocore.session.get_session()
+        return _session.create_client(service, config=CLIENT_CONFIG)
 
 
 class LazyClient:
@@ -25,5 +40,5 @@ class LazyClient:
         if self._client is None:
             with self._lock:
                 if self._client is None:
-                    self._client = boto3.client(self._service, config=CLIENT_CONFIG)
+                    self._client = _create_client(self._service)
         return self._client

@@ -6,10 +6,8 @@ import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from serverless.adapters.clients import LazyClient
-from serverless.adapters.errors import translate
+from serverless.adapters.errors import aws_errors
 from serverless.errors import ConflictError
 from serverless.model import Outcome, RecordStatus, TaskRecord
 
@@ -72,18 +70,16 @@ class DynamoLedger:
 
     def get(self, task_arn: str) -> TaskRecord | None:
         """Strongly consistent read of one record."""
-        try:
+        with aws_errors("GetItem"):
             response = self._client.get().get_item(
                 TableName=self._table, Key={"pk": {"S": task_arn}}, ConsistentRead=True
             )
-        except (ClientError, BotoCoreError) as error:
-            raise translate(error, "GetItem") from error
         item = response.get("Item")
         return from_item(item) if item else None
 
     def put(self, record: TaskRecord, expected_rev: int | None) -> TaskRecord:
         """Write ``record`` with ``rev`` + 1 if the stored rev is still ``expected_rev``."""
-        written = record.evolve(rev=(expected_rev or 0) + 1)
+        written = dataclasses.replace(record, rev=(expected_rev or 0) + 1)
         if expected_rev is None:
             condition = "attribute_not_exists(pk)"
             values: dict[str, Any] = {}
@@ -97,10 +93,8 @@ class DynamoLedger:
         }
         if values:
             kwargs["ExpressionAttributeValues"] = values
-        try:
+        with aws_errors("PutItem"):
             self._client.get().put_item(**kwargs)
-        except (ClientError, BotoCoreError) as error:
-            raise translate(error, "PutItem") from error
         return written
 
     def _query(self, until: float | None, limit: int | None = None) -> Iterator[dict[str, Any]]:
@@ -118,10 +112,8 @@ class DynamoLedger:
         if limit is not None:
             kwargs["Limit"] = limit
         while True:
-            try:
+            with aws_errors("Query"):
                 response = self._client.get().query(**kwargs)
-            except (ClientError, BotoCoreError) as error:
-                raise translate(error, "Query") from error
             yield from response.get("Items", [])
             last = response.get("LastEvaluatedKey")
             if not last or limit is not None:
@@ -131,58 +123,54 @@ class DynamoLedger:
     def due(self, until: float) -> Iterator[TaskRecord]:
         """Open task records due at or before ``until``, earliest first."""
         for item in self._query(until):
-            if item["pk"]["S"].startswith("budget#"):
-                continue
             yield from_item(item)
 
     def has_open(self) -> bool:
         """Whether any record is open."""
         return any(True for _ in self._query(None, limit=1))
 
-    def reserve_stop_slot(self, key: str, now: float, hold_until: float) -> float | None:
-        """Atomically take a service's stop slot (see LedgerPort)."""
+    def reserve_stagger(self, key: str, now: float, hold_until: float) -> float | None:
+        """Atomically take a service's stagger slot (see LedgerPort)."""
         client = self._client.get()
         try:
-            client.update_item(
-                TableName=self._table,
-                Key={"pk": {"S": key}},
-                UpdateExpression="SET next_slot_at = :hold, expires_at = :expires",
-                ConditionExpression="attribute_not_exists(next_slot_at) OR next_slot_at <= :now",
-                ExpressionAttributeValues={
-                    ":hold": {"N": _number(hold_until)},
-                    ":now": {"N": _number(now)},
-                    ":expires": {"N": str(int(hold_until + 3600))},
-                },
-            )
-        except (ClientError, BotoCoreError) as error:
-            domain = translate(error, "UpdateItem")
-            if not isinstance(domain, ConflictError):
-                raise domain from error
+            with aws_errors("UpdateItem"):
+                client.update_item(
+                    TableName=self._table,
+                    Key={"pk": {"S": key}},
+                    UpdateExpression="SET next_slot_at = :hold, expires_at = :expires",
+                    ConditionExpression=(
+                        "attribute_not_exists(next_slot_at) OR next_slot_at <= :now"
+                    ),
+                    ExpressionAttributeValues={
+                        ":hold": {"N": _number(hold_until)},
+                        ":now": {"N": _number(now)},
+                        ":expires": {"N": str(int(hold_until + 3600))},
+                    },
+                )
+        except ConflictError:
+            pass
         else:
             return None
-        try:
+        with aws_errors("GetItem"):
             item = client.get_item(
                 TableName=self._table, Key={"pk": {"S": key}}, ConsistentRead=True
             ).get("Item", {})
-        except (ClientError, BotoCoreError) as error:
-            raise translate(error, "GetItem") from error
         next_slot = float(item.get("next_slot_at", {}).get("N", _number(now)))
         return max(next_slot, now)
 
-    def settle_stop_slot(self, key: str, held_until: float, next_at: float) -> None:
-        """Move a held slot to ``next_at`` if it is still held until ``held_until``."""
+    def settle_stagger(self, key: str, held_until: float, next_at: float) -> None:
+        """Move a held stagger slot to ``next_at`` if it is still held until ``held_until``."""
         try:
-            self._client.get().update_item(
-                TableName=self._table,
-                Key={"pk": {"S": key}},
-                UpdateExpression="SET next_slot_at = :next",
-                ConditionExpression="next_slot_at = :held",
-                ExpressionAttributeValues={
-                    ":next": {"N": _number(next_at)},
-                    ":held": {"N": _number(held_until)},
-                },
-            )
-        except (ClientError, BotoCoreError) as error:
-            domain = translate(error, "UpdateItem")
-            if not isinstance(domain, ConflictError):
-                raise domain from error
+            with aws_errors("UpdateItem"):
+                self._client.get().update_item(
+                    TableName=self._table,
+                    Key={"pk": {"S": key}},
+                    UpdateExpression="SET next_slot_at = :next",
+                    ConditionExpression="next_slot_at = :held",
+                    ExpressionAttributeValues={
+                        ":next": {"N": _number(next_at)},
+                        ":held": {"N": _number(held_until)},
+                    },
+                )
+        except ConflictError:
+            return

@@ -1,4 +1,4 @@
-"""ECS through boto3: service descriptions with tags, task states, StopTask."""
+"""ECS through botocore: service descriptions with tags, task states, StopTask."""
 
 from __future__ import annotations
 
@@ -6,10 +6,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from serverless.adapters.clients import LazyClient
-from serverless.adapters.errors import translate
+from serverless.adapters.errors import aws_errors
 from serverless.errors import NotFoundError
 from serverless.model import ServiceInfo, TaskState
 
@@ -40,7 +38,7 @@ def _task_state(task: dict[str, Any]) -> TaskState:
 
 
 class EcsAdapter:
-    """:class:`serverless.ports.EcsPort` on boto3's ECS client."""
+    """:class:`serverless.ports.EcsPort` on botocore's ECS client."""
 
     def __init__(self, client: Any | None = None) -> None:
         self._client = LazyClient("ecs", client)
@@ -48,14 +46,12 @@ class EcsAdapter:
     def describe_service(self, cluster_arn: str, service_name: str) -> ServiceInfo | None:
         """DescribeServices with include=TAGS; None for a missing or inactive service."""
         try:
-            response = self._client.get().describe_services(
-                cluster=cluster_arn, services=[service_name], include=["TAGS"]
-            )
-        except (ClientError, BotoCoreError) as error:
-            domain = translate(error, "DescribeServices")
-            if isinstance(domain, NotFoundError):
-                return None
-            raise domain from error
+            with aws_errors("DescribeServices"):
+                response = self._client.get().describe_services(
+                    cluster=cluster_arn, services=[service_name], include=["TAGS"]
+                )
+        except NotFoundError:
+            return None
         services = [s for s in response.get("services", []) if s.get("status") != "INACTIVE"]
         if not services:
             return None
@@ -83,12 +79,10 @@ class EcsAdapter:
         for start in range(0, len(unique), DESCRIBE_TASKS_BATCH):
             batch = unique[start : start + DESCRIBE_TASKS_BATCH]
             try:
-                response = self._client.get().describe_tasks(cluster=cluster_arn, tasks=batch)
-            except (ClientError, BotoCoreError) as error:
-                domain = translate(error, "DescribeTasks")
-                if isinstance(domain, NotFoundError):  # the cluster itself is gone
-                    continue
-                raise domain from error
+                with aws_errors("DescribeTasks"):
+                    response = self._client.get().describe_tasks(cluster=cluster_arn, tasks=batch)
+            except NotFoundError:  # the cluster itself is gone
+                continue
             for task in response.get("tasks", []):
                 state = _task_state(task)
                 states[state.task_arn] = state
@@ -96,7 +90,5 @@ class EcsAdapter:
 
     def stop_task(self, cluster_arn: str, task_arn: str, reason: str) -> None:
         """StopTask with ``reason``."""
-        try:
+        with aws_errors("StopTask"):
             self._client.get().stop_task(cluster=cluster_arn, task=task_arn, reason=reason)
-        except (ClientError, BotoCoreError) as error:
-            raise translate(error, "StopTask") from error

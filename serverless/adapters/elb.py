@@ -1,29 +1,25 @@
-"""Elastic Load Balancing target health through boto3."""
+"""Elastic Load Balancing target health through botocore."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from serverless.adapters.clients import LazyClient
-from serverless.adapters.errors import translate
+from serverless.adapters.errors import aws_errors
 
 __all__ = ["TargetHealthAdapter"]
 
 
 class TargetHealthAdapter:
-    """:class:`serverless.ports.TargetHealthPort` on boto3's elbv2 client."""
+    """:class:`serverless.ports.TargetHealthPort` on botocore's elbv2 client."""
 
     def __init__(self, client: Any | None = None) -> None:
         self._client = LazyClient("elbv2", client)
 
     def healthy_count(self, target_group_arn: str) -> int:
         """Targets of the group whose state is ``healthy`` (one DescribeTargetHealth call)."""
-        try:
+        with aws_errors("DescribeTargetHealth"):
             response = self._client.get().describe_target_health(TargetGroupArn=target_group_arn)
-        except (ClientError, BotoCoreError) as error:
-            raise translate(error, "DescribeTargetHealth") from error
         return sum(
             1
             for description in response.get("TargetHealthDescriptions", [])

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
@@ -21,7 +24,7 @@ from serverless.errors import (
     PermanentAwsError,
 )
 
-__all__ = ["CLIENT_CONFIG", "THROTTLING_CODES", "translate"]
+__all__ = ["CLIENT_CONFIG", "THROTTLING_CODES", "aws_errors", "translate"]
 
 #: Retries with backoff are botocore's job: "standard" mode retries throttling, 5xx and
 #: connection errors with exponential backoff and jitter; the time-outs keep one call short.
@@ -90,3 +93,16 @@ def translate(error: Exception, action: str) -> DrainTerminatorError:
     if isinstance(error, BotoCoreError):
         return PermanentAwsError(f"{action}: {error}")
     raise TypeError(f"not an AWS error: {error!r}")
+
+
+@contextmanager
+def aws_errors(action: str) -> Iterator[None]:
+    """Raise the domain error of any botocore failure inside the block (cause kept).
+
+    ``with aws_errors("StopTask"): client.stop_task(...)`` is the one place an adapter
+    turns ``ClientError``/``BotoCoreError`` into :mod:`serverless.errors`.
+    """
+    try:
+        yield
+    except (ClientError, BotoCoreError) as error:
+        raise translate(error, action) from error

@@ -28,9 +28,9 @@ def test_given_too_few_healthy_targets_when_due_then_deferred_until_replacements
         "ws", tags(min_healthy_percent="100"), desired_count=4, target_groups=(target_group,)
     )
     task = world.start_task("ws")
-    drain(world, task, clock.epoch() - 120 + 5, service="ws")
+    drain(world, task, clock.now() - 120 + 5, service="ws")
     # The fourth replacement becomes healthy 40 s into the run.
-    healthy_at = clock.epoch() + 40
+    healthy_at = clock.now() + 40
     clock.at(healthy_at, lambda: world.set_healthy(target_group, 4))
 
     report = sweep(world)
@@ -53,7 +53,7 @@ def test_given_healthy_enough_when_due_then_stopped_on_time(
         "api2", tags(min_healthy_percent="100"), desired_count=4, target_groups=(target_group,)
     )
     task = world.start_task("api2")
-    start = clock.epoch() - 120 + 3
+    start = clock.now() - 120 + 3
     drain(world, task, start, service="api2")
 
     sweep(world)
@@ -66,7 +66,7 @@ def test_given_max_stops_per_minute_when_many_due_together_then_stops_spaced(
     world: World, clock: ManualClock
 ) -> None:
     world.add_service("chat", tags(max_stops_per_minute="2"))
-    start = clock.epoch() - 120 + 1
+    start = clock.now() - 120 + 1
     tasks = [world.start_task("chat") for _ in range(4)]
     for task in tasks:
         drain(world, task, start, service="chat")
@@ -89,7 +89,7 @@ def test_given_dry_run_tag_when_due_then_not_stopped_and_counted(
 ) -> None:
     world.add_service("canary", tags(dry_run="true"))
     task = world.start_task("canary")
-    drain(world, task, clock.epoch() - 121, service="canary")
+    drain(world, task, clock.now() - 121, service="canary")
 
     sweep(world)
 
@@ -108,7 +108,7 @@ def test_given_stop_without_effect_when_confirmation_due_then_unconfirmed_metric
 ) -> None:
     world.stop_takes_effect = False
     task = world.start_task("web")
-    drain(world, task, clock.epoch() - 121)
+    drain(world, task, clock.now() - 121)
 
     sweep(world)  # stops at once, checks 60 s later: still DEACTIVATING
 
@@ -128,7 +128,7 @@ def test_given_stop_took_effect_when_stopped_event_arrives_then_confirmed_with_d
     from tests.support.clock import FakeContext
 
     task = world.start_task("web")
-    drain(world, task, clock.epoch() - 121)
+    drain(world, task, clock.now() - 121)
     sweep(world, timeout=30.0)  # stops, then ends before the confirmation check
     stop_time = world.stops[0].at
     stopped = world.event(

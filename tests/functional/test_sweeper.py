@@ -35,7 +35,7 @@ def test_given_due_drain_when_sweeper_runs_then_task_stopped_once_with_reason(
     world: World, clock: ManualClock
 ) -> None:
     task = world.start_task("web")
-    drain(world, task, clock.epoch() - 130)  # the wait ended 10 s ago
+    drain(world, task, clock.now() - 130)  # the wait ended 10 s ago
 
     report = sweep(world)
 
@@ -61,7 +61,7 @@ def test_given_drain_not_due_before_horizon_when_sweeper_runs_then_left_alone(
     world: World, clock: ManualClock
 ) -> None:
     task = world.start_task("web")
-    drain(world, task, clock.epoch())  # due in 120 s, beyond the 90 s horizon
+    drain(world, task, clock.now())  # due in 120 s, beyond the 90 s horizon
 
     report = sweep(world)
 
@@ -77,7 +77,7 @@ def test_given_deadline_inside_next_minute_when_sweeper_runs_then_stop_within_on
     world: World, clock: ManualClock
 ) -> None:
     task = world.start_task("web")
-    start = clock.epoch() - 120 + 42.3  # deadline 42.3 s after the run starts
+    start = clock.now() - 120 + 42.3  # deadline 42.3 s after the run starts
     drain(world, task, start)
 
     sweep(world)
@@ -90,7 +90,7 @@ def test_given_deadline_inside_next_minute_when_sweeper_runs_then_stop_within_on
 def test_given_several_deadlines_in_horizon_when_sweeper_runs_then_each_met_in_order(
     world: World, clock: ManualClock
 ) -> None:
-    now = clock.epoch()
+    now = clock.now()
     offsets = [5.0, 30.5, 88.0]
     tasks = []
     for offset in offsets:
@@ -109,7 +109,7 @@ def test_given_service_opted_out_after_drain_began_when_due_then_not_stopped(
     world: World, clock: ManualClock
 ) -> None:
     task = world.start_task("web")
-    drain(world, task, clock.epoch() - 125)
+    drain(world, task, clock.now() - 125)
     service_arn = world.cluster_arn.replace(":cluster/", ":service/") + "/web"
     world.ecs.tag_resource(
         resourceArn=service_arn, tags=[{"key": "drain-terminator:enabled", "value": "false"}]
@@ -128,7 +128,7 @@ def test_given_task_already_stopped_by_ecs_when_due_then_closed_not_stopped(
     world: World, clock: ManualClock
 ) -> None:
     task = world.start_task("web")
-    drain(world, task, clock.epoch() - 125)
+    drain(world, task, clock.now() - 125)
     world.set_task(
         task, "STOPPED", "STOPPED", "Scaling activity initiated by (deployment ecs-svc/1)"
     )
@@ -147,7 +147,7 @@ def test_given_task_no_longer_draining_when_due_then_closed_with_observed_state(
     world: World, clock: ManualClock
 ) -> None:
     task = world.start_task("web")
-    drain(world, task, clock.epoch() - 125)
+    drain(world, task, clock.now() - 125)
     world.set_task(task, "RUNNING", "RUNNING")  # e.g. the drain was cancelled
 
     sweep(world)
@@ -163,7 +163,7 @@ def test_given_task_already_stopping_when_due_then_not_stopped_again(
     world: World, clock: ManualClock
 ) -> None:
     task = world.start_task("web")
-    drain(world, task, clock.epoch() - 125)
+    drain(world, task, clock.now() - 125)
     world.set_task(task, "STOPPING", "STOPPED")
 
     sweep(world)
@@ -178,10 +178,10 @@ def test_given_two_overlapping_runs_when_both_see_due_task_then_stopped_once(
     world: World, clock: ManualClock
 ) -> None:
     task = world.start_task("web")
-    drain(world, task, clock.epoch() - 120 + 20)
+    drain(world, task, clock.now() - 120 + 20)
     second_run: dict[str, Any] = {}
     # The second run starts while the first one is waiting for the deadline.
-    clock.at(clock.epoch() + 10, lambda: second_run.update(sweep(world, request_id="run-2")))
+    clock.at(clock.now() + 10, lambda: second_run.update(sweep(world, request_id="run-2")))
 
     sweep(world, request_id="run-1")
 
@@ -190,23 +190,22 @@ def test_given_two_overlapping_runs_when_both_see_due_task_then_stopped_once(
 
 
 def test_given_run_killed_between_claim_and_stop_when_rerun_then_task_stopped_once(
-    world: World, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+    world: World, clock: ManualClock
 ) -> None:
     task = world.start_task("web")
-    drain(world, task, clock.epoch() - 125)
+    drain(world, task, clock.now() - 125)
 
     class Killed(BaseException):
         """Stands in for the Lambda runtime killing the invocation."""
 
-    app = app_module.current()
-
-    def die(*_: object, **__: object) -> None:
+    def die(**_: object) -> None:
         raise Killed
 
-    monkeypatch.setattr(app.ecs, "stop_task", die)
+    # The runtime kills the invocation as it is about to send StopTask.
+    world.ecs.meta.events.register_first("provide-client-params.ecs.StopTask", die)
     with pytest.raises(Killed):
         sweep(world, request_id="run-1")
-    monkeypatch.undo()
+    world.ecs.meta.events.unregister("provide-client-params.ecs.StopTask", die)
     record = world.record(task)
     assert record is not None
     assert record["lease_owner"] == "run-1"  # claimed, never stopped
@@ -224,22 +223,22 @@ def test_given_invocation_nearly_out_of_time_when_deadline_later_then_run_return
     world: World, clock: ManualClock
 ) -> None:
     task = world.start_task("web")
-    drain(world, task, clock.epoch() - 120 + 60)  # due in 60 s
-    started = clock.epoch()
+    drain(world, task, clock.now() - 120 + 60)  # due in 60 s
+    started = clock.now()
 
     sweep(world, timeout=30.0)  # only 30 s left: 10 s reserve
 
     assert world.stops == []
-    assert clock.epoch() - started <= 20.0 + 1.0
+    assert clock.now() - started <= 20.0 + 1.0
 
 
 def test_given_no_open_records_when_sweeper_runs_then_returns_at_once(
     world: World, clock: ManualClock
 ) -> None:
-    started = clock.epoch()
+    started = clock.now()
     report = sweep(world)
     assert report["polls"] == 1
-    assert clock.epoch() == started
+    assert clock.now() == started
 
 
 def test_given_global_dry_run_when_due_then_logged_counted_and_not_stopped(
@@ -248,7 +247,7 @@ def test_given_global_dry_run_when_due_then_logged_counted_and_not_stopped(
     app = world.install_app(dry_run=True)
     assert isinstance(app, App)
     task = world.start_task("web")
-    drain(world, task, clock.epoch() - 121)
+    drain(world, task, clock.now() - 121)
 
     report = sweep(world)
 

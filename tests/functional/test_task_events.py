@@ -18,7 +18,7 @@ def test_given_opted_in_service_when_drain_event_arrives_then_drain_is_recorded_
     world: World, clock: ManualClock
 ) -> None:
     task = world.start_task("web")
-    drain_time = clock.epoch() - 7  # delivered 7 s late: the wait still runs from the event
+    drain_time = clock.now() - 7  # delivered 7 s late: the wait still runs from the event
     result = handle(world, world.event(task, "DEACTIVATING", "STOPPED", 4, drain_time))
 
     assert result["action"] == "tracked"
@@ -34,7 +34,7 @@ def test_given_single_target_group_when_drain_skips_deactivating_then_running_dr
     world: World, clock: ManualClock
 ) -> None:
     task = world.start_task("web")
-    event = world.event(task, "RUNNING", "STOPPED", 4, clock.epoch(), "fargate-drain-running.json")
+    event = world.event(task, "RUNNING", "STOPPED", 4, clock.now(), "fargate-drain-running.json")
     assert handle(world, event)["action"] == "tracked"
 
 
@@ -56,7 +56,7 @@ def test_given_untagged_service_when_drain_event_arrives_then_ledger_untouched(
     world.add_service("batch")
     task = world.start_task("batch")
     result = handle(
-        world, world.event(task, "DEACTIVATING", "STOPPED", 4, clock.epoch(), service="batch")
+        world, world.event(task, "DEACTIVATING", "STOPPED", 4, clock.now(), service="batch")
     )
     assert result == {"action": "ignored", "reason": "service not opted in", "task_arn": task}
     assert world.item_count() == 0
@@ -67,7 +67,7 @@ def test_given_enabled_tag_not_true_when_drain_event_arrives_then_ledger_untouch
 ) -> None:
     world.add_service("legacy", {"drain-terminator:enabled": "yes"})
     task = world.start_task("legacy")
-    handle(world, world.event(task, "DEACTIVATING", "STOPPED", 4, clock.epoch(), service="legacy"))
+    handle(world, world.event(task, "DEACTIVATING", "STOPPED", 4, clock.now(), service="legacy"))
     assert world.item_count() == 0
 
 
@@ -78,7 +78,7 @@ def test_given_invalid_wait_tag_when_drain_recorded_then_default_wait_and_warnin
         "odd", {"drain-terminator:enabled": "true", "drain-terminator:wait-seconds": "-5"}
     )
     task = world.start_task("odd")
-    handle(world, world.event(task, "DEACTIVATING", "STOPPED", 4, clock.epoch(), service="odd"))
+    handle(world, world.event(task, "DEACTIVATING", "STOPPED", 4, clock.now(), service="odd"))
     record = world.record(task)
     assert record is not None
     assert int(record["wait_seconds"]) == 120
@@ -92,7 +92,7 @@ def test_given_duplicate_delivery_when_handled_twice_then_second_changes_nothing
     world: World, clock: ManualClock
 ) -> None:
     task = world.start_task("web")
-    event = world.event(task, "DEACTIVATING", "STOPPED", 4, clock.epoch())
+    event = world.event(task, "DEACTIVATING", "STOPPED", 4, clock.now())
     handle(world, event)
     before = world.record(task)
     assert handle(world, event)["action"] == "unchanged"
@@ -103,7 +103,7 @@ def test_given_later_event_first_when_earlier_drain_event_arrives_then_start_mov
     world: World, clock: ManualClock
 ) -> None:
     task = world.start_task("web")
-    t0 = clock.epoch()
+    t0 = clock.now()
     handle(world, world.event(task, "DEACTIVATING", "STOPPED", 5, t0 + 3))
     assert handle(world, world.event(task, "RUNNING", "STOPPED", 4, t0))["action"] == "updated"
     record = world.record(task)
@@ -117,7 +117,7 @@ def test_given_stopped_event_when_late_drain_event_arrives_then_record_stays_clo
     world: World, clock: ManualClock
 ) -> None:
     task = world.start_task("web")
-    t0 = clock.epoch()
+    t0 = clock.now()
     stopped = world.event(task, "STOPPED", "STOPPED", 7, t0 + 300, "fargate-stopped.json")
     assert handle(world, stopped)["action"] == "closed"
     assert (
@@ -134,14 +134,14 @@ def test_given_tracked_drain_when_ecs_stops_task_then_record_closed_as_stopped_b
     world: World, clock: ManualClock
 ) -> None:
     task = world.start_task("web")
-    t0 = clock.epoch()
+    t0 = clock.now()
     handle(world, world.event(task, "DEACTIVATING", "STOPPED", 4, t0))
     clock.advance(330)
     handle(world, world.event(task, "STOPPED", "STOPPED", 7, t0 + 330, "fargate-stopped.json"))
     record = world.record(task)
     assert record is not None
     assert record["outcome"] == "stopped_by_ecs"
-    assert int(record["expires_at"]) == int(clock.epoch() + 7 * 24 * 3600)
+    assert int(record["expires_at"]) == int(clock.now() + 7 * 24 * 3600)
 
 
 def test_given_standalone_task_when_drain_event_arrives_then_ignored(
@@ -149,7 +149,7 @@ def test_given_standalone_task_when_drain_event_arrives_then_ignored(
 ) -> None:
     task = world.start_task(None)
     event = world.event(
-        task, "RUNNING", "STOPPED", 4, clock.epoch(), "standalone-task-drain.json", service=None
+        task, "RUNNING", "STOPPED", 4, clock.now(), "standalone-task-drain.json", service=None
     )
     assert handle(world, event)["action"] == "ignored"
     assert world.item_count() == 0
@@ -157,7 +157,7 @@ def test_given_standalone_task_when_drain_event_arrives_then_ignored(
 
 def test_given_running_event_when_handled_then_ignored(world: World, clock: ManualClock) -> None:
     task = world.start_task("web")
-    event = world.event(task, "RUNNING", "RUNNING", 3, clock.epoch(), "fargate-running.json")
+    event = world.event(task, "RUNNING", "RUNNING", 3, clock.now(), "fargate-running.json")
     assert handle(world, event)["action"] == "ignored"
     assert world.item_count() == 0
 
@@ -181,7 +181,7 @@ def test_given_malformed_event_when_handled_then_rejected_logged_counted_and_led
     mutate: object,
 ) -> None:
     task = world.start_task("web")
-    event = world.event(task, "DEACTIVATING", "STOPPED", 4, clock.epoch())
+    event = world.event(task, "DEACTIVATING", "STOPPED", 4, clock.now())
     mutate(event)  # type: ignore[operator]
     result = handle(world, event)
     assert result["action"] == "rejected"

@@ -150,7 +150,7 @@ def test_given_schedule_firing_anywhere_in_its_minute_when_wait_is_short_then_ea
     early_start: bool,
 ) -> None:
     """A 60 s wait with a jittery schedule: only the early sweeper start meets the deadlines."""
-    settings = {} if early_start else {"kick_below_seconds": 0}
+    settings = {} if early_start else {"early_start_below_seconds": 0}
     report = Simulation(
         scenario_named("scale-in"),
         seed=3,

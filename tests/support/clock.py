@@ -5,33 +5,33 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
+
+#: 2026-11-22T10:00:00Z, where every test clock starts unless told otherwise.
+DEFAULT_START = datetime(2026, 11, 22, 10, 0, 0, tzinfo=UTC).timestamp()
 
 
 class ManualClock:
     """Implements serverless.clock.Clock; time moves only when someone sleeps or advances."""
 
-    def __init__(self, start: datetime | None = None) -> None:
-        self._now = start or datetime(2026, 11, 22, 10, 0, 0, tzinfo=UTC)
+    def __init__(self, start: float = DEFAULT_START) -> None:
+        self._now = start
         self._timers: list[tuple[float, int, Callable[[], None]]] = []
         self._seq = itertools.count()
         self.slept: list[float] = []
 
-    def now(self) -> datetime:
+    def now(self) -> float:
         return self._now
-
-    def epoch(self) -> float:
-        return self._now.timestamp()
 
     def at(self, moment: float, action: Callable[[], None]) -> None:
         """Run ``action`` when the clock reaches ``moment`` (epoch seconds)."""
         heapq.heappush(self._timers, (moment, next(self._seq), action))
 
     def advance(self, seconds: float) -> None:
-        target = self._now + timedelta(seconds=seconds)
-        while self._timers and self._timers[0][0] <= target.timestamp():
+        target = self._now + seconds
+        while self._timers and self._timers[0][0] <= target:
             moment, _, action = heapq.heappop(self._timers)
-            self._now = max(self._now, datetime.fromtimestamp(moment, tz=UTC))
+            self._now = max(self._now, moment)
             action()
         self._now = target
 
@@ -53,8 +53,8 @@ class FakeContext:
 
     def __init__(self, clock: ManualClock, timeout_seconds: float = 180.0, request_id: str = "r1"):
         self._clock = clock
-        self._deadline = clock.epoch() + timeout_seconds
+        self._deadline = clock.now() + timeout_seconds
         self.aws_request_id = request_id
 
     def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - self._clock.epoch()) * 1000))
+        return max(0, int((self._deadline - self._clock.now()) * 1000))

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from serverless.app import App
+from serverless.app import App, bootstrap
 from serverless.clock import Clock
+from serverless.concurrency import InlineConcurrency
 from serverless.errors import ConflictError, NotFoundError
 from serverless.model import RecordStatus, ServiceInfo, TaskRecord, TaskState
-from serverless.services import ServiceDirectory
+from serverless.ports import Ports, SweepTrigger
 from serverless.settings import Settings
-from serverless.tracker import DrainTracker
 
 __all__ = [
     "ACCOUNT",
@@ -28,6 +28,7 @@ __all__ = [
     "FakeTargetHealth",
     "StopCall",
     "fake_app",
+    "fake_ports",
     "task_arn",
 ]
 
@@ -74,7 +75,7 @@ class FakeLedger:
                 raise ConflictError(f"{record.task_arn} exists already")
         elif stored is None or stored.rev != expected_rev:
             raise ConflictError(f"{record.task_arn} is not at rev {expected_rev}")
-        written = record.evolve(rev=(expected_rev or 0) + 1)
+        written = replace(record, rev=(expected_rev or 0) + 1)
         self.records[record.task_arn] = written
         self.puts.append(written)
         return written
@@ -91,7 +92,7 @@ class FakeLedger:
     def has_open(self) -> bool:
         return any(r.is_open for r in self.records.values())
 
-    def reserve_stop_slot(self, key: str, now: float, hold_until: float) -> float | None:
+    def reserve_stagger(self, key: str, now: float, hold_until: float) -> float | None:
         self.slot_calls.append((key, now, hold_until))
         next_slot = self.slots.get(key)
         if next_slot is None or next_slot <= now:
@@ -99,7 +100,7 @@ class FakeLedger:
             return None
         return max(next_slot, now)
 
-    def settle_stop_slot(self, key: str, held_until: float, next_at: float) -> None:
+    def settle_stagger(self, key: str, held_until: float, next_at: float) -> None:
         if self.slots.get(key) == held_until:
             self.slots[key] = next_at
 
@@ -112,7 +113,7 @@ class FakeLedger:
     def bump(self, task_arn: str, **changes: Any) -> TaskRecord:
         """Another writer changes the record (its ``rev`` moves on)."""
         stored = self.records[task_arn]
-        changed = stored.evolve(rev=stored.rev + 1, **changes)
+        changed = replace(stored, rev=stored.rev + 1, **changes)
         self.records[task_arn] = changed
         return changed
 
@@ -176,7 +177,7 @@ class FakeEcs:
         return state
 
     def _now(self) -> float:
-        return self.clock.now().timestamp()
+        return self.clock.now()
 
     # -- EcsPort ------------------------------------------------------------------------
     def describe_service(self, cluster_arn: str, service_name: str) -> ServiceInfo | None:
@@ -218,28 +219,25 @@ class FakeTargetHealth:
         return self.healthy[target_group_arn]
 
 
-class _Unused:
-    """A boto3 client stand-in that fails loudly if an adapter ever reaches it."""
-
-    def __getattr__(self, name: str) -> Any:
-        raise AssertionError(f"a unit test reached a real AWS client ({name})")
+def fake_ports(
+    ecs: FakeEcs,
+    ledger: FakeLedger | None = None,
+    health: FakeTargetHealth | None = None,
+    trigger: SweepTrigger | None = None,
+) -> Ports:
+    """:class:`Ports` made of the in-memory fakes (work runs in turn, on the caller)."""
+    return Ports(
+        ledger=ledger or FakeLedger(),
+        ecs=ecs,
+        health=health or FakeTargetHealth(),
+        trigger=trigger,
+        concurrency=InlineConcurrency(),
+    )
 
 
 def fake_app(
     settings: Settings, clock: Clock, ecs: FakeEcs, ledger: FakeLedger | None = None
 ) -> tuple[App, FakeLedger]:
-    """An :class:`App` whose ledger, ECS and service directory are in-memory fakes."""
-    app = App(
-        settings,
-        clock=clock,
-        ecs_client=_Unused(),
-        dynamodb_client=_Unused(),
-        elbv2_client=_Unused(),
-    )
+    """An :class:`App` bootstrapped on in-memory fakes; returns it and its ledger."""
     ledger = ledger or FakeLedger()
-    app.ledger = ledger  # type: ignore[assignment]
-    app.ecs = ecs  # type: ignore[assignment]
-    app.health = FakeTargetHealth()  # type: ignore[assignment]
-    app.services = ServiceDirectory(ecs, settings, clock)
-    app.tracker = DrainTracker(ledger, app.services, settings, clock)
-    return app, ledger
+    return bootstrap(settings, clock=clock, ports=fake_ports(ecs, ledger)), ledger

@@ -19,7 +19,8 @@ from botocore.awsrequest import AWSResponse
 from moto.ecs.models import ecs_backends
 from moto.moto_api import state_manager
 
-from serverless.app import App, install
+from serverless.adapters import ports_from_clients
+from serverless.app import App, bootstrap, install
 from serverless.settings import Settings
 from tests.support.clock import ManualClock
 from tests.support.hcl import ledger_table_spec
@@ -177,14 +178,17 @@ class World:
     def settings(self, **overrides: Any) -> Settings:
         return Settings(table_name=TABLE, **overrides)
 
-    def install_app(self, **overrides: Any) -> App:
-        app = App(
-            self.settings(**overrides),
-            clock=self.clock,
-            ecs_client=self.ecs,
-            dynamodb_client=self.dynamodb,
-            elbv2_client=self.elbv2,
+    def install_app(self, lambda_client: Any | None = None, **overrides: Any) -> App:
+        """Bootstrap the App on this world's moto clients and install it for the handlers."""
+        settings = self.settings(**overrides)
+        ports = ports_from_clients(
+            settings,
+            dynamodb=self.dynamodb,
+            ecs=self.ecs,
+            elbv2=self.elbv2,
+            lambda_=lambda_client,
         )
+        app = bootstrap(settings, clock=self.clock, ports=ports)
         install(app)
         return app
 
@@ -248,7 +252,7 @@ def build_world(clock: ManualClock) -> World:
     )
 
     def on_stop(params: dict[str, Any], **_: Any) -> None:
-        world.stops.append(StopCall(params["task"], clock.epoch(), params.get("reason", "")))
+        world.stops.append(StopCall(params["task"], clock.now(), params.get("reason", "")))
 
     def without_effect(params: dict[str, Any], **_: Any) -> Any:
         # Models the case nobody has verified publicly: StopTask accepted, task keeps draining.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -28,7 +29,7 @@ from serverless.adapters.clients import LazyClient
 from serverless.adapters.dynamodb_ledger import DUE_INDEX, OPEN, from_item, to_item
 from serverless.adapters.ecs import DESCRIBE_TASKS_BATCH
 from serverless.adapters.errors import CLIENT_CONFIG, THROTTLING_CODES, translate
-from serverless.adapters.lambda_trigger import KICK_EVENT, LambdaSweepTrigger
+from serverless.adapters.lambda_trigger import EARLY_START_EVENT, LambdaSweepTrigger
 from serverless.errors import (
     AwsUnavailableError,
     ConflictError,
@@ -491,7 +492,7 @@ def full_record(**changes: Any) -> TaskRecord:
         confirmation_seconds=0.75,
         expires_at=None,
     )
-    return base.evolve(**changes)
+    return dataclasses.replace(base, **changes)
 
 
 def test_given_open_record_when_converted_then_sweep_key_open_and_none_fields_left_out() -> None:
@@ -603,13 +604,13 @@ def test_given_new_record_when_put_then_must_not_exist_and_rev_becomes_1(
         {},
         expected_params={
             "TableName": TABLE,
-            "Item": to_item(record.evolve(rev=1)),
+            "Item": to_item(dataclasses.replace(record, rev=1)),
             "ConditionExpression": "attribute_not_exists(pk)",
         },
     )
     written = ledger.put(record, expected_rev=None)
     assert written.rev == 1
-    assert written == record.evolve(rev=1)
+    assert written == dataclasses.replace(record, rev=1)
 
 
 def test_given_existing_record_when_put_then_conditional_on_expected_rev(
@@ -622,7 +623,7 @@ def test_given_existing_record_when_put_then_conditional_on_expected_rev(
         {},
         expected_params={
             "TableName": TABLE,
-            "Item": to_item(record.evolve(rev=4)),
+            "Item": to_item(dataclasses.replace(record, rev=4)),
             "ConditionExpression": "rev = :expected",
             "ExpressionAttributeValues": {":expected": {"N": "3"}},
         },
@@ -681,17 +682,16 @@ def query_params(until: str, start: dict[str, Any] | None = None) -> dict[str, A
     return params
 
 
-def test_given_two_pages_when_due_read_then_both_followed_and_budget_items_skipped(
+def test_given_two_pages_when_due_read_then_both_followed(
     ddb: tuple[DynamoLedger, Stubber],
 ) -> None:
     ledger, stub = ddb
     first = full_record(task_arn=task_arn(1), status=RecordStatus.DRAINING, due_at=10.0)
     second = full_record(task_arn=task_arn(2), status=RecordStatus.DRAINING, due_at=20.5)
-    budget = {"pk": {"S": f"budget#{CLUSTER_ARN}#web"}, "next_slot_at": {"N": "30"}}
     last_key = {"pk": {"S": task_arn(1)}, "sweep_key": {"S": "open"}, "due_at": {"N": "10.0"}}
     stub.add_response(
         "query",
-        {"Items": [to_item(first), budget], "LastEvaluatedKey": last_key},
+        {"Items": [to_item(first)], "LastEvaluatedKey": last_key},
         expected_params=query_params("1795341690.5"),
     )
     stub.add_response(
@@ -740,7 +740,7 @@ def test_given_throttled_query_when_due_read_then_unavailable_with_cause(
     assert isinstance(caught.value.__cause__, ClientError)
 
 
-SLOT_KEY = f"budget#{CLUSTER_ARN}#web"
+SLOT_KEY = f"stagger#{CLUSTER_ARN}#web"
 
 
 def slot_update_params() -> dict[str, Any]:
@@ -762,7 +762,7 @@ def test_given_free_slot_when_reserved_then_conditional_update_and_none(
 ) -> None:
     ledger, stub = ddb
     stub.add_response("update_item", {}, expected_params=slot_update_params())
-    assert ledger.reserve_stop_slot(SLOT_KEY, 1000.0, 1020.0) is None
+    assert ledger.reserve_stagger(SLOT_KEY, 1000.0, 1020.0) is None
 
 
 def test_given_taken_slot_when_reserved_then_time_of_next_slot_is_read_back(
@@ -779,7 +779,7 @@ def test_given_taken_slot_when_reserved_then_time_of_next_slot_is_read_back(
             "ConsistentRead": True,
         },
     )
-    assert ledger.reserve_stop_slot(SLOT_KEY, 1000.0, 1020.0) == 1012.5
+    assert ledger.reserve_stagger(SLOT_KEY, 1000.0, 1020.0) == 1012.5
 
 
 def test_given_slot_item_vanished_when_reserved_then_try_again_now(
@@ -788,7 +788,7 @@ def test_given_slot_item_vanished_when_reserved_then_try_again_now(
     ledger, stub = ddb
     stub.add_client_error("update_item", "ConditionalCheckFailedException", "taken")
     stub.add_response("get_item", {})
-    assert ledger.reserve_stop_slot(SLOT_KEY, 1000.0, 1020.0) == 1000.0
+    assert ledger.reserve_stagger(SLOT_KEY, 1000.0, 1020.0) == 1000.0
 
 
 def test_given_held_slot_when_settled_then_conditional_on_the_hold(
@@ -806,7 +806,7 @@ def test_given_held_slot_when_settled_then_conditional_on_the_hold(
             "ExpressionAttributeValues": {":next": {"N": "1032.0"}, ":held": {"N": "1080.0"}},
         },
     )
-    ledger.settle_stop_slot(SLOT_KEY, 1080.0, 1032.0)
+    ledger.settle_stagger(SLOT_KEY, 1080.0, 1032.0)
     stub.assert_no_pending_responses()
 
 
@@ -815,7 +815,7 @@ def test_given_hold_lapsed_when_settled_then_conflict_ignored(
 ) -> None:
     ledger, stub = ddb
     stub.add_client_error("update_item", "ConditionalCheckFailedException", "moved on")
-    ledger.settle_stop_slot(SLOT_KEY, 1080.0, 1032.0)
+    ledger.settle_stagger(SLOT_KEY, 1080.0, 1032.0)
     stub.assert_no_pending_responses()
 
 
@@ -825,7 +825,7 @@ def test_given_throttled_slot_update_when_reserved_then_unavailable_with_cause(
     ledger, stub = ddb
     stub.add_client_error("update_item", "ThrottlingException", "slow")
     with pytest.raises(AwsUnavailableError, match=r"^UpdateItem: ") as caught:
-        ledger.reserve_stop_slot(SLOT_KEY, 1000.0, 1020.0)
+        ledger.reserve_stagger(SLOT_KEY, 1000.0, 1020.0)
     assert isinstance(caught.value.__cause__, ClientError)
 
 
@@ -879,7 +879,7 @@ def test_given_failing_describe_target_health_when_counted_then_domain_error_kee
 # -- early sweeper runs --------------------------------------------------------------------
 
 
-def test_given_trigger_when_kicked_then_async_invoke_of_the_sweeper() -> None:
+def test_given_trigger_when_started_then_async_invoke_of_the_sweeper() -> None:
     client = boto3.session.Session(region_name="us-east-1").client("lambda")
     with Stubber(client) as stub:
         stub.add_response(
@@ -888,17 +888,17 @@ def test_given_trigger_when_kicked_then_async_invoke_of_the_sweeper() -> None:
             expected_params={
                 "FunctionName": "drain-terminator-sweeper",
                 "InvocationType": "Event",
-                "Payload": json.dumps(KICK_EVENT).encode(),
+                "Payload": json.dumps(EARLY_START_EVENT).encode(),
             },
         )
-        LambdaSweepTrigger("drain-terminator-sweeper", client).kick()
+        LambdaSweepTrigger("drain-terminator-sweeper", client).start()
         stub.assert_no_pending_responses()
 
 
-def test_given_invoke_throttled_when_kicked_then_unavailable_with_cause() -> None:
+def test_given_invoke_throttled_when_started_then_unavailable_with_cause() -> None:
     client = boto3.session.Session(region_name="us-east-1").client("lambda")
     with Stubber(client) as stub:
         stub.add_client_error("invoke", "TooManyRequestsException", "slow down", 429)
         with pytest.raises(AwsUnavailableError) as caught:
-            LambdaSweepTrigger("drain-terminator-sweeper", client).kick()
+            LambdaSweepTrigger("drain-terminator-sweeper", client).start()
     assert isinstance(caught.value.__cause__, ClientError)

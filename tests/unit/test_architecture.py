@@ -60,6 +60,12 @@ def test_given_core_module_when_imports_inspected_then_no_aws_sdk(path: Path) ->
     assert offenders == set(), f"{rel(path)} imports {offenders}; only adapters may"
 
 
+@pytest.mark.parametrize("path", MODULES + HANDLER_MODULES, ids=rel)
+def test_given_any_function_module_when_imports_inspected_then_no_boto3(path: Path) -> None:
+    # Clients come from botocore; boto3 would add s3transfer and resources to every cold start.
+    assert not {n for n in imported(path) if n.split(".")[0] == "boto3"}
+
+
 def test_given_import_checker_when_fed_an_sdk_import_then_it_detects_it(tmp_path: Path) -> None:
     probe = tmp_path / "probe.py"
     probe.write_text("def f():\n    from botocore.exceptions import ClientError\n")
@@ -149,7 +155,7 @@ def test_given_settings_module_when_parsed_then_all_eleven_variables_found() -> 
         "DRY_RUN",
         "CONFIRM_AFTER_SECONDS",
         "SWEEPER_FUNCTION_NAME",
-        "KICK_BELOW_SECONDS",
+        "EARLY_START_BELOW_SECONDS",
     }
 
 

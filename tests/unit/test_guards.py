@@ -9,7 +9,7 @@ from serverless.guards import (
     HEALTH_RECHECK_SECONDS,
     STAGGER_HOLD_SECONDS,
     Guards,
-    stop_slot_key,
+    stagger_key,
 )
 from serverless.model import RecordStatus, ServicePolicy, TaskRecord
 from serverless.services import ServiceDirectory
@@ -32,7 +32,7 @@ class Harness:
 
     @property
     def now(self) -> float:
-        return self.clock.epoch()
+        return self.clock.now()
 
 
 @pytest.fixture
@@ -159,7 +159,7 @@ def test_given_max_stops_when_staggered_then_slots_spaced_60_over_n(
     assert second.until == pytest.approx(start + spacing)
     assert f"max {per_minute} stop(s) per minute" in second.reason
     held = start + spacing + STAGGER_HOLD_SECONDS
-    assert h.ledger.slot_calls[0] == (stop_slot_key(record()), start, pytest.approx(held))
+    assert h.ledger.slot_calls[0] == (stagger_key(record()), start, pytest.approx(held))
     # The first stop happens (and is settled) at once: the next slot opens 60/N s later.
     h.guards.settle(record(suffix=1), start, start)
     clock.advance(spacing)
@@ -211,5 +211,5 @@ def test_given_two_services_when_staggered_then_each_has_its_own_slots(h: Harnes
     policy = guarded(max_stops=1)
     assert h.guards.stagger(record("web"), policy, h.now) is None
     assert h.guards.stagger(record("api"), policy, h.now) is None
-    assert stop_slot_key(record("web")) == f"budget#{CLUSTER_ARN}#web"
-    assert stop_slot_key(record("web")) != stop_slot_key(record("api"))
+    assert stagger_key(record("web")) == f"stagger#{CLUSTER_ARN}#web"
+    assert stagger_key(record("web")) != stagger_key(record("api"))

@@ -14,7 +14,6 @@ from serverless.model import (
     TaskRecord,
     TaskState,
     is_draining,
-    service_arn,
 )
 from tests.support.fakes import CLUSTER_ARN, task_arn
 
@@ -46,10 +45,6 @@ def test_given_statuses_when_classified_then_draining_only_before_stopping(
 
 def test_given_draining_statuses_when_listed_then_running_and_deactivating() -> None:
     assert frozenset({"RUNNING", "DEACTIVATING"}) == DRAINING_LAST_STATUSES
-
-
-def test_given_cluster_arn_when_service_arn_built_then_long_format() -> None:
-    assert service_arn(CLUSTER_ARN, "web") == "arn:aws:ecs:us-east-1:111122223333:service/prod/web"
 
 
 def event(group: str, last: str = "RUNNING", desired: str = "STOPPED") -> TaskEvent:
@@ -91,7 +86,7 @@ def record(**changes: object) -> TaskRecord:
         wait_seconds=120,
         due_at=T0 + 500,
     )
-    return base.evolve(**changes)
+    return dataclasses.replace(base, **changes)
 
 
 def test_given_record_when_deadline_read_then_drain_start_plus_wait_regardless_of_due() -> None:
@@ -120,20 +115,6 @@ def test_given_lease_when_checked_then_held_only_before_it_expires(
     lease_until: float | None, now: float, leased: bool
 ) -> None:
     assert record(lease_until=lease_until, lease_owner="r").leased(now) is leased
-
-
-def test_given_record_when_evolved_then_copy_changes_and_original_stays() -> None:
-    original = record()
-    changed = original.evolve(attempts=2, defer_reason="x")
-    assert changed.attempts == 2
-    assert changed.defer_reason == "x"
-    assert original.attempts == 0
-    assert original.defer_reason is None
-
-
-def test_given_record_when_evolved_with_unknown_field_then_type_error() -> None:
-    with pytest.raises(TypeError):
-        record().evolve(colour="blue")
 
 
 def test_given_value_objects_when_assigned_then_frozen() -> None:

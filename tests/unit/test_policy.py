@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from serverless.model import Outcome, RecordStatus, ServicePolicy, TaskEvent, TaskRecord, TaskState
 from serverless.policy import (
     REASON_PREFIX,
+    claimed,
     close_record,
     new_drain_record,
     on_drain_event,
     on_stopped_event,
     outcome_for_observed,
     parse_policy,
+    released,
     stop_reason,
+    stop_requested,
 )
 from tests.support.fakes import CLUSTER_ARN, task_arn
 
@@ -67,7 +72,7 @@ def record(**changes: object) -> TaskRecord:
         rev=1,
         observed_status="DEACTIVATING",
     )
-    return base.evolve(**changes)
+    return dataclasses.replace(base, **changes)
 
 
 # -- parse_policy: enabled ------------------------------------------------------------------
@@ -325,7 +330,7 @@ def test_given_observed_state_when_outcome_decided_then_who_stopped_it(
 
 def test_given_open_leased_record_when_closed_then_closed_unleased_with_ttl() -> None:
     leased = record(lease_owner="run-1", lease_until=T0 + 30)
-    closed = close_record(leased, Outcome.TASK_GONE, T0 + 5.7, 3600, observed_status="X")
+    closed = close_record(leased, Outcome.TASK_GONE, T0 + 5.7, 3600, attempts=3)
     assert closed.status is RecordStatus.CLOSED
     assert not closed.is_open
     assert closed.outcome is Outcome.TASK_GONE
@@ -333,8 +338,57 @@ def test_given_open_leased_record_when_closed_then_closed_unleased_with_ttl() ->
     assert closed.lease_owner is None
     assert closed.lease_until is None
     assert closed.expires_at == int(T0 + 5.7 + 3600)
-    assert closed.observed_status == "X"
+    assert closed.attempts == 3
     assert leased.is_open  # the original is untouched
+
+
+def test_given_task_state_when_closed_with_it_then_observation_recorded() -> None:
+    seen = TaskState(task_arn(1), "STOPPED", "STOPPED", "Scaling", "ServiceSchedulerInitiated")
+    closed = close_record(record(), Outcome.STOPPED_BY_ECS, T0, 60, seen=seen)
+    assert (closed.observed_status, closed.stopped_reason) == ("STOPPED", "Scaling")
+    assert closed.version == record().version  # a DescribeTasks answer carries no version
+
+
+# -- lease, release and stop transitions -----------------------------------------------------------
+
+
+def test_given_record_when_claimed_then_leased_to_the_run_and_original_untouched() -> None:
+    original = record()
+    lease = claimed(original, "run-7", T0 + 30)
+    assert (lease.lease_owner, lease.lease_until) == ("run-7", T0 + 30)
+    assert lease.leased(T0 + 29.9)
+    assert not lease.leased(T0 + 30)
+    assert original.lease_owner is None
+
+
+def test_given_leased_record_when_released_then_unleased_due_again_counters_kept() -> None:
+    lease = claimed(record(attempts=1), "run-7", T0 + 30)
+    back = released(lease, T0 + 45)
+    assert (back.lease_owner, back.lease_until, back.due_at) == (None, None, T0 + 45)
+    assert (back.attempts, back.deferrals, back.defer_reason) == (1, 0, None)
+
+
+def test_given_failed_attempts_when_released_then_attempts_recorded() -> None:
+    assert released(record(), T0 + 30, attempts=2).attempts == 2
+
+
+def test_given_guard_deferral_when_released_then_deferrals_counted_with_reason() -> None:
+    once = released(record(), T0 + 15, deferred_because="2 healthy, need 3")
+    twice = released(once, T0 + 30, deferred_because="still 2 healthy")
+    assert (twice.deferrals, twice.defer_reason, twice.due_at) == (2, "still 2 healthy", T0 + 30)
+
+
+def test_given_leased_record_when_stop_requested_then_awaits_confirmation_unleased() -> None:
+    lease = claimed(record(), "run-7", T0 + 30)
+    requested = stop_requested(lease, T0 + 121, "why", T0 + 181)
+    assert requested.status is RecordStatus.STOP_REQUESTED
+    assert (requested.stop_requested_at, requested.stop_reason, requested.due_at) == (
+        T0 + 121,
+        "why",
+        T0 + 181,
+    )
+    assert requested.lease_owner is None
+    assert requested.is_open
 
 
 # -- on_stopped_event ------------------------------------------------------------------------------

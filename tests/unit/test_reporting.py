@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -13,8 +15,8 @@ from tests.support.fakes import CLUSTER_ARN, task_arn
 Values = Callable[[str], list[float]]
 
 
-def closed(outcome: Outcome, **changes: object) -> TaskRecord:
-    return TaskRecord(
+def closed(outcome: Outcome, **changes: Any) -> TaskRecord:
+    base = TaskRecord(
         task_arn=task_arn(1),
         cluster_arn=CLUSTER_ARN,
         service_name="web",
@@ -24,7 +26,8 @@ def closed(outcome: Outcome, **changes: object) -> TaskRecord:
         wait_seconds=120,
         due_at=120.0,
         outcome=outcome,
-    ).evolve(**changes)
+    )
+    return dataclasses.replace(base, **changes)
 
 
 def test_given_unconfirmed_when_reported_then_counted_and_logged_as_error(

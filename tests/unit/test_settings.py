@@ -22,7 +22,11 @@ def test_given_only_table_name_when_loaded_then_documented_defaults() -> None:
         record_retention_seconds=604800,
         dry_run=False,
         confirm_after_seconds=60,
+        sweeper_function_name="",
+        early_start_below_seconds=120,
     )
+    # The defaults are the dataclass's own: load_settings states none of its own.
+    assert settings == Settings(table_name="ledger")
 
 
 @pytest.mark.parametrize("environ", [{}, {"TABLE_NAME": ""}, {"TABLE_NAME": "   "}])
@@ -59,9 +63,11 @@ def test_given_every_variable_when_loaded_then_each_is_used() -> None:
             "RECORD_RETENTION_SECONDS": "3600",
             "DRY_RUN": "true",
             "CONFIRM_AFTER_SECONDS": "45",
+            "SWEEPER_FUNCTION_NAME": " sweeper ",
+            "EARLY_START_BELOW_SECONDS": "0",
         }
     )
-    assert settings == Settings("t", "edt/", 30, 100, 20, 0, 3600, True, 45)
+    assert settings == Settings("t", "edt/", 30, 100, 20, 0, 3600, True, 45, "sweeper", 0)
 
 
 @pytest.mark.parametrize("value", ["", "  "])

@@ -28,7 +28,14 @@ from serverless.sweeper import (
     SweepReport,
 )
 from tests.support.clock import FakeContext, ManualClock
-from tests.support.fakes import CLUSTER_ARN, FakeEcs, FakeLedger, FakeTargetHealth, task_arn
+from tests.support.fakes import (
+    CLUSTER_ARN,
+    FakeEcs,
+    FakeLedger,
+    FakeTargetHealth,
+    fake_ports,
+    task_arn,
+)
 
 OPTED_IN = {"drain-terminator:enabled": "true", "drain-terminator:wait-seconds": "120"}
 TG = "arn:aws:elasticloadbalancing:us-east-1:111122223333:targetgroup/web/0123456789abcdef"
@@ -51,7 +58,7 @@ class Harness:
 
     @property
     def now(self) -> float:
-        return self.clock.epoch()
+        return self.clock.now()
 
     def drain(
         self,
@@ -84,9 +91,8 @@ class Harness:
 
     def run(self, timeout: float = 180.0, run_id: str = "run-1") -> SweepReport:
         context = FakeContext(self.clock, timeout, run_id)
-        sweeper = Sweeper(
-            self.ledger, self.ecs, self.health, self.services, self.settings, self.clock, run_id
-        )
+        ports = fake_ports(self.ecs, self.ledger, self.health)
+        sweeper = Sweeper(ports, self.services, self.settings, self.clock, run_id)
         return sweeper.run(context.get_remaining_time_in_millis)
 
     def record(self, arn: str) -> TaskRecord:

@@ -11,7 +11,7 @@ from serverless.model import Outcome, RecordStatus, TaskEvent
 from serverless.policy import stop_reason
 from serverless.services import ServiceDirectory
 from serverless.settings import Settings
-from serverless.tracker import KICK_DEBOUNCE_SECONDS, DrainTracker, TrackAction
+from serverless.tracker import EARLY_START_DEBOUNCE_SECONDS, DrainTracker, TrackAction
 from tests.support.clock import ManualClock
 from tests.support.fakes import CLUSTER_ARN, FakeEcs, FakeLedger, task_arn
 
@@ -42,7 +42,7 @@ class Harness:
     ) -> TaskEvent:
         return TaskEvent(
             "e",
-            self.clock.epoch() + offset,
+            self.clock.now() + offset,
             TASK,
             CLUSTER_ARN,
             group,
@@ -67,8 +67,8 @@ def test_given_drain_of_opted_in_task_when_handled_then_tracked_and_counted(
     record = h.ledger.get(TASK)
     assert record is not None
     assert record.rev == 1
-    assert record.drain_started_at == h.clock.epoch() - 7
-    assert record.due_at == h.clock.epoch() - 7 + 60
+    assert record.drain_started_at == h.clock.now() - 7
+    assert record.due_at == h.clock.now() - 7 + 60
     assert metric_values("DrainsTracked") == [1.0]
 
 
@@ -118,7 +118,7 @@ def test_given_stop_requested_when_our_stop_confirmed_by_event_then_closed_and_c
     h.tracker.handle(h.event())
     stored = h.ledger.get(TASK)
     assert stored is not None
-    requested_at = h.clock.epoch() + 60
+    requested_at = h.clock.now() + 60
     h.ledger.bump(
         TASK, status=RecordStatus.STOP_REQUESTED, stop_requested_at=requested_at, due_at=0.0
     )
@@ -170,16 +170,16 @@ def test_given_conflicts_every_time_when_handled_then_gives_up_after_5_attempts(
 
 class FakeTrigger:
     def __init__(self, failure: Exception | None = None) -> None:
-        self.kicks = 0
+        self.starts = 0
         self.failure = failure
 
-    def kick(self) -> None:
-        self.kicks += 1
+    def start(self) -> None:
+        self.starts += 1
         if self.failure is not None:
             raise self.failure
 
 
-def kicking(h: Harness, trigger: FakeTrigger, wait: str) -> DrainTracker:
+def starting_early(h: Harness, trigger: FakeTrigger, wait: str) -> DrainTracker:
     h.ecs.add_service(
         "short", {"drain-terminator:enabled": "true", "drain-terminator:wait-seconds": wait}
     )
@@ -189,7 +189,7 @@ def kicking(h: Harness, trigger: FakeTrigger, wait: str) -> DrainTracker:
 
 def short_drain(h: Harness, suffix: str, offset: float = 0.0) -> TaskEvent:
     return TaskEvent(
-        "e", h.clock.epoch() + offset, task_arn(suffix), CLUSTER_ARN, "service:short",
+        "e", h.clock.now() + offset, task_arn(suffix), CLUSTER_ARN, "service:short",
         "RUNNING", "STOPPED", 4,
     )  # fmt: skip
 
@@ -198,38 +198,40 @@ def test_given_near_deadline_when_drain_tracked_then_sweeper_started_once_per_de
     h: Harness,
 ) -> None:
     trigger = FakeTrigger()
-    tracker = kicking(h, trigger, "30")
+    tracker = starting_early(h, trigger, "30")
 
     assert tracker.handle(short_drain(h, "k1")).action is TrackAction.TRACKED
-    assert trigger.kicks == 1
+    assert trigger.starts == 1
     tracker.handle(short_drain(h, "k2"))  # same moment: the run just started covers it
-    assert trigger.kicks == 1
-    h.clock.advance(KICK_DEBOUNCE_SECONDS)
+    assert trigger.starts == 1
+    h.clock.advance(EARLY_START_DEBOUNCE_SECONDS)
     tracker.handle(short_drain(h, "k3"))
-    assert trigger.kicks == 2
+    assert trigger.starts == 2
 
 
-def test_given_deadline_beyond_kick_threshold_when_tracked_then_no_early_run(h: Harness) -> None:
+def test_given_deadline_beyond_early_start_threshold_when_tracked_then_no_early_run(
+    h: Harness,
+) -> None:
     trigger = FakeTrigger()
-    tracker = kicking(h, trigger, str(h.settings.kick_below_seconds + 1))
+    tracker = starting_early(h, trigger, str(h.settings.early_start_below_seconds + 1))
     tracker.handle(short_drain(h, "k1"))
-    assert trigger.kicks == 0
+    assert trigger.starts == 0
 
 
 def test_given_default_wait_event_delivered_late_when_tracked_then_early_run(h: Harness) -> None:
     trigger = FakeTrigger()
-    tracker = kicking(h, trigger, "120")
+    tracker = starting_early(h, trigger, "120")
     tracker.handle(short_drain(h, "k1", offset=-3.0))  # deadline 117 s away
-    assert trigger.kicks == 1
+    assert trigger.starts == 1
 
 
 def test_given_trigger_fails_when_tracked_then_drain_still_recorded_and_warning(
     h: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
     trigger = FakeTrigger(AwsUnavailableError("Invoke: TooManyRequestsException"))
-    tracker = kicking(h, trigger, "30")
+    tracker = starting_early(h, trigger, "30")
     assert tracker.handle(short_drain(h, "k1")).action is TrackAction.TRACKED
     assert h.ledger.get(task_arn("k1")) is not None
     assert any("early" in r.getMessage() for r in caplog.records if r.levelname == "WARNING")
-    tracker.handle(short_drain(h, "k2"))  # a failed kick is not debounced
-    assert trigger.kicks == 2
+    tracker.handle(short_drain(h, "k2"))  # a failed early start is not debounced
+    assert trigger.starts == 2

@@ -1,0 +1,157 @@
+"""`drain-terminator status`: open drains, deferrals, recent stops, problems (on moto)."""
+
+from __future__ import annotations
+
+import json
+
+from serverless.model import Outcome, RecordStatus
+from tests.cli.conftest import NOW, OPTED_IN, Account
+
+
+def _populate(account: Account) -> dict[str, str]:
+    tg = account.target_group("web")
+    account.service("web", {**OPTED_IN, "drain-terminator:min-healthy-percent": "100"}, [tg])
+    account.service("legacy", {}, [])
+    tasks = {name: account.task("web", "RUNNING", "STOPPED") for name in ("due", "deferred")}
+    tasks.update(
+        {name: account.task("web", "STOPPED", "STOPPED") for name in ("stopped", "late", "unc")}
+    )
+    account.record(tasks["due"], drain_started_at=NOW - 30)  # due in 90 s
+    account.record(
+        tasks["deferred"],
+        drain_started_at=NOW - 200,
+        deferrals=2,
+        defer_reason="1 healthy target(s) in web/0123, need 2 (100% of desired 2)",
+        due_at=NOW + 10,
+    )
+    account.stopped_record(tasks["stopped"])
+    account.stopped_record(
+        tasks["late"], drain_started_at=NOW - 900, stop_requested_at=NOW - 900 + 150, deferrals=1
+    )
+    account.stopped_record(
+        tasks["unc"],
+        outcome=Outcome.UNCONFIRMED,
+        stopping_at=None,
+        confirmation_seconds=None,
+        closed_at=NOW - 300,
+    )
+    # Closed long ago: outside the default one-hour window.
+    account.stopped_record(account.task("web", "STOPPED", "STOPPED"), drain_started_at=NOW - 9000)
+    return tasks
+
+
+def test_given_open_deferred_and_stopped_drains_when_status_json_then_each_is_reported(
+    account: Account,
+) -> None:
+    tasks = _populate(account)
+
+    result = account.cli("status", "--json")
+
+    assert result.code == 0, result.err
+    report = json.loads(result.out)
+    assert report["totals"] == {
+        "open": 2,
+        "deferred": 1,
+        "stopped": 3,
+        "unconfirmed": 1,
+        "stop_failed": 0,
+        "dry_run": 0,
+        "left_to_ecs": 0,
+    }
+    (web,) = report["services"]
+    assert web["policy"]["min_healthy_percent"] == 100
+    assert web["policy"]["enabled"] is True
+    deferred, due = web["open"]  # earliest due first
+    assert due["task_arn"] == tasks["due"]
+    assert due["due_in_seconds"] == 90.0
+    assert due["deferred"] is None
+    assert deferred["deferred"]["guard"] == "min-healthy-percent"
+    assert deferred["deferred"]["times"] == 2
+    late = next(s for s in web["recent_stops"] if s["task_arn"] == tasks["late"])
+    on_time = next(s for s in web["recent_stops"] if s["task_arn"] == tasks["stopped"])
+    assert late["after_deadline_seconds"] == 30.0
+    assert late["deferrals"] == 1
+    assert on_time["after_deadline_seconds"] == 1.0
+    assert [u["task_arn"] for u in web["unconfirmed"]] == [tasks["unc"]]
+
+
+def test_given_records_when_status_as_text_then_people_see_a_table_per_service(
+    account: Account,
+) -> None:
+    tasks = _populate(account)
+
+    result = account.cli("status")
+
+    assert result.code == 0, result.err
+    text = result.out
+    assert "2 open drain(s) (1 deferred)" in text
+    assert "service web (cluster prod): opted in, wait 120 s, min-healthy 100%" in text
+    due_line = next(line for line in text.splitlines() if tasks["due"].rsplit("/", 1)[-1] in line)
+    assert "90 s" in due_line
+    deferred_line = next(
+        line for line in text.splitlines() if tasks["deferred"].rsplit("/", 1)[-1] in line
+    )
+    assert "min-healthy-percent: 1 healthy target(s)" in deferred_line
+    assert "UNCONFIRMED stops" in text
+
+
+def test_given_a_longer_window_when_status_since_3h_then_older_stops_count(
+    account: Account,
+) -> None:
+    _populate(account)
+
+    short = json.loads(account.cli("status", "--json").out)
+    long = json.loads(account.cli("status", "--json", "--since", "3h").out)
+
+    assert long["totals"]["stopped"] == short["totals"]["stopped"] + 1
+
+
+def test_given_a_service_that_opted_out_since_when_status_then_it_says_so(
+    account: Account,
+) -> None:
+    account.service("web", {"drain-terminator:enabled": "false"}, [])
+    account.record(account.task("web", "RUNNING", "STOPPED"))
+
+    result = account.cli("status")
+
+    assert result.code == 0, result.err
+    assert "NOT opted in now" in result.out
+
+
+def test_given_a_stop_awaiting_confirmation_past_its_check_when_status_then_it_is_unconfirmed(
+    account: Account,
+) -> None:
+    account.service("web", OPTED_IN, [])
+    task = account.task("web", "RUNNING", "STOPPED")
+    account.record(
+        task,
+        status=RecordStatus.STOP_REQUESTED,
+        drain_started_at=NOW - 300,
+        stop_requested_at=NOW - 180,
+        due_at=NOW - 120,
+    )
+
+    report = json.loads(account.cli("status", "--json").out)
+
+    (web,) = report["services"]
+    assert [u["task_arn"] for u in web["unconfirmed"]] == [task]
+
+
+def test_given_an_empty_ledger_when_status_then_it_says_nothing_drained(account: Account) -> None:
+    result = account.cli("status")
+
+    assert result.code == 0
+    assert "no records" in result.out
+
+
+def test_given_two_services_when_status_for_one_then_only_that_one_is_listed(
+    account: Account,
+) -> None:
+    account.service("web", OPTED_IN, [])
+    account.service("api", OPTED_IN, [])
+    account.record(account.task("web", "RUNNING", "STOPPED"), service="web")
+    account.record(account.task("api", "RUNNING", "STOPPED"), service="api")
+
+    report = json.loads(account.cli("status", "--json", "--service", "api").out)
+
+    assert [s["service"] for s in report["services"]] == ["api"]
