@@ -23,15 +23,11 @@ resource "aws_dynamodb_table" "ledger" {
     type = "N"
   }
 
-  # sweep_key is sharded (open#0 .. open#3) so the index's partitions share the write
-  # load; the sweeper reads keys, status and lease from the index and the item itself by
-  # pk, so only those are projected (a lease write costs at most one index write unit).
   global_secondary_index {
-    name               = "due-index"
-    hash_key           = "sweep_key"
-    range_key          = "due_at"
-    projection_type    = "INCLUDE"
-    non_key_attributes = ["status", "lease_until"]
+    name            = "due-index"
+    hash_key        = "sweep_key"
+    range_key       = "due_at"
+    projection_type = "ALL"
   }
 
   ttl {

@@ -29,8 +29,6 @@ locals {
   sweeper_environment = merge(local.common_environment, {
     SWEEP_HORIZON_SECONDS = tostring(var.sweep_horizon_seconds)
     LEASE_SECONDS         = tostring(var.lease_seconds)
-    # Tags and task state a StopTask decision uses are at most this old.
-    DECISION_MAX_AGE_SECONDS = tostring(var.decision_max_age_seconds)
-    DRY_RUN                  = var.dry_run ? "true" : "false"
+    DRY_RUN               = var.dry_run ? "true" : "false"
   })
 }

@@ -81,17 +81,6 @@ variable "lease_seconds" {
   }
 }
 
-variable "decision_max_age_seconds" {
-  type        = number
-  description = "Tags and task state a StopTask decision uses are at most this many seconds old (DECISION_MAX_AGE_SECONDS)."
-  default     = 5
-
-  validation {
-    condition     = var.decision_max_age_seconds >= 1 && var.decision_max_age_seconds <= 300 && floor(var.decision_max_age_seconds) == var.decision_max_age_seconds
-    error_message = "decision_max_age_seconds must be a whole number from 1 to 300."
-  }
-}
-
 variable "confirm_after_seconds" {
   type        = number
   description = "A task still draining this many seconds after StopTask is reported as unconfirmed (CONFIRM_AFTER_SECONDS)."
