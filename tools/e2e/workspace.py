@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -89,6 +90,7 @@ module "drain_terminator" {{
   sweeper_timeout           = var.inputs.sweeper_timeout
   sweeper_reserved_concurrency = var.inputs.sweeper_reserved_concurrency
   role_path                 = var.inputs.role_path
+  prebuilt_packages         = var.inputs.prebuilt_packages
   table_deletion_protection = false
   tags                      = {{ owner = "e2e" }}
 }}
@@ -105,6 +107,39 @@ _EXAMPLE_OVERRIDE = """module "drain_terminator" {
   table_deletion_protection = false
 }
 """
+
+
+def build_prebuilt(source: Path, python: str, runtime: str, architecture: str) -> dict[str, str]:
+    """Zips for ``prebuilt_packages``, built by hand as the README says (layers/build.py)."""
+    dist = source.parent / "dist"
+    outputs = {"function_zip": dist / "function.zip", "layer_zip": dist / "layer.zip"}
+    script = str(source / "layers" / "build.py")
+    for command in (
+        [
+            python,
+            script,
+            "function",
+            "--runtime",
+            runtime,
+            "--output",
+            str(outputs["function_zip"]),
+        ],
+        [
+            python,
+            script,
+            "layer",
+            "--runtime",
+            runtime,
+            "--architecture",
+            architecture,
+            "--output",
+            str(outputs["layer_zip"]),
+        ],
+    ):
+        completed = subprocess.run(command, capture_output=True, text=True, check=False)
+        if completed.returncode != 0:
+            raise RuntimeError(f"{' '.join(command)} failed:\n{completed.stderr[-3000:]}")
+    return {name: str(path) for name, path in outputs.items()}
 
 
 def make_workspace(root: Path, fixtures: Fixtures, python: str, runtime: str) -> Workspace:
@@ -137,6 +172,8 @@ def make_workspace(root: Path, fixtures: Fixtures, python: str, runtime: str) ->
                     "sweeper_timeout": 60,
                     "sweeper_reserved_concurrency": 2,
                     "role_path": "/drain-terminator/",
+                    # Machines without Python/pip deploy zips built elsewhere.
+                    "prebuilt_packages": build_prebuilt(source, python, runtime, "x86_64"),
                 }
             },
             indent=2,
