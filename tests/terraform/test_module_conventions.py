@@ -137,9 +137,7 @@ def test_given_module_readme_when_read_then_its_tables_list_exactly_the_module_i
     assert _readme_names(section) == declared
 
 
-def test_given_the_dashboard_when_rendered_then_it_shows_what_the_issue_asks_from_real_metrics() -> (
-    None
-):
+def test_given_the_dashboard_when_rendered_then_it_shows_the_asked_metrics_the_code_emits() -> None:
     (widgets,) = render_locals(
         ["variables.tf", "dashboard_widgets.tf"],
         {"widgets": "local.dashboard_widgets"},
