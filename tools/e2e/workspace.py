@@ -32,6 +32,7 @@ class Fixtures:
     bucket: str
     kms_key_arn: str
     topic_arn: str
+    boundary_arn: str
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,16 @@ def create_fixtures(session: Any) -> Fixtures:
     session.client("s3").create_bucket(Bucket=bucket)
     key = session.client("kms").create_key(Description="e2e customer key")["KeyMetadata"]["Arn"]
     topic = session.client("sns").create_topic(Name="e2e-existing-alarms")["TopicArn"]
-    return Fixtures(vpc, subnets, bucket, key, topic)
+    boundary = session.client("iam").create_policy(
+        PolicyName="e2e-boundary",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+            }
+        ),
+    )["Policy"]["Arn"]
+    return Fixtures(vpc, subnets, bucket, key, topic, boundary)
 
 
 def _module_config(source: Path) -> str:
@@ -91,6 +101,7 @@ module "drain_terminator" {{
   sweeper_reserved_concurrency = var.inputs.sweeper_reserved_concurrency
   role_path                 = var.inputs.role_path
   prebuilt_packages         = var.inputs.prebuilt_packages
+  role_permissions_boundary = var.inputs.role_permissions_boundary
   table_deletion_protection = false
   tags                      = {{ owner = "e2e" }}
 }}
@@ -172,6 +183,7 @@ def make_workspace(root: Path, fixtures: Fixtures, python: str, runtime: str) ->
                     "sweeper_timeout": 60,
                     "sweeper_reserved_concurrency": 2,
                     "role_path": "/drain-terminator/",
+                    "role_permissions_boundary": fixtures.boundary_arn,
                     # Machines without Python/pip deploy zips built elsewhere.
                     "prebuilt_packages": build_prebuilt(source, python, runtime, "x86_64"),
                 }
