@@ -27,7 +27,7 @@ PIP_COMPILE = CUSTOM_COMPILE_COMMAND="make lock" $(LBIN)/pip-compile --quiet --g
   --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links \
   --no-emit-trusted-host $(LOCK_ARGS)
 
-.PHONY: demo test envs lint typecheck unit terraform-check checkov chaos lock clean
+.PHONY: demo test envs lint typecheck unit terraform-check checkov chaos lock e2e clean
 
 # A changed lock rebuilds the environment from scratch (nothing stale survives); a changed
 # pyproject.toml only re-installs the project itself, and `pip check` then fails loudly if
@@ -62,7 +62,7 @@ demo: $(VENV)/.installed
 	$(BIN)/python -m sim.demo $(ARGS)
 
 # Static checks first, pytest last: its summary is the closing line of `make test`.
-test: lint typecheck terraform-check checkov
+test: lint typecheck terraform-check checkov e2e
 	$(BIN)/pytest $(ARGS)
 
 # Scale figures (docs/benchmarks.md): minutes per run, so not part of `make test`.
@@ -99,6 +99,13 @@ lock: $(LOCKER)/.installed
 	$(PIP_COMPILE) -o requirements/tools.txt requirements/tools.in
 
 # Everything the targets above, the tests and Terraform's plan create.
+
+# The module's whole lifecycle with the real AWS provider against moto's server (see
+# terraform/README.md). Where Terraform or a provider mirror is absent it prints one line
+# saying what was skipped and why.
+e2e: $(VENV)/.installed
+	$(BIN)/python -m tools.e2e
+
 clean:
 	rm -rf .venv build dist *.egg-info layers/build .pytest_cache .mypy_cache .ruff_cache \
 	  .hypothesis terraform/.terraform terraform/*/*/.terraform terraform/*/*/builds

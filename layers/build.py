@@ -1,61 +1,77 @@
 #!/usr/bin/env python3
-"""Package the Lambda layer and the function code, deterministically (stdlib only).
+"""Build the Lambda packages of ecs-drain-terminator, reproducibly (stdlib + pip only).
 
-Terraform runs this script through the ``external`` data source during plan, so
-``terraform apply`` needs no separate build step. Two targets:
+Terraform runs this script at apply time (``terraform_data`` + ``local-exec``, see
+``terraform/packaging.tf``), only when a package's source hash changed; it can also be
+run by hand to prebuild the packages (``var.prebuilt_packages``). Two targets:
 
-``layer``
-    ``python/`` holding the pinned dependencies of ``layers/requirements.txt`` (pip,
-    wheels for the Lambda architecture and Python version, no dependency resolution)
-    and a copy of the ``serverless`` package.
 ``function``
-    ``handlers/`` only: the code the handler strings point at.
+    The project's code: ``serverless/`` and ``handlers/`` (every ``*.py``), the task
+    root of both functions.
+``layer``
+    The third-party dependencies only: ``layers/requirements.txt`` installed with
+    ``pip --require-hashes --no-deps --only-binary=:all:`` for the Lambda platform
+    (architecture, Python version) under ``python/``.
 
-The zips are byte-for-byte reproducible: entries sorted, fixed timestamps and
-permissions, stored uncompressed (so the bytes do not depend on the local zlib), no
-``__pycache__``. The SHA-256 of the zip (base64, the form ``source_code_hash`` expects)
-therefore only changes when an input changes, and an unchanged source does not redeploy.
-The layer is rebuilt only when its inputs (requirements, architecture, Python version,
-``serverless/`` sources, this script) change; otherwise the previous zip is reused.
+Each target has a **source hash** computed from its inputs with the same algorithm as
+``terraform/packaging.tf`` (:func:`source_hash`); given ``--expect-hash``, the build
+refuses to run when the two differ (the file sets would have drifted apart).
 
-Terraform protocol: a JSON object of strings on stdin (``target``, ``source_root``,
-``output_dir``, and for the layer ``architecture`` and ``python_version``); a JSON object
-of strings on stdout (``path``, ``base64sha256``, ``sha256``, ``size``). Paths are used
-as given (relative to Terraform's working directory), so the state holds stable paths.
+Zips are reproducible: sorted entries, fixed timestamps and permissions, deflate at a
+fixed level. When this interpreter's version equals the runtime's, every module also
+gets its bytecode (``__pycache__/*.cpython-3XY.pyc``, ``unchecked-hash`` invalidation:
+no timestamps, never re-validated in Lambda's read-only file system), so a cold start
+does not compile; with another interpreter the package holds sources only and a note
+says so on stderr. Bytecode can only be compiled by the Python version that runs it.
 
 By hand::
 
-    python3 layers/build.py layer --architecture arm64 --python-version 3.13
-    python3 layers/build.py function
+    python3 layers/build.py function --runtime python3.13 --output dist/function.zip
+    python3 layers/build.py layer --runtime python3.13 --architecture arm64 \\
+        --output dist/layer.zip
+    python3 layers/build.py hash function --runtime python3.13
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
 import hashlib
-import json
+import importlib.util
 import os
+import py_compile
 import shutil
 import stat
 import subprocess
 import sys
+import tempfile
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-# Bump when the archive layout or the zip format changes: forces a rebuild.
-BUILD_FORMAT = "1"
+# Bump together with local.build_format in terraform/packaging.tf when the layout or the
+# zip format changes.
+BUILD_FORMAT = "2"
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
-EXCLUDED_DIRS = frozenset({"__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache"})
-EXCLUDED_SUFFIXES = (".pyc", ".pyo")
-EXCLUDED_NAMES = frozenset({".DS_Store"})
+COMPRESS_LEVEL = 9
 PLATFORMS = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
-LAYER_PACKAGE = "serverless"
-FUNCTION_PACKAGE = "handlers"
+RUNTIMES = ("python3.11", "python3.12", "python3.13")
+FUNCTION_PACKAGES = ("handlers", "serverless")
+# Where Lambda mounts the packages: the paths tracebacks show (pyc ``dfile``).
+TASK_ROOT = "/var/task"
+LAYER_ROOT = "/opt"
 # pip --target puts console scripts (with this machine's interpreter path) in bin/.
 LAYER_EXCLUDED_TOP = frozenset({"bin"})
+EXCLUDED_DIRS = frozenset({"__pycache__"})
+# Parts of aws-lambda-powertools the functions never import (they use Logger, Metrics,
+# Tracer and the LambdaContext type): left out to keep the layer under 2 MB zipped.
+# `make e2e` runs both handlers from the deployed layer, so a pruned module that is
+# needed after all fails there. Keep: logging, metrics, tracing, shared, middleware
+# factory, utilities.typing and utilities.jmespath_utils (correlation_id_path).
+POWERTOOLS = "aws_lambda_powertools"
+POWERTOOLS_PRUNED = frozenset({"event_handler"})
+POWERTOOLS_UTILITIES_KEPT = frozenset({"__init__.py", "typing", "jmespath_utils"})
+SOURCE_ROOT = Path(__file__).resolve().parent.parent
 
 Installer = Callable[[Path, Path, str, str], None]
 
@@ -66,17 +82,54 @@ class BuildError(Exception):
 
 @dataclass(frozen=True)
 class Artifact:
-    path: str
+    path: Path
     sha256: bytes
     size: int
+    bytecode: bool
 
-    def as_result(self) -> dict[str, str]:
-        return {
-            "path": self.path,
-            "base64sha256": base64.b64encode(self.sha256).decode("ascii"),
-            "sha256": self.sha256.hex(),
-            "size": str(self.size),
-        }
+
+# --------------------------------------------------------------------------- source hash
+def _sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def function_sources(source_root: Path) -> list[str]:
+    """Every ``*.py`` of the function package, as Terraform's ``fileset`` lists them."""
+    names = [
+        path.relative_to(source_root).as_posix()
+        for package in FUNCTION_PACKAGES
+        for path in (source_root / package).rglob("*.py")
+        if path.is_file()
+    ]
+    return sorted(names)
+
+
+def source_hash(
+    target: str, source_root: Path, runtime: str, architecture: str | None = None
+) -> str:
+    """Hex SHA-256 of a target's inputs: ``terraform/packaging.tf``'s algorithm."""
+    script = _sha256_file(Path(__file__))
+    if target == "function":
+        lines = [f"format={BUILD_FORMAT}", "target=function", f"runtime={runtime}"]
+        lines.append(f"script={script}")
+        lines += [
+            f"{name}={_sha256_file(source_root / name)}" for name in function_sources(source_root)
+        ]
+    elif target == "layer":
+        if architecture is None:
+            raise BuildError("the layer's hash needs the architecture")
+        requirements = _sha256_file(source_root / "layers" / "requirements.txt")
+        lines = [
+            f"format={BUILD_FORMAT}",
+            "target=layer",
+            f"runtime={runtime}",
+            f"architecture={architecture}",
+            f"script={script}",
+            f"requirements={requirements}",
+        ]
+    else:
+        raise BuildError(f"target must be 'function' or 'layer', got {target!r}")
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 
 # ------------------------------------------------------------------------------ zipping
@@ -86,55 +139,125 @@ def collect_tree(root: Path, prefix: str, skip_top: Iterable[str] = ()) -> list[
     entries: list[tuple[str, Path]] = []
     for directory, dirnames, filenames in os.walk(root):
         relative_dir = Path(directory).relative_to(root)
+        top = relative_dir == Path(".")
         dirnames[:] = sorted(
-            name
-            for name in dirnames
-            if name not in EXCLUDED_DIRS and not (relative_dir == Path(".") and name in skipped)
+            name for name in dirnames if name not in EXCLUDED_DIRS and not (top and name in skipped)
         )
         for name in filenames:
-            if name in EXCLUDED_NAMES or name.endswith(EXCLUDED_SUFFIXES):
-                continue
-            if relative_dir == Path(".") and name in skipped:
+            if name.endswith((".pyc", ".pyo")) or (top and name in skipped):
                 continue
             relative = (relative_dir / name).as_posix()
-            entries.append((f"{prefix}{relative}" if prefix else relative, Path(directory, name)))
+            entries.append((f"{prefix}{relative}", Path(directory, name)))
     return sorted(entries)
 
 
-def write_deterministic_zip(entries: Iterable[tuple[str, Path]], destination: Path) -> None:
-    """Write ``entries`` to ``destination`` so equal inputs give identical bytes."""
+def write_deterministic_zip(entries: Iterable[tuple[str, bytes, bool]], destination: Path) -> None:
+    """Write ``(name, data, executable)`` entries so equal inputs give identical bytes."""
     destination.parent.mkdir(parents=True, exist_ok=True)
     partial = destination.with_name(destination.name + ".partial")
     seen: set[str] = set()
-    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_STORED) as archive:
-        for name, source in sorted(entries):
+    with zipfile.ZipFile(partial, "w") as archive:
+        for name, data, executable in sorted(entries, key=lambda entry: entry[0]):
             if name in seen:
                 raise BuildError(f"duplicate archive entry {name!r}")
             seen.add(name)
-            executable = os.stat(source).st_mode & (stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
             info = zipfile.ZipInfo(name, date_time=ZIP_EPOCH)
             info.create_system = 3  # Unix, so external_attr carries the permissions
             info.external_attr = (stat.S_IFREG | (0o755 if executable else 0o644)) << 16
-            info.compress_type = zipfile.ZIP_STORED
-            archive.writestr(info, source.read_bytes())
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, data, compresslevel=COMPRESS_LEVEL)
     partial.replace(destination)
 
 
-def sha256_file(path: Path) -> bytes:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.digest()
+def runtime_version(runtime: str) -> tuple[int, int]:
+    if runtime not in RUNTIMES:
+        raise BuildError(f"runtime must be one of {list(RUNTIMES)}, got {runtime!r}")
+    major, minor = runtime.removeprefix("python").split(".")
+    return int(major), int(minor)
 
 
-def _artifact(path: Path, shown_as: str) -> Artifact:
-    return Artifact(path=shown_as, sha256=sha256_file(path), size=path.stat().st_size)
+def compiles_for(runtime: str) -> bool:
+    """Whether this interpreter can compile bytecode the runtime will load."""
+    return sys.implementation.name == "cpython" and sys.version_info[:2] == runtime_version(runtime)
+
+
+def _bytecode(source: Path, shown_as: str) -> tuple[str, bytes]:
+    """(``__pycache__`` name relative to the source's directory, pyc bytes) of a module."""
+    with tempfile.TemporaryDirectory(prefix="pyc-") as scratch:
+        target = Path(scratch, "module.pyc")
+        py_compile.compile(
+            str(source),
+            cfile=str(target),
+            dfile=shown_as,
+            doraise=True,
+            invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+        )
+        cached = Path(importlib.util.cache_from_source(source.name))
+        return cached.as_posix(), target.read_bytes()
+
+
+def package_entries(
+    files: Iterable[tuple[str, Path]], mounted_at: str, bytecode: bool
+) -> list[tuple[str, bytes, bool]]:
+    """Zip entries of ``files`` (archive name, path), with their bytecode when asked."""
+    entries: list[tuple[str, bytes, bool]] = []
+    for name, path in files:
+        executable = bool(os.stat(path).st_mode & (stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH))
+        entries.append((name, path.read_bytes(), executable))
+        if bytecode and name.endswith(".py"):
+            cached, data = _bytecode(path, f"{mounted_at}/{name}")
+            directory = name.rpartition("/")[0]
+            entries.append((f"{directory}/{cached}" if directory else cached, data, False))
+    return entries
+
+
+def _artifact(path: Path, bytecode: bool) -> Artifact:
+    data = path.read_bytes()
+    return Artifact(path, hashlib.sha256(data).digest(), len(data), bytecode)
+
+
+def _check_hash(expected: str | None, actual: str, what: str) -> None:
+    if expected is not None and expected != actual:
+        raise BuildError(
+            f"Terraform's source hash of the {what} ({expected}) differs from the build's "
+            f"({actual}): terraform/packaging.tf and layers/build.py disagree on the inputs"
+        )
+
+
+def _note_bytecode(runtime: str) -> None:
+    if not compiles_for(runtime):
+        print(
+            f"layers/build.py: no bytecode: this is Python {sys.version_info[0]}."
+            f"{sys.version_info[1]}, the runtime is {runtime} (set python_executable to a "
+            f"{runtime} interpreter to ship bytecode)",
+            file=sys.stderr,
+        )
+
+
+def prune_powertools(site: Path) -> list[str]:
+    """Remove the Powertools subpackages the functions never import; return their names."""
+    package = site / POWERTOOLS
+    if not package.is_dir():
+        return []
+    removed = [package / name for name in sorted(POWERTOOLS_PRUNED) if (package / name).exists()]
+    utilities = package / "utilities"
+    if utilities.is_dir():
+        removed += [
+            path
+            for path in sorted(utilities.iterdir())
+            if path.name not in POWERTOOLS_UTILITIES_KEPT and path.name != "__pycache__"
+        ]
+    for path in removed:
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    return [path.relative_to(site).as_posix() for path in removed]
 
 
 # ---------------------------------------------------------------------------- installing
 def pip_install(requirements: Path, target: Path, architecture: str, python_version: str) -> None:
-    """Install the pinned wheels for the Lambda platform into ``target``."""
+    """Install the hash-pinned wheels for the Lambda platform into ``target``."""
     command = [
         sys.executable,
         "-m",
@@ -143,6 +266,7 @@ def pip_install(requirements: Path, target: Path, architecture: str, python_vers
         "--quiet",
         "--disable-pip-version-check",
         "--no-input",
+        "--require-hashes",
         "--no-deps",
         "--no-compile",
         "--only-binary=:all:",
@@ -157,149 +281,118 @@ def pip_install(requirements: Path, target: Path, architecture: str, python_vers
         "--requirement",
         str(requirements),
     ]
-    # stdout belongs to the Terraform protocol: send pip's chatter to stderr.
     environment = {**os.environ, "PIP_ROOT_USER_ACTION": "ignore"}
     completed = subprocess.run(command, stdout=sys.stderr, env=environment, check=False)
     if completed.returncode != 0:
         raise BuildError(f"pip install failed ({completed.returncode}): {' '.join(command)}")
 
 
-def skip_install(requirements: Path, target: Path, architecture: str, python_version: str) -> None:
-    """Installer that installs nothing (offline checks of the packaging itself)."""
-
-
 # ------------------------------------------------------------------------------ targets
-def _validate(architecture: str, python_version: str) -> None:
-    if architecture not in PLATFORMS:
-        raise BuildError(f"architecture must be one of {sorted(PLATFORMS)}, got {architecture!r}")
-    parts = python_version.split(".")
-    if len(parts) != 2 or not all(part.isdigit() for part in parts):
-        raise BuildError(f"python_version must look like 3.13, got {python_version!r}")
-
-
-def layer_fingerprint(
-    source_root: Path, architecture: str, python_version: str, installer: Installer = pip_install
-) -> str:
-    """SHA-256 over everything the layer is built from (the installer included)."""
-    digest = hashlib.sha256()
-    how = getattr(installer, "__qualname__", repr(installer))
-    digest.update(f"format={BUILD_FORMAT};arch={architecture};py={python_version};{how}\n".encode())
-    digest.update(Path(__file__).read_bytes())
-    digest.update((source_root / "layers" / "requirements.txt").read_bytes())
-    for name, path in collect_tree(source_root / LAYER_PACKAGE, f"{LAYER_PACKAGE}/"):
-        digest.update(name.encode() + b"\0" + sha256_file(path))
-    return digest.hexdigest()
+def build_function(
+    source_root: Path, output: Path, runtime: str, expect_hash: str | None = None
+) -> Artifact:
+    """``serverless/`` + ``handlers/`` (sources, and bytecode when possible) at ``output``."""
+    _check_hash(expect_hash, source_hash("function", source_root, runtime), "function package")
+    bytecode = compiles_for(runtime)
+    files = [(name, source_root / name) for name in function_sources(source_root)]
+    if not files:
+        raise BuildError(f"no Python sources under {source_root} ({FUNCTION_PACKAGES})")
+    write_deterministic_zip(package_entries(files, TASK_ROOT, bytecode), output)
+    return _artifact(output, bytecode)
 
 
 def build_layer(
     source_root: Path,
-    output_dir: Path,
+    output: Path,
+    runtime: str,
     architecture: str,
-    python_version: str,
+    expect_hash: str | None = None,
     installer: Installer = pip_install,
-    shown_dir: str | None = None,
 ) -> Artifact:
-    """Build (or reuse) ``layer-<arch>-py<version>.zip`` under ``output_dir``."""
-    _validate(architecture, python_version)
-    package = source_root / LAYER_PACKAGE
-    if not (package / "__init__.py").is_file():
-        raise BuildError(f"{package} is not a Python package")
-    stem = f"layer-{architecture}-py{python_version}"
-    archive = output_dir / f"{stem}.zip"
-    stamp = output_dir / f"{stem}.inputs"
-    shown = f"{shown_dir if shown_dir is not None else output_dir.as_posix()}/{stem}.zip"
-    fingerprint = layer_fingerprint(source_root, architecture, python_version, installer)
-    if archive.is_file() and stamp.is_file() and stamp.read_text().strip() == fingerprint:
-        return _artifact(archive, shown)
-
-    staging = output_dir / stem
-    if staging.exists():
-        shutil.rmtree(staging)
-    site = staging / "python"
-    site.mkdir(parents=True)
-    installer(source_root / "layers" / "requirements.txt", site, architecture, python_version)
-    if (site / LAYER_PACKAGE).exists():
-        raise BuildError(f"a dependency installed a top-level {LAYER_PACKAGE!r} package")
-    shutil.copytree(package, site / LAYER_PACKAGE, ignore=_ignore_caches)
-    write_deterministic_zip(collect_tree(site, "python/", skip_top=LAYER_EXCLUDED_TOP), archive)
-    stamp.write_text(fingerprint + "\n")
-    return _artifact(archive, shown)
-
-
-def build_function(source_root: Path, output_dir: Path, shown_dir: str | None = None) -> Artifact:
-    """Build ``function.zip`` (``handlers/`` only) under ``output_dir``."""
-    package = source_root / FUNCTION_PACKAGE
-    if not (package / "__init__.py").is_file():
-        raise BuildError(f"{package} is not a Python package")
-    archive = output_dir / "function.zip"
-    write_deterministic_zip(collect_tree(package, f"{FUNCTION_PACKAGE}/"), archive)
-    shown = f"{shown_dir if shown_dir is not None else output_dir.as_posix()}/function.zip"
-    return _artifact(archive, shown)
-
-
-def _ignore_caches(directory: str, names: list[str]) -> set[str]:
-    return {
-        name
-        for name in names
-        if name in EXCLUDED_DIRS or name in EXCLUDED_NAMES or name.endswith(EXCLUDED_SUFFIXES)
-    }
-
-
-# ---------------------------------------------------------------------------- interfaces
-def run_query(query: dict[str, str], installer: Installer = pip_install) -> dict[str, str]:
-    """Terraform's external data source: query in, result out (all strings)."""
-    target = query.get("target", "")
-    source_root = Path(query.get("source_root") or Path(__file__).resolve().parent.parent)
-    output_text = query.get("output_dir") or (source_root / "layers" / "build").as_posix()
-    output_dir = Path(output_text)
-    if target == "layer":
-        artifact = build_layer(
-            source_root,
-            output_dir,
-            query.get("architecture", "arm64"),
-            query.get("python_version", "3.13"),
-            installer=installer,
-            shown_dir=output_text,
+    """The dependencies of ``layers/requirements.txt`` under ``python/`` at ``output``."""
+    if architecture not in PLATFORMS:
+        raise BuildError(f"architecture must be one of {sorted(PLATFORMS)}, got {architecture!r}")
+    _check_hash(
+        expect_hash, source_hash("layer", source_root, runtime, architecture), "layer package"
+    )
+    major, minor = runtime_version(runtime)
+    bytecode = compiles_for(runtime)
+    with tempfile.TemporaryDirectory(prefix="layer-") as scratch:
+        site = Path(scratch, "python")
+        site.mkdir()
+        installer(
+            source_root / "layers" / "requirements.txt", site, architecture, f"{major}.{minor}"
         )
-    elif target == "function":
-        artifact = build_function(source_root, output_dir, shown_dir=output_text)
-    else:
-        raise BuildError(f"target must be 'layer' or 'function', got {target!r}")
-    return artifact.as_result()
+        for package in FUNCTION_PACKAGES:
+            if (site / package).exists():
+                raise BuildError(f"a dependency installed a top-level {package!r} package")
+        prune_powertools(site)
+        files = collect_tree(site, "python/", skip_top=LAYER_EXCLUDED_TOP)
+        write_deterministic_zip(package_entries(files, LAYER_ROOT, bytecode), output)
+    return _artifact(output, bytecode)
+
+
+# ---------------------------------------------------------------------------- interface
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name in ("function", "layer"):
+        command = commands.add_parser(name, help=f"build the {name} package")
+        command.add_argument("--runtime", required=True, choices=RUNTIMES)
+        if name == "layer":
+            command.add_argument("--architecture", required=True, choices=sorted(PLATFORMS))
+        command.add_argument("--output", required=True, type=Path)
+        command.add_argument("--expect-hash", help="Terraform's source hash (refuse if unequal)")
+        command.add_argument("--source-root", type=Path, default=SOURCE_ROOT)
+    hashing = commands.add_parser("hash", help="print a target's source hash")
+    hashing.add_argument("target", choices=["function", "layer"])
+    hashing.add_argument("--runtime", required=True, choices=RUNTIMES)
+    hashing.add_argument("--architecture", choices=sorted(PLATFORMS))
+    hashing.add_argument("--source-root", type=Path, default=SOURCE_ROOT)
+    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    arguments = list(sys.argv[1:] if argv is None else argv)
+    options = _parser().parse_args(argv)
     try:
-        if not arguments:  # Terraform: JSON on stdin
-            query = json.load(sys.stdin)
-            if not isinstance(query, dict):
-                raise BuildError("the query must be a JSON object")
-            print(json.dumps(run_query({str(k): str(v) for k, v in query.items()})))
+        if options.command == "hash":
+            print(
+                source_hash(
+                    options.target, options.source_root, options.runtime, options.architecture
+                )
+            )
             return 0
-        parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-        parser.add_argument("target", choices=["layer", "function"])
-        parser.add_argument("--architecture", default="arm64", choices=sorted(PLATFORMS))
-        parser.add_argument("--python-version", default="3.13")
-        parser.add_argument("--source-root", default="")
-        parser.add_argument("--output-dir", default="")
-        parser.add_argument(
-            "--skip-install", action="store_true", help="package without pip (offline)"
+        if options.command == "layer":
+            if options.output.is_file() and options.expect_hash:
+                # Named after its hash by Terraform, written atomically: already built.
+                _check_hash(
+                    options.expect_hash,
+                    source_hash(
+                        "layer", options.source_root, options.runtime, options.architecture
+                    ),
+                    "layer package",
+                )
+                artifact = _artifact(options.output, compiles_for(options.runtime))
+            else:
+                artifact = build_layer(
+                    options.source_root,
+                    options.output,
+                    options.runtime,
+                    options.architecture,
+                    options.expect_hash,
+                )
+        else:
+            artifact = build_function(
+                options.source_root, options.output, options.runtime, options.expect_hash
+            )
+        _note_bytecode(options.runtime)
+        print(
+            f"layers/build.py: {artifact.path} {artifact.size} bytes sha256={artifact.sha256.hex()}"
+            f"{' with bytecode' if artifact.bytecode else ''}",
+            file=sys.stderr,
         )
-        options = parser.parse_args(arguments)
-        result = run_query(
-            {
-                "target": options.target,
-                "architecture": options.architecture,
-                "python_version": options.python_version,
-                "source_root": options.source_root,
-                "output_dir": options.output_dir,
-            },
-            installer=skip_install if options.skip_install else pip_install,
-        )
-        print(json.dumps(result, indent=2))
         return 0
-    except (BuildError, OSError, ValueError) as error:
+    except (BuildError, OSError, py_compile.PyCompileError) as error:
         print(f"layers/build.py: {error}", file=sys.stderr)
         return 1
 

@@ -18,11 +18,6 @@ locals {
   # EMF metric (both functions share the service name).
   metric_dimensions = { service = var.service_name }
 
-  functions = {
-    task-events = aws_lambda_function.task_events.function_name
-    sweeper     = aws_lambda_function.sweeper.function_name
-  }
-
   stop_metrics = {
     StopsFailed      = "StopTask calls failed: draining tasks were not stopped early."
     StopsUnconfirmed = "Tasks still draining well after StopTask: check the stops took effect."
@@ -33,10 +28,10 @@ resource "aws_cloudwatch_metric_alarm" "function_errors" {
   for_each = local.functions
 
   alarm_name          = "${var.name_prefix}-${each.key}-errors"
-  alarm_description   = "${each.value} returned errors (see its log group)."
+  alarm_description   = "${each.value.name} returned errors (see its log group)."
   namespace           = "AWS/Lambda"
   metric_name         = "Errors"
-  dimensions          = { FunctionName = each.value }
+  dimensions          = { FunctionName = aws_lambda_function.this[each.key].function_name }
   statistic           = "Sum"
   period              = 300
   evaluation_periods  = 1

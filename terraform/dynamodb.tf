@@ -1,8 +1,9 @@
 # The ledger: one item per tracked task (pk = task ARN) plus small bookkeeping items
-# (pk starting with "budget#"). Only items the sweeper still has to act on carry
+# (pk "stagger#...", "rate#<bucket>" token buckets, "service#<cluster>#<service>" shared
+# service descriptions; none carries sweep_key). Only items the sweeper still has to act on carry
 # `sweep_key`, which makes `due-index` a sparse index of open work ordered by deadline.
 resource "aws_dynamodb_table" "ledger" {
-  name                        = "${var.name_prefix}-ledger"
+  name                        = local.table_name
   billing_mode                = "PAY_PER_REQUEST"
   hash_key                    = "pk"
   deletion_protection_enabled = var.table_deletion_protection
@@ -26,7 +27,10 @@ resource "aws_dynamodb_table" "ledger" {
     name            = "due-index"
     hash_key        = "sweep_key"
     range_key       = "due_at"
-    projection_type = "ALL"
+    # The sweeper reads the task ARN, its deadline, status and lease from the index and
+    # the rest with GetItem: claims and lease renewals then cost one GSI write unit.
+    projection_type    = "INCLUDE"
+    non_key_attributes = ["status", "lease_until"]
   }
 
   ttl {
@@ -43,5 +47,5 @@ resource "aws_dynamodb_table" "ledger" {
     kms_key_arn = var.kms_key_arn
   }
 
-  tags = var.tags
+  tags = local.tags
 }

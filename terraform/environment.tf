@@ -1,7 +1,6 @@
 # Environment of the functions: the variables serverless/settings.py reads (names pinned
 # in docs/contracts.md). Only locals that depend on variables, local.table_name and
-# local.sweeper_name live
-# here: the tests render them with Terraform core (tests/support/hcl.py).
+# local.sweeper_name live here: the tests render them with Terraform core (sim/terraform.py).
 locals {
   common_environment = {
     TABLE_NAME                   = local.table_name
@@ -13,13 +12,16 @@ locals {
     POWERTOOLS_SERVICE_NAME      = var.service_name
     POWERTOOLS_METRICS_NAMESPACE = var.metrics_namespace
     POWERTOOLS_LOG_LEVEL         = var.log_level
+    # Without active tracing the Tracer must not load the X-Ray SDK at all: its import
+    # creates an X-Ray client for sampling (about 0.1 s of CPU at every cold start).
+    POWERTOOLS_TRACE_DISABLED = var.tracing_enabled ? "false" : "true"
   }
 
   # task-events starts a sweeper run at once when a drain's deadline is nearer than
-  # KICK_BELOW_SECONDS (the next scheduled run may come too late for it).
+  # EARLY_START_BELOW_SECONDS (the next scheduled run may come too late for it).
   task_events_environment = merge(local.common_environment, {
-    SWEEPER_FUNCTION_NAME = local.sweeper_name
-    KICK_BELOW_SECONDS    = tostring(var.kick_below_seconds)
+    SWEEPER_FUNCTION_NAME     = local.sweeper_name
+    EARLY_START_BELOW_SECONDS = tostring(var.early_start_below_seconds)
   })
 
   # Both functions close records after our StopTask (the STOPPED event or the sweeper's
@@ -27,8 +29,8 @@ locals {
   sweeper_environment = merge(local.common_environment, {
     SWEEP_HORIZON_SECONDS = tostring(var.sweep_horizon_seconds)
     LEASE_SECONDS         = tostring(var.lease_seconds)
+    # Tags and task state a StopTask is decided on are at most this old.
+    DECISION_MAX_AGE_SECONDS = tostring(var.decision_max_age_seconds)
     DRY_RUN               = var.dry_run ? "true" : "false"
   })
-
-  tracing_mode = var.tracing_enabled ? "Active" : "PassThrough"
 }

@@ -1,7 +1,7 @@
 # The task-events rule's pattern, from the single source shared with the code and the
 # tests (patterns/task-state-change.json), narrowed to var.cluster_arns when it is not
 # empty. Only locals that depend on var.cluster_arns and files live here: the tests
-# render them with Terraform core (tests/support/hcl.py), so keep it that way.
+# render them with Terraform core (sim/terraform.py), so keep it that way.
 locals {
   task_state_change_base = jsondecode(file("${path.module}/patterns/task-state-change.json"))
 

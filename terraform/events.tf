@@ -1,34 +1,28 @@
-# ----------------------------------------------------------------------------- rules
-# ECS task state changes the code acts on: a service task starting to drain
-# (desiredStatus STOPPED while RUNNING/DEACTIVATING) or stopped. See event_pattern.tf.
-resource "aws_cloudwatch_event_rule" "task_state_change" {
-  name           = "${var.name_prefix}-task-state-change"
-  description    = "ECS service tasks that start draining or stop: ${local.task_events_name}."
-  event_bus_name = "default"
-  event_pattern  = jsonencode(local.task_state_change_pattern)
-  tags           = local.tags
-}
+# The trigger of each function (local.functions in functions.tf): a rule on the default
+# bus (the task-events pattern or the sweeper's schedule), its target with a retry
+# policy and the dead-letter queue, and the permission for EventBridge to invoke.
+resource "aws_cloudwatch_event_rule" "this" {
+  for_each = local.functions
 
-# The sweeper stops tasks whose wait is over; it runs once a minute (the finest
-# EventBridge schedule) and meets deadlines inside the minute itself.
-resource "aws_cloudwatch_event_rule" "sweeper_schedule" {
-  name                = "${var.name_prefix}-sweeper"
-  description         = "Runs ${local.sweeper_name} every minute."
-  schedule_expression = "rate(1 minute)"
+  name                = each.value.rule.name
+  description         = each.value.rule.description
+  event_bus_name      = each.value.rule.event_pattern == null ? null : "default"
+  event_pattern       = each.value.rule.event_pattern
+  schedule_expression = each.value.rule.schedule_expression
   tags                = local.tags
 }
 
-# --------------------------------------------------------------------------- targets
-resource "aws_cloudwatch_event_target" "task_events" {
-  rule           = aws_cloudwatch_event_rule.task_state_change.name
-  event_bus_name = aws_cloudwatch_event_rule.task_state_change.event_bus_name
-  target_id      = "task-events"
-  arn            = aws_lambda_function.task_events.arn
+resource "aws_cloudwatch_event_target" "this" {
+  for_each = local.functions
 
-  # A drain event is still useful late (the sweeper catches up), so retry for an hour.
+  rule           = aws_cloudwatch_event_rule.this[each.key].name
+  event_bus_name = aws_cloudwatch_event_rule.this[each.key].event_bus_name
+  target_id      = each.key
+  arn            = aws_lambda_function.this[each.key].arn
+
   retry_policy {
-    maximum_event_age_in_seconds = 3600
-    maximum_retry_attempts       = 185
+    maximum_event_age_in_seconds = each.value.delivery.maximum_event_age_in_seconds
+    maximum_retry_attempts       = each.value.delivery.maximum_retry_attempts
   }
 
   dead_letter_config {
@@ -36,43 +30,21 @@ resource "aws_cloudwatch_event_target" "task_events" {
   }
 }
 
-resource "aws_cloudwatch_event_target" "sweeper" {
-  rule      = aws_cloudwatch_event_rule.sweeper_schedule.name
-  target_id = "sweeper"
-  arn       = aws_lambda_function.sweeper.arn
+resource "aws_lambda_permission" "this" {
+  for_each = local.functions
 
-  # A tick is replaced by the next one a minute later: never retry it for long.
-  retry_policy {
-    maximum_event_age_in_seconds = 60
-    maximum_retry_attempts       = 2
-  }
-
-  dead_letter_config {
-    arn = aws_sqs_queue.dead_letter.arn
-  }
-}
-
-resource "aws_lambda_permission" "task_events" {
-  statement_id  = "AllowEventBridgeTaskStateChange"
+  statement_id  = "AllowEventBridge"
   action        = "lambda:InvokeFunction"
-  function_name = aws_lambda_function.task_events.function_name
+  function_name = aws_lambda_function.this[each.key].function_name
   principal     = "events.amazonaws.com"
-  source_arn    = aws_cloudwatch_event_rule.task_state_change.arn
-}
-
-resource "aws_lambda_permission" "sweeper" {
-  statement_id  = "AllowEventBridgeSchedule"
-  action        = "lambda:InvokeFunction"
-  function_name = aws_lambda_function.sweeper.function_name
-  principal     = "events.amazonaws.com"
-  source_arn    = aws_cloudwatch_event_rule.sweeper_schedule.arn
+  source_arn    = aws_cloudwatch_event_rule.this[each.key].arn
 }
 
 # ---------------------------------------------------------------- dead-letter queue
 # Receives events EventBridge could not deliver (targets' DLQ) and asynchronous
 # invocations the functions failed after Lambda's own retries (functions' DLQ).
 resource "aws_sqs_queue" "dead_letter" {
-  name                      = "${var.name_prefix}-dlq"
+  name                      = local.dead_letter_name
   message_retention_seconds = 1209600 # 14 days, the maximum: time to investigate.
 
   # SQS-managed SSE unless a customer key is given (whose key policy must then allow
@@ -88,7 +60,7 @@ data "aws_iam_policy_document" "dead_letter" {
     sid       = "EventBridgeTargetsDeadLetter"
     effect    = "Allow"
     actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.dead_letter.arn]
+    resources = [local.dead_letter_arn]
 
     principals {
       type        = "Service"
@@ -98,10 +70,7 @@ data "aws_iam_policy_document" "dead_letter" {
     condition {
       test     = "ArnEquals"
       variable = "aws:SourceArn"
-      values = [
-        aws_cloudwatch_event_rule.task_state_change.arn,
-        aws_cloudwatch_event_rule.sweeper_schedule.arn,
-      ]
+      values   = [for function in local.functions : "${local.arn_prefix.events}:rule/${function.rule.name}"]
     }
   }
 
@@ -109,7 +78,7 @@ data "aws_iam_policy_document" "dead_letter" {
     sid       = "DenyInsecureTransport"
     effect    = "Deny"
     actions   = ["sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage"]
-    resources = [aws_sqs_queue.dead_letter.arn]
+    resources = [local.dead_letter_arn]
 
     principals {
       type        = "AWS"

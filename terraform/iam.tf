@@ -10,6 +10,9 @@
 #   resource-level permissions: resource "*" is the only valid value (never action "*").
 # - DynamoDB: the ledger table and, for Query, its due-index.
 # - Logs: the function's own log group.
+#
+# Every ARN here is built from names (main.tf): policy documents that referenced a
+# resource's attribute would be re-read at apply whenever that resource changes.
 
 data "aws_iam_policy_document" "lambda_assume" {
   statement {
@@ -25,9 +28,6 @@ data "aws_iam_policy_document" "lambda_assume" {
 }
 
 locals {
-  table_arn     = aws_dynamodb_table.ledger.arn
-  due_index_arn = "${aws_dynamodb_table.ledger.arn}/index/due-index"
-
   # KMS use through the services that hold the module's encrypted data.
   kms_via_services = [
     "dynamodb.${local.region}.amazonaws.com",
@@ -50,7 +50,7 @@ data "aws_iam_policy_document" "common" {
     sid       = "DeadLetter"
     effect    = "Allow"
     actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.dead_letter.arn]
+    resources = [local.dead_letter_arn]
   }
 
   statement {
@@ -79,13 +79,6 @@ data "aws_iam_policy_document" "common" {
 }
 
 # ------------------------------------------------------------------------- task-events
-resource "aws_iam_role" "task_events" {
-  name               = local.task_events_name
-  description        = "Execution role of ${local.task_events_name}."
-  assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
-  tags               = local.tags
-}
-
 data "aws_iam_policy_document" "task_events" {
   source_policy_documents = [data.aws_iam_policy_document.common.json]
 
@@ -93,7 +86,7 @@ data "aws_iam_policy_document" "task_events" {
     sid       = "OwnLogGroup"
     effect    = "Allow"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.task_events.arn}:*"]
+    resources = ["${local.arn_prefix.logs}:log-group:/aws/lambda/${local.task_events_name}:*"]
   }
 
   statement {
@@ -107,24 +100,11 @@ data "aws_iam_policy_document" "task_events" {
     sid       = "StartSweeperEarly"
     effect    = "Allow"
     actions   = ["lambda:InvokeFunction"]
-    resources = [aws_lambda_function.sweeper.arn]
+    resources = ["${local.arn_prefix.lambda}:function:${local.sweeper_name}"]
   }
 }
 
-resource "aws_iam_role_policy" "task_events" {
-  name   = "task-events"
-  role   = aws_iam_role.task_events.id
-  policy = data.aws_iam_policy_document.task_events.json
-}
-
 # ----------------------------------------------------------------------------- sweeper
-resource "aws_iam_role" "sweeper" {
-  name               = local.sweeper_name
-  description        = "Execution role of ${local.sweeper_name}."
-  assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
-  tags               = local.tags
-}
-
 data "aws_iam_policy_document" "sweeper" {
   source_policy_documents = [data.aws_iam_policy_document.common.json]
 
@@ -132,7 +112,7 @@ data "aws_iam_policy_document" "sweeper" {
     sid       = "OwnLogGroup"
     effect    = "Allow"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.sweeper.arn}:*"]
+    resources = ["${local.arn_prefix.logs}:log-group:/aws/lambda/${local.sweeper_name}:*"]
   }
 
   statement {
@@ -162,13 +142,36 @@ data "aws_iam_policy_document" "sweeper" {
   statement {
     sid       = "Ledger"
     effect    = "Allow"
-    actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"]
-    resources = [local.table_arn, local.due_index_arn]
+    actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+    resources = [local.table_arn]
+  }
+
+  # Open work: Query per shard of the sparse due-index, and one Scan(Limit=1) of it for
+  # an idle run (the index only holds items still to act on).
+  statement {
+    sid       = "DueIndex"
+    effect    = "Allow"
+    actions   = ["dynamodb:Query", "dynamodb:Scan"]
+    resources = [local.due_index_arn]
   }
 }
 
-resource "aws_iam_role_policy" "sweeper" {
-  name   = "sweeper"
-  role   = aws_iam_role.sweeper.id
-  policy = data.aws_iam_policy_document.sweeper.json
+# ------------------------------------------------------------------------------- roles
+resource "aws_iam_role" "this" {
+  for_each = local.functions
+
+  name                 = each.value.name
+  path                 = var.role_path
+  description          = "Execution role of ${each.value.name}."
+  assume_role_policy   = data.aws_iam_policy_document.lambda_assume.json
+  permissions_boundary = var.role_permissions_boundary
+  tags                 = local.tags
+}
+
+resource "aws_iam_role_policy" "this" {
+  for_each = local.functions
+
+  name   = each.key
+  role   = aws_iam_role.this[each.key].id
+  policy = each.value.policy
 }

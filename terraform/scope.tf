@@ -1,6 +1,6 @@
 # Resource ARNs the functions' IAM policies are scoped to, derived from var.cluster_arns.
 # Only locals that depend on var.cluster_arns and the partition/region/account locals
-# live here: the tests render them with Terraform core (tests/support/hcl.py).
+# live here: the tests render them with Terraform core (sim/terraform.py).
 #
 # An empty var.cluster_arns means every cluster of this account in this region.
 locals {

@@ -61,7 +61,7 @@ variable "dry_run" {
 
 variable "sweep_horizon_seconds" {
   type        = number
-  description = "Deadlines up to this many seconds ahead are met inside the current sweeper run (SWEEP_HORIZON_SECONDS). sweeper_timeout must exceed it by more than 30."
+  description = "Deadlines up to this many seconds ahead are met inside the current sweeper run (SWEEP_HORIZON_SECONDS). sweeper_timeout must exceed it by more than 55."
   default     = 90
 
   validation {
@@ -72,12 +72,23 @@ variable "sweep_horizon_seconds" {
 
 variable "lease_seconds" {
   type        = number
-  description = "How long a sweeper run's claim on a ledger record holds (LEASE_SECONDS)."
+  description = "How long a sweeper run's claim on a ledger record holds (LEASE_SECONDS); at least 20 (the client timeouts the lease's safety margin is derived from)."
   default     = 30
 
   validation {
-    condition     = var.lease_seconds >= 1 && var.lease_seconds <= 900 && floor(var.lease_seconds) == var.lease_seconds
-    error_message = "lease_seconds must be a whole number from 1 to 900."
+    condition     = var.lease_seconds >= 20 && var.lease_seconds <= 900 && floor(var.lease_seconds) == var.lease_seconds
+    error_message = "lease_seconds must be a whole number from 20 to 900."
+  }
+}
+
+variable "decision_max_age_seconds" {
+  type        = number
+  description = "The tags (opt-in, dry-run, wait, guards) and the task state a StopTask is decided on are at most this many seconds old (DECISION_MAX_AGE_SECONDS)."
+  default     = 5
+
+  validation {
+    condition     = var.decision_max_age_seconds >= 1 && var.decision_max_age_seconds <= 300 && floor(var.decision_max_age_seconds) == var.decision_max_age_seconds
+    error_message = "decision_max_age_seconds must be a whole number from 1 to 300."
   }
 }
 
@@ -92,14 +103,14 @@ variable "confirm_after_seconds" {
   }
 }
 
-variable "kick_below_seconds" {
+variable "early_start_below_seconds" {
   type        = number
-  description = "task-events starts a sweeper run at once (lambda:InvokeFunction) when a new drain's deadline is nearer than this many seconds; 0 disables it (KICK_BELOW_SECONDS)."
+  description = "task-events starts a sweeper run at once (lambda:InvokeFunction) when a new drain's deadline is nearer than this many seconds; 0 disables it (EARLY_START_BELOW_SECONDS)."
   default     = 120
 
   validation {
-    condition     = var.kick_below_seconds >= 0 && floor(var.kick_below_seconds) == var.kick_below_seconds
-    error_message = "kick_below_seconds must be a whole number >= 0."
+    condition     = var.early_start_below_seconds >= 0 && floor(var.early_start_below_seconds) == var.early_start_below_seconds
+    error_message = "early_start_below_seconds must be a whole number >= 0."
   }
 }
 
@@ -190,12 +201,26 @@ variable "architecture" {
 
 variable "python_executable" {
   type        = string
-  description = "Python 3 interpreter (with pip) Terraform runs layers/build.py with, during plan."
+  description = "Python 3 interpreter (with pip) that runs layers/build.py during apply. When its version equals the runtime's, the packages carry bytecode compiled for it (faster cold starts); otherwise sources only."
   default     = "python3"
 
   validation {
     condition     = length(trimspace(var.python_executable)) > 0
     error_message = "python_executable must not be empty."
+  }
+}
+
+variable "prebuilt_packages" {
+  type = object({
+    function_zip = string
+    layer_zip    = string
+  })
+  description = "Deploy these zips instead of building them (no Python or pip needed where Terraform runs): function_zip from `layers/build.py function`, layer_zip from `layers/build.py layer`, for this runtime and architecture. null builds them during apply."
+  default     = null
+
+  validation {
+    condition     = var.prebuilt_packages == null ? true : (endswith(var.prebuilt_packages.function_zip, ".zip") && endswith(var.prebuilt_packages.layer_zip, ".zip"))
+    error_message = "prebuilt_packages.function_zip and layer_zip must be paths of .zip files."
   }
 }
 
@@ -245,7 +270,7 @@ variable "sweeper_memory_size" {
 
 variable "sweeper_timeout" {
   type        = number
-  description = "Timeout (seconds) of the sweeper function; must exceed sweep_horizon_seconds + 30 (checked at plan)."
+  description = "Timeout (seconds) of the sweeper function; must exceed sweep_horizon_seconds + 55 (checked at plan)."
   default     = 180
 
   validation {
@@ -256,12 +281,12 @@ variable "sweeper_timeout" {
 
 variable "sweeper_reserved_concurrency" {
   type        = number
-  description = "Reserved concurrency of the sweeper, so runs cannot pile up (overlapping runs are safe: leases prevent double stops)."
-  default     = 2
+  description = "Reserved concurrency of the sweeper (e.g. 2, so runs cannot pile up; overlapping runs are safe anyway: leases prevent double stops). null leaves it unreserved: accounts at the minimum concurrency quota cannot reserve any."
+  default     = null
 
   validation {
-    condition     = var.sweeper_reserved_concurrency >= 1 && var.sweeper_reserved_concurrency <= 10 && floor(var.sweeper_reserved_concurrency) == var.sweeper_reserved_concurrency
-    error_message = "sweeper_reserved_concurrency must be a whole number from 1 to 10."
+    condition     = var.sweeper_reserved_concurrency == null ? true : (var.sweeper_reserved_concurrency >= 1 && var.sweeper_reserved_concurrency <= 10 && floor(var.sweeper_reserved_concurrency) == var.sweeper_reserved_concurrency)
+    error_message = "sweeper_reserved_concurrency must be null or a whole number from 1 to 10."
   }
 }
 
@@ -273,6 +298,29 @@ variable "log_retention_days" {
   validation {
     condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
     error_message = "log_retention_days must be a retention CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653)."
+  }
+}
+
+# ------------------------------------------------------------------------------- iam
+variable "role_path" {
+  type        = string
+  description = "Path of the functions' IAM roles."
+  default     = "/"
+
+  validation {
+    condition     = can(regex("^/([\\x21-\\x7E]{0,510}/)?$", var.role_path))
+    error_message = "role_path must be / or start and end with / (printable ASCII, at most 512 characters)."
+  }
+}
+
+variable "role_permissions_boundary" {
+  type        = string
+  description = "ARN of the managed policy set as the permissions boundary of the functions' IAM roles; null sets none."
+  default     = null
+
+  validation {
+    condition     = var.role_permissions_boundary == null ? true : can(regex("^arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/.+$", var.role_permissions_boundary))
+    error_message = "role_permissions_boundary must be null or an IAM policy ARN (arn:<partition>:iam::<account>:policy/<name>)."
   }
 }
 
@@ -299,6 +347,12 @@ variable "create_alarm_topic" {
   type        = bool
   description = "Create an SNS topic the alarms notify (output alarm_topic_arn; subscribe to it yourself)."
   default     = false
+}
+
+variable "create_dashboard" {
+  type        = bool
+  description = "Create a CloudWatch dashboard of stops, lateness, confirmations, deferrals, dry-run stops, rejected events, function errors and DLQ depth (output dashboard_url)."
+  default     = true
 }
 
 variable "alarm_topic_arns" {

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.hcl import MODULE_DIR, load_tf
+from sim.terraform import MODULE_DIR, load_tf
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from moto.events.models import EventPattern
 
-from tests.support.hcl import MODULE_DIR, event_pattern, event_pattern_json, find_resource, load_tf
+from sim.terraform import MODULE_DIR, event_pattern, event_pattern_json
 
 EVENTS = Path(__file__).resolve().parents[1] / "events"
 PROD = "arn:aws:ecs:us-east-1:111122223333:cluster/prod"
@@ -53,15 +53,6 @@ def test_given_the_rule_when_rendered_then_it_is_the_shared_pattern_file() -> No
     shared = json.loads((MODULE_DIR / "patterns" / "task-state-change.json").read_text())
 
     assert event_pattern() == shared
-
-
-def test_given_the_rule_resource_when_read_then_it_is_on_the_default_bus() -> None:
-    rule = find_resource(
-        load_tf(MODULE_DIR / "events.tf"), "aws_cloudwatch_event_rule", "task_state_change"
-    )
-
-    assert rule["event_bus_name"] == "default"
-    assert rule["event_pattern"] == "${jsonencode(local.task_state_change_pattern)}"
 
 
 def test_given_the_event_fixtures_when_listed_then_every_one_is_classified() -> None:

@@ -1,10 +1,9 @@
-"""The functions in terraform/lambda.tf run the real handlers with the settings they need."""
+"""The functions in terraform/functions.tf run the real handlers with the settings they need."""
 
 from __future__ import annotations
 
 import ast
 import importlib
-import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ import pytest
 from serverless import settings as settings_module
 from serverless.observability import DEFAULT_NAMESPACE, SERVICE_NAME
 from serverless.settings import REQUIRED_VARIABLES, Settings, load_settings
-from tests.support.hcl import REPO_ROOT, function_environments
+from sim.terraform import REPO_ROOT, function_environments
 
 CONTRACTS = (REPO_ROOT / "docs" / "contracts.md").read_text(encoding="utf-8")
 SETTINGS_NAMES = {
@@ -26,32 +25,19 @@ POWERTOOLS_NAMES = {
     "POWERTOOLS_SERVICE_NAME",
     "POWERTOOLS_METRICS_NAMESPACE",
     "POWERTOOLS_LOG_LEVEL",
+    "POWERTOOLS_TRACE_DISABLED",
 }
 # CONFIRM_AFTER_SECONDS is read by both: the STOPPED event can close a record after our stop.
 SWEEPER_ONLY = {"SWEEP_HORIZON_SECONDS", "LEASE_SECONDS", "DRY_RUN"}
 # Only task-events starts the sweeper early.
-TASK_EVENTS_ONLY = {"SWEEPER_FUNCTION_NAME", "KICK_BELOW_SECONDS"}
+TASK_EVENTS_ONLY = {"SWEEPER_FUNCTION_NAME", "EARLY_START_BELOW_SECONDS"}
 FUNCTIONS = ("task_events", "sweeper")
-
-
-def _local(module: dict[str, Any], expression: str) -> Any:
-    match = re.fullmatch(r"\$\{local\.(\w+)\}", expression)
-    assert match, f"expected a reference to a local, got {expression!r}"
-    return module["locals"][match.group(1)]
 
 
 @pytest.fixture(scope="module")
 def environments() -> dict[str, dict[str, str]]:
     """Both functions' environments, computed by Terraform with the variable defaults."""
     return function_environments()
-
-
-def test_given_the_functions_when_read_then_their_environment_is_the_rendered_one(
-    resources: dict[str, Any],
-) -> None:
-    for function in FUNCTIONS:
-        body = resources["aws_lambda_function"][function]
-        assert body["environment"][0]["variables"] == f"${{local.{function}_environment}}"
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
@@ -132,7 +118,7 @@ def test_given_variables_set_when_loaded_by_the_settings_module_then_they_pass_t
 def test_given_a_handler_string_when_resolved_then_it_names_a_real_function(
     module: dict[str, Any], function: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    handler = _local(module, module["resource"]["aws_lambda_function"][function]["handler"])
+    handler = module["locals"]["functions"][function.replace("_", "-")]["handler"]
     module_name, _, attribute = handler.rpartition(".")
 
     assert f"`{handler}`" in CONTRACTS
@@ -145,29 +131,12 @@ def test_given_a_handler_string_when_resolved_then_it_names_a_real_function(
     assert callable(getattr(importlib.import_module(module_name), attribute))
 
 
-def test_given_the_functions_when_read_then_they_use_the_layer_runtime_and_architecture(
-    resources: dict[str, Any], variables: dict[str, Any]
+def test_given_the_defaults_when_read_then_the_sweeper_timeout_covers_the_horizon_unreserved(
+    variables: dict[str, Any],
 ) -> None:
-    for function in FUNCTIONS:
-        body = resources["aws_lambda_function"][function]
-        assert body["layers"] == ["${aws_lambda_layer_version.runtime.arn}"]
-        assert body["runtime"] == "${var.runtime}"
-        assert body["architectures"] == ["${var.architecture}"]
-        assert body["source_code_hash"] == "${data.external.function_package.result.base64sha256}"
-    assert variables["runtime"]["default"] == "python3.13"
-    assert variables["architecture"]["default"] == "arm64"
-
-
-def test_given_the_sweeper_when_read_then_its_timeout_covers_the_horizon_and_runs_are_capped(
-    resources: dict[str, Any], variables: dict[str, Any]
-) -> None:
-    sweeper = resources["aws_lambda_function"]["sweeper"]
-    (precondition,) = sweeper["lifecycle"][0]["precondition"]
-
-    assert sweeper["reserved_concurrent_executions"] == "${var.sweeper_reserved_concurrency}"
-    assert variables["sweeper_reserved_concurrency"]["default"] == 2
-    assert variables["sweeper_timeout"]["default"] == 180
-    assert precondition["condition"] == "${var.sweeper_timeout > var.sweep_horizon_seconds + 30}"
+    # Reserved concurrency is optional: accounts at the minimum quota cannot reserve any.
+    assert variables["sweeper_reserved_concurrency"]["default"] is None
+    assert variables["task_events_reserved_concurrency"]["default"] is None
     assert (
         variables["sweeper_timeout"]["default"] > variables["sweep_horizon_seconds"]["default"] + 30
     )

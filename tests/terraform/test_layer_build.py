@@ -1,9 +1,12 @@
-"""layers/build.py packages reproducibly, and the layer's requirements are exact pins."""
+"""layers/build.py: packages are reproducible, hold what they should (and bytecode only
+for the Python that runs it), agree with Terraform on their source hashes, and the
+layer's requirements are exact, hash-pinned and complete."""
 
 from __future__ import annotations
 
 import importlib.util
 import re
+import shutil
 import sys
 import zipfile
 from importlib.metadata import PackageNotFoundError, requires
@@ -12,11 +15,14 @@ from types import ModuleType
 
 import pytest
 
-from tests.support.hcl import REPO_ROOT
+from sim.terraform import REPO_ROOT, render_locals
 
 REQUIREMENTS = REPO_ROOT / "layers" / "requirements.txt"
 PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]+\])?==([0-9][0-9A-Za-z.+-]*)$")
+HASH = re.compile(r"^--hash=sha256:[0-9a-f]{64}$")
 PROVIDED_BY_RUNTIME = {"boto3", "botocore"}
+THIS_RUNTIME = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+OTHER_RUNTIME = "python3.13" if THIS_RUNTIME != "python3.13" else "python3.12"
 
 
 def _load_build() -> ModuleType:
@@ -36,32 +42,32 @@ def _canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def _pins() -> dict[str, str]:
-    pins = {}
-    for raw in REQUIREMENTS.read_text(encoding="utf-8").splitlines():
-        line = raw.split("#", 1)[0].strip()
-        if not line:
-            continue
-        match = PIN.match(line)
-        assert match, f"{line!r} is not an exact pin (name==version)"
-        pins[_canonical(match.group(1))] = match.group(3)
-    return pins
+def _requirements() -> dict[str, tuple[str, list[str]]]:
+    """name -> (version, hashes), continuation lines joined."""
+    text = REQUIREMENTS.read_text(encoding="utf-8")
+    lines = [line.split("#", 1)[0].strip() for line in text.replace("\\\n", " ").splitlines()]
+    result = {}
+    for line in filter(None, lines):
+        requirement, *options = line.split()
+        match = PIN.match(requirement)
+        assert match, f"{requirement!r} is not an exact pin (name==version)"
+        result[_canonical(match.group(1))] = (match.group(3), options)
+    return result
 
 
 def _fake_source(root: Path) -> Path:
-    (root / "layers").mkdir(parents=True)
-    (root / "layers" / "requirements.txt").write_text("demo==1.0\n")
-    package = root / "serverless"
-    (package / "sub").mkdir(parents=True)
-    (package / "__init__.py").write_text("")
-    (package / "core.py").write_text("VALUE = 1\n")
-    (package / "sub" / "__init__.py").write_text("")
-    (package / "__pycache__").mkdir()
-    (package / "__pycache__" / "core.cpython-313.pyc").write_bytes(b"junk")
-    handlers = root / "handlers"
-    handlers.mkdir()
-    (handlers / "__init__.py").write_text("")
-    (handlers / "task_events.py").write_text("def handler(event, context):\n    return {}\n")
+    shutil.copytree(REPO_ROOT / "layers", root / "layers", ignore=shutil.ignore_patterns("build"))
+    for package, files in {
+        "serverless": {"__init__.py": "", "core.py": "VALUE = 1\n", "sub/__init__.py": ""},
+        "handlers": {"__init__.py": "", "task_events.py": "def handler(e, c):\n    return {}\n"},
+    }.items():
+        for name, text in files.items():
+            path = root / package / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+    (root / "serverless" / "__pycache__").mkdir()
+    (root / "serverless" / "__pycache__" / "core.cpython-313.pyc").write_bytes(b"stale")
+    (root / "serverless" / "py.typed").write_text("")
     return root
 
 
@@ -70,20 +76,29 @@ def _fake_installer(requirements: Path, target: Path, architecture: str, version
     (target / "demo" / "__init__.py").write_text(f"ARCH = {architecture!r}\n")
     (target / "bin").mkdir()
     (target / "bin" / "demo").write_text("#!/home/someone/python\n")
+    powertools = target / "aws_lambda_powertools"
+    for name in ("event_handler", "utilities/typing", "utilities/parser", "logging"):
+        (powertools / name).mkdir(parents=True)
+        (powertools / name / "__init__.py").write_text("")
+    (powertools / "utilities" / "__init__.py").write_text("")
 
 
-def test_given_the_layer_requirements_when_read_then_every_line_is_an_exact_pin() -> None:
-    pins = _pins()
+def test_given_the_layer_requirements_when_read_then_every_pin_carries_wheel_hashes() -> None:
+    requirements = _requirements()
 
-    assert "aws-lambda-powertools" in pins
-    assert "aws-xray-sdk" in pins  # the [tracer] extra
-    assert PROVIDED_BY_RUNTIME.isdisjoint(pins)
+    assert {"aws-lambda-powertools", "aws-xray-sdk"} <= set(requirements)
+    assert PROVIDED_BY_RUNTIME.isdisjoint(requirements)
+    for name, (_, options) in requirements.items():
+        assert options, f"{name} has no --hash (pip --require-hashes would refuse it)"
+        assert all(HASH.match(option) for option in options), options
+    # wrapt has compiled wheels: one per Python (3.11-3.13) and architecture.
+    assert len(requirements["wrapt"][1]) == 6
 
 
 def test_given_the_layer_pins_when_installed_without_deps_then_the_closure_is_complete() -> None:
-    pins = _pins()
+    requirements = _requirements()
 
-    for name in pins:
+    for name in requirements:
         try:
             declared = requires(name) or []
         except PackageNotFoundError:
@@ -92,135 +107,117 @@ def test_given_the_layer_pins_when_installed_without_deps_then_the_closure_is_co
             if "extra ==" in requirement:
                 continue
             dependency = _canonical(re.split(r"[\s<>=!~;\[(]", requirement, maxsplit=1)[0])
-            assert dependency in pins or dependency in PROVIDED_BY_RUNTIME, (
+            assert dependency in requirements or dependency in PROVIDED_BY_RUNTIME, (
                 f"{name} needs {dependency}, which the layer neither pins nor gets from Lambda"
             )
 
 
-def test_given_the_same_tree_when_zipped_twice_then_the_bytes_are_identical(tmp_path: Path) -> None:
-    root = _fake_source(tmp_path / "src")
-    entries = build.collect_tree(root / "serverless", "python/serverless/")
+def test_given_the_same_sources_when_built_twice_then_the_bytes_are_identical(
+    tmp_path: Path,
+) -> None:
+    source = _fake_source(tmp_path / "src")
 
-    build.write_deterministic_zip(entries, tmp_path / "a.zip")
-    for path in (root / "serverless").rglob("*.py"):
-        path.touch()  # new mtimes must not matter
-    build.write_deterministic_zip(list(reversed(entries)), tmp_path / "b.zip")
+    first = build.build_function(source, tmp_path / "a.zip", THIS_RUNTIME)
+    second = build.build_function(source, tmp_path / "b.zip", THIS_RUNTIME)
 
+    assert first.sha256 == second.sha256
     assert (tmp_path / "a.zip").read_bytes() == (tmp_path / "b.zip").read_bytes()
-    with zipfile.ZipFile(tmp_path / "a.zip") as archive:
-        names = archive.namelist()
-        assert names == sorted(names)
-        assert all(info.date_time == (1980, 1, 1, 0, 0, 0) for info in archive.infolist())
-    assert not any("__pycache__" in name or name.endswith(".pyc") for name in names)
 
 
-def test_given_a_source_change_when_zipped_then_the_hash_changes(tmp_path: Path) -> None:
-    root = _fake_source(tmp_path / "src")
-    before = build.build_function(root, tmp_path / "out")
-
-    (root / "handlers" / "task_events.py").write_text("def handler(e, c):\n    return 1\n")
-    after = build.build_function(root, tmp_path / "out")
-
-    assert before.sha256 != after.sha256
-    assert build.build_function(root, tmp_path / "out").sha256 == after.sha256
-
-
-def test_given_the_function_target_when_built_then_it_holds_only_the_handlers(
+def test_given_the_build_python_is_the_runtime_when_built_then_modules_carry_bytecode(
     tmp_path: Path,
 ) -> None:
-    root = _fake_source(tmp_path / "src")
+    source = _fake_source(tmp_path / "src")
+    artifact = build.build_function(source, tmp_path / "f.zip", THIS_RUNTIME)
 
-    result = build.run_query(
-        {"target": "function", "source_root": str(root), "output_dir": str(tmp_path / "out")}
+    with zipfile.ZipFile(artifact.path) as archive:
+        names = set(archive.namelist())
+        pyc = archive.read(f"serverless/__pycache__/core.{sys.implementation.cache_tag}.pyc")
+    sources = {"serverless/__init__.py", "serverless/core.py", "serverless/sub/__init__.py"}
+    assert sources | {"handlers/__init__.py", "handlers/task_events.py"} <= names
+    assert "serverless/py.typed" not in names  # *.py only, the set Terraform hashes
+    assert pyc != b"stale"  # compiled here, not the stale cache copied
+    assert artifact.bytecode
+    # unchecked-hash pyc (PEP 552): flags 0b01, no timestamp, never re-validated.
+    assert int.from_bytes(pyc[4:8], "little") == 0b01
+
+
+def test_given_another_runtime_when_built_then_the_package_holds_sources_only(
+    tmp_path: Path,
+) -> None:
+    source = _fake_source(tmp_path / "src")
+    artifact = build.build_function(source, tmp_path / "f.zip", OTHER_RUNTIME)
+
+    with zipfile.ZipFile(artifact.path) as archive:
+        assert not [name for name in archive.namelist() if name.endswith(".pyc")]
+    assert not artifact.bytecode
+
+
+def test_given_a_source_change_when_hashed_then_only_the_function_hash_changes(
+    tmp_path: Path,
+) -> None:
+    source = _fake_source(tmp_path / "src")
+    before = (
+        build.source_hash("function", source, THIS_RUNTIME),
+        build.source_hash("layer", source, THIS_RUNTIME, "arm64"),
+    )
+    (source / "serverless" / "core.py").write_text("VALUE = 2\n")
+    after = (
+        build.source_hash("function", source, THIS_RUNTIME),
+        build.source_hash("layer", source, THIS_RUNTIME, "arm64"),
     )
 
-    with zipfile.ZipFile(tmp_path / "out" / "function.zip") as archive:
-        assert archive.namelist() == ["handlers/__init__.py", "handlers/task_events.py"]
-    assert result["path"] == f"{tmp_path / 'out'}/function.zip"
-    assert set(result) == {"path", "base64sha256", "sha256", "size"}
+    assert before[0] != after[0]
+    assert before[1] == after[1]  # code edits never rebuild the layer
 
 
-def test_given_the_layer_target_when_built_then_it_holds_deps_and_the_package_under_python(
-    tmp_path: Path,
-) -> None:
-    root = _fake_source(tmp_path / "src")
+def test_given_terraform_and_the_build_when_hashing_then_they_agree(tmp_path: Path) -> None:
+    source = _fake_source(tmp_path / "src")
+    shutil.copytree(REPO_ROOT / "terraform", source / "terraform")
 
-    result = build.run_query(
-        {
-            "target": "layer",
-            "architecture": "x86_64",
-            "python_version": "3.13",
-            "source_root": str(root),
-            "output_dir": str(tmp_path / "out"),
-        },
-        installer=_fake_installer,
+    rendered = render_locals(
+        ["variables.tf", "package_hashes.tf"],
+        {"function": "local.function_source_hash", "layer": "local.layer_source_hash"},
+        values={"runtime": "python3.12", "architecture": "x86_64"},
+        module_dir=source / "terraform",
     )
 
-    with zipfile.ZipFile(tmp_path / "out" / "layer-x86_64-py3.13.zip") as archive:
-        names = archive.namelist()
-        assert archive.read("python/demo/__init__.py") == b"ARCH = 'x86_64'\n"
-    assert names == [
-        "python/demo/__init__.py",
-        "python/serverless/__init__.py",
-        "python/serverless/core.py",
-        "python/serverless/sub/__init__.py",
-    ]
-    assert result["path"].endswith("layer-x86_64-py3.13.zip")
+    assert rendered["function"] == build.source_hash("function", source, "python3.12")
+    assert rendered["layer"] == build.source_hash("layer", source, "python3.12", "x86_64")
 
 
-def test_given_unchanged_layer_inputs_when_built_again_then_the_installer_is_not_rerun(
+def test_given_a_wrong_expected_hash_when_building_then_it_is_refused(tmp_path: Path) -> None:
+    source = _fake_source(tmp_path / "src")
+
+    with pytest.raises(build.BuildError, match="disagree"):
+        build.build_function(source, tmp_path / "f.zip", THIS_RUNTIME, expect_hash="0" * 64)
+    assert not (tmp_path / "f.zip").exists()
+
+
+def test_given_the_layer_when_built_then_it_holds_dependencies_under_python_pruned(
     tmp_path: Path,
 ) -> None:
-    root = _fake_source(tmp_path / "src")
-    calls: list[str] = []
+    source = _fake_source(tmp_path / "src")
 
-    def installer(requirements: Path, target: Path, architecture: str, version: str) -> None:
-        calls.append(architecture)
-        _fake_installer(requirements, target, architecture, version)
+    artifact = build.build_layer(
+        source, tmp_path / "layer.zip", THIS_RUNTIME, "x86_64", installer=_fake_installer
+    )
 
-    first = build.build_layer(root, tmp_path / "out", "arm64", "3.13", installer=installer)
-    second = build.build_layer(root, tmp_path / "out", "arm64", "3.13", installer=installer)
-    (root / "serverless" / "core.py").write_text("VALUE = 2\n")
-    third = build.build_layer(root, tmp_path / "out", "arm64", "3.13", installer=installer)
+    with zipfile.ZipFile(artifact.path) as archive:
+        names = set(archive.namelist())
+    assert "python/demo/__init__.py" in names
+    assert "python/aws_lambda_powertools/utilities/typing/__init__.py" in names
+    assert "python/aws_lambda_powertools/logging/__init__.py" in names
+    assert not [n for n in names if "event_handler" in n or "utilities/parser" in n]
+    assert not [n for n in names if n.startswith("python/bin/")]
+    assert not [n for n in names if n.startswith(("python/serverless", "python/handlers"))]
 
-    assert calls == ["arm64", "arm64"]
-    assert first.sha256 == second.sha256 != third.sha256
 
-
-@pytest.mark.parametrize(
-    ("architecture", "version"), [("sparc", "3.13"), ("arm64", "3"), ("arm64", "three")]
-)
-def test_given_bad_build_parameters_when_building_the_layer_then_it_is_refused(
-    tmp_path: Path, architecture: str, version: str
+def test_given_an_unknown_runtime_when_run_then_it_fails_with_a_message(
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    root = _fake_source(tmp_path / "src")
+    with pytest.raises(SystemExit) as exited:
+        build.main(["function", "--runtime", "python2.7", "--output", "x.zip"])
 
-    with pytest.raises(build.BuildError):
-        build.build_layer(root, tmp_path / "out", architecture, version, installer=_fake_installer)
-
-
-def test_given_the_terraform_protocol_when_run_then_stdout_is_a_json_object_of_strings(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import io
-    import json
-
-    root = _fake_source(tmp_path / "src")
-    query = {"target": "function", "source_root": str(root), "output_dir": str(tmp_path / "o")}
-    monkeypatch.setattr(sys, "stdin", io.StringIO(json.dumps(query)))
-
-    assert build.main([]) == 0
-    result = json.loads(capsys.readouterr().out)
-    assert all(isinstance(value, str) for value in result.values())
-    assert Path(result["path"]).is_file()
-
-
-def test_given_an_unknown_target_when_run_then_it_fails_with_a_message(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import io
-
-    monkeypatch.setattr(sys, "stdin", io.StringIO('{"target": "everything"}'))
-
-    assert build.main([]) == 1
-    assert "target must be" in capsys.readouterr().err
+    assert exited.value.code == 2
+    assert "python2.7" in capsys.readouterr().err

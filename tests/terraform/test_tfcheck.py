@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.support.hcl import MODULE_DIR
+from sim.terraform import MODULE_DIR
 from tools.tfcheck import config_dirs, main, run_checks
 
 GOOD = 'variable "x" {\n  type        = string\n  description = "X."\n}\n'

@@ -1,4 +1,4 @@
-"""tests/support/hcl.py reads HCL into plain, predictable Python values."""
+"""sim/terraform.py (the one HCL reader) reads HCL into plain, predictable Python values."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.hcl import find_resource, load_tf, render_locals
+from sim.terraform import find_resource, load_tf, render_locals
 
 SAMPLE = """
 variable "names" {

@@ -1,0 +1,50 @@
+# The dashboard's widgets (dashboard.tf). Only locals that depend on variables,
+# local.functions, local.dead_letter_name and local.region live here: the tests render
+# them with Terraform core (sim/terraform.py) and check every metric is one the code emits.
+locals {
+  dashboard_name = var.name_prefix
+
+  dashboard_widgets = [
+    {
+      title   = "Stops: made, failed, dry run"
+      stat    = "Sum"
+      metrics = [for name in ["TasksStopped", "StopsFailed", "DryRunStops"] : [var.metrics_namespace, name, "service", var.service_name]]
+    },
+    {
+      title   = "Stop lateness after the deadline (s)"
+      stat    = "Maximum"
+      metrics = [[var.metrics_namespace, "StopLatenessSeconds", "service", var.service_name], [var.metrics_namespace, "StopLatenessSeconds", "service", var.service_name, { stat = "Average" }]]
+    },
+    {
+      title   = "Stop confirmations: confirmed, unconfirmed"
+      stat    = "Sum"
+      metrics = [for name in ["StopsConfirmed", "StopsUnconfirmed"] : [var.metrics_namespace, name, "service", var.service_name]]
+    },
+    {
+      title   = "Drains tracked, deferred, closed without a stop"
+      stat    = "Sum"
+      metrics = [for name in ["DrainsTracked", "StopsDeferred", "TasksClosedWithoutStop"] : [var.metrics_namespace, name, "service", var.service_name]]
+    },
+    {
+      title   = "Events rejected"
+      stat    = "Sum"
+      metrics = [[var.metrics_namespace, "EventsRejected", "service", var.service_name]]
+    },
+    {
+      title   = "Function errors"
+      stat    = "Sum"
+      metrics = [for function in local.functions : ["AWS/Lambda", "Errors", "FunctionName", function.name]]
+    },
+    {
+      title   = "Dead-letter queue depth"
+      stat    = "Maximum"
+      metrics = [["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", local.dead_letter_name]]
+    },
+  ]
+
+  console_host = {
+    aws        = "console.aws.amazon.com"
+    aws-cn     = "console.amazonaws.cn"
+    aws-us-gov = "console.amazonaws-us-gov.com"
+  }
+}

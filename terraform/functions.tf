@@ -1,0 +1,130 @@
+# The two functions, each read in one place: local.functions. Every per-function
+# resource (log group, function, asynchronous invoke config, role and policy, trigger
+# rule, rule target, invoke permission, error alarm) is a for_each over this map.
+locals {
+  # The sweeper's trigger: EventBridge's finest schedule. A run meets the deadlines
+  # that fall before the next run inside the run itself (sweep_horizon_seconds).
+  sweeper_schedule = "rate(1 minute)"
+
+  functions = {
+    task-events = {
+      name                 = local.task_events_name
+      description          = "Records ECS service task drains and stops in the ledger."
+      handler              = "handlers.task_events.handler" # docs/contracts.md
+      memory_size          = var.task_events_memory_size
+      timeout              = var.task_events_timeout
+      reserved_concurrency = var.task_events_reserved_concurrency
+      environment          = local.task_events_environment
+      policy               = data.aws_iam_policy_document.task_events.json
+
+      # ECS task state changes the code acts on (see event_pattern.tf).
+      rule = {
+        name                = "${var.name_prefix}-task-state-change"
+        description         = "ECS service tasks that start draining or stop: ${local.task_events_name}."
+        event_pattern       = jsonencode(local.task_state_change_pattern)
+        schedule_expression = null
+      }
+      # A drain event is still useful late (the sweeper catches up): retry for an hour,
+      # in EventBridge's delivery and in Lambda's asynchronous invocation alike.
+      delivery = { maximum_event_age_in_seconds = 3600, maximum_retry_attempts = 185 }
+      async    = { maximum_event_age_in_seconds = 3600, maximum_retry_attempts = 2 }
+    }
+
+    sweeper = {
+      name                 = local.sweeper_name
+      description          = "Stops draining ECS service tasks once their wait is over."
+      handler              = "handlers.sweeper.handler" # docs/contracts.md
+      memory_size          = var.sweeper_memory_size
+      timeout              = var.sweeper_timeout
+      reserved_concurrency = var.sweeper_reserved_concurrency
+      environment          = local.sweeper_environment
+      policy               = data.aws_iam_policy_document.sweeper.json
+
+      rule = {
+        name                = "${var.name_prefix}-sweeper"
+        description         = "Runs ${local.sweeper_name} every minute."
+        event_pattern       = null
+        schedule_expression = local.sweeper_schedule
+      }
+      # A tick is replaced by the next one a minute later: never retry it for long.
+      delivery = { maximum_event_age_in_seconds = 60, maximum_retry_attempts = 2 }
+      async    = { maximum_event_age_in_seconds = 60, maximum_retry_attempts = 0 }
+    }
+  }
+
+  tracing_mode = var.tracing_enabled ? "Active" : "PassThrough"
+}
+
+# -------------------------------------------------------------------------------- logs
+resource "aws_cloudwatch_log_group" "this" {
+  #checkov:skip=CKV_AWS_338:Operational logs of a control loop; retention is var.log_retention_days (default 30), raise it where compliance asks for a year.
+  #checkov:skip=CKV_AWS_158:Encrypted by CloudWatch Logs by default; with var.kms_key_arn set the customer key is used (its key policy must allow the logs service).
+  for_each = local.functions
+
+  name              = "/aws/lambda/${each.value.name}"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = var.kms_key_arn
+  tags              = local.tags
+}
+
+# --------------------------------------------------------------------------- functions
+resource "aws_lambda_function" "this" {
+  #checkov:skip=CKV_AWS_117:Calls only AWS APIs (ECS, ELB, DynamoDB, Lambda, CloudWatch); a VPC would add NAT or interface endpoints and no protection.
+  #checkov:skip=CKV_AWS_272:Code is packaged from this repository during apply; code signing needs a Signer profile and S3-staged artifacts, out of scope here.
+  #checkov:skip=CKV_AWS_115:Concurrency is unreserved by default (var.*_reserved_concurrency): accounts at the minimum concurrency quota cannot reserve any, and deployment bursts are absorbed.
+  #checkov:skip=CKV_AWS_173:The environment holds no secrets (names and numbers); Lambda encrypts it at rest with its service key, or var.kms_key_arn when set.
+  for_each = local.functions
+
+  function_name                  = each.value.name
+  description                    = each.value.description
+  role                           = aws_iam_role.this[each.key].arn
+  handler                        = each.value.handler
+  runtime                        = var.runtime
+  architectures                  = [var.architecture]
+  filename                       = local.function_package.path
+  source_code_hash               = local.function_package.hash
+  layers                         = [aws_lambda_layer_version.dependencies.arn]
+  memory_size                    = each.value.memory_size
+  timeout                        = each.value.timeout
+  reserved_concurrent_executions = each.value.reserved_concurrency
+  kms_key_arn                    = var.kms_key_arn
+
+  environment {
+    variables = each.value.environment
+  }
+
+  dead_letter_config {
+    target_arn = aws_sqs_queue.dead_letter.arn
+  }
+
+  tracing_config {
+    mode = local.tracing_mode
+  }
+
+  logging_config {
+    log_format = "Text"
+    log_group  = aws_cloudwatch_log_group.this[each.key].name
+  }
+
+  tags = local.tags
+
+  lifecycle {
+    precondition {
+      condition     = each.key != "sweeper" || var.sweeper_timeout > var.sweep_horizon_seconds + 55
+      error_message = "sweeper_timeout must exceed sweep_horizon_seconds + 55 seconds: a run meets deadlines up to the horizon ahead, and a StopTask needs 45 s left in the invocation plus a 10 s reserve."
+    }
+  }
+
+  # The zip exists once the build ran (packaging.tf); the role can act once its policy is on.
+  depends_on = [terraform_data.function_package, aws_iam_role_policy.this]
+}
+
+# Both triggers invoke asynchronously: Lambda retries, then the event goes to the
+# functions' dead-letter queue.
+resource "aws_lambda_function_event_invoke_config" "this" {
+  for_each = local.functions
+
+  function_name                = aws_lambda_function.this[each.key].function_name
+  maximum_retry_attempts       = each.value.async.maximum_retry_attempts
+  maximum_event_age_in_seconds = each.value.async.maximum_event_age_in_seconds
+}

@@ -1,0 +1,379 @@
+"""``python -m tools.e2e`` (``make e2e``): deploy for real, offline, and run what was deployed.
+
+1. Find Terraform and a filesystem mirror of hashicorp/aws (else print ONE line saying
+   what was skipped and why, exit 0); write our own CLI configuration.
+2. Start moto's server in-process on a free loopback port; create what the
+   configurations take as inputs (VPC, subnets, bucket, KMS key, SNS topic).
+3. ``terraform validate`` the module and examples/complete: 0 errors, 0 warnings.
+4. Apply examples/complete (module defaults: arm64, packages built at apply time) and
+   the module alone with non-default inputs (customer KMS key, every cluster, an existing
+   alarm topic, x86_64, the runtime of this Python so the packages carry bytecode, and
+   prebuilt packages made with layers/build.py as the README says).
+5. Re-plan both: no changes (moto's gaps are patched in tools/e2e/local_aws.py).
+6. Run the module's deployed packages through a drain (tools/e2e/deployed.py): the
+   StopTask after the wait; parliament over every deployed policy; every call the
+   handlers made allowed by the deployed role policy (moto's IAM evaluator); cold-import
+   CPU of the deployed handlers against a bare ``import boto3``.
+7. A code-only change: the example's plan touches only the functions (and their
+   package build).
+8. Destroy both; the state is empty.
+
+Ends with one summary line; exit status 1 if any check failed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import time
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from tools.e2e import deployed, iam_check
+from tools.e2e.local_aws import MOTO_GAPS, REGION, credentials_env, local_aws
+from tools.e2e.terraform import (
+    Missing,
+    Terraform,
+    TerraformError,
+    find_plugin_dir,
+    find_terraform,
+    provider_versions,
+    write_cli_config,
+)
+from tools.e2e.workspace import create_fixtures, make_workspace
+
+LAYER_LIMIT_BYTES = 2 * 1024 * 1024
+IMPORT_RATIO_TARGET = 1.2
+# A code-only change may touch these resource types, nothing else.
+CODE_CHANGE_TYPES = frozenset({"aws_lambda_function", "terraform_data"})
+
+
+class Session:
+    """boto3 clients pointed at the local endpoint."""
+
+    def __init__(self, endpoint: str) -> None:
+        import boto3
+
+        self._session = boto3.Session(
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            aws_session_token="testing",
+            region_name=REGION,
+        )
+        self._endpoint = endpoint
+
+    def client(self, name: str) -> Any:
+        return self._session.client(name, endpoint_url=self._endpoint)
+
+
+def _prerequisites() -> tuple[Path, Path]:
+    terraform = find_terraform()
+    plugin_dir = find_plugin_dir()
+    try:
+        import flask  # noqa: F401  (moto's server)
+        import parliament  # noqa: F401
+    except ImportError as error:
+        raise Missing(f"{error.name} is not installed (make .venv/main/.installed)") from error
+    return terraform, plugin_dir
+
+
+def _diagnostics(result: dict[str, Any]) -> list[str]:
+    return [
+        f"{item['severity']}: {item['summary']} {item.get('range', {}).get('filename', '')}"
+        for item in result.get("diagnostics", [])
+    ]
+
+
+def _changes_text(changes: list[dict[str, Any]]) -> str:
+    return ", ".join(f"{c['address']} {'/'.join(c['change']['actions'])}" for c in changes)
+
+
+class Run:
+    def __init__(self, terraform: Terraform, session: Session, root: Path) -> None:
+        self.terraform = terraform
+        self.session = session
+        self.root = root
+        self.failures: list[str] = []
+        self.summary: dict[str, str] = {}
+        self.subnet_id = ""
+
+    def check(self, condition: bool, failure: str) -> bool:
+        if not condition:
+            self.failures.append(failure)
+            print(f"e2e: FAIL {failure}", flush=True)
+        return condition
+
+    def step(self, text: str) -> None:
+        print(f"e2e: {text}", flush=True)
+
+
+def _resources(terraform: Terraform, directory: Path) -> list[dict[str, Any]]:
+    return terraform.state_resources(directory)
+
+
+def _module_resources(resources: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {
+        resource["address"].removeprefix("module.drain_terminator."): resource["values"]
+        for resource in resources
+        if resource["address"].startswith("module.drain_terminator.")
+    }
+
+
+def run_deployed(
+    run: Run, workspace_root: Path, module_state: dict[str, dict[str, Any]], aws_env: dict[str, str]
+) -> None:
+    session = run.session
+    lambda_ = session.client("lambda")
+    functions: dict[str, dict[str, Any]] = {}
+    for key in ("task-events", "sweeper"):
+        values = module_state[f'aws_lambda_function.this["{key}"]']
+        functions[key] = lambda_.get_function(FunctionName=values["function_name"])["Configuration"]
+    function_values = module_state['aws_lambda_function.this["sweeper"]']
+    layer_values = module_state["aws_lambda_layer_version.dependencies"]
+    layer = lambda_.get_layer_version(
+        LayerName=layer_values["layer_name"], VersionNumber=int(layer_values["version"])
+    )
+    function_package = deployed.Package(
+        Path(function_values["filename"]), functions["sweeper"]["CodeSha256"]
+    )
+    if not run.check(
+        functions["task-events"]["CodeSha256"] == functions["sweeper"]["CodeSha256"],
+        "the two functions do not run the same package",
+    ):
+        return
+    # Terraform's paths are relative to the root module's directory.
+    base = run.root / "module"
+    function_package = deployed.Package(
+        base / function_package.path, function_package.deployed_sha256
+    )
+    layer_package = deployed.Package(
+        base / layer_values["filename"], layer["Content"]["CodeSha256"]
+    )
+    layer_size = layer_package.path.stat().st_size
+    run.summary["layer"] = f"layer {layer_size / 1e6:.2f} MB"
+    run.check(layer_size <= LAYER_LIMIT_BYTES, f"layer is {layer_size} bytes (> 2 MB)")
+    with zipfile.ZipFile(function_package.path) as archive:
+        names = archive.namelist()
+    run.check(
+        any(name.endswith(".pyc") for name in names),
+        "the function package holds no bytecode although the build Python is the runtime's",
+    )
+    try:
+        runtime = deployed.unpack(function_package, layer_package, workspace_root / "lambda")
+    except AssertionError as error:
+        run.check(False, str(error))
+        return
+    run.step("deployed packages match CodeSha256; running the handlers from them")
+
+    rule = session.client("events").describe_rule(
+        Name=module_state['aws_cloudwatch_event_rule.this["task-events"]']["name"]
+    )
+    scratch = workspace_root / "invocations"
+    scratch.mkdir()
+    result = deployed.drive_drain(
+        session, runtime, functions, rule["EventPattern"], aws_env, scratch, run.subnet_id
+    )
+    run.check(result.matched_pattern, "the drain event does not match the deployed rule")
+    for name, results in (("task-events", result.task_events), ("sweeper", result.sweeper)):
+        for outcome in results:
+            run.check(outcome["ok"], f"{name} raised:\n{outcome.get('error', '')}")
+    for name, modules in result.modules.items():
+        for package in ("handlers", "serverless"):
+            run.check(
+                str(modules.get(package, "")).startswith(str(runtime.task_root)),
+                f"{name}: {package} did not come from the deployed function package",
+            )
+        run.check(
+            str(modules.get("aws_lambda_powertools", "")).startswith(str(runtime.opt)),
+            f"{name}: aws_lambda_powertools did not come from the deployed layer",
+        )
+    if run.check(result.ok, f"no StopTask after the wait (task {result.last_status})"):
+        run.summary["drain"] = (
+            f"deployed-artifact drain: StopTask {result.seconds_to_stop:.1f}s after the drain "
+            f"(wait {deployed.WAIT_SECONDS}s)"
+        )
+    else:
+        run.summary["drain"] = "deployed-artifact drain: FAILED"
+    run.summary["boto3"] = "boto3 imported" if result.imported_boto3 else "boto3 not imported"
+
+    check_iam(run, module_state, result.calls)
+    # A speed target, reported, never a pass/fail condition (timings belong in benchmarks).
+    ratio = deployed.cold_import_ratio(runtime, list(functions.values()), aws_env)
+    verdict = "meets" if ratio <= IMPORT_RATIO_TARGET else "misses"
+    run.summary["import"] = (
+        f"cold import {ratio:.2f}x bare boto3 ({verdict} the {IMPORT_RATIO_TARGET}x target)"
+    )
+
+
+def check_iam(
+    run: Run, module_state: dict[str, dict[str, Any]], calls: dict[str, list[dict[str, Any]]]
+) -> None:
+    """parliament over every deployed policy; every recorded call against its role."""
+    session = run.session
+    functions = ("task-events", "sweeper")
+    roles = {key: module_state[f'aws_iam_role.this["{key}"]']["name"] for key in functions}
+    queue_url = module_state["aws_sqs_queue.dead_letter"]["url"]
+    documents = iam_check.deployed_policies(session, roles.values(), queue_url)
+    findings = iam_check.lint_policies(documents)
+    for finding in findings:
+        run.check(False, f"parliament: {finding}")
+    run.summary["parliament"] = f"parliament: {len(findings)} findings in {len(documents)} policies"
+    role_policies = {key: documents[f"{roles[key]} {key}"] for key in functions}
+    account = session.client("sts").get_caller_identity()["Account"]
+    checked, denied = iam_check.unauthorised_calls(calls, role_policies, account, REGION)
+    for item in denied:
+        run.check(
+            False, f"IAM: {item.function} called {item.action} on {item.resource}, not allowed"
+        )
+    run.check(checked > 0, "the handlers made no AWS call")
+    run.summary["iam"] = f"IAM: {checked - len(denied)}/{checked} calls allowed"
+
+
+def code_change(run: Run, source: Path, directory: Path, var_file: Path) -> None:
+    target = source / "serverless" / "settings.py"
+    target.write_text(target.read_text(encoding="utf-8") + "\n# e2e: a code-only change\n")
+    changes = run.terraform.plan_changes(directory, var_file)
+    touched = {change["type"] for change in changes}
+    functions = [c for c in changes if c["type"] == "aws_lambda_function"]
+    ok = run.check(
+        len(functions) == 2
+        and touched <= CODE_CHANGE_TYPES
+        and all(c["change"]["actions"] == ["update"] for c in functions),
+        f"a code-only change planned {_changes_text(changes)}",
+    )
+    run.summary["code"] = (
+        f"code change: {len(functions)} functions updated, nothing else"
+        if ok
+        else "code change: FAILED"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = sys.argv[1:] if argv is None else argv
+    module_only = "--module-only" in arguments  # quicker loop while developing
+    started = time.monotonic()
+    try:
+        terraform_binary, plugin_dir = _prerequisites()
+    except Missing as missing:
+        print(f"e2e: skipped (Terraform lifecycle on a local AWS endpoint): {missing}")
+        return 0
+    root = Path(tempfile.mkdtemp(prefix="drain-terminator-e2e-"))
+    runtime = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    versions = ", ".join(provider_versions(plugin_dir))
+    print(
+        f"e2e: terraform {terraform_binary}, hashicorp/aws {versions} from {plugin_dir}; "
+        f"scratch {root}",
+        flush=True,
+    )
+    try:
+        with local_aws() as endpoint:
+            aws_env = credentials_env(endpoint)
+            base_env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TF_"))}
+            terraform = Terraform(
+                terraform_binary,
+                write_cli_config(root / "terraform.rc", plugin_dir),
+                {**base_env, **aws_env, "TF_PLUGIN_CACHE_DIR": ""},
+            )
+            run = Run(terraform, Session(endpoint), root)
+            outcome = _lifecycle(run, root, aws_env, runtime, module_only)
+    except (TerraformError, Missing) as error:
+        print(f"e2e: FAIL {error}")
+        print(f"e2e: FAILED after {time.monotonic() - started:.0f}s (scratch kept: {root})")
+        return 1
+    elapsed = time.monotonic() - started
+    parts = [
+        outcome.summary.get(key, f"{key}: not reached")
+        for key in (
+            "applied",
+            "replan",
+            "code",
+            "destroy",
+            "drain",
+            "parliament",
+            "iam",
+            "import",
+            "layer",
+        )
+    ]
+    status = "OK" if not outcome.failures else f"FAILED ({len(outcome.failures)} checks)"
+    print("\n".join(f"e2e:   {line}" for line in terraform.log))
+    print(f"e2e: {status} in {elapsed:.0f}s: " + "; ".join(parts))
+    if not outcome.failures:
+        shutil.rmtree(root, ignore_errors=True)
+    else:
+        print(f"e2e: scratch kept for inspection: {root}")
+    return 0 if not outcome.failures else 1
+
+
+def _apply_and_replan(
+    run: Run, name: str, directory: Path, var_file: Path
+) -> tuple[str, int, bool]:
+    run.terraform.apply(directory, var_file)
+    count = len(_resources(run.terraform, directory))
+    run.step(f"applied {name}: {count} resources")
+    changes = run.terraform.plan_changes(directory, var_file)
+    run.check(not changes, f"re-plan of {name} not empty: {_changes_text(changes)}")
+    return name, count, not changes
+
+
+def _destroy(run: Run, name: str, directory: Path, var_file: Path) -> bool:
+    run.terraform.destroy(directory, var_file)
+    left = _resources(run.terraform, directory)
+    run.check(not left, f"destroy of {name} left {[r['address'] for r in left]}")
+    return not left
+
+
+def _lifecycle(
+    run: Run, root: Path, aws_env: dict[str, str], runtime: str, module_only: bool = False
+) -> Run:
+    terraform = run.terraform
+    fixtures = create_fixtures(run.session)
+    run.subnet_id = fixtures.subnet_ids[0]
+    workspace = make_workspace(root, fixtures, sys.executable, runtime)
+    module_dir = workspace.source / "terraform"
+    for directory in (module_dir, workspace.module_root, workspace.example_root):
+        terraform.init(directory)
+    for name, directory in (("module", module_dir), ("examples/complete", workspace.example_root)):
+        result = terraform.validate(directory)
+        problems = _diagnostics(result)
+        run.check(result.get("valid") is True and not problems, f"validate {name}: {problems}")
+    run.step("validate: module and examples/complete, 0 errors, 0 warnings")
+
+    targets: tuple[tuple[str, Path, Path], ...] = (
+        ("module", workspace.module_root, workspace.module_vars),
+        ("example", workspace.example_root, workspace.example_vars),
+    )
+    if module_only:
+        targets = targets[:1]
+    # The two configurations are independent: apply and re-plan them side by side.
+    with ThreadPoolExecutor(max_workers=len(targets)) as pool:
+        applied = list(pool.map(lambda target: _apply_and_replan(run, *target), targets))
+    run.summary["applied"] = (
+        "applied " + " + ".join(f"{n} ({name})" for name, n, _ in applied) + " resources"
+    )
+    run.summary["replan"] = (
+        "re-plan: no changes" if all(empty for _, _, empty in applied) else "re-plan: CHANGES"
+    ) + f" (moto gaps patched: {len(MOTO_GAPS)})"
+
+    module_state = _module_resources(_resources(terraform, workspace.module_root))
+    try:
+        run_deployed(run, root, module_state, aws_env)
+    except Exception as error:  # a broken step is a failure, and destroy still runs
+        run.check(False, f"running the deployed packages: {error!r}")
+
+    # The example builds its packages at apply (the module alone deploys prebuilt zips).
+    if not module_only:
+        code_change(run, workspace.source, workspace.example_root, workspace.example_vars)
+
+    with ThreadPoolExecutor(max_workers=len(targets)) as pool:
+        destroyed = list(pool.map(lambda target: _destroy(run, *target), targets))
+    run.summary["destroy"] = "destroy: clean" if all(destroyed) else "destroy: LEFT RESOURCES"
+    return run
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,173 @@
+"""A local AWS endpoint: moto's server in this process, on a free loopback port.
+
+moto's known gaps that the real provider would see as drift are patched here, in the
+harness only, and named in :data:`MOTO_GAPS`:
+
+* Lambda ``GetFunction``/``GetFunctionConfiguration`` omit ``DeadLetterConfig`` and
+  ``LoggingConfig`` (the provider would plan to set them again on every plan);
+* ECS ``DescribeServices`` omits ``availabilityZoneRebalancing``;
+* EC2 security-group rules that reference another group lose their description;
+* EventBridge ``TestEventPattern`` is not implemented: it is answered with moto's own
+  pattern matcher (the one its rules use to route events).
+
+Each patch returns what the request set, nothing invented.
+
+moto also has no ECS draining: a drain is modelled where it is driven (see
+:mod:`tools.e2e.deployed`).
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+__all__ = ["MOTO_GAPS", "REGION", "credentials_env", "local_aws"]
+
+REGION = "us-east-1"
+MOTO_GAPS = (
+    "Lambda GetFunction omits DeadLetterConfig and LoggingConfig",
+    "ECS DescribeServices omits availabilityZoneRebalancing",
+    "EC2 security-group rules that reference a group lose their description",
+    "EventBridge TestEventPattern is not implemented (answered with moto's own matcher)",
+)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _patch_lambda_configuration() -> None:
+    from moto.awslambda.models import LambdaFunction
+
+    if getattr(LambdaFunction, "_e2e_patched", False):
+        return
+    original = LambdaFunction.get_configuration
+
+    def get_configuration(self: Any, on_create: bool = False) -> dict[str, Any]:
+        configuration: dict[str, Any] = original(self, on_create)
+        spec = getattr(self, "_e2e_spec", None) or {}
+        if "DeadLetterConfig" in spec and "DeadLetterConfig" not in configuration:
+            configuration["DeadLetterConfig"] = spec["DeadLetterConfig"]
+        if "LoggingConfig" in spec and "LoggingConfig" not in configuration:
+            configuration["LoggingConfig"] = spec["LoggingConfig"]
+        return configuration
+
+    original_init = LambdaFunction.__init__
+
+    def __init__(self: Any, account_id: str, spec: dict[str, Any], *args: Any, **kw: Any) -> None:
+        original_init(self, account_id, spec, *args, **kw)
+        self._e2e_spec = {
+            key: spec[key] for key in ("DeadLetterConfig", "LoggingConfig") if key in spec
+        }
+
+    original_update = LambdaFunction.update_configuration
+
+    def update_configuration(self: Any, config_updates: dict[str, Any]) -> Any:
+        kept = getattr(self, "_e2e_spec", {})
+        for key in ("DeadLetterConfig", "LoggingConfig"):
+            if key in config_updates:
+                kept[key] = config_updates[key]
+        self._e2e_spec = kept
+        return original_update(self, config_updates)
+
+    LambdaFunction.get_configuration = get_configuration  # type: ignore[method-assign]
+    LambdaFunction.__init__ = __init__  # type: ignore[method-assign]
+    LambdaFunction.update_configuration = update_configuration  # type: ignore[method-assign]
+    LambdaFunction._e2e_patched = True  # type: ignore[attr-defined]
+
+
+def _patch_ecs_service() -> None:
+    from moto.ecs.responses import EC2ContainerServiceResponse
+
+    if getattr(EC2ContainerServiceResponse, "_e2e_patched", False):
+        return
+
+    def recording(name: str) -> Any:
+        original = getattr(EC2ContainerServiceResponse, name)
+
+        def call(self: Any) -> Any:
+            result = original(self)
+            value = self._get_param("availabilityZoneRebalancing")
+            if value:
+                cluster = self._get_param("cluster", "default")
+                service = self._get_param("serviceName") or self._get_param("service")
+                found, _ = self.ecs_backend.describe_services(cluster, [service])
+                for model in found:
+                    model.availability_zone_rebalancing = value
+            return result
+
+        return call
+
+    for name in ("create_service", "update_service"):
+        setattr(EC2ContainerServiceResponse, name, recording(name))
+    EC2ContainerServiceResponse._e2e_patched = True  # type: ignore[attr-defined]
+
+
+def _patch_security_group_rule_description() -> None:
+    from moto.ec2.models.security_groups import SecurityGroupRule
+
+    if getattr(SecurityGroupRule, "_e2e_patched", False):
+        return
+
+    def description(self: Any) -> str | None:
+        found: str | None = self.ip_range.get("Description") or self.source_group.get("Description")
+        return found
+
+    SecurityGroupRule.description = property(description)  # type: ignore[assignment,method-assign]
+    SecurityGroupRule._e2e_patched = True  # type: ignore[attr-defined]
+
+
+def _patch_test_event_pattern() -> None:
+    import json
+
+    from moto.events.models import EventPattern
+    from moto.events.responses import EventsHandler
+
+    def test_event_pattern(self: Any) -> tuple[str, dict[str, Any]]:
+        pattern = EventPattern.load(self._get_param("EventPattern"))
+        event = json.loads(self._get_param("Event"))
+        return json.dumps({"Result": pattern.matches_event(event)}), self.response_headers
+
+    EventsHandler.test_event_pattern = test_event_pattern  # type: ignore[method-assign,assignment]
+
+
+def credentials_env(endpoint: str) -> dict[str, str]:
+    """Environment that sends every AWS SDK (the provider, botocore) to ``endpoint``."""
+    return {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_CONFIG_FILE": "/dev/null",
+        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+    }
+
+
+@contextmanager
+def local_aws() -> Iterator[str]:
+    """Start moto's server on a free loopback port; yield its endpoint URL."""
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+    _patch_lambda_configuration()
+    _patch_ecs_service()
+    _patch_security_group_rule_description()
+    _patch_test_event_pattern()
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
