@@ -24,9 +24,9 @@ resource "aws_dynamodb_table" "ledger" {
   }
 
   global_secondary_index {
-    name            = "due-index"
-    hash_key        = "sweep_key"
-    range_key       = "due_at"
+    name      = "due-index"
+    hash_key  = "sweep_key"
+    range_key = "due_at"
     # The sweeper reads the task ARN, its deadline, status and lease from the index and
     # the rest with GetItem: claims and lease renewals then cost one GSI write unit.
     projection_type    = "INCLUDE"

@@ -31,6 +31,6 @@ locals {
     LEASE_SECONDS         = tostring(var.lease_seconds)
     # Tags and task state a StopTask is decided on are at most this old.
     DECISION_MAX_AGE_SECONDS = tostring(var.decision_max_age_seconds)
-    DRY_RUN               = var.dry_run ? "true" : "false"
+    DRY_RUN                  = var.dry_run ? "true" : "false"
   })
 }
