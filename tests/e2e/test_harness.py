@@ -170,3 +170,25 @@ def test_given_a_wildcard_action_when_linted_then_parliament_reports_it() -> Non
     )
 
     assert findings  # RESOURCE_MISMATCH for s3:GetObject on a bucket ARN, at least
+
+
+def test_given_a_python_dependency_missing_when_e2e_runs_then_it_fails_rather_than_skips(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import builtins
+
+    import tools.e2e.__main__ as e2e
+
+    real_import = builtins.__import__
+
+    def no_parliament(name: str, *args: object, **kwargs: object) -> object:
+        if name == "parliament":
+            raise ImportError("No module named 'parliament'", name="parliament")
+        return real_import(name, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(e2e, "find_terraform", lambda: Path("/bin/true"))
+    monkeypatch.setattr(e2e, "find_plugin_dir", lambda: Path("/nonexistent"))
+    monkeypatch.setattr(builtins, "__import__", no_parliament)
+
+    assert e2e.main([]) == 1
+    assert "e2e: FAIL parliament is not installed" in capsys.readouterr().out

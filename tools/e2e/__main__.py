@@ -77,7 +77,11 @@ def _prerequisites() -> tuple[Path, Path]:
         import flask  # noqa: F401  (moto's server)
         import parliament  # noqa: F401
     except ImportError as error:
-        raise Missing(f"{error.name} is not installed (make .venv/main/.installed)") from error
+        # The project's own lock installs these: their absence is a broken environment,
+        # not a machine without Terraform, so it fails instead of skipping.
+        raise TerraformError(
+            f"{error.name} is not installed: rebuild the environment (make .venv/main/.installed)"
+        ) from error
     return terraform, plugin_dir
 
 
@@ -261,6 +265,9 @@ def main(argv: list[str] | None = None) -> int:
     except Missing as missing:
         print(f"e2e: skipped (Terraform lifecycle on a local AWS endpoint): {missing}")
         return 0
+    except TerraformError as broken:
+        print(f"e2e: FAIL {broken}")
+        return 1
     root = Path(tempfile.mkdtemp(prefix="drain-terminator-e2e-"))
     runtime = f"python{sys.version_info[0]}.{sys.version_info[1]}"
     versions = ", ".join(provider_versions(plugin_dir))
