@@ -206,8 +206,9 @@ class Faults:
             del self._plans[caller.request_id]
             self.counts[f"kill-after-{plan.mode}"] += 1
             raise LambdaKilled(f"chaos: killed after {plan.mode}, before {call.operation}")
-        if plan.mode == "claim" and call.operation == "PutItem":
-            if '"lease_owner"' in json.dumps(call.params):
+        if plan.mode == "claim" and call.operation == "UpdateItem":
+            # A claim is one conditional UpdateItem that sets the lease (DynamoLedger.claim).
+            if "lease_owner" in str(call.params.get("UpdateExpression", "")):
                 plan.claims_left -= 1
                 plan.armed = plan.claims_left <= 0
         elif plan.mode == "stop" and call.operation == "StopTask":

@@ -180,7 +180,7 @@ def make_workspace(root: Path, fixtures: Fixtures, python: str, runtime: str) ->
                     "python_executable": python,
                     # A short horizon so the sweeper run in the drain step stays short.
                     "sweep_horizon_seconds": 20,
-                    "sweeper_timeout": 60,
+                    "sweeper_timeout": 90,  # > horizon + 55 (the module checks it at plan)
                     "sweeper_reserved_concurrency": 2,
                     "role_path": "/drain-terminator/",
                     "role_permissions_boundary": fixtures.boundary_arn,
