@@ -72,6 +72,7 @@ resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_117:Calls only AWS APIs (ECS, ELB, DynamoDB, Lambda, CloudWatch); a VPC would add NAT or interface endpoints and no protection.
   #checkov:skip=CKV_AWS_272:Code is packaged from this repository during apply; code signing needs a Signer profile and S3-staged artifacts, out of scope here.
   #checkov:skip=CKV_AWS_115:Concurrency is unreserved by default (var.*_reserved_concurrency): accounts at the minimum concurrency quota cannot reserve any, and deployment bursts are absorbed.
+  #checkov:skip=CKV_AWS_50:X-Ray tracing is opt-in (var.tracing_enabled): the SDK adds about 0.1 s of CPU to every cold start, and Powertools logs and EMF metrics record each run.
   #checkov:skip=CKV_AWS_173:The environment holds no secrets (names and numbers); Lambda encrypts it at rest with its service key, or var.kms_key_arn when set.
   for_each = local.functions
 
