@@ -21,7 +21,7 @@ from moto.moto_api import state_manager
 from serverless.adapters.dynamodb_ledger import to_item
 from serverless.cli.app import main
 from serverless.model import Outcome, RecordStatus, TaskRecord
-from tests.support.hcl import ledger_table_spec
+from sim.terraform import ledger_table_spec
 
 ACCOUNT = "111122223333"
 REGION = "us-east-1"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from serverless.cli.app import _parser, main
-from tests.support.hcl import MODULE_DIR, load_tf
+from sim.terraform import MODULE_DIR, load_tf
 
 REPO = Path(__file__).resolve().parents[2]
 OPERATIONS = REPO / "docs" / "operations.md"

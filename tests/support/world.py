@@ -22,8 +22,8 @@ from moto.moto_api import state_manager
 from serverless.adapters import ports_from_clients
 from serverless.app import App, bootstrap, install
 from serverless.settings import Settings
+from sim.terraform import ledger_table_spec
 from tests.support.clock import ManualClock
-from tests.support.hcl import ledger_table_spec
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
 ACCOUNT = "111122223333"
