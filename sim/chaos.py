@@ -337,7 +337,7 @@ def _count(text: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """CLI: a chaos campaign; exit 0 only when every count the issue names is zero."""
+    """CLI: a chaos campaign; exit 0 only when every safety count is zero."""
     from sim.progress import DEFAULT_INTERVAL, ProgressLine, elapsed, interval_argument
 
     parser = argparse.ArgumentParser(prog="python -m sim.chaos", description=__doc__)
