@@ -14,6 +14,7 @@ from serverless.errors import (
     PermanentAwsError,
 )
 from serverless.model import Outcome, RecordStatus, TaskState
+from serverless.pacing import STOP_TASK, Bucket, Pacer
 from serverless.policy import stop_reason
 from serverless.stopping import (
     LOOKUP_RETRY_SECONDS,
@@ -56,6 +57,30 @@ def test_given_claim_lost_to_another_run_when_run_then_counted_skipped_and_never
     assert report.conflicts == 1
     assert len(h.ecs.stops) == 1
     assert h.ledger.claims[0] == (task, "run-1", start)
+
+
+def test_given_claims_lost_to_another_run_when_run_then_no_stop_task_tokens_asked_for_them(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[tuple[str, int]] = []
+    acquire = Pacer.acquire
+
+    def spy(pacer: Pacer, bucket: Bucket, count: int = 1) -> None:
+        asked.append((bucket.name, count))
+        acquire(pacer, bucket, count)
+
+    monkeypatch.setattr(Pacer, "acquire", spy)
+    start = h.now
+    tasks = [h.drain(i, start - 130) for i in range(1, 5)]
+    h.ledger.claim_conflicts.update(tasks[:3])
+
+    h.run(timeout=SHORT_TIMEOUT)
+
+    # The first batch holds one of its four records: it asks the shared StopTask bucket for
+    # one token, not four (tokens asked for records another run claimed first paced a
+    # 1,000-drain burst at half the account's StopTask rate).
+    assert next(count for name, count in asked if name == STOP_TASK.name) == 1
+    assert len(h.ecs.stops) >= 1
 
 
 def test_given_claimed_record_when_stopped_then_lease_taken_right_before_and_dropped_after(
