@@ -76,8 +76,8 @@ class Settings:
     # might start too late for it. Empty: never.
     sweeper_function_name: str = ""
     early_start_below_seconds: int = 120
-    # The tags (opt-in, dry-run, wait, guards) and the task state a StopTask is decided on
-    # are at most this many seconds old.
+    # The tags (opt-in, dry-run, wait, guards) and desiredCount a StopTask is decided on are
+    # at most this many seconds old (the task state: see stopping.TASK_STATE_MAX_AGE_SECONDS).
     decision_max_age_seconds: int = 5
 
 

@@ -1,8 +1,9 @@
 """One batch of due records: claim, re-check, decide, stop — each record on its own.
 
 Everything a StopTask is decided on is current when it is sent: the record was claimed
-moments before (a lease that outlives the longest possible StopTask call), the task was
-described after the claim, and the service's tags, desired count and health are at most
+moments before (a lease that outlives the longest possible StopTask call), the task's state
+was read at most :data:`TASK_STATE_MAX_AGE_SECONDS` before (described again when the checks
+took longer), and the service's tags, desired count and health are at most
 ``DECISION_MAX_AGE_SECONDS`` old. A failure of one lookup defers only the records that
 needed it (counted in ``LookupsFailed``, logged at ERROR with the service); the others go on.
 """
@@ -56,6 +57,7 @@ __all__ = [
     "LOOKUP_RETRY_SECONDS",
     "MAX_STOP_ATTEMPTS",
     "STOP_RETRY_SECONDS",
+    "TASK_STATE_MAX_AGE_SECONDS",
     "TRANSIENT_LOOKUP_RETRY_SECONDS",
     "TRANSIENT_RETRY_SECONDS",
     "WORKERS",
@@ -72,6 +74,11 @@ WORKERS = 8
 #: possible call plus a second of clock difference between invocations. Another run can
 #: therefore never claim the record while our StopTask may still be in flight.
 LEASE_MARGIN_SECONDS = ECS_CALL_MAX_SECONDS + 1.0
+#: A StopTask is first sent at most this long after the DescribeTasks that showed the task
+#: draining was sent (or ``DECISION_MAX_AGE_SECONDS``, if lower); when the checks between
+#: the two took longer (guards' reads, retries), the task is described again. ECS may still
+#: begin stopping the task itself inside this window; the StopTask is then a no-op.
+TASK_STATE_MAX_AGE_SECONDS = 2.0
 #: A record whose lookup failed (DescribeTasks, DescribeServices, target health, stagger
 #: slot) is looked at again this much later: soon when AWS was only unavailable
 #: (throttling, 5xx, time-outs that outlived botocore's retries), later when it refused.
@@ -170,12 +177,12 @@ class BatchWorker:
             return  # the leases expire; a later run takes the records over
         try:
             self._pacer.acquire(DESCRIBE_TASKS)
+            described_at = self._clock.now()  # the state is at least this old
             states = self._ecs.describe_tasks(cluster, [r.task_arn for r in records])
         except DrainTerminatorError as error:
             for record in records:
                 self._lookup_failed(record, "DescribeTasks", error)
             return
-        described_at = self._clock.now()
         names = [
             r.service_name
             for r in records
@@ -207,12 +214,7 @@ class BatchWorker:
             self._confirm(record, state)
             return
         now = self._clock.now()
-        if state is None:
-            self._close(record, Outcome.TASK_GONE, now)
-            return
-        if not state.draining:
-            outcome = outcome_for_observed(record, state.stopped_reason, state.last_status)
-            self._close(record, outcome, now, seen=state)
+        if self._closed_unless_draining(record, state, now):
             return
         if not isinstance(view, ServiceView):
             error = view or NotFoundError("service not looked up")
@@ -260,6 +262,15 @@ class BatchWorker:
             self._close(record, Outcome.DRY_RUN, now, seen=state)
             return
         now = self._clock.now()
+        if now - described_at > self._state_max_age():
+            # The checks took a while (guard reads, retries): read the task's state again,
+            # so that the StopTask follows a current one.
+            fresh = self._describe_again(record)
+            now = self._clock.now()
+            if fresh is None or self._closed_unless_draining(record, fresh[0], now):
+                self._guards.settle(record, None, now)
+                return
+            described_at = fresh[1]
         unsafe = self._unsafe(record, view, described_at, now)
         if unsafe is not None:
             logger.info("stop not sent: " + unsafe, extra=_keys(record))
@@ -269,6 +280,33 @@ class BatchWorker:
         stopped_at = self._stop(record, now)
         self._guards.settle(record, stopped_at, self._clock.now())
 
+    def _closed_unless_draining(
+        self, record: TaskRecord, state: TaskState | None, now: float
+    ) -> bool:
+        """Close ``record`` when its task is gone or no longer draining; True if closed."""
+        if state is None:
+            self._close(record, Outcome.TASK_GONE, now)
+            return True
+        if not state.draining:
+            outcome = outcome_for_observed(record, state.stopped_reason, state.last_status)
+            self._close(record, outcome, now, seen=state)
+            return True
+        return False
+
+    def _state_max_age(self) -> float:
+        return min(TASK_STATE_MAX_AGE_SECONDS, float(self._settings.decision_max_age_seconds))
+
+    def _describe_again(self, record: TaskRecord) -> tuple[TaskState | None, float] | None:
+        """The task's current state and when it was asked for; None when it could not be read."""
+        try:
+            self._pacer.acquire(DESCRIBE_TASKS)
+            asked_at = self._clock.now()
+            states = self._ecs.describe_tasks(record.cluster_arn, [record.task_arn])
+        except DrainTerminatorError as error:
+            self._lookup_failed(record, "DescribeTasks", error)
+            return None
+        return states.get(record.task_arn), asked_at
+
     def _unsafe(
         self, record: TaskRecord, view: ServiceView, described_at: float, now: float
     ) -> str | None:
@@ -276,7 +314,7 @@ class BatchWorker:
         max_age = self._settings.decision_max_age_seconds
         if record.lease_until is None or record.lease_until - now < LEASE_MARGIN_SECONDS:
             return "the lease would expire before StopTask could finish"
-        if now - described_at > max_age:
+        if now - described_at > self._state_max_age():
             return "the task state is too old"
         if now - view.read_at > max_age:
             return "the service's tags are too old"

@@ -227,8 +227,11 @@ class EcsModel:
             del group.targets[f"{target.target_id}:{target.port}"]
             self._target_state(group, target, "unused", "Target.NotRegistered")
 
-    def stop_task(self, task_arn: str, reason: str) -> Task:
-        """StopTask: STOPPING now (an already stopping task is returned unchanged)."""
+    def stop_task(self, task_arn: str, reason: str, attempt: int = 1) -> Task:
+        """StopTask: STOPPING now (an already stopping task is returned unchanged).
+
+        ``attempt`` is botocore's attempt number of the call (1: first sent), for the verdict.
+        """
         task = self.find(task_arn)
         now = self._now()
         task.stop_requests.append((now, reason))
@@ -241,6 +244,7 @@ class EcsModel:
             last_status=task.last_status,
             desired_status=task.desired_status,
             draining=task.draining,
+            attempt=attempt,
         )
         if task.last_status not in ACTIVE_STATUSES | {"DEACTIVATING"}:
             return task

@@ -62,7 +62,9 @@ def serve_model(interceptor: AwsInterceptor, model: EcsModel) -> None:
                 "ecs", "InvalidParameterException", "The referenced task was not found."
             )
         reason = str(call.params.get("reason", "Task stopped by user"))
-        return Reply.json({"task": task_object(model.stop_task(task.arn, reason))})
+        return Reply.json(
+            {"task": task_object(model.stop_task(task.arn, reason, attempt=call.attempt))}
+        )
 
     def list_tasks(call: AwsCall) -> Reply:
         cluster = str(call.params.get("cluster", "default"))

@@ -21,6 +21,7 @@ __all__ = [
     "PREFIX",
     "STALENESS_SECONDS",
     "STOPPABLE",
+    "TASK_STATE_SECONDS",
     "ChaosConfig",
     "ChaosResult",
     "aggregate",
@@ -40,6 +41,12 @@ MIN_HEALTHY = frozenset({"min-healthy", "both-guards"})
 #: later than this after an operator's change must honour it. The product's documented
 #: bound (docs/contracts.md) is the reference; this is the judge's parameter.
 STALENESS_SECONDS = 5.0
+#: How old the task state a StopTask is first sent on may be (seconds), and how much later
+#: botocore's retries of a throttled StopTask may resend it (the product's bounds,
+#: docs/contracts.md): a StopTask that reaches a task ECS began stopping itself within
+#: this window raced ECS (a no-op, counted apart); one later acted on a stale state.
+TASK_STATE_SECONDS = 2.0
+RETRY_SECONDS = 15.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +71,9 @@ class ChaosConfig:
     operator_rate: float = 0.25
     #: See :data:`STALENESS_SECONDS`.
     staleness_seconds: float = STALENESS_SECONDS
+    #: See :data:`TASK_STATE_SECONDS` and :data:`RETRY_SECONDS`.
+    task_state_seconds: float = TASK_STATE_SECONDS
+    retry_seconds: float = RETRY_SECONDS
     #: > 0: this case is a burst world of that many drains due at once (no operators).
     burst_drains: int = 0
 
@@ -78,6 +88,9 @@ class ChaosResult:
     stopped_by_terminator: int = 0
     premature_stops: int = 0
     forbidden_stops: int = 0
+    #: StopTasks that reached a task ECS (or an operator) had begun stopping within the
+    #: task-state window: no-ops, reported but not failures.
+    stops_racing_ecs: int = 0
     stopped_more_than_once: int = 0
     missed_stops: int = 0
     late_under_faults: int = 0
@@ -133,7 +146,7 @@ def judge(record: RunRecord, kinds: dict[str, str], config: ChaosConfig) -> Chao
     result = ChaosResult(cases=1)
     tasks = {t.arn: t for s in record.services for t in s.tasks}
     operators = _operator_actions(record, result)
-    ours = _judge_stops(record, kinds, tasks, result)
+    ours = _judge_stops(record, kinds, tasks, config, result)
     _judge_operators(record, kinds, config, tasks, ours, operators, result)
     _judge_stagger(record, tasks, ours, result)
     _judge_drains(record, kinds, config, tasks, ours, operators, result)
@@ -191,8 +204,24 @@ def _judge_operators(
                 result.details.append(f"{task.id[:8]} stopped with its target group deleted")
 
 
+def _raced_ecs(task: Task, obs: Observation, config: ChaosConfig) -> bool:
+    """``obs`` (a StopTask) reached ``task`` after someone else began stopping it, within the
+    window the product's task-state bound allows."""
+    began = task.stop_began_at
+    if began is None or task.stopped_by == "terminator" or began > obs.at:
+        return False
+    window = config.task_state_seconds
+    if int(obs.data.get("attempt", 1)) > 1:
+        window += config.retry_seconds
+    return obs.at - began <= window
+
+
 def _judge_stops(
-    record: RunRecord, kinds: dict[str, str], tasks: dict[str, Task], result: ChaosResult
+    record: RunRecord,
+    kinds: dict[str, str],
+    tasks: dict[str, Task],
+    config: ChaosConfig,
+    result: ChaosResult,
 ) -> dict[str, list[float]]:
     """Premature, forbidden, repeated and under-min-healthy stops; returns our stop times."""
     ours: dict[str, list[float]] = defaultdict(list)
@@ -205,6 +234,13 @@ def _judge_stops(
             continue
         task = tasks[obs.subject]
         kind = kinds[task.service.name]
+        if kind in STOPPABLE and not obs.data["draining"] and _raced_ecs(task, obs, config):
+            result.stops_racing_ecs += 1
+            result.details.append(
+                f"StopTask of {task.id[:8]} raced ECS ({kind}, "
+                f"{obs.at - (task.stop_began_at or 0.0):.2f} s after {task.stopped_by})"
+            )
+            continue
         ours[task.arn].append(obs.at)
         wait = record.wait_seconds(task.service)
         if task.drain_started_at is None or obs.at < task.drain_started_at + wait - 1e-6:
@@ -316,7 +352,8 @@ def aggregate(results: Iterable[ChaosResult]) -> ChaosResult:
     for r in results:
         for name in (
             "cases", "drains", "eligible_drains", "stopped_by_terminator", "premature_stops",
-            "forbidden_stops", "stopped_more_than_once", "missed_stops", "late_under_faults",
+            "forbidden_stops", "stops_racing_ecs", "stopped_more_than_once", "missed_stops",
+            "late_under_faults",
             "stagger_violations", "min_healthy_violations", "guarded_left_to_ecs",
             "sweeper_kills", "sweeper_overlaps", "handler_errors", "stops_after_opt_out",
             "stops_before_raised_wait", "sweeper_runs_failed", "operator_actions",
@@ -345,6 +382,8 @@ def format_result(result: ChaosResult) -> str:
         f"overlapping sweeper runs {result.sweeper_overlaps}",
         f"  premature stops (before drain start + wait):         {result.premature_stops}",
         f"  stops of tasks not opted in/opted out/dry-run/not draining: {result.forbidden_stops}",
+        f"  StopTasks racing ECS's own stop (no-ops, within {TASK_STATE_SECONDS:.0f} s): "
+        f"{result.stops_racing_ecs}",
         f"  tasks stopped more than once:                        {result.stopped_more_than_once}",
         f"  missed stops:                                        {result.missed_stops}",
         f"  max-stops-per-minute exceeded:                       {result.stagger_violations}",

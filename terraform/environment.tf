@@ -29,7 +29,7 @@ locals {
   sweeper_environment = merge(local.common_environment, {
     SWEEP_HORIZON_SECONDS = tostring(var.sweep_horizon_seconds)
     LEASE_SECONDS         = tostring(var.lease_seconds)
-    # Tags and task state a StopTask is decided on are at most this old.
+    # Tags and desiredCount a StopTask is decided on are at most this old.
     DECISION_MAX_AGE_SECONDS = tostring(var.decision_max_age_seconds)
     DRY_RUN                  = var.dry_run ? "true" : "false"
   })

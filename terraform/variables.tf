@@ -83,7 +83,7 @@ variable "lease_seconds" {
 
 variable "decision_max_age_seconds" {
   type        = number
-  description = "The tags (opt-in, dry-run, wait, guards) and the task state a StopTask is decided on are at most this many seconds old (DECISION_MAX_AGE_SECONDS)."
+  description = "The tags (opt-in, dry-run, wait, guards) and desiredCount a StopTask is decided on are at most this many seconds old; the task state at most 2 s, or this if lower (DECISION_MAX_AGE_SECONDS)."
   default     = 5
 
   validation {

@@ -166,6 +166,46 @@ def test_given_forged_stops_in_the_witness_log_when_judged_then_each_is_counted(
     assert judge(record, kinds, config).forbidden_stops == 1
 
 
+def test_given_stops_racing_ecs_own_stop_when_judged_then_allowed_only_within_the_window() -> None:
+    """A StopTask that reaches a task ECS began stopping is a no-op within the product's
+    task-state window (first attempt: 2 s; a botocore retry: 15 s more), forbidden beyond."""
+    config = ChaosConfig(seed=5, services=8, throttle_rate=0.0, kill_rate=0.0)
+    scenario, kinds = chaos_scenario(config)
+    record = Simulation(scenario, seed=config.seed, counterfactual=False).run_once()
+    assert judge(record, kinds, config).ok
+    task = next(
+        t
+        for s in record.services
+        for t in s.tasks
+        if kinds[s.name] == "plain" and t.stopped_by == "terminator"
+    )
+    assert task.stop_began_at is not None
+    began = task.stop_began_at
+    task.stopped_by = "ecs"  # Given: ECS, not the terminator, began stopping this task
+
+    def forge(after: float, attempt: int = 1) -> ChaosResult:
+        record.log.record(
+            began + after,
+            Kind.ECS_STOP_TASK,
+            task.arn,
+            service=task.service.name,
+            reason="drain-terminator: forged",
+            last_status="STOPPING",
+            desired_status="STOPPED",
+            draining=False,
+            attempt=attempt,
+        )
+        return judge(record, kinds, config)
+
+    within = forge(config.task_state_seconds - 0.5)
+    assert (within.stops_racing_ecs, within.forbidden_stops) == (1, 0)
+    assert within.ok
+    stale = forge(config.task_state_seconds + 0.5)
+    assert (stale.stops_racing_ecs, stale.forbidden_stops) == (1, 1)
+    retried = forge(config.task_state_seconds + 10.0, attempt=2)
+    assert (retried.stops_racing_ecs, retried.forbidden_stops) == (2, 1)
+
+
 def test_given_a_seed_when_a_case_runs_twice_then_faults_and_verdict_are_identical() -> None:
     """Seeded end to end (botocore's retry jitter included), so a failure can be replayed."""
     config = ChaosConfig(seed=11, services=3)

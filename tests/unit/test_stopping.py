@@ -20,6 +20,7 @@ from serverless.stopping import (
     LOOKUP_RETRY_SECONDS,
     MAX_STOP_ATTEMPTS,
     STOP_RETRY_SECONDS,
+    TASK_STATE_MAX_AGE_SECONDS,
     TRANSIENT_LOOKUP_RETRY_SECONDS,
     TRANSIENT_RETRY_SECONDS,
 )
@@ -157,16 +158,67 @@ def test_given_task_state_older_than_the_bound_when_deciding_then_described_agai
 ) -> None:
     start = h.now
     task = h.drain(1, start - 130)
-    # Reading the tags takes 6 s: the task state read before them is then too old (> 5 s).
+    # Reading the tags takes 6 s: the task state read before them is then too old (> 2 s).
     h.ecs.latency["DescribeServices"] = 6.0
 
     h.run()
 
-    # Released without a stop; the next round describes the task again and uses the tags
-    # read 0 s before: one stop, at +6.
+    # Within the same claim the task is described again right before the StopTask.
     assert h.stop_times(task) == [pytest.approx(start + 6)]
-    assert len(h.ledger.claims) == 2
+    assert len(h.ledger.claims) == 1
     assert [call[1] for call in h.ecs.describe_tasks_calls] == [(task,), (task,)]
+
+
+def test_given_checks_quicker_than_the_state_bound_when_deciding_then_described_once(
+    h: Harness,
+) -> None:
+    start = h.now
+    task = h.drain(1, start - 130)
+    h.ecs.latency["DescribeServices"] = TASK_STATE_MAX_AGE_SECONDS - 0.5
+
+    h.run()
+
+    assert len(h.ecs.stops) == 1
+    assert [call[1] for call in h.ecs.describe_tasks_calls] == [(task,)]
+
+
+def test_given_ecs_begins_stopping_the_task_during_slow_checks_when_deciding_then_no_stop_task(
+    h: Harness, clock: ManualClock
+) -> None:
+    start = h.now
+    task = h.drain(1, start - 130)
+    # 4 s: within DECISION_MAX_AGE_SECONDS (5), beyond TASK_STATE_MAX_AGE_SECONDS (2).
+    h.ecs.latency["DescribeServices"] = 4.0
+    # The deregistration delay ends while the tags are read: ECS begins stopping the task.
+    clock.at(
+        start + 2,
+        lambda: h.ecs.set_task(task, "STOPPING", "STOPPED", "Scaling activity", stopping_at=start),
+    )
+
+    h.run(timeout=SHORT_TIMEOUT)
+
+    assert h.ecs.stops == []
+    assert h.record(task).status is RecordStatus.CLOSED
+    assert h.record(task).outcome is not Outcome.STOPPED_BY_TERMINATOR
+
+
+def test_given_second_describe_fails_when_deciding_then_deferred_without_a_stop(
+    h: Harness, clock: ManualClock
+) -> None:
+    start = h.now
+    task = h.drain(1, start - 130)
+    h.ecs.latency["DescribeServices"] = 6.0
+    clock.at(
+        start + 3,
+        lambda: h.ecs.describe_tasks_failures.append(AwsUnavailableError("Rate exceeded")),
+    )
+
+    h.run()
+
+    # No StopTask on the unreadable state: the record is looked at again later, and stopped then.
+    (stopped_at,) = h.stop_times(task)
+    assert stopped_at >= start + 6 + TRANSIENT_LOOKUP_RETRY_SECONDS
+    assert len(h.ecs.describe_tasks_calls) >= 3
 
 
 def test_given_opt_out_between_two_stops_when_run_then_second_task_not_stopped(
