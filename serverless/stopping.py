@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 from serverless.clock import Clock
 from serverless.errors import (
     AwsUnavailableError,
-    ConflictError,
     DrainTerminatorError,
     NotFoundError,
     PermanentAwsError,
@@ -44,7 +43,12 @@ from serverless.policy import (
     wait_raised,
 )
 from serverless.ports import Ports
-from serverless.reporting import report_closed
+from serverless.record_writes import (
+    LOOKUP_RETRY_SECONDS,
+    TRANSIENT_LOOKUP_RETRY_SECONDS,
+    RecordWriter,
+    log_keys,
+)
 from serverless.services import ServiceDirectory, ServiceView
 from serverless.settings import Settings
 
@@ -79,11 +83,6 @@ LEASE_MARGIN_SECONDS = ECS_CALL_MAX_SECONDS + 1.0
 #: the two took longer (guards' reads, retries), the task is described again. ECS may still
 #: begin stopping the task itself inside this window; the StopTask is then a no-op.
 TASK_STATE_MAX_AGE_SECONDS = 2.0
-#: A record whose lookup failed (DescribeTasks, DescribeServices, target health, stagger
-#: slot) is looked at again this much later: soon when AWS was only unavailable
-#: (throttling, 5xx, time-outs that outlived botocore's retries), later when it refused.
-TRANSIENT_LOOKUP_RETRY_SECONDS = 5.0
-LOOKUP_RETRY_SECONDS = 15.0
 #: A permanently failing StopTask is retried this often before the record is given up.
 MAX_STOP_ATTEMPTS = 5
 STOP_RETRY_SECONDS = 30.0
@@ -91,11 +90,6 @@ STOP_RETRY_SECONDS = 30.0
 _UNIT_SECONDS = LEDGER_CALL_MAX_SECONDS + ECS_CALL_MAX_SECONDS
 #: After a StopTask that stayed unavailable through botocore's retries, look again this late.
 TRANSIENT_RETRY_SECONDS = 1.0
-
-
-def _keys(record: TaskRecord) -> dict[str, object]:
-    # Workers run side by side: log keys go on each line, not on the shared logger.
-    return {"task_arn": record.task_arn, "ecs_service": record.service_name}
 
 
 class BatchWorker:
@@ -122,6 +116,7 @@ class BatchWorker:
         self._pacer = pacer
         self._report = report
         self._time_left = time_left
+        self._writes = RecordWriter(ports.ledger, settings, clock, report)
         self._guards = Guards(
             ports.ledger, ports.health, clock, lambda: pacer.acquire(ELB_DESCRIBE)
         )
@@ -181,7 +176,7 @@ class BatchWorker:
             states = self._ecs.describe_tasks(cluster, [r.task_arn for r in records])
         except DrainTerminatorError as error:
             for record in records:
-                self._lookup_failed(record, "DescribeTasks", error)
+                self._writes.lookup_failed(record, "DescribeTasks", error)
             return
         names = [
             r.service_name
@@ -218,11 +213,11 @@ class BatchWorker:
             return
         if not isinstance(view, ServiceView):
             error = view or NotFoundError("service not looked up")
-            self._lookup_failed(record, "DescribeServices", error)
+            self._writes.lookup_failed(record, "DescribeServices", error)
             return
         policy = view.policy
         if not policy.enabled:
-            self._close(record, Outcome.OPTED_OUT, now, seen=state)
+            self._writes.close(record, Outcome.OPTED_OUT, now, seen=state)
             return
         if policy.wait_seconds > record.wait_seconds:
             # The effective wait is the larger of the recorded and the current one.
@@ -230,9 +225,9 @@ class BatchWorker:
             if longer.due_at > now:
                 logger.info(
                     "wait raised during the drain; stop postponed",
-                    extra={**_keys(record), "wait_seconds": policy.wait_seconds},
+                    extra={**log_keys(record), "wait_seconds": policy.wait_seconds},
                 )
-                self._write(record, released(longer, longer.due_at))
+                self._writes.write(record, released(longer, longer.due_at))
                 return
             record = longer
         try:
@@ -240,26 +235,28 @@ class BatchWorker:
                 record, policy, now
             )
         except DrainTerminatorError as error:
-            self._lookup_failed(record, "guard", error)
+            self._writes.lookup_failed(record, "guard", error)
             return
         if deferral is not None:
             count(Metric.STOPS_DEFERRED)
             self._report.add("deferred", record.task_arn)
             logger.info(
                 "early stop deferred",
-                extra={**_keys(record), "until": deferral.until, "why": deferral.reason},
+                extra={**log_keys(record), "until": deferral.until, "why": deferral.reason},
             )
-            self._write(record, released(record, deferral.until, deferred_because=deferral.reason))
+            self._writes.write(
+                record, released(record, deferral.until, deferred_because=deferral.reason)
+            )
             return
         if self._settings.dry_run or policy.dry_run:
             count(Metric.DRY_RUN_STOPS)
             logger.info(
                 "dry run: would have stopped the task now",
-                extra={**_keys(record), "would_stop_at": now, "deadline": record.deadline},
+                extra={**log_keys(record), "would_stop_at": now, "deadline": record.deadline},
             )
             self._report.add("dry_run", record.task_arn)
             self._guards.settle(record, now, now)
-            self._close(record, Outcome.DRY_RUN, now, seen=state)
+            self._writes.close(record, Outcome.DRY_RUN, now, seen=state)
             return
         now = self._clock.now()
         if now - described_at > self._state_max_age():
@@ -273,9 +270,9 @@ class BatchWorker:
             described_at = fresh[1]
         unsafe = self._unsafe(record, view, described_at, now)
         if unsafe is not None:
-            logger.info("stop not sent: " + unsafe, extra=_keys(record))
+            logger.info("stop not sent: " + unsafe, extra=log_keys(record))
             self._guards.settle(record, None, now)
-            self._write(record, released(record, record.due_at))
+            self._writes.write(record, released(record, record.due_at))
             return
         stopped_at = self._stop(record, now)
         self._guards.settle(record, stopped_at, self._clock.now())
@@ -285,11 +282,11 @@ class BatchWorker:
     ) -> bool:
         """Close ``record`` when its task is gone or no longer draining; True if closed."""
         if state is None:
-            self._close(record, Outcome.TASK_GONE, now)
+            self._writes.close(record, Outcome.TASK_GONE, now)
             return True
         if not state.draining:
             outcome = outcome_for_observed(record, state.stopped_reason, state.last_status)
-            self._close(record, outcome, now, seen=state)
+            self._writes.close(record, outcome, now, seen=state)
             return True
         return False
 
@@ -303,7 +300,7 @@ class BatchWorker:
             asked_at = self._clock.now()
             states = self._ecs.describe_tasks(record.cluster_arn, [record.task_arn])
         except DrainTerminatorError as error:
-            self._lookup_failed(record, "DescribeTasks", error)
+            self._writes.lookup_failed(record, "DescribeTasks", error)
             return None
         return states.get(record.task_arn), asked_at
 
@@ -328,11 +325,13 @@ class BatchWorker:
         try:
             self._ecs.stop_task(record.cluster_arn, record.task_arn, reason)
         except NotFoundError:
-            self._close(record, Outcome.TASK_GONE, now)
+            self._writes.close(record, Outcome.TASK_GONE, now)
             return None
         except AwsUnavailableError:
-            logger.warning("StopTask unavailable after retries; trying again", extra=_keys(record))
-            self._write(record, released(record, now + TRANSIENT_RETRY_SECONDS))
+            logger.warning(
+                "StopTask unavailable after retries; trying again", extra=log_keys(record)
+            )
+            self._writes.write(record, released(record, now + TRANSIENT_RETRY_SECONDS))
             return None
         except PermanentAwsError as error:
             count(Metric.STOPS_FAILED)
@@ -340,12 +339,14 @@ class BatchWorker:
             self._report.add("failed", record.task_arn)
             logger.error(
                 "StopTask failed",
-                extra={**_keys(record), "error": str(error), "attempts": attempts},
+                extra={**log_keys(record), "error": str(error), "attempts": attempts},
             )
             if attempts >= MAX_STOP_ATTEMPTS:
-                self._close(record, Outcome.STOP_FAILED, now, attempts=attempts)
+                self._writes.close(record, Outcome.STOP_FAILED, now, attempts=attempts)
             else:
-                self._write(record, released(record, now + STOP_RETRY_SECONDS, attempts=attempts))
+                self._writes.write(
+                    record, released(record, now + STOP_RETRY_SECONDS, attempts=attempts)
+                )
             return None
         stopped_at = self._clock.now()
         # Lateness against the deadline, or against the end of the last guard deferral.
@@ -356,14 +357,14 @@ class BatchWorker:
         logger.info(
             "task stopped early",
             extra={
-                **_keys(record),
+                **log_keys(record),
                 "reason": reason,
                 "lateness_seconds": round(lateness, 3),
                 "deadline": record.deadline,
             },
         )
         confirm_at = stopped_at + self._settings.confirm_after_seconds
-        self._write(record, stop_requested(record, stopped_at, reason, confirm_at))
+        self._writes.write(record, stop_requested(record, stopped_at, reason, confirm_at))
         return stopped_at
 
     def _confirm(self, record: TaskRecord, state: TaskState | None) -> None:
@@ -380,55 +381,4 @@ class BatchWorker:
                 float("inf") if state.stopping_at is None else self._settings.confirm_after_seconds
             )
             closed = on_stopped_event(record, state, now, retention, window) or record
-        self._write_closed(record, closed)
-
-    # -- ledger writes (a failure stays with its record) ------------------------------------
-
-    def _lookup_failed(self, record: TaskRecord, what: str, error: DrainTerminatorError) -> None:
-        retry = (
-            TRANSIENT_LOOKUP_RETRY_SECONDS
-            if isinstance(error, AwsUnavailableError)
-            else LOOKUP_RETRY_SECONDS
-        )
-        count(Metric.LOOKUPS_FAILED)
-        self._report.add("lookup_failed", record.task_arn)
-        logger.error(
-            f"{what} failed; stop deferred",
-            extra={**_keys(record), "error": str(error), "retry_in": retry},
-        )
-        self._write(record, released(record, self._clock.now() + retry))
-
-    def _close(
-        self,
-        record: TaskRecord,
-        outcome: Outcome,
-        now: float,
-        *,
-        seen: TaskState | None = None,
-        attempts: int | None = None,
-    ) -> None:
-        retention = self._settings.record_retention_seconds
-        closed = close_record(record, outcome, now, retention, seen=seen, attempts=attempts)
-        self._write_closed(record, closed)
-
-    def _write_closed(self, record: TaskRecord, closed: TaskRecord) -> None:
-        if self._write(record, closed):
-            self._report.add("closed", record.task_arn)
-            report_closed(closed)
-
-    def _write(self, record: TaskRecord, new: TaskRecord) -> bool:
-        """Write ``new`` over the claimed ``record``; False when it could not be written."""
-        try:
-            self._ledger.put(new, expected_rev=record.rev)
-        except ConflictError:
-            # Only a STOPPED event can have changed a record we hold: it is closed already.
-            self._report.conflict()
-            return False
-        except DrainTerminatorError as error:
-            # The lease expires by itself; a later run picks the record up again.
-            logger.warning(
-                "could not write the record; its lease expires by itself",
-                extra={**_keys(record), "error": str(error)},
-            )
-            return False
-        return True
+        self._writes.write_closed(record, closed)

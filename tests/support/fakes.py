@@ -280,6 +280,7 @@ class FakeEcs:
             self.tasks[task_arn] = TaskState(
                 task_arn, "STOPPING", "STOPPED", reason, "UserInitiated", stopping_at=now
             )
+        self._take("StopTask")  # ECS acts when the call is sent; the caller waits for it
 
 
 @dataclass

@@ -163,9 +163,11 @@ def test_given_time_runs_out_between_batches_when_run_then_later_batches_left_un
     h: Harness, clock: ManualClock
 ) -> None:
     tasks = [h.drain(i, h.now - 130) for i in range(1, 21)]
-    # Each DescribeTasks takes 10 s: the second batch no longer fits a 71 s invocation.
-    h.ecs.latency["DescribeTasks"] = 10.0
-    h.run(timeout=SHORT_TIMEOUT)
+    # Each StopTask takes 1 s: the first batch's last stop starts 9 s in, with 45.5 s left
+    # (64.5 s - 10 s reserve - 9 s >= 45 s a unit needs); the second batch would start 10 s
+    # in, with too little left.
+    h.ecs.latency["StopTask"] = 1.0
+    h.run(timeout=64.5)
 
     assert len(h.ecs.stops) == CLAIM_BATCH
     records = [h.record(t) for t in tasks]
