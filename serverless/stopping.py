@@ -185,10 +185,12 @@ class BatchWorker:
             and (state := states.get(r.task_arn)) is not None
             and state.draining
         ]
+        # Views at most half the bound old: the other half is for working the batch, so the
+        # tags are still within the bound at its last StopTask.
         views = self._services.fresh(
             cluster,
             names,
-            self._settings.decision_max_age_seconds,
+            self._settings.decision_max_age_seconds / 2,
             lambda: self._pacer.acquire(DESCRIBE_SERVICES),
         )
         for record in records:

@@ -17,6 +17,7 @@ from serverless.model import Outcome, RecordStatus, TaskState
 from serverless.pacing import STOP_TASK, Bucket, Pacer
 from serverless.policy import stop_reason
 from serverless.stopping import (
+    CLAIM_BATCH,
     LOOKUP_RETRY_SECONDS,
     MAX_STOP_ATTEMPTS,
     STOP_RETRY_SECONDS,
@@ -167,6 +168,21 @@ def test_given_task_state_older_than_the_bound_when_deciding_then_described_agai
     assert h.stop_times(task) == [pytest.approx(start + 6)]
     assert len(h.ledger.claims) == 1
     assert [call[1] for call in h.ecs.describe_tasks_calls] == [(task,), (task,)]
+
+
+def test_given_a_view_older_than_half_the_bound_when_a_batch_starts_then_it_is_read_again(
+    h: Harness,
+) -> None:
+    start = h.now
+    tasks = [h.drain(i, start - 130) for i in range(1, CLAIM_BATCH + 2)]
+    # Each StopTask takes 0.3 s: the second batch starts 3 s after the tags were read, more
+    # than half of DECISION_MAX_AGE_SECONDS (5 s), so its last stop could exceed the bound.
+    h.ecs.latency["StopTask"] = 0.3
+
+    h.run()
+
+    assert [s.task_arn for s in h.ecs.stops] == tasks
+    assert len(h.ecs.describe_services_calls) == 2
 
 
 def test_given_checks_quicker_than_the_state_bound_when_deciding_then_described_once(
