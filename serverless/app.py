@@ -15,7 +15,7 @@ from serverless.clock import Clock, SystemClock
 from serverless.errors import InvalidEventError
 from serverless.events import event_id_of, parse_task_event
 from serverless.observability import Metric, count, log_keys, logger
-from serverless.pacing import DESCRIBE_SERVICES, Pacer
+from serverless.pacing import DESCRIBE_SERVICES_SINGLY, Pacer
 from serverless.policy import EARLY_START_SOURCE
 from serverless.ports import Ports
 from serverless.services import ServiceDirectory
@@ -42,7 +42,7 @@ class App:
             settings,
             clock,
             shared=ports.ledger,
-            before_call=lambda: self.pacer.acquire(DESCRIBE_SERVICES),
+            before_call=lambda: self.pacer.acquire(DESCRIBE_SERVICES_SINGLY),
         )
         self.tracker = DrainTracker(ports.ledger, self.services, settings, clock, ports.trigger)
 

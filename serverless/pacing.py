@@ -19,10 +19,12 @@ from collections import deque
 from dataclasses import dataclass
 
 from serverless.clock import Clock
+from serverless.errors import DrainTerminatorError
 from serverless.ports import LedgerPort
 
 __all__ = [
     "DESCRIBE_SERVICES",
+    "DESCRIBE_SERVICES_SINGLY",
     "DESCRIBE_TASKS",
     "ECS_CALL_MAX_SECONDS",
     "ELB_DESCRIBE",
@@ -56,12 +58,22 @@ STOP_TASK = Bucket("ecs:StopTask", 40.0, 100, 10)
 DESCRIBE_TASKS = Bucket("ecs:DescribeTasks", 20.0, 100, 4)
 DESCRIBE_SERVICES = Bucket("ecs:DescribeServices", 20.0, 100, 4)
 ELB_DESCRIBE = Bucket("elb:Describe", 10.0, 40, 4)
+#: The same DescribeServices bucket, one token per ledger write: for the task-events
+#: function, whose containers each make a call now and then, so that a burst of cold
+#: containers does not take blocks whose unspent tokens are lost to every other caller.
+DESCRIBE_SERVICES_SINGLY = Bucket(DESCRIBE_SERVICES.name, 20.0, 100, 1)
+
+
+#: How often a worker looks whether a block another worker is fetching has arrived.
+FETCH_POLL_SECONDS = 0.005
 
 
 @dataclass(slots=True)
 class _Block:
-    usable_at: float
+    #: When its tokens may be spent; None while the ledger write that takes it is in flight.
+    usable_at: float | None
     left: int
+    failed: DrainTerminatorError | None = None
 
 
 class Pacer:
@@ -69,7 +81,9 @@ class Pacer:
     per warm container for the task-events function).
 
     Safe to use from the run's workers: the lock is never held across a ledger call or a
-    sleep (the simulator's workers must only block on the clock and on AWS calls).
+    sleep (the simulator's workers must only block on the clock and on AWS calls). Workers
+    that need tokens at the same moment share the block one of them is fetching instead of
+    each fetching its own, whose unspent tokens would be lost to the shared bucket.
     """
 
     def __init__(self, ledger: LedgerPort, clock: Clock) -> None:
@@ -80,42 +94,66 @@ class Pacer:
         #: Ledger writes made to take tokens (for the run's report).
         self.takes = 0
 
-    def _take_local(self, bucket: Bucket, wanted: int) -> tuple[int, float]:
-        """Up to ``wanted`` tokens from the local blocks: (how many, usable from when)."""
+    def _take_local(self, bucket: Bucket, wanted: int) -> tuple[int, list[_Block]]:
+        """Up to ``wanted`` tokens from the local blocks, in flight or not: (how many, from
+        which blocks); a new in-flight block for the rest is the caller's to fetch."""
         got = 0
-        usable_at = float("-inf")
+        taken: list[_Block] = []
         stale = self._clock.now() - BLOCK_MAX_AGE_SECONDS
         with self._lock:
             blocks = self._blocks.setdefault(bucket.name, deque())
-            while blocks and blocks[0].usable_at < stale:
+            while blocks and blocks[0].usable_at is not None and blocks[0].usable_at < stale:
                 blocks.popleft()
-            while blocks and got < wanted:
-                block = blocks[0]
+            for block in blocks:
+                if got == wanted:
+                    break
                 used = min(block.left, wanted - got)
-                block.left -= used
-                got += used
-                usable_at = max(usable_at, block.usable_at)
-                if block.left == 0:
-                    blocks.popleft()
-        return got, usable_at
+                if used:
+                    block.left -= used
+                    got += used
+                    taken.append(block)
+            while blocks and blocks[0].left == 0 and blocks[0].usable_at is not None:
+                blocks.popleft()
+        return got, taken
 
     def acquire(self, bucket: Bucket, count: int = 1) -> None:
         """Wait until ``count`` calls of ``bucket`` may be made (raises if the ledger fails)."""
         if count <= 0:
             return
         count = min(count, bucket.burst)
-        got, usable_at = self._take_local(bucket, count)
-        while got < count:
+        got, taken = self._take_local(bucket, count)
+        if got < count:
             size = min(max(bucket.block, count - got), bucket.burst)
-            at = self._ledger.take_tokens(
-                bucket.name, size, bucket.rate, bucket.burst, self._clock.now()
-            )
+            block = _Block(None, size - (count - got))
             with self._lock:
+                self._blocks.setdefault(bucket.name, deque()).append(block)
                 self.takes += 1
-                self._blocks.setdefault(bucket.name, deque()).append(_Block(at, size))
-            more, more_at = self._take_local(bucket, count - got)
-            got += more
-            usable_at = max(usable_at, more_at)
+            self._fetch(bucket, block, size)
+            taken.append(block)
+        usable_at = max(self._arrived(block) for block in taken)
         wait = usable_at - self._clock.now()
         if wait > 0:
             self._clock.sleep(wait)
+
+    def _fetch(self, bucket: Bucket, block: _Block, size: int) -> None:
+        try:
+            at = self._ledger.take_tokens(
+                bucket.name, size, bucket.rate, bucket.burst, self._clock.now()
+            )
+        except DrainTerminatorError as error:
+            with self._lock:
+                block.failed = error
+                self._blocks[bucket.name].remove(block)
+            raise
+        with self._lock:
+            block.usable_at = at
+
+    def _arrived(self, block: _Block) -> float:
+        """When ``block``'s tokens may be spent, once its fetch has landed."""
+        while True:
+            with self._lock:
+                if block.failed is not None:
+                    raise block.failed
+                if block.usable_at is not None:
+                    return block.usable_at
+            self._clock.sleep(FETCH_POLL_SECONDS)

@@ -7,12 +7,15 @@ from typing import Any
 
 import pytest
 
+from serverless.errors import AwsUnavailableError
+from serverless.pacing import DESCRIBE_TASKS, Pacer
 from sim.concurrency import LoopConcurrency
 from sim.costs import Costs
 from sim.lambda_runtime import LambdaFunction
-from sim.loop import EventLoop
+from sim.loop import EventLoop, SimClock
 from sim.observe import ObservationLog
 from tests.sim.test_costs import START, _ecs_world, _run_as_lambda
+from tests.support.fakes import FakeLedger
 
 
 def _in_process(loop: EventLoop, body: Any) -> Any:
@@ -131,3 +134,54 @@ def test_given_a_timeout_when_children_still_run_then_the_invocation_times_out()
     assert function.invocations[0].ended_at == START + 3.0
     assert woke == []
     assert loop.alive == 0
+
+
+class _SlowLedger(FakeLedger):
+    """Token writes that take 7 ms of virtual time, as a DynamoDB UpdateItem does."""
+
+    def __init__(self, loop: EventLoop) -> None:
+        super().__init__()
+        self._loop = loop
+
+    def take_tokens(self, bucket: str, count: int, rate: float, burst: int, now: float) -> float:
+        self._loop.sleep(0.007)
+        return super().take_tokens(bucket, count, rate, burst, now)
+
+
+def test_given_eight_workers_needing_a_token_at_once_when_paced_then_they_share_blocks() -> None:
+    loop = EventLoop(START)
+    ledger = _SlowLedger(loop)
+    pacer = Pacer(ledger, SimClock(loop))
+
+    box = _in_process(
+        loop,
+        lambda: LoopConcurrency(loop).map(
+            lambda n: (pacer.acquire(DESCRIBE_TASKS), loop.now)[1], range(8), 8
+        ),
+    )
+
+    # Eight tokens in blocks of four: two ledger writes, not one block per worker (whose
+    # unspent tokens would be lost to the account's bucket).
+    assert [call[:2] for call in ledger.token_calls] == [("ecs:DescribeTasks", 4)] * 2
+    assert all(at == pytest.approx(START + 0.007, abs=0.006) for at in box["result"])
+
+
+def test_given_the_shared_fetch_fails_when_paced_then_each_worker_waiting_sees_the_error() -> None:
+    loop = EventLoop(START)
+    ledger = _SlowLedger(loop)
+    ledger.token_failures.append(AwsUnavailableError("ledger throttled"))
+    pacer = Pacer(ledger, SimClock(loop))
+    outcomes: list[str] = []
+
+    def worker(n: int) -> None:
+        try:
+            pacer.acquire(DESCRIBE_TASKS)
+            outcomes.append("ok")
+        except AwsUnavailableError:
+            outcomes.append("error")
+
+    _in_process(loop, lambda: LoopConcurrency(loop).map(worker, range(3), 3))
+
+    assert sorted(outcomes) == ["error", "error", "error"]
+    pacer.acquire(DESCRIBE_TASKS)  # the next acquire fetches anew
+    assert len(ledger.token_calls) == 1

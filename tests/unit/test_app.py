@@ -21,7 +21,7 @@ from serverless.concurrency import InlineConcurrency, ThreadConcurrency
 from serverless.errors import ConfigError
 from serverless.settings import Settings
 from tests.support.clock import ManualClock
-from tests.support.fakes import FakeEcs, FakeLedger, fake_ports
+from tests.support.fakes import CLUSTER_ARN, FakeEcs, FakeLedger, fake_ports
 
 
 def test_given_settings_clock_and_ports_when_bootstrapped_then_app_uses_exactly_them(
@@ -138,3 +138,17 @@ def test_given_limit_when_threads_map_then_never_more_at_once_and_really_concurr
 
     ThreadConcurrency().map(work, list(range(9)), limit=3)
     assert peak == 3
+
+
+def test_given_a_cold_task_events_container_when_it_looks_up_a_service_then_one_token_is_taken(
+    clock: ManualClock,
+) -> None:
+    ecs, ledger = FakeEcs(clock), FakeLedger()
+    ecs.add_service("web", {"drain-terminator:enabled": "true"})
+    app = bootstrap(Settings(table_name="t"), clock=clock, ports=fake_ports(ecs, ledger))
+
+    app.services.policy(CLUSTER_ARN, "web")
+
+    # One DescribeServices, one token from the account's shared bucket: a block of several
+    # would leave tokens unspent in a container that may never call again.
+    assert [call[:2] for call in ledger.token_calls] == [("ecs:DescribeServices", 1)]
