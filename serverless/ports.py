@@ -71,6 +71,13 @@ class LedgerPort(Protocol):
         """Store what DescribeServices showed of a service at ``read_at`` (None: no service)."""
         ...
 
+    def claim_service_lookup(
+        self, cluster_arn: str, service_name: str, now: float, until: float
+    ) -> bool:
+        """Become the one function that describes the service until ``until`` (False:
+        another has claimed it and will store what it finds)."""
+        ...
+
     def take_tokens(self, bucket: str, count: int, rate: float, burst: int, now: float) -> float:
         """Take ``count`` tokens of the account-wide token bucket ``bucket`` (shared by every
         invocation); returns the time from which they may be spent (``now`` or later).

@@ -13,10 +13,20 @@ from serverless.policy import parse_policy
 from serverless.ports import EcsPort, LedgerPort
 from serverless.settings import Settings
 
-__all__ = ["DESCRIBE_SERVICES_BATCH", "ServiceDirectory", "ServiceView"]
+__all__ = [
+    "DESCRIBE_SERVICES_BATCH",
+    "LOOKUP_CLAIM_SECONDS",
+    "LOOKUP_POLL_SECONDS",
+    "ServiceDirectory",
+    "ServiceView",
+]
 
 #: DescribeServices describes at most this many services per call.
 DESCRIBE_SERVICES_BATCH = 10
+#: One function at a time describes a service for the shared copy: the others wait up to
+#: this long for that copy (looking every LOOKUP_POLL_SECONDS), then describe it themselves.
+LOOKUP_CLAIM_SECONDS = 5.0
+LOOKUP_POLL_SECONDS = 0.1
 
 _NOT_OPTED_IN = ServicePolicy(enabled=False, wait_seconds=0)
 
@@ -97,6 +107,9 @@ class ServiceDirectory:
         stored = self._stored(cluster_arn, service_name)
         if stored is not None and self._clock.now() - stored[1] < max_age:
             return self._view(cluster_arn, service_name, stored[0], stored[1]).policy
+        waited = self._wait_for_another_lookup(cluster_arn, service_name, max_age)
+        if waited is not None:
+            return waited
         view = self._read(cluster_arn, [service_name], self._before_call)[service_name]
         if self._shared is not None:
             try:
@@ -104,6 +117,35 @@ class ServiceDirectory:
             except DrainTerminatorError as error:
                 logger.warning("could not share the service's tags", extra={"error": str(error)})
         return view.policy
+
+    def _wait_for_another_lookup(
+        self, cluster_arn: str, service_name: str, max_age: float
+    ) -> ServicePolicy | None:
+        """When another function has claimed the service's lookup, its policy from the copy
+        that function stores; None: this function describes the service itself.
+
+        Without this, a burst of drains on many cold containers made each of them describe
+        the same services at once, and their paced calls pushed the account's shared
+        DescribeServices bucket minutes into the future.
+        """
+        if self._shared is None:
+            return None
+        now = self._clock.now()
+        try:
+            if self._shared.claim_service_lookup(
+                cluster_arn, service_name, now, now + LOOKUP_CLAIM_SECONDS
+            ):
+                return None
+        except DrainTerminatorError as error:
+            logger.warning("could not claim the service lookup", extra={"error": str(error)})
+            return None
+        give_up = now + LOOKUP_CLAIM_SECONDS
+        while self._clock.now() < give_up:
+            self._clock.sleep(LOOKUP_POLL_SECONDS)
+            stored = self._stored(cluster_arn, service_name)
+            if stored is not None and self._clock.now() - stored[1] < max_age:
+                return self._view(cluster_arn, service_name, stored[0], stored[1]).policy
+        return None  # the other function did not store it in time: describe it here
 
     def _stored(
         self, cluster_arn: str, service_name: str

@@ -195,7 +195,7 @@ class DynamoLedger:
                 )
                 .get("Item")
             )
-        if not item:
+        if not item or "read_at" not in item:  # never stored, or only claimed
             return None
         read_at = float(item["read_at"]["N"])
         if not item.get("exists", {}).get("BOOL", False):
@@ -225,6 +225,29 @@ class DynamoLedger:
             item["target_groups"] = {"L": [{"S": arn} for arn in info.target_group_arns]}
         with aws_errors("PutItem"):
             self._client.get().put_item(TableName=self._table, Item=item)
+
+    def claim_service_lookup(
+        self, cluster_arn: str, service_name: str, now: float, until: float
+    ) -> bool:
+        """One conditional UpdateItem of the service's shared item; put_service clears it."""
+        try:
+            with aws_errors("UpdateItem"):
+                self._client.get().update_item(
+                    TableName=self._table,
+                    Key={"pk": {"S": _service_key(cluster_arn, service_name)}},
+                    UpdateExpression="SET lookup_until = :until, expires_at = :expires",
+                    ConditionExpression=(
+                        "attribute_not_exists(lookup_until) OR lookup_until <= :now"
+                    ),
+                    ExpressionAttributeValues={
+                        ":until": {"N": _number(until)},
+                        ":now": {"N": _number(now)},
+                        ":expires": {"N": str(int(until) + 3600)},
+                    },
+                )
+        except ConflictError:
+            return False
+        return True
 
     def take_tokens(self, bucket: str, count: int, rate: float, burst: int, now: float) -> float:
         """GCRA on the item ``rate#<bucket>``: move its theoretical arrival time ``tat`` on by

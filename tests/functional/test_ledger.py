@@ -100,3 +100,16 @@ def test_given_service_when_shared_then_read_back_whole_and_absence_remembered(
     ledger.put_service(CLUSTER_ARN, "ghost", None, T0 + 1)
     assert ledger.get_service(CLUSTER_ARN, "web") == (info, T0)
     assert ledger.get_service(CLUSTER_ARN, "ghost") == (None, T0 + 1)
+
+
+def test_given_a_service_lookup_claimed_when_claimed_again_then_refused_until_it_ends_or_is_stored(
+    ledger: DynamoLedger,
+) -> None:
+    info = ServiceInfo(CLUSTER_ARN, "web", {"drain-terminator:enabled": "true"}, 3, ())
+    assert ledger.claim_service_lookup(CLUSTER_ARN, "web", T0, T0 + 5)
+    assert ledger.get_service(CLUSTER_ARN, "web") is None  # claimed, nothing stored yet
+    assert not ledger.claim_service_lookup(CLUSTER_ARN, "web", T0 + 1, T0 + 6)
+    assert ledger.claim_service_lookup(CLUSTER_ARN, "web", T0 + 5, T0 + 10)  # it ended
+    ledger.put_service(CLUSTER_ARN, "web", info, T0 + 6)
+    assert ledger.get_service(CLUSTER_ARN, "web") == (info, T0 + 6)
+    assert ledger.claim_service_lookup(CLUSTER_ARN, "web", T0 + 7, T0 + 12)  # stored: free

@@ -68,6 +68,8 @@ class FakeLedger:
         self.token_failures: list[Exception] = []
         #: The services' shared copies (``service#`` items).
         self.shared_services: dict[tuple[str, str], tuple[ServiceInfo | None, float]] = {}
+        #: Claims of a service's lookup (``claim_service_lookup``): until when.
+        self.service_lookups: dict[tuple[str, str], float] = {}
         #: A guard against a run loop that never sleeps: ``due`` fails past this many calls.
         self.max_due_calls = 10_000
 
@@ -132,6 +134,16 @@ class FakeLedger:
         self, cluster_arn: str, service_name: str, info: ServiceInfo | None, read_at: float
     ) -> None:
         self.shared_services[(cluster_arn, service_name)] = (info, read_at)
+        self.service_lookups.pop((cluster_arn, service_name), None)
+
+    def claim_service_lookup(
+        self, cluster_arn: str, service_name: str, now: float, until: float
+    ) -> bool:
+        held = self.service_lookups.get((cluster_arn, service_name))
+        if held is not None and held > now:
+            return False
+        self.service_lookups[(cluster_arn, service_name)] = until
+        return True
 
     def take_tokens(self, bucket: str, count: int, rate: float, burst: int, now: float) -> float:
         """The same GCRA as the DynamoDB adapter, on a dict."""

@@ -7,8 +7,13 @@ from typing import Any
 import pytest
 
 from serverless.errors import AwsUnavailableError, DrainTerminatorError
-from serverless.model import ServicePolicy
-from serverless.services import ServiceDirectory, ServiceView
+from serverless.model import ServiceInfo, ServicePolicy
+from serverless.services import (
+    LOOKUP_CLAIM_SECONDS,
+    LOOKUP_POLL_SECONDS,
+    ServiceDirectory,
+    ServiceView,
+)
 from serverless.settings import Settings
 from tests.support.clock import ManualClock
 from tests.support.fakes import CLUSTER_ARN, FakeEcs, FakeLedger
@@ -244,3 +249,37 @@ def test_given_shared_copy_of_a_missing_service_when_fresh_then_not_opted_in_wit
     services = ServiceDirectory(ecs, Settings(table_name="t"), clock, ledger)
     assert not services.policy(CLUSTER_ARN, "ghost").enabled
     assert ecs.describe_services_calls == []
+
+
+def test_given_another_container_is_looking_up_the_service_when_policy_needed_then_its_copy_used(
+    ecs: FakeEcs, clock: ManualClock
+) -> None:
+    ecs.add_service("web", OPTED_IN)
+    ledger = FakeLedger()
+    start = clock.now()
+    assert ledger.claim_service_lookup(CLUSTER_ARN, "web", start, start + LOOKUP_CLAIM_SECONDS)
+    # The other container's DescribeServices answers 0.3 s later and it stores the copy.
+    info = ServiceInfo(CLUSTER_ARN, "web", OPTED_IN, 2, ())
+    clock.at(start + 0.3, lambda: ledger.put_service(CLUSTER_ARN, "web", info, start + 0.3))
+    services = ServiceDirectory(ecs, Settings(table_name="t"), clock, ledger)
+
+    assert services.policy(CLUSTER_ARN, "web") == ServicePolicy(enabled=True, wait_seconds=45)
+
+    assert ecs.describe_services_calls == []  # no second DescribeServices for the same service
+    assert clock.now() - (start + 0.3) <= LOOKUP_POLL_SECONDS
+
+
+def test_given_the_claimed_lookup_never_stored_when_policy_needed_then_described_after_the_wait(
+    ecs: FakeEcs, clock: ManualClock
+) -> None:
+    ecs.add_service("web", OPTED_IN)
+    ledger = FakeLedger()
+    start = clock.now()
+    assert ledger.claim_service_lookup(CLUSTER_ARN, "web", start, start + LOOKUP_CLAIM_SECONDS)
+    services = ServiceDirectory(ecs, Settings(table_name="t"), clock, ledger)
+
+    assert services.policy(CLUSTER_ARN, "web").enabled
+
+    assert len(ecs.describe_services_calls) == 1
+    assert clock.now() == pytest.approx(start + LOOKUP_CLAIM_SECONDS, abs=LOOKUP_POLL_SECONDS)
+    assert (CLUSTER_ARN, "web") not in ledger.service_lookups  # the stored copy clears it
