@@ -44,8 +44,11 @@ MEMORY_MB = 256
 PREFIX = "drain-terminator:"
 
 
-def burst_scenario(drains: int, services: int) -> Scenario:
-    """``services`` services holding ``drains`` tasks between them, all scaled in at once."""
+def burst_scenario(
+    drains: int, services: int, deregistration_delay: int = DEREGISTRATION_DELAY
+) -> Scenario:
+    """``services`` services holding ``drains`` tasks between them, all scaled in at once;
+    ECS stops the tasks itself ``deregistration_delay`` seconds after their drains began."""
     if drains < 1 or services < 1:
         raise ValueError("drains and services must be at least 1")
     services = min(services, drains)
@@ -58,7 +61,7 @@ def burst_scenario(drains: int, services: int) -> Scenario:
                 name=name,
                 desired_count=per + (index < extra),
                 target_groups=(
-                    TargetGroupSpec(f"tg{index:03d}", deregistration_delay=DEREGISTRATION_DELAY),
+                    TargetGroupSpec(f"tg{index:03d}", deregistration_delay=deregistration_delay),
                 ),
                 tags=(
                     (f"{PREFIX}enabled", "true"),
@@ -73,7 +76,7 @@ def burst_scenario(drains: int, services: int) -> Scenario:
         services=tuple(specs),
         actions=tuple(actions),
         settle_seconds=60.0,
-        max_seconds=SCALE_AT + DEREGISTRATION_DELAY + 900.0,
+        max_seconds=SCALE_AT + deregistration_delay + 900.0,
     )
 
 
@@ -84,6 +87,9 @@ class BenchResult:
     drains: int
     services: int
     latency_scale: float
+    #: ECS stops every task itself this long after its drain began (wait + this - wait
+    #: after the deadline): the terminator can only stop tasks before then.
+    deregistration_delay: int = DEREGISTRATION_DELAY
     stopped_by_terminator: int = 0
     premature: int = 0
     double_stops: int = 0
@@ -196,19 +202,26 @@ def _rounded(value: float | None) -> float | None:
 
 
 def run_bench(
-    drains: int, services: int, *, latency_scale: float = 1.0, seed: int = 1
+    drains: int,
+    services: int,
+    *,
+    latency_scale: float = 1.0,
+    seed: int = 1,
+    deregistration_delay: int = DEREGISTRATION_DELAY,
 ) -> BenchResult:
     """Run the burst world once and measure it."""
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     wall = time.monotonic()
     simulation = Simulation(
-        burst_scenario(drains, services),
+        burst_scenario(drains, services, deregistration_delay),
         seed=seed,
         counterfactual=False,
         costs=Costs(latency_scale=latency_scale),
     )
     record = simulation.run_once()
-    return measure(record, latency_scale=latency_scale, wall_seconds=time.monotonic() - wall)
+    result = measure(record, latency_scale=latency_scale, wall_seconds=time.monotonic() - wall)
+    result.deregistration_delay = deregistration_delay
+    return result
 
 
 def format_result(result: BenchResult) -> str:
@@ -228,7 +241,8 @@ def format_result(result: BenchResult) -> str:
             f"{result.left_to_ecs}; sweeper timeouts {result.sweeper_timeouts} "
             f"(of {result.sweeper_runs} runs)",
             f"  first / last StopTask after the deadline: {s(result.first_stop)} / "
-            f"{s(result.last_stop)}; rate floor (N - 100) / 40 = {result.rate_floor:.1f} s",
+            f"{s(result.last_stop)}; rate floor (N - 100) / 40 = {result.rate_floor:.1f} s; "
+            f"ECS stops the rest itself at +{result.deregistration_delay - WAIT_SECONDS} s",
             f"  lateness p50 / p99 / max: {s(result.lateness_p50)} / {s(result.lateness_p99)}"
             f" / {s(result.lateness_max)}",
             f"  throttled calls: {throttled}; hottest partition {result.peak_partition_units:g}"
@@ -281,6 +295,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--latency-scale", type=float, default=1.0, help="x the assumed latencies")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--deregistration-delay",
+        type=int,
+        default=DEREGISTRATION_DELAY,
+        help=f"seconds, {WAIT_SECONDS + 1}-3600 (default {DEREGISTRATION_DELAY}): ECS stops "
+        "the tasks itself this long after their drains began",
+    )
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument(
         "--plot", type=Path, default=None, help="write a PNG of StopTasks over time"
@@ -292,6 +313,8 @@ def main(argv: list[str] | None = None) -> int:
         "--plot-from", type=Path, nargs="*", default=[], help="saved runs to plot (no new run)"
     )
     args = parser.parse_args(argv)
+    if not WAIT_SECONDS < args.deregistration_delay <= 3600:
+        parser.error(f"--deregistration-delay must be from {WAIT_SECONDS + 1} to 3600")
     if args.plot_from:
         saved = [BenchResult.from_dict(json.loads(p.read_text())) for p in args.plot_from]
         for result in saved:
@@ -301,7 +324,13 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for drains in args.drains:
         services = args.services or max(1, drains // 100)
-        result = run_bench(drains, services, latency_scale=args.latency_scale, seed=args.seed)
+        result = run_bench(
+            drains,
+            services,
+            latency_scale=args.latency_scale,
+            seed=args.seed,
+            deregistration_delay=args.deregistration_delay,
+        )
         results.append(result)
         if args.save is not None:
             args.save.mkdir(parents=True, exist_ok=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from handlers import task_events
+from serverless.adapters.dynamodb_ledger import DUE_INDEX_SHARDS
 from tests.support.clock import FakeContext, ManualClock
 from tests.support.emf import emf_metrics
 from tests.support.world import World, load_event
@@ -27,7 +28,7 @@ def test_given_opted_in_service_when_drain_event_arrives_then_drain_is_recorded_
     assert record["status"] == "draining"
     assert float(record["drain_started_at"]) == pytest.approx(drain_time, abs=0.001)
     assert float(record["due_at"]) == pytest.approx(drain_time + 120, abs=0.001)
-    assert record["sweep_key"] in {f"open#{n}" for n in range(4)}
+    assert record["sweep_key"] in {f"open#{n}" for n in range(DUE_INDEX_SHARDS)}
 
 
 def test_given_single_target_group_when_drain_skips_deactivating_then_running_drain_counts(

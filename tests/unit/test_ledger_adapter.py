@@ -14,7 +14,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from serverless.adapters import DynamoLedger
-from serverless.adapters.dynamodb_ledger import DUE_INDEX, from_item, sweep_key, to_item
+from serverless.adapters.dynamodb_ledger import (
+    DUE_INDEX,
+    DUE_INDEX_SHARDS,
+    from_item,
+    sweep_key,
+    to_item,
+)
 from serverless.errors import (
     AwsUnavailableError,
     ConflictError,
@@ -75,7 +81,7 @@ def test_given_open_record_when_converted_then_sweep_key_open_and_none_fields_le
     assert item["pk"] == {"S": record.task_arn}
     assert "task_arn" not in item
     assert item["sweep_key"] == {"S": sweep_key(record.task_arn)}
-    assert item["sweep_key"]["S"] in {f"open#{n}" for n in range(4)}
+    assert item["sweep_key"]["S"] in {f"open#{n}" for n in range(DUE_INDEX_SHARDS)}
     assert item["status"] == {"S": "stop_requested"}
     assert item["version"] == {"N": "4"}
     assert item["due_at"] == {"N": "1795341780.123"}
@@ -293,7 +299,10 @@ def test_given_shards_and_pages_when_due_read_then_every_shard_and_page_merged_b
     stub.add_response(
         "query", {"Items": [index_item(leased)]}, expected_params=query_params(2, "1795341690.5")
     )
-    stub.add_response("query", {"Items": []}, expected_params=query_params(3, "1795341690.5"))
+    for shard in range(3, DUE_INDEX_SHARDS):
+        stub.add_response(
+            "query", {"Items": []}, expected_params=query_params(shard, "1795341690.5")
+        )
 
     assert ledger.due(until=1_795_341_690.5) == [
         DueEntry(task_arn(3), 10.0, RecordStatus.DRAINING, 40.0),
@@ -306,7 +315,7 @@ def test_given_integral_until_when_due_read_then_number_is_sent_as_float_text(
     ddb: tuple[DynamoLedger, Stubber],
 ) -> None:
     ledger, stub = ddb
-    for shard in range(4):
+    for shard in range(DUE_INDEX_SHARDS):
         stub.add_response("query", {"Items": []}, expected_params=query_params(shard, "100.0"))
     assert ledger.due(until=100.0) == []
 
