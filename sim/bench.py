@@ -91,6 +91,8 @@ class BenchResult:
     #: after the deadline): the terminator can only stop tasks before then.
     deregistration_delay: int = DEREGISTRATION_DELAY
     stopped_by_terminator: int = 0
+    #: StopTasks that reached a task ECS had already begun stopping itself (no-ops).
+    stops_after_ecs: int = 0
     premature: int = 0
     double_stops: int = 0
     left_to_ecs: int = 0
@@ -153,7 +155,11 @@ def measure(record: RunRecord, *, latency_scale: float, wall_seconds: float = 0.
     calls: Counter[str] = Counter()
     for obs in record.log:
         if obs.kind == Kind.ECS_STOP_TASK and str(obs.data["reason"]).startswith(PREFIX):
-            ours[obs.subject].append(obs.at)
+            task = tasks.get(obs.subject)
+            if not obs.data.get("draining", True) and task is not None and task.stopped_by == "ecs":
+                result.stops_after_ecs += 1  # ECS had begun stopping it: not our stop
+            else:
+                ours[obs.subject].append(obs.at)
         elif obs.kind == Kind.AWS_CALL and obs.data.get("caller"):
             calls[obs.subject] += 1
             if obs.data.get("source") == "limit":
@@ -187,14 +193,19 @@ def measure(record: RunRecord, *, latency_scale: float, wall_seconds: float = 0.
     per_drain = max(result.drains, 1)
     result.calls_per_drain = {k: round(v / per_drain, 2) for k, v in sorted(calls.items())}
     result.gb_seconds_per_drain = round(result.gb_seconds_per_drain / per_drain, 4)
-    if record.costs is not None:
-        result.read_units_per_drain = round(record.costs.units["read"] / per_drain, 2)
-        result.write_units_per_drain = round(record.costs.units["write"] / per_drain, 2)
-        result.throttled_partitions = dict(record.costs.throttled_partitions)
-        if record.costs.peak_partition_units:
-            label, peak = max(record.costs.peak_partition_units.items(), key=lambda kv: kv[1])
-            result.peak_partition, result.peak_partition_units = label, peak
+    _dynamodb_figures(record, result, per_drain)
     return result
+
+
+def _dynamodb_figures(record: RunRecord, result: BenchResult, per_drain: int) -> None:
+    if record.costs is None:
+        return
+    result.read_units_per_drain = round(record.costs.units["read"] / per_drain, 2)
+    result.write_units_per_drain = round(record.costs.units["write"] / per_drain, 2)
+    result.throttled_partitions = dict(record.costs.throttled_partitions)
+    if record.costs.peak_partition_units:
+        label, peak = max(record.costs.peak_partition_units.items(), key=lambda kv: kv[1])
+        result.peak_partition, result.peak_partition_units = label, peak
 
 
 def _rounded(value: float | None) -> float | None:
@@ -236,7 +247,8 @@ def format_result(result: BenchResult) -> str:
         [
             f"bench: {result.drains} drains due at once, {result.services} services, "
             f"latency x{result.latency_scale:g} ({result.wall_seconds:.0f} s wall)",
-            f"  stopped by the terminator {result.stopped_by_terminator}; premature "
+            f"  stopped by the terminator {result.stopped_by_terminator} (and "
+            f"{result.stops_after_ecs} StopTasks after ECS's own); premature "
             f"{result.premature}; double stops {result.double_stops}; left to ECS "
             f"{result.left_to_ecs}; sweeper timeouts {result.sweeper_timeouts} "
             f"(of {result.sweeper_runs} runs)",

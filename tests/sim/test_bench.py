@@ -1,0 +1,69 @@
+"""``make bench``: the burst world and the figures counted from its witness log."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from sim.bench import WAIT_SECONDS, BenchResult, burst_scenario, main, run_bench
+
+
+def test_given_50_drains_due_at_once_when_benched_then_each_stopped_once_and_none_early() -> None:
+    result = run_bench(50, 1)
+
+    assert result.stopped_by_terminator == 50
+    assert (result.premature, result.double_stops, result.left_to_ecs) == (0, 0, 0)
+    assert result.sweeper_timeouts == 0
+    assert result.first_stop is not None
+    assert result.first_stop >= 0.0
+    assert result.lateness_p99 is not None
+    assert result.lateness_p99 <= 2.0
+    assert result.calls_per_drain["ecs.StopTask"] == 1.0
+    assert result.write_units_per_drain > 0
+    assert result.read_units_per_drain > 0
+
+
+def test_given_a_short_deregistration_delay_when_benched_then_ecs_stops_what_the_rate_left() -> (
+    None
+):
+    # 400 drains; ECS stops each task 2 s after its deadline: the burst of 100 and about
+    # 2 s at 40/s go out first, the rest is left to ECS.
+    result = run_bench(400, 4, deregistration_delay=WAIT_SECONDS + 2)
+
+    assert result.deregistration_delay == WAIT_SECONDS + 2
+    assert result.stopped_by_terminator + result.left_to_ecs == 400
+    assert 100 <= result.stopped_by_terminator < 400
+    assert result.last_stop is not None
+    assert result.last_stop <= 2.5
+    assert (result.premature, result.double_stops) == (0, 0)
+
+
+def test_given_services_when_the_burst_world_is_built_then_drains_split_and_delay_applied() -> None:
+    scenario = burst_scenario(250, 3, deregistration_delay=900)
+    counts = sorted(spec.desired_count for spec in scenario.services)
+    assert counts == [83, 83, 84]
+    delays = {tg.deregistration_delay for spec in scenario.services for tg in spec.target_groups}
+    assert delays == {900}
+    with pytest.raises(ValueError, match="at least 1"):
+        burst_scenario(0, 1)
+
+
+@pytest.mark.parametrize("delay", ["120", "3601"])
+def test_given_a_delay_outside_the_range_when_run_then_a_usage_error(
+    delay: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--drains", "1", "--deregistration-delay", delay])
+    assert exit_info.value.code == 2
+    assert "--deregistration-delay must be from 121 to 3600" in capsys.readouterr().err
+
+
+def test_given_a_saved_run_when_read_back_then_the_same_figures(tmp_path: Path) -> None:
+    assert main(["--drains", "1", "--save", str(tmp_path), "--json"]) == 0
+    saved = BenchResult.from_dict(json.loads((tmp_path / "bench-1.json").read_text()))
+    assert saved.drains == 1
+    assert saved.stopped_by_terminator == 1
+    assert saved.deregistration_delay == 300
+    assert len(saved.stop_times) == 1
