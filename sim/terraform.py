@@ -65,6 +65,15 @@ _META_KEY = re.compile(r"^__.*__$")
 
 # ------------------------------------------------------------------------------ parsing
 def _parse(text: str) -> dict[str, Any]:
+    # Every simulated world reads the module's .tf files again; re-parsing them (python-hcl2
+    # on lark) cost ~0.13 s CPU per world (docs/benchmarks.md, "Simulator speed"). The same
+    # text always parses to the same tree, and _normalise copies every dict and list it
+    # keeps (_clean), so the cached tree is shared read-only.
+    return dict(_parse_cached(text))
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_cached(text: str) -> dict[str, Any]:
     import hcl2
 
     try:

@@ -91,3 +91,30 @@ def test_given_the_scope_locals_when_rendered_by_terraform_then_values_come_back
     )
 
     assert rendered == {"everywhere": True}
+
+
+def test_given_a_loaded_file_when_its_result_is_mutated_then_a_reload_is_unchanged(
+    sample: Path,
+) -> None:
+    # Parsed trees are cached per text (a simulation reads the module once per world):
+    # a caller's edits must never reach the cache or a later load.
+    first = load_tf(sample)
+    find_resource(first, "aws_thing", "one")["nested"][0]["enabled"] = "edited"
+    first["locals"]["greeting"] = "edited"
+
+    again = load_tf(sample)
+
+    assert find_resource(again, "aws_thing", "one")["nested"] == [
+        {"enabled": True},
+        {"enabled": False},
+    ]
+    assert again["locals"]["greeting"] == "hello"
+
+
+def test_given_a_file_whose_text_changes_when_reloaded_then_the_new_text_is_read(
+    sample: Path,
+) -> None:
+    load_tf(sample)
+    sample.write_text(SAMPLE.replace('"hello"', '"changed"'), encoding="utf-8")
+
+    assert load_tf(sample)["locals"]["greeting"] == "changed"
