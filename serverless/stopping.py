@@ -171,9 +171,7 @@ class BatchWorker:
         if self._time_left() < ECS_CALL_MAX_SECONDS:
             return  # the leases expire; a later run takes the records over
         try:
-            self._pacer.acquire(DESCRIBE_TASKS)
-            described_at = self._clock.now()  # the state is at least this old
-            states = self._ecs.describe_tasks(cluster, [r.task_arn for r in records])
+            states, described_at = self._describe(cluster, [r.task_arn for r in records])
         except DrainTerminatorError as error:
             for record in records:
                 self._writes.lookup_failed(record, "DescribeTasks", error)
@@ -295,12 +293,16 @@ class BatchWorker:
     def _state_max_age(self) -> float:
         return min(TASK_STATE_MAX_AGE_SECONDS, float(self._settings.decision_max_age_seconds))
 
+    def _describe(self, cluster: str, task_arns: list[str]) -> tuple[dict[str, TaskState], float]:
+        """DescribeTasks, paced; the states and when the call was sent (they are no older)."""
+        self._pacer.acquire(DESCRIBE_TASKS)
+        asked_at = self._clock.now()
+        return self._ecs.describe_tasks(cluster, task_arns), asked_at
+
     def _describe_again(self, record: TaskRecord) -> tuple[TaskState | None, float] | None:
         """The task's current state and when it was asked for; None when it could not be read."""
         try:
-            self._pacer.acquire(DESCRIBE_TASKS)
-            asked_at = self._clock.now()
-            states = self._ecs.describe_tasks(record.cluster_arn, [record.task_arn])
+            states, asked_at = self._describe(record.cluster_arn, [record.task_arn])
         except DrainTerminatorError as error:
             self._writes.lookup_failed(record, "DescribeTasks", error)
             return None
