@@ -9,7 +9,8 @@ production). For every request it:
    conditional-check conflicts...): the first reply wins;
 3. runs the operation the model *serves* (ECS DescribeTasks/StopTask/ListTasks and ELB
    DescribeTargetHealth, which need task lifecycles and draining that moto lacks);
-4. otherwise hands the request to moto.
+4. otherwise hands the request to moto (through :class:`sim.fast_moto.MotoRouter` in a
+   run, which answers as moto does at less CPU).
 
 With a :class:`sim.costs.CostModel` attached, a call made by a Lambda invocation also
 costs what AWS charges (see :mod:`sim.costs`): the service acts when the call is sent and
@@ -47,7 +48,6 @@ __all__ = [
     "AwsHook",
     "AwsInterceptor",
     "Reply",
-    "fast_dynamodb_responses",
     "virtual_retry_sleep",
 ]
 
@@ -122,9 +122,15 @@ class AwsInterceptor:
     """Routes every request of the attached clients: hooks, model, then moto."""
 
     def __init__(
-        self, loop: EventLoop, log: ObservationLog, costs: CostModel | None = None
+        self,
+        loop: EventLoop,
+        log: ObservationLog,
+        costs: CostModel | None = None,
+        moto: Callable[[Any], AWSResponse | None] | None = None,
     ) -> None:
         self.loop = loop
+        #: What sends a request to moto (:class:`sim.fast_moto.MotoRouter` in a run).
+        self._moto = moto
         self.log = log
         self.costs = costs
         self.hooks: list[AwsHook] = []
@@ -195,6 +201,8 @@ class AwsInterceptor:
                 {"x-amzn-RequestId": str(uuid.uuid4()), **reply.headers},
                 MockRawResponse(reply.body),
             )
+        elif self._moto is not None:
+            response = self._moto(request)
         else:
             response = botocore_stubber(event_name=event_name, request=request, **kwargs)
         status = response.status_code if response is not None else None
@@ -261,34 +269,3 @@ def virtual_retry_sleep(loop: EventLoop) -> Iterator[None]:
         yield
     finally:
         botocore.endpoint.time = original
-
-
-#: DynamoDB data operations whose moto result is already the wire JSON (checked by
-#: tests/sim/test_aws.py against moto's own serializer).
-FAST_DYNAMODB_OPERATIONS = frozenset({"GetItem", "PutItem", "UpdateItem", "Query"})
-
-
-@contextlib.contextmanager
-def fast_dynamodb_responses() -> Iterator[None]:
-    """Answer DynamoDB's data operations with ``json.dumps`` of moto's result.
-
-    moto serializes every reply by walking botocore's output shape, which took about 16 ms
-    of CPU per Query or GetItem in the chaos profile (more than the handlers themselves).
-    For these operations moto's result already has the wire form, so the walk is skipped;
-    every other operation, and every error, still goes through moto's serializer.
-    """
-    from moto.dynamodb.responses import DynamoResult
-
-    original = DynamoResult.execute_result
-
-    def execute_result(self: Any, context: Any) -> Any:
-        if context.operation_model.name in FAST_DYNAMODB_OPERATIONS:
-            body = json.dumps(self.result, separators=(",", ":"))
-            return 200, {"Content-Type": "application/x-amz-json-1.0"}, body
-        return original(self, context)
-
-    DynamoResult.execute_result = execute_result  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        DynamoResult.execute_result = original  # type: ignore[method-assign]

@@ -8,6 +8,7 @@ simulated, not estimated.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import os
@@ -19,15 +20,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 import boto3
+import botocore.session
+from botocore import UNSIGNED
+from botocore.config import Config
 from moto import mock_aws
 
-from serverless.adapters.errors import CLIENT_CONFIG
+from serverless.adapters.errors import client_config
 from sim.aws import (
     AwsCall,
     AwsHook,
     AwsInterceptor,
     Reply,
-    fast_dynamodb_responses,
     virtual_retry_sleep,
 )
 from sim.capture import captured_output, emf_metrics
@@ -36,6 +39,7 @@ from sim.ecs_events import task_event
 from sim.ecs_model import EcsModel, Service, Task
 from sim.ecs_scheduler import ServiceScheduler
 from sim.eventbridge import EventBus, ScheduleRule
+from sim.fast_moto import MotoRouter, fast_moto
 from sim.infra import CLUSTER, Clients, provision
 from sim.lambda_runtime import COLD_START_SECONDS, Handler, KillPolicy, LambdaFunction
 from sim.loop import EventLoop, SimClock
@@ -75,6 +79,7 @@ class Simulation:
         kill_policy: KillPolicy | None = None,
         sweeper_concurrency: int = 2,
         schedule_jitter_seconds: float | None = None,
+        moto_shortcuts: bool = True,
         region: str = "us-east-1",
         costs: Costs | None = None,
     ) -> None:
@@ -90,6 +95,9 @@ class Simulation:
         self.kill_policy = kill_policy
         self.sweeper_concurrency = sweeper_concurrency
         self.schedule_jitter_seconds = schedule_jitter_seconds
+        #: Answer through :func:`sim.fast_moto.fast_moto` (False: moto's own path, which the
+        #: tests compare it with).
+        self.moto_shortcuts = moto_shortcuts
         #: moto's account (MOTO_ACCOUNT_ID), known once the cluster exists.
         self.account = ""
         #: The ledger table; the handlers read TABLE_NAME at import, so an existing value wins.
@@ -123,7 +131,8 @@ class Simulation:
     def run_once(self) -> RunRecord:
         """Run this configuration only and return the raw record."""
         handlers = self._import_handlers() if self.terminator else None
-        with mock_aws(), fast_dynamodb_responses():
+        shortcuts = fast_moto() if self.moto_shortcuts else contextlib.nullcontext(None)
+        with mock_aws(), shortcuts as router:
             from moto.moto_api._internal import mock_random
 
             mock_random.seed(self.seed)
@@ -131,7 +140,7 @@ class Simulation:
             # seed it too, or runs with injected faults diverge from one process to another.
             random.seed(f"{self.seed}:botocore-jitter")
             try:
-                return self._run(handlers)
+                return self._run(handlers, router)
             finally:
                 if handlers is not None:
                     from serverless.app import reset
@@ -152,24 +161,34 @@ class Simulation:
 
     def _clients(self, interceptor: AwsInterceptor) -> Clients:
         session = boto3.session.Session(
-            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=self.region
-        )
-        # The functions' own retry configuration, so injected faults are retried as in AWS.
-        config = CLIENT_CONFIG
-        return Clients(
-            ecs=interceptor.attach(session.client("ecs", config=config)),
-            dynamodb=interceptor.attach(session.client("dynamodb", config=config)),
-            elbv2=interceptor.attach(session.client("elbv2", config=config)),
-            ec2=interceptor.attach(session.client("ec2", config=config)),
-            lambda_=interceptor.attach(session.client("lambda", config=config)),
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            region_name=self.region,
+            botocore_session=_botocore_session(),
         )
 
-    def _run(self, handlers: tuple[Handler, Handler] | None) -> RunRecord:
+        def client(name: str) -> Any:
+            # The functions' own retry configuration, so injected faults are retried as in
+            # AWS; unsigned, because moto checks no signature and SigV4 costs CPU per call.
+            config = client_config(name).merge(Config(signature_version=UNSIGNED))
+            return interceptor.attach(session.client(name, config=config))
+
+        return Clients(
+            ecs=client("ecs"),
+            dynamodb=client("dynamodb"),
+            elbv2=client("elbv2"),
+            ec2=client("ec2"),
+            lambda_=client("lambda"),
+        )
+
+    def _run(
+        self, handlers: tuple[Handler, Handler] | None, router: MotoRouter | None
+    ) -> RunRecord:
         scenario = self.scenario
         loop = EventLoop(self.start, pace=self.pace)
         log = ObservationLog()
         cost_model = CostModel(self.costs, lambda: loop.now, self._item_lookup)
-        interceptor = AwsInterceptor(loop, log, cost_model)
+        interceptor = AwsInterceptor(loop, log, cost_model, moto=router)
         for hook in self.aws_hooks:
             interceptor.add_hook(hook)
         clients = self._clients(interceptor)
@@ -397,6 +416,13 @@ class _Progress:
 
     def finished(self) -> bool:
         return self.done_at is not None and self.loop.now >= self.done_at
+
+
+@functools.cache
+def _botocore_session() -> botocore.session.Session:
+    """One botocore session per process: its loader keeps the parsed service models, which
+    every run would otherwise read and decode again (the EC2 model alone is megabytes)."""
+    return botocore.session.get_session()
 
 
 def _deployment_id(rng: random.Random) -> str:

@@ -1,0 +1,177 @@
+"""moto, answering as it does, at less CPU per request (the simulator's main cost).
+
+A simulated run sends moto thousands of requests (about 90 per drain in a chaos case), and
+moto spent most of the simulator's CPU on work whose result never changes within a run or
+that it repeats for every request. :func:`fast_moto` removes that work and nothing else;
+tests/sim/test_fast_moto.py replays a DynamoDB workload with and without it and requires
+every reply, errors included, to be the same.
+
+1. **Routing.** moto matches each request's URL against every service's patterns and then
+   the service's own URL table, and looks the backend up, for every request. The handler a
+   URL resolves to is a class-level callable, so :class:`MotoRouter` resolves each URL
+   once with moto's own tables and keeps the answer.
+2. **DynamoDB replies.** moto serializes a reply by walking botocore's output shape (about
+   16 ms of CPU per Query or GetItem in the chaos profile); for the data operations its
+   result already has the wire form, so ``json.dumps`` of it is the same reply.
+3. **Action lookup.** moto lists a response class's methods with ``inspect.getmembers`` on
+   every request; the list of a class does not change, so it is kept per class.
+4. **Update expressions.** moto parses each ``UpdateExpression`` twice per request; the
+   syntax tree only depends on the text and moto copies it before changing it, so one
+   parse per distinct text is kept.
+5. **Index queries.** moto's ``Table.query`` on a global secondary index walks every item
+   of the table comparing typed values; the sweeper's due index is queried several times a
+   second (and its ``all_items`` sorts the whole table first). For an equality on a string
+   hash key, the items are first narrowed with plain string comparison to those moto's own
+   loop would keep, in the same order, and moto runs its query (range condition, order,
+   limit, pages, projection) on them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import importlib
+import json
+import re
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from botocore.awsrequest import AWSResponse
+from moto.core.botocore_stubber import MockRawResponse
+
+__all__ = ["FAST_DYNAMODB_OPERATIONS", "MotoRouter", "fast_moto"]
+
+#: DynamoDB data operations whose moto result is already the wire JSON.
+FAST_DYNAMODB_OPERATIONS = frozenset({"GetItem", "PutItem", "UpdateItem", "Query"})
+
+_Handler = Callable[[Any, str, Any], tuple[int, dict[str, str], Any]]
+
+
+class MotoRouter:
+    """moto's request dispatch with each URL's handler resolved once.
+
+    Same steps as ``moto.core.botocore_stubber.BotocoreStubber.process_request`` for a URL
+    in the AWS domain (no passthrough is configured in the simulator): find the service
+    whose pattern matches, then the first of its URL entries that matches, and call it with
+    moto's normalized request.
+    """
+
+    def __init__(self) -> None:
+        self._handlers: dict[str, _Handler | None] = {}
+        self._lock = threading.Lock()
+
+    def _resolve(self, clean_url: str) -> _Handler | None:
+        from moto import backend_index, backends
+        from moto.core.base_backend import BackendDict
+        from moto.core.models import DEFAULT_ACCOUNT_ID
+
+        for service, pattern in backend_index.backend_url_patterns:
+            if not pattern.match(clean_url):
+                continue
+            backend_dict = backends.get_backend(service)  # type: ignore[call-overload]
+            if isinstance(backend_dict, BackendDict):
+                regions = backend_dict[DEFAULT_ACCOUNT_ID]
+                backend = regions["us-east-1" if "us-east-1" in regions else "aws"]
+            else:
+                backend = backend_dict["global"]
+            for url, handler in backend.urls.items():
+                if re.compile(url).match(clean_url):
+                    return handler  # type: ignore[no-any-return]
+        return None
+
+    def __call__(self, request: Any) -> AWSResponse | None:
+        """moto's reply to ``request`` (None for a URL no service serves)."""
+        from moto.core.request import normalize_request
+        from moto.core.utils import get_equivalent_url_in_aws_domain
+        from moto.moto_api import recorder
+        from werkzeug.exceptions import HTTPException
+
+        parsed, _ = get_equivalent_url_in_aws_domain(request.url)
+        clean_url = f"{parsed.scheme}://{parsed.netloc}{parsed.path}"
+        with self._lock:
+            known = clean_url in self._handlers
+            handler = self._handlers.get(clean_url)
+        if not known:
+            handler = self._resolve(clean_url)
+            with self._lock:
+                self._handlers[clean_url] = handler
+        if handler is None:
+            return None
+        normalized = normalize_request(request)
+        try:
+            recorder._record_request(normalized)
+            status, headers, body = handler(normalized, normalized.raw_url, normalized.headers)
+        except HTTPException as error:
+            status, headers, body = error.code or 500, dict(error.get_headers()), error.get_body()
+        return AWSResponse(request.url, status, headers, MockRawResponse(body))
+
+
+def _narrowed_query(original: Callable[..., Any]) -> Callable[..., Any]:
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    def query(self: Any, *args: Any, **kwargs: Any) -> Any:
+        conditions = kwargs.get("hash_key_conditions") or []
+        if not kwargs.get("index_name") or len(conditions) != 1:
+            return original(self, *args, **kwargs)
+        name, expected = conditions[0]
+        if not isinstance(expected, DynamoType) or expected.type != "S":
+            return original(self, *args, **kwargs)
+        value = expected.value
+        # What moto's loop keeps: items whose attribute equals the value, type included,
+        # in the order of moto's Table.all_items (by key), without sorting the whole table.
+        stored = self.items.values()
+        every = [i for group in stored for i in group.values()] if self.range_key_attr else stored
+        kept = [
+            item
+            for item in every
+            if isinstance(item, Item)
+            and (attribute := item.attrs.get(name)) is not None
+            and attribute.type == "S"
+            and attribute.value == value
+        ]
+        kept.sort(key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
+        self.all_items = lambda: kept  # seen by this call only (one thread at a time)
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            del self.all_items
+
+    return query
+
+
+@contextlib.contextmanager
+def fast_moto() -> Iterator[MotoRouter]:
+    """Inside: moto's shortcuts 2-5 are on; yields the router (shortcut 1) to send through."""
+    from moto.dynamodb.responses import DynamoResult
+
+    # Patched attributes, typed loosely: not all of them are part of moto's typed API.
+    core_responses: Any = importlib.import_module("moto.core.responses")
+    table_module: Any = importlib.import_module("moto.dynamodb.models.table")
+    parser: Any = importlib.import_module("moto.dynamodb.parsing.expressions")
+    UpdateExpressionParser = parser.UpdateExpressionParser
+
+    execute_result = DynamoResult.execute_result
+    method_names = core_responses.method_names_from_class
+    make = UpdateExpressionParser.__dict__["make"]  # the classmethod itself, to put back
+    query = table_module.Table.query
+
+    def fast_execute_result(self: Any, context: Any) -> Any:
+        if context.operation_model.name in FAST_DYNAMODB_OPERATIONS:
+            body = json.dumps(self.result, separators=(",", ":"))
+            return 200, {"Content-Type": "application/x-amz-json-1.0"}, body
+        return execute_result(self, context)
+
+    DynamoResult.execute_result = fast_execute_result  # type: ignore[method-assign]
+    core_responses.method_names_from_class = functools.cache(method_names)
+    parse = functools.lru_cache(maxsize=256)(UpdateExpressionParser.make)
+    UpdateExpressionParser.make = staticmethod(parse)
+    table_module.Table.query = _narrowed_query(query)
+    try:
+        yield MotoRouter()
+    finally:
+        DynamoResult.execute_result = execute_result  # type: ignore[method-assign]
+        core_responses.method_names_from_class = method_names
+        UpdateExpressionParser.make = make
+        parse.cache_clear()
+        table_module.Table.query = query

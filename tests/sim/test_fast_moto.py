@@ -1,0 +1,262 @@
+"""moto's shortcuts (sim/fast_moto.py) answer exactly what moto itself answers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+from moto.core.models import botocore_stubber
+from moto.dynamodb.responses import DynamoResult
+
+from sim.fast_moto import FAST_DYNAMODB_OPERATIONS, MotoRouter, fast_moto
+from sim.scenarios import scenario_named
+from sim.simulation import Simulation
+
+SHARDS = ("open#0", "open#1", "open#2")
+
+
+def _create(client: Any) -> None:
+    client.create_table(
+        TableName="t",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "s", "AttributeType": "S"},
+            {"AttributeName": "d", "AttributeType": "N"},
+            {"AttributeName": "n", "AttributeType": "N"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "due",
+                "KeySchema": [
+                    {"AttributeName": "s", "KeyType": "HASH"},
+                    {"AttributeName": "d", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["status"]},
+            },
+            {
+                "IndexName": "by-number",
+                "KeySchema": [{"AttributeName": "n", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"},
+            },
+        ],
+    )
+
+
+def _workload(client: Any) -> list[Any]:
+    """Every kind of request the functions send, with pages, misses and errors; the replies."""
+    replies: list[Any] = []
+
+    def call(operation: str, **kwargs: Any) -> None:
+        try:
+            reply = getattr(client, operation)(**kwargs)
+            reply.pop("ResponseMetadata", None)
+            replies.append((operation, reply))
+        except ClientError as error:
+            replies.append((operation, error.response["Error"]))
+
+    _create(client)
+    nested = {"M": {"a": {"L": [{"N": "1.5"}, {"BOOL": True}, {"NULL": True}, {"SS": ["x"]}]}}}
+    for n in range(12):
+        item = {
+            "pk": {"S": f"k{n:02d}"},
+            "d": {"N": str(100 - n * 7 % 13)},
+            "n": {"N": str(n % 3)},
+            "status": {"S": "draining"},
+            "m": nested,
+        }
+        if n % 4:  # a sparse index: some items carry no shard
+            item["s"] = {"S": SHARDS[n % 3]}
+        call("put_item", TableName="t", Item=item)
+    call("put_item", TableName="t", Item={"pk": {"S": "k01"}}, ReturnValues="ALL_OLD")
+    call("get_item", TableName="t", Key={"pk": {"S": "k02"}}, ConsistentRead=True)
+    call("get_item", TableName="t", Key={"pk": {"S": "missing"}})
+    for expression in ("SET x = :x REMOVE s", "SET x = :x", "SET x = x + :x"):
+        call(
+            "update_item",
+            TableName="t",
+            Key={"pk": {"S": "k03"}},
+            UpdateExpression=expression,
+            ExpressionAttributeValues={":x": {"N": "5"}},
+            ReturnValues="ALL_NEW",
+        )
+    call(  # the same text again, now failing its condition
+        "update_item",
+        TableName="t",
+        Key={"pk": {"S": "k05"}},
+        UpdateExpression="SET x = :x",
+        ConditionExpression="attribute_not_exists(pk)",
+        ExpressionAttributeValues={":x": {"N": "5"}},
+    )
+    call(  # a syntax error is reported, never cached as a parse
+        "update_item",
+        TableName="t",
+        Key={"pk": {"S": "k05"}},
+        UpdateExpression="SET = :x",
+        ExpressionAttributeValues={":x": {"N": "5"}},
+    )
+    call(
+        "update_item",
+        TableName="t",
+        Key={"pk": {"S": "k06"}},
+        UpdateExpression="SET s = :s",
+        ExpressionAttributeValues={":s": {"S": "open#1"}},
+    )
+    for shard in (*SHARDS, "open#9"):
+        call(
+            "query",
+            TableName="t",
+            IndexName="due",
+            KeyConditionExpression="s = :o AND d <= :d",
+            ExpressionAttributeValues={":o": {"S": shard}, ":d": {"N": "95"}},
+        )
+        start: dict[str, Any] | None = None
+        for _ in range(6):  # pages of one
+            page: dict[str, Any] = {"ExclusiveStartKey": start} if start else {}
+            call(
+                "query",
+                TableName="t",
+                IndexName="due",
+                KeyConditionExpression="s = :o",
+                ExpressionAttributeValues={":o": {"S": shard}},
+                Limit=1,
+                ScanIndexForward=False,
+                **page,
+            )
+            start = replies[-1][1].get("LastEvaluatedKey")
+            if not start:
+                break
+    call(
+        "query",
+        TableName="t",
+        IndexName="by-number",
+        KeyConditionExpression="n = :n",
+        ExpressionAttributeValues={":n": {"N": "1"}},
+    )
+    call(
+        "query",
+        TableName="t",
+        KeyConditionExpression="pk = :k",
+        ExpressionAttributeValues={":k": {"S": "k07"}},
+    )
+    call(
+        "query",
+        TableName="t",
+        IndexName="due",
+        KeyConditionExpression="s = :o",
+        ExpressionAttributeValues={":o": {"S": "open#1"}},
+        Select="COUNT",
+    )
+    call("query", TableName="t", IndexName="absent", KeyConditionExpression="s = :o",
+         ExpressionAttributeValues={":o": {"S": "open#1"}})  # fmt: skip
+    call("scan", TableName="t", IndexName="due", Limit=1)
+    return replies
+
+
+def _run(shortcuts: bool) -> tuple[list[Any], list[tuple[str, int, Any]]]:
+    """The workload's replies, and moto's raw reply bodies of the data operations."""
+    bodies: list[tuple[str, int, Any]] = []
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        with fast_moto() if shortcuts else _Nothing() as router:
+            if router is not None:
+                client.meta.events.unregister("before-send", botocore_stubber)
+                client.meta.events.register("before-send", lambda request, **_: router(request))
+            inner = DynamoResult.execute_result
+
+            def spy(self: Any, context: Any) -> Any:
+                status, headers, body = inner(self, context)
+                if context.operation_model.name in FAST_DYNAMODB_OPERATIONS:
+                    bodies.append((context.operation_model.name, status, json.loads(body)))
+                return status, headers, body
+
+            DynamoResult.execute_result = spy  # type: ignore[method-assign]
+            try:
+                replies = _workload(client)
+            finally:
+                DynamoResult.execute_result = inner  # type: ignore[method-assign]
+    return replies, bodies
+
+
+class _Nothing:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *_: object) -> None:
+        return None
+
+
+def test_given_a_dynamodb_workload_when_replayed_with_shortcuts_then_every_reply_is_motos() -> None:
+    slow_replies, slow_bodies = _run(shortcuts=False)
+    fast_replies, fast_bodies = _run(shortcuts=True)
+
+    assert fast_replies == slow_replies
+    assert fast_bodies == slow_bodies
+    # The workload covers what it claims: pages, misses, a condition and a syntax error.
+    errors = [reply for _, reply in slow_replies if "Code" in reply]
+    assert {e["Code"] for e in errors} >= {"ConditionalCheckFailedException", "ValidationException"}
+    assert {name for name, _, _ in slow_bodies} == FAST_DYNAMODB_OPERATIONS
+    counts = [r["Count"] for op, r in slow_replies if op == "query" and "Count" in r]
+    assert 0 in counts
+    assert max(counts) >= 2
+
+
+def test_given_shortcuts_when_the_context_ends_then_moto_is_as_it_was() -> None:
+    from moto.core import responses
+    from moto.dynamodb.models.table import Table
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    before = (
+        DynamoResult.execute_result,
+        responses.method_names_from_class,  # type: ignore[attr-defined]
+        UpdateExpressionParser.__dict__["make"],
+        Table.query,
+    )
+    with fast_moto():
+        assert Table.query is not before[3]
+    after = (
+        DynamoResult.execute_result,
+        responses.method_names_from_class,  # type: ignore[attr-defined]
+        UpdateExpressionParser.__dict__["make"],
+        Table.query,
+    )
+    assert after == before
+
+
+def test_given_a_url_no_service_serves_when_routed_then_none() -> None:
+    class Request:
+        url = "https://example.invalid/path"
+
+    with mock_aws():
+        assert MotoRouter()(Request()) is None
+
+
+@pytest.fixture(scope="module")
+def chaos_case() -> Callable[[bool], Any]:
+    scenario = scenario_named("two-target-groups")
+
+    def run(shortcuts: bool) -> Any:
+        return Simulation(
+            scenario, seed=7, counterfactual=False, moto_shortcuts=shortcuts
+        ).run_once()
+
+    return run
+
+
+def test_given_a_simulated_world_when_run_with_shortcuts_then_its_witness_log_is_identical(
+    chaos_case: Callable[[bool], Any],
+) -> None:
+    slow, fast = chaos_case(False), chaos_case(True)
+
+    def entries(record: Any) -> list[tuple[Any, ...]]:
+        return [(o.at, o.kind, o.subject, repr(sorted(o.data.items()))) for o in record.log]
+
+    assert len(slow.log) > 100
+    assert entries(fast) == entries(slow)
+    assert fast.aws_calls == slow.aws_calls
