@@ -2,15 +2,18 @@
 # Both build their own virtual environments from the project's lock files, so a fresh
 # machine needs only Python 3 (3.11-3.13) and make.
 #
-# Every environment installs exact versions with hashes (pip --require-hashes):
-#   requirements/pip.txt    pip itself, installed first into each environment
+# Every environment installs exact versions with hashes (--require-hashes):
+#   requirements/uv.txt     uv, the installer: pip (the one `python3 -m venv` ships) puts it
+#                           into .venv/uv, and uv installs every other lock
+#   requirements/pip.txt    pip itself, installed into each environment beside its lock
 #   requirements/dev.txt    the project's dependencies + the `dev` extra + the build backend
 #   requirements/tools.txt  checkov (pins its own boto3, so it lives in .venv/tools)
-#   requirements/lock.txt   pip-tools, which writes all four: `make lock`
+#   requirements/lock.txt   pip-tools, which writes all five: `make lock`
 PYTHON ?= python3
 VENV   := .venv/main
 TOOLS  := .venv/tools
 LOCKER := .venv/lock
+UVENV  := .venv/uv
 BIN    := $(VENV)/bin
 TBIN   := $(TOOLS)/bin
 LBIN   := $(LOCKER)/bin
@@ -22,7 +25,14 @@ CHAOS_DRAINS ?= 10000
 # newest versions the ranges allow.
 LOCK_ARGS ?=
 
-PIP_HASHED  = -m pip install --require-hashes --no-input
+# pip only bootstraps uv; uv installs the environments. It reads no configuration file
+# (--no-config: no uv.toml of the user's or the machine's, no [tool.uv] table), so every
+# machine installs the same way. It compiles the bytecode as pip did: the tests start many
+# Python processes, and each would otherwise compile what it imports anew wherever
+# PYTHONDONTWRITEBYTECODE is set.
+PIP_HASHED = -m pip install --require-hashes --no-input --disable-pip-version-check
+UV_PIP     = $(UVENV)/bin/uv pip --no-config
+UV_HASHED  = $(UV_PIP) install --require-hashes --compile-bytecode
 PIP_COMPILE = CUSTOM_COMPILE_COMMAND="make lock" $(LBIN)/pip-compile --quiet --generate-hashes \
   --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links \
   --no-emit-trusted-host $(LOCK_ARGS)
@@ -30,32 +40,36 @@ PIP_COMPILE = CUSTOM_COMPILE_COMMAND="make lock" $(LBIN)/pip-compile --quiet --g
 .PHONY: demo test envs lint typecheck unit terraform-check checkov chaos lock e2e clean
 
 # A changed lock rebuilds the environment from scratch (nothing stale survives); a changed
-# pyproject.toml only re-installs the project itself, and `pip check` then fails loudly if
-# pyproject.toml asks for a dependency the lock lacks (run `make lock`).
-$(VENV)/.locked: requirements/pip.txt requirements/dev.txt
-	$(PYTHON) -m venv --clear $(VENV)
-	$(BIN)/python $(PIP_HASHED) -r requirements/pip.txt
-	$(BIN)/python $(PIP_HASHED) -r requirements/dev.txt
+# pyproject.toml only re-installs the project itself, and `uv pip check` then fails loudly
+# if pyproject.toml asks for a dependency the lock lacks (run `make lock`). uv is an
+# order-only prerequisite: a new uv rebuilds .venv/uv, not what the locks put elsewhere.
+$(UVENV)/.installed: requirements/uv.txt
+	$(PYTHON) -m venv --clear $(UVENV)
+	$(UVENV)/bin/python $(PIP_HASHED) -r requirements/uv.txt
+	touch $@
+
+$(VENV)/.locked: requirements/pip.txt requirements/dev.txt | $(UVENV)/.installed
+	$(PYTHON) -m venv --clear --without-pip $(VENV)
+	$(UV_HASHED) --python $(BIN)/python -r requirements/pip.txt -r requirements/dev.txt
 	touch $@
 
 $(VENV)/.installed: $(VENV)/.locked pyproject.toml
-	$(BIN)/python -m pip install --no-input --no-deps --no-build-isolation -e .
-	$(BIN)/python -m pip check
+	$(UV_PIP) install --python $(BIN)/python --no-deps --no-build-isolation -e .
+	$(UV_PIP) check --python $(BIN)/python
 	touch $@
 
-$(TOOLS)/.installed: requirements/pip.txt requirements/tools.txt
-	$(PYTHON) -m venv --clear $(TOOLS)
-	$(TBIN)/python $(PIP_HASHED) -r requirements/pip.txt
-	$(TBIN)/python $(PIP_HASHED) -r requirements/tools.txt
+$(TOOLS)/.installed: requirements/pip.txt requirements/tools.txt | $(UVENV)/.installed
+	$(PYTHON) -m venv --clear --without-pip $(TOOLS)
+	$(UV_HASHED) --python $(TBIN)/python -r requirements/pip.txt -r requirements/tools.txt
 	touch $@
 
-$(LOCKER)/.installed: requirements/pip.txt requirements/lock.txt
-	$(PYTHON) -m venv --clear $(LOCKER)
-	$(LBIN)/python $(PIP_HASHED) -r requirements/pip.txt
-	$(LBIN)/python $(PIP_HASHED) -r requirements/lock.txt
+$(LOCKER)/.installed: requirements/pip.txt requirements/lock.txt | $(UVENV)/.installed
+	$(PYTHON) -m venv --clear --without-pip $(LOCKER)
+	$(UV_HASHED) --python $(LBIN)/python -r requirements/pip.txt -r requirements/lock.txt
 	touch $@
 
-# Both test environments; `make -j2 envs` builds them side by side (.ci/run does).
+# Both test environments; `make -j2 envs` builds them side by side (.ci/run does), after
+# .venv/uv.
 envs: $(VENV)/.installed $(TOOLS)/.installed
 
 demo: $(VENV)/.installed
@@ -93,6 +107,7 @@ chaos: $(VENV)/.installed
 # Re-resolve every lock file from pyproject.toml and requirements/*.in (needs the package
 # indexes; commit the result). The locks are resolved for CPython 3.11 on Linux.
 lock: $(LOCKER)/.installed
+	$(PIP_COMPILE) -o requirements/uv.txt requirements/uv.in
 	$(PIP_COMPILE) -o requirements/pip.txt requirements/pip.in
 	$(PIP_COMPILE) -o requirements/lock.txt requirements/lock.in
 	$(PIP_COMPILE) --extra dev --all-build-deps -o requirements/dev.txt pyproject.toml

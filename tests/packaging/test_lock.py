@@ -1,7 +1,8 @@
 """The lock files pin, with hashes, every range pyproject.toml and requirements/*.in declare.
 
-A dependency added to pyproject.toml without `make lock` fails here (and `pip check` in the
-Makefile), before it can reach an environment that pip installed unpinned.
+A dependency added to pyproject.toml without `make lock` fails here (and `uv pip check` in
+the Makefile), before it can reach an environment that was installed unpinned. uv, which
+installs every environment, is locked the same way (requirements/uv.txt).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from tests.support.locks import (
     read_lock,
 )
 
-LOCKS = ("pip", "lock", "dev", "tools")
+LOCKS = ("uv", "pip", "lock", "dev", "tools")
 
 
 def _assert_pinned(requirements: list[Requirement], lock: str) -> None:
@@ -34,6 +35,12 @@ def _assert_pinned(requirements: list[Requirement], lock: str) -> None:
             f"requirements/{lock}.txt pins {pin.name}=={pin.version}, outside {requirement}: "
             "make lock"
         )
+
+
+def test_given_requirements_when_listed_then_every_lock_and_input_is_checked_here() -> None:
+    """A lock added beside the others (with its .in) is covered by the tests below."""
+    assert {path.stem for path in REQUIREMENTS.glob("*.txt")} == set(LOCKS)
+    assert {path.stem for path in REQUIREMENTS.glob("*.in")} == set(LOCKS) - {"dev"}
 
 
 @pytest.mark.parametrize("lock", LOCKS)
@@ -49,7 +56,7 @@ def test_given_pyproject_when_compared_then_dev_lock_pins_runtime_dev_and_build_
     _assert_pinned(declared() + declared("dev") + build_requires(), "dev")
 
 
-@pytest.mark.parametrize("lock", ["pip", "lock", "tools"])
+@pytest.mark.parametrize("lock", ["uv", "pip", "lock", "tools"])
 def test_given_an_input_file_when_compared_then_its_lock_pins_each_range(lock: str) -> None:
     _assert_pinned(read_in(REQUIREMENTS / f"{lock}.in"), lock)
 
