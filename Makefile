@@ -37,7 +37,7 @@ PIP_COMPILE = CUSTOM_COMPILE_COMMAND="make lock" $(LBIN)/pip-compile --quiet --g
   --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links \
   --no-emit-trusted-host $(LOCK_ARGS)
 
-.PHONY: demo test envs lint typecheck unit terraform-check checkov chaos lock e2e clean
+.PHONY: demo test checks envs lint typecheck unit terraform-check checkov chaos lock e2e clean
 
 # A changed lock rebuilds the environment from scratch (nothing stale survives); a changed
 # pyproject.toml only re-installs the project itself, and `uv pip check` then fails loudly
@@ -75,9 +75,17 @@ envs: $(VENV)/.installed $(TOOLS)/.installed
 demo: $(VENV)/.installed
 	$(BIN)/python -m sim.demo $(ARGS)
 
-# Static checks first, pytest last: its summary is the closing line of `make test`.
-test: lint typecheck terraform-check checkov e2e
-	$(BIN)/pytest $(ARGS)
+# Static checks first (two at a time, each one's output whole when it ends), pytest last:
+# its summary is the closing line of `make test`. pytest spreads the tests over the cores
+# (pytest-xdist; the chaos campaign's tests share one worker, the campaign its own two
+# processes) and runs the Terraform lifecycle of `make e2e` beside them: it mostly waits
+# on Terraform, and tests/e2e/test_lifecycle.py reports it as one test.
+PYTEST_PARALLEL ?= -n auto --dist loadgroup
+test: envs
+	$(MAKE) --no-print-directory -j2 --output-sync=target checks
+	$(BIN)/pytest $(PYTEST_PARALLEL) --lifecycle-in-background $(ARGS)
+
+checks: lint typecheck terraform-check checkov
 
 # Scale figures (docs/benchmarks.md): minutes per run, so not part of `make test`.
 .PHONY: bench

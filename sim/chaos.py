@@ -47,6 +47,7 @@ __all__ = [
     "chaos_scenario",
     "format_result",
     "judge",
+    "planned_drains",
     "run_campaign",
     "run_case",
 ]
@@ -294,34 +295,47 @@ def run_case(config: ChaosConfig) -> ChaosResult:
     return result
 
 
+def planned_drains(config: ChaosConfig) -> int:
+    """The drains a case's scenario sets off: every task its deployments replace (the
+    judge counts the drains that really began, a few more where operators act)."""
+    scenario, _ = chaos_scenario(config)
+    return sum(service.desired_count for service in scenario.services)
+
+
 def run_campaign(
     min_drains: int,
     *,
     base: ChaosConfig | None = None,
     workers: int = 2,
-    batch: int | None = None,
     progress: Callable[[ChaosResult], None] | None = None,
     burst_drains: int = 0,
 ) -> ChaosResult:
     """Run cases with successive seeds until at least ``min_drains`` drains were seen.
 
+    The seeds are chosen up front from the drains their scenarios plan, and all of them go
+    to the pool at once, the longest (the burst world) first, so the workers stay busy to
+    the end; should the cases see fewer drains than planned, more follow.
     ``burst_drains``: also run one burst world of that many simultaneous drains (its
     drains count on top of ``min_drains``).
     """
     template = base or ChaosConfig(seed=1)
     total = ChaosResult()
     seed = template.seed
-    per_round = batch or max(workers, 1) * 2
     context = get_context("spawn")
     burst = [replace(template, burst_drains=burst_drains)] if burst_drains else []
     with ProcessPoolExecutor(max_workers=max(workers, 1), mp_context=context) as pool:
         while total.drains - total.burst_drains < min_drains or burst:
-            configs = burst + [replace(template, seed=seed + n) for n in range(per_round)]
+            configs, planned = list(burst), total.drains - total.burst_drains
             burst = []
-            seed += per_round
-            total = aggregate([total, *pool.map(run_case, configs)])
-            if progress is not None:
-                progress(total)
+            while planned < min_drains or not configs:
+                config = replace(template, seed=seed)
+                configs.append(config)
+                planned += planned_drains(config)
+                seed += 1
+            for result in pool.map(run_case, configs):
+                total = aggregate([total, result])
+                if progress is not None:
+                    progress(total)
     return total
 
 

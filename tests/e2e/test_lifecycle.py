@@ -1,0 +1,49 @@
+"""The module's whole lifecycle on the real AWS provider against moto's server (tools/e2e).
+
+``make test`` starts it beside the other tests (``--lifecycle-in-background``) and this test
+collects the result; ``pytest tests/e2e/test_lifecycle.py`` runs it here. Where Terraform or
+a provider mirror is absent, tools.e2e says so in one line and this test is skipped with that
+line as the reason.
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from sim.terraform import REPO_ROOT
+from tests.conftest import lifecycle_log
+from tests.support.background import LIFECYCLE_COMMAND, BackgroundJob, Outcome
+from tests.support.summary import LINES
+
+#: The lifecycle takes about three minutes on two busy cores; this bounds a stuck one.
+TIMEOUT_SECONDS = 900.0
+
+
+@pytest.fixture(scope="module")
+def lifecycle(pytestconfig: pytest.Config) -> Outcome:
+    log = lifecycle_log(pytestconfig)
+    if log is not None:
+        return BackgroundJob.result(log, TIMEOUT_SECONDS)
+    done = subprocess.run(
+        LIFECYCLE_COMMAND,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_SECONDS,
+        check=False,
+    )
+    return Outcome(done.returncode, done.stdout + done.stderr)
+
+
+def test_given_the_module_when_applied_replanned_changed_and_destroyed_then_every_check_passes(
+    lifecycle: Outcome,
+) -> None:
+    if lifecycle.returncode == 0 and lifecycle.last_line.startswith("e2e: skipped"):
+        pytest.skip(lifecycle.last_line)
+    LINES.append(lifecycle.last_line)
+    assert lifecycle.returncode == 0, lifecycle.output[-8000:]
+    assert lifecycle.last_line.startswith("e2e: OK"), lifecycle.output[-8000:]
+    for part in ("re-plan: no changes", "destroy: clean", "IAM: ", "parliament: 0 findings"):
+        assert part in lifecycle.last_line, part
