@@ -77,10 +77,10 @@ demo: $(VENV)/.installed
 
 # Static checks first (two at a time, each one's output whole when it ends), pytest last:
 # its summary is the closing line of `make test`. pytest spreads the tests over the cores
-# (pytest-xdist; the chaos campaign's tests share one worker, the campaign its own two
-# processes) and runs the Terraform lifecycle of `make e2e` beside them: it mostly waits
+# (pytest-xdist, a test file per worker at a time: the chaos campaign's module fixture
+# then runs once, in its own two processes) and runs the Terraform lifecycle of `make e2e` beside them: it mostly waits
 # on Terraform, and tests/e2e/test_lifecycle.py reports it as one test.
-PYTEST_PARALLEL ?= -n auto --dist loadgroup
+PYTEST_PARALLEL ?= -n auto --dist loadfile
 test: envs
 	$(MAKE) --no-print-directory -j2 --output-sync=target checks
 	$(BIN)/pytest $(PYTEST_PARALLEL) --lifecycle-in-background $(ARGS)

@@ -52,8 +52,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 _PROGRESS = pytest.StashKey[Progress]()
 _LIFECYCLE = pytest.StashKey[BackgroundJob]()
-#: Tests that share one expensive module fixture, so pytest-xdist keeps them on one worker
-#: (``--dist loadgroup``); they start first, being the longest.
+#: Tests that share one expensive module fixture (pytest-xdist's ``--dist loadfile`` keeps
+#: a file on one worker, so it runs once); they start first, being the longest.
 _FIRST = ("tests/sim/test_chaos.py",)
 #: Tests that only wait for a job running beside the session: last, so no worker idles.
 _LAST = ("tests/e2e/test_lifecycle.py",)

@@ -37,8 +37,6 @@ BURST_DRAINS = 1000
 #: mostly its sweeper runs over virtual time, so 48 services cost about half as much per
 #: drain as 12 (docs/benchmarks.md, "Simulator speed"); `make chaos` uses 12.
 SERVICES = 48
-#: The tests of the one campaign share a pytest-xdist worker (``--dist loadgroup``).
-CAMPAIGN = pytest.mark.xdist_group("chaos-campaign")
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +49,6 @@ def campaign(pytestconfig: pytest.Config) -> ChaosResult:
     return result
 
 
-@CAMPAIGN
 def test_given_campaign_when_run_then_it_covers_the_faults_and_volume_the_issue_names(
     campaign: ChaosResult, pytestconfig: pytest.Config
 ) -> None:
@@ -69,49 +66,41 @@ def test_given_campaign_when_run_then_it_covers_the_faults_and_volume_the_issue_
     assert faults["throttle"] > 3 * faults["5xx"]
 
 
-@CAMPAIGN
 def test_given_faults_when_judged_then_no_premature_stop(campaign: ChaosResult) -> None:
     assert campaign.premature_stops == 0, campaign.details
 
 
-@CAMPAIGN
 def test_given_faults_when_judged_then_no_stop_of_a_task_that_must_not_be_stopped(
     campaign: ChaosResult,
 ) -> None:
     assert campaign.forbidden_stops == 0, campaign.details
 
 
-@CAMPAIGN
 def test_given_faults_when_judged_then_no_task_stopped_twice(campaign: ChaosResult) -> None:
     assert campaign.stopped_more_than_once == 0, campaign.details
 
 
-@CAMPAIGN
 def test_given_faults_when_judged_then_no_missed_stop(campaign: ChaosResult) -> None:
     assert campaign.missed_stops == 0, campaign.details
 
 
-@CAMPAIGN
 def test_given_guards_when_judged_then_never_violated(campaign: ChaosResult) -> None:
     assert campaign.stagger_violations == 0, campaign.details
     assert campaign.min_healthy_violations == 0, campaign.details
 
 
-@CAMPAIGN
 def test_given_operators_when_they_opt_out_or_turn_dry_run_on_then_no_later_stop(
     campaign: ChaosResult,
 ) -> None:
     assert campaign.stops_after_opt_out == 0, campaign.details
 
 
-@CAMPAIGN
 def test_given_operators_when_they_raise_the_wait_then_no_stop_before_it(
     campaign: ChaosResult,
 ) -> None:
     assert campaign.stops_before_raised_wait == 0, campaign.details
 
 
-@CAMPAIGN
 def test_given_a_broken_service_when_faults_cleared_then_no_sweeper_run_fails(
     campaign: ChaosResult,
 ) -> None:
