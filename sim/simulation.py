@@ -159,7 +159,8 @@ class Simulation:
         sweeper = importlib.import_module("handlers.sweeper")
         return task_events.handler, sweeper.handler
 
-    def _clients(self, interceptor: AwsInterceptor) -> Clients:
+    def _clients(self, interceptor: AwsInterceptor, *, ec2: bool = True) -> Clients:
+        """Clients routed through ``interceptor``; each has its own botocore retry quota."""
         session = boto3.session.Session(
             aws_access_key_id="testing",
             aws_secret_access_key="testing",
@@ -177,7 +178,7 @@ class Simulation:
             ecs=client("ecs"),
             dynamodb=client("dynamodb"),
             elbv2=client("elbv2"),
-            ec2=client("ec2"),
+            ec2=client("ec2") if ec2 else None,
             lambda_=client("lambda"),
         )
 
@@ -238,7 +239,7 @@ class Simulation:
         settings = None
         if handlers is not None:
             settings = self._settings()
-            functions = self._functions(loop, log, handlers, settings, clients)
+            functions = self._functions(loop, log, handlers, settings, interceptor)
             sweeper_function = functions[1]
 
             def invoke(call: AwsCall) -> Reply:
@@ -309,7 +310,7 @@ class Simulation:
         log: ObservationLog,
         handlers: tuple[Handler, Handler],
         settings: Any,
-        clients: Clients,
+        interceptor: AwsInterceptor,
     ) -> list[LambdaFunction]:
         from serverless.app import install
 
@@ -318,7 +319,7 @@ class Simulation:
             "region": self.region,
             "kill_policy": self.kill_policy,
             # One App per simulated container: its own cold tag cache, as in Lambda.
-            "app_factory": functools.partial(self._build_app, settings, loop, clients),
+            "app_factory": functools.partial(self._build_app, settings, loop, interceptor),
             "install": install,
             "cold_start_seconds": COLD_START_SECONDS if self.costs.latency_scale else 0.0,
         }
@@ -381,11 +382,18 @@ class Simulation:
         overrides = {"sweeper_function_name": SWEEPER_NAME, **self.settings_overrides}
         return Settings(table_name=self.table_name, **overrides)
 
-    def _build_app(self, settings: Any, loop: EventLoop, clients: Clients) -> Any:
-        """The composition root of one simulated Lambda container (fresh caches)."""
+    def _build_app(self, settings: Any, loop: EventLoop, interceptor: AwsInterceptor) -> Any:
+        """The composition root of one simulated Lambda container (fresh caches).
+
+        Each container gets its own clients, as in Lambda: botocore's standard retry mode
+        keeps a retry quota per client, which a shared client would drain for every
+        container at once under injected faults (and then stop retrying anywhere).
+        """
         from serverless.adapters import ports_from_clients
         from serverless.app import bootstrap
         from sim.concurrency import LoopConcurrency
+
+        clients = self._clients(interceptor, ec2=False)
 
         ports = ports_from_clients(
             settings,

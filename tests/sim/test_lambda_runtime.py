@@ -107,3 +107,25 @@ def test_given_a_throttled_event_when_older_than_the_max_event_age_then_it_is_dr
     dropped = log.of_kind(Kind.LAMBDA_DROPPED)
     assert [o.data["event_id"] for o in dropped] == ["second"]
     assert dropped[0].data["age"] > 20.0
+
+
+def test_given_a_simulated_deployment_when_containers_start_then_none_shares_a_client() -> None:
+    """botocore's standard retry mode keeps a retry quota per client. Containers sharing
+    clients would drain one quota together under faults, and then stop retrying in every
+    container at once, which no Lambda deployment does: each container has its own."""
+    from sim.scenarios import scenario_named
+    from sim.simulation import Simulation
+
+    record = Simulation(
+        scenario_named("two-target-groups"), seed=7, counterfactual=False
+    ).run_once()
+    seen: dict[int, str] = {}
+    for function in record.functions:
+        assert function.app_factory is not None
+        for container in (function.app_factory(), function.app_factory()):
+            ports = container.ports
+            for adapter in (ports.ledger, ports.ecs, ports.health, ports.trigger):
+                client = adapter._client.get()
+                assert id(client) not in seen, f"{function.name} shares {seen.get(id(client))}"
+                seen[id(client)] = f"{function.name}: {type(adapter).__name__}"
+    assert len(seen) == 2 * 2 * 4
