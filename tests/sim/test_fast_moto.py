@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from typing import Any
@@ -132,31 +133,22 @@ def _workload(client: Any) -> list[Any]:
             start = replies[-1][1].get("LastEvaluatedKey")
             if not start:
                 break
-    call(
-        "query",
-        TableName="t",
-        IndexName="by-number",
-        KeyConditionExpression="n = :n",
-        ExpressionAttributeValues={":n": {"N": "1"}},
-    )
-    call(
-        "query",
-        TableName="t",
-        KeyConditionExpression="pk = :k",
-        ExpressionAttributeValues={":k": {"S": "k07"}},
-    )
-    call(
-        "query",
-        TableName="t",
-        IndexName="due",
-        KeyConditionExpression="s = :o",
-        ExpressionAttributeValues={":o": {"S": "open#1"}},
-        Select="COUNT",
-    )
-    call("query", TableName="t", IndexName="absent", KeyConditionExpression="s = :o",
-         ExpressionAttributeValues={":o": {"S": "open#1"}})  # fmt: skip
+    for query in _QUERIES:
+        call("query", TableName="t", **query)
     call("scan", TableName="t", IndexName="due", Limit=1)
     return replies
+
+
+#: Queries beside the paged one: another index, the table itself, a count, a missing index.
+_QUERIES: tuple[dict[str, Any], ...] = (
+    {"IndexName": "by-number", "KeyConditionExpression": "n = :n",
+     "ExpressionAttributeValues": {":n": {"N": "1"}}},
+    {"KeyConditionExpression": "pk = :k", "ExpressionAttributeValues": {":k": {"S": "k07"}}},
+    {"IndexName": "due", "KeyConditionExpression": "s = :o",
+     "ExpressionAttributeValues": {":o": {"S": "open#1"}}, "Select": "COUNT"},
+    {"IndexName": "absent", "KeyConditionExpression": "s = :o",
+     "ExpressionAttributeValues": {":o": {"S": "open#1"}}},
+)  # fmt: skip
 
 
 def _run(shortcuts: bool) -> tuple[list[Any], list[tuple[str, int, Any]]]:
@@ -164,7 +156,7 @@ def _run(shortcuts: bool) -> tuple[list[Any], list[tuple[str, int, Any]]]:
     bodies: list[tuple[str, int, Any]] = []
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
-        with fast_moto() if shortcuts else _Nothing() as router:
+        with fast_moto() if shortcuts else contextlib.nullcontext(None) as router:
             if router is not None:
                 client.meta.events.unregister("before-send", botocore_stubber)
                 client.meta.events.register("before-send", lambda request, **_: router(request))
@@ -182,14 +174,6 @@ def _run(shortcuts: bool) -> tuple[list[Any], list[tuple[str, int, Any]]]:
             finally:
                 DynamoResult.execute_result = inner  # type: ignore[method-assign]
     return replies, bodies
-
-
-class _Nothing:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *_: object) -> None:
-        return None
 
 
 def test_given_a_dynamodb_workload_when_replayed_with_shortcuts_then_every_reply_is_motos() -> None:
