@@ -15,6 +15,8 @@ campaign.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from sim.chaos import (
@@ -27,7 +29,8 @@ from sim.chaos import (
     run_case,
 )
 from sim.ecs_model import Task
-from sim.observe import Kind
+from sim.observe import Kind, ObservationLog
+from sim.report import RunRecord
 from sim.simulation import Simulation
 from tests.support.summary import LINES
 
@@ -107,11 +110,35 @@ def test_given_a_broken_service_when_faults_cleared_then_no_sweeper_run_fails(
     assert campaign.sweeper_runs_failed == 0, campaign.details
 
 
-def test_given_forged_operator_changes_in_the_witness_log_when_judged_then_counted() -> None:
+#: A case without faults or operators, whose witness log the tests below forge.
+QUIET = ChaosConfig(seed=5, services=8, throttle_rate=0.0, kill_rate=0.0, operator_rate=0.0)
+
+
+@pytest.fixture(scope="module")
+def quiet_world() -> tuple[RunRecord, dict[str, str]]:
+    """One run of :data:`QUIET` for every forging test (each gets its own log, see below)."""
+    scenario, kinds = chaos_scenario(QUIET)
+    record = Simulation(scenario, seed=QUIET.seed, counterfactual=False).run_once()
+    return record, kinds
+
+
+@pytest.fixture
+def quiet_case(
+    quiet_world: tuple[RunRecord, dict[str, str]],
+) -> tuple[ChaosConfig, RunRecord, dict[str, str]]:
+    """The quiet run with a copy of its witness log, so one test's forgeries stay its own."""
+    record, kinds = quiet_world
+    log = ObservationLog()
+    for observation in record.log:
+        log.record(observation.at, observation.kind, observation.subject, **observation.data)
+    return QUIET, replace(record, log=log), kinds
+
+
+def test_given_forged_operator_changes_in_the_witness_log_when_judged_then_counted(
+    quiet_case: tuple[ChaosConfig, RunRecord, dict[str, str]],
+) -> None:
     """The new counts can fail: stops after a forged opt-out or raised wait are caught."""
-    config = ChaosConfig(seed=5, services=8, throttle_rate=0.0, kill_rate=0.0, operator_rate=0.0)
-    scenario, kinds = chaos_scenario(config)
-    record = Simulation(scenario, seed=config.seed, counterfactual=False).run_once()
+    config, record, kinds = quiet_case
     assert judge(record, kinds, config).ok
     stops = [
         o
@@ -141,11 +168,11 @@ def test_given_forged_operator_changes_in_the_witness_log_when_judged_then_count
     assert judge(record, kinds, config).stops_after_opt_out >= 1
 
 
-def test_given_forged_stops_in_the_witness_log_when_judged_then_each_is_counted() -> None:
+def test_given_forged_stops_in_the_witness_log_when_judged_then_each_is_counted(
+    quiet_case: tuple[ChaosConfig, RunRecord, dict[str, str]],
+) -> None:
     """The verdict can fail: stops that break the rules are caught by the judge."""
-    config = ChaosConfig(seed=5, services=8, throttle_rate=0.0, kill_rate=0.0)
-    scenario, kinds = chaos_scenario(config)
-    record = Simulation(scenario, seed=config.seed, counterfactual=False).run_once()
+    config, record, kinds = quiet_case
     clean = judge(record, kinds, config)
     assert clean.ok
     tasks = [t for s in record.services for t in s.tasks if t.drain_started_at is not None]
@@ -172,12 +199,12 @@ def test_given_forged_stops_in_the_witness_log_when_judged_then_each_is_counted(
     assert judge(record, kinds, config).forbidden_stops == 1
 
 
-def test_given_stops_racing_ecs_own_stop_when_judged_then_allowed_only_within_the_window() -> None:
+def test_given_stops_racing_ecs_own_stop_when_judged_then_allowed_only_within_the_window(
+    quiet_case: tuple[ChaosConfig, RunRecord, dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A StopTask that reaches a task ECS began stopping is a no-op within the product's
     task-state window (first attempt: 2 s; a botocore retry: 15 s more), forbidden beyond."""
-    config = ChaosConfig(seed=5, services=8, throttle_rate=0.0, kill_rate=0.0)
-    scenario, kinds = chaos_scenario(config)
-    record = Simulation(scenario, seed=config.seed, counterfactual=False).run_once()
+    config, record, kinds = quiet_case
     assert judge(record, kinds, config).ok
     task = next(
         t
@@ -187,7 +214,8 @@ def test_given_stops_racing_ecs_own_stop_when_judged_then_allowed_only_within_th
     )
     assert task.stop_began_at is not None
     began = task.stop_began_at
-    task.stopped_by = "ecs"  # Given: ECS, not the terminator, began stopping this task
+    # Given: ECS, not the terminator, began stopping this task (undone after the test).
+    monkeypatch.setattr(task, "stopped_by", "ecs")
 
     def forge(after: float, attempt: int = 1) -> ChaosResult:
         record.log.record(
