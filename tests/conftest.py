@@ -81,8 +81,8 @@ class _LiveProgress:
     def pytest_runtest_logstart(self, nodeid: str) -> None:
         self.progress.begin(nodeid)
 
-    def pytest_runtest_logfinish(self) -> None:
-        self.progress.end()
+    def pytest_runtest_logfinish(self, nodeid: str) -> None:
+        self.progress.end(nodeid)
 
     def pytest_unconfigure(self) -> None:
         self.progress.stop()

@@ -62,7 +62,7 @@ def test_given_a_test_silent_past_the_heartbeat_when_running_then_a_line_names_i
     progress.start()
     progress.begin("tests/x.py::test_slow")
     time.sleep(1.0)
-    progress.end()
+    progress.end("tests/x.py::test_slow")
     progress.say("chaos: 4 cases")
     progress.stop()  # closes ``write``
     with os.fdopen(read) as pipe:
@@ -81,7 +81,7 @@ def test_given_a_test_that_reports_when_running_then_no_heartbeat_interrupts() -
     for n in range(6):
         progress.say(f"case {n}")
         time.sleep(0.2)
-    progress.end()
+    progress.end("tests/x.py::test_busy")
     progress.stop()
     with os.fdopen(read) as pipe:
         out = pipe.read()
@@ -90,3 +90,26 @@ def test_given_a_test_that_reports_when_running_then_no_heartbeat_interrupts() -
     assert [line.strip() for line in out.splitlines() if line.strip()] == [
         f"case {n}" for n in range(6)
     ]
+
+
+def test_given_two_tests_on_two_workers_when_one_ends_then_the_other_is_still_named() -> None:
+    """pytest-xdist reports tests of both workers to one terminal: the end of one test must
+    not silence the heartbeat of the one still running (the chaos campaign, say)."""
+    read, write = os.pipe()
+    progress = Progress(write, heartbeat=0.3)
+    progress.start()
+    progress.begin("tests/x.py::test_campaign")
+    progress.begin("tests/y.py::test_quick")
+    time.sleep(0.5)
+    progress.end("tests/y.py::test_quick")
+    time.sleep(1.0)
+    progress.end("tests/x.py::test_campaign")
+    progress.stop()
+    with os.fdopen(read) as pipe:
+        lines = pipe.read().splitlines()
+
+    beats = [line for line in lines if "running for" in line]
+    assert any("test_campaign" in line and "(and 1 more)" in line for line in beats)
+    last = next(line for line in reversed(beats))
+    assert "tests/x.py::test_campaign: running for" in last
+    assert "more" not in last

@@ -31,8 +31,9 @@ class Progress:
         self._fd = fd
         self._heartbeat = heartbeat
         self._lock = threading.Lock()
-        self._test: str | None = None
-        self._started = self._last = time.monotonic()
+        #: The tests running now (several under pytest-xdist) and when each began.
+        self._running: dict[str, float] = {}
+        self._last = time.monotonic()
         self._at_line_start = False  # True right after our own line, until pytest writes
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._beat, name="test-heartbeat", daemon=True)
@@ -49,16 +50,15 @@ class Progress:
         os.close(self._fd)
 
     def begin(self, nodeid: str) -> None:
-        """A test starts (its setup included)."""
+        """A test starts (its setup included); under pytest-xdist, others may be running."""
         with self._lock:
-            self._test = nodeid
-            self._started = self._last = time.monotonic()
+            self._running[nodeid] = self._last = time.monotonic()
             self._at_line_start = False
 
-    def end(self) -> None:
+    def end(self, nodeid: str) -> None:
         """The test finished: pytest reports it itself."""
         with self._lock:
-            self._test = None
+            self._running.pop(nodeid, None)
             self._last = time.monotonic()
             self._at_line_start = False
 
@@ -77,5 +77,12 @@ class Progress:
         while not self._stopped.wait(min(1.0, self._heartbeat / 4)):
             with self._lock:
                 now = time.monotonic()
-                if self._test is not None and now - self._last >= self._heartbeat:
-                    self._write(f"... {self._test}: running for {now - self._started:.0f} s")
+                if self._running and now - self._last >= self._heartbeat:
+                    self._write(self._status(now))
+
+    def _status(self, now: float) -> str:
+        """The longest-running test, for how long, and how many more run beside it."""
+        test, began = min(self._running.items(), key=lambda item: item[1])
+        others = len(self._running) - 1
+        beside = f" (and {others} more)" if others else ""
+        return f"... {test}: running for {now - began:.0f} s{beside}"
