@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib
+import inspect
 import json
 import re
 import threading
@@ -110,9 +111,13 @@ class MotoRouter:
 def _narrowed_query(original: Callable[..., Any]) -> Callable[..., Any]:
     from moto.dynamodb.models.dynamo_type import DynamoType, Item
 
+    signature = inspect.signature(original)
+
     def query(self: Any, *args: Any, **kwargs: Any) -> Any:
-        conditions = kwargs.get("hash_key_conditions") or []
-        if not kwargs.get("index_name") or len(conditions) != 1:
+        # moto's backend passes index_name by position, the key conditions by keyword.
+        arguments = signature.bind(self, *args, **kwargs).arguments
+        conditions = arguments.get("hash_key_conditions") or []
+        if not arguments.get("index_name") or len(conditions) != 1:
             return original(self, *args, **kwargs)
         name, expected = conditions[0]
         if not isinstance(expected, DynamoType) or expected.type != "S":

@@ -19,6 +19,7 @@ from sim.scenarios import scenario_named
 from sim.simulation import Simulation
 
 SHARDS = ("open#0", "open#1", "open#2")
+SHARD = {"S": SHARDS[0]}
 
 
 def _create(client: Any) -> None:
@@ -244,3 +245,38 @@ def test_given_a_simulated_world_when_run_with_shortcuts_then_its_witness_log_is
     assert len(slow.log) > 100
     assert entries(fast) == entries(slow)
     assert fast.aws_calls == slow.aws_calls
+
+
+def test_given_shortcuts_when_a_due_index_is_queried_then_moto_walks_no_whole_table(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The narrowing engages on the queries the ledger sends (moto's backend passes the
+    index name by position); a query of the table itself still takes moto's own walk."""
+    from moto.dynamodb.models.table import Table
+
+    walks: list[str] = []
+    whole_table = Table.all_items
+
+    def counted(self: Any) -> Any:
+        walks.append(self.name)
+        return whole_table(self)
+
+    monkeypatch.setattr(Table, "all_items", counted)
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        _create(client)
+        client.put_item(TableName="t", Item={"pk": {"S": "k"}, "d": {"N": "1"}, "s": SHARD})
+        with fast_moto():
+            due = client.query(
+                TableName="t",
+                IndexName="due",
+                KeyConditionExpression="s = :o AND d <= :d",
+                ExpressionAttributeValues={":o": SHARD, ":d": {"N": "5"}},
+            )
+            assert (due["Count"], walks) == (1, [])
+            table = client.query(
+                TableName="t",
+                KeyConditionExpression="pk = :k",
+                ExpressionAttributeValues={":k": {"S": "k"}},
+            )
+    assert (table["Count"], walks) == (1, ["t"])
