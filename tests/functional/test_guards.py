@@ -37,7 +37,7 @@ def test_given_too_few_healthy_targets_when_due_then_deferred_until_replacements
 
     assert task in report["deferred"]
     assert len(world.stops) == 1
-    # Not while fewer than 4 targets were healthy; soon after (re-checked every 15 s).
+    # Not while fewer than 4 targets were healthy; soon after (re-checked on the 15 s grid).
     assert healthy_at <= world.stops[0].at <= healthy_at + 15 + 1
     record = world.record(task)
     assert record is not None

@@ -10,6 +10,7 @@ from serverless.guards import (
     HEALTH_RECHECK_SECONDS,
     STAGGER_HOLD_SECONDS,
     Guards,
+    recheck_at,
     stagger_key,
 )
 from serverless.model import RecordStatus, ServiceInfo, ServicePolicy, TaskRecord
@@ -89,9 +90,39 @@ def test_given_percent_and_desired_when_min_healthy_checked_then_requires_ceilin
 
     assert (deferral is not None) is defers
     if deferral is not None:
-        assert deferral.until == h.now + HEALTH_RECHECK_SECONDS
+        assert deferral.until == recheck_at(h.now)
         assert f"{healthy} healthy target(s)" in deferral.reason
         assert f"{percent}% of desired {desired}" in deferral.reason
+
+
+@pytest.mark.parametrize("offset", [0.0, 0.1, 7.4, 7.5, 7.6, 14.9])
+def test_given_deferrals_at_any_moment_when_rechecked_then_on_a_shared_grid_about_15_s_later(
+    offset: float,
+) -> None:
+    now = 1_767_603_600.0 + offset  # a multiple of the step, plus the offset
+
+    at = recheck_at(now)
+
+    assert at % HEALTH_RECHECK_SECONDS == 0
+    assert HEALTH_RECHECK_SECONDS / 2 <= at - now < 1.5 * HEALTH_RECHECK_SECONDS
+
+
+def test_given_tasks_deferred_a_few_seconds_apart_when_rechecked_then_together(
+    h: Harness,
+) -> None:
+    """They are looked at again at one moment: one sweeper wake and one health read serve
+    them all, not one each."""
+    h.ecs.add_service("web", desired_count=4, target_groups=(TG_A,))
+    h.health.healthy[TG_A] = 2
+    start = 1_767_603_600.0 + 8.0
+
+    deferrals = [
+        h.guards.min_healthy(guarded(min_healthy=100), h.info(), start + gap)
+        for gap in (0.0, 3.0, 6.5)
+    ]
+
+    assert None not in deferrals
+    assert {d.until for d in deferrals if d is not None} == {1_767_603_600.0 + 30.0}
 
 
 def test_given_two_target_groups_when_one_is_short_then_deferred_naming_it(h: Harness) -> None:
