@@ -8,6 +8,7 @@ line as the reason.
 
 from __future__ import annotations
 
+import os
 import subprocess
 
 import pytest
@@ -26,15 +27,19 @@ def lifecycle(pytestconfig: pytest.Config) -> Outcome:
     log = lifecycle_log(pytestconfig)
     if log is not None:
         return BackgroundJob.result(log, TIMEOUT_SECONDS)
+    # One stream, unbuffered, as in the background job: the summary must stay the last
+    # line even when moto logs to stderr meanwhile (its Lambda backend finds no Docker).
     done = subprocess.run(
         LIFECYCLE_COMMAND,
         cwd=REPO_ROOT,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
         text=True,
         timeout=TIMEOUT_SECONDS,
         check=False,
     )
-    return Outcome(done.returncode, done.stdout + done.stderr)
+    return Outcome(done.returncode, done.stdout)
 
 
 def test_given_the_module_when_applied_replanned_changed_and_destroyed_then_every_check_passes(
