@@ -15,11 +15,12 @@ import os
 import random
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import boto3
+import botocore.client
 import botocore.session
 from botocore import UNSIGNED
 from botocore.config import Config
@@ -132,7 +133,7 @@ class Simulation:
         """Run this configuration only and return the raw record."""
         handlers = self._import_handlers() if self.terminator else None
         shortcuts = fast_moto() if self.moto_shortcuts else contextlib.nullcontext(None)
-        with mock_aws(), shortcuts as router:
+        with mock_aws(), shortcuts as router, _client_classes_kept():
             from moto.moto_api._internal import mock_random
 
             mock_random.seed(self.seed)
@@ -159,27 +160,27 @@ class Simulation:
         sweeper = importlib.import_module("handlers.sweeper")
         return task_events.handler, sweeper.handler
 
-    def _clients(self, interceptor: AwsInterceptor, *, ec2: bool = True) -> Clients:
-        """Clients routed through ``interceptor``; each has its own botocore retry quota."""
+    def _client(self, interceptor: AwsInterceptor, name: str) -> Any:
+        """A client routed through ``interceptor``, with its own botocore retry quota."""
         session = boto3.session.Session(
             aws_access_key_id="testing",
             aws_secret_access_key="testing",
             region_name=self.region,
             botocore_session=_botocore_session(),
         )
+        # The functions' own retry configuration, so injected faults are retried as in
+        # AWS; unsigned, because moto checks no signature and SigV4 costs CPU per call.
+        config = client_config(name).merge(Config(signature_version=UNSIGNED))
+        return interceptor.attach(session.client(name, config=config))
 
-        def client(name: str) -> Any:
-            # The functions' own retry configuration, so injected faults are retried as in
-            # AWS; unsigned, because moto checks no signature and SigV4 costs CPU per call.
-            config = client_config(name).merge(Config(signature_version=UNSIGNED))
-            return interceptor.attach(session.client(name, config=config))
-
+    def _clients(self, interceptor: AwsInterceptor) -> Clients:
+        """The harness's own clients (provisioning, operators)."""
         return Clients(
-            ecs=client("ecs"),
-            dynamodb=client("dynamodb"),
-            elbv2=client("elbv2"),
-            ec2=client("ec2") if ec2 else None,
-            lambda_=client("lambda"),
+            ecs=self._client(interceptor, "ecs"),
+            dynamodb=self._client(interceptor, "dynamodb"),
+            elbv2=self._client(interceptor, "elbv2"),
+            ec2=self._client(interceptor, "ec2"),
+            lambda_=self._client(interceptor, "lambda"),
         )
 
     def _run(
@@ -387,23 +388,45 @@ class Simulation:
 
         Each container gets its own clients, as in Lambda: botocore's standard retry mode
         keeps a retry quota per client, which a shared client would drain for every
-        container at once under injected faults (and then stop retrying anywhere).
+        container at once under injected faults (and then stop retrying anywhere). A
+        client is made when the container first calls it: a burst starts over a thousand
+        containers, and most of them never call ELB or Lambda.
         """
         from serverless.adapters import ports_from_clients
         from serverless.app import bootstrap
         from sim.concurrency import LoopConcurrency
 
-        clients = self._clients(interceptor, ec2=False)
+        def client(name: str) -> OnFirstUse:
+            return OnFirstUse(functools.partial(self._client, interceptor, name))
 
         ports = ports_from_clients(
             settings,
-            dynamodb=clients.dynamodb,
-            ecs=clients.ecs,
-            elbv2=clients.elbv2,
-            lambda_=clients.lambda_,
+            dynamodb=client("dynamodb"),
+            ecs=client("ecs"),
+            elbv2=client("elbv2"),
+            lambda_=client("lambda"),
             concurrency=LoopConcurrency(loop),
         )
         return bootstrap(settings, clock=SimClock(loop), ports=ports)
+
+
+class OnFirstUse:
+    """Stands for a client that ``make`` creates at the first attribute read."""
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self._make = make
+        self._client: Any = None
+
+    @property
+    def created(self) -> bool:
+        """Whether the client exists yet."""
+        return self._client is not None
+
+    def __getattr__(self, name: str) -> Any:
+        # Only names the proxy lacks come here; simulated processes run one at a time.
+        if self._client is None:
+            self._client = self._make()
+        return getattr(self._client, name)
 
 
 class _Progress:
@@ -424,6 +447,32 @@ class _Progress:
 
     def finished(self) -> bool:
         return self.done_at is not None and self.loop.now >= self.done_at
+
+
+@contextlib.contextmanager
+def _client_classes_kept() -> Iterator[None]:
+    """Inside: botocore builds each service's client class once (not once per client).
+
+    botocore makes a class with a method per operation for every client it creates; the
+    class depends only on the service model and the ``creating-client-class`` handlers,
+    which do not change during a run, and each client still gets its own event handlers,
+    endpoint and retry quota. A burst world creates thousands of clients.
+    """
+    creator: Any = botocore.client.ClientCreator
+    original = creator._create_client_class
+    kept: dict[tuple[str, str], type] = {}
+
+    def create_client_class(self: Any, service_name: str, service_model: Any) -> type:
+        key = (service_name, service_model.api_version)
+        if key not in kept:
+            kept[key] = original(self, service_name, service_model)
+        return kept[key]
+
+    creator._create_client_class = create_client_class
+    try:
+        yield
+    finally:
+        creator._create_client_class = original
 
 
 @functools.cache

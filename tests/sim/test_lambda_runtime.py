@@ -114,7 +114,7 @@ def test_given_a_simulated_deployment_when_containers_start_then_none_shares_a_c
     clients would drain one quota together under faults, and then stop retrying in every
     container at once, which no Lambda deployment does: each container has its own."""
     from sim.scenarios import scenario_named
-    from sim.simulation import Simulation
+    from sim.simulation import OnFirstUse, Simulation
 
     record = Simulation(
         scenario_named("two-target-groups"), seed=7, counterfactual=False
@@ -126,6 +126,58 @@ def test_given_a_simulated_deployment_when_containers_start_then_none_shares_a_c
             ports = container.ports
             for adapter in (ports.ledger, ports.ecs, ports.health, ports.trigger):
                 client = adapter._client.get()
-                assert id(client) not in seen, f"{function.name} shares {seen.get(id(client))}"
-                seen[id(client)] = f"{function.name}: {type(adapter).__name__}"
+                assert isinstance(client, OnFirstUse)
+                assert not client.created, "a container makes a client when it first calls it"
+                # Each client's own event emitter carries its retry handler and quota.
+                events = client.meta.events
+                assert client.created
+                assert id(events) not in seen, f"{function.name} shares {seen.get(id(events))}"
+                seen[id(events)] = f"{function.name}: {type(adapter).__name__}"
     assert len(seen) == 2 * 2 * 4
+
+
+def test_given_a_client_made_on_first_use_when_called_twice_then_made_once() -> None:
+    from sim.simulation import OnFirstUse
+
+    made: list[object] = []
+
+    class _Client:
+        def describe_tasks(self) -> str:
+            return "described"
+
+    def make() -> _Client:
+        made.append(_Client())
+        return made[-1]
+
+    proxy = OnFirstUse(make)
+    assert made == []
+    assert not proxy.created
+    assert proxy.describe_tasks() == "described"
+    assert proxy.describe_tasks() == "described"
+    assert len(made) == 1
+    assert proxy.created
+
+
+def test_given_client_classes_kept_when_clients_made_then_one_class_and_own_handlers() -> None:
+    import botocore.client
+    import botocore.session
+
+    from sim.simulation import _client_classes_kept
+
+    session = botocore.session.get_session()
+    original = botocore.client.ClientCreator._create_client_class
+
+    def client() -> Any:
+        return session.create_client(
+            "ecs", region_name="us-east-1", aws_access_key_id="k", aws_secret_access_key="s"
+        )
+
+    with _client_classes_kept():
+        first, second = client(), client()
+    third = client()
+
+    assert type(first) is type(second), "inside: the class is built once"
+    assert type(third) is not type(first), "outside: botocore's own behaviour again"
+    assert first.meta.events is not second.meta.events, "each client keeps its own handlers"
+    assert botocore.client.ClientCreator._create_client_class is original
+    assert first.describe_tasks.__name__ == "describe_tasks"
