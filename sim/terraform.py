@@ -137,8 +137,12 @@ def _normalise(raw: Mapping[str, Any], where: str, into: dict[str, Any]) -> None
             into.setdefault(block_type, []).extend(_clean(item) for item in items)
 
 
-def load_tf(path: str | Path) -> dict[str, Any]:
+def load_tf(path: str | Path, *, mentioning: str | None = None) -> dict[str, Any]:
     """Parse one ``.tf`` file, or all ``.tf`` files of a directory, into a plain dict.
+
+    ``mentioning``: of a directory, parse only the files whose text contains it (the name
+    of the block or local wanted): a fresh process then parses two files, not seventeen
+    (python-hcl2 costs about 0.1 s of CPU per file).
 
     Shape: ``{"resource": {type: {name: body}}, "data": {...}, "variable": {name: body},
     "output": {name: body}, "module": {name: body}, "locals": {name: value},
@@ -150,7 +154,9 @@ def load_tf(path: str | Path) -> dict[str, Any]:
     files: Iterable[Path] = sorted(path.glob("*.tf")) if path.is_dir() else [path]
     result: dict[str, Any] = {}
     for file in files:
-        _normalise(_parse(file.read_text(encoding="utf-8")), str(file), result)
+        text = file.read_text(encoding="utf-8")
+        if mentioning is None or mentioning in text:
+            _normalise(_parse(text), str(file), result)
     return result
 
 
@@ -165,7 +171,8 @@ def find_resource(module: Mapping[str, Any], resource_type: str, name: str) -> d
 
 # ------------------------------------------------------------------------ ledger table
 def _ledger(root: Path = REPO_ROOT) -> dict[str, Any]:
-    return find_resource(load_tf(root / "terraform"), "aws_dynamodb_table", "ledger")
+    module = load_tf(root / "terraform", mentioning='"aws_dynamodb_table"')
+    return find_resource(module, "aws_dynamodb_table", "ledger")
 
 
 def _key_schema(hash_key: str, range_key: str | None) -> list[dict[str, str]]:
@@ -227,7 +234,8 @@ def ttl_attribute(root: Path = REPO_ROOT) -> str:
 
 # ------------------------------------------------------------------------ event pattern
 def _functions(root: Path = REPO_ROOT) -> dict[str, Any]:
-    functions: dict[str, Any] = load_tf(root / "terraform")["locals"]["functions"]
+    module = load_tf(root / "terraform", mentioning="functions")
+    functions: dict[str, Any] = module["locals"]["functions"]
     return functions
 
 
@@ -365,5 +373,6 @@ def rule_pattern(root: Path = REPO_ROOT) -> str:
 
 def schedule_expression(root: Path = REPO_ROOT) -> str:
     """The sweeper's schedule expression (``local.sweeper_schedule`` in functions.tf)."""
-    schedule: str = load_tf(root / "terraform")["locals"]["sweeper_schedule"]
+    module = load_tf(root / "terraform", mentioning="sweeper_schedule")
+    schedule: str = module["locals"]["sweeper_schedule"]
     return schedule

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from lark.exceptions import UnexpectedInput
 
 from sim.terraform import find_resource, load_tf, render_locals
 
@@ -67,6 +68,21 @@ def test_given_a_directory_when_loaded_then_every_file_is_merged(
 
     assert set(module["output"]) == {"x"}
     assert set(module["resource"]["aws_thing"]) == {"one"}
+
+
+def test_given_a_name_when_a_directory_is_loaded_then_only_files_mentioning_it_are_read(
+    sample: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "more.tf").write_text('output "x" {\n  value = 1\n}\n', encoding="utf-8")
+    # Not HCL: parsing it would fail, so the test also shows the file was not parsed.
+    (tmp_path / "broken.tf").write_text("locals { = \n", encoding="utf-8")
+
+    module = load_tf(tmp_path, mentioning='"aws_thing"')
+
+    assert set(module["resource"]["aws_thing"]) == {"one"}
+    assert "output" not in module
+    with pytest.raises(UnexpectedInput):
+        load_tf(tmp_path, mentioning="locals")
 
 
 def test_given_a_duplicate_local_when_loaded_then_it_is_an_error(tmp_path: Path) -> None:
