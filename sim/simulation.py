@@ -51,7 +51,7 @@ from sim.report import Report, RunRecord, build_report
 from sim.scenarios import Action, Delivery, Scenario
 from sim.terraform import rule_pattern, schedule_expression
 
-__all__ = ["DEFAULT_START", "Simulation"]
+__all__ = ["DEFAULT_START", "OnFirstUse", "Simulation"]
 
 #: Virtual runs start here (deterministic timestamps); real-time runs start now.
 DEFAULT_START = datetime(2026, 1, 5, 9, 0, 0, tzinfo=UTC)
