@@ -24,6 +24,9 @@ os.environ.update(
         "AWS_SESSION_TOKEN": "testing",
         "AWS_DEFAULT_REGION": "us-east-1",
         "MOTO_ACCOUNT_ID": "111122223333",
+        # moto would load ~1,300 default AMIs (0.5 s of CPU) into every EC2 backend it makes,
+        # several per test world; nothing here reads an image.
+        "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",
         "TABLE_NAME": "drain-terminator-test-ledger",
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_SERVICE_NAME": "ecs-drain-terminator",

@@ -193,6 +193,7 @@ def test_given_a_dynamodb_workload_when_replayed_with_shortcuts_then_every_reply
 
 
 def test_given_shortcuts_when_the_context_ends_then_moto_is_as_it_was() -> None:
+    from moto import settings
     from moto.core import responses
     from moto.dynamodb.models.table import Table
     from moto.dynamodb.parsing.expressions import UpdateExpressionParser
@@ -202,16 +203,35 @@ def test_given_shortcuts_when_the_context_ends_then_moto_is_as_it_was() -> None:
         responses.method_names_from_class,  # type: ignore[attr-defined]
         UpdateExpressionParser.__dict__["make"],
         Table.query,
+        settings.ec2_load_default_amis,
     )
     with fast_moto():
         assert Table.query is not before[3]
+        assert settings.ec2_load_default_amis() is False
     after = (
         DynamoResult.execute_result,
         responses.method_names_from_class,  # type: ignore[attr-defined]
         UpdateExpressionParser.__dict__["make"],
         Table.query,
+        settings.ec2_load_default_amis,
     )
     assert after == before
+
+
+def test_given_shortcuts_when_a_world_is_provisioned_then_moto_loads_no_default_image(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Shortcut 6: without it (and without the tests' MOTO_EC2_LOAD_DEFAULT_AMIS=false) moto
+    loads its ~1,300 default AMIs into every EC2 backend."""
+    monkeypatch.delenv("MOTO_EC2_LOAD_DEFAULT_AMIS", raising=False)
+
+    def images(shortcuts: bool) -> int:
+        with mock_aws(), fast_moto() if shortcuts else contextlib.nullcontext():
+            ec2 = boto3.client("ec2", region_name="us-east-1")
+            return len(ec2.describe_images(Owners=["amazon"])["Images"])
+
+    assert images(shortcuts=False) > 1000
+    assert images(shortcuts=True) == 0
 
 
 def test_given_a_url_no_service_serves_when_routed_then_none() -> None:
