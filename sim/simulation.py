@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 import botocore.client
 import botocore.session
 from botocore import UNSIGNED
@@ -161,17 +160,23 @@ class Simulation:
         return task_events.handler, sweeper.handler
 
     def _client(self, interceptor: AwsInterceptor, name: str) -> Any:
-        """A client routed through ``interceptor``, with its own botocore retry quota."""
-        session = boto3.session.Session(
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            region_name=self.region,
-            botocore_session=_botocore_session(),
-        )
+        """A client routed through ``interceptor``, with its own botocore retry quota.
+
+        Made by botocore, as the functions' own clients are (serverless/adapters/clients.py):
+        a boto3 Session on the shared botocore session would register boto3's handlers on
+        it once more each time, and every later client would copy the longer list.
+        """
         # The functions' own retry configuration, so injected faults are retried as in
         # AWS; unsigned, because moto checks no signature and SigV4 costs CPU per call.
         config = client_config(name).merge(Config(signature_version=UNSIGNED))
-        return interceptor.attach(session.client(name, config=config))
+        client = _botocore_session().create_client(
+            name,
+            region_name=self.region,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            config=config,
+        )
+        return interceptor.attach(client)
 
     def _clients(self, interceptor: AwsInterceptor) -> Clients:
         """The harness's own clients (provisioning, operators)."""

@@ -181,3 +181,26 @@ def test_given_client_classes_kept_when_clients_made_then_one_class_and_own_hand
     assert first.meta.events is not second.meta.events, "each client keeps its own handlers"
     assert botocore.client.ClientCreator._create_client_class is original
     assert first.describe_tasks.__name__ == "describe_tasks"
+
+
+def test_given_many_simulated_clients_when_made_then_the_shared_session_does_not_grow() -> None:
+    """Every client copies the shared botocore session's handlers; making clients must not
+    add to them (a boto3 Session per client did: boto3 registers its handlers again)."""
+    from sim.scenarios import scenario_named
+    from sim.simulation import Simulation, _botocore_session
+
+    class _Interceptor:
+        def attach(self, client: Any) -> Any:
+            return client
+
+    simulation = Simulation(scenario_named("scale-in"))
+    emitter: Any = _botocore_session().get_component("event_emitter")
+
+    def handlers() -> int:
+        return len(list(emitter._emitter._handlers.prefix_search("creating-client-class.s3")))
+
+    simulation._client(_Interceptor(), "ecs")  # type: ignore[arg-type]
+    before = handlers()
+    for _ in range(3):
+        simulation._client(_Interceptor(), "ecs")  # type: ignore[arg-type]
+    assert handlers() == before
