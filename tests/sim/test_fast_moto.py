@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -12,8 +13,11 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.core.models import botocore_stubber
+from moto.dynamodb.comparisons import ConditionExpressionParser
+from moto.dynamodb.models.dynamo_type import Item
 from moto.dynamodb.responses import DynamoResult
 
+import sim.fast_moto as fast_moto_module
 from sim.fast_moto import FAST_DYNAMODB_OPERATIONS, MotoRouter, fast_moto
 from sim.scenarios import scenario_named
 from sim.simulation import Simulation
@@ -47,6 +51,11 @@ def _create(client: Any) -> None:
                 "KeySchema": [{"AttributeName": "n", "KeyType": "HASH"}],
                 "Projection": {"ProjectionType": "ALL"},
             },
+            {
+                "IndexName": "keys",
+                "KeySchema": [{"AttributeName": "s", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            },
         ],
     )
 
@@ -58,7 +67,9 @@ def _workload(client: Any) -> list[Any]:
     def call(operation: str, **kwargs: Any) -> None:
         try:
             reply = getattr(client, operation)(**kwargs)
-            reply.pop("ResponseMetadata", None)
+            metadata = reply.pop("ResponseMetadata", {})
+            # Which headers moto sends (their values are request ids, dates and CRCs).
+            replies.append(("headers", sorted(metadata.get("HTTPHeaders", {}))))
             replies.append((operation, reply))
         except ClientError as error:
             replies.append((operation, error.response["Error"]))
@@ -96,6 +107,30 @@ def _workload(client: Any) -> list[Any]:
         ConditionExpression="attribute_not_exists(pk)",
         ExpressionAttributeValues={":x": {"N": "5"}},
     )
+    # One condition text with names and values that pass and fail; texts that repeat.
+    for limit in ("1", "9", "1"):
+        call(
+            "update_item",
+            TableName="t",
+            Key={"pk": {"S": "k04"}},
+            UpdateExpression="SET x = if_not_exists(x, :z) + :one",
+            ConditionExpression="attribute_not_exists(x) OR (x < :lim AND #st = :st)",
+            ExpressionAttributeNames={"#st": "status"},
+            ExpressionAttributeValues={
+                ":z": {"N": "0"},
+                ":one": {"N": "1"},
+                ":lim": {"N": limit},
+                ":st": {"S": "draining"},
+            },
+            ReturnValues="UPDATED_NEW",
+        )
+    for condition in ("attribute_exists(pk)", "attribute_not_exists(pk)", "attribute_exists(pk)"):
+        call(
+            "put_item",
+            TableName="t",
+            Item={"pk": {"S": "k08"}, "s": {"S": SHARDS[2]}, "d": {"N": "3"}},
+            ConditionExpression=condition,
+        )
     call(  # a syntax error is reported, never cached as a parse
         "update_item",
         TableName="t",
@@ -140,6 +175,9 @@ def _workload(client: Any) -> list[Any]:
     return replies
 
 
+#: The workload's calls of the operations in FAST_DYNAMODB_OPERATIONS.
+_DATA_OPERATIONS = frozenset({"get_item", "put_item", "update_item", "query"})
+
 #: Queries beside the paged one: another index, the table itself, a count, a missing index.
 _QUERIES: tuple[dict[str, Any], ...] = (
     {"IndexName": "by-number", "KeyConditionExpression": "n = :n",
@@ -147,14 +185,34 @@ _QUERIES: tuple[dict[str, Any], ...] = (
     {"KeyConditionExpression": "pk = :k", "ExpressionAttributeValues": {":k": {"S": "k07"}}},
     {"IndexName": "due", "KeyConditionExpression": "s = :o",
      "ExpressionAttributeValues": {":o": {"S": "open#1"}}, "Select": "COUNT"},
+    {"IndexName": "keys", "KeyConditionExpression": "s = :o",
+     "ExpressionAttributeValues": {":o": {"S": "open#2"}}},
     {"IndexName": "absent", "KeyConditionExpression": "s = :o",
      "ExpressionAttributeValues": {":o": {"S": "open#1"}}},
 )  # fmt: skip
 
 
-def _run(shortcuts: bool) -> tuple[list[Any], list[tuple[str, int, Any]]]:
-    """The workload's replies, and moto's raw reply bodies of the data operations."""
+def _run(
+    shortcuts: bool, monkeypatch: pytest.MonkeyPatch
+) -> tuple[list[Any], list[tuple[str, int, Any]], Counter[str]]:
+    """The workload's replies, moto's raw reply bodies of the data operations, and how often
+    moto's slow steps ran (whole-item projection, condition lexing) and shortcut 7 answered."""
     bodies: list[tuple[str, int, Any]] = []
+    ran: Counter[str] = Counter()
+
+    def counted(owner: Any, name: str, key: str, answered: bool = False) -> None:
+        original = getattr(owner, name)
+
+        def spy(*args: Any, **kwargs: Any) -> Any:
+            result = original(*args, **kwargs)
+            ran[key] += 1 if not answered or result is not None else 0
+            return result
+
+        monkeypatch.setattr(owner, name, spy)
+
+    counted(Item, "project", "whole-item projection")
+    counted(ConditionExpressionParser, "_lex_one_node", "condition token lexed")
+    counted(fast_moto_module, "_direct_dynamodb", "answered directly", answered=True)
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
         with fast_moto() if shortcuts else contextlib.nullcontext(None) as router:
@@ -174,15 +232,25 @@ def _run(shortcuts: bool) -> tuple[list[Any], list[tuple[str, int, Any]]]:
                 replies = _workload(client)
             finally:
                 DynamoResult.execute_result = inner  # type: ignore[method-assign]
-    return replies, bodies
+    monkeypatch.undo()
+    return replies, bodies, ran
 
 
-def test_given_a_dynamodb_workload_when_replayed_with_shortcuts_then_every_reply_is_motos() -> None:
-    slow_replies, slow_bodies = _run(shortcuts=False)
-    fast_replies, fast_bodies = _run(shortcuts=True)
+def test_given_a_dynamodb_workload_when_replayed_with_shortcuts_then_every_reply_is_motos(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    slow_replies, slow_bodies, slow_ran = _run(False, monkeypatch)
+    fast_replies, fast_bodies, fast_ran = _run(True, monkeypatch)
 
     assert fast_replies == slow_replies
     assert fast_bodies == slow_bodies
+    # The shortcuts were taken: every data request answered directly (7), no index item
+    # projected whole (8), each condition text lexed once (9).
+    data_requests = sum(1 for op, _ in slow_replies if op in _DATA_OPERATIONS)
+    assert fast_ran["answered directly"] == data_requests
+    assert slow_ran["whole-item projection"] > 0
+    assert fast_ran["whole-item projection"] == 0
+    assert 0 < fast_ran["condition token lexed"] < slow_ran["condition token lexed"]
     # The workload covers what it claims: pages, misses, a condition and a syntax error.
     errors = [reply for _, reply in slow_replies if "Code" in reply]
     assert {e["Code"] for e in errors} >= {"ConditionalCheckFailedException", "ValidationException"}
@@ -195,7 +263,7 @@ def test_given_a_dynamodb_workload_when_replayed_with_shortcuts_then_every_reply
 def test_given_shortcuts_when_the_context_ends_then_moto_is_as_it_was() -> None:
     from moto import settings
     from moto.core import responses
-    from moto.dynamodb.models.table import Table
+    from moto.dynamodb.models.table import SecondaryIndex, Table
     from moto.dynamodb.parsing.expressions import UpdateExpressionParser
 
     before = (
@@ -204,16 +272,21 @@ def test_given_shortcuts_when_the_context_ends_then_moto_is_as_it_was() -> None:
         UpdateExpressionParser.__dict__["make"],
         Table.query,
         settings.ec2_load_default_amis,
+        SecondaryIndex.project,
+        ConditionExpressionParser._lex_condition_expression,
     )
     with fast_moto():
         assert Table.query is not before[3]
         assert settings.ec2_load_default_amis() is False
+        assert SecondaryIndex.project is not before[5]
     after = (
         DynamoResult.execute_result,
         responses.method_names_from_class,  # type: ignore[attr-defined]
         UpdateExpressionParser.__dict__["make"],
         Table.query,
         settings.ec2_load_default_amis,
+        SecondaryIndex.project,
+        ConditionExpressionParser._lex_condition_expression,
     )
     assert after == before
 
