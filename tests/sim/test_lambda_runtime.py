@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 from typing import Any
 
@@ -162,7 +163,7 @@ def test_given_client_classes_kept_when_clients_made_then_one_class_and_own_hand
     import botocore.client
     import botocore.session
 
-    from sim.simulation import _client_classes_kept
+    from sim.simulation import _botocore_work_kept
 
     session = botocore.session.get_session()
     original = botocore.client.ClientCreator._create_client_class
@@ -172,7 +173,7 @@ def test_given_client_classes_kept_when_clients_made_then_one_class_and_own_hand
             "ecs", region_name="us-east-1", aws_access_key_id="k", aws_secret_access_key="s"
         )
 
-    with _client_classes_kept():
+    with _botocore_work_kept():
         first, second = client(), client()
     third = client()
 
@@ -181,6 +182,45 @@ def test_given_client_classes_kept_when_clients_made_then_one_class_and_own_hand
     assert first.meta.events is not second.meta.events, "each client keeps its own handlers"
     assert botocore.client.ClientCreator._create_client_class is original
     assert first.describe_tasks.__name__ == "describe_tasks"
+
+
+class _Sent(Exception):
+    """Raised in place of sending a request."""
+
+
+def test_given_user_agent_texts_kept_when_requests_sent_then_the_header_is_botocores() -> None:
+    import botocore.session
+    import botocore.useragent
+
+    from sim.simulation import _botocore_work_kept
+
+    session = botocore.session.get_session()
+    sent: list[str] = []
+
+    def user_agents() -> None:
+        client = session.create_client(
+            "ecs", region_name="us-east-1", aws_access_key_id="k", aws_secret_access_key="s"
+        )
+
+        def answer(request: Any, **_: Any) -> Any:
+            sent.append(request.headers["User-Agent"].decode())
+            raise _Sent  # not retried: one request per call
+
+        client.meta.events.register("before-send", answer)
+        for _ in range(2):
+            with contextlib.suppress(_Sent):
+                client.list_clusters()
+
+    original = botocore.useragent.sanitize_user_agent_string_component
+    user_agents()
+    with _botocore_work_kept():
+        user_agents()
+        kept = botocore.useragent.sanitize_user_agent_string_component
+    assert botocore.useragent.sanitize_user_agent_string_component is original
+    assert kept is not original
+    assert kept.cache_info().hits > 0  # type: ignore[attr-defined]
+    assert len(sent) == 4
+    assert len(set(sent)) == 1, "the same header with and without the cache"
 
 
 def test_given_many_simulated_clients_when_made_then_the_shared_session_does_not_grow() -> None:
