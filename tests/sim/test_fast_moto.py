@@ -18,7 +18,12 @@ from moto.dynamodb.models.dynamo_type import Item
 from moto.dynamodb.responses import DynamoResult
 
 import sim.fast_moto as fast_moto_module
-from sim.fast_moto import FAST_DYNAMODB_OPERATIONS, MotoRouter, fast_moto
+from sim.fast_moto import (
+    FAST_DYNAMODB_OPERATIONS,
+    MotoRouter,
+    fast_moto,
+    one_session_for_region_lists,
+)
 from sim.scenarios import scenario_named
 from sim.simulation import Simulation
 
@@ -373,3 +378,27 @@ def test_given_shortcuts_when_a_due_index_is_queried_then_moto_walks_no_whole_ta
                 ExpressionAttributeValues={":k": {"S": "k"}},
             )
     assert (table["Count"], walks) == (1, ["t"])
+
+
+def test_given_one_session_for_region_lists_when_regions_listed_then_as_from_fresh_sessions() -> (
+    None
+):
+    """Shortcut 10: moto's EC2 import lists regions the same way, from one botocore session."""
+    import boto3
+
+    session_class = boto3.Session
+    partitions = ("aws", "aws-us-gov", "aws-cn")
+
+    def regions() -> list[list[str]]:
+        return [boto3.Session().get_available_regions("ec2", partition_name=p) for p in partitions]
+
+    fresh = regions()
+    with one_session_for_region_lists():
+        shared = regions()
+        first, second = boto3.Session(), boto3.Session()
+        configured = boto3.Session(region_name="eu-west-1")
+    assert shared == fresh
+    assert all(fresh)
+    assert first._session is second._session, "one botocore session inside"
+    assert configured.region_name == "eu-west-1", "a Session with arguments is boto3's own"
+    assert boto3.Session is session_class
