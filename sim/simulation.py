@@ -132,7 +132,8 @@ class Simulation:
     def run_once(self) -> RunRecord:
         """Run this configuration only and return the raw record."""
         handlers = self._import_handlers() if self.terminator else None
-        shortcuts = fast_moto() if self.moto_shortcuts else contextlib.nullcontext(None)
+        loader = _botocore_session().get_component("data_loader")
+        shortcuts = fast_moto(loader) if self.moto_shortcuts else contextlib.nullcontext(None)
         with mock_aws(), shortcuts as router, _botocore_work_kept():
             from moto.moto_api._internal import mock_random
 

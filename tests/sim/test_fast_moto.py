@@ -402,3 +402,26 @@ def test_given_one_session_for_region_lists_when_regions_listed_then_as_from_fre
     assert first._session is second._session, "one botocore session inside"
     assert configured.region_name == "eu-west-1", "a Session with arguments is boto3's own"
     assert boto3.Session is session_class
+
+
+def test_given_a_loader_when_moto_reads_a_service_model_then_through_it_and_the_same() -> None:
+    """Shortcut 11: moto reads service models through the loader it is given."""
+    import botocore.session
+    from moto.core import utils as moto_utils
+
+    loader = botocore.session.get_session().get_component("data_loader")
+    read: list[tuple[str, str]] = []
+
+    class Spy:
+        def load_service_model(self, service: str, kind: str) -> Any:
+            read.append((service, kind))
+            return loader.load_service_model(service, kind)
+
+    own = moto_utils._load_service_model("dynamodb", "service-2")
+    with fast_moto(Spy()):
+        given = moto_utils._load_service_model("dynamodb", "service-2")
+    with fast_moto():
+        moto_utils._load_service_model("dynamodb", "service-2")
+
+    assert given == own
+    assert read == [("dynamodb", "service-2")], "read through the loader, and only with one"
