@@ -21,6 +21,7 @@ from sim.chaos import (
     ChaosConfig,
     ChaosResult,
     format_result,
+    planned_drains,
     run_campaign,
 )
 from tests.support.summary import LINES
@@ -29,8 +30,15 @@ from tests.support.summary import LINES
 BURST_DRAINS = 1000
 #: Services per case: a few large worlds rather than many small ones. A case's cost is
 #: mostly its sweeper runs over virtual time, so 48 services cost about half as much per
-#: drain as 12 (docs/benchmarks.md, "Simulator speed"); `make chaos` uses 12.
-SERVICES = 48
+#: drain as 12 (docs/benchmarks.md, "Simulator speed"); `make chaos` uses 12. With 50, four
+#: cases plan 1,036 drains (with 48, 989: a fifth case, 1,279 drains in all, was needed).
+SERVICES = 50
+
+
+def test_given_the_campaigns_worlds_when_planned_then_four_cases_reach_1000_drains() -> None:
+    plans = [planned_drains(ChaosConfig(seed=seed, services=SERVICES)) for seed in (1, 2, 3, 4)]
+
+    assert sum(plans) >= 1000 > sum(plans[:3])
 
 
 @pytest.fixture(scope="module")
