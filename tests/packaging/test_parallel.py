@@ -46,18 +46,13 @@ def _parallel_flags() -> list[str]:
     return shlex.split(match.group(1))
 
 
-def test_given_the_makefiles_parallel_flags_when_a_module_fixture_is_shared_then_it_runs_once(
-    tmp_path: Path,
-) -> None:
+def _run_suite(tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """pytest with the Makefile's parallel flags (two workers) on the suite in tmp_path."""
     flags = _parallel_flags()
     assert "-n" in flags
-    (tmp_path / "test_campaign.py").write_text(SUITE)
-    (tmp_path / "test_other.py").write_text(OTHER)
-    runs = tmp_path / "runs.log"
-    env = {**os.environ, "RUNS_LOG": str(runs), "PYTEST_ADDOPTS": ""}
+    env = {**os.environ, **env, "PYTEST_ADDOPTS": ""}
     env.pop("PYTEST_XDIST_WORKER", None)
-
-    done = subprocess.run(
+    return subprocess.run(
         [
             sys.executable,
             "-m",
@@ -78,6 +73,52 @@ def test_given_the_makefiles_parallel_flags_when_a_module_fixture_is_shared_then
         check=False,
     )
 
+
+def test_given_the_makefiles_parallel_flags_when_a_module_fixture_is_shared_then_it_runs_once(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "test_campaign.py").write_text(SUITE)
+    (tmp_path / "test_other.py").write_text(OTHER)
+    runs = tmp_path / "runs.log"
+
+    done = _run_suite(tmp_path, {"RUNS_LOG": str(runs)})
+
     assert done.returncode == 0, done.stdout + done.stderr
     assert "16 passed" in done.stdout
     assert len(runs.read_text().splitlines()) == 1, runs.read_text()
+
+
+#: Like tests/conftest.py: the campaign's file first. pytest-xdist's default
+#: (--loadscope-reorder) would instead hand out the files with the most tests first.
+ORDER = """
+def pytest_collection_modifyitems(items):
+    items.sort(key=lambda item: 0 if "test_campaign.py" in item.nodeid else 1)
+"""
+LOGGED = """
+import os
+import time
+
+def test_{name}():
+    with open(os.environ["ORDER_LOG"], "a") as log:
+        log.write("{file}\\n")
+    time.sleep(0.02)
+"""
+
+
+def test_given_the_makefiles_parallel_flags_when_the_campaign_is_sorted_first_then_it_starts_first(
+    tmp_path: Path,
+) -> None:
+    """The campaign is most of the suite's CPU: it must start at once, not after the rest."""
+    (tmp_path / "conftest.py").write_text(ORDER)
+    (tmp_path / "test_campaign.py").write_text(LOGGED.format(name="campaign", file="campaign"))
+    for file in ("a", "b", "c"):
+        tests = "".join(LOGGED.format(name=f"{file}{n}", file=file) for n in range(12))
+        (tmp_path / f"test_{file}.py").write_text(tests)
+    order = tmp_path / "order.log"
+
+    done = _run_suite(tmp_path, {"ORDER_LOG": str(order)})
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    started = order.read_text().splitlines()
+    assert len(started) == 37
+    assert started.index("campaign") < 2, started
