@@ -16,8 +16,10 @@ from sim.observe import Kind, ObservationLog
 from sim.report import RunRecord
 from sim.simulation import Simulation
 
-#: A case without faults or operators, whose witness log the tests below forge.
-QUIET = ChaosConfig(seed=5, services=8, throttle_rate=0.0, kill_rate=0.0, operator_rate=0.0)
+#: A case without faults or operators, whose witness log the tests below forge: a plain
+#: service (stopped by the terminator) and a dry-run one, 1.7 s of CPU. (Seed 5 with 8
+#: services took 13.5 s: its min-healthy service is re-checked over 40 minutes.)
+QUIET = ChaosConfig(seed=7, services=4, throttle_rate=0.0, kill_rate=0.0, operator_rate=0.0)
 
 
 @pytest.fixture(scope="module")
