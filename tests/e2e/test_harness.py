@@ -17,9 +17,11 @@ from tools.e2e.terraform import (
     PLUGIN_DIR_ENV,
     TERRAFORM_ENV,
     Missing,
+    Terraform,
     find_plugin_dir,
     find_terraform,
     os_arch,
+    planned_changes,
 )
 
 ACCOUNT, REGION = "111122223333", "us-east-1"
@@ -192,3 +194,48 @@ def test_given_a_python_dependency_missing_when_e2e_runs_then_it_fails_rather_th
 
     assert e2e.main([]) == 1
     assert "e2e: FAIL parliament is not installed" in capsys.readouterr().out
+
+
+def test_given_a_plans_json_ui_when_read_then_changes_have_show_json_shape() -> None:
+    # Terraform 1.11's `plan -json -detailed-exitcode` of three terraform_data resources:
+    # one unchanged, one updated, one replaced (refresh and summary lines among them).
+    ui = (Path(__file__).parent / "plan-ui.jsonl").read_text(encoding="utf-8")
+
+    changes = planned_changes(ui)
+
+    assert changes == [
+        {
+            "address": "terraform_data.rep",
+            "type": "terraform_data",
+            "change": {"actions": ["delete", "create"]},
+        },
+        {
+            "address": "terraform_data.upd",
+            "type": "terraform_data",
+            "change": {"actions": ["update"]},
+        },
+    ]
+
+
+def test_given_reads_and_noise_when_read_then_only_changes_remain() -> None:
+    read = (
+        '{"type":"planned_change","change":{"action":"read","resource":'
+        '{"addr":"data.aws_region.current","resource_type":"aws_region"}}}'
+    )
+
+    assert planned_changes(f"Warning: not JSON\n{read}\n") == []
+
+
+def test_given_no_go_settings_when_terraform_runs_then_its_collector_is_off() -> None:
+    terraform = Terraform(Path("terraform"), Path("rc"), {"PATH": "/bin"})
+
+    env = terraform.env()
+
+    assert (env["GOGC"], env["GOMEMLIMIT"]) == ("off", "2GiB")
+    assert env["TF_CLI_CONFIG_FILE"] == "rc"
+
+
+def test_given_the_callers_go_settings_when_terraform_runs_then_they_win() -> None:
+    terraform = Terraform(Path("terraform"), Path("rc"), {"GOGC": "100"})
+
+    assert terraform.env()["GOGC"] == "100"

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "GO_RUNTIME",
     "PLUGIN_DIR_ENV",
     "TERRAFORM_ENV",
     "Missing",
@@ -31,12 +32,16 @@ __all__ = [
     "TerraformError",
     "find_plugin_dir",
     "find_terraform",
+    "planned_changes",
     "write_cli_config",
 ]
 
 TERRAFORM_ENV = "DRAIN_TERMINATOR_TERRAFORM"
 PLUGIN_DIR_ENV = "DRAIN_TERMINATOR_TF_PLUGIN_DIR"
 PROVIDER = Path("registry.terraform.io", "hashicorp", "aws")
+#: Go runtime settings for Terraform and its plugins (see :meth:`Terraform.env`); the
+#: caller's environment overrides them.
+GO_RUNTIME = {"GOGC": "off", "GOMEMLIMIT": "2GiB"}
 _MIRROR_LINE = re.compile(r'^\s*path\s*=\s*"([^"]+)"', re.MULTILINE)
 
 
@@ -137,6 +142,43 @@ def write_cli_config(path: Path, plugin_dir: Path) -> Path:
     return path
 
 
+#: A ``planned_change`` message's action, as ``terraform show -json`` lists it.
+_PLAN_ACTIONS: dict[str, list[str]] = {
+    "create": ["create"],
+    "read": ["read"],
+    "update": ["update"],
+    "delete": ["delete"],
+    "replace": ["delete", "create"],
+    "noop": ["no-op"],
+}
+
+
+def planned_changes(ui_output: str) -> list[dict[str, Any]]:
+    """The resources a ``terraform plan -json`` run would change (reads and no-ops left
+    out): ``address``, ``type`` and ``change.actions``, in the order Terraform planned."""
+    changes: list[dict[str, Any]] = []
+    for line in ui_output.splitlines():
+        if not line.startswith("{"):
+            continue
+        message = json.loads(line)
+        if message.get("type") != "planned_change":
+            continue
+        change = message["change"]
+        resource = change["resource"]
+        action = change["action"]
+        actions = _PLAN_ACTIONS.get(action, [action])
+        if actions in (["no-op"], ["read"]):
+            continue
+        changes.append(
+            {
+                "address": resource["addr"],
+                "type": resource["resource_type"],
+                "change": {"actions": actions},
+            }
+        )
+    return changes
+
+
 @dataclass
 class Terraform:
     """Runs ``terraform -chdir=<dir> ...`` with our CLI configuration and environment."""
@@ -147,7 +189,16 @@ class Terraform:
     log: list[str] = field(default_factory=list)
 
     def env(self) -> dict[str, str]:
+        """Terraform's environment: ours, with Go's collector off unless it is set there.
+
+        Every command that loads hashicorp/aws starts its 700 MB plugin, and building the
+        provider's schema is mostly garbage collection: ``GOGC=off`` (a collection only
+        past ``GOMEMLIMIT``) took a bare ``terraform validate`` from 3.3 to 2.4 s of CPU
+        and the whole lifecycle from 97 to 70 s, at about 1 GB of memory for the largest
+        process (docs/benchmarks.md, "Simulator speed").
+        """
         return {
+            **GO_RUNTIME,
             **self.environment,
             "TF_CLI_CONFIG_FILE": str(self.cli_config),
             "TF_IN_AUTOMATION": "1",
@@ -200,26 +251,27 @@ class Terraform:
         )
 
     def plan_changes(self, directory: Path, var_file: Path) -> list[dict[str, Any]]:
-        """Resource changes of a fresh plan (``[]`` when the plan is empty)."""
-        plan_file = directory / "e2e.tfplan"
+        """Resource changes of a fresh plan (``[]`` when the plan is empty).
+
+        Read from the plan's own machine-readable UI (``-json``: one ``planned_change``
+        message per resource it would change) rather than from ``terraform show -json`` of
+        a saved plan, which would load the provider's schema once more (a few seconds of
+        CPU). Each change has the shape ``show -json`` gives: ``address``, ``type`` and
+        ``change.actions``.
+        """
         completed = self.run(
             directory,
             "plan",
+            "-json",
             "-detailed-exitcode",
             "-input=false",
-            "-no-color",
             "-parallelism=20",
             f"-var-file={var_file}",
-            f"-out={plan_file.name}",
             ok=(0, 2),
         )
         if completed.returncode == 0:
             return []
-        shown = self.run(directory, "show", "-json", "-no-color", plan_file.name)
-        changes = json.loads(shown.stdout).get("resource_changes", [])
-        return [
-            change for change in changes if change["change"]["actions"] not in (["no-op"], ["read"])
-        ]
+        return planned_changes(completed.stdout)
 
     def destroy(self, directory: Path, var_file: Path) -> None:
         self.run(
