@@ -147,7 +147,8 @@ class MotoRouter:
 def _dynamo_handler() -> type:
     from moto.dynamodb.responses import DynamoHandler
 
-    return DynamoHandler
+    handler: type = DynamoHandler
+    return handler
 
 
 def _header(request: Any, name: str) -> str:
