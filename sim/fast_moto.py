@@ -53,11 +53,16 @@ every reply, errors included, to be the same.
     with (EC2, ECS, ELB, DynamoDB...) through a loader of its own, although the
     simulator's botocore session has read the same files for its clients (about 0.5 s
     of CPU per fresh process). Given that session's loader, moto reads through it.
+12. **Index query copies.** moto deep-copies every item a query returns (the whole item,
+    every attribute) and then projects the copies. Where shortcut 8 projects, the
+    projected item is built from converted values and copied keys and shares nothing
+    with the stored one, so the query hands it the stored items instead of copies.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import functools
 import importlib
 import inspect
@@ -247,12 +252,50 @@ def _narrowed_query(original: Callable[..., Any]) -> Callable[..., Any]:
         ]
         kept.sort(key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
         self.all_items = lambda: kept  # seen by this call only (one thread at a time)
+        # Shortcut 12: moto copies every item it returns, then projects the copies; where
+        # shortcut 8 projects, the projection is already a fresh item.
+        index = self.get_index(arguments["index_name"])
+        _UNCOPIED.active = _projected_names(index) is not None
         try:
             return original(self, *args, **kwargs)
         finally:
+            _UNCOPIED.active = False
             del self.all_items
 
     return query
+
+
+def _projected_names(index: Any) -> list[str] | None:
+    """The attribute names an INCLUDE or KEYS_ONLY index keeps, in moto's order (None: a
+    projection shortcut 8 leaves to moto)."""
+    projection = index.projection or {}
+    kind = projection.get("ProjectionType")
+    if kind not in ("INCLUDE", "KEYS_ONLY"):
+        return None
+    names: list[str] = index.table_key_attrs + [key["AttributeName"] for key in index.schema]
+    if kind == "INCLUDE":
+        names = names + projection.get("NonKeyAttributes", [])
+    if any("[" in name for name in names):
+        return None  # moto reads these as list indexes
+    return names
+
+
+class _Uncopied:
+    """Stands in for the ``copy`` module in moto's table module: ``deepcopy`` of a query's
+    results is a plain list while :attr:`active` (one query at a time, see shortcut 12)."""
+
+    active = False
+
+    def deepcopy(self, value: Any, memo: Any = None) -> Any:
+        if self.active and isinstance(value, list):
+            return list(value)
+        return copy.deepcopy(value, memo)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(copy, name)
+
+
+_UNCOPIED = _Uncopied()
 
 
 def _fast_project(original: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
@@ -260,16 +303,12 @@ def _fast_project(original: Callable[[Any, Any], Any]) -> Callable[[Any, Any], A
     from moto.dynamodb.models.dynamo_type import Item, deserializer, serializer
 
     def project(self: Any, item: Any) -> Any:
-        projection = self.projection or {}
-        kind = projection.get("ProjectionType")
-        if kind not in ("INCLUDE", "KEYS_ONLY") or not isinstance(item, Item):
+        names = _projected_names(self)
+        if names is None or not isinstance(item, Item):
             return original(self, item)
-        names = self.table_key_attrs + [key["AttributeName"] for key in self.schema]
-        if kind == "INCLUDE":
-            names = names + projection.get("NonKeyAttributes", [])
-        if any("[" in name for name in names):
-            return original(self, item)  # moto reads these as list indexes
         # moto: for each name, find_nested_key([name], item.to_regular_json()), merged.
+        # Every value is converted to plain JSON and back, so the projected item shares
+        # nothing with ``item`` but its keys, which are copied (shortcut 12 relies on it).
         result: dict[str, Any] = {}
         for name in names:
             attribute = item.attrs.get(name)
@@ -277,8 +316,8 @@ def _fast_project(original: Callable[[Any, Any], Any]) -> Callable[[Any, Any], A
                 value = deserializer.deserialize(attribute.to_regular_json())
                 merge_dicts(result, {name: value})
         return Item(
-            hash_key=item.hash_key,
-            range_key=item.range_key,
+            hash_key=copy.deepcopy(item.hash_key),
+            range_key=copy.deepcopy(item.range_key),
             attrs=serializer.serialize(result)["M"],
         )
 
@@ -334,8 +373,8 @@ def _import_ec2_models() -> None:
 
 @contextlib.contextmanager
 def fast_moto(loader: Any | None = None) -> Iterator[MotoRouter]:
-    """Inside: moto's shortcuts 2-6 and 8-10 are on, and 11 with ``loader`` (a botocore
-    data loader); yields the router (1 and 7)."""
+    """Inside: moto's shortcuts 2-6, 8-10 and 12 are on, and 11 with ``loader`` (a
+    botocore data loader); yields the router (1 and 7)."""
     from moto.dynamodb.responses import DynamoResult
 
     # Patched attributes, typed loosely: not all of them are part of moto's typed API.
@@ -365,6 +404,8 @@ def fast_moto(loader: Any | None = None) -> Iterator[MotoRouter]:
     UpdateExpressionParser.make = staticmethod(parse)
     table_module.Table.query = _narrowed_query(query)
     table_module.SecondaryIndex.project = _fast_project(project)
+    table_copy = table_module.copy
+    table_module.copy = _UNCOPIED
     Parser._lex_condition_expression = _cached_lexing(lex)
     _import_ec2_models()
     moto_utils: Any = importlib.import_module("moto.core.utils")
@@ -383,6 +424,7 @@ def fast_moto(loader: Any | None = None) -> Iterator[MotoRouter]:
         parse.cache_clear()
         table_module.Table.query = query
         table_module.SecondaryIndex.project = project
+        table_module.copy = table_copy
         Parser._lex_condition_expression = lex
         moto_settings.ec2_load_default_amis = load_default_amis
         moto_utils._load_service_model = load_service_model

@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.core.models import botocore_stubber
 from moto.dynamodb.comparisons import ConditionExpressionParser
-from moto.dynamodb.models.dynamo_type import Item
+from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.responses import DynamoResult
 
 import sim.fast_moto as fast_moto_module
@@ -216,6 +216,7 @@ def _run(
         monkeypatch.setattr(owner, name, spy)
 
     counted(Item, "project", "whole-item projection")
+    counted(Item, "__deepcopy__", "item deep-copied")
     counted(ConditionExpressionParser, "_lex_one_node", "condition token lexed")
     counted(fast_moto_module, "_direct_dynamodb", "answered directly", answered=True)
     with mock_aws():
@@ -256,6 +257,8 @@ def test_given_a_dynamodb_workload_when_replayed_with_shortcuts_then_every_reply
     assert slow_ran["whole-item projection"] > 0
     assert fast_ran["whole-item projection"] == 0
     assert 0 < fast_ran["condition token lexed"] < slow_ran["condition token lexed"]
+    # ... and index queries hand the projection the stored items, not deep copies (12).
+    assert fast_ran["item deep-copied"] < slow_ran["item deep-copied"]
     # The workload covers what it claims: pages, misses, a condition and a syntax error.
     errors = [reply for _, reply in slow_replies if "Code" in reply]
     assert {e["Code"] for e in errors} >= {"ConditionalCheckFailedException", "ValidationException"}
@@ -268,10 +271,12 @@ def test_given_a_dynamodb_workload_when_replayed_with_shortcuts_then_every_reply
 def test_given_shortcuts_when_the_context_ends_then_moto_is_as_it_was() -> None:
     from moto import settings
     from moto.core import responses
+    from moto.dynamodb.models import table as table_module
     from moto.dynamodb.models.table import SecondaryIndex, Table
     from moto.dynamodb.parsing.expressions import UpdateExpressionParser
 
     before = (
+        table_module.copy,
         DynamoResult.execute_result,
         responses.method_names_from_class,  # type: ignore[attr-defined]
         UpdateExpressionParser.__dict__["make"],
@@ -281,10 +286,11 @@ def test_given_shortcuts_when_the_context_ends_then_moto_is_as_it_was() -> None:
         ConditionExpressionParser._lex_condition_expression,
     )
     with fast_moto():
-        assert Table.query is not before[3]
+        assert Table.query is not before[4]
         assert settings.ec2_load_default_amis() is False
-        assert SecondaryIndex.project is not before[5]
+        assert SecondaryIndex.project is not before[6]
     after = (
+        table_module.copy,
         DynamoResult.execute_result,
         responses.method_names_from_class,  # type: ignore[attr-defined]
         UpdateExpressionParser.__dict__["make"],
@@ -310,6 +316,35 @@ def test_given_shortcuts_when_a_world_is_provisioned_then_moto_loads_no_default_
 
     assert images(shortcuts=False) > 1000
     assert images(shortcuts=True) == 0
+
+
+def test_given_an_uncopied_index_query_when_answered_then_it_shares_nothing_stored() -> None:
+    """Shortcut 12 skips moto's copy of the results: what a query returns must still be
+    objects of its own, so that nothing done to a reply reaches the table."""
+    from moto.dynamodb.models import dynamodb_backends
+
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        _create(client)
+        client.put_item(
+            TableName="t",
+            Item={"pk": {"S": "k"}, "d": {"N": "1"}, "s": SHARD, "status": {"S": "open"}},
+        )
+        account = boto3.client("sts", region_name="us-east-1").get_caller_identity()["Account"]
+        table = dynamodb_backends[account]["us-east-1"].get_table("t")
+        stored = table.get_item(DynamoType({"S": "k"}))
+        with fast_moto():
+            hash_key = ("s", DynamoType(SHARD))
+            results, _, _ = table.query(
+                None, "<=", [DynamoType({"N": "5"})], None, None, True, None, "due",
+                hash_key_conditions=[hash_key],
+            )  # fmt: skip
+    (result,) = results
+    assert result.to_json() == {"Attributes": {"pk": {"S": "k"}, "d": {"N": "1"}, "s": SHARD,
+                                               "status": {"S": "open"}}}  # fmt: skip
+    assert result is not stored
+    assert result.hash_key is not stored.hash_key
+    assert not {id(v) for v in result.attrs.values()} & {id(v) for v in stored.attrs.values()}
 
 
 def test_given_a_url_no_service_serves_when_routed_then_none() -> None:

@@ -195,9 +195,9 @@ def test_given_user_agent_texts_kept_when_requests_sent_then_the_header_is_botoc
     from sim.simulation import _botocore_work_kept
 
     session = botocore.session.get_session()
-    sent: list[str] = []
 
-    def user_agents() -> None:
+    def user_agents() -> list[str]:
+        sent: list[str] = []
         client = session.create_client(
             "ecs", region_name="us-east-1", aws_access_key_id="k", aws_secret_access_key="s"
         )
@@ -207,20 +207,27 @@ def test_given_user_agent_texts_kept_when_requests_sent_then_the_header_is_botoc
             raise _Sent  # not retried: one request per call
 
         client.meta.events.register("before-send", answer)
-        for _ in range(2):
+        for _ in range(2):  # plain calls, then calls with a feature id (a paginator's)
             with contextlib.suppress(_Sent):
                 client.list_clusters()
+            with contextlib.suppress(_Sent):
+                next(iter(client.get_paginator("list_clusters").paginate()))
+        return sent
 
     original = botocore.useragent.sanitize_user_agent_string_component
-    user_agents()
+    to_string = botocore.useragent.UserAgentString.to_string
+    plain = user_agents()
     with _botocore_work_kept():
-        user_agents()
+        kept_texts = user_agents()
         kept = botocore.useragent.sanitize_user_agent_string_component
+        assert botocore.useragent.UserAgentString.to_string is not to_string
     assert botocore.useragent.sanitize_user_agent_string_component is original
+    assert botocore.useragent.UserAgentString.to_string is to_string
     assert kept is not original
     assert kept.cache_info().hits > 0  # type: ignore[attr-defined]
-    assert len(sent) == 4
-    assert len(set(sent)) == 1, "the same header with and without the cache"
+    assert len(plain) == 4
+    assert len(set(plain)) == 2, "a call with a feature id sends another header"
+    assert kept_texts == plain, "the same headers with and without the caches"
 
 
 def test_given_many_simulated_clients_when_made_then_the_shared_session_does_not_grow() -> None:
