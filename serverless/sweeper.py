@@ -126,6 +126,9 @@ class Sweeper:
                 "ledger unavailable; the next run tries again", extra={"error": str(error)}
             )
             return self._finish()
+        # The last read found work due: a read that fails is then tried again even past the
+        # horizon, while the invocation has time (the backlog is probably still there).
+        backlog = False
         while self._work_left() > 0:
             now = self._clock.now()
             act_until = min(horizon_end, now + self._work_left())
@@ -138,12 +141,15 @@ class Sweeper:
                 entries = None
             self._report.polls += 1
             ready = [] if entries is None else [e for e in entries if self._ready(e, now)]
+            if entries is not None:
+                backlog = bool(ready)
             if ready:
                 if self._worker.process(ready) == 0:
                     self._clock.sleep(RETRY_SECONDS)
                 continue
             wake = self._next_wake(entries, now, linger_until, RETRY_SECONDS)
-            if wake is None or wake > act_until:
+            limit = now + self._work_left() if entries is None and backlog else act_until
+            if wake is None or wake > limit:
                 break
             self._clock.sleep(wake - now)
         return self._finish()

@@ -243,6 +243,37 @@ def test_given_due_index_unavailable_once_when_run_then_retried_shortly(h: Harne
     assert h.stop_times(task) == [pytest.approx(start + RETRY_SECONDS)]
 
 
+def test_given_a_backlog_past_the_horizon_when_the_due_index_fails_then_the_run_goes_on(
+    h: Harness, clock: ManualClock
+) -> None:
+    start = h.now
+    tasks = [h.drain(i, start - 130) for i in range(1, 121)]
+    h.ecs.latency["StopTask"] = 1.0  # 120 stops one after another: past the 90 s horizon
+    clock.at(start + 95, lambda: h.ledger.due_failures.append(AwsUnavailableError("503")))
+
+    report = h.run()
+
+    assert sorted(report.stopped) == sorted(tasks)  # the read after +95 failed, and was retried
+    assert h.now - start > h.settings.sweep_horizon_seconds
+
+
+def test_given_a_failed_first_read_when_nothing_more_is_due_then_the_run_ends_at_its_horizon(
+    h: Harness, clock: ManualClock
+) -> None:
+    start = h.now
+    first = h.drain(1, start - 120 + 80)  # due +80: the run waits for it
+    later = h.drain(2, start - 120 + 100)  # due +100: beyond the 90 s horizon
+    h.ledger.due_failures.append(AwsUnavailableError("503"))  # the run's first read
+
+    report = h.run()
+
+    # The first read failed, was retried after RETRY_SECONDS (inside the horizon), found
+    # +80 and stopped it; after it nothing was due within the horizon: the run ended.
+    assert report.stopped == [first]
+    assert h.stop_times(later) == []
+    assert h.now == pytest.approx(start + 80)
+
+
 def test_given_claims_keep_failing_when_run_then_no_hot_loop_and_run_ends_in_time(
     h: Harness,
 ) -> None:
