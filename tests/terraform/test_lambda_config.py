@@ -13,7 +13,7 @@ import pytest
 from serverless import settings as settings_module
 from serverless.observability import DEFAULT_NAMESPACE, SERVICE_NAME
 from serverless.settings import REQUIRED_VARIABLES, Settings, load_settings
-from sim.terraform import REPO_ROOT, function_environments
+from sim.terraform import REPO_ROOT, AsyncInvocation, async_invocation, function_environments
 
 CONTRACTS = (REPO_ROOT / "docs" / "contracts.md").read_text(encoding="utf-8")
 SETTINGS_NAMES = {
@@ -140,3 +140,36 @@ def test_given_the_defaults_when_read_then_the_sweeper_timeout_covers_the_horizo
     assert (
         variables["sweeper_timeout"]["default"] > variables["sweep_horizon_seconds"]["default"] + 30
     )
+
+
+def test_given_a_module_when_async_settings_are_read_then_they_are_its_invoke_config(
+    tmp_path: Path,
+) -> None:
+    module = tmp_path / "terraform"
+    module.mkdir()
+    text = (REPO_ROOT / "terraform" / "functions.tf").read_text(encoding="utf-8")
+    sweeper = "async    = { maximum_event_age_in_seconds = 60, maximum_retry_attempts = 0 }"
+    assert text.count(sweeper) == 1
+    (module / "functions.tf").write_text(
+        text.replace(sweeper, sweeper.replace("= 60,", "= 75,").replace("= 0 }", "= 1 }")),
+        encoding="utf-8",
+    )
+
+    assert async_invocation("sweeper", tmp_path) == AsyncInvocation(75.0, 1)
+    assert async_invocation("task-events", tmp_path) == async_invocation("task-events")
+
+
+def test_given_the_simulation_when_it_deploys_the_functions_then_their_queues_are_the_modules() -> (
+    None
+):
+    from sim.lambda_runtime import ASYNC_RETRY_DELAYS
+    from sim.simulation import _queue
+
+    for function in ("task-events", "sweeper"):
+        deployed = async_invocation(function)
+        simulated = _queue(function)
+        assert simulated["max_event_age"] == deployed.maximum_event_age_seconds
+        assert len(simulated["async_retry_delays"]) == deployed.maximum_retry_attempts
+        assert simulated["async_retry_delays"] == ASYNC_RETRY_DELAYS[: len(simulated["async_retry_delays"])]
+    # A tick is replaced by the next one: the sweeper's events wait a minute at most.
+    assert _queue("sweeper") == {"max_event_age": 60.0, "async_retry_delays": ()}
