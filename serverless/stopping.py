@@ -156,14 +156,19 @@ class BatchWorker:
         # (the stops then follow the checks without a pause). Taken after the claims: tokens
         # taken for records another run claimed first would be spent on nothing, and the
         # shared bucket would then pace the account's stops at a fraction of its rate.
-        drains = sum(1 for record in mine if record.status is RecordStatus.DRAINING)
+        drains = [record for record in mine if record.status is RecordStatus.DRAINING]
+        work = mine
         try:
-            self._pacer.acquire(STOP_TASK, drains)
+            self._pacer.acquire(STOP_TASK, len(drains))
         except DrainTerminatorError as error:
-            logger.warning("could not take StopTask tokens", extra={"error": str(error)})
-            return len(mine)  # the leases expire; a later run takes the records over
+            # No StopTask without tokens: the drains go back for a look in a few seconds
+            # (left to their leases, two such failures in a row once cost a drain its
+            # stop); confirmations need no token and go on.
+            for record in drains:
+                self._writes.lookup_failed(record, "StopTask tokens", error)
+            work = [record for record in mine if record.status is not RecordStatus.DRAINING]
         by_cluster: dict[str, list[TaskRecord]] = defaultdict(list)
-        for record in mine:
+        for record in work:
             by_cluster[record.cluster_arn].append(record)
         for cluster, records in by_cluster.items():
             self._cluster(cluster, records)

@@ -354,6 +354,30 @@ def test_given_describe_tasks_always_unavailable_when_run_then_ends_in_time_with
     assert stored.lease_owner is None
 
 
+def test_given_stop_task_tokens_unavailable_when_run_then_drains_deferred_not_left_to_leases(
+    h: Harness, clock: ManualClock, metric_values: Values
+) -> None:
+    start = h.now
+    confirming = h.drain(1, start - 185)
+    h.ecs.stops_take_effect = False
+    h.run()  # stopped at once; its confirmation is due a minute later
+    clock.advance(h.settings.confirm_after_seconds)
+    h.ecs.tasks.pop(confirming)  # gone: the confirmation closes the record
+    task = h.drain(2, h.now - 130)
+    h.ecs.stops_take_effect = True
+    h.ledger.token_failures.append(AwsUnavailableError("UpdateItem: 503"))
+    then = h.now
+
+    report = h.run(run_id="run-2")
+
+    # Released for a look 5 s later, rather than held by a lease that is never used.
+    assert report.lookup_failed == [task]
+    assert metric_values("LookupsFailed") == [1.0]
+    assert h.stop_times(task) == [pytest.approx(then + TRANSIENT_LOOKUP_RETRY_SECONDS)]
+    # The confirmation in the same batch needed no token and went on.
+    assert h.record(confirming).outcome is Outcome.STOPPED_BY_TERMINATOR
+
+
 def test_given_release_fails_after_a_lookup_failure_when_run_then_lease_expires_and_stop_later(
     h: Harness,
 ) -> None:
