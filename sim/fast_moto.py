@@ -254,8 +254,8 @@ def _narrowed_query(original: Callable[..., Any]) -> Callable[..., Any]:
         self.all_items = lambda: kept  # seen by this call only (one thread at a time)
         # Shortcut 12: moto copies every item it returns, then projects the copies; where
         # shortcut 8 projects, the projection is already a fresh item.
-        index = self.get_index(arguments["index_name"])
-        _UNCOPIED.active = _projected_names(index) is not None
+        index = {i.name: i for i in self.all_indexes()}.get(arguments["index_name"])
+        _UNCOPIED.active = index is not None and _projected_names(index) is not None
         try:
             return original(self, *args, **kwargs)
         finally:
