@@ -71,9 +71,10 @@ class Settings:
     dry_run: bool = False
     # A task still draining this long after our StopTask is reported as unconfirmed.
     confirm_after_seconds: int = 60
-    # The sweeper function the task-events function starts at once (asynchronously) when a
-    # drain's deadline is nearer than ``early_start_below_seconds``: the next scheduled run
-    # might start too late for it. Empty: never.
+    # The sweeper function started at once (asynchronously): by task-events when a drain's
+    # deadline is nearer than ``early_start_below_seconds`` (the next scheduled run might
+    # start too late for it; 0: never), by the sweeper to hand a backlog over to the next
+    # run when its own time runs out. Empty: neither.
     sweeper_function_name: str = ""
     early_start_below_seconds: int = 120
     # The tags (opt-in, dry-run, wait, guards) and desiredCount a StopTask is decided on are

@@ -5,7 +5,9 @@ for deadlines before its horizon, and hands the records that are due to
 :class:`serverless.stopping.BatchWorker` in small batches, several at once. It stays only
 while a drain is due within its horizon; an early-started run also looks at the ledger once
 more :data:`~serverless.policy.EARLY_START_DEBOUNCE_SECONDS` after it started, which covers
-the drains whose early start was held back meanwhile.
+the drains whose early start was held back meanwhile. A run whose time runs out while due
+drains remain hands over: it asks for the next run at once (an early start), rather than
+leaving the backlog to the next tick of the schedule.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ class SweepReport:
     conflicts: int = 0
     polls: int = 0
     token_takes: int = 0
+    handed_over: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(self, kind: str, task_arn: str) -> None:
@@ -74,6 +77,7 @@ class SweepReport:
                 "conflicts": self.conflicts,
                 "polls": self.polls,
                 "token_takes": self.token_takes,
+                "handed_over": self.handed_over,
             }
 
 
@@ -152,7 +156,26 @@ class Sweeper:
             if wake is None or wake > limit:
                 break
             self._clock.sleep(wake - now)
+        if backlog and self._work_left() <= 0:
+            self._hand_over()
         return self._finish()
+
+    def _hand_over(self) -> None:
+        """Out of time with drains due: ask for the next run now (Lambda queues it until
+        this one has ended, when reserved concurrency is full)."""
+        trigger = self._ports.trigger
+        if trigger is None:
+            return
+        try:
+            trigger.start()
+        except DrainTerminatorError as error:
+            logger.warning(
+                "could not hand over to the next run; the schedule starts it",
+                extra={"error": str(error)},
+            )
+            return
+        self._report.handed_over = True
+        logger.info("out of time with drains due: the next run is started now")
 
     def _remaining(self) -> float:
         """Seconds of the invocation left for work (the safety margin kept back)."""

@@ -135,7 +135,8 @@ class DrainTracker:
         finds the drains recorded meanwhile.
         """
         now = self._now()
-        if self._trigger is None or record.due_at - now >= self._settings.early_start_below_seconds:
+        below = self._settings.early_start_below_seconds
+        if self._trigger is None or below <= 0 or record.due_at - now >= below:
             return
         if now - self._last_early_start < EARLY_START_DEBOUNCE_SECONDS:
             return

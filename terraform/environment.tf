@@ -15,12 +15,14 @@ locals {
     # Without active tracing the Tracer must not load the X-Ray SDK at all: its import
     # creates an X-Ray client for sampling (about 0.1 s of CPU at every cold start).
     POWERTOOLS_TRACE_DISABLED = var.tracing_enabled ? "false" : "true"
+    # The sweeper function both start at once: task-events for a near deadline, the
+    # sweeper to hand a backlog over to the next run when its own time runs out.
+    SWEEPER_FUNCTION_NAME = local.sweeper_name
   }
 
   # task-events starts a sweeper run at once when a drain's deadline is nearer than
   # EARLY_START_BELOW_SECONDS (the next scheduled run may come too late for it).
   task_events_environment = merge(local.common_environment, {
-    SWEEPER_FUNCTION_NAME     = local.sweeper_name
     EARLY_START_BELOW_SECONDS = tostring(var.early_start_below_seconds)
   })
 

@@ -36,14 +36,22 @@ locals {
   ]
 }
 
-# Statements both roles need: service tags, Lambda's async dead-letter queue, X-Ray, and
-# the customer key when one is set.
+# Statements both roles need: service tags, starting a sweeper run (task-events for a near
+# deadline, the sweeper to hand a backlog over to the next run), Lambda's async dead-letter
+# queue, X-Ray, and the customer key when one is set.
 data "aws_iam_policy_document" "common" {
   statement {
     sid       = "ReadServiceTags"
     effect    = "Allow"
     actions   = ["ecs:DescribeServices", "ecs:ListTagsForResource"]
     resources = local.scoped_service_arns
+  }
+
+  statement {
+    sid       = "StartSweeper"
+    effect    = "Allow"
+    actions   = ["lambda:InvokeFunction"]
+    resources = ["${local.arn_prefix.lambda}:function:${local.sweeper_name}"]
   }
 
   statement {
@@ -96,12 +104,6 @@ data "aws_iam_policy_document" "task_events" {
     resources = [local.table_arn]
   }
 
-  statement {
-    sid       = "StartSweeperEarly"
-    effect    = "Allow"
-    actions   = ["lambda:InvokeFunction"]
-    resources = ["${local.arn_prefix.lambda}:function:${local.sweeper_name}"]
-  }
 }
 
 # ----------------------------------------------------------------------------- sweeper

@@ -270,8 +270,8 @@ variable "sweeper_memory_size" {
 
 variable "sweeper_timeout" {
   type        = number
-  description = "Timeout (seconds) of the sweeper function; must exceed sweep_horizon_seconds + 55 (checked at plan)."
-  default     = 180
+  description = "Timeout (seconds) of the sweeper function; must exceed sweep_horizon_seconds + 55 (checked at plan). A run with drains due works until 55 s before it, then hands over to the next run: a longer timeout means fewer hand-overs in a burst, and costs nothing while idle."
+  default     = 300
 
   validation {
     condition     = var.sweeper_timeout >= 31 && var.sweeper_timeout <= 900 && floor(var.sweeper_timeout) == var.sweeper_timeout

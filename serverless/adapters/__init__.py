@@ -23,7 +23,7 @@ __all__ = [
 
 
 def _trigger(settings: Settings, lambda_client: Any | None) -> LambdaSweepTrigger | None:
-    if not settings.sweeper_function_name or settings.early_start_below_seconds <= 0:
+    if not settings.sweeper_function_name:
         return None
     return LambdaSweepTrigger(settings.sweeper_function_name, lambda_client)
 

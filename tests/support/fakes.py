@@ -309,6 +309,20 @@ class FakeTargetHealth:
         return self.healthy[target_group_arn]
 
 
+class FakeTrigger:
+    """:class:`serverless.ports.SweepTrigger` that counts the runs it was asked for (and
+    raises ``failure``, when given, after counting)."""
+
+    def __init__(self, failure: Exception | None = None) -> None:
+        self.starts = 0
+        self.failure = failure
+
+    def start(self) -> None:
+        self.starts += 1
+        if self.failure is not None:
+            raise self.failure
+
+
 def fake_ports(
     ecs: FakeEcs,
     ledger: FakeLedger | None = None,

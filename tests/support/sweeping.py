@@ -14,6 +14,7 @@ from tests.support.fakes import (
     FakeEcs,
     FakeLedger,
     FakeTargetHealth,
+    FakeTrigger,
     fake_ports,
     task_arn,
 )
@@ -35,6 +36,8 @@ class Harness:
         self.ledger.max_due_calls = 5_000
         self.ecs = FakeEcs(clock)
         self.health = FakeTargetHealth()
+        #: Set to let runs start the next run (the hand-over), as a deployed sweeper can.
+        self.trigger: FakeTrigger | None = None
         # One warm container: the service cache outlives a run, as in Lambda.
         self.services = ServiceDirectory(self.ecs, self.settings, clock)
         self.ecs.add_service("web", OPTED_IN)
@@ -76,7 +79,7 @@ class Harness:
         self, timeout: float = 180.0, run_id: str = "run-1", *, early: bool = False
     ) -> SweepReport:
         context = FakeContext(self.clock, timeout, run_id)
-        ports = fake_ports(self.ecs, self.ledger, self.health)
+        ports = fake_ports(self.ecs, self.ledger, self.health, self.trigger)
         sweeper = Sweeper(ports, self.services, self.settings, self.clock, run_id, early=early)
         return sweeper.run(context.get_remaining_time_in_millis)
 

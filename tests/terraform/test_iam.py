@@ -43,6 +43,7 @@ CONTRACT_ACTIONS = {
         "dynamodb:UpdateItem",
         "dynamodb:Query",
         "dynamodb:Scan",
+        "lambda:InvokeFunction",
     },
 }
 # Actions that support no resource-level permissions: "*" is their only valid resource.

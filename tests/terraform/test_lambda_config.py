@@ -29,8 +29,8 @@ POWERTOOLS_NAMES = {
 }
 # CONFIRM_AFTER_SECONDS is read by both: the STOPPED event can close a record after our stop.
 SWEEPER_ONLY = {"SWEEP_HORIZON_SECONDS", "LEASE_SECONDS", "DECISION_MAX_AGE_SECONDS", "DRY_RUN"}
-# Only task-events starts the sweeper early.
-TASK_EVENTS_ONLY = {"SWEEPER_FUNCTION_NAME", "EARLY_START_BELOW_SECONDS"}
+# Only task-events starts the sweeper early (both start it: the sweeper hands a backlog over).
+TASK_EVENTS_ONLY = {"EARLY_START_BELOW_SECONDS"}
 FUNCTIONS = ("task_events", "sweeper")
 
 
@@ -84,7 +84,9 @@ def test_given_variable_defaults_when_loaded_by_the_settings_module_then_they_ar
 ) -> None:
     environment = environments["sweeper"]
 
-    assert load_settings(environment) == Settings(table_name="<table>")
+    assert load_settings(environment) == Settings(
+        table_name="<table>", sweeper_function_name="<sweeper>"
+    )
     assert environment["POWERTOOLS_SERVICE_NAME"] == SERVICE_NAME
     assert environment["POWERTOOLS_METRICS_NAMESPACE"] == DEFAULT_NAMESPACE
 
@@ -103,6 +105,7 @@ def test_given_variables_set_when_loaded_by_the_settings_module_then_they_pass_t
 
     assert load_settings(environment) == Settings(
         table_name="<table>",
+        sweeper_function_name="<sweeper>",
         tag_prefix="stopper/",
         default_wait_seconds=45,
         sweep_horizon_seconds=100,

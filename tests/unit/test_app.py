@@ -58,9 +58,10 @@ def test_given_bad_environment_when_bootstrapped_then_config_error(
 
 @pytest.mark.parametrize(
     ("function", "below", "expected"),
-    [("sweeper", 120, True), ("", 120, False), ("sweeper", 0, False)],
+    # With early starts off (0) the sweeper still hands over: the trigger stays.
+    [("sweeper", 120, True), ("", 120, False), ("sweeper", 0, True)],
 )
-def test_given_sweeper_name_and_threshold_when_production_ports_built_then_trigger_only_if_both(
+def test_given_sweeper_name_when_production_ports_built_then_trigger_only_with_a_name(
     function: str, below: int, expected: bool
 ) -> None:
     settings = Settings("t", sweeper_function_name=function, early_start_below_seconds=below)

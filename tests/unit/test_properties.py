@@ -9,13 +9,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from serverless.errors import InvalidEventError
 from serverless.events import parse_task_event
 from serverless.model import RecordStatus
-from serverless.policy import parse_policy
+from serverless.policy import MAX_TAG_DIGITS, parse_policy
 from serverless.settings import Settings
 from tests.support.clock import ManualClock
 from tests.support.fakes import CLUSTER_ARN, FakeEcs, fake_app, task_arn
@@ -301,14 +301,16 @@ tag_keys = st.sampled_from([PREFIX + n for n in TAG_NAMES]) | st.text(max_size=3
 
 
 def valid_whole(raw: str) -> int | None:
+    """The documented rule: ASCII digits only, at most MAX_TAG_DIGITS of them."""
     text = raw.strip()
-    if text and all(c in "0123456789" for c in text):
+    if text and len(text) <= MAX_TAG_DIGITS and all(c in "0123456789" for c in text):
         return int(text)
     return None
 
 
 @FAST
 @given(st.dictionaries(tag_keys, tag_values, max_size=8), st.integers(0, 10**6))
+@example({PREFIX + "wait-seconds": "0" * (MAX_TAG_DIGITS + 1)}, 1)  # too many digits
 def test_given_arbitrary_tags_when_parsed_then_never_raises_and_wait_is_tag_or_default(
     tags: dict[str, str], default_wait: int
 ) -> None:

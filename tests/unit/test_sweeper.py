@@ -12,7 +12,7 @@ from serverless.policy import EARLY_START_DEBOUNCE_SECONDS, stop_reason
 from serverless.stopping import CLAIM_BATCH
 from serverless.sweeper import RETRY_SECONDS, SAFETY_MARGIN_SECONDS, UNIT_SECONDS
 from tests.support.clock import ManualClock
-from tests.support.fakes import CLUSTER_ARN
+from tests.support.fakes import CLUSTER_ARN, FakeTrigger
 from tests.support.sweeping import OPTED_IN, SHORT_TIMEOUT, Harness
 
 Values = Callable[[str], list[float]]
@@ -274,6 +274,49 @@ def test_given_a_failed_first_read_when_nothing_more_is_due_then_the_run_ends_at
     assert h.now == pytest.approx(start + 80)
 
 
+# -- hand-over -------------------------------------------------------------------------------------
+
+
+def test_given_a_backlog_longer_than_the_run_when_time_runs_out_then_it_starts_the_next_run(
+    h: Harness,
+) -> None:
+    h.trigger = FakeTrigger()
+    tasks = [h.drain(i, h.now - 130) for i in range(1, 201)]
+    h.ecs.latency["StopTask"] = 1.0  # 200 s of stops one after another: more than a run has
+
+    report = h.run()
+
+    assert 0 < len(report.stopped) < len(tasks)
+    assert (h.trigger.starts, report.handed_over) == (1, True)
+
+
+def test_given_the_backlog_cleared_in_time_when_the_run_ends_then_no_hand_over(
+    h: Harness,
+) -> None:
+    h.trigger = FakeTrigger()
+    tasks = [h.drain(i, h.now - 130) for i in range(1, 21)]
+
+    report = h.run()
+
+    assert sorted(report.stopped) == sorted(tasks)
+    assert (h.trigger.starts, report.handed_over) == (0, False)
+
+
+def test_given_the_hand_over_fails_when_time_runs_out_then_the_run_still_ends_normally(
+    h: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    h.trigger = FakeTrigger(AwsUnavailableError("Invoke: TooManyRequestsException"))
+    for i in range(1, 201):
+        h.drain(i, h.now - 130)
+    h.ecs.latency["StopTask"] = 1.0
+
+    report = h.run()
+
+    assert h.trigger.starts == 1
+    assert report.handed_over is False
+    assert any("could not hand over" in r.getMessage() for r in caplog.records)
+
+
 def test_given_claims_keep_failing_when_run_then_no_hot_loop_and_run_ends_in_time(
     h: Harness,
 ) -> None:
@@ -318,4 +361,5 @@ def test_given_report_when_serialised_then_json_friendly_summary(h: Harness) -> 
         "conflicts": 0,
         "polls": 2,
         "token_takes": 3,
+        "handed_over": False,
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 import pytest
@@ -13,7 +14,7 @@ from serverless.services import ServiceDirectory
 from serverless.settings import Settings
 from serverless.tracker import EARLY_START_DEBOUNCE_SECONDS, DrainTracker, TrackAction
 from tests.support.clock import ManualClock
-from tests.support.fakes import CLUSTER_ARN, FakeEcs, FakeLedger, task_arn
+from tests.support.fakes import CLUSTER_ARN, FakeEcs, FakeLedger, FakeTrigger, task_arn
 
 TASK = task_arn("a1")
 OPTED_IN = {"drain-terminator:enabled": "true", "drain-terminator:wait-seconds": "60"}
@@ -168,17 +169,6 @@ def test_given_conflicts_every_time_when_handled_then_gives_up_after_5_attempts(
 # -- starting the sweeper early ----------------------------------------------------------
 
 
-class FakeTrigger:
-    def __init__(self, failure: Exception | None = None) -> None:
-        self.starts = 0
-        self.failure = failure
-
-    def start(self) -> None:
-        self.starts += 1
-        if self.failure is not None:
-            raise self.failure
-
-
 def starting_early(h: Harness, trigger: FakeTrigger, wait: str) -> DrainTracker:
     h.ecs.add_service(
         "short", {"drain-terminator:enabled": "true", "drain-terminator:wait-seconds": wait}
@@ -215,6 +205,19 @@ def test_given_deadline_beyond_early_start_threshold_when_tracked_then_no_early_
     trigger = FakeTrigger()
     tracker = starting_early(h, trigger, str(h.settings.early_start_below_seconds + 1))
     tracker.handle(short_drain(h, "k1"))
+    assert trigger.starts == 0
+
+
+def test_given_early_starts_off_when_a_near_deadline_is_tracked_then_no_early_run(
+    h: Harness,
+) -> None:
+    # EARLY_START_BELOW_SECONDS=0 turns early starts off; the trigger itself stays (the
+    # sweeper hands over through it).
+    h.settings = dataclasses.replace(h.settings, early_start_below_seconds=0)
+    trigger = FakeTrigger()
+    tracker = starting_early(h, trigger, "30")
+    # Delivered late: its deadline has passed already.
+    assert tracker.handle(short_drain(h, "k1", offset=-40.0)).action is TrackAction.TRACKED
     assert trigger.starts == 0
 
 
