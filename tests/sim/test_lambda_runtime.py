@@ -110,6 +110,24 @@ def test_given_a_throttled_event_when_older_than_the_max_event_age_then_it_is_dr
     assert dropped[0].data["age"] > 20.0
 
 
+def test_given_a_throttled_event_when_retried_then_one_second_later_doubling_each_time() -> None:
+    """Lambda's queue retries a throttled event 1 s after the first attempt, the interval
+    doubling up to 5 minutes."""
+    loop, log, apps = EventLoop(START), ObservationLog(), _Apps()
+
+    def busy(event: dict[str, Any], context: Any) -> None:
+        loop.sleep(20.0)
+
+    function = _function(loop, log, apps, busy, reserved_concurrency=1)
+    function.invoke_async({"id": "first"})
+    function.invoke_async({"id": "second"})
+    loop.run()
+
+    throttled = [round(o.at - START, 3) for o in log.of_kind(Kind.LAMBDA_THROTTLED)]
+    assert throttled == [0.0, 1.0, 3.0, 7.0, 15.0]  # then 31 s: the first has ended at 20 s
+    assert [round(i.started_at - START, 3) for i in function.invocations] == [0.0, 31.0]
+
+
 def test_given_a_simulated_deployment_when_containers_start_then_none_shares_a_client() -> None:
     """botocore's standard retry mode keeps a retry quota per client. Containers sharing
     clients would drain one quota together under faults, and then stop retrying in every
