@@ -28,6 +28,7 @@ from typing import Any
 
 from sim.loop import EventLoop, Process
 from sim.observe import Kind, ObservationLog
+from sim.terraform import async_invocation, variable_default
 
 __all__ = [
     "Container",
@@ -37,6 +38,8 @@ __all__ = [
     "LambdaContext",
     "LambdaFunction",
     "LambdaKilled",
+    "deployed_queue",
+    "deployed_timeout",
 ]
 
 Handler = Callable[[dict[str, Any], Any], Any]
@@ -298,3 +301,19 @@ class LambdaFunction:
                     event, attempt=invocation.attempt + 1, queued_at=queued_at
                 ),
             )
+
+
+def deployed_timeout(function: str) -> float:
+    """A simulated function's timeout: the module's default (``<function>_timeout``)."""
+    return float(variable_default(f"{function}_timeout"))
+
+
+def deployed_queue(function: str) -> dict[str, Any]:
+    """A simulated function's asynchronous invocation settings, as the module deploys
+    them (terraform/functions.tf): maximum event age, and Lambda's retry delays (one, then
+    two minutes) for the retry attempts it allows."""
+    settings = async_invocation(function)
+    return {
+        "max_event_age": settings.maximum_event_age_seconds,
+        "async_retry_delays": ASYNC_RETRY_DELAYS[: settings.maximum_retry_attempts],
+    }

@@ -15,20 +15,12 @@ import os
 import random
 import time
 import uuid
-import weakref
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import botocore.client
-import botocore.context
-import botocore.session
-import botocore.useragent
-from botocore import UNSIGNED
-from botocore.config import Config
 from moto import mock_aws
 
-from serverless.adapters.errors import client_config
 from sim.aws import (
     AwsCall,
     AwsHook,
@@ -37,6 +29,7 @@ from sim.aws import (
     virtual_retry_sleep,
 )
 from sim.capture import captured_output, emf_metrics
+from sim.clients import OnFirstUse, botocore_session, botocore_work_kept, client
 from sim.costs import CostModel, Costs
 from sim.ecs_events import task_event
 from sim.ecs_model import EcsModel, Service, Task
@@ -45,11 +38,12 @@ from sim.eventbridge import EventBus, ScheduleRule
 from sim.fast_moto import MotoRouter, fast_moto
 from sim.infra import CLUSTER, Clients, provision
 from sim.lambda_runtime import (
-    ASYNC_RETRY_DELAYS,
     COLD_START_SECONDS,
     Handler,
     KillPolicy,
     LambdaFunction,
+    deployed_queue,
+    deployed_timeout,
 )
 from sim.loop import EventLoop, SimClock
 from sim.model_api import serve_model
@@ -57,9 +51,9 @@ from sim.observe import ObservationLog
 from sim.operators import OPERATOR_ACTIONS, operate
 from sim.report import Report, RunRecord, build_report
 from sim.scenarios import Action, Delivery, Scenario
-from sim.terraform import async_invocation, rule_pattern, schedule_expression, variable_default
+from sim.terraform import rule_pattern, schedule_expression
 
-__all__ = ["DEFAULT_START", "OnFirstUse", "Simulation"]
+__all__ = ["DEFAULT_START", "Simulation"]
 
 #: Virtual runs start here (deterministic timestamps); real-time runs start now.
 DEFAULT_START = datetime(2026, 1, 5, 9, 0, 0, tzinfo=UTC)
@@ -138,9 +132,9 @@ class Simulation:
     def run_once(self) -> RunRecord:
         """Run this configuration only and return the raw record."""
         handlers = self._import_handlers() if self.terminator else None
-        loader = _botocore_session().get_component("data_loader")
+        loader = botocore_session().get_component("data_loader")
         shortcuts = fast_moto(loader) if self.moto_shortcuts else contextlib.nullcontext(None)
-        with mock_aws(), shortcuts as router, _botocore_work_kept():
+        with mock_aws(), shortcuts as router, botocore_work_kept():
             from moto.moto_api._internal import mock_random
 
             mock_random.seed(self.seed)
@@ -168,23 +162,8 @@ class Simulation:
         return task_events.handler, sweeper.handler
 
     def _client(self, interceptor: AwsInterceptor, name: str) -> Any:
-        """A client routed through ``interceptor``, with its own botocore retry quota.
-
-        Made by botocore, as the functions' own clients are (serverless/adapters/clients.py):
-        a boto3 Session on the shared botocore session would register boto3's handlers on
-        it once more each time, and every later client would copy the longer list.
-        """
-        # The functions' own retry configuration, so injected faults are retried as in
-        # AWS; unsigned, because moto checks no signature and SigV4 costs CPU per call.
-        config = client_config(name).merge(Config(signature_version=UNSIGNED))
-        client = _botocore_session().create_client(
-            name,
-            region_name=self.region,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            config=config,
-        )
-        return interceptor.attach(client)
+        """A client of ``name`` routed through ``interceptor`` (see :func:`sim.clients.client`)."""
+        return client(interceptor, name, self.region)
 
     def _clients(self, interceptor: AwsInterceptor) -> Clients:
         """The harness's own clients (provisioning, operators)."""
@@ -282,7 +261,7 @@ class Simulation:
             # Let in-flight invocations and ECS timers finish (bounded: nothing new starts).
             loop.run(
                 until=loop.now
-                + 2 * _timeout("sweeper")
+                + 2 * deployed_timeout("sweeper")
                 + max((s.spec.drain_seconds for s in services), default=0)
             )
         return RunRecord(
@@ -342,9 +321,9 @@ class Simulation:
             log,
             name="ecs-drain-terminator-task-events",
             handler=handlers[0],
-            timeout=_timeout("task_events"),
+            timeout=deployed_timeout("task_events"),
             rng=self._rng("lambda-task-events"),
-            **_queue("task-events"),
+            **deployed_queue("task-events"),
             **common,
         )
         # The sweeper's events (ticks, early starts) wait in Lambda's queue no longer than
@@ -354,10 +333,10 @@ class Simulation:
             log,
             name=SWEEPER_NAME,
             handler=handlers[1],
-            timeout=_timeout("sweeper"),
+            timeout=deployed_timeout("sweeper"),
             rng=self._rng("lambda-sweeper"),
             reserved_concurrency=self.sweeper_concurrency,
-            **_queue("sweeper"),
+            **deployed_queue("sweeper"),
             **common,
         )
         return [task_events, sweeper]
@@ -411,37 +390,18 @@ class Simulation:
         from serverless.app import bootstrap
         from sim.concurrency import LoopConcurrency
 
-        def client(name: str) -> OnFirstUse:
-            return OnFirstUse(functools.partial(self._client, interceptor, name))
+        def on_first_use(name: str) -> OnFirstUse:
+            return OnFirstUse(functools.partial(client, interceptor, name, self.region))
 
         ports = ports_from_clients(
             settings,
-            dynamodb=client("dynamodb"),
-            ecs=client("ecs"),
-            elbv2=client("elbv2"),
-            lambda_=client("lambda"),
+            dynamodb=on_first_use("dynamodb"),
+            ecs=on_first_use("ecs"),
+            elbv2=on_first_use("elbv2"),
+            lambda_=on_first_use("lambda"),
             concurrency=LoopConcurrency(loop),
         )
         return bootstrap(settings, clock=SimClock(loop), ports=ports)
-
-
-class OnFirstUse:
-    """Stands for a client that ``make`` creates at the first attribute read."""
-
-    def __init__(self, make: Callable[[], Any]) -> None:
-        self._make = make
-        self._client: Any = None
-
-    @property
-    def created(self) -> bool:
-        """Whether the client exists yet."""
-        return self._client is not None
-
-    def __getattr__(self, name: str) -> Any:
-        # Only names the proxy lacks come here; simulated processes run one at a time.
-        if self._client is None:
-            self._client = self._make()
-        return getattr(self._client, name)
 
 
 class _Progress:
@@ -462,82 +422,6 @@ class _Progress:
 
     def finished(self) -> bool:
         return self.done_at is not None and self.loop.now >= self.done_at
-
-
-@contextlib.contextmanager
-def _botocore_work_kept() -> Iterator[None]:
-    """Inside: botocore does twice-made work once, for the same result.
-
-    - It builds each service's client class once (not once per client). botocore makes a
-      class with a method per operation for every client it creates; the class depends
-      only on the service model and the ``creating-client-class`` handlers, which do not
-      change during a run, and each client still gets its own event handlers, endpoint and
-      retry quota. A burst world creates thousands of clients.
-    - It sanitizes each User-Agent component text once: botocore rebuilds the header for
-      every request, character by character (about 4 % of a chaos case's CPU), from the
-      same few texts; the function is pure.
-    - It builds each client's User-Agent text once per set of feature ids: botocore
-      assembles it from a dozen components twice per request attempt (about 8 % of a
-      chaos case's CPU), and the text depends only on the client's fixed settings and
-      the feature ids of the call in progress.
-    """
-    creator: Any = botocore.client.ClientCreator
-    original = creator._create_client_class
-    sanitize = botocore.useragent.sanitize_user_agent_string_component
-    user_agent: Any = botocore.useragent.UserAgentString
-    to_string = user_agent.to_string
-    texts: weakref.WeakKeyDictionary[Any, dict[frozenset[str], str]] = weakref.WeakKeyDictionary()
-    kept: dict[tuple[str, str], type] = {}
-
-    def user_agent_text(self: Any) -> str:
-        context = botocore.context.get_context()
-        features = frozenset(context.features if context is not None else ())
-        known = texts.setdefault(self, {})
-        text = known.get(features)
-        if text is None:
-            text = known[features] = to_string(self)
-        return text
-
-    def create_client_class(self: Any, service_name: str, service_model: Any) -> type:
-        key = (service_name, service_model.api_version)
-        if key not in kept:
-            kept[key] = original(self, service_name, service_model)
-        return kept[key]
-
-    creator._create_client_class = create_client_class
-    botocore.useragent.sanitize_user_agent_string_component = functools.lru_cache(maxsize=1024)(
-        sanitize
-    )
-    user_agent.to_string = user_agent_text
-    try:
-        yield
-    finally:
-        creator._create_client_class = original
-        botocore.useragent.sanitize_user_agent_string_component = sanitize
-        user_agent.to_string = to_string
-
-
-def _timeout(function: str) -> float:
-    """A simulated function's timeout: the module's default (``<function>_timeout``)."""
-    return float(variable_default(f"{function}_timeout"))
-
-
-def _queue(function: str) -> dict[str, Any]:
-    """A simulated function's asynchronous invocation settings, as the module deploys
-    them (terraform/functions.tf): maximum event age, and Lambda's retry delays (one, then
-    two minutes) for the retry attempts it allows."""
-    settings = async_invocation(function)
-    return {
-        "max_event_age": settings.maximum_event_age_seconds,
-        "async_retry_delays": ASYNC_RETRY_DELAYS[: settings.maximum_retry_attempts],
-    }
-
-
-@functools.cache
-def _botocore_session() -> botocore.session.Session:
-    """One botocore session per process: its loader keeps the parsed service models, which
-    every run would otherwise read and decode again (the EC2 model alone is megabytes)."""
-    return botocore.session.get_session()
 
 
 def _deployment_id(rng: random.Random) -> str:

@@ -132,8 +132,9 @@ def test_given_a_simulated_deployment_when_containers_start_then_none_shares_a_c
     """botocore's standard retry mode keeps a retry quota per client. Containers sharing
     clients would drain one quota together under faults, and then stop retrying in every
     container at once, which no Lambda deployment does: each container has its own."""
+    from sim.clients import OnFirstUse
     from sim.scenarios import scenario_named
-    from sim.simulation import OnFirstUse, Simulation
+    from sim.simulation import Simulation
 
     record = Simulation(
         scenario_named("two-target-groups"), seed=7, counterfactual=False
@@ -156,7 +157,7 @@ def test_given_a_simulated_deployment_when_containers_start_then_none_shares_a_c
 
 
 def test_given_a_client_made_on_first_use_when_called_twice_then_made_once() -> None:
-    from sim.simulation import OnFirstUse
+    from sim.clients import OnFirstUse
 
     made: list[object] = []
 
@@ -181,7 +182,7 @@ def test_given_client_classes_kept_when_clients_made_then_one_class_and_own_hand
     import botocore.client
     import botocore.session
 
-    from sim.simulation import _botocore_work_kept
+    from sim.clients import botocore_work_kept
 
     session = botocore.session.get_session()
     original = botocore.client.ClientCreator._create_client_class
@@ -191,7 +192,7 @@ def test_given_client_classes_kept_when_clients_made_then_one_class_and_own_hand
             "ecs", region_name="us-east-1", aws_access_key_id="k", aws_secret_access_key="s"
         )
 
-    with _botocore_work_kept():
+    with botocore_work_kept():
         first, second = client(), client()
     third = client()
 
@@ -210,7 +211,7 @@ def test_given_user_agent_texts_kept_when_requests_sent_then_the_header_is_botoc
     import botocore.session
     import botocore.useragent
 
-    from sim.simulation import _botocore_work_kept
+    from sim.clients import botocore_work_kept
 
     session = botocore.session.get_session()
 
@@ -235,7 +236,7 @@ def test_given_user_agent_texts_kept_when_requests_sent_then_the_header_is_botoc
     original = botocore.useragent.sanitize_user_agent_string_component
     to_string = botocore.useragent.UserAgentString.to_string
     plain = user_agents()
-    with _botocore_work_kept():
+    with botocore_work_kept():
         kept_texts = user_agents()
         kept = botocore.useragent.sanitize_user_agent_string_component
         assert botocore.useragent.UserAgentString.to_string is not to_string
@@ -251,15 +252,16 @@ def test_given_user_agent_texts_kept_when_requests_sent_then_the_header_is_botoc
 def test_given_many_simulated_clients_when_made_then_the_shared_session_does_not_grow() -> None:
     """Every client copies the shared botocore session's handlers; making clients must not
     add to them (a boto3 Session per client did: boto3 registers its handlers again)."""
+    from sim.clients import botocore_session
     from sim.scenarios import scenario_named
-    from sim.simulation import Simulation, _botocore_session
+    from sim.simulation import Simulation
 
     class _Interceptor:
         def attach(self, client: Any) -> Any:
             return client
 
     simulation = Simulation(scenario_named("scale-in"))
-    emitter: Any = _botocore_session().get_component("event_emitter")
+    emitter: Any = botocore_session().get_component("event_emitter")
 
     def handlers() -> int:
         return len(list(emitter._emitter._handlers.prefix_search("creating-client-class.s3")))

@@ -166,13 +166,13 @@ def test_given_the_simulation_when_it_deploys_the_functions_then_their_queues_ar
     None
 ):
     from sim.lambda_runtime import ASYNC_RETRY_DELAYS
-    from sim.simulation import _queue
+    from sim.lambda_runtime import deployed_queue
 
     for function in ("task-events", "sweeper"):
         deployed = async_invocation(function)
-        simulated = _queue(function)
+        simulated = deployed_queue(function)
         assert simulated["max_event_age"] == deployed.maximum_event_age_seconds
         assert len(simulated["async_retry_delays"]) == deployed.maximum_retry_attempts
         assert simulated["async_retry_delays"] == ASYNC_RETRY_DELAYS[: len(simulated["async_retry_delays"])]
     # A tick is replaced by the next one: the sweeper's events wait a minute at most.
-    assert _queue("sweeper") == {"max_event_age": 60.0, "async_retry_delays": ()}
+    assert deployed_queue("sweeper") == {"max_event_age": 60.0, "async_retry_delays": ()}
