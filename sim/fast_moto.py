@@ -254,7 +254,7 @@ def _narrowed_query(original: Callable[..., Any]) -> Callable[..., Any]:
         self.all_items = lambda: kept  # seen by this call only (one thread at a time)
         # Shortcut 12: moto copies every item it returns, then projects the copies; where
         # shortcut 8 projects, the projection is already a fresh item.
-        index = {i.name: i for i in self.all_indexes()}.get(arguments["index_name"])
+        index = next((i for i in self.all_indexes() if i.name == arguments["index_name"]), None)
         _UNCOPIED.active = index is not None and _projected_names(index) is not None
         try:
             return original(self, *args, **kwargs)

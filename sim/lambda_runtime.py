@@ -20,10 +20,12 @@ reclaimed.
 
 from __future__ import annotations
 
+import functools
 import random
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from sim.loop import EventLoop, Process
@@ -303,17 +305,22 @@ class LambdaFunction:
             )
 
 
+@functools.cache
 def deployed_timeout(function: str) -> float:
-    """A simulated function's timeout: the module's default (``<function>_timeout``)."""
+    """A simulated function's timeout: the module's default (``<function>_timeout``), read
+    once per process (every simulated world asks)."""
     return float(variable_default(f"{function}_timeout"))
 
 
-def deployed_queue(function: str) -> dict[str, Any]:
+@functools.cache
+def deployed_queue(function: str) -> Mapping[str, Any]:
     """A simulated function's asynchronous invocation settings, as the module deploys
     them (terraform/functions.tf): maximum event age, and Lambda's retry delays (one, then
-    two minutes) for the retry attempts it allows."""
+    two minutes) for the retry attempts it allows; read once per process."""
     settings = async_invocation(function)
-    return {
-        "max_event_age": settings.maximum_event_age_seconds,
-        "async_retry_delays": ASYNC_RETRY_DELAYS[: settings.maximum_retry_attempts],
-    }
+    return MappingProxyType(
+        {
+            "max_event_age": settings.maximum_event_age_seconds,
+            "async_retry_delays": ASYNC_RETRY_DELAYS[: settings.maximum_retry_attempts],
+        }
+    )

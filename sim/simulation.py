@@ -161,18 +161,14 @@ class Simulation:
         sweeper = importlib.import_module("handlers.sweeper")
         return task_events.handler, sweeper.handler
 
-    def _client(self, interceptor: AwsInterceptor, name: str) -> Any:
-        """A client of ``name`` routed through ``interceptor`` (see :func:`sim.clients.client`)."""
-        return client(interceptor, name, self.region)
-
     def _clients(self, interceptor: AwsInterceptor) -> Clients:
         """The harness's own clients (provisioning, operators)."""
         return Clients(
-            ecs=self._client(interceptor, "ecs"),
-            dynamodb=self._client(interceptor, "dynamodb"),
-            elbv2=self._client(interceptor, "elbv2"),
-            ec2=self._client(interceptor, "ec2"),
-            lambda_=self._client(interceptor, "lambda"),
+            ecs=client(interceptor, "ecs", self.region),
+            dynamodb=client(interceptor, "dynamodb", self.region),
+            elbv2=client(interceptor, "elbv2", self.region),
+            ec2=client(interceptor, "ec2", self.region),
+            lambda_=client(interceptor, "lambda", self.region),
         )
 
     def _run(

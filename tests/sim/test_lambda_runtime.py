@@ -252,22 +252,19 @@ def test_given_user_agent_texts_kept_when_requests_sent_then_the_header_is_botoc
 def test_given_many_simulated_clients_when_made_then_the_shared_session_does_not_grow() -> None:
     """Every client copies the shared botocore session's handlers; making clients must not
     add to them (a boto3 Session per client did: boto3 registers its handlers again)."""
-    from sim.clients import botocore_session
-    from sim.scenarios import scenario_named
-    from sim.simulation import Simulation
+    from sim.clients import botocore_session, client
 
     class _Interceptor:
-        def attach(self, client: Any) -> Any:
-            return client
+        def attach(self, made: Any) -> Any:
+            return made
 
-    simulation = Simulation(scenario_named("scale-in"))
     emitter: Any = botocore_session().get_component("event_emitter")
 
     def handlers() -> int:
         return len(list(emitter._emitter._handlers.prefix_search("creating-client-class.s3")))
 
-    simulation._client(_Interceptor(), "ecs")  # type: ignore[arg-type]
+    client(_Interceptor(), "ecs", "us-east-1")  # type: ignore[arg-type]
     before = handlers()
     for _ in range(3):
-        simulation._client(_Interceptor(), "ecs")  # type: ignore[arg-type]
+        client(_Interceptor(), "ecs", "us-east-1")  # type: ignore[arg-type]
     assert handlers() == before
