@@ -6,8 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
-from serverless.adapters.operator_ecs import ServiceAdmin, TargetGroupReader
 from serverless.cli import explain, sidecar, status, tags
+from serverless.cli.aws.ecs import ServiceAdmin, TargetGroupReader
 from serverless.cli.context import (
     EXIT_ERROR,
     EXIT_NOT_SHORTENED,

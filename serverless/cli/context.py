@@ -8,9 +8,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from serverless.adapters.operator_ledger import LedgerReader
-from serverless.adapters.operator_session import AwsAccess
 from serverless.cli import terraform_outputs
+from serverless.cli.aws.ledger import LedgerReader
+from serverless.cli.aws.session import AwsAccess
 from serverless.clock import Clock
 from serverless.errors import ConfigError
 from serverless.settings import DEFAULT_WAIT_SECONDS, TABLE_NAME, TAG_PREFIX

@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from serverless.adapters.operator_ecs import ServiceAdmin, TargetGroupReader
-from serverless.adapters.operator_ledger import LedgerReader
+from serverless.cli.aws.ecs import ServiceAdmin, TargetGroupReader
+from serverless.cli.aws.ledger import LedgerReader
 from serverless.cli.explain import explain_record
 from serverless.cli.model import ServiceView, TaskView, task_id
 from serverless.cli.render import duration, iso, seconds

@@ -18,8 +18,13 @@ CONTRACTS = ROOT / "docs" / "contracts.md"
 SETTINGS = PACKAGE / "settings.py"
 
 MODULES = sorted(PACKAGE.rglob("*.py"))
+CLI_ADAPTERS = PACKAGE / "cli" / "aws"
 CORE = [
-    p for p in MODULES if "adapters" not in p.relative_to(PACKAGE).parts and p != PACKAGE / "app.py"
+    p
+    for p in MODULES
+    if "adapters" not in p.relative_to(PACKAGE).parts
+    and CLI_ADAPTERS not in p.parents
+    and p != PACKAGE / "app.py"
 ]
 HANDLER_MODULES = sorted(p for p in HANDLERS.glob("*.py") if p.name != "__init__.py")
 AWS_SDK = {"boto3", "botocore"}

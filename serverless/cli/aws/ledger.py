@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from serverless.adapters.dynamodb_ledger import from_item
-from serverless.adapters.operator_session import AwsAccess
+from serverless.cli.aws.session import AwsAccess
 from serverless.errors import NotFoundError
 from serverless.model import TaskRecord
 

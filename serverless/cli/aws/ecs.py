@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from serverless.adapters.ecs import DESCRIBE_TASKS_BATCH
-from serverless.adapters.operator_session import AwsAccess
+from serverless.cli.aws.session import AwsAccess
 from serverless.cli.model import DeploymentView, ServiceView, TaskView
 from serverless.errors import NotFoundError
 
