@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-__all__ = ["ecs", "ledger", "session"]
+__all__ = []
