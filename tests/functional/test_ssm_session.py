@@ -214,6 +214,20 @@ def test_given_paused_publication_when_run_then_the_response_waits_and_is_sent()
     assert agent.received.handshake_response is not None
 
 
+def test_given_the_clients_messages_lost_once_when_run_then_resent_until_acknowledged() -> None:
+    with fake_agent(Scenario(fault=Fault.LOSES_INPUT, output=b"ok\r\n")) as agent:
+        transcript, elapsed = _run(agent)
+
+    assert transcript.end == SessionEnd.CLOSED
+    assert transcript.exit_status == 0
+    # The first copy of the handshake response was lost: the handshake completed on the
+    # copy the client resent when no acknowledgement came.
+    first = agent.received.inputs[0]
+    assert first.payload_type == PayloadType.HANDSHAKE_RESPONSE
+    assert first.sequence_number == 0
+    assert elapsed < BOUND
+
+
 def test_given_no_server_when_connecting_then_connect_failed_fast() -> None:
     with fake_agent() as agent:
         url = agent.url

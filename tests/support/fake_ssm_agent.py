@@ -76,6 +76,8 @@ class Fault(StrEnum):
     DUPLICATES = "duplicates"
     #: pause_publication before the handshake, start_publication a little later.
     PAUSED = "paused"
+    #: The first copy of each client stream message is lost (neither read nor acked).
+    LOSES_INPUT = "loses-input"
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,7 @@ class _Play:
         self.received = received
         self.sequence = 0
         self.sent: list[bytes] = []
+        self.lost: set[int] = set()
         self.started = time.monotonic()
 
     # -- sending ---------------------------------------------------------------------
@@ -184,6 +187,12 @@ class _Play:
             received.ack_contents.append(content)
             received.acknowledged.append(int(content["AcknowledgedMessageSequenceNumber"]))
         elif message.message_type == MessageType.INPUT_STREAM_DATA:
+            if (
+                self.scenario.fault == Fault.LOSES_INPUT
+                and message.sequence_number not in self.lost
+            ):
+                self.lost.add(message.sequence_number)
+                return
             known = {m.sequence_number for m in received.inputs}
             if message.sequence_number in known:
                 received.resent += 1
