@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+from websockets.exceptions import ConnectionClosed, WebSocketException
 from websockets.sync.client import ClientConnection, connect
 
 from serverless.adapters.ssm_session.framing import (
@@ -353,7 +353,9 @@ class _Session:
         state = self._state
         try:
             request = json.loads(payload)
-            actions = list(request.get("RequestedClientActions") or [])
+            actions = [
+                a for a in request.get("RequestedClientActions") or [] if isinstance(a, dict)
+            ]
             state.agent_version = str(request.get("AgentVersion") or "")
         except (ValueError, AttributeError, TypeError):
             state.failure = "handshake request is not JSON"
@@ -362,7 +364,8 @@ class _Session:
         errors: list[str] = []
         for action in actions:
             kind = str(action.get("ActionType", ""))
-            parameters = action.get("ActionParameters") or {}
+            parameters = action.get("ActionParameters")
+            parameters = parameters if isinstance(parameters, dict) else {}
             if kind == "SessionType":
                 session_type = str(parameters.get("SessionType", ""))
                 if session_type in _SESSION_TYPES:
@@ -460,7 +463,8 @@ class _Session:
             if state.failure:
                 return state.transcript(SessionEnd.HANDSHAKE_FAILED, state.failure)
             if state.closed:
-                return state.transcript(SessionEnd.CLOSED, "the service closed the channel")
+                said = f": {state.closed_output}" if state.closed_output else ""
+                return state.transcript(SessionEnd.CLOSED, f"the service closed the channel{said}")
             if state.phase == Phase.COMMAND and state.exit_status is not None:
                 state.phase = Phase.CLOSE
             if state.phase != phase:
@@ -531,7 +535,7 @@ def run_session(
         return state.transcript(
             SessionEnd.TIMED_OUT, f"no connection within {limits.connect_timeout} s"
         )
-    except (OSError, InvalidHandshake, InvalidURI) as error:
+    except (OSError, WebSocketException) as error:
         return state.transcript(SessionEnd.CONNECT_FAILED, f"cannot connect: {error}")
     session = _Session(connection, state, now)
     try:
