@@ -3,6 +3,7 @@ happy path and each fault ending with a clear outcome in bounded time."""
 
 from __future__ import annotations
 
+import socket
 import time
 import uuid
 
@@ -238,6 +239,20 @@ def test_given_no_server_when_connecting_then_connect_failed_fast() -> None:
     assert transcript.end == SessionEnd.CONNECT_FAILED
     assert transcript.phase == Phase.CONNECT
     assert time.monotonic() - started < LIMITS.connect_timeout
+
+
+def test_given_a_server_that_never_upgrades_when_connecting_then_timed_out_in_connect() -> None:
+    # TCP is accepted (by the kernel's backlog) but no websocket handshake ever comes.
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+        limits = SessionLimits(connect_timeout=0.3)
+        started = time.monotonic()
+
+        transcript = run_session(f"ws://127.0.0.1:{port}/v1/data-channel/s", "token", limits)
+
+    assert transcript.end == SessionEnd.TIMED_OUT
+    assert transcript.phase == Phase.CONNECT
+    assert time.monotonic() - started < 0.3 + 1.0
 
 
 def test_given_an_exit_line_split_over_messages_when_run_then_it_is_still_found() -> None:
