@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from sim.report import Report
+from sim.judge.report import Report
 from sim.scenarios import (
     SCENARIOS,
     Action,

@@ -4,7 +4,7 @@ The burst world: ``--services`` services share ``--drains`` warm, opted-in tasks
 (``wait-seconds`` 120, deregistration delay 300 s) and all scale to zero at the same
 moment, so every drain starts together and every deadline is the same. The real handlers
 run on moto with the latency, account buckets and DynamoDB partition limits of
-:mod:`sim.costs` (assumed latencies, scaled by ``--latency-scale``).
+:mod:`sim.aws.costs` (assumed latencies, scaled by ``--latency-scale``).
 
 Every figure is counted from the simulator's own observation log and cost model, never
 from what the functions log:
@@ -25,59 +25,18 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from sim.costs import Costs
-from sim.observe import Kind
-from sim.report import RunRecord
-from sim.scenarios import Action, Scenario, ServiceSpec, TargetGroupSpec
+from sim.aws.costs import Costs
+from sim.engine.observe import Kind
+from sim.judge.report import RunRecord
+from sim.scenarios import DEREGISTRATION_DELAY, TAG_PREFIX, WAIT_SECONDS, burst_scenario
 from sim.simulation import SWEEPER_NAME, Simulation
 
-__all__ = ["BenchResult", "burst_scenario", "format_result", "main", "measure", "plot", "run_bench"]
+__all__ = ["BenchResult", "format_result", "main", "measure", "plot", "run_bench"]
 
-WAIT_SECONDS = 120
-DEREGISTRATION_DELAY = 300
-#: When the services scale to zero (seconds after the start; drains begin ~2 s later).
-SCALE_AT = 60.0
-#: The ECS StopTask bucket (see sim.costs.ACCOUNT_BUCKETS): burst and refill per second.
+#: The ECS StopTask bucket (see sim.aws.costs.ACCOUNT_BUCKETS): burst and refill per second.
 STOP_BURST, STOP_RATE = 100, 40
 #: Lambda memory of both functions (Terraform defaults), for GB-seconds.
 MEMORY_MB = 256
-PREFIX = "drain-terminator:"
-
-
-def burst_scenario(
-    drains: int, services: int, deregistration_delay: int = DEREGISTRATION_DELAY
-) -> Scenario:
-    """``services`` services holding ``drains`` tasks between them, all scaled in at once;
-    ECS stops the tasks itself ``deregistration_delay`` seconds after their drains began."""
-    if drains < 1 or services < 1:
-        raise ValueError("drains and services must be at least 1")
-    services = min(services, drains)
-    per, extra = divmod(drains, services)
-    specs, actions = [], []
-    for index in range(services):
-        name = f"burst{index:03d}"
-        specs.append(
-            ServiceSpec(
-                name=name,
-                desired_count=per + (index < extra),
-                target_groups=(
-                    TargetGroupSpec(f"tg{index:03d}", deregistration_delay=deregistration_delay),
-                ),
-                tags=(
-                    (f"{PREFIX}enabled", "true"),
-                    (f"{PREFIX}wait-seconds", str(WAIT_SECONDS)),
-                ),
-            )
-        )
-        actions.append(Action(at=SCALE_AT, service=name, kind="scale", desired_count=0))
-    return Scenario(
-        name=f"burst-{drains}",
-        description=f"{drains} drains due at once across {services} services",
-        services=tuple(specs),
-        actions=tuple(actions),
-        settle_seconds=60.0,
-        max_seconds=SCALE_AT + deregistration_delay + 900.0,
-    )
 
 
 @dataclass(slots=True)
@@ -154,7 +113,7 @@ def measure(record: RunRecord, *, latency_scale: float, wall_seconds: float = 0.
     throttled: Counter[str] = Counter()
     calls: Counter[str] = Counter()
     for obs in record.log:
-        if obs.kind == Kind.ECS_STOP_TASK and str(obs.data["reason"]).startswith(PREFIX):
+        if obs.kind == Kind.ECS_STOP_TASK and str(obs.data["reason"]).startswith(TAG_PREFIX):
             task = tasks.get(obs.subject)
             if not obs.data.get("draining", True) and task is not None and task.stopped_by == "ecs":
                 result.stops_after_ecs += 1  # ECS had begun stopping it: not our stop

@@ -9,7 +9,7 @@ deliveries, and sweeper invocations killed at random points (right after a claim
 after a StopTask, anywhere). Operators act in the middle of drains: they opt a service
 out, turn dry-run on, raise its wait, delete its target group or the service itself.
 A case can also be a *burst world* (``burst_drains``): that many drains due at once.
-Every call costs latency and draws from the account's rate limits (:mod:`sim.costs`).
+Every call costs latency and draws from the account's rate limits (:mod:`sim.aws.costs`).
 The verdict is computed from the simulator's observation log, never from the functions'
 own logs or ledger.
 
@@ -31,12 +31,19 @@ from multiprocessing import get_context
 
 from botocore.exceptions import ReadTimeoutError
 
-from sim.aws import AwsCall, AwsHook, Reply
-from sim.bench import burst_scenario
-from sim.lambda_runtime import Invocation, LambdaKilled
-from sim.scenarios import Action, Delivery, Scenario, ServiceSpec, TargetGroupSpec
+from sim.aws.embedded import AwsCall, AwsHook, Reply
+from sim.aws.lambda_runtime import Invocation, LambdaKilled
+from sim.judge.verdict import ChaosConfig, ChaosResult, aggregate, format_result, judge
+from sim.scenarios import (
+    TAG_PREFIX,
+    Action,
+    Delivery,
+    Scenario,
+    ServiceSpec,
+    TargetGroupSpec,
+    burst_scenario,
+)
 from sim.simulation import Simulation
-from sim.verdict import PREFIX, ChaosConfig, ChaosResult, aggregate, format_result, judge
 
 __all__ = [
     "OPERATOR_ACTIONS",
@@ -80,14 +87,16 @@ def _pick(rng: random.Random) -> str:
 def _tags(kind: str, wait: int, rng: random.Random) -> tuple[tuple[str, str], ...]:
     if kind == "not-opted-in":
         return ()
-    tags = {f"{PREFIX}enabled": "false" if kind == "opted-out" else rng.choice(["true", "TRUE"])}
-    tags[f"{PREFIX}wait-seconds"] = "soon" if kind == "invalid-wait" else str(wait)
+    tags = {
+        f"{TAG_PREFIX}enabled": "false" if kind == "opted-out" else rng.choice(["true", "TRUE"])
+    }
+    tags[f"{TAG_PREFIX}wait-seconds"] = "soon" if kind == "invalid-wait" else str(wait)
     if kind in {"min-healthy", "both-guards"}:
-        tags[f"{PREFIX}min-healthy-percent"] = "100"
+        tags[f"{TAG_PREFIX}min-healthy-percent"] = "100"
     if kind in {"stagger", "both-guards"}:
-        tags[f"{PREFIX}max-stops-per-minute"] = str(rng.choice([1, 2, 3]))
+        tags[f"{TAG_PREFIX}max-stops-per-minute"] = str(rng.choice([1, 2, 3]))
     if kind == "dry-run":
-        tags[f"{PREFIX}dry-run"] = "true"
+        tags[f"{TAG_PREFIX}dry-run"] = "true"
     return tuple(sorted(tags.items()))
 
 
@@ -104,14 +113,14 @@ OPERATOR_ACTIONS = (
 
 def _operator_action(name: str, at: float, wait: int, rng: random.Random) -> Action:
     if name == "opt-out":
-        return Action(at=at, service="", kind="untag", tags=((f"{PREFIX}enabled", ""),))
+        return Action(at=at, service="", kind="untag", tags=((f"{TAG_PREFIX}enabled", ""),))
     if name == "opt-out-false":
-        return Action(at=at, service="", kind="tag", tags=((f"{PREFIX}enabled", "false"),))
+        return Action(at=at, service="", kind="tag", tags=((f"{TAG_PREFIX}enabled", "false"),))
     if name == "dry-run-on":
-        return Action(at=at, service="", kind="tag", tags=((f"{PREFIX}dry-run", "true"),))
+        return Action(at=at, service="", kind="tag", tags=((f"{TAG_PREFIX}dry-run", "true"),))
     if name == "wait-raised":
         raised = str(wait + rng.choice([60, 150, 400]))
-        return Action(at=at, service="", kind="tag", tags=((f"{PREFIX}wait-seconds", raised),))
+        return Action(at=at, service="", kind="tag", tags=((f"{TAG_PREFIX}wait-seconds", raised),))
     kind = "delete-target-group" if name == "target-group-deleted" else "delete-service"
     return Action(at=at, service="", kind=kind)
 
@@ -352,7 +361,7 @@ def _count(text: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """CLI: a chaos campaign; exit 0 only when every safety count is zero."""
-    from sim.progress import DEFAULT_INTERVAL, ProgressLine, elapsed, interval_argument
+    from sim.output.progress import DEFAULT_INTERVAL, ProgressLine, elapsed, interval_argument
 
     parser = argparse.ArgumentParser(prog="python -m sim.chaos", description=__doc__)
     parser.add_argument("--drains", type=_count, default=1000, help="minimum drains (default 1000)")

@@ -19,11 +19,11 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from sim.aws import AwsCall, Reply
-from sim.eventbridge import rate_seconds
-from sim.progress import DEFAULT_INTERVAL, ProgressLine, elapsed, interval_argument
-from sim.render import render_text
-from sim.report import Report
+from sim.aws.embedded import AwsCall, Reply
+from sim.aws.eventbridge import rate_seconds
+from sim.judge.report import Report
+from sim.output.progress import DEFAULT_INTERVAL, ProgressLine, elapsed, interval_argument
+from sim.output.render import render_text
 from sim.scenarios import SCENARIOS, Delivery, Scenario, scenario_named
 from sim.simulation import Simulation
 from sim.terraform import schedule_expression
@@ -292,7 +292,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             sys.stdout.write(output)
         if args.plot is not None:
-            from sim.plot import write_plot
+            from sim.output.plot import write_plot
 
             write_plot(report, args.plot)
     except OSError as error:

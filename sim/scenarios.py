@@ -9,14 +9,28 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 __all__ = [
+    "DEREGISTRATION_DELAY",
+    "SCALE_AT",
     "SCENARIOS",
+    "TAG_PREFIX",
+    "WAIT_SECONDS",
     "Action",
     "Delivery",
     "Scenario",
     "ServiceSpec",
     "TargetGroupSpec",
+    "burst_scenario",
     "scenario_named",
 ]
+
+#: The tag prefix the scenarios opt in with (the functions' default ``TAG_PREFIX``).
+TAG_PREFIX = "drain-terminator:"
+#: The burst world (``make bench``, the chaos campaign's burst case): every drain waits
+#: this long, ECS would stop the tasks itself after the deregistration delay.
+WAIT_SECONDS = 120
+DEREGISTRATION_DELAY = 300
+#: When the services scale to zero (seconds after the start; drains begin ~2 s later).
+SCALE_AT = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +137,7 @@ class Scenario:
 
 
 def _opt_in(wait: int) -> tuple[tuple[str, str], ...]:
-    return (("drain-terminator:enabled", "true"), ("drain-terminator:wait-seconds", str(wait)))
+    return ((f"{TAG_PREFIX}enabled", "true"), (f"{TAG_PREFIX}wait-seconds", str(wait)))
 
 
 _FARGATE = ServiceSpec(
@@ -213,3 +227,39 @@ def scenario_named(name: str) -> Scenario:
         return SCENARIOS[name]
     except KeyError:
         raise KeyError(f"unknown scenario {name!r}; choose from {', '.join(SCENARIOS)}") from None
+
+
+def burst_scenario(
+    drains: int, services: int, deregistration_delay: int = DEREGISTRATION_DELAY
+) -> Scenario:
+    """``services`` services holding ``drains`` tasks between them, all scaled in at once;
+    ECS stops the tasks itself ``deregistration_delay`` seconds after their drains began."""
+    if drains < 1 or services < 1:
+        raise ValueError("drains and services must be at least 1")
+    services = min(services, drains)
+    per, extra = divmod(drains, services)
+    specs, actions = [], []
+    for index in range(services):
+        name = f"burst{index:03d}"
+        specs.append(
+            ServiceSpec(
+                name=name,
+                desired_count=per + (index < extra),
+                target_groups=(
+                    TargetGroupSpec(f"tg{index:03d}", deregistration_delay=deregistration_delay),
+                ),
+                tags=(
+                    (f"{TAG_PREFIX}enabled", "true"),
+                    (f"{TAG_PREFIX}wait-seconds", str(WAIT_SECONDS)),
+                ),
+            )
+        )
+        actions.append(Action(at=SCALE_AT, service=name, kind="scale", desired_count=0))
+    return Scenario(
+        name=f"burst-{drains}",
+        description=f"{drains} drains due at once across {services} services",
+        services=tuple(specs),
+        actions=tuple(actions),
+        settle_seconds=60.0,
+        max_seconds=SCALE_AT + deregistration_delay + 900.0,
+    )

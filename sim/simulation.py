@@ -1,6 +1,6 @@
 """Wire a run together: moto, the ECS model, EventBridge, Lambda, the real handlers.
 
-``Simulation(scenario, seed=...).run()`` returns a :class:`sim.report.Report`. With the
+``Simulation(scenario, seed=...).run()`` returns a :class:`sim.judge.report.Report`. With the
 terminator enabled and ``counterfactual=True`` it also replays the same seeded scenario
 with the terminator disabled, so "deployment duration without the terminator" is
 simulated, not estimated.
@@ -21,23 +21,22 @@ from typing import Any
 
 from moto import mock_aws
 
-from sim.aws import (
+from sim.aws.clients import OnFirstUse, botocore_session, botocore_work_kept, client
+from sim.aws.costs import CostModel, Costs
+from sim.aws.ecs.events import task_event
+from sim.aws.ecs.model import EcsModel, Service, Task
+from sim.aws.ecs.scheduler import ServiceScheduler
+from sim.aws.embedded import (
     AwsCall,
     AwsHook,
     AwsInterceptor,
     Reply,
     virtual_retry_sleep,
 )
-from sim.capture import captured_output, emf_metrics
-from sim.clients import OnFirstUse, botocore_session, botocore_work_kept, client
-from sim.costs import CostModel, Costs
-from sim.ecs_events import task_event
-from sim.ecs_model import EcsModel, Service, Task
-from sim.ecs_scheduler import ServiceScheduler
-from sim.eventbridge import EventBus, ScheduleRule
-from sim.fast_moto import MotoRouter, fast_moto
-from sim.infra import CLUSTER, Clients, provision
-from sim.lambda_runtime import (
+from sim.aws.eventbridge import EventBus, ScheduleRule
+from sim.aws.fast_moto import MotoRouter, fast_moto
+from sim.aws.infra import CLUSTER, Clients, provision
+from sim.aws.lambda_runtime import (
     COLD_START_SECONDS,
     Handler,
     KillPolicy,
@@ -45,11 +44,12 @@ from sim.lambda_runtime import (
     deployed_queue,
     deployed_timeout,
 )
-from sim.loop import EventLoop, SimClock
-from sim.model_api import serve_model
-from sim.observe import ObservationLog
-from sim.operators import OPERATOR_ACTIONS, operate
-from sim.report import Report, RunRecord, build_report
+from sim.aws.model_api import serve_model
+from sim.aws.operators import OPERATOR_ACTIONS, operate
+from sim.engine.capture import captured_output, emf_metrics
+from sim.engine.loop import EventLoop, SimClock
+from sim.engine.observe import ObservationLog
+from sim.judge.report import Report, RunRecord, build_report
 from sim.scenarios import Action, Delivery, Scenario
 from sim.terraform import rule_pattern, schedule_expression
 
@@ -96,7 +96,7 @@ class Simulation:
         self.kill_policy = kill_policy
         self.sweeper_concurrency = sweeper_concurrency
         self.schedule_jitter_seconds = schedule_jitter_seconds
-        #: Answer through :func:`sim.fast_moto.fast_moto` (False: moto's own path, which the
+        #: Answer through :func:`sim.aws.fast_moto.fast_moto` (False: moto's own path, which the
         #: tests compare it with).
         self.moto_shortcuts = moto_shortcuts
         #: moto's account (MOTO_ACCOUNT_ID), known once the cluster exists.
@@ -104,7 +104,7 @@ class Simulation:
         #: The ledger table; the handlers read TABLE_NAME at import, so an existing value wins.
         self.table_name = os.environ.get("TABLE_NAME") or DEFAULT_TABLE_NAME
         self.region = region
-        #: What AWS calls cost (latency, rate limits); ``sim.costs.NO_COSTS`` turns it off.
+        #: What AWS calls cost (latency, rate limits); ``sim.aws.costs.NO_COSTS`` turns it off.
         self.costs = costs if costs is not None else Costs()
 
     def _rng(self, stream: str) -> random.Random:
@@ -384,7 +384,7 @@ class Simulation:
         """
         from serverless.adapters import ports_from_clients
         from serverless.app import bootstrap
-        from sim.concurrency import LoopConcurrency
+        from sim.engine.concurrency import LoopConcurrency
 
         def on_first_use(name: str) -> OnFirstUse:
             return OnFirstUse(functools.partial(client, interceptor, name, self.region))

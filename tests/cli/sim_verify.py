@@ -2,7 +2,7 @@
 
 The simulator (sim/) runs the real handlers against moto plus its ECS model. Here a
 scenario action of kind ``"verify"`` starts the CLI's ``main`` as a loop process with the
-run's own AWS clients and :class:`sim.loop.SimClock`, so its polls and sleeps interleave
+run's own AWS clients and :class:`sim.engine.loop.SimClock`, so its polls and sleeps interleave
 with ECS, EventBridge and the functions exactly as a person's terminal would with AWS.
 
 The model has no UpdateService: a hook turns ``UpdateService(forceNewDeployment=true)``
@@ -19,11 +19,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from serverless.cli.app import main
-from sim.aws import AwsCall, AwsHook, Reply
-from sim.ecs_model import Service
-from sim.ecs_scheduler import ServiceScheduler
-from sim.loop import Process, SimClock
-from sim.report import RunRecord
+from sim.aws.ecs.model import Service
+from sim.aws.ecs.scheduler import ServiceScheduler
+from sim.aws.embedded import AwsCall, AwsHook, Reply
+from sim.engine.loop import Process, SimClock
+from sim.judge.report import RunRecord
 from sim.scenarios import Action, Scenario, scenario_named
 from sim.simulation import Simulation
 

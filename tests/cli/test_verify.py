@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from sim.aws import AwsCall, Reply
+from sim.aws.embedded import AwsCall, Reply
 from tests.cli.conftest import OPTED_IN, Account, TtyInput
 from tests.cli.sim_verify import run_verify, verify_scenario
 

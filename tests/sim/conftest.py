@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from sim.ecs_events import task_event
-from sim.ecs_model import Deployment, EcsModel, Service, TargetGroup, Task
-from sim.ecs_scheduler import ServiceScheduler
-from sim.loop import EventLoop
-from sim.observe import ObservationLog
+from sim.aws.ecs.events import task_event
+from sim.aws.ecs.model import Deployment, EcsModel, Service, TargetGroup, Task
+from sim.aws.ecs.scheduler import ServiceScheduler
+from sim.engine.loop import EventLoop
+from sim.engine.observe import ObservationLog
 from sim.scenarios import ServiceSpec
 
 START = 1_767_603_600.0  # 2026-01-05T09:00:00Z

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from sim.bench import WAIT_SECONDS, BenchResult, burst_scenario, main, run_bench
+from sim.bench import BenchResult, main, run_bench
+from sim.scenarios import WAIT_SECONDS, burst_scenario
 
 
 def test_given_50_drains_due_at_once_when_benched_then_each_stopped_once_and_none_early() -> None:

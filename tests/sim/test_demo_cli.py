@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from sim import chaos, demo
-from sim.progress import ProgressLine, elapsed
+from sim.output.progress import ProgressLine, elapsed
 
 ROOT = Path(__file__).resolve().parents[2]
 

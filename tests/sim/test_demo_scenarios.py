@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from sim.aws import AwsCall, Reply
+from sim.aws.embedded import AwsCall, Reply
 from sim.demo import main
-from sim.report import Report
+from sim.judge.report import Report
 from sim.scenarios import SCENARIOS, scenario_named
 from sim.simulation import Simulation
 

@@ -165,14 +165,16 @@ def test_given_a_module_when_async_settings_are_read_then_they_are_its_invoke_co
 def test_given_the_simulation_when_it_deploys_the_functions_then_their_queues_are_the_modules() -> (
     None
 ):
-    from sim.lambda_runtime import ASYNC_RETRY_DELAYS
-    from sim.lambda_runtime import deployed_queue
+    from sim.aws.lambda_runtime import ASYNC_RETRY_DELAYS, deployed_queue
 
     for function in ("task-events", "sweeper"):
         deployed = async_invocation(function)
         simulated = deployed_queue(function)
         assert simulated["max_event_age"] == deployed.maximum_event_age_seconds
         assert len(simulated["async_retry_delays"]) == deployed.maximum_retry_attempts
-        assert simulated["async_retry_delays"] == ASYNC_RETRY_DELAYS[: len(simulated["async_retry_delays"])]
+        assert (
+            simulated["async_retry_delays"]
+            == ASYNC_RETRY_DELAYS[: len(simulated["async_retry_delays"])]
+        )
     # A tick is replaced by the next one: the sweeper's events wait a minute at most.
     assert deployed_queue("sweeper") == {"max_event_age": 60.0, "async_retry_delays": ()}

@@ -1,0 +1,332 @@
+"""The part of ECS and ELB that moto does not simulate: task lifecycles and draining.
+
+moto stores clusters, services (with tags), task definitions and target groups, but its
+services never start tasks, its StopTask jumps straight to STOPPED, its tasks advance one
+state per DescribeTasks, and its ELB deregisters at once with no ``draining`` state.
+This module models those explicitly:
+
+* a task goes PROVISIONING -> PENDING -> ACTIVATING -> RUNNING, registers in its target
+  groups (``initial``, then ``healthy`` after the health checks pass);
+* the service scheduler (:mod:`sim.aws.ecs.scheduler`) drains a task: desiredStatus STOPPED
+  (stopCode ServiceSchedulerInitiated), optionally DEACTIVATING, targets ``draining``;
+* ECS alone moves a draining task to STOPPING when the longest deregistration delay ends;
+* StopTask moves a task to STOPPING at once (the product's premise, as with the sidecar it
+  replaces); the container exits after a few seconds of graceful shutdown, Fargate
+  deprovisions, then STOPPED.
+
+Every change bumps ``version`` and is published as an "ECS Task State Change" event.
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+from collections.abc import Callable
+
+from sim.aws.ecs.state import (
+    ACTIVE_STATUSES,
+    RUNNING,
+    STOPPED,
+    Deployment,
+    Service,
+    Target,
+    TargetGroup,
+    Task,
+    TaskNotFound,
+)
+from sim.engine.loop import EventLoop
+from sim.engine.observe import Kind, ObservationLog
+
+__all__ = ["Deployment", "EcsModel", "Service", "Target", "TargetGroup", "Task", "TaskNotFound"]
+
+
+class EcsModel:
+    """Task lifecycles and target health, driven by the loop."""
+
+    def __init__(
+        self,
+        loop: EventLoop,
+        log: ObservationLog,
+        *,
+        seed: int,
+        account: str,
+        region: str,
+        publish: Callable[[Task], None],
+    ) -> None:
+        self.loop = loop
+        self.log = log
+        self.seed = seed
+        self.account = account
+        self.region = region
+        self._publish = publish
+        self.services: dict[str, Service] = {}
+        self.tasks: dict[str, Task] = {}
+        self.on_change: list[Callable[[Task], None]] = []
+
+    # -- set-up ---------------------------------------------------------------------------
+
+    def add_service(self, service: Service) -> None:
+        """Register a service built from moto's resources."""
+        self.services[service.arn] = service
+
+    def _task_rng(self, service: Service, index: int) -> random.Random:
+        # One stream per (service, launch index): the counterfactual run without the
+        # terminator sees the same tasks with the same timings.
+        return random.Random(f"{self.seed}:{service.name}:{index}")
+
+    def launch(self, service: Service, *, warm: bool = False) -> Task:
+        """Start a task of the primary deployment (``warm``: already running and healthy)."""
+        index = service.launched
+        service.launched += 1
+        rng = self._task_rng(service, index)
+        task_id = f"{rng.getrandbits(128):032x}"
+        az, subnet = service.subnets[index % len(service.subnets)]
+        timings = {
+            "pending": rng.uniform(2, 6),
+            "pull": rng.uniform(8, 20),
+            "activate": rng.uniform(1, 3),
+            "health": rng.uniform(0, 1),
+            "deactivate": rng.uniform(0.5, 1.5),
+            "shutdown": rng.uniform(2, min(8, service.spec.stop_timeout)),
+            "deprovision": rng.uniform(5, 12) if service.spec.network_mode == "awsvpc" else 0,
+        }
+        network = {"availabilityZone": az, "subnetId": subnet}
+        if service.spec.network_mode == "awsvpc":
+            network["privateIPv4Address"] = f"10.0.{index % 200 + 10}.{rng.randint(10, 250)}"
+            network["networkInterfaceId"] = f"eni-{rng.getrandbits(68):017x}"
+            network["macAddress"] = ":".join(f"{rng.randint(0, 255):02x}" for _ in range(6))
+            network["attachmentId"] = f"{rng.getrandbits(128):032x}"
+        else:
+            arn, instance_id, ip = service.instances[index % len(service.instances)]
+            network.update(
+                containerInstanceArn=arn,
+                instanceId=instance_id,
+                hostIp=ip,
+                hostPort=str(32768 + rng.randint(0, 28000)),
+            )
+        arn = f"arn:aws:ecs:{self.region}:{self.account}:task/{service.cluster_name}/{task_id}"
+        task = Task(arn, task_id, service, service.primary, timings, network)
+        service.tasks.append(task)
+        self.tasks[arn] = task
+        now = self._now()
+        if warm:
+            started = now - 3600.0
+            task.times.update(createdAt=started, startedAt=started + 25, connectivityAt=started + 5)
+            task.last_status, task.version, task.healthy = RUNNING, 4, True
+            for group, target in self._register(task):
+                self._target_state(group, target, "healthy", None)
+            return task
+        task.times["createdAt"] = now
+        self.log.record(now, Kind.ECS_TASK_LAUNCHED, arn, service=service.name)
+        if service.spec.network_mode != "awsvpc":
+            task.last_status = "PENDING"  # EC2 tasks have no PROVISIONING step
+        self._changed(task)
+        self.loop.call_later(timings["pending"], lambda: self._pending(task))
+        return task
+
+    # -- start-up -------------------------------------------------------------------------
+
+    def _pending(self, task: Task) -> None:
+        if task.desired_status == STOPPED:
+            return
+        now = self._now()
+        task.times["connectivityAt"] = now
+        task.times["pullStartedAt"] = now + 0.5
+        self._set(task, last="PENDING")
+        self.loop.call_later(task.timings["pull"], lambda: self._activating(task))
+
+    def _activating(self, task: Task) -> None:
+        if task.desired_status == STOPPED:
+            return
+        task.times["pullStoppedAt"] = self._now()
+        self._set(task, last="ACTIVATING")
+        self._register(task)
+        self.loop.call_later(task.timings["activate"], lambda: self._running(task))
+
+    def _running(self, task: Task) -> None:
+        if task.desired_status == STOPPED:
+            return
+        task.times["startedAt"] = self._now()
+        self._set(task, last=RUNNING)
+        longest = 0.0
+        for group, _ in task.targets:
+            spec = group.spec
+            longest = max(longest, spec.health_check_interval * (spec.healthy_threshold + 0.0))
+        delay = longest + task.timings["health"] * 10.0 if task.targets else 0.0
+        self.loop.call_later(delay, lambda: self._healthy(task))
+
+    def _register(self, task: Task) -> list[tuple[TargetGroup, Target]]:
+        for group in task.service.target_groups:
+            if task.service.spec.network_mode == "awsvpc":
+                target_id, port = task.network["privateIPv4Address"], group.spec.port
+            else:
+                target_id, port = task.network["instanceId"], int(task.network["hostPort"])
+            target = Target(target_id, port, task.arn)
+            group.targets[f"{target_id}:{port}"] = target
+            task.targets.append((group, target))
+            self._target_state(group, target, "initial", "Elb.RegistrationInProgress")
+        return task.targets
+
+    def _healthy(self, task: Task) -> None:
+        if task.desired_status == STOPPED:
+            return
+        for group, target in task.targets:
+            self._target_state(group, target, "healthy", None)
+        task.healthy = True
+        self._notify(task)
+
+    def _target_state(
+        self, group: TargetGroup, target: Target, state: str, reason: str | None
+    ) -> None:
+        target.state, target.reason = state, reason
+        self.log.record(
+            self._now(),
+            Kind.TARGET_STATE,
+            target.task_arn,
+            target_group=group.spec.name,
+            state=state,
+        )
+
+    # -- draining and stopping ------------------------------------------------------------
+
+    def drain(self, task: Task, reason: str) -> None:
+        """The scheduler stops ``task``: deregister, wait the delay, then stop it."""
+        if task.desired_status == STOPPED:
+            return
+        now = self._now()
+        task.stop_code, task.stopped_reason = "ServiceSchedulerInitiated", reason
+        if task.last_status != RUNNING:
+            self._set(task, desired=STOPPED)
+            self._begin_stop(task, "ecs")
+            return
+        task.drain_started_at = now
+        task.ecs_alone_at = now + task.service.spec.drain_seconds
+        self.log.record(now, Kind.ECS_DRAIN, task.arn, service=task.service.name, reason=reason)
+        self._deregister(task)
+        self._set(task, desired=STOPPED)
+        if task.service.spec.emits_deactivating:
+            self.loop.call_later(task.timings["deactivate"], lambda: self._deactivating(task))
+        task.ecs_alone_timer = self.loop.call_at(
+            task.ecs_alone_at, lambda: self._begin_stop(task, "ecs")
+        )
+
+    def _deactivating(self, task: Task) -> None:
+        if task.last_status == RUNNING:
+            self._set(task, last="DEACTIVATING")
+
+    def _deregister(self, task: Task) -> None:
+        for group, target in task.targets:
+            self._target_state(group, target, "draining", "Target.DeregistrationInProgress")
+            self.loop.call_later(
+                group.spec.deregistration_delay,
+                functools.partial(self._deregistered, group, target),
+            )
+
+    def _deregistered(self, group: TargetGroup, target: Target) -> None:
+        if group.targets.get(f"{target.target_id}:{target.port}") is target:
+            del group.targets[f"{target.target_id}:{target.port}"]
+            self._target_state(group, target, "unused", "Target.NotRegistered")
+
+    def stop_task(self, task_arn: str, reason: str, attempt: int = 1) -> Task:
+        """StopTask: STOPPING now (an already stopping task is returned unchanged).
+
+        ``attempt`` is botocore's attempt number of the call (1: first sent), for the verdict.
+        """
+        task = self.find(task_arn)
+        now = self._now()
+        task.stop_requests.append((now, reason))
+        self.log.record(
+            now,
+            Kind.ECS_STOP_TASK,
+            task.arn,
+            service=task.service.name,
+            reason=reason,
+            last_status=task.last_status,
+            desired_status=task.desired_status,
+            draining=task.draining,
+            attempt=attempt,
+        )
+        if task.last_status not in ACTIVE_STATUSES | {"DEACTIVATING"}:
+            return task
+        task.stop_code, task.stopped_reason = "UserInitiated", reason
+        if task.drain_started_at is None:
+            self._deregister(task)
+        by = "terminator" if reason.startswith("drain-terminator") else "user"
+        if task.desired_status != STOPPED:
+            task.desired_status = STOPPED
+        self._begin_stop(task, by)
+        return task
+
+    def _begin_stop(self, task: Task, by: str) -> None:
+        if task.last_status in {"STOPPING", "DEPROVISIONING", STOPPED}:
+            return
+        if task.ecs_alone_timer is not None:
+            task.ecs_alone_timer.cancel()
+        now = self._now()
+        task.stop_began_at, task.stopped_by = now, by
+        task.times["stoppingAt"] = now
+        self._set(task, last="STOPPING", desired=STOPPED)
+        self.loop.call_later(task.timings["shutdown"], lambda: self._exited(task))
+
+    def _exited(self, task: Task) -> None:
+        task.times["executionStoppedAt"] = self._now()
+        if task.timings["deprovision"] > 0:
+            self._set(task, last="DEPROVISIONING")
+            self.loop.call_later(task.timings["deprovision"], lambda: self._stopped(task))
+        else:
+            self._stopped(task)
+
+    def _stopped(self, task: Task) -> None:
+        task.times["stoppedAt"] = self._now()
+        self._set(task, last=STOPPED)
+        self._notify(task)
+
+    # -- bookkeeping ----------------------------------------------------------------------
+
+    def _now(self) -> float:
+        # ECS reports times with millisecond precision; the model records what it reports.
+        return round(self.loop.now, 3)
+
+    def find(self, task_ref: str) -> Task:
+        """A task by ARN or ID."""
+        task = self.tasks.get(task_ref)
+        if task is None:
+            task_id = task_ref.rsplit("/", 1)[-1]
+            task = next((t for t in self.tasks.values() if t.id == task_id), None)
+        if task is None:
+            raise TaskNotFound(task_ref)
+        return task
+
+    def _set(self, task: Task, *, last: str | None = None, desired: str | None = None) -> None:
+        before = (task.last_status, task.desired_status)
+        task.last_status = last or task.last_status
+        task.desired_status = desired or task.desired_status
+        if (task.last_status, task.desired_status) == before:
+            return
+        task.version += 1
+        self.log.record(
+            self._now(),
+            Kind.ECS_TRANSITION,
+            task.arn,
+            service=task.service.name,
+            last_status=task.last_status,
+            desired_status=task.desired_status,
+            version=task.version,
+        )
+        self._changed(task)
+
+    def _changed(self, task: Task) -> None:
+        task.times["updatedAt"] = self._now()
+        self._publish(task)
+
+    def _notify(self, task: Task) -> None:
+        for listener in self.on_change:
+            listener(task)
+
+    def target_health(self, group_arn: str) -> list[Target]:
+        """Targets of a group (for DescribeTargetHealth)."""
+        for service in self.services.values():
+            for group in service.target_groups:
+                if group.arn == group_arn and not group.deleted:
+                    return list(group.targets.values())
+        raise TaskNotFound(group_arn)

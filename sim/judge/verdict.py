@@ -1,0 +1,397 @@
+"""The chaos verdict: counted from the simulator's witness log, never from the functions.
+
+See :mod:`sim.chaos` for the cases it judges. :class:`ChaosConfig` lives here, beside
+the judge that reads it, so that :mod:`sim.chaos` depends on this module and not the
+other way round.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field, fields
+
+from sim.aws.ecs.model import Task
+from sim.engine.observe import Kind, Observation
+from sim.judge.report import RunRecord
+from sim.scenarios import TAG_PREFIX
+
+__all__ = [
+    "GUARDED",
+    "STALENESS_SECONDS",
+    "STOPPABLE",
+    "TASK_STATE_SECONDS",
+    "ChaosConfig",
+    "ChaosResult",
+    "aggregate",
+    "format_result",
+    "judge",
+]
+
+SWEEPER = "sweeper"
+#: Tolerance of the "missed stop" check once faults have cleared (wait + 2 s).
+ON_TIME_SECONDS = 2.0
+#: Service kinds whose drains the terminator may stop, and those with guards.
+STOPPABLE = frozenset({"plain", "min-healthy", "stagger", "both-guards", "invalid-wait"})
+GUARDED = frozenset({"min-healthy", "stagger", "both-guards"})
+MIN_HEALTHY = frozenset({"min-healthy", "both-guards"})
+#: How old the opt-in, dry-run and wait a stop decision uses may be (seconds): a stop
+#: later than this after an operator's change must honour it. The product's documented
+#: bound (docs/contracts.md) is the reference; this is the judge's parameter.
+STALENESS_SECONDS = 5.0
+#: How old the task state a StopTask is first sent on may be (seconds), and how much later
+#: botocore's retries of a throttled StopTask may resend it (the product's bounds,
+#: docs/contracts.md): a StopTask that reaches a task ECS began stopping itself within
+#: this window raced ECS (a no-op, counted apart); one later acted on a stale state.
+TASK_STATE_SECONDS = 2.0
+RETRY_SECONDS = 15.0
+
+
+@dataclass(frozen=True, slots=True)
+class ChaosConfig:
+    """One chaos case: the scenario is drawn from ``seed``; the rates are per call."""
+
+    seed: int
+    services: int = 12
+    throttle_rate: float = 0.20
+    server_error_rate: float = 0.03
+    timeout_rate: float = 0.02
+    conflict_rate: float = 0.05
+    duplicate_rate: float = 0.30
+    reorder_rate: float = 0.20
+    #: Share of sweeper invocations killed while faults are active; each victim dies at one
+    #: of: right after its n-th claim, right after its first StopTask (before recording
+    #: it), or at a random moment.
+    kill_rate: float = 0.15
+    faults_clear_at: float = 900.0  # seconds after the start
+    lease_seconds: int = 30
+    #: Share of opted-in services whose operator acts in the middle of their drains.
+    operator_rate: float = 0.25
+    #: See :data:`STALENESS_SECONDS`.
+    staleness_seconds: float = STALENESS_SECONDS
+    #: See :data:`TASK_STATE_SECONDS` and :data:`RETRY_SECONDS`.
+    task_state_seconds: float = TASK_STATE_SECONDS
+    retry_seconds: float = RETRY_SECONDS
+    #: > 0: this case is a burst world of that many drains due at once (no operators).
+    burst_drains: int = 0
+
+
+@dataclass(slots=True)
+class ChaosResult:
+    """What a case (or a campaign, see :func:`aggregate`) observed."""
+
+    cases: int = 0
+    drains: int = 0
+    eligible_drains: int = 0
+    stopped_by_terminator: int = 0
+    premature_stops: int = 0
+    forbidden_stops: int = 0
+    #: StopTasks that reached a task ECS (or an operator) had begun stopping within the
+    #: task-state window: no-ops, reported but not failures.
+    stops_racing_ecs: int = 0
+    stopped_more_than_once: int = 0
+    missed_stops: int = 0
+    late_under_faults: int = 0
+    max_lateness_under_faults: float = 0.0
+    stagger_violations: int = 0
+    min_healthy_violations: int = 0
+    guarded_left_to_ecs: int = 0
+    stops_after_opt_out: int = 0
+    stops_before_raised_wait: int = 0
+    sweeper_runs_failed: int = 0
+    operator_actions: int = 0
+    burst_drains: int = 0
+    faults_injected: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    sweeper_kills: int = 0
+    sweeper_overlaps: int = 0
+    handler_errors: int = 0
+    details: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """Every safety and liveness count is zero."""
+        return not (
+            self.premature_stops
+            or self.forbidden_stops
+            or self.stopped_more_than_once
+            or self.missed_stops
+            or self.stagger_violations
+            or self.min_healthy_violations
+            or self.stops_after_opt_out
+            or self.stops_before_raised_wait
+            or self.sweeper_runs_failed
+        )
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-friendly form."""
+        data: dict[str, object] = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["faults_injected"] = dict(self.faults_injected)
+        data["details"] = list(self.details)
+        data["ok"] = self.ok
+        return data
+
+
+def _windows_exceeded(times: list[float], per_minute: int) -> int:
+    """How many stops start a 60-s window holding more than ``per_minute`` stops."""
+    ordered = sorted(times)
+    return sum(
+        1 for i, t in enumerate(ordered) if sum(1 for u in ordered[i:] if u < t + 60.0) > per_minute
+    )
+
+
+def judge(record: RunRecord, kinds: dict[str, str], config: ChaosConfig) -> ChaosResult:
+    """Count every safety and liveness figure from the observation log alone."""
+    result = ChaosResult(cases=1)
+    tasks = {t.arn: t for s in record.services for t in s.tasks}
+    operators = _operator_actions(record, result)
+    ours = _judge_stops(record, kinds, tasks, config, result)
+    _judge_operators(record, kinds, config, tasks, ours, operators, result)
+    _judge_stagger(record, tasks, ours, result)
+    _judge_drains(record, kinds, config, tasks, ours, operators, result)
+    _judge_invocations(record, config, result)
+    if config.burst_drains:
+        result.burst_drains = result.drains
+    return result
+
+
+def _operator_actions(record: RunRecord, result: ChaosResult) -> dict[str, list[Observation]]:
+    """Operators' changes per service name, in order."""
+    actions: dict[str, list[Observation]] = defaultdict(list)
+    for obs in sorted(record.log.of_kind(Kind.OPERATOR), key=lambda o: o.at):
+        actions[str(obs.data["service"])].append(obs)
+        result.operator_actions += 1
+    return actions
+
+
+def _judge_operators(
+    record: RunRecord,
+    kinds: dict[str, str],
+    config: ChaosConfig,
+    tasks: dict[str, Task],
+    ours: dict[str, list[float]],
+    operators: dict[str, list[Observation]],
+    result: ChaosResult,
+) -> None:
+    """Stops that ignored an operator's change older than the staleness bound."""
+    for arn, times in ours.items():
+        task = tasks[arn]
+        changes = operators.get(task.service.name, [])
+        for at in times:
+            visible = [c for c in changes if c.at <= at - config.staleness_seconds]
+            if not visible:
+                continue
+            tags = dict(visible[-1].data["tags"])
+            enabled = tags.get(f"{TAG_PREFIX}enabled", "").strip().lower() == "true"
+            dry_run = tags.get(f"{TAG_PREFIX}dry-run", "").strip().lower() == "true"
+            if not enabled or dry_run:
+                result.stops_after_opt_out += 1
+                result.details.append(f"{task.id[:8]} stopped after opt-out/dry-run at {at:.1f}")
+            raw = tags.get(f"{TAG_PREFIX}wait-seconds", "").strip()
+            wait = int(raw) if raw.isdigit() else record.default_wait_seconds
+            start = task.drain_started_at
+            if (
+                wait > record.wait_seconds(task.service)
+                and start is not None
+                and at < start + wait - 1e-6
+            ):
+                result.stops_before_raised_wait += 1
+                result.details.append(f"{task.id[:8]} stopped before its raised wait ({wait} s)")
+            deleted = any(c.data["action"] == "delete-target-group" for c in visible)
+            if deleted and kinds[task.service.name] in MIN_HEALTHY:
+                result.min_healthy_violations += 1
+                result.details.append(f"{task.id[:8]} stopped with its target group deleted")
+
+
+def _raced_ecs(task: Task, obs: Observation, config: ChaosConfig) -> bool:
+    """``obs`` (a StopTask) reached ``task`` after someone else began stopping it, within the
+    window the product's task-state bound allows."""
+    began = task.stop_began_at
+    if began is None or task.stopped_by == "terminator" or began > obs.at:
+        return False
+    window = config.task_state_seconds
+    if int(obs.data.get("attempt", 1)) > 1:
+        window += config.retry_seconds
+    return obs.at - began <= window
+
+
+def _judge_stops(
+    record: RunRecord,
+    kinds: dict[str, str],
+    tasks: dict[str, Task],
+    config: ChaosConfig,
+    result: ChaosResult,
+) -> dict[str, list[float]]:
+    """Premature, forbidden, repeated and under-min-healthy stops; returns our stop times."""
+    ours: dict[str, list[float]] = defaultdict(list)
+    states: dict[tuple[str, str], str] = {}
+    for obs in record.log:
+        if obs.kind == Kind.TARGET_STATE:
+            states[(str(obs.data["target_group"]), obs.subject)] = str(obs.data["state"])
+            continue
+        if obs.kind != Kind.ECS_STOP_TASK or not str(obs.data["reason"]).startswith(TAG_PREFIX):
+            continue
+        task = tasks[obs.subject]
+        kind = kinds[task.service.name]
+        if kind in STOPPABLE and not obs.data["draining"] and _raced_ecs(task, obs, config):
+            result.stops_racing_ecs += 1
+            result.details.append(
+                f"StopTask of {task.id[:8]} raced ECS ({kind}, "
+                f"{obs.at - (task.stop_began_at or 0.0):.2f} s after {task.stopped_by})"
+            )
+            continue
+        ours[task.arn].append(obs.at)
+        wait = record.wait_seconds(task.service)
+        if task.drain_started_at is None or obs.at < task.drain_started_at + wait - 1e-6:
+            result.premature_stops += 1
+            result.details.append(f"premature stop of {task.id[:8]} ({kind})")
+        if kind not in STOPPABLE or not obs.data["draining"]:
+            result.forbidden_stops += 1
+            result.details.append(f"forbidden stop of {task.id[:8]} ({kind}, {obs.data})")
+        percent = dict(task.service.spec.tags).get(f"{TAG_PREFIX}min-healthy-percent")
+        if percent is None:
+            continue
+        need = math.ceil(int(percent) * task.service.desired_count / 100)
+        for group in task.service.target_groups:
+            name = group.spec.name
+            count = sum(1 for (tg, _), st in states.items() if tg == name and st == "healthy")
+            if count < need:
+                result.min_healthy_violations += 1
+                result.details.append(f"{task.id[:8]}: {count} healthy in {name} < {need}")
+    for arn, times in ours.items():
+        if len(times) > 1:
+            result.stopped_more_than_once += 1
+            result.details.append(f"{arn[-8:]} stopped {len(times)} times")
+    return ours
+
+
+def _judge_stagger(
+    record: RunRecord,
+    tasks: dict[str, Task],
+    ours: dict[str, list[float]],
+    result: ChaosResult,
+) -> None:
+    per_service: dict[str, list[float]] = defaultdict(list)
+    for arn, times in ours.items():
+        per_service[tasks[arn].service.name].append(times[0])
+    for service in record.services:
+        limit = dict(service.spec.tags).get(f"{TAG_PREFIX}max-stops-per-minute")
+        if limit is not None:
+            exceeded = _windows_exceeded(per_service[service.name], int(limit))
+            result.stagger_violations += exceeded
+            if exceeded:
+                result.details.append(f"{service.name}: more than {limit} stops in 60 s")
+
+
+def _judge_drains(
+    record: RunRecord,
+    kinds: dict[str, str],
+    config: ChaosConfig,
+    tasks: dict[str, Task],
+    ours: dict[str, list[float]],
+    operators: dict[str, list[Observation]],
+    result: ChaosResult,
+) -> None:
+    """Missed stops: left to ECS, or late once faults (and the leases they left) cleared.
+
+    Services an operator changed are judged by :func:`_judge_operators` instead; a
+    broken service holding up another shows here, as the other's missed stops.
+    """
+    strict_after = record.start + config.faults_clear_at + config.lease_seconds + 5.0
+    for task in tasks.values():
+        if task.drain_started_at is None:
+            continue
+        result.drains += 1
+        kind = kinds[task.service.name]
+        if kind not in STOPPABLE:
+            continue
+        result.eligible_drains += 1
+        first = ours[task.arn][0] if ours.get(task.arn) else None
+        result.stopped_by_terminator += first is not None
+        if task.service.name in operators:
+            continue
+        if kind in GUARDED:
+            result.guarded_left_to_ecs += first is None
+            continue
+        deadline = task.drain_started_at + record.wait_seconds(task.service)
+        late = None if first is None else first - deadline
+        if late is None:
+            result.missed_stops += 1
+            result.details.append(f"missed: {task.id[:8]} ({kind}) left to ECS")
+        elif late > ON_TIME_SECONDS and deadline >= strict_after:
+            result.missed_stops += 1
+            result.details.append(f"missed: {task.id[:8]} {late:.1f}s late")
+        elif late > ON_TIME_SECONDS:
+            result.late_under_faults += 1
+            result.max_lateness_under_faults = max(result.max_lateness_under_faults, late)
+
+
+def _judge_invocations(record: RunRecord, config: ChaosConfig, result: ChaosResult) -> None:
+    sweeper = next(f for f in record.functions if SWEEPER in f.name)
+    spans = [(i.started_at, i.ended_at or record.end) for i in sweeper.invocations]
+    result.sweeper_overlaps = sum(
+        1 for i, (a, b) in enumerate(spans) for c, _ in spans[i + 1 :] if a < c < b
+    )
+    # Once the injected faults have cleared, only a broken service (deleted target group
+    # or service) can make a sweeper run fail: each such run is one too many.
+    clear_at = record.start + config.faults_clear_at
+    for invocation in sweeper.invocations:
+        if invocation.outcome == "error" and invocation.started_at >= clear_at:
+            result.sweeper_runs_failed += 1
+            result.details.append(f"sweeper run failed: {invocation.error}")
+    for function in record.functions:
+        for invocation in function.invocations:
+            result.sweeper_kills += invocation.outcome == "killed"
+            result.handler_errors += invocation.outcome == "error"
+
+
+def aggregate(results: Iterable[ChaosResult]) -> ChaosResult:
+    """Sum the counts of several cases."""
+    total = ChaosResult()
+    for r in results:
+        for name in (
+            "cases", "drains", "eligible_drains", "stopped_by_terminator", "premature_stops",
+            "forbidden_stops", "stops_racing_ecs", "stopped_more_than_once", "missed_stops",
+            "late_under_faults",
+            "stagger_violations", "min_healthy_violations", "guarded_left_to_ecs",
+            "sweeper_kills", "sweeper_overlaps", "handler_errors", "stops_after_opt_out",
+            "stops_before_raised_wait", "sweeper_runs_failed", "operator_actions",
+            "burst_drains",
+        ):  # fmt: skip
+            setattr(total, name, getattr(total, name) + getattr(r, name))
+        total.max_lateness_under_faults = max(
+            total.max_lateness_under_faults, r.max_lateness_under_faults
+        )
+        for name, count in r.faults_injected.items():
+            total.faults_injected[name] += count
+        total.details.extend(r.details)
+    return total
+
+
+def format_result(result: ChaosResult) -> str:
+    """The human-readable summary the test suite prints."""
+    faults = ", ".join(f"{k} {v}" for k, v in sorted(result.faults_injected.items()))
+    lines = [
+        f"chaos: {result.cases} cases, {result.drains} drains "
+        f"({result.burst_drains} of them in a burst world due at once), "
+        f"{result.eligible_drains} of opted-in services, "
+        f"{result.stopped_by_terminator} stopped early by the terminator; "
+        f"{result.operator_actions} operator actions mid-drain",
+        f"  faults injected: {faults}; sweeper invocations killed {result.sweeper_kills}, "
+        f"overlapping sweeper runs {result.sweeper_overlaps}",
+        f"  premature stops (before drain start + wait):         {result.premature_stops}",
+        f"  stops of tasks not opted in/opted out/dry-run/not draining: {result.forbidden_stops}",
+        f"  StopTasks racing ECS's own stop (no-ops, within {TASK_STATE_SECONDS:.0f} s): "
+        f"{result.stops_racing_ecs}",
+        f"  tasks stopped more than once:                        {result.stopped_more_than_once}",
+        f"  missed stops:                                        {result.missed_stops}",
+        f"  max-stops-per-minute exceeded:                       {result.stagger_violations}",
+        f"  early stops below min-healthy-percent:               {result.min_healthy_violations}",
+        f"  stops after an opt-out/dry-run (beyond staleness):   {result.stops_after_opt_out}",
+        f"  stops before a raised wait:                          {result.stops_before_raised_wait}",
+        f"  sweeper runs failed once faults cleared:             {result.sweeper_runs_failed}",
+        f"  late while faults were active: {result.late_under_faults} "
+        f"(at most {result.max_lateness_under_faults:.1f} s); guarded drains left to ECS: "
+        f"{result.guarded_left_to_ecs}; handler invocations that failed: {result.handler_errors}",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,156 @@
+"""The chaos suite's judge and determinism: forged witness logs are counted, seeds replay.
+
+Apart from tests/sim/test_chaos.py (the campaign), so pytest-xdist's ``--dist loadfile``
+runs these on another worker while the campaign runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from sim.aws.ecs.model import Task
+from sim.chaos import ChaosConfig, ChaosResult, chaos_scenario, judge, run_case
+from sim.engine.observe import Kind, ObservationLog
+from sim.judge.report import RunRecord
+from sim.simulation import Simulation
+
+#: A case without faults or operators, whose witness log the tests below forge: a plain
+#: service (stopped by the terminator) and a dry-run one, 1.7 s of CPU. (Seed 5 with 8
+#: services took 13.5 s: its min-healthy service is re-checked over 40 minutes.)
+QUIET = ChaosConfig(seed=7, services=4, throttle_rate=0.0, kill_rate=0.0, operator_rate=0.0)
+
+
+@pytest.fixture(scope="module")
+def quiet_world() -> tuple[RunRecord, dict[str, str]]:
+    """One run of :data:`QUIET` for every forging test (each gets its own log, see below)."""
+    scenario, kinds = chaos_scenario(QUIET)
+    record = Simulation(scenario, seed=QUIET.seed, counterfactual=False).run_once()
+    return record, kinds
+
+
+@pytest.fixture
+def quiet_case(
+    quiet_world: tuple[RunRecord, dict[str, str]],
+) -> tuple[ChaosConfig, RunRecord, dict[str, str]]:
+    """The quiet run with a copy of its witness log, so one test's forgeries stay its own."""
+    record, kinds = quiet_world
+    log = ObservationLog()
+    for observation in record.log:
+        log.record(observation.at, observation.kind, observation.subject, **observation.data)
+    return QUIET, replace(record, log=log), kinds
+
+
+def test_given_forged_operator_changes_in_the_witness_log_when_judged_then_counted(
+    quiet_case: tuple[ChaosConfig, RunRecord, dict[str, str]],
+) -> None:
+    """The new counts can fail: stops after a forged opt-out or raised wait are caught."""
+    config, record, kinds = quiet_case
+    assert judge(record, kinds, config).ok
+    stops = [
+        o
+        for o in record.log.of_kind(Kind.ECS_STOP_TASK)
+        if str(o.data["reason"]).startswith("drain-terminator")
+    ]
+    service = str(stops[0].data["service"])
+    stop = [o for o in stops if o.data["service"] == service][-1]  # no stop of it comes later
+    tags = dict(next(s for s in record.services if s.name == service).spec.tags)
+
+    def forge(at: float, **changes: str) -> None:
+        record.log.record(
+            at,
+            Kind.OPERATOR,
+            "arn:forged",
+            service=service,
+            action="tag",
+            tags={**tags, **{f"drain-terminator:{k}": v for k, v in changes.items()}},
+        )
+
+    forge(stop.at - config.staleness_seconds + 1.0, enabled="false")  # too recent: allowed
+    assert judge(record, kinds, config).stops_after_opt_out == 0
+    forge(stop.at - config.staleness_seconds - 1.0, **{"wait-seconds": "3000"})
+    raised = judge(record, kinds, config)
+    assert raised.stops_before_raised_wait >= 1
+    forge(stop.at - config.staleness_seconds - 0.5, enabled="false")
+    assert judge(record, kinds, config).stops_after_opt_out >= 1
+
+
+def test_given_forged_stops_in_the_witness_log_when_judged_then_each_is_counted(
+    quiet_case: tuple[ChaosConfig, RunRecord, dict[str, str]],
+) -> None:
+    """The verdict can fail: stops that break the rules are caught by the judge."""
+    config, record, kinds = quiet_case
+    clean = judge(record, kinds, config)
+    assert clean.ok
+    tasks = [t for s in record.services for t in s.tasks if t.drain_started_at is not None]
+    stoppable = next(t for t in tasks if kinds[t.service.name] in {"plain", "invalid-wait"})
+    assert stoppable.drain_started_at is not None
+
+    def forge(task: Task, at: float, draining: bool = True) -> None:
+        record.log.record(
+            at,
+            Kind.ECS_STOP_TASK,
+            task.arn,
+            service=task.service.name,
+            reason="drain-terminator: forged",
+            last_status="DEACTIVATING",
+            desired_status="STOPPED",
+            draining=draining,
+        )
+
+    forge(stoppable, stoppable.drain_started_at + 1.0)  # before the wait: premature, and twice
+    forged = judge(record, kinds, config)
+    assert forged.premature_stops == 1
+    assert forged.stopped_more_than_once == 1
+    forge(stoppable, stoppable.drain_started_at + 500.0, draining=False)
+    assert judge(record, kinds, config).forbidden_stops == 1
+
+
+def test_given_stops_racing_ecs_own_stop_when_judged_then_allowed_only_within_the_window(
+    quiet_case: tuple[ChaosConfig, RunRecord, dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A StopTask that reaches a task ECS began stopping is a no-op within the product's
+    task-state window (first attempt: 2 s; a botocore retry: 15 s more), forbidden beyond."""
+    config, record, kinds = quiet_case
+    assert judge(record, kinds, config).ok
+    task = next(
+        t
+        for s in record.services
+        for t in s.tasks
+        if kinds[s.name] == "plain" and t.stopped_by == "terminator"
+    )
+    assert task.stop_began_at is not None
+    began = task.stop_began_at
+    # Given: ECS, not the terminator, began stopping this task (undone after the test).
+    monkeypatch.setattr(task, "stopped_by", "ecs")
+
+    def forge(after: float, attempt: int = 1) -> ChaosResult:
+        record.log.record(
+            began + after,
+            Kind.ECS_STOP_TASK,
+            task.arn,
+            service=task.service.name,
+            reason="drain-terminator: forged",
+            last_status="STOPPING",
+            desired_status="STOPPED",
+            draining=False,
+            attempt=attempt,
+        )
+        return judge(record, kinds, config)
+
+    within = forge(config.task_state_seconds - 0.5)
+    assert (within.stops_racing_ecs, within.forbidden_stops) == (1, 0)
+    assert within.ok
+    stale = forge(config.task_state_seconds + 0.5)
+    assert (stale.stops_racing_ecs, stale.forbidden_stops) == (1, 1)
+    retried = forge(config.task_state_seconds + 10.0, attempt=2)
+    assert (retried.stops_racing_ecs, retried.forbidden_stops) == (2, 1)
+
+
+def test_given_a_seed_when_a_case_runs_twice_then_faults_and_verdict_are_identical() -> None:
+    """Seeded end to end (botocore's retry jitter included), so a failure can be replayed."""
+    config = ChaosConfig(seed=11, services=3)
+    first, second = run_case(config), run_case(config)
+    assert first.to_dict() == second.to_dict()
+    assert sum(first.faults_injected.values()) > 0
