@@ -24,19 +24,22 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from sim.aws.costs import Costs
+from sim.aws.lambda_runtime import deployed_reserved_concurrency, reserved_concurrency_argument
 from sim.engine.observe import Kind
 from sim.judge.report import RunRecord
 from sim.scenarios import DEREGISTRATION_DELAY, TAG_PREFIX, WAIT_SECONDS, burst_scenario
-from sim.simulation import SWEEPER_NAME, Simulation
+from sim.simulation import SWEEPER_NAME, TASK_EVENTS_NAME, Simulation
+from sim.terraform import variable_default
 
 __all__ = ["BenchResult", "format_result", "main", "measure", "plot", "run_bench"]
 
 #: The ECS StopTask bucket (see sim.aws.costs.ACCOUNT_BUCKETS): burst and refill per second.
 STOP_BURST, STOP_RATE = 100, 40
-#: Lambda memory of both functions (Terraform defaults), for GB-seconds.
-MEMORY_MB = 256
+#: The simulated functions by name, and the module's variable prefix of each.
+_FUNCTIONS = {SWEEPER_NAME: "sweeper", TASK_EVENTS_NAME: "task_events"}
 
 
 @dataclass(slots=True)
@@ -49,6 +52,8 @@ class BenchResult:
     #: ECS stops every task itself this long after its drain began (wait + this - wait
     #: after the deadline): the terminator can only stop tasks before then.
     deregistration_delay: int = DEREGISTRATION_DELAY
+    #: The sweeper's reserved concurrency in the run (None: unreserved, the module's default).
+    sweeper_concurrency: int | None = None
     stopped_by_terminator: int = 0
     #: StopTasks that reached a task ECS had already begun stopping itself (no-ops).
     stops_after_ecs: int = 0
@@ -57,6 +62,10 @@ class BenchResult:
     left_to_ecs: int = 0
     sweeper_timeouts: int = 0
     sweeper_runs: int = 0
+    #: Sweeper invocations Lambda throttled (all reserved slots busy) and retried later.
+    sweeper_throttles: int = 0
+    #: Most sweeper invocations running at once (all drawn from the account's concurrency).
+    sweeper_peak_concurrency: int = 0
     throttled: dict[str, int] = field(default_factory=dict)
     throttled_partitions: dict[str, int] = field(default_factory=dict)
     peak_partition_units: float = 0.0
@@ -104,6 +113,9 @@ def measure(record: RunRecord, *, latency_scale: float, wall_seconds: float = 0.
         services=len(record.services),
         latency_scale=latency_scale,
         wall_seconds=round(wall_seconds, 1),
+        sweeper_concurrency=next(
+            (f.reserved_concurrency for f in record.functions if f.name == SWEEPER_NAME), None
+        ),
     )
     deadlines = {
         t.arn: (t.drain_started_at or 0.0) + record.wait_seconds(t.service) for t in drained
@@ -123,12 +135,7 @@ def measure(record: RunRecord, *, latency_scale: float, wall_seconds: float = 0.
             calls[obs.subject] += 1
             if obs.data.get("source") == "limit":
                 throttled[obs.subject] += 1
-        elif obs.kind == Kind.LAMBDA_END:
-            seconds = float(obs.data.get("seconds") or 0.0)
-            result.gb_seconds_per_drain += math.ceil(seconds * 1000) / 1000 * MEMORY_MB / 1024
-            if obs.subject == SWEEPER_NAME:
-                result.sweeper_runs += 1
-                result.sweeper_timeouts += obs.data.get("outcome") == "timeout"
+    _lambda_figures(record, result)
     lateness = []
     for arn, times in ours.items():
         if times[0] < deadlines.get(arn, math.inf) - 1e-6:
@@ -156,6 +163,30 @@ def measure(record: RunRecord, *, latency_scale: float, wall_seconds: float = 0.
     return result
 
 
+def _lambda_figures(record: RunRecord, result: BenchResult) -> None:
+    """GB-seconds (at the module's memory sizes), and the sweeper's runs, time-outs,
+    throttles and most invocations at once."""
+    memory_mb = {
+        name: float(variable_default(f"{var}_memory_size")) for name, var in _FUNCTIONS.items()
+    }
+    running = 0
+    for obs in record.log:
+        sweeper = obs.subject == SWEEPER_NAME
+        if obs.kind == Kind.LAMBDA_END:
+            seconds = float(obs.data.get("seconds") or 0.0)
+            memory = memory_mb[obs.subject]
+            result.gb_seconds_per_drain += math.ceil(seconds * 1000) / 1000 * memory / 1024
+            if sweeper:
+                running -= 1
+                result.sweeper_runs += 1
+                result.sweeper_timeouts += obs.data.get("outcome") == "timeout"
+        elif obs.kind == Kind.LAMBDA_START and sweeper:
+            running += 1
+            result.sweeper_peak_concurrency = max(result.sweeper_peak_concurrency, running)
+        elif obs.kind == Kind.LAMBDA_THROTTLED and sweeper:
+            result.sweeper_throttles += 1
+
+
 def _dynamodb_figures(record: RunRecord, result: BenchResult, per_drain: int) -> None:
     if record.costs is None:
         return
@@ -178,8 +209,10 @@ def run_bench(
     latency_scale: float = 1.0,
     seed: int = 1,
     deregistration_delay: int = DEREGISTRATION_DELAY,
+    sweeper_concurrency: int | Literal["module"] | None = "module",
 ) -> BenchResult:
-    """Run the burst world once and measure it."""
+    """Run the burst world once and measure it (``sweeper_concurrency``: the sweeper's
+    reserved concurrency, None for unreserved; the module's default unless given)."""
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     wall = time.monotonic()
     simulation = Simulation(
@@ -187,6 +220,7 @@ def run_bench(
         seed=seed,
         counterfactual=False,
         costs=Costs(latency_scale=latency_scale),
+        sweeper_concurrency=sweeper_concurrency,
     )
     record = simulation.run_once()
     result = measure(record, latency_scale=latency_scale, wall_seconds=time.monotonic() - wall)
@@ -202,15 +236,22 @@ def format_result(result: BenchResult) -> str:
 
     calls = ", ".join(f"{k} {v}" for k, v in result.calls_per_drain.items())
     throttled = ", ".join(f"{k} {v}" for k, v in result.throttled.items()) or "none"
+    concurrency = (
+        "unreserved"
+        if result.sweeper_concurrency is None
+        else f"reserved concurrency {result.sweeper_concurrency}"
+    )
     return "\n".join(
         [
             f"bench: {result.drains} drains due at once, {result.services} services, "
-            f"latency x{result.latency_scale:g} ({result.wall_seconds:.0f} s wall)",
+            f"latency x{result.latency_scale:g}, sweeper {concurrency} "
+            f"({result.wall_seconds:.0f} s wall)",
             f"  stopped by the terminator {result.stopped_by_terminator} (and "
             f"{result.stops_after_ecs} StopTasks after ECS's own); premature "
             f"{result.premature}; double stops {result.double_stops}; left to ECS "
             f"{result.left_to_ecs}; sweeper timeouts {result.sweeper_timeouts} "
-            f"(of {result.sweeper_runs} runs)",
+            f"(of {result.sweeper_runs} runs, at most {result.sweeper_peak_concurrency} at once; "
+            f"{result.sweeper_throttles} sweeper invocations throttled)",
             f"  first / last StopTask after the deadline: {s(result.first_stop)} / "
             f"{s(result.last_stop)}; rate floor (N - 100) / 40 = {result.rate_floor:.1f} s; "
             f"ECS stops the rest itself at +{result.deregistration_delay - WAIT_SECONDS} s",
@@ -257,6 +298,11 @@ def plot(results: Sequence[BenchResult], path: Path) -> None:
     plt.close(figure)
 
 
+def _module_concurrency() -> str:
+    value = deployed_reserved_concurrency("sweeper")
+    return "unreserved" if value is None else str(value)
+
+
 def main(argv: list[str] | None = None) -> int:
     """CLI: one run per ``--drains`` value; exit 1 when a stop was premature or doubled."""
     parser = argparse.ArgumentParser(prog="python -m sim.bench", description=__doc__)
@@ -272,6 +318,14 @@ def main(argv: list[str] | None = None) -> int:
         default=DEREGISTRATION_DELAY,
         help=f"seconds, {WAIT_SECONDS + 1}-3600 (default {DEREGISTRATION_DELAY}): ECS stops "
         "the tasks itself this long after their drains began",
+    )
+    parser.add_argument(
+        "--sweeper-concurrency",
+        type=reserved_concurrency_argument,
+        default="module",
+        metavar="N|unreserved|module",
+        help="the sweeper's reserved concurrency, 1-10 or 'unreserved' (default "
+        f"'module': the module's sweeper_reserved_concurrency, {_module_concurrency()})",
     )
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument(
@@ -301,6 +355,7 @@ def main(argv: list[str] | None = None) -> int:
             latency_scale=args.latency_scale,
             seed=args.seed,
             deregistration_delay=args.deregistration_delay,
+            sweeper_concurrency=args.sweeper_concurrency,
         )
         results.append(result)
         if args.save is not None:

@@ -17,7 +17,7 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from moto import mock_aws
 
@@ -42,6 +42,7 @@ from sim.aws.lambda_runtime import (
     KillPolicy,
     LambdaFunction,
     deployed_queue,
+    deployed_reserved_concurrency,
     deployed_timeout,
 )
 from sim.aws.model_api import serve_model
@@ -59,6 +60,7 @@ __all__ = ["DEFAULT_START", "Simulation"]
 DEFAULT_START = datetime(2026, 1, 5, 9, 0, 0, tzinfo=UTC)
 DEFAULT_TABLE_NAME = "ecs-drain-terminator-ledger"
 SWEEPER_NAME = "ecs-drain-terminator-sweeper"
+TASK_EVENTS_NAME = "ecs-drain-terminator-task-events"
 
 
 class Simulation:
@@ -78,7 +80,7 @@ class Simulation:
         start: datetime | None = None,
         aws_hooks: Sequence[AwsHook] = (),
         kill_policy: KillPolicy | None = None,
-        sweeper_concurrency: int = 2,
+        sweeper_concurrency: int | Literal["module"] | None = "module",
         schedule_jitter_seconds: float | None = None,
         moto_shortcuts: bool = True,
         region: str = "us-east-1",
@@ -94,7 +96,13 @@ class Simulation:
         self.start = (start or default_start).timestamp()
         self.aws_hooks = list(aws_hooks)
         self.kill_policy = kill_policy
-        self.sweeper_concurrency = sweeper_concurrency
+        #: The sweeper's reserved concurrency: the module's default unless told otherwise
+        #: (None: unreserved; an unreserved function is never throttled here).
+        self.sweeper_concurrency = (
+            deployed_reserved_concurrency("sweeper")
+            if sweeper_concurrency == "module"
+            else sweeper_concurrency
+        )
         self.schedule_jitter_seconds = schedule_jitter_seconds
         #: Answer through :func:`sim.aws.fast_moto.fast_moto` (False: moto's own path, which the
         #: tests compare it with).
@@ -315,10 +323,11 @@ class Simulation:
         task_events = LambdaFunction(
             loop,
             log,
-            name="ecs-drain-terminator-task-events",
+            name=TASK_EVENTS_NAME,
             handler=handlers[0],
             timeout=deployed_timeout("task_events"),
             rng=self._rng("lambda-task-events"),
+            reserved_concurrency=deployed_reserved_concurrency("task_events"),
             **deployed_queue("task-events"),
             **common,
         )

@@ -20,13 +20,14 @@ reclaimed.
 
 from __future__ import annotations
 
+import argparse
 import functools
 import random
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal
 
 from sim.engine.loop import EventLoop, Process
 from sim.engine.observe import Kind, ObservationLog
@@ -41,7 +42,9 @@ __all__ = [
     "LambdaFunction",
     "LambdaKilled",
     "deployed_queue",
+    "deployed_reserved_concurrency",
     "deployed_timeout",
+    "reserved_concurrency_argument",
 ]
 
 Handler = Callable[[dict[str, Any], Any], Any]
@@ -313,6 +316,14 @@ def deployed_timeout(function: str) -> float:
 
 
 @functools.cache
+def deployed_reserved_concurrency(function: str) -> int | None:
+    """A simulated function's reserved concurrency: the module's default
+    (``<function>_reserved_concurrency``; None: unreserved), read once per process."""
+    value = variable_default(f"{function}_reserved_concurrency")
+    return None if value is None else int(value)
+
+
+@functools.cache
 def deployed_queue(function: str) -> Mapping[str, Any]:
     """A simulated function's asynchronous invocation settings, as the module deploys
     them (terraform/functions.tf): maximum event age, and Lambda's retry delays (one, then
@@ -324,3 +335,16 @@ def deployed_queue(function: str) -> Mapping[str, Any]:
             "async_retry_delays": ASYNC_RETRY_DELAYS[: settings.maximum_retry_attempts],
         }
     )
+
+
+def reserved_concurrency_argument(text: str) -> int | Literal["module"] | None:
+    """A command line's reserved concurrency: ``module`` (the module's default), 1-10 (what
+    the module accepts for the sweeper) or ``unreserved`` (None); raises
+    ``argparse.ArgumentTypeError`` otherwise."""
+    if text == "module":
+        return "module"
+    if text == "unreserved":
+        return None
+    if not text.isdigit() or not 1 <= int(text) <= 10:
+        raise argparse.ArgumentTypeError(f"{text!r}: give 1-10, 'unreserved' or 'module'")
+    return int(text)

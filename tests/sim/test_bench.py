@@ -9,6 +9,7 @@ import pytest
 
 from sim.bench import BenchResult, main, run_bench
 from sim.scenarios import WAIT_SECONDS, burst_scenario
+from sim.terraform import variable_default
 
 
 def test_given_50_drains_due_at_once_when_benched_then_each_stopped_once_and_none_early() -> None:
@@ -68,3 +69,18 @@ def test_given_a_saved_run_when_read_back_then_the_same_figures(tmp_path: Path) 
     assert saved.stopped_by_terminator == 1
     assert saved.deregistration_delay == 300
     assert len(saved.stop_times) == 1
+
+
+def test_given_a_sweeper_concurrency_when_benched_then_the_result_records_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["--drains", "1", "--sweeper-concurrency", "unreserved", "--json"]) == 0
+    (unreserved,) = json.loads(capsys.readouterr().out)
+    assert main(["--drains", "1", "--json"]) == 0
+    (default,) = json.loads(capsys.readouterr().out)
+
+    assert unreserved["sweeper_concurrency"] is None
+    assert unreserved["sweeper_throttles"] == 0
+    assert default["sweeper_concurrency"] == variable_default("sweeper_reserved_concurrency")
+    for result in (unreserved, default):
+        assert 1 <= result["sweeper_peak_concurrency"] <= result["sweeper_runs"]

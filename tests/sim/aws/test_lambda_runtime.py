@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import random
 from typing import Any
 
-from sim.aws.lambda_runtime import LambdaFunction
+import pytest
+
+from sim.aws.lambda_runtime import (
+    LambdaFunction,
+    deployed_reserved_concurrency,
+    reserved_concurrency_argument,
+)
 from sim.engine.loop import EventLoop
 from sim.engine.observe import Kind, ObservationLog
+from sim.terraform import variable_default
 
 START = 1_767_603_600.0
 
@@ -268,3 +276,34 @@ def test_given_many_simulated_clients_when_made_then_the_shared_session_does_not
     for _ in range(3):
         client(_Interceptor(), "ecs", "us-east-1")  # type: ignore[arg-type]
     assert handlers() == before
+
+
+def test_given_the_module_when_a_simulation_is_built_then_it_reserves_what_the_module_does() -> (
+    None
+):
+    from sim.scenarios import scenario_named
+    from sim.simulation import Simulation
+
+    for function in ("sweeper", "task_events"):
+        assert deployed_reserved_concurrency(function) == variable_default(
+            f"{function}_reserved_concurrency"
+        )
+    scenario = scenario_named("scale-in")
+    assert Simulation(scenario).sweeper_concurrency == deployed_reserved_concurrency("sweeper")
+    assert Simulation(scenario, sweeper_concurrency=None).sweeper_concurrency is None
+    assert Simulation(scenario, sweeper_concurrency=2).sweeper_concurrency == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "value"), [("module", "module"), ("unreserved", None), ("1", 1), ("10", 10)]
+)
+def test_given_a_concurrency_on_a_command_line_when_parsed_then_module_none_or_a_number(
+    text: str, value: object
+) -> None:
+    assert reserved_concurrency_argument(text) == value
+
+
+@pytest.mark.parametrize("text", ["0", "11", "-1", "two", ""])
+def test_given_a_concurrency_the_module_refuses_when_parsed_then_a_plain_error(text: str) -> None:
+    with pytest.raises(argparse.ArgumentTypeError, match="give 1-10, 'unreserved' or 'module'"):
+        reserved_concurrency_argument(text)
