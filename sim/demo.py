@@ -21,6 +21,7 @@ from pathlib import Path
 
 from sim.aws.embedded import AwsCall, Reply
 from sim.aws.eventbridge import rate_seconds
+from sim.aws.lambda_runtime import reserved_concurrency_argument
 from sim.judge.report import Report
 from sim.output.progress import DEFAULT_INTERVAL, ProgressLine, elapsed, interval_argument
 from sim.output.render import render_text
@@ -170,9 +171,18 @@ def _parser() -> argparse.ArgumentParser:
         help="per-run jitter of the sweeper schedule, 0-60 (60: anywhere in the minute)",
     )
     parser.add_argument(
+        "--sweeper-concurrency",
+        type=reserved_concurrency_argument,
+        default="module",
+        metavar="N|unreserved|module",
+        help="the sweeper's reserved concurrency, 1-10 or 'unreserved' (default "
+        "'module': the module's sweeper_reserved_concurrency)",
+    )
+    parser.add_argument(
         "--no-baseline",
         action="store_true",
-        help="skip the counterfactual run without the terminator",
+        help="skip the counterfactual run without the terminator (faster; the comparison "
+        "with ECS alone is then not shown)",
     )
     parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
     return parser
@@ -249,6 +259,7 @@ def _run(args: argparse.Namespace) -> Report:
         pace=pace,
         counterfactual=not args.no_baseline,
         schedule_jitter_seconds=args.schedule_jitter,
+        sweeper_concurrency=args.sweeper_concurrency,
         aws_hooks=[watcher],
     )
     if pace is None:

@@ -91,6 +91,10 @@ class TaskTimeline:
     stopped_reason: str | None
     saved_seconds: float
     left_to_ecs_because: str | None
+    #: The same task's drain start in the counterfactual run (None: not run, or not
+    #: drained there). Later waves drain later without the terminator: ECS starts their
+    #: replacements only within maximumPercent, and draining tasks count until STOPPED.
+    baseline_drain_started_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +137,8 @@ class Report:
     invariants: list[Invariant]
     events: dict[str, int]
     lambdas: dict[str, dict[str, int]]
+    #: Each function's reserved concurrency in the run (None: unreserved, never throttled).
+    reserved_concurrency: dict[str, int | None]
     aws_calls: dict[str, int]
     metrics: dict[str, float]
     wall_seconds: float
@@ -159,6 +165,7 @@ class Report:
             "invariants": [asdict(i) for i in self.invariants],
             "events": self.events,
             "lambdas": self.lambdas,
+            "reserved_concurrency": self.reserved_concurrency,
             "aws_calls": self.aws_calls,
             "metrics": self.metrics,
             "wall_seconds": round(self.wall_seconds, 3),
@@ -182,7 +189,7 @@ def _left_because(record: RunRecord, task: Task, wait: int) -> str | None:
     return "the terminator did not stop it in time (see the handler log)"
 
 
-def _timeline(record: RunRecord, task: Task) -> TaskTimeline:
+def _timeline(record: RunRecord, task: Task, baseline_drain: float | None) -> TaskTimeline:
     assert task.drain_started_at is not None
     assert task.ecs_alone_at is not None
     wait = record.wait_seconds(task.service)
@@ -209,6 +216,7 @@ def _timeline(record: RunRecord, task: Task) -> TaskTimeline:
         stopped_reason=task.stopped_reason,
         saved_seconds=round(max(0.0, saved), 3),
         left_to_ecs_because=_left_because(record, task, wait),
+        baseline_drain_started_at=baseline_drain,
     )
 
 
@@ -294,7 +302,12 @@ def build_report(record: RunRecord, baseline: RunRecord | None, *, wall_seconds:
         (t for s in record.services for t in s.tasks if t.drain_started_at is not None),
         key=lambda t: (t.drain_started_at or 0.0, t.arn),
     )
-    timelines = [_timeline(record, t) for t in drained]
+    baseline_drains = (
+        {t.arn: t.drain_started_at for s in baseline.services for t in s.tasks}
+        if baseline is not None
+        else {}
+    )
+    timelines = [_timeline(record, t, baseline_drains.get(t.arn)) for t in drained]
     early = [t for t in timelines if t.stopped_by == "terminator"]
     begin, end = record.deployment_window()
     base_seconds = None
@@ -310,7 +323,9 @@ def build_report(record: RunRecord, baseline: RunRecord | None, *, wall_seconds:
         saved_seconds_per_task=round(saved_total / len(early), 3) if early else 0.0,
         deployment_seconds=None if end is None else round(end - begin, 3),
         baseline_deployment_seconds=None if base_seconds is None else round(base_seconds, 3),
-        baseline_method="simulated: same seed, terminator disabled" if baseline else "not run",
+        baseline_method=(
+            "simulated: same seed, terminator disabled" if baseline else "not simulated"
+        ),
         deployment_seconds_by_service=_by_service(record),
         baseline_seconds_by_service=_by_service(baseline) if baseline else {},
     )
@@ -332,6 +347,7 @@ def build_report(record: RunRecord, baseline: RunRecord | None, *, wall_seconds:
         invariants=_invariants(record, timelines),
         events=dict(record.bus_stats),
         lambdas=lambdas,
+        reserved_concurrency={fn.name: fn.reserved_concurrency for fn in record.functions},
         aws_calls=dict(sorted(record.aws_calls.items())),
         metrics=dict(sorted(record.metrics.items())),
         wall_seconds=wall_seconds,

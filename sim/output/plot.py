@@ -2,10 +2,12 @@
 
 Top panel: one lane per drained task. The wide grey bar is the task's drain window in the
 counterfactual run (the same seeded scenario simulated without the terminator: drain start
-to STOPPED); on it, the drain window of this run (drain start to STOPPING, then the
-shutdown to STOPPED), a marker at our StopTask and a dashed tick at ECS's own deadline
-(drain start + the longest deregistration delay). Bottom panel: healthy targets per target
-group over time, with (solid) and without (dashed) the terminator.
+to STOPPED); above it, the drain window of this run (drain start to STOPPING, then
+the shutdown to STOPPED), a marker at our StopTask and a dashed tick at ECS's own deadline
+(drain start + the longest deregistration delay). A task of a later wave begins draining
+later in the counterfactual run (its predecessors drain until ECS stops them, and draining
+tasks count towards maximumPercent): the lane says by how much. Bottom panel: healthy
+targets per target group over time, with (solid) and without (dashed) the terminator.
 
 Every time drawn comes from the runs' observation logs or the report (ECS's deadline is the
 report's "ECS alone"); nothing is recomputed. :func:`plot_data` extracts it (no matplotlib
@@ -189,6 +191,15 @@ def _lane_start(lane: Lane) -> float:
     return min((r.drain_start for r in runs), default=0.0)
 
 
+def _later_without(lane: Lane) -> str | None:
+    """How much later the task's drain began in the counterfactual run (None: not later)."""
+    run, base = lane.with_terminator, lane.without_terminator
+    if run is None or base is None or base.drain_start - run.drain_start < 1.0:
+        return None
+    whole = round(base.drain_start - run.drain_start)
+    return f"{whole // 60}m{whole % 60:02d}s"
+
+
 def _bar(axes: Axes, begin: float, end: float, row: tuple[float, float], **style: Any) -> None:
     axes.broken_barh([(begin / _MINUTE, (end - begin) / _MINUTE)], row, **style)
 
@@ -205,6 +216,19 @@ def _draw_lanes(axes: Axes, data: PlotData, right: float) -> None:
             _bar(
                 axes, base.drain_start, end, without_row, facecolors=_WITHOUT, gid=f"{gid}-without"
             )
+            later = _later_without(lane)
+            if later is not None:
+                axes.text(
+                    base.drain_start / _MINUTE - 0.08,
+                    without_row[0] + without_row[1] / 2,
+                    f"without: drain began {later} later (the previous wave held maximumPercent)",
+                    ha="right",
+                    va="center",
+                    fontsize=8,
+                    color="#555555",
+                    gid=f"{gid}-later",
+                    bbox={"boxstyle": "round,pad=0.1", "facecolor": "white", "linewidth": 0},
+                )
         run = lane.with_terminator
         if run is not None:
             began = run.stopping if run.stopping is not None else right
@@ -319,7 +343,12 @@ def write_plot(report: Report, path: Path | str) -> Path:
     )
     without = "drain window without the terminator (simulated: same seed, terminator disabled)"
     handles = [
-        Patch(color=_WITHOUT, label=without if data.baseline else "(counterfactual not run)"),
+        Patch(
+            color=_WITHOUT,
+            label=without
+            if data.baseline
+            else "without the terminator: not simulated (--no-baseline)",
+        ),
         Patch(color=_DRAINING, label="drain window with the terminator (draining)"),
         Patch(color=_SHUTDOWN, label="with: STOPPING to STOPPED (graceful shutdown)"),
         Patch(facecolor="none", edgecolor=_SAVED, hatch="///", label="time saved"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sim.aws.ecs.events import iso_s
+from sim.aws.lambda_runtime import deployed_reserved_concurrency
 from sim.judge.report import Report, TaskTimeline
 
 __all__ = ["duration_text", "render_text"]
@@ -46,6 +47,65 @@ def _service_lines(report: Report) -> list[str]:
     return lines
 
 
+def _baseline_lines(report: Report) -> list[str]:
+    """The counterfactual run's deployment duration, and why its later waves drain later."""
+    summary = report.summary
+    if report.baseline is None:
+        return ["                         without the terminator: not simulated (--no-baseline)"]
+    lines = [
+        f"                         {duration_text(summary.baseline_deployment_seconds)} without "
+        f"({summary.baseline_method})",
+        *(
+            f"    service {name:<14} {duration_text(seconds)} with, "
+            f"{duration_text(summary.baseline_seconds_by_service.get(name))} without"
+            for name, seconds in summary.deployment_seconds_by_service.items()
+            if len(summary.deployment_seconds_by_service) > 1
+        ),
+    ]
+    later = [
+        line.baseline_drain_started_at - line.drain_started_at
+        for line in report.timelines
+        if line.baseline_drain_started_at is not None
+        and line.baseline_drain_started_at - line.drain_started_at >= 1.0
+    ]
+    if later:
+        lines.append(
+            f"  later waves            without the terminator, {len(later)} of "
+            f"{len(report.timelines)} drains began later (by up to {_minutes(max(later))}): "
+            "draining tasks count towards maximumPercent until STOPPED, so each wave of new "
+            "tasks waits for the previous wave to stop"
+        )
+    return lines
+
+
+def _minutes(seconds: float) -> str:
+    whole = round(seconds)
+    return f"{whole // 60}m{whole % 60:02d}s"
+
+
+def _lambda_line(report: Report, name: str, stats: dict[str, int]) -> str:
+    """Invocations by outcome, and the function's concurrency: why any were throttled."""
+    outcomes = ", ".join(f"{k} {v}" for k, v in stats.items() if k not in _NOT_OUTCOMES)
+    short = name.removeprefix("ecs-drain-terminator-")
+    line = f"  lambda {short:<15} {stats['invocations']} invocations ({outcomes or 'none'})"
+    reserved = report.reserved_concurrency.get(name)
+    throttled = stats.get("throttled", 0)
+    default = reserved == deployed_reserved_concurrency(short.replace("-", "_"))
+    where = " (the module's default)" if default else ""
+    if reserved is None:
+        return f"{line}; concurrency unreserved{where}, never throttled"
+    if not throttled:
+        return f"{line}; reserved concurrency {reserved}{where}, never throttled"
+    return (
+        f"{line}; reserved concurrency {reserved}{where}: {throttled} attempts throttled, "
+        f"all {reserved} slots being busy; Lambda retried each (after 1 s, then doubling) "
+        "until it ran or was too old"
+    )
+
+
+_NOT_OUTCOMES = frozenset({"invocations", "throttled"})
+
+
 def _row(line: TaskTimeline, zero: float) -> str:
     ours = _clock(line.terminator_stop_at - zero) if line.terminator_stop_at else "-"
     stopped = _clock(line.stopped_at - zero) if line.stopped_at else "-"
@@ -86,14 +146,7 @@ def render_text(report: Report, *, logs: bool = False) -> str:
         f"  seconds saved          {summary.saved_seconds_total:.0f} s in total, "
         f"{summary.saved_seconds_per_task:.0f} s per task stopped early",
         f"  deployment duration    {duration_text(summary.deployment_seconds)} with the terminator",
-        f"                         {duration_text(summary.baseline_deployment_seconds)} without "
-        f"({summary.baseline_method})",
-        *(
-            f"    service {name:<14} {duration_text(seconds)} with, "
-            f"{duration_text(summary.baseline_seconds_by_service.get(name))} without"
-            for name, seconds in summary.deployment_seconds_by_service.items()
-            if len(summary.deployment_seconds_by_service) > 1
-        ),
+        *_baseline_lines(report),
         "  left to ECS            "
         + ("none" if not reasons else "; ".join(f"{n} x {k}" for k, n in reasons.items())),
         f"  events                 {events.get('emitted', 0)} emitted, "
@@ -101,10 +154,7 @@ def render_text(report: Report, *, logs: bool = False) -> str:
         f"{events.get('delivered', 0)} deliveries ({events.get('duplicated', 0)} duplicated, "
         f"{events.get('reordered', 0)} held back/reordered)",
     ]
-    for name, stats in report.lambdas.items():
-        detail = ", ".join(f"{k} {v}" for k, v in stats.items() if k != "invocations")
-        short = name.removeprefix("ecs-drain-terminator-")
-        out.append(f"  lambda {short:<15} {stats['invocations']} invocations ({detail})")
+    out += [_lambda_line(report, name, stats) for name, stats in report.lambdas.items()]
     out += ["", "Invariants"]
     out += [f"  [{'PASS' if i.ok else 'FAIL'}] {i.name}: {i.detail}" for i in report.invariants]
     if logs:

@@ -158,3 +158,37 @@ def test_given_the_cli_when_plot_and_output_then_both_files_are_written(tmp_path
     assert status == 0
     assert picture.read_bytes()[:4] == b"\x89PNG"
     assert "Timeline per drained task" in text.read_text()
+
+
+def test_given_later_waves_without_when_plotted_then_their_lanes_say_how_much_later(
+    tmp_path: Path,
+) -> None:
+    report = _report()
+    target = tmp_path / "run.svg"
+
+    write_plot(report, target)
+
+    later = {
+        line.task_arn.rsplit("/", 1)[-1]
+        for line in report.timelines
+        if line.baseline_drain_started_at is not None
+        and line.baseline_drain_started_at - line.drain_started_at >= 1.0
+    }
+    assert later
+    ids = _svg_ids(target)
+    assert {
+        i.removeprefix("lane-").removesuffix("-later") for i in ids if i.endswith("-later")
+    } == (later)
+    assert "drain began 3m00s later" in target.read_text()
+
+
+def test_given_no_baseline_when_plotted_then_the_legend_says_it_was_skipped(
+    tmp_path: Path,
+) -> None:
+    target = tmp_path / "run.svg"
+
+    write_plot(_report("scale-in", baseline=False), target)
+
+    text = target.read_text()
+    assert "without the terminator: not simulated" in text  # SVG comments escape the "--"
+    assert "-later" not in text
