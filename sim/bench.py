@@ -27,10 +27,11 @@ from pathlib import Path
 from typing import Literal
 
 from sim.aws.costs import Costs
+from sim.aws.ecs.model import TERMINATOR_REASON
 from sim.aws.lambda_runtime import deployed_reserved_concurrency, reserved_concurrency_argument
 from sim.engine.observe import Kind
 from sim.judge.report import RunRecord
-from sim.scenarios import DEREGISTRATION_DELAY, TAG_PREFIX, WAIT_SECONDS, burst_scenario
+from sim.scenarios import DEREGISTRATION_DELAY, WAIT_SECONDS, burst_scenario
 from sim.simulation import SWEEPER_NAME, TASK_EVENTS_NAME, Simulation
 from sim.terraform import variable_default
 
@@ -125,7 +126,7 @@ def measure(record: RunRecord, *, latency_scale: float, wall_seconds: float = 0.
     throttled: Counter[str] = Counter()
     calls: Counter[str] = Counter()
     for obs in record.log:
-        if obs.kind == Kind.ECS_STOP_TASK and str(obs.data["reason"]).startswith(TAG_PREFIX):
+        if obs.kind == Kind.ECS_STOP_TASK and str(obs.data["reason"]).startswith(TERMINATOR_REASON):
             task = tasks.get(obs.subject)
             if not obs.data.get("draining", True) and task is not None and task.stopped_by == "ecs":
                 result.stops_after_ecs += 1  # ECS had begun stopping it: not our stop

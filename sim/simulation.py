@@ -51,7 +51,7 @@ from sim.engine.capture import captured_output, emf_metrics
 from sim.engine.loop import EventLoop, SimClock
 from sim.engine.observe import ObservationLog
 from sim.judge.report import Report, RunRecord, build_report
-from sim.scenarios import Action, Delivery, Scenario
+from sim.scenarios import TAG_PREFIX, Action, Delivery, Scenario
 from sim.terraform import rule_pattern, schedule_expression
 
 __all__ = ["DEFAULT_START", "Simulation"]
@@ -284,7 +284,7 @@ class Simulation:
             output=list(sink.lines),
             metrics=emf_metrics(sink.lines),
             default_wait_seconds=settings.default_wait_seconds if settings else 120,
-            tag_prefix=settings.tag_prefix if settings else "drain-terminator:",
+            tag_prefix=settings.tag_prefix if settings else TAG_PREFIX,
             sweeper_runs=schedule.fired,
             costs=cost_model,
         )

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sim.aws.costs import CostModel
-from sim.aws.ecs.model import Service, Task
+from sim.aws.ecs.model import TERMINATOR_REASON, Service, Task
 from sim.aws.lambda_runtime import LambdaFunction
 from sim.engine.observe import Kind, ObservationLog
 from sim.scenarios import Scenario
@@ -193,7 +193,7 @@ def _timeline(record: RunRecord, task: Task, baseline_drain: float | None) -> Ta
     assert task.drain_started_at is not None
     assert task.ecs_alone_at is not None
     wait = record.wait_seconds(task.service)
-    ours = [at for at, reason in task.stop_requests if reason.startswith("drain-terminator")]
+    ours = [at for at, reason in task.stop_requests if reason.startswith(TERMINATOR_REASON)]
     stop_at = ours[0] if ours else None
     saved = 0.0
     if task.stopped_by == "terminator" and task.stop_began_at is not None:

@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 
-from sim.aws.ecs.model import Task
+from sim.aws.ecs.model import TERMINATOR_REASON, Task
 from sim.engine.observe import Kind, Observation
 from sim.judge.report import RunRecord
 from sim.scenarios import TAG_PREFIX
@@ -229,7 +229,9 @@ def _judge_stops(
         if obs.kind == Kind.TARGET_STATE:
             states[(str(obs.data["target_group"]), obs.subject)] = str(obs.data["state"])
             continue
-        if obs.kind != Kind.ECS_STOP_TASK or not str(obs.data["reason"]).startswith(TAG_PREFIX):
+        if obs.kind != Kind.ECS_STOP_TASK or not str(obs.data["reason"]).startswith(
+            TERMINATOR_REASON
+        ):
             continue
         task = tasks[obs.subject]
         kind = kinds[task.service.name]

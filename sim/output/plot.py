@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sim.aws.ecs.model import TERMINATOR_REASON
 from sim.engine.observe import Kind, ObservationLog
 from sim.judge.report import Report
 from sim.output.render import duration_text
@@ -28,9 +29,6 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 __all__ = ["Lane", "PlotData", "RunWindows", "plot_data", "write_plot"]
-
-#: A StopTask whose reason starts with this was ours (the reason every stop carries).
-OUR_REASON = "drain-terminator"
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +76,7 @@ def _windows(log: ObservationLog, zero: float) -> dict[str, RunWindows]:
         if item.kind == Kind.ECS_DRAIN:
             drains.setdefault(item.subject, item.at - zero)
         elif item.kind == Kind.ECS_STOP_TASK:
-            if str(item.data.get("reason", "")).startswith(OUR_REASON):
+            if str(item.data.get("reason", "")).startswith(TERMINATOR_REASON):
                 stops.setdefault(item.subject, item.at - zero)
         elif item.kind == Kind.ECS_TRANSITION:
             last = str(item.data.get("last_status", ""))

@@ -37,7 +37,19 @@ from sim.aws.ecs.state import (
 from sim.engine.loop import EventLoop
 from sim.engine.observe import Kind, ObservationLog
 
-__all__ = ["Deployment", "EcsModel", "Service", "Target", "TargetGroup", "Task", "TaskNotFound"]
+__all__ = [
+    "TERMINATOR_REASON",
+    "Deployment",
+    "EcsModel",
+    "Service",
+    "Target",
+    "TargetGroup",
+    "Task",
+    "TaskNotFound",
+]
+
+#: How the terminator's StopTask reasons begin (what tells its stops from anyone else's).
+TERMINATOR_REASON = "drain-terminator:"
 
 
 class EcsModel:
@@ -251,7 +263,7 @@ class EcsModel:
         task.stop_code, task.stopped_reason = "UserInitiated", reason
         if task.drain_started_at is None:
             self._deregister(task)
-        by = "terminator" if reason.startswith("drain-terminator") else "user"
+        by = "terminator" if reason.startswith(TERMINATOR_REASON) else "user"
         if task.desired_status != STOPPED:
             task.desired_status = STOPPED
         self._begin_stop(task, by)
