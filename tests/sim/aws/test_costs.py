@@ -4,18 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from sim.aws.costs import NO_COSTS, CostModel, Costs, TokenBucket, item_size
-from sim.aws.embedded import AwsCall, AwsInterceptor, Reply, virtual_retry_sleep
-from sim.aws.lambda_runtime import Invocation
-from sim.engine.loop import EventLoop
-from sim.engine.observe import ObservationLog
+from tests.sim.conftest import START
+from tests.sim.costed import ecs_world, run_as_lambda
 
-START = 1_767_603_600.0
 TABLE = "ledger"
 CREATE_TABLE: dict[str, Any] = {
     "TableName": TABLE,
@@ -32,53 +27,23 @@ CREATE_TABLE: dict[str, Any] = {
 }
 
 
-def _ecs_world(costs: Costs, *, attempts: int = 10) -> tuple[EventLoop, Any, AwsInterceptor]:
-    loop = EventLoop(START)
-    interceptor = AwsInterceptor(loop, ObservationLog(), CostModel(costs, lambda: loop.now, _none))
-    client = boto3.session.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
-    ).client("ecs", config=Config(retries={"mode": "standard", "total_max_attempts": attempts}))
-    interceptor.attach(client)
-
-    def stop(call: AwsCall) -> Reply:
-        return Reply.json({"task": {"taskArn": str(call.params["task"])}})
-
-    interceptor.serve("ecs", "StopTask", stop)
-    return loop, client, interceptor
-
-
-def _none(table: str, key: dict[str, Any]) -> dict[str, Any] | None:
-    return None
-
-
-def _run_as_lambda(loop: EventLoop, body: Any) -> Invocation:
-    invocation = Invocation("fn", "req", 0, loop.now)
-    process = loop.spawn("fn", body)
-    process.tag, invocation.process = invocation, process
-    with virtual_retry_sleep(loop):
-        loop.run()
-    if process.error is not None:
-        raise process.error
-    return invocation
-
-
 def test_given_latency_when_a_lambda_calls_then_virtual_time_advances_by_the_latency() -> None:
-    loop, client, _ = _ecs_world(Costs(latency_scale=1.0))
+    loop, client, _ = ecs_world(Costs(latency_scale=1.0))
     seen: list[float] = []
-    _run_as_lambda(loop, lambda: (client.stop_task(task="t1"), seen.append(loop.now)))
+    run_as_lambda(loop, lambda: (client.stop_task(task="t1"), seen.append(loop.now)))
     assert seen == [pytest.approx(START + 0.060)]
 
 
 def test_given_a_latency_scale_when_a_lambda_calls_then_the_latency_scales() -> None:
-    loop, client, _ = _ecs_world(Costs(latency_scale=2.5))
+    loop, client, _ = ecs_world(Costs(latency_scale=2.5))
     seen: list[float] = []
-    _run_as_lambda(loop, lambda: (client.stop_task(task="t1"), seen.append(loop.now)))
+    run_as_lambda(loop, lambda: (client.stop_task(task="t1"), seen.append(loop.now)))
     assert seen == [pytest.approx(START + 0.150)]
 
 
 def test_given_no_costs_when_a_lambda_calls_then_no_time_passes_and_nothing_throttles() -> None:
-    loop, client, interceptor = _ecs_world(NO_COSTS)
-    _run_as_lambda(loop, lambda: [client.stop_task(task=f"t{i}") for i in range(150)])
+    loop, client, interceptor = ecs_world(NO_COSTS)
+    run_as_lambda(loop, lambda: [client.stop_task(task=f"t{i}") for i in range(150)])
     assert loop.now == START
     assert interceptor.costs is not None
     assert not interceptor.costs.throttled
@@ -86,7 +51,7 @@ def test_given_no_costs_when_a_lambda_calls_then_no_time_passes_and_nothing_thro
 
 def test_given_a_burst_of_stop_tasks_over_40_per_second_when_sent_then_they_are_throttled() -> None:
     """200 StopTasks at once: 100 from the burst, the rest at 40/s after ThrottlingException."""
-    loop, client, interceptor = _ecs_world(Costs(latency_scale=0.0))
+    loop, client, interceptor = ecs_world(Costs(latency_scale=0.0))
     done: list[float] = []
 
     def burst() -> None:
@@ -94,7 +59,7 @@ def test_given_a_burst_of_stop_tasks_over_40_per_second_when_sent_then_they_are_
             client.stop_task(task=f"t{i}")
             done.append(loop.now)
 
-    _run_as_lambda(loop, burst)
+    run_as_lambda(loop, burst)
     assert interceptor.costs is not None
     assert interceptor.costs.throttled["ecs.StopTask"] > 0
     assert done[99] == START  # the burst passes at once
@@ -108,7 +73,7 @@ def test_given_a_burst_of_stop_tasks_over_40_per_second_when_sent_then_they_are_
 def test_given_a_throttled_call_when_retries_run_out_then_the_real_error_reaches_the_caller() -> (
     None
 ):
-    loop, client, _ = _ecs_world(Costs(latency_scale=0.0), attempts=1)
+    loop, client, _ = ecs_world(Costs(latency_scale=0.0), attempts=1)
     errors: list[str] = []
 
     def burst() -> None:
@@ -118,12 +83,12 @@ def test_given_a_throttled_call_when_retries_run_out_then_the_real_error_reaches
             except ClientError as error:
                 errors.append(error.response["Error"]["Code"])
 
-    _run_as_lambda(loop, burst)
+    run_as_lambda(loop, burst)
     assert errors == ["ThrottlingException"]
 
 
 def test_given_the_harness_when_it_calls_then_it_is_not_charged() -> None:
-    loop, client, interceptor = _ecs_world(Costs())
+    loop, client, interceptor = ecs_world(Costs())
     for i in range(150):
         client.stop_task(task=f"t{i}")  # not inside a Lambda process
     assert loop.now == START

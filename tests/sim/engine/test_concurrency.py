@@ -14,7 +14,8 @@ from sim.aws.lambda_runtime import LambdaFunction
 from sim.engine.concurrency import LoopConcurrency
 from sim.engine.loop import EventLoop, SimClock
 from sim.engine.observe import ObservationLog
-from tests.sim.aws.test_costs import START, _ecs_world, _run_as_lambda
+from tests.sim.conftest import START
+from tests.sim.costed import ecs_world, run_as_lambda
 from tests.support.fakes import FakeLedger
 
 
@@ -90,7 +91,7 @@ def test_given_the_same_work_when_mapped_twice_then_the_order_is_identical() -> 
 def test_given_stop_tasks_in_parallel_when_mapped_then_latency_overlaps_and_calls_are_charged() -> (
     None
 ):
-    loop, client, interceptor = _ecs_world(Costs(latency_scale=1.0))
+    loop, client, interceptor = ecs_world(Costs(latency_scale=1.0))
     concurrency = LoopConcurrency(loop)
     finished: list[float] = []
 
@@ -98,7 +99,7 @@ def test_given_stop_tasks_in_parallel_when_mapped_then_latency_overlaps_and_call
         concurrency.map(lambda n: client.stop_task(task=f"t{n}"), range(100), 10)
         finished.append(loop.now)
 
-    invocation = _run_as_lambda(loop, body)
+    invocation = run_as_lambda(loop, body)
     # 100 calls of 60 ms, 10 at a time: 0.6 s instead of 6 s, within the 100-call burst.
     assert finished == [pytest.approx(START + 0.6)]
     assert invocation.aws_calls == 100
