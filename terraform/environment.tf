@@ -20,15 +20,28 @@ locals {
     SWEEPER_FUNCTION_NAME = local.sweeper_name
   }
 
+  # Many accounts (hub.tf): only when member_account_ids is set, so a single-account
+  # deployment's environment is unchanged. The code assumes, for a task of a listed member
+  # account, the role MEMBER_ROLE_ARN_TEMPLATE names with {partition}, {account} and
+  # {region} taken from the task ARN, passing MEMBER_EXTERNAL_ID (when set) as ExternalId.
+  member_environment = {
+    for name, value in {
+      MEMBER_ACCOUNT_IDS       = join(",", var.member_account_ids)
+      MEMBER_ROLE_ARN_TEMPLATE = "arn:{partition}:iam::{account}:role${var.member_role_path}${coalesce(var.member_role_name, "${var.name_prefix}-member-{region}")}"
+      MEMBER_EXTERNAL_ID       = coalesce(var.member_external_id, "-")
+    } : name => value
+    if length(var.member_account_ids) > 0 && !(name == "MEMBER_EXTERNAL_ID" && var.member_external_id == null)
+  }
+
   # task-events starts a sweeper run at once when a drain's deadline is nearer than
   # EARLY_START_BELOW_SECONDS (the next scheduled run may come too late for it).
-  task_events_environment = merge(local.common_environment, {
+  task_events_environment = merge(local.common_environment, local.member_environment, {
     EARLY_START_BELOW_SECONDS = tostring(var.early_start_below_seconds)
   })
 
   # Both functions close records after our StopTask (the STOPPED event or the sweeper's
   # check), so both read CONFIRM_AFTER_SECONDS.
-  sweeper_environment = merge(local.common_environment, {
+  sweeper_environment = merge(local.common_environment, local.member_environment, {
     SWEEP_HORIZON_SECONDS = tostring(var.sweep_horizon_seconds)
     LEASE_SECONDS         = tostring(var.lease_seconds)
     # Tags and desiredCount a StopTask is decided on are at most this old.

@@ -70,7 +70,10 @@ data "aws_iam_policy_document" "dead_letter" {
     condition {
       test     = "ArnEquals"
       variable = "aws:SourceArn"
-      values   = [for function in local.functions : "${local.arn_prefix.events}:rule/${function.rule.name}"]
+      values = concat(
+        [for function in local.functions : "${local.arn_prefix.events}:rule/${function.rule.name}"],
+        local.member_rule_arns, # the member bus's rule (hub.tf), when there is one
+      )
     }
   }
 

@@ -94,3 +94,24 @@ output "dashboard_url" {
     : null
   )
 }
+
+# ---------------------------------------------------- many accounts (null unless a hub)
+output "member_event_bus_arn" {
+  description = "ARN of the bus members forward their task state changes to (the member module's hub_event_bus_arn); null unless member_account_ids or member_organization_id is set."
+  value       = one(aws_cloudwatch_event_bus.members[*].arn)
+}
+
+output "member_trusted_role_arns" {
+  description = "ARNs of the function roles the member roles must trust (the member module's hub_role_arns); null unless this deployment is a hub."
+  value       = local.hub_enabled ? [for key in sort(keys(local.functions)) : aws_iam_role.this[key].arn] : null
+}
+
+output "member_external_id" {
+  description = "External id the functions pass when assuming a member role (the member module's external_id); null when none is set."
+  value       = var.member_external_id
+}
+
+output "member_role_name" {
+  description = "Name of the member role the functions assume in each member account (the member module's role_name default in this region); null unless this deployment is a hub."
+  value       = local.hub_enabled ? local.member_role_name : null
+}

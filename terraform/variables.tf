@@ -367,3 +367,59 @@ variable "alarm_topic_arns" {
     error_message = "Each alarm_topic_arns entry must be an SNS topic ARN."
   }
 }
+
+# ------------------------------------------------------- many accounts (hub.tf, off by default)
+variable "member_account_ids" {
+  type        = list(string)
+  description = "Other accounts (same region) whose ECS tasks this deployment acts on, each running terraform/modules/member (or its StackSets template): their events are accepted on the member bus and the functions may assume their member role. Empty (the default): this account only, as before."
+  default     = []
+
+  validation {
+    condition     = alltrue([for id in var.member_account_ids : can(regex("^[0-9]{12}$", id))]) && length(distinct(var.member_account_ids)) == length(var.member_account_ids)
+    error_message = "member_account_ids must hold distinct 12-digit AWS account ids."
+  }
+}
+
+variable "member_organization_id" {
+  type        = string
+  description = "AWS Organizations id (o-...): the member bus accepts task state changes from every account of the organisation (the functions still act only for member_account_ids and count the others as rejected), and the members may require aws:PrincipalOrgID. null: only member_account_ids may send."
+  default     = null
+
+  validation {
+    condition     = var.member_organization_id == null || can(regex("^o-[a-z0-9]{10,32}$", var.member_organization_id))
+    error_message = "member_organization_id must be an AWS Organizations id: o- followed by 10-32 lowercase letters or digits."
+  }
+}
+
+variable "member_external_id" {
+  type        = string
+  description = "External id the functions pass when assuming a member role (MEMBER_EXTERNAL_ID); the members' trust requires it. null: none (then member_organization_id is required)."
+  default     = null
+
+  validation {
+    condition     = var.member_external_id == null || (can(regex("^[A-Za-z0-9+=,.@:/_-]+$", var.member_external_id)) && length(coalesce(var.member_external_id, "-")) >= 2 && length(coalesce(var.member_external_id, "-")) <= 1224)
+    error_message = "member_external_id must be 2-1224 characters of letters, digits and + = , . @ : / _ -."
+  }
+}
+
+variable "member_role_name" {
+  type        = string
+  description = "Name of the member role in every member account; null: <name_prefix>-member-<region>, the member module's default."
+  default     = null
+
+  validation {
+    condition     = var.member_role_name == null || can(regex("^[A-Za-z0-9+=,.@_-]{1,64}$", var.member_role_name))
+    error_message = "member_role_name must be 1-64 characters of letters, digits and + = , . @ _ -."
+  }
+}
+
+variable "member_role_path" {
+  type        = string
+  description = "Path of the member role in every member account (the member module's role_path)."
+  default     = "/"
+
+  validation {
+    condition     = can(regex("^/([A-Za-z0-9+=,.@_-]+/)*$", var.member_role_path)) && length(var.member_role_path) <= 512
+    error_message = "member_role_path must start and end with / (e.g. / or /platform/)."
+  }
+}
