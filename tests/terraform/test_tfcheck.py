@@ -18,8 +18,15 @@ def test_given_the_module_when_checked_then_fmt_and_loading_pass() -> None:
     assert any("examples/complete" in line for line in report.passed)
 
 
-def test_given_the_module_when_listed_then_the_example_is_checked_too() -> None:
-    assert config_dirs(MODULE_DIR) == [MODULE_DIR, MODULE_DIR / "examples" / "complete"]
+def test_given_the_module_when_listed_then_the_member_module_and_examples_are_checked_too() -> (
+    None
+):
+    assert config_dirs(MODULE_DIR) == [
+        MODULE_DIR,
+        MODULE_DIR / "modules" / "member",
+        MODULE_DIR / "examples" / "complete",
+        MODULE_DIR / "examples" / "many-accounts",
+    ]
 
 
 def test_given_an_unformatted_file_when_checked_then_it_fails_and_names_the_file(
