@@ -129,7 +129,16 @@ def _normalise(raw: Mapping[str, Any], where: str, into: dict[str, Any]) -> None
         if _META_KEY.match(block_type):
             continue
         items = blocks if isinstance(blocks, list) else [blocks]
-        if block_type in _LABELLED:
+        if block_type == "provider":
+            # Several configurations of one provider differ by alias: "aws", "aws.team_a".
+            section = into.setdefault(block_type, {})
+            for item in items:
+                for label, body in _clean(item).items():
+                    alias = body.get("alias") if isinstance(body, dict) else None
+                    _merge_labelled(
+                        section, {f"{label}.{alias}" if alias else label: body}, 1, where
+                    )
+        elif block_type in _LABELLED:
             section = into.setdefault(block_type, {})
             for item in items:
                 _merge_labelled(section, _clean(item), _LABELLED[block_type], where)

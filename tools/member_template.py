@@ -67,9 +67,7 @@ def _each_cluster(text: str) -> list[Any]:
         {
             "Fn::If": [
                 f"Cluster{slot}",
-                {"Fn::Sub": [text, {"Cluster": _cluster_name(slot)}]}
-                if "${" in text
-                else text,
+                {"Fn::Sub": [text, {"Cluster": _cluster_name(slot)}]} if "${" in text else text,
                 _NO_VALUE,
             ]
         }
@@ -128,66 +126,101 @@ def _parameters() -> dict[str, Any]:
     return {
         "HubEventBusArn": {
             "Type": "String",
-            "Description": "ARN of the hub's member event bus (hub output member_event_bus_arn), in this region: one hub per region.",
-            "AllowedPattern": "^arn:aws[a-z-]*:events:[a-z0-9-]+:[0-9]{12}:event-bus/[A-Za-z0-9._/-]{1,256}$",
+            "Description": (
+                "ARN of the hub's member event bus (hub output member_event_bus_arn), in this "
+                "region: one hub per region."
+            ),
+            "AllowedPattern": (
+                "^arn:aws[a-z-]*:events:[a-z0-9-]+:[0-9]{12}:event-bus/[A-Za-z0-9._/-]{1,256}$"
+            ),
         },
         "HubFunctionRoleArns": {
             "Type": "CommaDelimitedList",
-            "Description": "ARNs of the hub's function roles (hub output member_trusted_role_arns), comma-separated: the only principals the member role trusts.",
+            "Description": (
+                "ARNs of the hub's function roles (hub output member_trusted_role_arns), "
+                "comma-separated: the only principals the member role trusts."
+            ),
         },
         "ExternalId": {
             "Type": "String",
             "Default": "",
-            "Description": "External id the hub passes to sts:AssumeRole (hub output member_external_id); empty: none (then OrganizationId is required).",
+            "Description": (
+                "External id the hub passes to sts:AssumeRole (hub output member_external_id); "
+                "empty: none (then OrganizationId is required)."
+            ),
             "AllowedPattern": "^([A-Za-z0-9+=,.@:/_-]{2,1224})?$",
         },
         "OrganizationId": {
             "Type": "String",
             "Default": "",
-            "Description": "AWS Organizations id (o-...) of the hub: the trust requires aws:PrincipalOrgID to equal it; empty: no organisation condition (then ExternalId is required).",
+            "Description": (
+                "AWS Organizations id (o-...) of the hub: the trust requires aws:PrincipalOrgID "
+                "to equal it; empty: no organisation condition (then ExternalId is required)."
+            ),
             "AllowedPattern": "^(o-[a-z0-9]{10,32})?$",
         },
         "ClusterNames": {
             "Type": "CommaDelimitedList",
             "Default": "",
-            "Description": f"Names of this account's ECS clusters (in this region) whose services may opt in, comma-separated, at most {MAX_CLUSTERS}; empty: every cluster of the account in this region.",
+            "Description": (
+                "Names of this account's ECS clusters (in this region) whose services may "
+                f"opt in, comma-separated, at most {MAX_CLUSTERS}; empty: every cluster of "
+                "the account in this region."
+            ),
             "AllowedPattern": "^[A-Za-z0-9_-]{0,255}$",
         },
         "NamePrefix": {
             "Type": "String",
             "Default": "ecs-drain-terminator",
-            "Description": "Prefix of the member's resource names; equal to the hub's name_prefix, whose functions assume <NamePrefix>-member-<region>.",
+            "Description": (
+                "Prefix of the member's resource names; equal to the hub's name_prefix, whose "
+                "functions assume <NamePrefix>-member-<region>."
+            ),
             "AllowedPattern": "^[A-Za-z][A-Za-z0-9-]{0,39}$",
         },
         "RoleName": {
             "Type": "String",
             "Default": "",
-            "Description": "Name of the member role; empty: <NamePrefix>-member-<region> (the hub's default member_role_name).",
+            "Description": (
+                "Name of the member role; empty: <NamePrefix>-member-<region> (the hub's default "
+                "member_role_name)."
+            ),
             "AllowedPattern": "^[A-Za-z0-9+=,.@_-]{0,64}$",
         },
         "RolePath": {
             "Type": "String",
             "Default": "/",
-            "Description": "Path of the member and forwarding roles; the hub's member_role_path must match.",
+            "Description": (
+                "Path of the member and forwarding roles; the hub's member_role_path must match."
+            ),
             "AllowedPattern": "^/([A-Za-z0-9+=,.@_-]+/)*$",
         },
         "PermissionsBoundaryArn": {
             "Type": "String",
             "Default": "",
-            "Description": "ARN of the managed policy set as the permissions boundary of both roles; empty: none.",
+            "Description": (
+                "ARN of the managed policy set as the permissions boundary of both roles; empty: "
+                "none."
+            ),
             "AllowedPattern": "^(arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/.+)?$",
         },
         "EnableExec": {
             "Type": "String",
             "Default": "false",
             "AllowedValues": ["false", "true"],
-            "Description": "Allow the hub to stop tasks through ECS Exec (ecs:ExecuteCommand on the listed clusters, ssmmessages:OpenDataChannel on ECS Exec sessions).",
+            "Description": (
+                "Allow the hub to stop tasks through ECS Exec (ecs:ExecuteCommand on the listed "
+                "clusters, ssmmessages:OpenDataChannel on ECS Exec sessions)."
+            ),
         },
         "EnableSsmSignal": {
             "Type": "String",
             "Default": "false",
             "AllowedValues": ["false", "true"],
-            "Description": "Allow the hub to signal containers through SSM Run Command (AWS-RunShellScript on container instances tagged drain-terminator:cluster = <cluster name>).",
+            "Description": (
+                "Allow the hub to signal containers through SSM Run Command (AWS-RunShellScript "
+                "on container instances tagged drain-terminator:cluster = <cluster name>)."
+            ),
         },
     }
 
@@ -261,7 +294,10 @@ def template() -> dict[str, Any]:
                                 {"Fn::Not": [{"Fn::Equals": [{"Ref": "OrganizationId"}, ""]}]},
                             ]
                         },
-                        "AssertDescription": "Set ExternalId and/or OrganizationId: the member role's trust needs a confused-deputy guard.",
+                        "AssertDescription": (
+                            "Set ExternalId and/or OrganizationId: the member role's trust needs "
+                            "a confused-deputy guard."
+                        ),
                     }
                 ]
             }
@@ -280,7 +316,10 @@ def template() -> dict[str, Any]:
                     },
                     "Path": {"Ref": "RolePath"},
                     "Description": {
-                        "Fn::Sub": "Assumed by the ecs-drain-terminator hub's functions to act on this account's ECS tasks in ${AWS::Region}."
+                        "Fn::Sub": (
+                            "Assumed by the ecs-drain-terminator hub's functions to act on this "
+                            "account's ECS tasks in ${AWS::Region}."
+                        )
                     },
                     "MaxSessionDuration": 3600,
                     "PermissionsBoundary": boundary,
@@ -322,7 +361,10 @@ def template() -> dict[str, Any]:
                 "Type": "AWS::Events::Rule",
                 "Properties": {
                     "Name": rule_name,
-                    "Description": "ECS service tasks that start draining or stop, forwarded to the ecs-drain-terminator hub.",
+                    "Description": (
+                        "ECS service tasks that start draining or stop, forwarded to the "
+                        "ecs-drain-terminator hub."
+                    ),
                     "EventBusName": "default",
                     "EventPattern": _pattern(base, source["conditions"]["cluster"]["each_cluster"]),
                     "State": "ENABLED",
@@ -341,7 +383,10 @@ def template() -> dict[str, Any]:
                     "RoleName": {"Fn::Sub": "${NamePrefix}-forward-${AWS::Region}"},
                     "Path": {"Ref": "RolePath"},
                     "Description": {
-                        "Fn::Sub": "Lets the ${NamePrefix}-forward-to-hub rule put events on the ecs-drain-terminator hub's bus."
+                        "Fn::Sub": (
+                            "Lets the ${NamePrefix}-forward-to-hub rule put events on the "
+                            "ecs-drain-terminator hub's bus."
+                        )
                     },
                     "PermissionsBoundary": boundary,
                     "AssumeRolePolicyDocument": {
@@ -353,10 +398,14 @@ def template() -> dict[str, Any]:
                                 "Action": "sts:AssumeRole",
                                 "Principal": {"Service": "events.amazonaws.com"},
                                 "Condition": {
-                                    "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
+                                    "StringEquals": {
+                                        "aws:SourceAccount": {"Ref": "AWS::AccountId"}
+                                    },
                                     "ArnEquals": {
                                         "aws:SourceArn": {
-                                            "Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/${NamePrefix}-forward-to-hub"
+                                            "Fn::Sub": (
+                                                "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/${NamePrefix}-forward-to-hub"
+                                            )
                                         }
                                     },
                                 },
@@ -408,11 +457,15 @@ def template() -> dict[str, Any]:
                 "Value": {"Ref": "MemberRole"},
             },
             "ForwardRuleArn": {
-                "Description": "ARN of the rule forwarding this account's task state changes to the hub.",
+                "Description": (
+                    "ARN of the rule forwarding this account's task state changes to the hub."
+                ),
                 "Value": {"Fn::GetAtt": ["ForwardRule", "Arn"]},
             },
             "ForwarderRoleArn": {
-                "Description": "ARN of the role the forwarding rule uses to put events on the hub's bus.",
+                "Description": (
+                    "ARN of the role the forwarding rule uses to put events on the hub's bus."
+                ),
                 "Value": {"Fn::GetAtt": ["ForwardRole", "Arn"]},
             },
         },

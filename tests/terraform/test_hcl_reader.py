@@ -134,3 +134,17 @@ def test_given_a_file_whose_text_changes_when_reloaded_then_the_new_text_is_read
     sample.write_text(SAMPLE.replace('"hello"', '"changed"'), encoding="utf-8")
 
     assert load_tf(sample)["locals"]["greeting"] == "changed"
+
+
+def test_given_aliased_provider_blocks_when_loaded_then_each_is_kept_under_its_alias(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "providers.tf").write_text(
+        'provider "aws" {\n  region = "eu-west-1"\n}\n\n'
+        'provider "aws" {\n  alias  = "team_a"\n  region = "eu-west-1"\n}\n'
+    )
+
+    providers = load_tf(tmp_path)["provider"]
+
+    assert set(providers) == {"aws", "aws.team_a"}
+    assert providers["aws.team_a"]["region"] == "eu-west-1"

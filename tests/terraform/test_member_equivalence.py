@@ -125,7 +125,11 @@ def _terraform(case: Case) -> dict[str, Any]:
             "pattern": "local.forward_pattern",
             "names": "[local.role_name, local.forwarder_role_name, local.forward_rule_name]",
         },
-        stub_locals={"partition": '"aws"', "region": f'"{REGION}"', "account_id": f'"{_member_account()}"'},
+        stub_locals={
+            "partition": '"aws"',
+            "region": f'"{REGION}"',
+            "account_id": f'"{_member_account()}"',
+        },
         values={
             "hub_event_bus_arn": HUB_BUS,
             "hub_role_arns": HUB_ROLES,
@@ -159,9 +163,7 @@ def _cloudformation(case: Case) -> dict[str, Any]:
         )
         outputs = {
             output["OutputKey"]: output["OutputValue"]
-            for output in cloudformation.describe_stacks(StackName="member")["Stacks"][0][
-                "Outputs"
-            ]
+            for output in cloudformation.describe_stacks(StackName="member")["Stacks"][0]["Outputs"]
         }
         iam = boto3.client("iam", region_name=REGION)
         role = iam.get_role(RoleName=outputs["RoleName"])["Role"]
@@ -186,9 +188,7 @@ def both(request: pytest.FixtureRequest) -> tuple[Case, dict[str, Any], dict[str
     return case, _terraform(case), _cloudformation(case)
 
 
-def test_given_the_sources_when_the_template_is_generated_then_it_is_the_committed_file() -> (
-    None
-):
+def test_given_the_sources_when_the_template_is_generated_then_it_is_the_committed_file() -> None:
     assert TEMPLATE_FILE.read_text(encoding="utf-8") == render()
 
 

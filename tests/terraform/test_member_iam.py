@@ -31,7 +31,11 @@ def _policy(statements: list[dict[str, Any]]) -> dict[str, Any]:
                 "Action": s["actions"],
                 "Resource": s["resources"],
                 **(
-                    {"Condition": {c["test"]: {c["variable"]: c["values"]} for c in s["conditions"]}}
+                    {
+                        "Condition": {
+                            c["test"]: {c["variable"]: c["values"]} for c in s["conditions"]
+                        }
+                    }
                     if s["conditions"]
                     else {}
                 ),

@@ -18,9 +18,7 @@ def test_given_the_module_when_checked_then_fmt_and_loading_pass() -> None:
     assert any("examples/complete" in line for line in report.passed)
 
 
-def test_given_the_module_when_listed_then_the_member_module_and_examples_are_checked_too() -> (
-    None
-):
+def test_given_the_module_when_listed_then_the_member_module_and_examples_are_checked_too() -> None:
     assert config_dirs(MODULE_DIR) == [
         MODULE_DIR,
         MODULE_DIR / "modules" / "member",
