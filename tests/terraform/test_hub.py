@@ -83,18 +83,14 @@ def test_given_the_member_bus_when_rendered_then_it_accepts_only_ecs_task_state_
     }
 
 
-def test_given_the_assume_policy_when_read_then_it_allows_sts_assume_role_on_member_roles_only() -> (
-    None
-):
+def test_given_the_assume_policy_when_read_then_it_allows_only_assuming_member_roles() -> None:
     (statement,) = HUB["data"]["aws_iam_policy_document"]["assume_members"]["statement"]
 
     assert statement["actions"] == ["sts:AssumeRole"]
     assert statement["resources"] == "${local.member_role_arns}"
 
 
-def test_given_members_when_the_environment_is_rendered_then_the_code_gets_the_member_settings() -> (
-    None
-):
+def test_given_members_when_the_environment_is_rendered_then_it_holds_the_member_settings() -> None:
     environments = function_environments(
         member_account_ids=["222233334444"], member_external_id="x-id"
     )

@@ -13,6 +13,7 @@ drops the element: :func:`_without_nulls` drops them before comparing.
 from __future__ import annotations
 
 import ast
+import functools
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -182,10 +183,15 @@ def _cloudformation(case: Case) -> dict[str, Any]:
         }
 
 
+@functools.cache
+def rendered(name: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Both sides of one case (Terraform core and moto, a few seconds): once per process."""
+    return _terraform(CASES[name]), _cloudformation(CASES[name])
+
+
 @pytest.fixture(scope="module", params=sorted(CASES))
 def both(request: pytest.FixtureRequest) -> tuple[Case, dict[str, Any], dict[str, Any]]:
-    case = CASES[request.param]
-    return case, _terraform(case), _cloudformation(case)
+    return CASES[request.param], *rendered(request.param)
 
 
 def test_given_the_sources_when_the_template_is_generated_then_it_is_the_committed_file() -> None:

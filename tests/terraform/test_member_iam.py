@@ -14,8 +14,7 @@ from tests.terraform.test_member_equivalence import (
     HUB_BUS,
     HUB_ROLES,
     MEMBER_DIR,
-    _cloudformation,
-    _terraform,
+    rendered,
 )
 from tools.e2e.iam_check import lint_policies
 
@@ -47,8 +46,7 @@ def _policy(statements: list[dict[str, Any]]) -> dict[str, Any]:
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_given_a_member_configuration_when_linted_then_parliament_finds_nothing(case: str) -> None:
-    terraform = _terraform(CASES[case])
-    deployed = _cloudformation(CASES[case])
+    terraform, deployed = rendered(case)
 
     findings = lint_policies(
         {
