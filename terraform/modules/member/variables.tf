@@ -108,7 +108,7 @@ variable "enable_exec" {
 
 variable "enable_ssm_signal" {
   type        = bool
-  description = "Allow the hub to signal containers through SSM Run Command (AWS-RunShellScript on container instances tagged drain-terminator:cluster = <cluster name> (any value when cluster_names is empty), ssm:GetCommandInvocation, ecs:DescribeContainerInstances). Off by default."
+  description = "Allow the hub to signal containers through SSM Run Command (AWS-RunShellScript on container instances tagged drain-terminator:cluster = <cluster name> (any value when cluster_names is empty), ssm:GetCommandInvocation, ssm:CancelCommand, ecs:DescribeContainerInstances). Off by default."
   default     = false
 }
 
