@@ -41,7 +41,7 @@ PIP_COMPILE = CUSTOM_COMPILE_COMMAND="make lock" $(LBIN)/pip-compile --quiet --g
   --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links \
   --no-emit-trusted-host $(LOCK_ARGS)
 
-.PHONY: demo test checks envs lint typecheck unit terraform-check checkov cfn-lint chaos lock e2e clean
+.PHONY: demo test checks envs lint typecheck unit terraform-check checkov cfn-lint chaos lock e2e e2e-accounts clean
 
 # A changed lock rebuilds the environment from scratch (nothing stale survives); a changed
 # pyproject.toml only re-installs the project itself, and `uv pip check` then fails loudly
@@ -142,6 +142,11 @@ lock: $(LOCKER)/.installed
 # saying what was skipped and why.
 e2e: $(VENV)/.installed
 	$(BIN)/python -m tools.e2e
+
+# A hub and two member accounts (terraform/examples/many-accounts) applied to moto's
+# server, checked, re-planned and destroyed; skipped in one line like `make e2e`.
+e2e-accounts: $(VENV)/.installed
+	$(BIN)/python -m tools.e2e.many_accounts
 
 clean:
 	rm -rf .venv build dist *.egg-info layers/build .pytest_cache .mypy_cache .ruff_cache \
