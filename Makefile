@@ -117,6 +117,8 @@ terraform-check: $(VENV)/.installed
 
 checkov: $(TOOLS)/.installed
 	$(TBIN)/checkov --directory terraform --quiet --compact --framework terraform --skip-download
+	$(TBIN)/checkov --file terraform/modules/member/cloudformation/member.json --quiet --compact \
+	  --framework cloudformation --skip-download
 
 # AWS's own linter over the member's CloudFormation (StackSets) template.
 cfn-lint: $(TOOLS)/.installed
