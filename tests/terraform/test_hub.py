@@ -125,3 +125,14 @@ def test_given_an_invalid_hub_input_when_planned_then_terraform_refuses_it_and_s
         render_locals(["variables.tf"], {"ok": "true"}, values=values)
 
     assert message in " ".join(str(raised.value).split())
+
+
+def test_given_the_member_bus_rule_when_read_then_it_uses_the_shared_unnarrowed_pattern() -> None:
+    rule = HUB["resource"]["aws_cloudwatch_event_rule"]["members"]
+    target = HUB["resource"]["aws_cloudwatch_event_target"]["members"]
+
+    # The members narrow to their clusters at the source; the hub's cluster_arns are its own.
+    assert rule["event_pattern"] == "${jsonencode(local.task_state_change_base)}"
+    assert rule["event_bus_name"] == "${aws_cloudwatch_event_bus.members[0].name}"
+    assert target["arn"] == '${aws_lambda_function.this["task-events"].arn}'
+    assert target["dead_letter_config"][0]["arn"] == "${aws_sqs_queue.dead_letter.arn}"
