@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from serverless.errors import ConfigError
+from serverless.domain.errors import ConfigError
 
 __all__ = [
     "CONFIRM_AFTER_SECONDS",

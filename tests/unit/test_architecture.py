@@ -53,7 +53,7 @@ def imported(path: Path) -> set[str]:
 
 def test_given_source_tree_when_listed_then_core_and_handlers_are_found() -> None:
     core = {rel(p) for p in CORE}
-    assert "serverless/sweeper.py" in core
+    assert "serverless/sweep/run.py" in core
     assert "serverless/app.py" not in core
     assert not any(p.startswith("serverless/adapters") for p in core)
     assert {p.name for p in HANDLER_MODULES} == {"sweeper.py", "task_events.py"}

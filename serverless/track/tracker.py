@@ -6,20 +6,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from serverless.clock import Clock
-from serverless.errors import ConflictError, DrainTerminatorError
-from serverless.model import RecordStatus, TaskEvent, TaskRecord
+from serverless.domain.clock import Clock
+from serverless.domain.early_start import EARLY_START_DEBOUNCE_SECONDS
+from serverless.domain.errors import ConflictError, DrainTerminatorError
+from serverless.domain.lifecycle import new_drain_record, on_drain_event, on_stopped_event
+from serverless.domain.model import RecordStatus, TaskEvent, TaskRecord
 from serverless.observability import Metric, count, logger
-from serverless.policy import (
-    EARLY_START_DEBOUNCE_SECONDS,
-    new_drain_record,
-    on_drain_event,
-    on_stopped_event,
-)
 from serverless.ports import LedgerPort, SweepTrigger
-from serverless.reporting import report_closed
-from serverless.services import ServiceDirectory
 from serverless.settings import Settings
+from serverless.shared.reporting import report_closed
+from serverless.shared.services import ServiceDirectory
 
 __all__ = ["DrainTracker", "TrackAction", "TrackResult"]
 

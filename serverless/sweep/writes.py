@@ -6,37 +6,18 @@ The sweeper's workers release, defer and close the records they hold through
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from serverless.clock import Clock
-from serverless.errors import AwsUnavailableError, ConflictError, DrainTerminatorError
-from serverless.model import Outcome, TaskRecord, TaskState
-from serverless.observability import Metric, count, logger
-from serverless.policy import close_record, released
+from serverless.domain.clock import Clock
+from serverless.domain.errors import AwsUnavailableError, ConflictError, DrainTerminatorError
+from serverless.domain.lifecycle import close_record, released
+from serverless.domain.model import Outcome, TaskRecord, TaskState
+from serverless.observability import Metric, count, logger, record_keys
 from serverless.ports import LedgerPort
-from serverless.reporting import report_closed
 from serverless.settings import Settings
+from serverless.shared.reporting import report_closed
+from serverless.sweep.report import SweepReport
+from serverless.sweep.timing import LOOKUP_RETRY_SECONDS, TRANSIENT_LOOKUP_RETRY_SECONDS
 
-if TYPE_CHECKING:
-    from serverless.sweeper import SweepReport
-
-__all__ = [
-    "LOOKUP_RETRY_SECONDS",
-    "TRANSIENT_LOOKUP_RETRY_SECONDS",
-    "RecordWriter",
-    "log_keys",
-]
-
-#: A record whose lookup failed (DescribeTasks, DescribeServices, target health, stagger
-#: slot) is looked at again this much later: soon when AWS was only unavailable
-#: (throttling, 5xx, time-outs that outlived botocore's retries), later when it refused.
-TRANSIENT_LOOKUP_RETRY_SECONDS = 5.0
-LOOKUP_RETRY_SECONDS = 15.0
-
-
-def log_keys(record: TaskRecord) -> dict[str, object]:
-    """The log keys of one record (workers run side by side: keys go on each line)."""
-    return {"task_arn": record.task_arn, "ecs_service": record.service_name}
+__all__ = ["RecordWriter"]
 
 
 class RecordWriter:
@@ -61,7 +42,7 @@ class RecordWriter:
         self._report.add("lookup_failed", record.task_arn)
         logger.error(
             f"{what} failed; stop deferred",
-            extra={**log_keys(record), "error": str(error), "retry_in": retry},
+            extra={**record_keys(record), "error": str(error), "retry_in": retry},
         )
         self.write(record, released(record, self._clock.now() + retry))
 
@@ -97,7 +78,7 @@ class RecordWriter:
             # The lease expires by itself; a later run picks the record up again.
             logger.warning(
                 "could not write the record; its lease expires by itself",
-                extra={**log_keys(record), "error": str(error)},
+                extra={**record_keys(record), "error": str(error)},
             )
             return False
         return True

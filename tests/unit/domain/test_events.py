@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from serverless.errors import DrainTerminatorError, InvalidEventError
-from serverless.events import event_id_of, parse_task_event, parse_timestamp
+from serverless.domain.errors import DrainTerminatorError, InvalidEventError
+from serverless.domain.events import event_id_of, parse_task_event, parse_timestamp
 
-EVENTS = Path(__file__).resolve().parent.parent / "events"
+EVENTS = Path(__file__).resolve().parents[2] / "events"
 TASK_FIXTURES = sorted(
     p.name
     for p in EVENTS.glob("*.json")

@@ -7,17 +7,17 @@ from collections.abc import Callable
 
 import pytest
 
-from serverless.errors import (
+from serverless.domain.errors import (
     AwsUnavailableError,
     ConflictError,
     NotFoundError,
     PermanentAwsError,
 )
-from serverless.model import Outcome, RecordStatus, TaskState
-from serverless.pacing import STOP_TASK, Bucket, Pacer
-from serverless.policy import stop_reason
-from serverless.stopping import (
-    CLAIM_BATCH,
+from serverless.domain.lifecycle import stop_reason
+from serverless.domain.model import Outcome, RecordStatus, TaskState
+from serverless.shared.pacing import STOP_TASK, Bucket, Pacer
+from serverless.sweep.batch import CLAIM_BATCH
+from serverless.sweep.timing import (
     LOOKUP_RETRY_SECONDS,
     MAX_STOP_ATTEMPTS,
     STOP_RETRY_SECONDS,

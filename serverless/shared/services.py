@@ -3,41 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
-from serverless.clock import Clock
-from serverless.errors import DrainTerminatorError
-from serverless.model import ServiceInfo, ServicePolicy
+from serverless.domain.clock import Clock
+from serverless.domain.errors import DrainTerminatorError
+from serverless.domain.model import ServiceInfo, ServicePolicy, ServiceSnapshot
+from serverless.domain.tags import parse_policy
 from serverless.observability import logger
-from serverless.policy import parse_policy
-from serverless.ports import EcsPort, LedgerPort
+from serverless.ports import DESCRIBE_SERVICES_BATCH, EcsPort, LedgerPort
 from serverless.settings import Settings
 
-__all__ = [
-    "DESCRIBE_SERVICES_BATCH",
-    "LOOKUP_CLAIM_SECONDS",
-    "LOOKUP_POLL_SECONDS",
-    "ServiceDirectory",
-    "ServiceView",
-]
+__all__ = ["LOOKUP_CLAIM_SECONDS", "LOOKUP_POLL_SECONDS", "ServiceDirectory"]
 
-#: DescribeServices describes at most this many services per call.
-DESCRIBE_SERVICES_BATCH = 10
 #: One function at a time describes a service for the shared copy: the others wait up to
 #: this long for that copy (looking every LOOKUP_POLL_SECONDS), then describe it themselves.
 LOOKUP_CLAIM_SECONDS = 5.0
 LOOKUP_POLL_SECONDS = 0.1
 
 _NOT_OPTED_IN = ServicePolicy(enabled=False, wait_seconds=0)
-
-
-@dataclass(frozen=True, slots=True)
-class ServiceView:
-    """A service as DescribeServices showed it at ``read_at`` (None: it does not exist)."""
-
-    info: ServiceInfo | None
-    policy: ServicePolicy
-    read_at: float
 
 
 class ServiceDirectory:
@@ -61,13 +43,13 @@ class ServiceDirectory:
         self._shared = shared
         #: Runs before each DescribeServices of :meth:`policy` (e.g. to pace it).
         self._before_call = before_call
-        self._cache: dict[tuple[str, str], ServiceView] = {}
+        self._cache: dict[tuple[str, str], ServiceSnapshot] = {}
 
     def _view(
         self, cluster_arn: str, name: str, info: ServiceInfo | None, now: float
-    ) -> ServiceView:
+    ) -> ServiceSnapshot:
         if info is None:
-            view = ServiceView(None, _NOT_OPTED_IN, now)
+            view = ServiceSnapshot(None, _NOT_OPTED_IN, now)
         else:
             result = parse_policy(
                 info.tags, self._settings.tag_prefix, self._settings.default_wait_seconds
@@ -76,7 +58,7 @@ class ServiceDirectory:
             if before is None or before.info is None or before.info.tags != info.tags:
                 for warning in result.warnings:  # once per tag set, not on every refresh
                     logger.warning(warning, extra={"ecs_service": name, "cluster_arn": cluster_arn})
-            view = ServiceView(info, result.policy, now)
+            view = ServiceSnapshot(info, result.policy, now)
         self._cache[(cluster_arn, name)] = view
         return view
 
@@ -85,7 +67,7 @@ class ServiceDirectory:
         cluster_arn: str,
         names: Sequence[str],
         before_call: Callable[[], None] | None,
-    ) -> dict[str, ServiceView]:
+    ) -> dict[str, ServiceSnapshot]:
         if before_call is not None:
             before_call()
         found = self._ecs.describe_services(cluster_arn, names)
@@ -164,7 +146,7 @@ class ServiceDirectory:
         service_names: Sequence[str],
         max_age: float,
         before_call: Callable[[], None] | None = None,
-    ) -> dict[str, ServiceView | DrainTerminatorError]:
+    ) -> dict[str, ServiceSnapshot | DrainTerminatorError]:
         """Views of the services read at most ``max_age`` seconds ago, looking up the others
         in batches of ten (``before_call`` runs before each call, e.g. to pace it).
 
@@ -172,7 +154,7 @@ class ServiceDirectory:
         the service(s) it belongs to to the error; the others are unaffected.
         """
         now = self._clock.now()
-        views: dict[str, ServiceView | DrainTerminatorError] = {}
+        views: dict[str, ServiceSnapshot | DrainTerminatorError] = {}
         stale: list[str] = []
         for name in dict.fromkeys(service_names):
             view = self._cache.get((cluster_arn, name))

@@ -6,15 +6,14 @@ from typing import Any
 
 import pytest
 
-from serverless.errors import AwsUnavailableError, DrainTerminatorError
-from serverless.model import ServiceInfo, ServicePolicy
-from serverless.services import (
+from serverless.domain.errors import AwsUnavailableError, DrainTerminatorError
+from serverless.domain.model import ServiceInfo, ServicePolicy, ServiceSnapshot
+from serverless.settings import Settings
+from serverless.shared.services import (
     LOOKUP_CLAIM_SECONDS,
     LOOKUP_POLL_SECONDS,
     ServiceDirectory,
-    ServiceView,
 )
-from serverless.settings import Settings
 from tests.support.clock import ManualClock
 from tests.support.fakes import CLUSTER_ARN, FakeEcs, FakeLedger
 
@@ -151,7 +150,7 @@ def test_given_views_younger_than_max_age_when_fresh_asked_then_reused_without_a
     services.policy(CLUSTER_ARN, "web")
     clock.advance(5)
     view = services.fresh(CLUSTER_ARN, ["web"], max_age=5)["web"]
-    assert isinstance(view, ServiceView)
+    assert isinstance(view, ServiceSnapshot)
     assert view.read_at == clock.now() - 5
     assert len(ecs.describe_services_calls) == 1
 
@@ -165,7 +164,7 @@ def test_given_view_older_than_max_age_when_fresh_asked_then_read_again_and_opt_
     ecs.add_service("web", {"drain-terminator:enabled": "false"})
     clock.advance(5.1)
     view = services.fresh(CLUSTER_ARN, ["web"], max_age=5)["web"]
-    assert isinstance(view, ServiceView)
+    assert isinstance(view, ServiceSnapshot)
     assert not view.policy.enabled
     assert view.read_at == clock.now()
     # The task-events path sees the fresher view as well.
@@ -184,9 +183,9 @@ def test_given_23_stale_services_when_fresh_asked_then_batches_of_ten_each_paced
     )
     assert [len(call[1]) for call in ecs.describe_services_calls] == [10, 10, 4]
     assert len(paced) == 3
-    assert all(isinstance(views[name], ServiceView) for name in names)
+    assert all(isinstance(views[name], ServiceSnapshot) for name in names)
     ghost = views["ghost"]
-    assert isinstance(ghost, ServiceView)
+    assert isinstance(ghost, ServiceSnapshot)
     assert ghost.info is None
     assert not ghost.policy.enabled
 
@@ -201,7 +200,7 @@ def test_given_one_service_fails_when_fresh_asked_then_only_it_carries_the_error
         [AwsUnavailableError("Throttling"), AwsUnavailableError("Throttling")]
     )
     views = directory(ecs, clock).fresh(CLUSTER_ARN, names, 5)
-    assert all(isinstance(views[name], ServiceView) for name in names[:11])
+    assert all(isinstance(views[name], ServiceSnapshot) for name in names[:11])
     assert isinstance(views["svc-11"], DrainTerminatorError)
     # 10 + the failed batch of 2, then each of its services alone.
     assert [len(call[1]) for call in ecs.describe_services_calls] == [10, 2, 1, 1]

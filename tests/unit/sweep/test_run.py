@@ -6,11 +6,12 @@ from collections.abc import Callable
 
 import pytest
 
-from serverless.errors import AwsUnavailableError
-from serverless.model import Outcome, RecordStatus
-from serverless.policy import EARLY_START_DEBOUNCE_SECONDS, stop_reason
-from serverless.stopping import CLAIM_BATCH
-from serverless.sweeper import RETRY_SECONDS, SAFETY_MARGIN_SECONDS, UNIT_SECONDS
+from serverless.domain.early_start import EARLY_START_DEBOUNCE_SECONDS
+from serverless.domain.errors import AwsUnavailableError
+from serverless.domain.lifecycle import stop_reason
+from serverless.domain.model import Outcome, RecordStatus
+from serverless.sweep.batch import CLAIM_BATCH
+from serverless.sweep.timing import RETRY_SECONDS, SAFETY_MARGIN_SECONDS, UNIT_SECONDS
 from tests.support.clock import ManualClock
 from tests.support.fakes import CLUSTER_ARN, FakeTrigger
 from tests.support.sweeping import OPTED_IN, SHORT_TIMEOUT, Harness

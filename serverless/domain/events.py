@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from serverless.errors import InvalidEventError
-from serverless.model import TaskEvent
+from serverless.domain.errors import InvalidEventError
+from serverless.domain.model import TaskEvent
 
 __all__ = [
     "DETAIL_TYPE",

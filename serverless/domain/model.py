@@ -12,6 +12,8 @@ __all__ = [
     "RecordStatus",
     "ServiceInfo",
     "ServicePolicy",
+    "ServiceSnapshot",
+    "StopAction",
     "TaskEvent",
     "TaskRecord",
     "TaskState",
@@ -94,6 +96,12 @@ class ServiceInfo:
     target_group_arns: tuple[str, ...] = ()
 
 
+class StopAction(StrEnum):
+    """How a draining task is stopped once its wait is over."""
+
+    STOP_TASK = "stop-task"  # ecs:StopTask with our reason
+
+
 @dataclass(frozen=True, slots=True)
 class ServicePolicy:
     """How the terminator treats a service's drains, from the service's tags."""
@@ -103,6 +111,17 @@ class ServicePolicy:
     min_healthy_percent: int | None = None
     max_stops_per_minute: int | None = None
     dry_run: bool = False
+    stop_action: StopAction = StopAction.STOP_TASK
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceSnapshot:
+    """A service as DescribeServices showed it at ``read_at`` (``info`` None: it does not
+    exist), with the policy its tags give."""
+
+    info: ServiceInfo | None
+    policy: ServicePolicy
+    read_at: float
 
 
 class RecordStatus(StrEnum):

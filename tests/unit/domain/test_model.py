@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from serverless.model import (
+from serverless.domain.model import (
     DRAINING_LAST_STATUSES,
     Outcome,
     RecordStatus,

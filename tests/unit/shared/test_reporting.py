@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from serverless.model import Outcome, RecordStatus, TaskRecord
-from serverless.reporting import report_closed
+from serverless.domain.model import Outcome, RecordStatus, TaskRecord
+from serverless.shared.reporting import report_closed
 from tests.support.fakes import CLUSTER_ARN, task_arn
 
 Values = Callable[[str], list[float]]

@@ -18,8 +18,8 @@ import threading
 from collections import deque
 from dataclasses import dataclass
 
-from serverless.clock import Clock
-from serverless.errors import DrainTerminatorError
+from serverless.domain.clock import Clock
+from serverless.domain.errors import DrainTerminatorError
 from serverless.ports import LedgerPort
 
 __all__ = [

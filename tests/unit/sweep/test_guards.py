@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from serverless.errors import NotFoundError
-from serverless.guards import (
+from serverless.domain.errors import NotFoundError
+from serverless.domain.model import RecordStatus, ServiceInfo, ServicePolicy, TaskRecord
+from serverless.sweep.decide import GUARDS_PASSED, Deferral
+from serverless.sweep.guards import Guards, StaggerSlot, recheck_at, stagger_key
+from serverless.sweep.timing import (
     HEALTH_CACHE_SECONDS,
     HEALTH_RECHECK_SECONDS,
     STAGGER_HOLD_SECONDS,
-    Guards,
-    recheck_at,
-    stagger_key,
 )
-from serverless.model import RecordStatus, ServiceInfo, ServicePolicy, TaskRecord
 from tests.support.clock import ManualClock
 from tests.support.fakes import CLUSTER_ARN, FakeEcs, FakeLedger, FakeTargetHealth, task_arn
 
@@ -205,64 +204,116 @@ def test_given_max_stops_when_staggered_then_slots_spaced_60_over_n(
     policy = guarded(max_stops=per_minute)
     start = h.now
 
-    assert h.guards.stagger(record(suffix=1), policy, h.now) is None
-    second = h.guards.stagger(record(suffix=2), policy, h.now)
+    with h.guards.slot() as first:
+        assert h.guards.stagger(record(suffix=1), policy, h.now, first) is None
+        second = h.guards.stagger(record(suffix=2), policy, h.now, StaggerSlot())
 
-    assert second is not None
-    assert second.until == pytest.approx(start + spacing)
-    assert f"max {per_minute} stop(s) per minute" in second.reason
-    held = start + spacing + STAGGER_HOLD_SECONDS
-    assert h.ledger.slot_calls[0] == (stagger_key(record()), start, pytest.approx(held))
-    # The first stop happens (and is settled) at once: the next slot opens 60/N s later.
-    h.guards.settle(record(suffix=1), start, start)
+        assert second is not None
+        assert second.until == pytest.approx(start + spacing)
+        assert f"max {per_minute} stop(s) per minute" in second.reason
+        held = start + spacing + STAGGER_HOLD_SECONDS
+        assert h.ledger.slot_calls[0] == (stagger_key(record()), start, pytest.approx(held))
+        # The first stop happens at once: when its block ends the next slot opens 60/N s on.
+        first.stopped_at = start
     clock.advance(spacing)
-    assert h.guards.stagger(record(suffix=2), policy, h.now) is None
+    assert h.guards.stagger(record(suffix=2), policy, h.now, StaggerSlot()) is None
 
 
-def test_given_stop_delayed_by_retries_when_settled_then_next_slot_counts_from_the_stop(
+def test_given_stop_delayed_by_retries_when_block_ends_then_next_slot_counts_from_the_stop(
     h: Harness, clock: ManualClock
 ) -> None:
     policy = guarded(max_stops=2)
     start = h.now
-    assert h.guards.stagger(record(suffix=1), policy, start) is None
-    # StopTask succeeded only 12 s later (throttled, retried): 30 s spacing from then on.
-    h.guards.settle(record(suffix=1), start + 12, start + 12)
-    clock.advance(30)
-    deferral = h.guards.stagger(record(suffix=2), policy, h.now)
+    with h.guards.slot() as slot:
+        assert h.guards.stagger(record(suffix=1), policy, start, slot) is None
+        # StopTask succeeded only 12 s later (throttled, retried): 30 s spacing from then on.
+        clock.advance(12)
+        slot.stopped_at = start + 12
+    clock.advance(18)
+    deferral = h.guards.stagger(record(suffix=2), policy, h.now, StaggerSlot())
     assert deferral is not None
     assert deferral.until == pytest.approx(start + 42)
     clock.advance(12)
-    assert h.guards.stagger(record(suffix=2), policy, h.now) is None
+    assert h.guards.stagger(record(suffix=2), policy, h.now, StaggerSlot()) is None
 
 
 def test_given_slot_held_by_a_run_that_died_when_hold_lapses_then_slot_free(
     h: Harness, clock: ManualClock
 ) -> None:
     policy = guarded(max_stops=1)
-    assert h.guards.stagger(record(suffix=1), policy, h.now) is None  # never settled
+    assert h.guards.stagger(record(suffix=1), policy, h.now, StaggerSlot()) is None  # no block
     clock.advance(60 + STAGGER_HOLD_SECONDS - 1)
-    assert h.guards.stagger(record(suffix=2), policy, h.now) is not None
+    assert h.guards.stagger(record(suffix=2), policy, h.now, StaggerSlot()) is not None
     clock.advance(1)
-    assert h.guards.stagger(record(suffix=2), policy, h.now) is None
+    assert h.guards.stagger(record(suffix=2), policy, h.now, StaggerSlot()) is None
 
 
-def test_given_no_stop_happened_when_settled_then_slot_free_at_once(
+def test_given_no_stop_happened_when_block_ends_then_slot_free_at_once(h: Harness) -> None:
+    policy = guarded(max_stops=1)
+    with h.guards.slot() as slot:
+        assert h.guards.stagger(record(suffix=1), policy, h.now, slot) is None
+    assert h.guards.stagger(record(suffix=2), policy, h.now, StaggerSlot()) is None
+
+
+def test_given_block_ends_with_an_error_when_slot_held_then_it_stays_held_until_it_lapses(
     h: Harness, clock: ManualClock
 ) -> None:
+    # A stop may have happened that the slot does not know of: the hold lapses by itself.
     policy = guarded(max_stops=1)
-    assert h.guards.stagger(record(suffix=1), policy, h.now) is None
-    h.guards.settle(record(suffix=1), None, h.now)
-    assert h.guards.stagger(record(suffix=2), policy, h.now) is None
+
+    def work_that_fails() -> None:
+        with h.guards.slot() as slot:
+            assert h.guards.stagger(record(suffix=1), policy, h.now, slot) is None
+            raise RuntimeError("bug")
+
+    with pytest.raises(RuntimeError):
+        work_that_fails()
+    assert h.guards.stagger(record(suffix=2), policy, h.now, StaggerSlot()) is not None
+    clock.advance(60 + STAGGER_HOLD_SECONDS)
+    assert h.guards.stagger(record(suffix=2), policy, h.now, StaggerSlot()) is None
 
 
 def test_given_stagger_off_when_checked_then_ledger_untouched(h: Harness) -> None:
-    assert h.guards.stagger(record(), guarded(), h.now) is None
+    assert h.guards.stagger(record(), guarded(), h.now, StaggerSlot()) is None
     assert h.ledger.slot_calls == []
 
 
 def test_given_two_services_when_staggered_then_each_has_its_own_slots(h: Harness) -> None:
     policy = guarded(max_stops=1)
-    assert h.guards.stagger(record("web"), policy, h.now) is None
-    assert h.guards.stagger(record("api"), policy, h.now) is None
+    assert h.guards.stagger(record("web"), policy, h.now, StaggerSlot()) is None
+    assert h.guards.stagger(record("api"), policy, h.now, StaggerSlot()) is None
     assert stagger_key(record("web")) == f"stagger#{CLUSTER_ARN}#web"
     assert stagger_key(record("web")) != stagger_key(record("api"))
+
+
+# -- check: the verdict decide() reads -----------------------------------------------------------
+
+
+def test_given_no_guards_when_checked_then_passed_and_no_slot_held(h: Harness) -> None:
+    slot = StaggerSlot()
+    assert h.guards.check(record(), guarded(), h.info(), h.now, slot) is GUARDS_PASSED
+    assert slot.key is None
+
+
+def test_given_too_few_healthy_when_checked_then_deferral_and_stagger_not_consulted(
+    h: Harness,
+) -> None:
+    h.ecs.add_service("web", desired_count=2, target_groups=(TG_A,))
+    h.health.healthy[TG_A] = 1
+    policy = guarded(min_healthy=100, max_stops=1)
+    verdict = h.guards.check(record(), policy, h.info(), h.now, StaggerSlot())
+    assert isinstance(verdict, Deferral)
+    assert h.ledger.slot_calls == []
+
+
+def test_given_health_unreadable_when_checked_then_the_error_is_the_verdict(h: Harness) -> None:
+    h.ecs.add_service("web", desired_count=2, target_groups=(TG_A,))  # TG_A has no health
+    verdict = h.guards.check(record(), guarded(min_healthy=50), h.info(), h.now, StaggerSlot())
+    assert isinstance(verdict, NotFoundError)
+
+
+def test_given_stagger_slot_free_when_checked_then_passed_with_the_slot_held(h: Harness) -> None:
+    slot = StaggerSlot()
+    verdict = h.guards.check(record(), guarded(max_stops=1), h.info(), h.now, slot)
+    assert verdict is GUARDS_PASSED
+    assert slot.key == stagger_key(record())

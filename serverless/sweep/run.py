@@ -2,83 +2,32 @@
 
 A run plans from the due index (keys, status and lease only), waits inside the invocation
 for deadlines before its horizon, and hands the records that are due to
-:class:`serverless.stopping.BatchWorker` in small batches, several at once. It stays only
-while a drain is due within its horizon; an early-started run also looks at the ledger once
-more :data:`~serverless.policy.EARLY_START_DEBOUNCE_SECONDS` after it started, which covers
-the drains whose early start was held back meanwhile. A run whose time runs out while due
-drains remain hands over: it asks for the next run at once (an early start), rather than
-leaving the backlog to the next tick of the schedule.
+:class:`serverless.sweep.batch.BatchWorker` in small batches, several at once. It stays
+only while a drain is due within its horizon; an early-started run also looks at the
+ledger once more :data:`~serverless.domain.early_start.EARLY_START_DEBOUNCE_SECONDS` after
+it started, which covers the drains whose early start was held back meanwhile. A run
+whose time runs out while due drains remain hands over: it asks for the next run at once
+(an early start), rather than leaving the backlog to the next tick of the schedule.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
-from serverless.clock import Clock
-from serverless.errors import DrainTerminatorError
-from serverless.model import DueEntry, RecordStatus
+from serverless.domain.clock import Clock
+from serverless.domain.early_start import EARLY_START_DEBOUNCE_SECONDS
+from serverless.domain.errors import DrainTerminatorError
+from serverless.domain.model import DueEntry, RecordStatus
 from serverless.observability import logger
-from serverless.pacing import ECS_CALL_MAX_SECONDS, LEDGER_CALL_MAX_SECONDS, Pacer
-from serverless.policy import EARLY_START_DEBOUNCE_SECONDS
 from serverless.ports import Ports
-from serverless.services import ServiceDirectory
 from serverless.settings import Settings
-from serverless.stopping import BatchWorker
+from serverless.shared.pacing import Pacer
+from serverless.shared.services import ServiceDirectory
+from serverless.sweep.batch import BatchWorker
+from serverless.sweep.report import SweepReport
+from serverless.sweep.timing import RETRY_SECONDS, SAFETY_MARGIN_SECONDS, UNIT_SECONDS
 
-__all__ = ["RETRY_SECONDS", "SAFETY_MARGIN_SECONDS", "UNIT_SECONDS", "SweepReport", "Sweeper"]
-
-#: Time kept in reserve at the end of an invocation (finish writes, flush metrics).
-SAFETY_MARGIN_SECONDS = 10.0
-#: The least time a batch needs: a claim, then a DescribeTasks or StopTask, at their longest.
-UNIT_SECONDS = LEDGER_CALL_MAX_SECONDS + ECS_CALL_MAX_SECONDS
-#: After a round that claimed nothing (another run holds the records, or the ledger
-#: failed), look again this much later instead of at once.
-RETRY_SECONDS = 1.0
-
-
-@dataclass(slots=True)
-class SweepReport:
-    """What one sweeper run did (returned by the handler, asserted by tests); thread-safe."""
-
-    stopped: list[str] = field(default_factory=list)
-    closed: list[str] = field(default_factory=list)
-    deferred: list[str] = field(default_factory=list)
-    dry_run: list[str] = field(default_factory=list)
-    failed: list[str] = field(default_factory=list)
-    lookup_failed: list[str] = field(default_factory=list)
-    conflicts: int = 0
-    polls: int = 0
-    token_takes: int = 0
-    handed_over: bool = False
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
-
-    def add(self, kind: str, task_arn: str) -> None:
-        """Note ``task_arn`` under ``kind`` (one of the list fields)."""
-        with self._lock:
-            getattr(self, kind).append(task_arn)
-
-    def conflict(self) -> None:
-        """Count a conditional write or claim that lost to another writer."""
-        with self._lock:
-            self.conflicts += 1
-
-    def as_dict(self) -> dict[str, object]:
-        """A JSON-friendly summary."""
-        with self._lock:
-            return {
-                "stopped": list(self.stopped),
-                "closed": list(self.closed),
-                "deferred": list(self.deferred),
-                "dry_run": list(self.dry_run),
-                "failed": list(self.failed),
-                "lookup_failed": list(self.lookup_failed),
-                "conflicts": self.conflicts,
-                "polls": self.polls,
-                "token_takes": self.token_takes,
-                "handed_over": self.handed_over,
-            }
+__all__ = ["Sweeper"]
 
 
 class Sweeper:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from serverless.errors import AwsUnavailableError
-from serverless.pacing import DESCRIBE_TASKS, STOP_TASK, Bucket, Pacer
+from serverless.domain.errors import AwsUnavailableError
+from serverless.shared.pacing import DESCRIBE_TASKS, STOP_TASK, Bucket, Pacer
 from tests.support.clock import ManualClock
 from tests.support.fakes import FakeLedger
 from tests.support.sweeping import Harness

@@ -7,12 +7,13 @@ from collections.abc import Callable
 
 import pytest
 
-from serverless.errors import AwsUnavailableError, ConflictError
-from serverless.model import Outcome, RecordStatus, TaskEvent
-from serverless.policy import stop_reason
-from serverless.services import ServiceDirectory
+from serverless.domain.early_start import EARLY_START_DEBOUNCE_SECONDS
+from serverless.domain.errors import AwsUnavailableError, ConflictError
+from serverless.domain.lifecycle import stop_reason
+from serverless.domain.model import Outcome, RecordStatus, TaskEvent
 from serverless.settings import Settings
-from serverless.tracker import EARLY_START_DEBOUNCE_SECONDS, DrainTracker, TrackAction
+from serverless.shared.services import ServiceDirectory
+from serverless.track.tracker import DrainTracker, TrackAction
 from tests.support.clock import ManualClock
 from tests.support.fakes import CLUSTER_ARN, FakeEcs, FakeLedger, FakeTrigger, task_arn
 

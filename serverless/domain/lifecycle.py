@@ -1,11 +1,14 @@
-"""Pure rules: how tags become a policy, what a stop reason says, how records change."""
+"""The record lifecycle: how a drain record is opened, changed, released, stopped and closed.
+
+Pure functions over frozen :class:`TaskRecord` values (changed with ``replace``); the use
+cases write what they return.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
-from serverless.model import (
+from serverless.domain.model import (
     Outcome,
     RecordStatus,
     ServicePolicy,
@@ -15,133 +18,24 @@ from serverless.model import (
 )
 
 __all__ = [
-    "EARLY_START_DEBOUNCE_SECONDS",
-    "EARLY_START_SOURCE",
-    "MAX_TAG_DIGITS",
     "REASON_PREFIX",
-    "TAG_DRY_RUN",
-    "TAG_ENABLED",
-    "TAG_MAX_STOPS_PER_MINUTE",
-    "TAG_MIN_HEALTHY_PERCENT",
-    "TAG_WAIT_SECONDS",
-    "PolicyResult",
     "claimed",
     "close_record",
+    "confirmed",
     "new_drain_record",
     "observed",
     "on_drain_event",
     "on_stopped_event",
     "outcome_for_observed",
-    "parse_policy",
     "released",
     "stop_reason",
     "stop_requested",
     "wait_raised",
 ]
 
+#: Every StopTask reason of ours starts with this: how a stop is told apart from ECS's own.
 REASON_PREFIX = "drain-terminator:"
 MAX_REASON_LENGTH = 255
-#: Numeric tag values have at most this many digits (wait-seconds up to ~31 years).
-MAX_TAG_DIGITS = 9
-#: ``source`` of the event with which the task-events function starts a sweeper run early.
-EARLY_START_SOURCE = "drain-terminator"
-#: At most one early sweeper start per this many seconds from one warm container; an early
-#: run therefore looks at the ledger again this long after it started before it returns, so
-#: the drains whose early start was held back are found.
-EARLY_START_DEBOUNCE_SECONDS = 30.0
-
-TAG_ENABLED = "enabled"
-TAG_WAIT_SECONDS = "wait-seconds"
-TAG_MIN_HEALTHY_PERCENT = "min-healthy-percent"
-TAG_MAX_STOPS_PER_MINUTE = "max-stops-per-minute"
-TAG_DRY_RUN = "dry-run"
-
-
-@dataclass(frozen=True, slots=True)
-class PolicyResult:
-    """A parsed policy plus the problems found in the tags (the caller logs them)."""
-
-    policy: ServicePolicy
-    warnings: tuple[str, ...] = ()
-
-
-def _whole(raw: str) -> int | None:
-    """A whole number of at most :data:`MAX_TAG_DIGITS` digits (anything longer could not
-    be stored in the ledger and means nothing as seconds or stops), else None."""
-    text = raw.strip()
-    if not text or not text.isascii() or not text.isdigit() or len(text) > MAX_TAG_DIGITS:
-        return None
-    return int(text)
-
-
-def parse_policy(tags: Mapping[str, str], prefix: str, default_wait: int) -> PolicyResult:
-    """Turn a service's tags into its :class:`ServicePolicy`.
-
-    ``<prefix>enabled`` must be ``true`` (any case) to opt in. An invalid wait falls back to
-    ``default_wait`` (never to zero); an invalid guard value turns that guard off. Both
-    produce a warning naming the tag and the value.
-    """
-    warnings: list[str] = []
-    enabled = tags.get(prefix + TAG_ENABLED, "").strip().lower() == "true"
-
-    wait = default_wait
-    raw_wait = tags.get(prefix + TAG_WAIT_SECONDS)
-    if raw_wait is not None:
-        parsed = _whole(raw_wait)
-        if parsed is None:
-            warnings.append(
-                f"tag {prefix}{TAG_WAIT_SECONDS}={raw_wait!r} is not a whole number of "
-                f"seconds from 0 to {10**MAX_TAG_DIGITS - 1}; using the default {default_wait}s"
-            )
-        else:
-            wait = parsed
-
-    min_healthy: int | None = None
-    raw_min = tags.get(prefix + TAG_MIN_HEALTHY_PERCENT)
-    if raw_min is not None:
-        parsed = _whole(raw_min)
-        if parsed is None or parsed > 100:
-            warnings.append(
-                f"tag {prefix}{TAG_MIN_HEALTHY_PERCENT}={raw_min!r} must be 0-100; "
-                "the min-healthy guard is off"
-            )
-        else:
-            min_healthy = parsed
-
-    max_stops: int | None = None
-    raw_max = tags.get(prefix + TAG_MAX_STOPS_PER_MINUTE)
-    if raw_max is not None:
-        parsed = _whole(raw_max)
-        if parsed is None or parsed < 1:
-            warnings.append(
-                f"tag {prefix}{TAG_MAX_STOPS_PER_MINUTE}={raw_max!r} must be a whole "
-                f"number from 1 to {10**MAX_TAG_DIGITS - 1}; stops are not staggered"
-            )
-        else:
-            max_stops = parsed
-
-    dry_run = False
-    raw_dry = tags.get(prefix + TAG_DRY_RUN)
-    if raw_dry is not None:
-        value = raw_dry.strip().lower()
-        if value in {"true", "false"}:
-            dry_run = value == "true"
-        else:
-            # Fail safe: a mistyped dry-run tag must not turn real stops on.
-            dry_run = True
-            warnings.append(
-                f"tag {prefix}{TAG_DRY_RUN}={raw_dry!r} is not true or false; "
-                "treating the service as dry-run"
-            )
-
-    policy = ServicePolicy(
-        enabled=enabled,
-        wait_seconds=wait,
-        min_healthy_percent=min_healthy,
-        max_stops_per_minute=max_stops,
-        dry_run=dry_run,
-    )
-    return PolicyResult(policy, tuple(warnings))
 
 
 def stop_reason(wait_seconds: int) -> str:
@@ -319,3 +213,23 @@ def on_stopped_event(
         if took > confirm_after_seconds:
             closed = replace(closed, outcome=Outcome.UNCONFIRMED)
     return closed
+
+
+def confirmed(
+    record: TaskRecord,
+    task: TaskState | None,
+    now: float,
+    retention_seconds: int,
+    confirm_after_seconds: float,
+) -> TaskRecord:
+    """``record`` (our StopTask was sent) closed at its confirmation check, from what
+    DescribeTasks shows of its task at ``now`` (None: the task is gone).
+    """
+    if task is not None and task.draining:
+        return close_record(record, Outcome.UNCONFIRMED, now, retention_seconds, seen=task)
+    if task is None:
+        return close_record(record, Outcome.STOPPED_BY_TERMINATOR, now, retention_seconds)
+    # The check runs at the confirmation deadline: a task seen stopping is confirmed even
+    # when ECS did not report when it started stopping.
+    window = float("inf") if task.stopping_at is None else confirm_after_seconds
+    return on_stopped_event(record, task, now, retention_seconds, window) or record

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from serverless.model import Outcome, TaskRecord
-from serverless.observability import Metric, count, logger, observe_seconds
+from serverless.domain.model import Outcome, TaskRecord
+from serverless.observability import Metric, count, logger, observe_seconds, record_keys
 
 __all__ = ["report_closed"]
 
@@ -11,8 +11,7 @@ __all__ = ["report_closed"]
 def report_closed(record: TaskRecord) -> None:
     """Log and count a record that has just been closed."""
     extra: dict[str, object] = {
-        "task_arn": record.task_arn,
-        "ecs_service": record.service_name,
+        **record_keys(record),
         "outcome": str(record.outcome),
         "observed_status": record.observed_status,
         "stopped_reason": record.stopped_reason,
