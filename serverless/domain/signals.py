@@ -164,7 +164,7 @@ def outcome_of_exit_status(status: int) -> tuple[SignalOutcome, Missing | None]:
 class SignalPort(Protocol):
     """Delivers a signal to one container of a task; never raises for an AWS refusal.
 
-    Raises :class:`serverless.errors.AwsUnavailableError` only for a transient AWS failure
+    Raises :class:`serverless.domain.errors.AwsUnavailableError` only for a transient AWS failure
     that survived botocore's retries (the caller may try again later).
     """
 

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from serverless.signals import (
+from serverless.domain.signals import (
     OUTPUT_LIMIT,
     Missing,
     SignalCommand,
