@@ -190,9 +190,8 @@ Decision = Confirm | Close | Release | LookupFailed | DryRun | Stop | CheckGuard
 
 def decide(seen: Seen, limits: Limits, now: float, time_left: float) -> Decision:
     """The next step for ``seen.record`` at ``now``, with ``time_left`` seconds of the
-    invocation left for work. Never a :class:`Stop` before the record's deadline (the due
-    index only hands over records that are due), never one on stale facts, never a second
-    one for a record whose stop was requested."""
+    invocation left for work. Never a :class:`Stop` before the record's deadline, never one
+    on stale facts, never a second one for a record whose stop was requested."""
     record, task = seen.record, seen.task
     if isinstance(task, DrainTerminatorError):
         return LookupFailed(record, "DescribeTasks", task)
@@ -217,6 +216,10 @@ def decide(seen: Seen, limits: Limits, now: float, time_left: float) -> Decision
         record = wait_raised(record, policy.wait_seconds)
         if record.due_at > now:
             return Release(record, record.due_at, "wait raised during the drain; stop postponed")
+    if now < record.deadline:
+        # The ledger hands over only records that are due: this rule keeps "never before
+        # drain start + wait" true of this function on its own.
+        return Release(record, max(record.due_at, record.deadline), "stop not sent: too early")
     guards = seen.guards
     if guards is None:
         return CheckGuards(record, policy, service.info)

@@ -207,6 +207,24 @@ def test_given_wait_raised_but_already_over_when_decided_then_stop_with_the_rais
     assert decision.reason == stop_reason(121)
 
 
+@pytest.mark.parametrize("early_by", [0.001, 1.0, 120.0])
+def test_given_record_handed_over_before_its_deadline_when_decided_then_release_never_stop(
+    early_by: float,
+) -> None:
+    # The claim hands over only due records; decide() keeps the rule on its own as well.
+    now = T0 + 120 - early_by
+
+    decision = decide(seen(), LIMITS, now, PLENTY)
+
+    assert decision == Release(record(), T0 + 120, "stop not sent: too early")
+
+
+def test_given_deadline_reached_exactly_when_decided_then_stop() -> None:
+    at_deadline = seen(described_at=T0 + 120, service=snapshot(read_at=T0 + 120))
+
+    assert isinstance(decide(at_deadline, LIMITS, T0 + 120, PLENTY), Stop)
+
+
 # -- the guards ----------------------------------------------------------------------------------
 
 
