@@ -11,17 +11,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 
-from serverless.clock import Clock, SystemClock
-from serverless.errors import InvalidEventError
-from serverless.events import event_id_of, parse_task_event
+from serverless.domain.clock import Clock, SystemClock
+from serverless.domain.early_start import EARLY_START_SOURCE
+from serverless.domain.errors import InvalidEventError
+from serverless.domain.events import event_id_of, parse_task_event
 from serverless.observability import Metric, count, log_keys, logger
-from serverless.pacing import DESCRIBE_SERVICES_SINGLY, Pacer
-from serverless.policy import EARLY_START_SOURCE
 from serverless.ports import Ports
-from serverless.services import ServiceDirectory
 from serverless.settings import Settings, load_settings
-from serverless.sweeper import Sweeper
-from serverless.tracker import DrainTracker
+from serverless.shared.pacing import DESCRIBE_SERVICES_SINGLY, Pacer
+from serverless.shared.services import ServiceDirectory
+from serverless.sweep.run import Sweeper
+from serverless.track.tracker import DrainTracker
 
 __all__ = ["App", "bootstrap", "current", "install", "reset"]
 

@@ -10,6 +10,8 @@ from typing import Any, Protocol, TypeVar, cast
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
+from serverless.domain.model import TaskRecord
+
 __all__ = [
     "DEFAULT_NAMESPACE",
     "SERVICE_NAME",
@@ -19,6 +21,7 @@ __all__ = [
     "logger",
     "metrics",
     "observe_seconds",
+    "record_keys",
     "tracer",
 ]
 
@@ -97,3 +100,9 @@ def log_keys(**keys: object) -> Iterator[None]:
         yield
     finally:
         logger.remove_keys(list(present))
+
+
+def record_keys(record: TaskRecord) -> dict[str, object]:
+    """The log keys of one record, for ``extra=`` (a run's workers share the logger, so the
+    keys go on each line rather than through :func:`log_keys`)."""
+    return {"task_arn": record.task_arn, "ecs_service": record.service_name}

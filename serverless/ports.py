@@ -11,9 +11,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
-from serverless.model import DueEntry, ServiceInfo, TaskRecord, TaskState
+from serverless.domain.model import DueEntry, ServiceInfo, TaskRecord, TaskState
 
 __all__ = [
+    "DESCRIBE_SERVICES_BATCH",
     "Concurrency",
     "EcsPort",
     "LedgerPort",
@@ -21,6 +22,9 @@ __all__ = [
     "SweepTrigger",
     "TargetHealthPort",
 ]
+
+#: DescribeServices describes at most this many services per call (:class:`EcsPort`).
+DESCRIBE_SERVICES_BATCH = 10
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -105,8 +109,8 @@ class EcsPort(Protocol):
     def describe_services(
         self, cluster_arn: str, service_names: Sequence[str]
     ) -> dict[str, ServiceInfo]:
-        """Tags, desired count and target groups of up to 10 services, keyed by name;
-        services that do not exist (or are inactive) are left out.
+        """Tags, desired count and target groups of up to :data:`DESCRIBE_SERVICES_BATCH`
+        services, keyed by name; services that do not exist (or are inactive) are left out.
         """
         ...
 

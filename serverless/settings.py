@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from serverless.errors import ConfigError
+from serverless.domain.errors import ConfigError
 
 __all__ = [
     "CONFIRM_AFTER_SECONDS",
@@ -78,7 +78,7 @@ class Settings:
     sweeper_function_name: str = ""
     early_start_below_seconds: int = 120
     # The tags (opt-in, dry-run, wait, guards) and desiredCount a StopTask is decided on are
-    # at most this many seconds old (the task state: see stopping.TASK_STATE_MAX_AGE_SECONDS).
+    # at most this many seconds old (the task state: sweep.timing.TASK_STATE_MAX_AGE_SECONDS).
     decision_max_age_seconds: int = 5
 
 

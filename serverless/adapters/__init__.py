@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from serverless.adapters.concurrency import InlineConcurrency, ThreadConcurrency
 from serverless.adapters.dynamodb_ledger import DynamoLedger
 from serverless.adapters.ecs import EcsAdapter
 from serverless.adapters.elb import TargetHealthAdapter
 from serverless.adapters.lambda_trigger import LambdaSweepTrigger
-from serverless.concurrency import InlineConcurrency, ThreadConcurrency
 from serverless.ports import Concurrency, Ports
 from serverless.settings import Settings
 

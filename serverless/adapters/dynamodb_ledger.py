@@ -15,8 +15,8 @@ from typing import Any
 
 from serverless.adapters.clients import LazyClient
 from serverless.adapters.errors import aws_errors
-from serverless.errors import ConflictError
-from serverless.model import DueEntry, Outcome, RecordStatus, ServiceInfo, TaskRecord
+from serverless.domain.errors import ConflictError
+from serverless.domain.model import DueEntry, Outcome, RecordStatus, ServiceInfo, TaskRecord
 
 __all__ = [
     "DUE_INDEX",

@@ -8,14 +8,15 @@ from typing import Any
 
 from serverless.adapters.clients import LazyClient
 from serverless.adapters.errors import aws_errors
-from serverless.errors import NotFoundError
-from serverless.model import ServiceInfo, TaskState
+from serverless.domain.errors import NotFoundError
+from serverless.domain.model import ServiceInfo, TaskState
+from serverless.ports import DESCRIBE_SERVICES_BATCH
 
-__all__ = ["DESCRIBE_SERVICES_BATCH", "DESCRIBE_TASKS_BATCH", "EcsAdapter"]
+__all__ = ["DESCRIBE_TASKS_BATCH", "EcsAdapter"]
 
-#: DescribeTasks accepts at most 100 tasks per call, DescribeServices 10 services.
+#: DescribeTasks accepts at most 100 tasks per call (DescribeServices: the port's
+#: DESCRIBE_SERVICES_BATCH services).
 DESCRIBE_TASKS_BATCH = 100
-DESCRIBE_SERVICES_BATCH = 10
 
 
 def _epoch(value: object) -> float | None:

@@ -16,7 +16,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from serverless.errors import (
+from serverless.domain.errors import (
     AwsUnavailableError,
     ConflictError,
     DrainTerminatorError,
@@ -133,7 +133,7 @@ def aws_errors(action: str) -> Iterator[None]:
     """Raise the domain error of any botocore failure inside the block (cause kept).
 
     ``with aws_errors("StopTask"): client.stop_task(...)`` is the one place an adapter
-    turns ``ClientError``/``BotoCoreError`` into :mod:`serverless.errors`.
+    turns ``ClientError``/``BotoCoreError`` into :mod:`serverless.domain.errors`.
     """
     try:
         yield

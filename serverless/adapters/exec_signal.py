@@ -25,8 +25,8 @@ from serverless.adapters.ssm_session import (
     SessionTranscript,
     run_session,
 )
-from serverless.errors import AwsUnavailableError, DrainTerminatorError, NotFoundError
-from serverless.signals import (
+from serverless.domain.errors import AwsUnavailableError, DrainTerminatorError, NotFoundError
+from serverless.domain.signals import (
     Missing,
     SignalCommand,
     SignalOutcome,
@@ -67,7 +67,7 @@ def _error_code(error: DrainTerminatorError) -> tuple[str, str]:
 
 
 class ExecSignalAdapter:
-    """:class:`serverless.signals.SignalPort` through ECS Exec (``exec`` stop action).
+    """:class:`serverless.domain.signals.SignalPort` through ECS Exec (``exec`` stop action).
 
     ``ecs_client`` and ``ssm_client`` are botocore clients (created on first use when
     omitted); ``limits`` bound each step of the session; ``shell`` runs the command.

@@ -7,12 +7,12 @@ from typing import Any
 
 from serverless.adapters.clients import LazyClient
 from serverless.adapters.errors import aws_errors
-from serverless.policy import EARLY_START_SOURCE
+from serverless.domain.early_start import EARLY_START_SOURCE
 
 __all__ = ["EARLY_START_EVENT", "LambdaSweepTrigger"]
 
 #: The payload of an early run (the sweeper then looks at the ledger once more before it
-#: returns, see :data:`serverless.policy.EARLY_START_DEBOUNCE_SECONDS`).
+#: returns, see :data:`serverless.domain.early_start.EARLY_START_DEBOUNCE_SECONDS`).
 EARLY_START_EVENT = {"source": EARLY_START_SOURCE, "detail-type": "Sweep Requested", "detail": {}}
 
 

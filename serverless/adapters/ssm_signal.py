@@ -20,9 +20,9 @@ from botocore.exceptions import ClientError
 
 from serverless.adapters.clients import LazyClient
 from serverless.adapters.errors import aws_errors, call_time_bound, client_config
-from serverless.clock import Clock, SystemClock
-from serverless.errors import AwsUnavailableError, DrainTerminatorError, NotFoundError
-from serverless.signals import (
+from serverless.domain.clock import Clock, SystemClock
+from serverless.domain.errors import AwsUnavailableError, DrainTerminatorError, NotFoundError
+from serverless.domain.signals import (
     Missing,
     SignalCommand,
     SignalOutcome,
@@ -122,7 +122,7 @@ def _calls(action: str) -> Iterator[None]:
 
 
 class SsmSignalAdapter:
-    """:class:`serverless.signals.SignalPort` through SSM Run Command (EC2 launch type).
+    """:class:`serverless.domain.signals.SignalPort` through SSM Run Command (EC2 launch type).
 
     ``ecs_client`` and ``ssm_client`` are botocore clients (created on first use when
     omitted); ``clock`` paces the polling (a virtual clock in tests).

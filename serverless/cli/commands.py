@@ -21,8 +21,8 @@ from serverless.cli.context import (
 from serverless.cli.model import ServiceView, TaskView, task_id
 from serverless.cli.render import when
 from serverless.cli.verify import Verifier
-from serverless.errors import ConfigError, NotFoundError, PermanentAwsError
-from serverless.policy import PolicyResult, parse_policy
+from serverless.domain.errors import ConfigError, NotFoundError, PermanentAwsError
+from serverless.domain.tags import PolicyResult, parse_policy
 
 __all__ = ["cmd_explain", "cmd_migrate_sidecar", "cmd_status", "cmd_tags", "cmd_verify"]
 

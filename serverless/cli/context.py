@@ -11,8 +11,8 @@ from typing import Any, TextIO
 from serverless.cli import terraform_outputs
 from serverless.cli.aws.ledger import LedgerReader
 from serverless.cli.aws.session import AwsAccess
-from serverless.clock import Clock
-from serverless.errors import ConfigError
+from serverless.domain.clock import Clock
+from serverless.domain.errors import ConfigError
 from serverless.settings import DEFAULT_WAIT_SECONDS, TABLE_NAME, TAG_PREFIX
 
 __all__ = [

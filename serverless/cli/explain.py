@@ -1,7 +1,7 @@
 """``explain``: a task's history from its ledger record, and the decision in words.
 
 Everything here is derived from the record's own fields (see
-:class:`serverless.model.TaskRecord`) and, for a task without a record, from what ECS and
+:class:`serverless.domain.model.TaskRecord`) and, for a task without a record, from what ECS and
 the service's tags say now. No AWS calls: the command gathers, this module words.
 """
 
@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 
 from serverless.cli.model import ServiceView, TaskView, task_id
 from serverless.cli.render import duration, iso, seconds, when
-from serverless.model import Outcome, RecordStatus, TaskRecord
-from serverless.policy import REASON_PREFIX, PolicyResult
+from serverless.domain.lifecycle import REASON_PREFIX
+from serverless.domain.model import Outcome, RecordStatus, TaskRecord
+from serverless.domain.tags import PolicyResult
 
 __all__ = [
     "Decision",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from serverless.model import SERVICE_GROUP_PREFIX, is_draining
+from serverless.domain.model import SERVICE_GROUP_PREFIX, is_draining
 
 __all__ = ["DeploymentView", "ServiceView", "TaskView", "task_id"]
 

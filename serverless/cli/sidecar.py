@@ -20,8 +20,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from serverless.errors import DrainTerminatorError
-from serverless.policy import TAG_ENABLED, TAG_WAIT_SECONDS, parse_policy
+from serverless.domain.errors import DrainTerminatorError
+from serverless.domain.tags import TAG_ENABLED, TAG_WAIT_SECONDS, parse_policy
 
 __all__ = [
     "READ_ONLY_FIELDS",

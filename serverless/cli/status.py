@@ -15,8 +15,8 @@ from typing import Any
 from serverless.cli.explain import guard_of
 from serverless.cli.model import task_id
 from serverless.cli.render import duration, iso, seconds, table, when
-from serverless.model import Outcome, RecordStatus, TaskRecord
-from serverless.policy import PolicyResult
+from serverless.domain.model import Outcome, RecordStatus, TaskRecord
+from serverless.domain.tags import PolicyResult
 
 __all__ = ["build_status", "render"]
 

@@ -1,6 +1,6 @@
 """``tags``: the opt-in tags of a service, checked with the terminator's own rules.
 
-The values go through :func:`serverless.policy.parse_policy` — the function the
+The values go through :func:`serverless.domain.tags.parse_policy` — the function the
 task-events and sweeper functions apply — so a tag set that would be read differently
 (an invalid wait falling back to the default, a guard turned off) is refused here.
 """
@@ -12,8 +12,8 @@ import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from serverless.errors import DrainTerminatorError
-from serverless.policy import (
+from serverless.domain.errors import DrainTerminatorError
+from serverless.domain.tags import (
     TAG_DRY_RUN,
     TAG_ENABLED,
     TAG_MAX_STOPS_PER_MINUTE,

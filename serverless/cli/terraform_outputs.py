@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from serverless.errors import ConfigError
+from serverless.domain.errors import ConfigError
 
 __all__ = ["TerraformLedger", "from_outputs", "read_outputs"]
 

@@ -253,7 +253,7 @@ class EventLoop:
 
 
 class SimClock:
-    """:class:`serverless.clock.Clock` on the loop: what the handlers see as time."""
+    """:class:`serverless.domain.clock.Clock` on the loop: what the handlers see as time."""
 
     def __init__(self, loop: EventLoop) -> None:
         self._loop = loop

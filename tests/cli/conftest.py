@@ -20,7 +20,7 @@ from moto.moto_api import state_manager
 
 from serverless.adapters.dynamodb_ledger import to_item
 from serverless.cli.app import main
-from serverless.model import Outcome, RecordStatus, TaskRecord
+from serverless.domain.model import Outcome, RecordStatus, TaskRecord
 from sim.terraform import ledger_table_spec
 
 ACCOUNT = "111122223333"
@@ -34,7 +34,7 @@ REASON = (
 
 
 class FixedClock:
-    """serverless.clock.Clock at a fixed epoch second; sleep moves it forward."""
+    """serverless.domain.clock.Clock at a fixed epoch second; sleep moves it forward."""
 
     def __init__(self, now: float = NOW) -> None:
         self.value = now

@@ -14,7 +14,7 @@ import pytest
 
 from serverless.cli.app import main
 from serverless.cli.terraform_outputs import from_outputs
-from serverless.errors import ConfigError
+from serverless.domain.errors import ConfigError
 from tests.cli.conftest import Account, Result
 
 REPO = Path(__file__).resolve().parents[2]

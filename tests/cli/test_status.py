@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from serverless.model import Outcome, RecordStatus
+from serverless.domain.model import Outcome, RecordStatus
 from tests.cli.conftest import NOW, OPTED_IN, Account
 
 

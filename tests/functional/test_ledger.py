@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from serverless.adapters.dynamodb_ledger import DynamoLedger
-from serverless.model import DueEntry, RecordStatus, ServiceInfo, TaskRecord
+from serverless.domain.model import DueEntry, RecordStatus, ServiceInfo, TaskRecord
 from tests.support.fakes import CLUSTER_ARN, task_arn
 from tests.support.world import TABLE, World
 

@@ -22,8 +22,8 @@ from serverless.adapters.ssm_signal import (
     SsmSignalAdapter,
     host_script,
 )
-from serverless.errors import AwsUnavailableError
-from serverless.signals import (
+from serverless.domain.errors import AwsUnavailableError
+from serverless.domain.signals import (
     Missing,
     SignalCommand,
     SignalOutcome,

@@ -12,7 +12,7 @@ DEFAULT_START = datetime(2026, 11, 22, 10, 0, 0, tzinfo=UTC).timestamp()
 
 
 class ManualClock:
-    """Implements serverless.clock.Clock; time moves only when someone sleeps or advances."""
+    """Implements serverless.domain.clock.Clock; time moves only when someone sleeps or advances."""
 
     def __init__(self, start: float = DEFAULT_START) -> None:
         self._now = start

@@ -11,11 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from serverless.adapters.concurrency import InlineConcurrency
 from serverless.app import App, bootstrap
-from serverless.clock import Clock
-from serverless.concurrency import InlineConcurrency
-from serverless.errors import ConflictError, NotFoundError
-from serverless.model import DueEntry, RecordStatus, ServiceInfo, TaskRecord, TaskState
+from serverless.domain.clock import Clock
+from serverless.domain.errors import ConflictError, NotFoundError
+from serverless.domain.model import DueEntry, RecordStatus, ServiceInfo, TaskRecord, TaskState
 from serverless.ports import Ports, SweepTrigger
 from serverless.settings import Settings
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from serverless.model import RecordStatus, TaskRecord
-from serverless.services import ServiceDirectory
+from serverless.domain.model import RecordStatus, TaskRecord
 from serverless.settings import Settings
-from serverless.sweeper import Sweeper, SweepReport
+from serverless.shared.services import ServiceDirectory
+from serverless.sweep.report import SweepReport
+from serverless.sweep.run import Sweeper
 from tests.support.clock import FakeContext, ManualClock
 from tests.support.fakes import (
     CLUSTER_ARN,

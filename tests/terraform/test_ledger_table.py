@@ -10,7 +10,7 @@ import pytest
 from moto import mock_aws
 
 from serverless.adapters.dynamodb_ledger import DUE_INDEX, DynamoLedger, to_item
-from serverless.model import RecordStatus, TaskRecord
+from serverless.domain.model import RecordStatus, TaskRecord
 from sim.terraform import MODULE_DIR, find_resource, ledger_table_spec, load_tf, ttl_attribute
 
 TASK_ARN = "arn:aws:ecs:us-east-1:111122223333:task/prod/7e3f9c2100000000000000000000000a"

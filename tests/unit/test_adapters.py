@@ -33,15 +33,15 @@ from serverless.adapters.errors import (
     translate,
 )
 from serverless.adapters.lambda_trigger import EARLY_START_EVENT, LambdaSweepTrigger
-from serverless.errors import (
+from serverless.domain.errors import (
     AwsUnavailableError,
     ConflictError,
     DrainTerminatorError,
     NotFoundError,
     PermanentAwsError,
 )
-from serverless.model import ServiceInfo
-from serverless.pacing import ECS_CALL_MAX_SECONDS, LEDGER_CALL_MAX_SECONDS
+from serverless.domain.model import ServiceInfo
+from serverless.shared.pacing import ECS_CALL_MAX_SECONDS, LEDGER_CALL_MAX_SECONDS
 from tests.support.fakes import CLUSTER_ARN, task_arn
 
 REGION = "us-east-1"

@@ -15,10 +15,10 @@ from serverless.adapters import (
     ports_from_clients,
     production_ports,
 )
+from serverless.adapters.concurrency import InlineConcurrency, ThreadConcurrency
 from serverless.app import bootstrap, current, install, reset
-from serverless.clock import SystemClock
-from serverless.concurrency import InlineConcurrency, ThreadConcurrency
-from serverless.errors import ConfigError
+from serverless.domain.clock import SystemClock
+from serverless.domain.errors import ConfigError
 from serverless.settings import Settings
 from tests.support.clock import ManualClock
 from tests.support.fakes import CLUSTER_ARN, FakeEcs, FakeLedger, fake_ports

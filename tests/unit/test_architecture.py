@@ -27,6 +27,11 @@ CORE = [
     and p != PACKAGE / "app.py"
 ]
 HANDLER_MODULES = sorted(p for p in HANDLERS.glob("*.py") if p.name != "__init__.py")
+DOMAIN = PACKAGE / "domain"
+ADAPTERS = PACKAGE / "adapters"
+CLI = PACKAGE / "cli"
+#: The code the two functions run: the package without the operator CLI, and the handlers.
+FUNCTION_MODULES = [p for p in MODULES if CLI not in p.parents] + HANDLER_MODULES
 AWS_SDK = {"boto3", "botocore"}
 HANDLER_ALLOWED = {"serverless.app", "serverless.observability", "serverless.settings"}
 
@@ -53,7 +58,7 @@ def imported(path: Path) -> set[str]:
 
 def test_given_source_tree_when_listed_then_core_and_handlers_are_found() -> None:
     core = {rel(p) for p in CORE}
-    assert "serverless/sweeper.py" in core
+    assert "serverless/sweep/run.py" in core
     assert "serverless/app.py" not in core
     assert not any(p.startswith("serverless/adapters") for p in core)
     assert {p.name for p in HANDLER_MODULES} == {"sweeper.py", "task_events.py"}
@@ -197,3 +202,143 @@ def test_given_other_module_when_inspected_then_it_does_not_spell_env_var_names(
         if isinstance(node, ast.Constant) and isinstance(node.value, str)
     }
     assert spelled & set(env_var_names().values()) == set()
+
+
+# -- folder rules --------------------------------------------------------------------------------
+
+
+def module_name(path: Path) -> str:
+    """The dotted name of a module file under ROOT (a package's ``__init__`` is the package)."""
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def is_stdlib(name: str) -> bool:
+    return name == "__future__" or name.split(".", maxsplit=1)[0] in sys.stdlib_module_names
+
+
+@pytest.mark.parametrize("path", sorted(DOMAIN.rglob("*.py")), ids=rel)
+def test_given_domain_module_when_imports_inspected_then_only_domain_and_stdlib(
+    path: Path,
+) -> None:
+    offenders = {
+        n for n in imported(path) if not (n.startswith("serverless.domain") or is_stdlib(n))
+    }
+    assert offenders == set(), f"{rel(path)} imports {offenders}; the domain imports nothing"
+
+
+@pytest.mark.parametrize("path", FUNCTION_MODULES, ids=rel)
+def test_given_function_module_when_imports_inspected_then_no_cli_and_no_simulator(
+    path: Path,
+) -> None:
+    offenders = {n for n in imported(path) if n.split(".")[:2] == ["serverless", "cli"]}
+    offenders |= {n for n in imported(path) if n.split(".")[0] == "sim"}
+    assert offenders == set(), f"{rel(path)} imports {offenders}"
+
+
+@pytest.mark.parametrize("path", sorted(ADAPTERS.rglob("*.py")), ids=rel)
+def test_given_adapter_when_imports_inspected_then_no_cli(path: Path) -> None:
+    assert not {n for n in imported(path) if n.split(".")[:2] == ["serverless", "cli"]}
+
+
+def test_given_function_modules_when_listed_then_no_cli_module_among_them() -> None:
+    names = {module_name(p) for p in FUNCTION_MODULES}
+    assert "serverless.sweep.decide" in names
+    assert "handlers.sweeper" in names
+    assert not {n for n in names if n.startswith("serverless.cli")}
+
+
+# -- import cycles -------------------------------------------------------------------------------
+
+
+def module_level_imports(path: Path) -> set[str]:
+    """Modules ``path`` imports when it is loaded, or when a type checker reads it: every
+    import outside function bodies (``if TYPE_CHECKING:`` blocks included), with ``from
+    package import module`` resolved to the module."""
+    names: set[str] = set()
+
+    def visit(nodes: list[ast.stmt]) -> None:
+        for node in nodes:
+            if isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                names.add(base)
+                names.update(f"{base}.{alias.name}" for alias in node.names)
+            elif isinstance(node, ast.If | ast.Try | ast.With | ast.ClassDef):
+                for field in ("body", "orelse", "finalbody"):
+                    visit(getattr(node, field, []))
+                for handler in getattr(node, "handlers", []):
+                    visit(handler.body)
+
+    visit(tree(path).body)
+    return names
+
+
+def import_graph(paths: list[Path]) -> dict[str, set[str]]:
+    """Module -> the modules of ``paths`` it imports (at module level)."""
+    modules = {module_name(p): p for p in paths}
+    return {
+        name: module_level_imports(path) & set(modules) - {name} for name, path in modules.items()
+    }
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan's algorithm)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def connect(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in sorted(graph.get(node, ())):
+            if target not in index:
+                connect(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component: list[str] = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            connect(node)
+    return found
+
+
+def test_given_package_when_import_graph_built_then_no_import_cycle() -> None:
+    graph = import_graph(MODULES + HANDLER_MODULES)
+    assert graph["serverless.sweep.run"] >= {"serverless.sweep.batch", "serverless.sweep.report"}
+    assert cycles(graph) == []
+
+
+def test_given_type_checking_import_cycle_when_graph_built_then_it_is_found(tmp_path: Path) -> None:
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "a.py").write_text("from pkg.b import B\n")
+    (package / "b.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from pkg import c\n"
+    )
+    (package / "c.py").write_text("import pkg.a\n\ndef f():\n    from pkg import b\n")
+    graph = {
+        f"pkg.{p.stem}": {
+            n for n in module_level_imports(p) if n.startswith("pkg.") and n.count(".") == 1
+        }
+        for p in package.glob("*.py")
+    }
+    assert cycles(graph) == [["pkg.a", "pkg.b", "pkg.c"]]
+    assert cycles({"pkg.a": {"pkg.b"}, "pkg.b": set()}) == []

@@ -21,13 +21,13 @@ from serverless.adapters.dynamodb_ledger import (
     sweep_key,
     to_item,
 )
-from serverless.errors import (
+from serverless.domain.errors import (
     AwsUnavailableError,
     ConflictError,
     NotFoundError,
     PermanentAwsError,
 )
-from serverless.model import DueEntry, Outcome, RecordStatus, TaskRecord
+from serverless.domain.model import DueEntry, Outcome, RecordStatus, TaskRecord
 from tests.support.fakes import CLUSTER_ARN, task_arn
 
 REGION = "us-east-1"

@@ -12,10 +12,10 @@ from typing import Any
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from serverless.errors import InvalidEventError
-from serverless.events import parse_task_event
-from serverless.model import RecordStatus
-from serverless.policy import MAX_TAG_DIGITS, parse_policy
+from serverless.domain.errors import InvalidEventError
+from serverless.domain.events import parse_task_event
+from serverless.domain.model import RecordStatus
+from serverless.domain.tags import MAX_TAG_DIGITS, parse_policy
 from serverless.settings import Settings
 from tests.support.clock import ManualClock
 from tests.support.fakes import CLUSTER_ARN, FakeEcs, fake_app, task_arn

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from serverless.errors import ConfigError
+from serverless.domain.errors import ConfigError
 from serverless.settings import Settings, load_settings
 
 BASE = {"TABLE_NAME": "ledger"}

@@ -9,7 +9,7 @@ from typing import Any
 from serverless.adapters.ecs import DESCRIBE_TASKS_BATCH
 from serverless.cli.aws.session import AwsAccess
 from serverless.cli.model import DeploymentView, ServiceView, TaskView
-from serverless.errors import NotFoundError
+from serverless.domain.errors import NotFoundError
 
 __all__ = ["DEREGISTRATION_DELAY", "ServiceAdmin", "TargetGroupReader"]
 

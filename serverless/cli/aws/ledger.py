@@ -6,8 +6,8 @@ from typing import Any
 
 from serverless.adapters.dynamodb_ledger import from_item
 from serverless.cli.aws.session import AwsAccess
-from serverless.errors import NotFoundError
-from serverless.model import TaskRecord
+from serverless.domain.errors import NotFoundError
+from serverless.domain.model import TaskRecord
 
 __all__ = ["LedgerReader"]
 

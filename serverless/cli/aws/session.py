@@ -3,7 +3,7 @@
 Clients come from one botocore session (the default credential chain: environment,
 profile, SSO, instance or container role) with the functions' retry configuration, or
 are injected (tests, the simulator). Every call goes through :meth:`AwsAccess.call`,
-which turns botocore failures into :mod:`serverless.errors` types with messages a person
+which turns botocore failures into :mod:`serverless.domain.errors` types with messages a person
 can act on.
 """
 
@@ -24,7 +24,7 @@ from botocore.exceptions import (
 )
 
 from serverless.adapters.errors import CLIENT_CONFIG, translate
-from serverless.errors import ConfigError
+from serverless.domain.errors import ConfigError
 
 __all__ = ["AwsAccess"]
 

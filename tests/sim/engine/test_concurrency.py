@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from serverless.errors import AwsUnavailableError
-from serverless.pacing import DESCRIBE_TASKS, Pacer
+from serverless.domain.errors import AwsUnavailableError
+from serverless.shared.pacing import DESCRIBE_TASKS, Pacer
 from sim.aws.costs import Costs
 from sim.aws.lambda_runtime import LambdaFunction
 from sim.engine.concurrency import LoopConcurrency

@@ -1,0 +1,203 @@
+"""Value objects of the domain: parsed task events, live task states, policies, ledger records."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+__all__ = [
+    "DRAINING_LAST_STATUSES",
+    "DueEntry",
+    "Outcome",
+    "RecordStatus",
+    "ServiceInfo",
+    "ServicePolicy",
+    "ServiceSnapshot",
+    "StopAction",
+    "TaskEvent",
+    "TaskRecord",
+    "TaskState",
+    "is_draining",
+]
+
+#: lastStatus values during which a task whose desiredStatus is STOPPED is still draining.
+DRAINING_LAST_STATUSES = frozenset({"RUNNING", "DEACTIVATING"})
+
+SERVICE_GROUP_PREFIX = "service:"
+
+
+def is_draining(last_status: str | None, desired_status: str | None) -> bool:
+    """True when ECS wants the task stopped but it has not begun stopping yet."""
+    return desired_status == "STOPPED" and last_status in DRAINING_LAST_STATUSES
+
+
+@dataclass(frozen=True, slots=True)
+class TaskEvent:
+    """The parts of an "ECS Task State Change" event this tool uses."""
+
+    event_id: str
+    time: float  # epoch seconds of the state change (detail.updatedAt, else the envelope time)
+    task_arn: str
+    cluster_arn: str
+    group: str
+    last_status: str
+    desired_status: str
+    version: int
+    stopped_reason: str | None = None
+    stop_code: str | None = None
+    stopping_at: float | None = None
+    stopped_at: float | None = None
+
+    @property
+    def service_name(self) -> str | None:
+        """The service's name when the task belongs to a service, else None."""
+        if self.group.startswith(SERVICE_GROUP_PREFIX):
+            name = self.group[len(SERVICE_GROUP_PREFIX) :]
+            return name or None
+        return None
+
+    @property
+    def is_drain(self) -> bool:
+        """A service task that ECS wants stopped and that is still draining."""
+        return is_draining(self.last_status, self.desired_status)
+
+    @property
+    def is_stopped(self) -> bool:
+        """The task has reached STOPPED."""
+        return self.last_status == "STOPPED"
+
+
+@dataclass(frozen=True, slots=True)
+class TaskState:
+    """A task as DescribeTasks shows it now."""
+
+    task_arn: str
+    last_status: str
+    desired_status: str
+    stopped_reason: str | None = None
+    stop_code: str | None = None
+    stopping_at: float | None = None
+    stopped_at: float | None = None
+
+    @property
+    def draining(self) -> bool:
+        """Whether the task is still draining (see :func:`is_draining`)."""
+        return is_draining(self.last_status, self.desired_status)
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceInfo:
+    """What DescribeServices tells about a service."""
+
+    cluster_arn: str
+    service_name: str
+    tags: dict[str, str] = field(default_factory=dict)
+    desired_count: int = 0
+    target_group_arns: tuple[str, ...] = ()
+
+
+class StopAction(StrEnum):
+    """How a draining task is stopped once its wait is over."""
+
+    STOP_TASK = "stop-task"  # ecs:StopTask with our reason
+
+
+@dataclass(frozen=True, slots=True)
+class ServicePolicy:
+    """How the terminator treats a service's drains, from the service's tags."""
+
+    enabled: bool
+    wait_seconds: int
+    min_healthy_percent: int | None = None
+    max_stops_per_minute: int | None = None
+    dry_run: bool = False
+    stop_action: StopAction = StopAction.STOP_TASK
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceSnapshot:
+    """A service as DescribeServices showed it at ``read_at`` (``info`` None: it does not
+    exist), with the policy its tags give."""
+
+    info: ServiceInfo | None
+    policy: ServicePolicy
+    read_at: float
+
+
+class RecordStatus(StrEnum):
+    """Where a tracked task stands."""
+
+    DRAINING = "draining"  # waiting for its deadline (or deferred by a guard)
+    STOP_REQUESTED = "stop_requested"  # StopTask sent; awaiting confirmation
+    CLOSED = "closed"  # nothing left to do; expires through TTL
+
+
+class Outcome(StrEnum):
+    """Why a record was closed."""
+
+    STOPPED_BY_TERMINATOR = "stopped_by_terminator"
+    STOPPED_BY_ECS = "stopped_by_ecs"
+    NOT_DRAINING = "not_draining"
+    TASK_GONE = "task_gone"
+    OPTED_OUT = "opted_out"
+    DRY_RUN = "dry_run"
+    UNCONFIRMED = "unconfirmed"
+    STOP_FAILED = "stop_failed"
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRecord:
+    """One task in the ledger. ``rev`` increments on every write (optimistic concurrency)."""
+
+    task_arn: str
+    cluster_arn: str
+    service_name: str
+    status: RecordStatus
+    version: int
+    drain_started_at: float
+    wait_seconds: int
+    due_at: float
+    rev: int = 0
+    lease_owner: str | None = None
+    lease_until: float | None = None
+    attempts: int = 0
+    deferrals: int = 0
+    defer_reason: str | None = None
+    stop_requested_at: float | None = None
+    stop_reason: str | None = None
+    outcome: Outcome | None = None
+    closed_at: float | None = None
+    observed_status: str | None = None
+    stopped_reason: str | None = None
+    stopping_at: float | None = None
+    stopped_at: float | None = None
+    confirmation_seconds: float | None = None
+    expires_at: int | None = None
+
+    @property
+    def deadline(self) -> float:
+        """The earliest moment an early stop is allowed: drain start + wait."""
+        return self.drain_started_at + self.wait_seconds
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the sweeper still has work on this record."""
+        return self.status is not RecordStatus.CLOSED
+
+    def leased(self, now: float) -> bool:
+        """True while a sweeper run's claim on the record has not expired."""
+        return self.lease_until is not None and self.lease_until > now
+
+
+@dataclass(frozen=True, slots=True)
+class DueEntry:
+    """What the ledger's due index tells about an open record (no full read needed)."""
+
+    task_arn: str
+    due_at: float
+    status: RecordStatus
+    lease_until: float | None = None
+
+    def leased(self, now: float) -> bool:
+        """True while a sweeper run's claim on the record has not expired."""
+        return self.lease_until is not None and self.lease_until > now

@@ -1,0 +1,350 @@
+"""One batch of due records: claim, re-check, decide, apply — each record on its own.
+
+Everything a StopTask is decided on is current when it is sent: the record was claimed
+moments before (a lease that outlives the longest possible StopTask call), the task's state
+was read at most :data:`~serverless.sweep.timing.TASK_STATE_MAX_AGE_SECONDS` before
+(described again when the checks took longer), and the service's tags, desired count and
+health are at most ``DECISION_MAX_AGE_SECONDS`` old. A failure of one lookup defers only
+the records that needed it (counted in ``LookupsFailed``, logged at ERROR with the
+service); the others go on.
+
+The worker reads (claims, DescribeTasks, the services' views, the guards' reads) and
+writes; :func:`serverless.sweep.decide.decide` decides, and :meth:`BatchWorker._apply` is
+the one place a decision takes effect.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import assert_never
+
+from serverless.domain.clock import Clock
+from serverless.domain.errors import (
+    AwsUnavailableError,
+    DrainTerminatorError,
+    NotFoundError,
+    PermanentAwsError,
+)
+from serverless.domain.lifecycle import confirmed, released, stop_requested
+from serverless.domain.model import (
+    DueEntry,
+    Outcome,
+    RecordStatus,
+    StopAction,
+    TaskRecord,
+    TaskState,
+)
+from serverless.observability import Metric, count, logger, observe_seconds, record_keys
+from serverless.ports import Ports
+from serverless.settings import Settings
+from serverless.shared.pacing import (
+    DESCRIBE_SERVICES,
+    DESCRIBE_TASKS,
+    ECS_CALL_MAX_SECONDS,
+    ELB_DESCRIBE,
+    STOP_TASK,
+    Pacer,
+)
+from serverless.shared.services import ServiceDirectory
+from serverless.sweep.decide import (
+    CheckGuards,
+    Close,
+    Confirm,
+    Decision,
+    DescribeAgain,
+    DryRun,
+    Limits,
+    LookupFailed,
+    Release,
+    Seen,
+    Stop,
+    decide,
+)
+from serverless.sweep.guards import Guards
+from serverless.sweep.report import SweepReport
+from serverless.sweep.timing import (
+    LEASE_MARGIN_SECONDS,
+    MAX_STOP_ATTEMPTS,
+    STOP_RETRY_SECONDS,
+    TASK_STATE_MAX_AGE_SECONDS,
+    TRANSIENT_RETRY_SECONDS,
+    UNIT_SECONDS,
+)
+from serverless.sweep.writes import RecordWriter
+
+__all__ = ["CLAIM_BATCH", "WORKERS", "BatchWorker"]
+
+#: Records claimed together, right before they are checked and stopped.
+CLAIM_BATCH = 10
+#: Batches worked on at once: enough to keep StopTask at its account rate (40/s) when a
+#: batch of ten takes up to half a second per stop. Throttling and 5xx make botocore back
+#: off: under the chaos suite's faults a batch took that long, and with 8 workers a run
+#: stopped about 6 tasks a second, too few to clear a 1,000-drain burst in time.
+WORKERS = 16
+#: How often one record is decided on at most: once, again after the guards' verdict,
+#: again after a second DescribeTasks (each asked for at most once).
+_MAX_ROUNDS = 3
+
+
+class BatchWorker:
+    """Works on batches of due records for one sweeper run (safe to run concurrently)."""
+
+    def __init__(
+        self,
+        ports: Ports,
+        services: ServiceDirectory,
+        settings: Settings,
+        clock: Clock,
+        run_id: str,
+        pacer: Pacer,
+        report: SweepReport,
+        time_left: Callable[[], float],
+    ) -> None:
+        self._ports = ports
+        self._ledger = ports.ledger
+        self._ecs = ports.ecs
+        self._services = services
+        self._settings = settings
+        self._clock = clock
+        self._run_id = run_id
+        self._pacer = pacer
+        self._report = report
+        self._time_left = time_left
+        self._writes = RecordWriter(ports.ledger, settings, clock, report)
+        self._guards = Guards(
+            ports.ledger, ports.health, clock, lambda: pacer.acquire(ELB_DESCRIBE)
+        )
+        self._limits = Limits(
+            dry_run=settings.dry_run,
+            task_state_max_age_seconds=min(
+                TASK_STATE_MAX_AGE_SECONDS, float(settings.decision_max_age_seconds)
+            ),
+            tags_max_age_seconds=float(settings.decision_max_age_seconds),
+            lease_margin_seconds=LEASE_MARGIN_SECONDS,
+            unit_seconds=UNIT_SECONDS,
+        )
+
+    def process(self, ready: Sequence[DueEntry]) -> int:
+        """Work on ``ready`` in batches of :data:`CLAIM_BATCH`, :data:`WORKERS` at once;
+        returns how many records were claimed."""
+        batches = [list(ready[i : i + CLAIM_BATCH]) for i in range(0, len(ready), CLAIM_BATCH)]
+        return sum(self._ports.concurrency.map(self._batch, batches, WORKERS))
+
+    # -- one batch ------------------------------------------------------------------------
+
+    def _batch(self, entries: list[DueEntry]) -> int:
+        if self._time_left() < UNIT_SECONDS:
+            return 0
+        mine: list[TaskRecord] = []
+        for entry in entries:
+            if self._time_left() < UNIT_SECONDS:
+                break
+            now = self._clock.now()
+            try:
+                record = self._ledger.claim(
+                    entry.task_arn, self._run_id, now, now + self._settings.lease_seconds
+                )
+            except DrainTerminatorError as error:
+                logger.warning(
+                    "claim failed", extra={"task_arn": entry.task_arn, "error": str(error)}
+                )
+                continue
+            if record is None:
+                self._report.conflict()
+            else:
+                mine.append(record)
+        # StopTask tokens for the drains this run now holds, before their tasks are described
+        # (the stops then follow the checks without a pause). Taken after the claims: tokens
+        # taken for records another run claimed first would be spent on nothing, and the
+        # shared bucket would then pace the account's stops at a fraction of its rate.
+        drains = [record for record in mine if record.status is RecordStatus.DRAINING]
+        work = mine
+        try:
+            self._pacer.acquire(STOP_TASK, len(drains))
+        except DrainTerminatorError as error:
+            # No StopTask without tokens: the drains go back for a look in a few seconds
+            # (left to their leases, two such failures in a row once cost a drain its
+            # stop); confirmations need no token and go on.
+            for record in drains:
+                self._apply(LookupFailed(record, "StopTask tokens", error), self._clock.now())
+            work = [record for record in mine if record.status is not RecordStatus.DRAINING]
+        by_cluster: dict[str, list[TaskRecord]] = defaultdict(list)
+        for record in work:
+            by_cluster[record.cluster_arn].append(record)
+        for cluster, records in by_cluster.items():
+            self._cluster(cluster, records)
+        return len(mine)
+
+    def _cluster(self, cluster: str, records: list[TaskRecord]) -> None:
+        if self._time_left() < ECS_CALL_MAX_SECONDS:
+            return  # the leases expire; a later run takes the records over
+        try:
+            states, described_at = self._describe(cluster, [r.task_arn for r in records])
+        except DrainTerminatorError as error:
+            for record in records:
+                self._work(Seen(record, error, self._clock.now(), None))
+            return
+        names = [
+            r.service_name
+            for r in records
+            if r.status is RecordStatus.DRAINING
+            and (state := states.get(r.task_arn)) is not None
+            and state.draining
+        ]
+        # Views at most half the bound old: the other half is for working the batch, so the
+        # tags are still within the bound at its last StopTask.
+        views = self._services.fresh(
+            cluster,
+            names,
+            self._settings.decision_max_age_seconds / 2,
+            lambda: self._pacer.acquire(DESCRIBE_SERVICES),
+        )
+        for record in records:
+            task = states.get(record.task_arn)
+            self._work(Seen(record, task, described_at, views.get(record.service_name)))
+
+    # -- one record -----------------------------------------------------------------------
+
+    def _work(self, seen: Seen) -> None:
+        """Decide on one record, gathering the facts the decision asks for, and apply it.
+
+        The service's stagger slot, if a guard takes it, is settled when the block ends:
+        the next one opens 60/N s after the stop, or at once when no stop happened.
+        """
+        with self._guards.slot() as slot:
+            for _ in range(_MAX_ROUNDS):
+                now = self._clock.now()
+                decision = decide(seen, self._limits, now, self._time_left())
+                if isinstance(decision, CheckGuards):
+                    verdict = self._guards.check(
+                        decision.record, decision.policy, decision.info, now, slot
+                    )
+                    seen = replace(seen, record=decision.record, guards=verdict)
+                elif isinstance(decision, DescribeAgain):
+                    seen = self._describe_again(replace(seen, record=decision.record))
+                else:
+                    slot.stopped_at = self._apply(decision, now)
+                    return
+            raise AssertionError(f"no decision after {_MAX_ROUNDS} rounds: {seen}")
+
+    def _apply(self, decision: Decision, now: float) -> float | None:
+        """Make ``decision`` take effect; returns when a stop (or a dry run's would-be stop)
+        happened, else None."""
+        record = decision.record
+        if isinstance(decision, Confirm):
+            closed = confirmed(
+                record,
+                decision.task,
+                now,
+                self._settings.record_retention_seconds,
+                self._settings.confirm_after_seconds,
+            )
+            self._writes.write_closed(record, closed)
+        elif isinstance(decision, Close):
+            self._writes.close(record, decision.outcome, now, seen=decision.seen)
+        elif isinstance(decision, LookupFailed):
+            self._writes.lookup_failed(record, decision.what, decision.error)
+        elif isinstance(decision, Release) and decision.deferred:
+            count(Metric.STOPS_DEFERRED)
+            self._report.add("deferred", record.task_arn)
+            logger.info(
+                "early stop deferred",
+                extra={**record_keys(record), "until": decision.until, "why": decision.why},
+            )
+            self._writes.write(
+                record, released(record, decision.until, deferred_because=decision.why)
+            )
+        elif isinstance(decision, Release):
+            logger.info(
+                decision.why,
+                extra={
+                    **record_keys(record),
+                    "until": decision.until,
+                    "wait_seconds": record.wait_seconds,
+                },
+            )
+            self._writes.write(record, released(record, decision.until))
+        elif isinstance(decision, DryRun):
+            count(Metric.DRY_RUN_STOPS)
+            logger.info(
+                "dry run: would have stopped the task now",
+                extra={**record_keys(record), "would_stop_at": now, "deadline": record.deadline},
+            )
+            self._report.add("dry_run", record.task_arn)
+            self._writes.close(record, Outcome.DRY_RUN, now, seen=decision.seen)
+            return now
+        elif isinstance(decision, Stop):
+            if decision.action is StopAction.STOP_TASK:
+                return self._stop_task(decision, now)
+            assert_never(decision.action)
+        elif isinstance(decision, CheckGuards | DescribeAgain):
+            raise AssertionError(f"{decision} asks for a fact; it is not applied")
+        else:
+            assert_never(decision)
+        return None
+
+    def _describe(self, cluster: str, task_arns: list[str]) -> tuple[dict[str, TaskState], float]:
+        """DescribeTasks, paced; the states and when the call was sent (they are no older)."""
+        self._pacer.acquire(DESCRIBE_TASKS)
+        asked_at = self._clock.now()
+        return self._ecs.describe_tasks(cluster, task_arns), asked_at
+
+    def _describe_again(self, seen: Seen) -> Seen:
+        """``seen`` with the task's current state, or the error reading it failed with."""
+        record = seen.record
+        try:
+            states, asked_at = self._describe(record.cluster_arn, [record.task_arn])
+        except DrainTerminatorError as error:
+            return replace(seen, task=error, described_again=True)
+        task = states.get(record.task_arn)
+        return replace(seen, task=task, described_at=asked_at, described_again=True)
+
+    def _stop_task(self, stop: Stop, now: float) -> float | None:
+        """StopTask and record it; returns when the stop succeeded, or None."""
+        record, reason = stop.record, stop.reason
+        try:
+            self._ecs.stop_task(record.cluster_arn, record.task_arn, reason)
+        except NotFoundError:
+            self._writes.close(record, Outcome.TASK_GONE, now)
+            return None
+        except AwsUnavailableError:
+            logger.warning(
+                "StopTask unavailable after retries; trying again", extra=record_keys(record)
+            )
+            self._writes.write(record, released(record, now + TRANSIENT_RETRY_SECONDS))
+            return None
+        except PermanentAwsError as error:
+            count(Metric.STOPS_FAILED)
+            attempts = record.attempts + 1
+            self._report.add("failed", record.task_arn)
+            logger.error(
+                "StopTask failed",
+                extra={**record_keys(record), "error": str(error), "attempts": attempts},
+            )
+            if attempts >= MAX_STOP_ATTEMPTS:
+                self._writes.close(record, Outcome.STOP_FAILED, now, attempts=attempts)
+            else:
+                self._writes.write(
+                    record, released(record, now + STOP_RETRY_SECONDS, attempts=attempts)
+                )
+            return None
+        stopped_at = self._clock.now()
+        # Lateness against the deadline, or against the end of the last guard deferral.
+        lateness = stopped_at - (record.deadline if record.deferrals == 0 else record.due_at)
+        count(Metric.TASKS_STOPPED)
+        observe_seconds(Metric.STOP_LATENESS, max(0.0, lateness))
+        self._report.add("stopped", record.task_arn)
+        logger.info(
+            "task stopped early",
+            extra={
+                **record_keys(record),
+                "reason": reason,
+                "lateness_seconds": round(lateness, 3),
+                "deadline": record.deadline,
+            },
+        )
+        confirm_at = stopped_at + self._settings.confirm_after_seconds
+        self._writes.write(record, stop_requested(record, stopped_at, reason, confirm_at))
+        return stopped_at

@@ -1,0 +1,172 @@
+"""Guards that may defer an early stop: minimum healthy targets and staggered stops.
+
+:meth:`Guards.check` gives :func:`serverless.sweep.decide.decide` its guard verdict. The
+stagger slot a passing check takes is held in a :class:`StaggerSlot` that
+:meth:`Guards.slot` opens around one record's work and settles when the block ends, on
+every path: when the stop happened the next slot opens 60/N s after it, else at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from serverless.domain.clock import Clock
+from serverless.domain.errors import DrainTerminatorError
+from serverless.domain.model import ServiceInfo, ServicePolicy, TaskRecord
+from serverless.ports import LedgerPort, TargetHealthPort
+from serverless.sweep.decide import GUARDS_PASSED, Deferral, GuardVerdict
+from serverless.sweep.timing import (
+    HEALTH_CACHE_SECONDS,
+    HEALTH_RECHECK_SECONDS,
+    STAGGER_HOLD_SECONDS,
+)
+
+__all__ = ["Guards", "StaggerSlot", "recheck_at", "stagger_key"]
+
+
+def recheck_at(now: float) -> float:
+    """When a task the min-healthy guard defers at ``now`` is looked at again."""
+    step = HEALTH_RECHECK_SECONDS
+    return math.ceil((now + step / 2) / step) * step
+
+
+def stagger_key(record: TaskRecord) -> str:
+    """Ledger key of a service's stagger item (max-stops-per-minute)."""
+    return f"stagger#{record.cluster_arn}#{record.service_name}"
+
+
+class Guards:
+    """Evaluates a service's guards; one instance per sweeper run (it caches target health)."""
+
+    def __init__(
+        self,
+        ledger: LedgerPort,
+        health: TargetHealthPort,
+        clock: Clock,
+        before_health_call: Callable[[], None] | None = None,
+    ) -> None:
+        self._ledger = ledger
+        self._health = health
+        self._clock = clock
+        self._before_health_call = before_health_call
+        self._healthy: dict[str, tuple[int, float]] = {}
+
+    def _healthy_count(self, target_group_arn: str, now: float) -> int:
+        cached = self._healthy.get(target_group_arn)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        if self._before_health_call is not None:
+            self._before_health_call()
+        value = self._health.healthy_count(target_group_arn)
+        self._healthy[target_group_arn] = (value, now + HEALTH_CACHE_SECONDS)
+        return value
+
+    def min_healthy(
+        self, policy: ServicePolicy, info: ServiceInfo | None, now: float
+    ) -> Deferral | None:
+        """Defer while any target group has fewer healthy targets than the percent of the
+        service's desired count (``info``, read fresh by the caller) requires.
+
+        Raises a DrainTerminatorError when health cannot be read: the caller defers.
+        """
+        if policy.min_healthy_percent is None:
+            return None
+        if info is None or not info.target_group_arns:
+            return None
+        required = math.ceil(policy.min_healthy_percent * info.desired_count / 100)
+        for target_group in info.target_group_arns:
+            healthy = self._healthy_count(target_group, now)
+            if healthy < required:
+                return Deferral(
+                    recheck_at(now),
+                    f"{healthy} healthy target(s) in {target_group.rsplit(':', 1)[-1]}, "
+                    f"need {required} ({policy.min_healthy_percent}% of desired "
+                    f"{info.desired_count})",
+                )
+        return None
+
+    def stagger(
+        self, record: TaskRecord, policy: ServicePolicy, now: float, slot: StaggerSlot
+    ) -> Deferral | None:
+        """Take the service's stagger slot into ``slot`` (at most N stops a minute, at least
+        60/N s apart), or defer until it opens.
+
+        The slot stays held until ``slot``'s block ends and records when the stop really
+        happened, so a StopTask delayed by retries cannot bring the next stop closer than
+        60/N s.
+        """
+        if policy.max_stops_per_minute is None:
+            return None
+        spacing = 60.0 / policy.max_stops_per_minute
+        key = stagger_key(record)
+        held = now + spacing + STAGGER_HOLD_SECONDS
+        opens = self._ledger.reserve_stagger(key, now, held)
+        if opens is None:
+            slot.hold(key, held, spacing)
+            return None
+        return Deferral(
+            min(opens, now + spacing),
+            f"max {policy.max_stops_per_minute} stop(s) per minute for the service",
+        )
+
+    def check(
+        self,
+        record: TaskRecord,
+        policy: ServicePolicy,
+        info: ServiceInfo | None,
+        now: float,
+        slot: StaggerSlot,
+    ) -> GuardVerdict:
+        """Every guard of the service, in turn: the first deferral, the failure of a read, or
+        :data:`GUARDS_PASSED` (the stagger slot, if the service has one, is then in ``slot``).
+        """
+        try:
+            return (
+                self.min_healthy(policy, info, now)
+                or self.stagger(record, policy, now, slot)
+                or GUARDS_PASSED
+            )
+        except DrainTerminatorError as error:
+            return error
+
+    @contextmanager
+    def slot(self) -> Iterator[StaggerSlot]:
+        """A :class:`StaggerSlot` for one record's work, settled when the block ends.
+
+        When the block ends with an exception the slot is left held: its hold lapses by
+        itself after :data:`STAGGER_HOLD_SECONDS`, as when a run dies, since a stop may have
+        happened that the slot does not know of.
+        """
+        slot = StaggerSlot()
+        yield slot
+        self._settle(slot)
+
+    def _settle(self, slot: StaggerSlot) -> None:
+        if slot.key is None:
+            return
+        now = self._clock.now()
+        next_at = now if slot.stopped_at is None else slot.stopped_at + slot.spacing
+        # If the ledger fails the hold lapses by itself at ``held_until``: later stops
+        # wait longer, never less.
+        with contextlib.suppress(DrainTerminatorError):
+            self._ledger.settle_stagger(slot.key, slot.held_until, next_at)
+
+
+class StaggerSlot:
+    """The stagger slot one record's stop holds (if any), and when that stop happened."""
+
+    __slots__ = ("held_until", "key", "spacing", "stopped_at")
+
+    def __init__(self) -> None:
+        self.key: str | None = None
+        self.held_until = 0.0
+        self.spacing = 0.0
+        #: When the stop (or the dry run's would-be stop) happened; None: no stop.
+        self.stopped_at: float | None = None
+
+    def hold(self, key: str, held_until: float, spacing: float) -> None:
+        """Note the slot :meth:`Guards.stagger` took (held until ``held_until``)."""
+        self.key, self.held_until, self.spacing = key, held_until, spacing

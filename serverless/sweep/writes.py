@@ -1,0 +1,84 @@
+"""Writes of a claimed record's next state: a failure stays with its record.
+
+The sweeper's workers release, defer and close the records they hold through
+:class:`RecordWriter`; a conflicting or failed write never escapes to the run.
+"""
+
+from __future__ import annotations
+
+from serverless.domain.clock import Clock
+from serverless.domain.errors import AwsUnavailableError, ConflictError, DrainTerminatorError
+from serverless.domain.lifecycle import close_record, released
+from serverless.domain.model import Outcome, TaskRecord, TaskState
+from serverless.observability import Metric, count, logger, record_keys
+from serverless.ports import LedgerPort
+from serverless.settings import Settings
+from serverless.shared.reporting import report_closed
+from serverless.sweep.report import SweepReport
+from serverless.sweep.timing import LOOKUP_RETRY_SECONDS, TRANSIENT_LOOKUP_RETRY_SECONDS
+
+__all__ = ["RecordWriter"]
+
+
+class RecordWriter:
+    """Writes over records a run has claimed, counting and logging what it could not write."""
+
+    def __init__(
+        self, ledger: LedgerPort, settings: Settings, clock: Clock, report: SweepReport
+    ) -> None:
+        self._ledger = ledger
+        self._settings = settings
+        self._clock = clock
+        self._report = report
+
+    def lookup_failed(self, record: TaskRecord, what: str, error: DrainTerminatorError) -> None:
+        """Defer ``record`` after a failed lookup (counted in ``LookupsFailed``, ERROR log)."""
+        retry = (
+            TRANSIENT_LOOKUP_RETRY_SECONDS
+            if isinstance(error, AwsUnavailableError)
+            else LOOKUP_RETRY_SECONDS
+        )
+        count(Metric.LOOKUPS_FAILED)
+        self._report.add("lookup_failed", record.task_arn)
+        logger.error(
+            f"{what} failed; stop deferred",
+            extra={**record_keys(record), "error": str(error), "retry_in": retry},
+        )
+        self.write(record, released(record, self._clock.now() + retry))
+
+    def close(
+        self,
+        record: TaskRecord,
+        outcome: Outcome,
+        now: float,
+        *,
+        seen: TaskState | None = None,
+        attempts: int | None = None,
+    ) -> None:
+        """Close ``record`` with ``outcome``."""
+        retention = self._settings.record_retention_seconds
+        closed = close_record(record, outcome, now, retention, seen=seen, attempts=attempts)
+        self.write_closed(record, closed)
+
+    def write_closed(self, record: TaskRecord, closed: TaskRecord) -> None:
+        """Write the closed form of ``record``, then log and count it."""
+        if self.write(record, closed):
+            self._report.add("closed", record.task_arn)
+            report_closed(closed)
+
+    def write(self, record: TaskRecord, new: TaskRecord) -> bool:
+        """Write ``new`` over the claimed ``record``; False when it could not be written."""
+        try:
+            self._ledger.put(new, expected_rev=record.rev)
+        except ConflictError:
+            # Only a STOPPED event can have changed a record we hold: it is closed already.
+            self._report.conflict()
+            return False
+        except DrainTerminatorError as error:
+            # The lease expires by itself; a later run picks the record up again.
+            logger.warning(
+                "could not write the record; its lease expires by itself",
+                extra={**record_keys(record), "error": str(error)},
+            )
+            return False
+        return True

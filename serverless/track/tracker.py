@@ -1,0 +1,177 @@
+"""Use case of the task-events function: keep the ledger in step with ECS events."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from serverless.domain.clock import Clock
+from serverless.domain.early_start import EARLY_START_DEBOUNCE_SECONDS
+from serverless.domain.errors import ConflictError, DrainTerminatorError
+from serverless.domain.lifecycle import new_drain_record, on_drain_event, on_stopped_event
+from serverless.domain.model import RecordStatus, TaskEvent, TaskRecord
+from serverless.observability import Metric, count, logger
+from serverless.ports import LedgerPort, SweepTrigger
+from serverless.settings import Settings
+from serverless.shared.reporting import report_closed
+from serverless.shared.services import ServiceDirectory
+
+__all__ = ["DrainTracker", "TrackAction", "TrackResult"]
+
+#: Optimistic-concurrency attempts before giving up (another writer keeps winning).
+_MAX_ATTEMPTS = 5
+
+
+class TrackAction(StrEnum):
+    """What handling an event did to the ledger."""
+
+    TRACKED = "tracked"  # a new drain is recorded
+    UPDATED = "updated"  # an open record learned something (newer state, earlier start)
+    CLOSED = "closed"  # the task stopped; its record is closed
+    UNCHANGED = "unchanged"  # duplicate or stale: nothing to change
+    IGNORED = "ignored"  # not a drain or stop of an opted-in service task
+
+
+@dataclass(frozen=True, slots=True)
+class TrackResult:
+    """The outcome of one event, for the handler's return value and tests."""
+
+    action: TrackAction
+    reason: str
+    task_arn: str
+
+
+class DrainTracker:
+    """Records drains of opted-in service tasks and closes records when tasks stop."""
+
+    def __init__(
+        self,
+        ledger: LedgerPort,
+        services: ServiceDirectory,
+        settings: Settings,
+        clock: Clock,
+        trigger: SweepTrigger | None = None,
+    ) -> None:
+        self._ledger = ledger
+        self._services = services
+        self._settings = settings
+        self._clock = clock
+        self._trigger = trigger
+        self._last_early_start = float("-inf")
+
+    def handle(self, event: TaskEvent) -> TrackResult:
+        """Apply one parsed event to the ledger (idempotent, order-independent)."""
+        service = event.service_name
+        if service is None:
+            return TrackResult(TrackAction.IGNORED, "not a service task", event.task_arn)
+        if event.is_drain:
+            return self._retry(lambda: self._drain(event, service))
+        if event.is_stopped:
+            return self._retry(lambda: self._stopped(event, service))
+        return TrackResult(
+            TrackAction.IGNORED,
+            f"neither draining nor stopped ({event.last_status}/{event.desired_status})",
+            event.task_arn,
+        )
+
+    def _retry(self, attempt: Callable[[], TrackResult]) -> TrackResult:
+        for number in range(1, _MAX_ATTEMPTS + 1):
+            try:
+                return attempt()
+            except ConflictError:
+                if number == _MAX_ATTEMPTS:
+                    raise
+                logger.debug("ledger record changed while handling the event; re-reading")
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _now(self) -> float:
+        return self._clock.now()
+
+    def _drain(self, event: TaskEvent, service: str) -> TrackResult:
+        record = self._ledger.get(event.task_arn)
+        if record is None:
+            policy = self._services.policy(event.cluster_arn, service)
+            if not policy.enabled:
+                return TrackResult(TrackAction.IGNORED, "service not opted in", event.task_arn)
+            new = new_drain_record(event, service, policy)
+            written = self._ledger.put(new, expected_rev=None)
+            count(Metric.DRAINS_TRACKED)
+            logger.info(
+                "drain tracked",
+                extra={
+                    "drain_started_at": written.drain_started_at,
+                    "wait_seconds": written.wait_seconds,
+                    "due_at": written.due_at,
+                    "event_version": event.version,
+                },
+            )
+            self._maybe_start_early(written)
+            return TrackResult(TrackAction.TRACKED, "drain began", event.task_arn)
+        changed = on_drain_event(record, event)
+        if changed is None:
+            why = "duplicate or stale drain event"
+            if record.status is not RecordStatus.DRAINING:
+                why = f"record already {record.status.value}"
+            return TrackResult(TrackAction.UNCHANGED, why, event.task_arn)
+        self._ledger.put(changed, expected_rev=record.rev)
+        if changed.drain_started_at < record.drain_started_at:
+            logger.info(
+                "earlier drain event moved the drain start back",
+                extra={"drain_started_at": changed.drain_started_at, "due_at": changed.due_at},
+            )
+        return TrackResult(TrackAction.UPDATED, "drain record updated", event.task_arn)
+
+    def _maybe_start_early(self, record: TaskRecord) -> None:
+        """Start a sweeper run now when the deadline may come before the next scheduled one.
+
+        A scheduled run that has already returned cannot meet a near deadline recorded after
+        it. Early starts are at most one per ``EARLY_START_DEBOUNCE_SECONDS`` per warm
+        container: an early run reads the ledger again that long after it started, so it also
+        finds the drains recorded meanwhile.
+        """
+        now = self._now()
+        below = self._settings.early_start_below_seconds
+        if self._trigger is None or below <= 0 or record.due_at - now >= below:
+            return
+        if now - self._last_early_start < EARLY_START_DEBOUNCE_SECONDS:
+            return
+        try:
+            self._trigger.start()
+        except DrainTerminatorError as error:
+            # The schedule still covers the drain, only less precisely.
+            logger.warning("could not start a sweeper run early", extra={"error": str(error)})
+            return
+        self._last_early_start = now
+        logger.info("sweeper run started early", extra={"due_at": record.due_at})
+
+    def _stopped(self, event: TaskEvent, service: str) -> TrackResult:
+        now = self._now()
+        record = self._ledger.get(event.task_arn)
+        retention = self._settings.record_retention_seconds
+        if record is None:
+            # A tombstone keeps a late drain event from opening a record for a task that has
+            # already stopped. Only opted-in services get one, to keep writes proportional.
+            policy = self._services.policy(event.cluster_arn, service)
+            if not policy.enabled:
+                return TrackResult(TrackAction.IGNORED, "service not opted in", event.task_arn)
+            closed = on_stopped_event(
+                new_drain_record(event, service, policy),
+                event,
+                now,
+                retention,
+                self._settings.confirm_after_seconds,
+            )
+            assert closed is not None
+            self._ledger.put(closed, expected_rev=None)
+            logger.info("task stopped before any drain event arrived; tombstone written")
+            return TrackResult(TrackAction.CLOSED, "stopped (no drain seen)", event.task_arn)
+        closed = on_stopped_event(
+            record, event, now, retention, self._settings.confirm_after_seconds
+        )
+        if closed is None:
+            return TrackResult(TrackAction.UNCHANGED, "record already closed", event.task_arn)
+        self._ledger.put(closed, expected_rev=record.rev)
+        if record.status is not RecordStatus.CLOSED:
+            report_closed(closed)
+        return TrackResult(TrackAction.CLOSED, f"stopped: {closed.outcome}", event.task_arn)
