@@ -15,7 +15,7 @@ import os
 import random
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -24,7 +24,7 @@ from moto import mock_aws
 from sim.aws.clients import OnFirstUse, botocore_session, botocore_work_kept, client
 from sim.aws.costs import CostModel, Costs
 from sim.aws.ecs.events import task_event
-from sim.aws.ecs.model import EcsModel, Service, Task
+from sim.aws.ecs.model import EcsModel, Service, Task, WorldRules
 from sim.aws.ecs.scheduler import ServiceScheduler
 from sim.aws.embedded import (
     AwsCall,
@@ -47,6 +47,7 @@ from sim.aws.lambda_runtime import (
 )
 from sim.aws.model_api import serve_model
 from sim.aws.operators import OPERATOR_ACTIONS, operate
+from sim.aws.signals import ExecAgent, RunCommandAgent, SignalFaults, serve_signals
 from sim.engine.capture import captured_output, emf_metrics
 from sim.engine.loop import EventLoop, SimClock
 from sim.engine.observe import ObservationLog
@@ -85,6 +86,8 @@ class Simulation:
         moto_shortcuts: bool = True,
         region: str = "us-east-1",
         costs: Costs | None = None,
+        world: WorldRules | None = None,
+        signal_faults: SignalFaults | None = None,
     ) -> None:
         self.scenario = scenario if delivery is None else scenario.with_delivery(delivery)
         self.seed = seed
@@ -114,6 +117,14 @@ class Simulation:
         self.region = region
         #: What AWS calls cost (latency, rate limits); ``sim.aws.costs.NO_COSTS`` turns it off.
         self.costs = costs if costs is not None else Costs()
+        #: What ECS does where no public source says (StopTask on a draining task, Exec on
+        #: a task it is stopping): the world the run is simulated in.
+        self.world = world or WorldRules()
+        #: Faults injected into the exec sessions and SSM commands of the functions.
+        self.signal_faults = signal_faults
+        #: The run's exec and SSM agents (set by :meth:`run_once`): sessions, commands.
+        self.exec_agent: ExecAgent | None = None
+        self.run_command: RunCommandAgent | None = None
 
     def _rng(self, stream: str) -> random.Random:
         return random.Random(f"{self.seed}:{stream}")
@@ -134,6 +145,7 @@ class Simulation:
                 start=datetime.fromtimestamp(self.start, tz=UTC),
                 region=self.region,
                 costs=self.costs,
+                world=self.world,
             ).run_once()
         return build_report(record, baseline, wall_seconds=time.monotonic() - wall)
 
@@ -212,9 +224,20 @@ class Simulation:
             bus.put(task_event(task, event_id=uuid.UUID(int=identifier, version=4), at=loop.now))
 
         model = EcsModel(
-            loop, log, seed=self.seed, account=self.account, region=self.region, publish=publish
+            loop,
+            log,
+            seed=self.seed,
+            account=self.account,
+            region=self.region,
+            publish=publish,
+            rules=self.world,
         )
         serve_model(interceptor, model)
+        agents = {"faults": self.signal_faults}
+        exec_agent = ExecAgent(loop, log, model, rng=self._rng("exec"), **agents)
+        run_command = RunCommandAgent(loop, log, model, rng=self._rng("ssm"), **agents)
+        serve_signals(interceptor, exec_agent, run_command)
+        self.exec_agent, self.run_command = exec_agent, run_command
         scheduler = ServiceScheduler(loop, log, model)
         by_name: dict[str, Service] = {}
         for service in services:
@@ -287,6 +310,13 @@ class Simulation:
             tag_prefix=settings.tag_prefix if settings else TAG_PREFIX,
             sweeper_runs=schedule.fired,
             costs=cost_model,
+            world=self.world,
+            sessions=exec_agent.counts(),
+            signal_faults=dict(sorted({**exec_agent.injected, **_prefixed(run_command)}.items())),
+            default_stop_action=str(getattr(settings, "default_stop_action", "stop-task")),
+            enabled_actions=frozenset(
+                str(a) for a in getattr(settings, "enabled_actions", {"stop-task"})
+            ),
         )
 
     def _item_lookup(self, table: str, key: dict[str, Any]) -> dict[str, Any] | None:
@@ -405,8 +435,33 @@ class Simulation:
             elbv2=on_first_use("elbv2"),
             lambda_=on_first_use("lambda"),
             concurrency=LoopConcurrency(loop),
+            **self._signal_ports(settings, loop, on_first_use),
         )
         return bootstrap(settings, clock=SimClock(loop), ports=ports)
+
+    def _signal_ports(
+        self, settings: Any, loop: EventLoop, on_first_use: Callable[[str], OnFirstUse]
+    ) -> dict[str, Any]:
+        """The functions' own signal adapters the settings enable, on the embedded AWS:
+        ExecuteCommand and SSM through the interceptor, the exec session's data channel
+        through the simulated agent (:mod:`sim.aws.signals`), polling on the virtual clock.
+
+        Returned as ``ports_from_clients`` keyword arguments (none while nothing is enabled).
+        """
+        from serverless.adapters.exec_signal import ExecSignalAdapter
+        from serverless.adapters.ssm_signal import SsmSignalAdapter
+        from serverless.domain.model import StopAction
+
+        ports: dict[Any, Any] = {}
+        if getattr(settings, "exec_enabled", False) and self.exec_agent is not None:
+            ports[StopAction("exec")] = ExecSignalAdapter(
+                on_first_use("ecs"), on_first_use("ssm"), session_runner=self.exec_agent.run_session
+            )
+        if getattr(settings, "ssm_signal_enabled", False):
+            ports[StopAction("ssm-signal")] = SsmSignalAdapter(
+                on_first_use("ecs"), on_first_use("ssm"), clock=SimClock(loop)
+            )
+        return {"signals": ports} if ports else {}
 
 
 class _Progress:
@@ -427,6 +482,10 @@ class _Progress:
 
     def finished(self) -> bool:
         return self.done_at is not None and self.loop.now >= self.done_at
+
+
+def _prefixed(agent: RunCommandAgent) -> dict[str, int]:
+    return {f"ssm-{kind}": count for kind, count in agent.injected.items()}
 
 
 def _deployment_id(rng: random.Random) -> str:

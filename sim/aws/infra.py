@@ -137,6 +137,8 @@ def provision(
                 for g in groups
             ],
         }
+        if spec.enable_execute_command:
+            create["enableExecuteCommand"] = True
         if spec.tags:
             create["tags"] = [{"key": k, "value": v} for k, v in spec.tags]
         if spec.network_mode == "awsvpc":

@@ -124,6 +124,12 @@ class Task:
     stopped_by: str | None = None  # "terminator" | "ecs" | "user"
     targets: list[tuple[TargetGroup, Target]] = field(default_factory=list)
     ecs_alone_timer: Handle | None = None
+    #: Signals that reached the task's container, in order: (time, stop action).
+    signals: list[tuple[float, str]] = field(default_factory=list)
+    #: When the first effective signal reached the container (its app began shutting down).
+    signalled_at: float | None = None
+    #: The stop action whose effect ended the task ("stop-task", "exec", "ssm-signal"), if ours.
+    stopped_with: str | None = None
 
     @property
     def live(self) -> bool:
