@@ -237,10 +237,15 @@ def scenario_named(name: str) -> Scenario:
 
 
 def burst_scenario(
-    drains: int, services: int, deregistration_delay: int = DEREGISTRATION_DELAY
+    drains: int,
+    services: int,
+    deregistration_delay: int = DEREGISTRATION_DELAY,
+    *,
+    launch_type: str = "FARGATE",
 ) -> Scenario:
     """``services`` services holding ``drains`` tasks between them, all scaled in at once;
-    ECS stops the tasks itself ``deregistration_delay`` seconds after their drains began."""
+    ECS stops the tasks itself ``deregistration_delay`` seconds after their drains began
+    (``launch_type`` EC2: bridge-mode tasks on container instances)."""
     if drains < 1 or services < 1:
         raise ValueError("drains and services must be at least 1")
     services = min(services, drains)
@@ -252,6 +257,7 @@ def burst_scenario(
             ServiceSpec(
                 name=name,
                 desired_count=per + (index < extra),
+                launch_type=launch_type,
                 target_groups=(
                     TargetGroupSpec(f"tg{index:03d}", deregistration_delay=deregistration_delay),
                 ),

@@ -75,6 +75,15 @@ class ChaosConfig:
     retry_seconds: float = RETRY_SECONDS
     #: > 0: this case is a burst world of that many drains due at once (no operators).
     burst_drains: int = 0
+    #: The world: StopTask on a draining task ``effective`` or ``ignored``. An ignored
+    #: world tags its opted-in services with a mix of stop actions and injects
+    #: :attr:`signal_fault_rate` faults into their exec sessions and SSM commands.
+    stoptask_on_draining: str = "effective"
+    #: In an ignored world: ECS refuses ExecuteCommand on a task it is stopping.
+    exec_refused_when_stopping: bool = False
+    #: Share of signal attempts that fail while faults are active, split evenly between
+    #: session dropped, exit 127, never ending and refused.
+    signal_fault_rate: float = 0.2
 
 
 @dataclass(slots=True)
@@ -90,6 +99,7 @@ class ChaosResult:
     #: StopTasks that reached a task ECS (or an operator) had begun stopping within the
     #: task-state window: no-ops, reported but not failures.
     stops_racing_ecs: int = 0
+    #: Tasks on which one stop step (StopTask, exec, ssm-signal) was taken more than once.
     stopped_more_than_once: int = 0
     missed_stops: int = 0
     late_under_faults: int = 0
@@ -102,6 +112,22 @@ class ChaosResult:
     sweeper_runs_failed: int = 0
     operator_actions: int = 0
     burst_drains: int = 0
+    #: Drains of cases in the ``ignored`` world, and what their stop actions did.
+    ignored_world_drains: int = 0
+    stopped_by_signal: int = 0
+    #: Drains acted on (every step on time) but left to ECS: an ignored StopTask, or a
+    #: signal step that failed or lacked a prerequisite. Reported, not a failure.
+    acted_but_left_to_ecs: int = 0
+    #: Drains whose first step is a signal (exec, ssm-signal) left to ECS with no step
+    #: reaching AWS while faults were active: a signal step whose calls stayed unavailable
+    #: is not taken again (at most once per step), so the task is left to ECS. Reported;
+    #: once faults have cleared, such a drain is a missed stop.
+    signal_left_to_ecs_under_faults: int = 0
+    #: Signal steps taken (ExecuteCommand, SendCommand reaching AWS) and exec sessions.
+    signal_steps: int = 0
+    sessions_opened: int = 0
+    sessions_abandoned: int = 0
+    sessions_left_open: int = 0
     faults_injected: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     sweeper_kills: int = 0
     sweeper_overlaps: int = 0
@@ -121,6 +147,7 @@ class ChaosResult:
             or self.stops_after_opt_out
             or self.stops_before_raised_wait
             or self.sweeper_runs_failed
+            or self.sessions_left_open
         )
 
     def to_dict(self) -> dict[str, object]:
@@ -150,9 +177,27 @@ def judge(record: RunRecord, kinds: dict[str, str], config: ChaosConfig) -> Chao
     _judge_stagger(record, tasks, ours, result)
     _judge_drains(record, kinds, config, tasks, ours, operators, result)
     _judge_invocations(record, config, result)
+    _judge_sessions(record, result)
     if config.burst_drains:
         result.burst_drains = result.drains
+    if config.stoptask_on_draining == "ignored":
+        result.ignored_world_drains = result.drains
+    for name, count in record.signal_faults.items():
+        result.faults_injected[f"signal-{name}"] += count
     return result
+
+
+def _judge_sessions(record: RunRecord, result: ChaosResult) -> None:
+    """Exec sessions left open (a safety count) and the signals that stopped tasks."""
+    sessions = record.sessions
+    result.sessions_opened += sessions.get("opened", 0)
+    result.sessions_abandoned += sessions.get("abandoned", 0)
+    result.sessions_left_open += sessions.get("left_open", 0)
+    if sessions.get("left_open", 0):
+        result.details.append(f"{sessions['left_open']} exec session(s) left open")
+    for service in record.services:
+        for task in service.tasks:
+            result.stopped_by_signal += task.stopped_with in {"exec", "ssm-signal"}
 
 
 def _operator_actions(record: RunRecord, result: ChaosResult) -> dict[str, list[Observation]]:
@@ -215,6 +260,19 @@ def _raced_ecs(task: Task, obs: Observation, config: ChaosConfig) -> bool:
     return obs.at - began <= window
 
 
+def _steps(record: RunRecord) -> list[Observation]:
+    """The functions' stop steps in order: StopTasks with the terminator's reason and the
+    ExecuteCommand/SendCommand requests they made; then every signal that took effect."""
+    steps = []
+    for obs in record.log.of_kind(Kind.ECS_STOP_TASK, Kind.SIGNAL_REQUEST):
+        if obs.kind == Kind.ECS_STOP_TASK:
+            if str(obs.data["reason"]).startswith(TERMINATOR_REASON):
+                steps.append(obs)
+        elif obs.data.get("caller") is not None:
+            steps.append(obs)
+    return steps
+
+
 def _judge_stops(
     record: RunRecord,
     kinds: dict[str, str],
@@ -222,34 +280,41 @@ def _judge_stops(
     config: ChaosConfig,
     result: ChaosResult,
 ) -> dict[str, list[float]]:
-    """Premature, forbidden, repeated and under-min-healthy stops; returns our stop times."""
+    """Premature, forbidden, repeated and under-min-healthy stop steps (StopTask, exec,
+    ssm-signal) and signals; returns the times of our steps per task."""
     ours: dict[str, list[float]] = defaultdict(list)
+    taken: dict[str, list[str]] = defaultdict(list)
     states: dict[tuple[str, str], str] = {}
+    steps = {id(obs) for obs in _steps(record)}
     for obs in record.log:
         if obs.kind == Kind.TARGET_STATE:
             states[(str(obs.data["target_group"]), obs.subject)] = str(obs.data["state"])
             continue
-        if obs.kind != Kind.ECS_STOP_TASK or not str(obs.data["reason"]).startswith(
-            TERMINATOR_REASON
-        ):
+        if obs.kind == Kind.CONTAINER_SIGNAL:
+            _judge_signal(record, tasks[obs.subject], obs, result)
+            continue
+        if id(obs) not in steps:
             continue
         task = tasks[obs.subject]
         kind = kinds[task.service.name]
+        step = "stop-task" if obs.kind == Kind.ECS_STOP_TASK else str(obs.data["action"])
         if kind in STOPPABLE and not obs.data["draining"] and _raced_ecs(task, obs, config):
             result.stops_racing_ecs += 1
             result.details.append(
-                f"StopTask of {task.id[:8]} raced ECS ({kind}, "
+                f"{step} of {task.id[:8]} raced ECS ({kind}, "
                 f"{obs.at - (task.stop_began_at or 0.0):.2f} s after {task.stopped_by})"
             )
             continue
         ours[task.arn].append(obs.at)
+        taken[task.arn].append(step)
+        result.signal_steps += step != "stop-task"
         wait = record.wait_seconds(task.service)
         if task.drain_started_at is None or obs.at < task.drain_started_at + wait - 1e-6:
             result.premature_stops += 1
-            result.details.append(f"premature stop of {task.id[:8]} ({kind})")
+            result.details.append(f"premature {step} of {task.id[:8]} ({kind})")
         if kind not in STOPPABLE or not obs.data["draining"]:
             result.forbidden_stops += 1
-            result.details.append(f"forbidden stop of {task.id[:8]} ({kind}, {obs.data})")
+            result.details.append(f"forbidden {step} of {task.id[:8]} ({kind}, {obs.data})")
         percent = dict(task.service.spec.tags).get(f"{TAG_PREFIX}min-healthy-percent")
         if percent is None:
             continue
@@ -259,12 +324,21 @@ def _judge_stops(
             count = sum(1 for (tg, _), st in states.items() if tg == name and st == "healthy")
             if count < need:
                 result.min_healthy_violations += 1
-                result.details.append(f"{task.id[:8]}: {count} healthy in {name} < {need}")
-    for arn, times in ours.items():
-        if len(times) > 1:
+                result.details.append(f"{task.id[:8]} {step}: {count} healthy in {name} < {need}")
+    for arn, names in taken.items():
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
             result.stopped_more_than_once += 1
-            result.details.append(f"{arn[-8:]} stopped {len(times)} times")
+            result.details.append(f"{arn[-8:]}: {', '.join(repeated)} taken more than once")
     return ours
+
+
+def _judge_signal(record: RunRecord, task: Task, obs: Observation, result: ChaosResult) -> None:
+    """A signal that reached a container before the drain's deadline is premature."""
+    wait = record.wait_seconds(task.service)
+    if task.drain_started_at is None or obs.at < task.drain_started_at + wait - 1e-6:
+        result.premature_stops += 1
+        result.details.append(f"premature {obs.data['action']} signal to {task.id[:8]}")
 
 
 def _judge_stagger(
@@ -273,9 +347,19 @@ def _judge_stagger(
     ours: dict[str, list[float]],
     result: ChaosResult,
 ) -> None:
+    """Stops per service and minute: a task's first StopTask, or the first signal that
+    reached its container (a refused or failed exec or ssm-signal costs no capacity and
+    is not a stop; the functions let the next one follow)."""
+    stops: dict[str, float] = {}
+    for obs in record.log.of_kind(Kind.ECS_STOP_TASK, Kind.CONTAINER_SIGNAL):
+        if obs.subject not in ours or obs.subject in stops:
+            continue
+        if obs.kind == Kind.ECS_STOP_TASK and obs.at not in ours[obs.subject]:
+            continue  # not ours (ECS's, or one racing ECS's own stop)
+        stops[obs.subject] = obs.at
     per_service: dict[str, list[float]] = defaultdict(list)
-    for arn, times in ours.items():
-        per_service[tasks[arn].service.name].append(times[0])
+    for arn, at in stops.items():
+        per_service[tasks[arn].service.name].append(at)
     for service in record.services:
         limit = dict(service.spec.tags).get(f"{TAG_PREFIX}max-stops-per-minute")
         if limit is not None:
@@ -310,6 +394,7 @@ def _judge_drains(
         result.eligible_drains += 1
         first = ours[task.arn][0] if ours.get(task.arn) else None
         result.stopped_by_terminator += first is not None
+        result.acted_but_left_to_ecs += first is not None and task.stopped_by != "terminator"
         if task.service.name in operators:
             continue
         if kind in GUARDED:
@@ -317,7 +402,11 @@ def _judge_drains(
             continue
         deadline = task.drain_started_at + record.wait_seconds(task.service)
         late = None if first is None else first - deadline
-        if late is None:
+        signal_first = record.stop_action(task.service) in {"exec", "ssm-signal"}
+        if late is None and signal_first and deadline < strict_after:
+            result.signal_left_to_ecs_under_faults += 1
+            result.details.append(f"{task.id[:8]} ({kind}) left to ECS: its signal step failed")
+        elif late is None:
             result.missed_stops += 1
             result.details.append(f"missed: {task.id[:8]} ({kind}) left to ECS")
         elif late > ON_TIME_SECONDS and deadline >= strict_after:
@@ -358,7 +447,9 @@ def aggregate(results: Iterable[ChaosResult]) -> ChaosResult:
             "stagger_violations", "min_healthy_violations", "guarded_left_to_ecs",
             "sweeper_kills", "sweeper_overlaps", "handler_errors", "stops_after_opt_out",
             "stops_before_raised_wait", "sweeper_runs_failed", "operator_actions",
-            "burst_drains",
+            "burst_drains", "ignored_world_drains", "stopped_by_signal",
+            "acted_but_left_to_ecs", "signal_left_to_ecs_under_faults", "signal_steps",
+            "sessions_opened", "sessions_abandoned", "sessions_left_open",
         ):  # fmt: skip
             setattr(total, name, getattr(total, name) + getattr(r, name))
         total.max_lateness_under_faults = max(
@@ -392,6 +483,14 @@ def format_result(result: ChaosResult) -> str:
         f"  stops after an opt-out/dry-run (beyond staleness):   {result.stops_after_opt_out}",
         f"  stops before a raised wait:                          {result.stops_before_raised_wait}",
         f"  sweeper runs failed once faults cleared:             {result.sweeper_runs_failed}",
+        f"  exec sessions left open:                             {result.sessions_left_open}",
+        f"  ignored world (StopTask on a draining task changes only its reason): "
+        f"{result.ignored_world_drains} drains; {result.signal_steps} signal steps, "
+        f"{result.stopped_by_signal} tasks stopped by a signal, {result.sessions_opened} exec "
+        f"sessions ({result.sessions_abandoned} abandoned by killed invocations); "
+        f"{result.acted_but_left_to_ecs} drains acted on but left to ECS, "
+        f"{result.signal_left_to_ecs_under_faults} left to ECS under faults when a first "
+        "signal step's calls failed",
         f"  late while faults were active: {result.late_under_faults} "
         f"(at most {result.max_lateness_under_faults:.1f} s); guarded drains left to ECS: "
         f"{result.guarded_left_to_ecs}; handler invocations that failed: {result.handler_errors}",
