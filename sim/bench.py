@@ -344,7 +344,7 @@ def format_result(result: BenchResult) -> str:
             f"{result.left_to_ecs}; sweeper timeouts {result.sweeper_timeouts} "
             f"(of {result.sweeper_runs} runs, at most {result.sweeper_peak_concurrency} at once; "
             f"{result.sweeper_throttles} sweeper invocations throttled)",
-            f"  first / last StopTask after the deadline: {s(result.first_stop)} / "
+            f"  first / last {_first_step(result)} after the deadline: {s(result.first_stop)} / "
             f"{s(result.last_stop)}; rate floor (N - 100) / 40 = {result.rate_floor:.1f} s; "
             f"ECS stops the rest itself at +{result.deregistration_delay - WAIT_SECONDS} s",
             f"  lateness p50 / p99 / max: {s(result.lateness_p50)} / {s(result.lateness_p99)}"
@@ -358,6 +358,10 @@ def format_result(result: BenchResult) -> str:
             *_action_lines(result),
         ]
     )
+
+
+def _first_step(result: BenchResult) -> str:
+    return "StopTask" if result.stop_action in {None, "stop-task"} else "stop step"
 
 
 def _action_lines(result: BenchResult) -> list[str]:

@@ -148,6 +148,41 @@ def test_given_forged_signal_steps_in_the_witness_log_when_judged_then_each_is_c
     assert early_step.premature_stops == 2
 
 
+def test_given_an_ignored_stop_task_sent_again_when_judged_then_counted_apart_not_as_double(
+    quiet_case: tuple[ChaosConfig, RunRecord, dict[str, str]],
+) -> None:
+    """In the ignored world a StopTask resent after a run died is a no-op, counted apart;
+    one that took effect after an ignored one is a double."""
+    config, record, kinds = quiet_case
+    task = next(
+        t
+        for s in record.services
+        for t in s.tasks
+        if kinds[s.name] == "plain" and t.drain_started_at is not None
+    )
+    assert task.drain_started_at is not None
+    deadline = task.drain_started_at + record.wait_seconds(task.service)
+    ours = [
+        o
+        for o in record.log.of_kind(Kind.ECS_STOP_TASK)
+        if o.subject == task.arn and str(o.data["reason"]).startswith("drain-terminator")
+    ]
+    [stop] = ours
+
+    def forge_ignored(at: float) -> None:
+        data = {"service": task.service.name, "reason": "drain-terminator: forged"}
+        record.log.record(at, Kind.ECS_STOP_TASK, task.arn, draining=True, **data)
+        record.log.record(at, Kind.ECS_STOP_IGNORED, task.arn, **data)
+
+    forge_ignored(deadline + 0.5)
+    forge_ignored(deadline + 30.0)
+    resent = judge(record, kinds, config)
+    # The two ignored ones are a resend; with the effective one of the run, a double.
+    assert resent.stoptask_resent_after_ignored == 1
+    assert resent.stopped_more_than_once == 1
+    assert stop.kind == Kind.ECS_STOP_TASK
+
+
 def test_given_an_exec_session_left_open_when_judged_then_the_case_fails(
     quiet_case: tuple[ChaosConfig, RunRecord, dict[str, str]],
 ) -> None:
