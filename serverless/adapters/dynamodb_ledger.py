@@ -50,13 +50,13 @@ _OPEN_PREFIX = "open#"
 #:   3. as 2, plus ``schema_version``.
 #: The record fields themselves (``TaskRecord``) have not changed since layout 1.
 SCHEMA_VERSION = 3
-#: The due-index partition key of every open record written in layout 1. The sweeper's due
-#: query reads it beside the shards, so drains recorded before the upgrade are still stopped
-#: on time: a Query per read, which returns nothing once they are done (no writer adds to
-#: it: every write moves a record to its shard). Migrating them instead (a one-off job or a
-#: first run that re-keys them) would leave a window in which an old invocation still
-#: finishing during the deployment writes a record nobody reads; an empty Query is half a
-#: read unit, and an idle run never reaches it (``has_open`` answers first).
+#: The due-index partition key of every open record written in layout 1. The due read
+#: queries it beside the shards, so drains recorded before the upgrade are still stopped on
+#: time; their next write moves them to their shard, and nothing writes this key any more,
+#: so the extra Query returns nothing once they are done (half a read unit; an idle run
+#: never reaches it: ``has_open`` answers first). A migration job or a migrating first run
+#: was not chosen: an old invocation still finishing during the deployment may write such a
+#: record after it, and a record may not wait past its deadline for the next migration.
 LEGACY_SWEEP_KEY = "open"
 #: Conditional writes that lose to another invocation taking tokens are tried this often.
 _TOKEN_ATTEMPTS = 5

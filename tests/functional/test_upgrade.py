@@ -33,6 +33,8 @@ from tests.support.clock import FakeContext, ManualClock
 from tests.support.world import TABLE, World, build_world
 
 REPO = Path(__file__).resolve().parents[2]
+#: What a landed version's handlers and its table need of its tree.
+TREE = ("serverless", "handlers", "terraform")
 DRIVER = REPO / "tests" / "support" / "landed_handlers.py"
 OPTED_IN = {"drain-terminator:enabled": "true", "drain-terminator:wait-seconds": "120"}
 WAIT = 120.0
@@ -92,8 +94,7 @@ def checkout(landed: Landed, dest: Path) -> Path:
                 pytrace=False,
             )
         archive = subprocess.run(
-            ["git", "-C", str(REPO), "archive", "--format=tar", landed.commit]
-            + ["serverless", "handlers", "terraform"],
+            ["git", "-C", str(REPO), "archive", "--format=tar", landed.commit, *TREE],
             capture_output=True,
             check=True,
         ).stdout
@@ -185,7 +186,7 @@ def sweep(world: World, run_id: str) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("landed", LANDED, ids=lambda landed: landed.commit[:7])
-def test_given_drains_recorded_by_a_landed_version_when_upgraded_then_each_stopped_once_after_its_deadline_and_closed(
+def test_given_drains_of_a_landed_version_when_upgraded_then_each_stopped_once_on_time_and_closed(
     landed: Landed,
     served_world: World,
     moto_endpoint: str,
