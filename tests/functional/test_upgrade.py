@@ -27,7 +27,7 @@ from moto.server import ThreadedMotoServer
 
 from handlers import sweeper
 from serverless import app as app_module
-from serverless.adapters.dynamodb_ledger import DUE_INDEX, SCHEMA_VERSION
+from serverless.adapters.dynamodb_ledger import DUE_INDEX, SCHEMA_VERSION, item_layout
 from sim.terraform import ledger_table_spec
 from tests.support.clock import FakeContext, ManualClock
 from tests.support.world import TABLE, World, build_world
@@ -46,7 +46,9 @@ class Landed:
     """A version that landed on main, and the ledger layout its handlers write."""
 
     commit: str
-    layout: str
+    #: Its layout (see ``SCHEMA_VERSION``), and in words.
+    layout: int
+    what: str
     #: Keys its open records carry in the due index.
     sweep_keys: frozenset[str]
     #: A Lambda timeout under which its sweeper acts on what is due and returns at once
@@ -57,18 +59,21 @@ class Landed:
 LANDED = [
     Landed(
         "a53edfc8744e0e7fbd0d01a537a85f446de18795",
+        1,
         "layout 1: one due-index partition, 'open' (the last commit before the shards)",
         frozenset({"open"}),
         sweeper_timeout=11.5,
     ),
     Landed(
         "fd8a6a195d7c992246e78039af4bdf76651e6449",
+        2,
         "layout 2 under 4 shards",
         frozenset(f"open#{n}" for n in range(4)),
         sweeper_timeout=180.0,
     ),
     Landed(
         "795fd4f472fcc2a55dde477918c524103371dba3",
+        2,
         "layout 2 under 6 shards (the last commit before the schema version)",
         frozenset(f"open#{n}" for n in range(6)),
         sweeper_timeout=180.0,
@@ -89,7 +94,7 @@ def checkout(landed: Landed, dest: Path) -> Path:
             present = None
         if present is None or present.returncode != 0:
             pytest.fail(
-                f"git history unavailable: commit {landed.commit[:7]} ({landed.layout}) is "
+                f"git history unavailable: commit {landed.commit[:7]} ({landed.what}) is "
                 "not in this clone (shallow?); the upgrade test needs a full `git clone`",
                 pytrace=False,
             )
@@ -226,6 +231,8 @@ def test_given_drains_of_a_landed_version_when_upgraded_then_each_stopped_once_o
         item = raw_item(world, task)
         assert item["sweep_key"] in landed.sweep_keys, name  # open, in the landed layout
         assert "schema_version" not in item
+        stored = world.dynamodb.get_item(TableName=TABLE, Key={"pk": {"S": task}})["Item"]
+        assert item_layout(stored) == landed.layout
         deadline[name] = float(item["drain_started_at"]) + float(item["wait_seconds"])
         assert deadline[name] == pytest.approx(began[name] + WAIT, abs=0.001)  # ms in events
     stopped = raw_item(world, tasks["stopped"])
@@ -258,3 +265,9 @@ def test_given_drains_of_a_landed_version_when_upgraded_then_each_stopped_once_o
         assert item["schema_version"] == str(SCHEMA_VERSION)
         assert world.task_status(task)[0] == "STOPPED"
     assert world.dynamodb.scan(TableName=TABLE, IndexName=DUE_INDEX)["Count"] == 0
+
+
+def test_given_the_schema_version_when_landed_versions_listed_then_each_older_layout_has_one() -> (
+    None
+):
+    assert {landed.layout for landed in LANDED} == set(range(1, SCHEMA_VERSION))
