@@ -177,6 +177,8 @@ def upgrade_table(world: World) -> None:
         AttributeDefinitions=current["AttributeDefinitions"],
         GlobalSecondaryIndexUpdates=[{"Create": index}],
     )
+    described = world.dynamodb.describe_table(TableName=TABLE)["Table"]
+    assert [i["Projection"] for i in described["GlobalSecondaryIndexes"]] == [index["Projection"]]
 
 
 def raw_item(world: World, task: str) -> dict[str, Any]:
