@@ -72,7 +72,7 @@ LANDED = [
         sweeper_timeout=180.0,
     ),
     Landed(
-        "795fd4f472fcc2a55dde477918c524103371dba3",
+        "3afcfa796dbc96952268682fc3b765689639c5b8",
         2,
         "layout 2 under 6 shards (the last commit before the schema version)",
         frozenset(f"open#{n}" for n in range(6)),
