@@ -10,6 +10,13 @@ resource "aws_cloudwatch_event_rule" "this" {
   event_pattern       = each.value.rule.event_pattern
   schedule_expression = each.value.rule.schedule_expression
   tags                = local.tags
+
+  lifecycle {
+    precondition {
+      condition     = each.key != "task-events" || length(local.unservable_clusters) == 0
+      error_message = "cluster_arns lists clusters this deployment can never serve: ${join(", ", local.unservable_clusters)}. ECS sends a cluster's task state changes only to the event bus of its own account and region, and this module is deployed to account ${local.account_id}, region ${local.region}: deploy the module once per account and region (a provider per region), each with its own clusters."
+    }
+  }
 }
 
 resource "aws_cloudwatch_event_target" "this" {
