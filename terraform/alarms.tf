@@ -25,22 +25,23 @@ locals {
 
   # Every alarm by its name's suffix (<name_prefix>-<key>): what it watches and how it
   # aggregates; the rest (5-minute period, > 0, missing data OK, actions) is shared.
+  # Built from names, not resource attributes: the docs test renders it with Terraform.
   alarms = merge(
     {
       for key, function in local.functions : "${key}-errors" => {
         description = "${function.name} returned errors (see its log group)."
         namespace   = "AWS/Lambda"
         metric_name = "Errors"
-        dimensions  = { FunctionName = aws_lambda_function.this[key].function_name }
+        dimensions  = { FunctionName = function.name }
         statistic   = "Sum"
       }
     },
     {
       dlq-depth = {
-        description = "Events the functions never processed are waiting in ${aws_sqs_queue.dead_letter.name}."
+        description = "Events the functions never processed are waiting in ${local.dead_letter_name}."
         namespace   = "AWS/SQS"
         metric_name = "ApproximateNumberOfMessagesVisible"
-        dimensions  = { QueueName = aws_sqs_queue.dead_letter.name }
+        dimensions  = { QueueName = local.dead_letter_name }
         statistic   = "Maximum"
       }
     },
