@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -255,7 +256,8 @@ def check_iam(
 def check_refusals(run: Run, directory: Path) -> None:
     """The plan of a configuration the module can never serve fails with its messages."""
     completed = run.terraform.run(directory, "plan", "-input=false", "-no-color", ok=(0, 1, 2))
-    said = " ".join((completed.stdout + completed.stderr).split())
+    # Terraform boxes its diagnostics ("│ " before every wrapped line): unwrap them.
+    said = " ".join(re.sub("[│╷╵]", " ", completed.stdout + completed.stderr).split())
     missing = [name for name, text in REFUSALS.items() if text not in said]
     run.check(
         completed.returncode == 1 and not missing,

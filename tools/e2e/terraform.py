@@ -158,9 +158,12 @@ def select_provider(
             f"{PROVIDER_VERSION_ENV}={wanted}: the mirror {plugin_dir} holds {', '.join(available)}"
         )
     mirror = scratch / "provider-mirror"
-    target = mirror / PROVIDER / wanted
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.symlink_to(plugin_dir / PROVIDER / wanted, target_is_directory=True)
+    version_dir = mirror / PROVIDER / wanted
+    version_dir.mkdir(parents=True, exist_ok=True)
+    # Terraform's mirror scan follows a symlinked platform directory, not a version one.
+    (version_dir / os_arch()).symlink_to(
+        plugin_dir / PROVIDER / wanted / os_arch(), target_is_directory=True
+    )
     return wanted, mirror
 
 
