@@ -286,3 +286,20 @@ def test_given_an_unknown_runtime_when_run_then_it_fails_with_a_message(
 
     assert exited.value.code == 2
     assert "python2.7" in capsys.readouterr().err
+
+
+def test_given_a_python_without_pip_when_the_layer_is_built_then_it_points_to_prebuilt_packages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_find_spec = build.importlib.util.find_spec
+    monkeypatch.setattr(
+        build.importlib.util,
+        "find_spec",
+        lambda name, *args: None if name == "pip" else real_find_spec(name, *args),
+    )
+
+    with pytest.raises(build.BuildError, match="prebuilt_packages") as refused:
+        build.pip_install(REQUIREMENTS, tmp_path, "arm64", "3.13")
+
+    assert "does not have" in str(refused.value)
+    assert not list(tmp_path.iterdir())  # nothing was attempted
