@@ -14,7 +14,7 @@ resource "aws_cloudwatch_event_rule" "this" {
   lifecycle {
     precondition {
       condition     = each.key != "task-events" || length(local.unservable_clusters) == 0
-      error_message = "cluster_arns lists clusters this deployment can never serve: ${join(", ", local.unservable_clusters)}. ECS sends a cluster's task state changes only to the event bus of its own account and region, and this module is deployed to account ${local.account_id}, region ${local.region}: deploy the module once per account and region (a provider per region), each with its own clusters."
+      error_message = "cluster_arns lists clusters this deployment can never serve: ${join(", ", local.unservable_clusters)}. ECS sends a cluster's task state changes only to the event bus of its own account and region; this deployment is in region ${local.region} and serves accounts ${join(", ", local.accounts)}. Deploy the module once per region (a provider per region), and list another account of this region in member_account_ids (it runs terraform/modules/member)."
     }
   }
 }

@@ -1,5 +1,6 @@
-"""scope.tf: the clusters a deployment can never serve, rendered by Terraform core, and
-the plan-time refusal that names them (events.tf)."""
+"""scope.tf: the clusters a deployment can never serve, rendered by Terraform core with
+accounts.tf (the one list of served accounts), and the plan-time refusal that names them
+(events.tf)."""
 
 from __future__ import annotations
 
@@ -9,22 +10,36 @@ import pytest
 
 from sim.terraform import render_locals
 
-HERE = {"partition": '"aws"', "region": '"us-east-1"', "account_id": '"111122223333"'}
+HERE = {
+    "partition": '"aws"',
+    "region": '"us-east-1"',
+    "account_id": '"111122223333"',
+    "arn_prefix": '{ events = "arn:aws:events:us-east-1:111122223333" }',
+}
 OWN = "arn:aws:ecs:us-east-1:111122223333:cluster/prod"
+MEMBER = "arn:aws:ecs:us-east-1:444455556666:cluster/prod"
 
 
-def _unservable(cluster_arns: list[str]) -> list[str]:
+def _unservable(cluster_arns: list[str], members: list[str] | None = None) -> list[str]:
     rendered: list[str] = render_locals(
-        ["variables.tf", "scope.tf"],
+        ["variables.tf", "event_pattern.tf", "accounts.tf", "scope.tf"],
         {"unservable": "local.unservable_clusters"},
         stub_locals=HERE,
-        values={"cluster_arns": cluster_arns},
+        values={
+            "cluster_arns": cluster_arns,
+            "member_account_ids": members or [],
+            "member_external_id": "e2e-external-id",
+        },
     )["unservable"]
     return rendered
 
 
 def test_given_clusters_of_this_account_and_region_when_checked_then_all_are_served() -> None:
     assert _unservable([OWN, "arn:aws:ecs:us-east-1:111122223333:cluster/batch"]) == []
+
+
+def test_given_a_member_accounts_cluster_when_the_hub_lists_it_then_it_is_served() -> None:
+    assert _unservable([OWN, MEMBER], members=["444455556666"]) == []
 
 
 def test_given_every_cluster_when_checked_then_nothing_is_refused() -> None:
