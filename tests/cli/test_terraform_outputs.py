@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from serverless.cli.terraform_outputs import from_outputs
-from serverless.errors import ConfigError
+from serverless.domain.errors import ConfigError
 
 
 def _module_object(table: str, prefix: str = "drain-terminator:") -> dict[str, Any]:
