@@ -22,53 +22,50 @@ locals {
     StopsFailed      = "StopTask calls failed: draining tasks were not stopped early."
     StopsUnconfirmed = "Tasks still draining well after StopTask: check the stops took effect."
   }
+
+  # Every alarm by its name's suffix (<name_prefix>-<key>): what it watches and how it
+  # aggregates; the rest (5-minute period, > 0, missing data OK, actions) is shared.
+  # Built from names, not resource attributes: the docs test renders it with Terraform.
+  alarms = merge(
+    {
+      for key, function in local.functions : "${key}-errors" => {
+        description = "${function.name} returned errors (see its log group)."
+        namespace   = "AWS/Lambda"
+        metric_name = "Errors"
+        dimensions  = { FunctionName = function.name }
+        statistic   = "Sum"
+      }
+    },
+    {
+      dlq-depth = {
+        description = "Events the functions never processed are waiting in ${local.dead_letter_name}."
+        namespace   = "AWS/SQS"
+        metric_name = "ApproximateNumberOfMessagesVisible"
+        dimensions  = { QueueName = local.dead_letter_name }
+        statistic   = "Maximum"
+      }
+    },
+    {
+      for metric, description in local.stop_metrics : metric => {
+        description = description
+        namespace   = var.metrics_namespace
+        metric_name = metric
+        dimensions  = local.metric_dimensions
+        statistic   = "Sum"
+      }
+    },
+  )
 }
 
-resource "aws_cloudwatch_metric_alarm" "function_errors" {
-  for_each = local.functions
-
-  alarm_name          = "${var.name_prefix}-${each.key}-errors"
-  alarm_description   = "${each.value.name} returned errors (see its log group)."
-  namespace           = "AWS/Lambda"
-  metric_name         = "Errors"
-  dimensions          = { FunctionName = aws_lambda_function.this[each.key].function_name }
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = 0
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
-  tags                = local.tags
-}
-
-resource "aws_cloudwatch_metric_alarm" "dead_letter_depth" {
-  alarm_name          = "${var.name_prefix}-dlq-depth"
-  alarm_description   = "Events the functions never processed are waiting in ${aws_sqs_queue.dead_letter.name}."
-  namespace           = "AWS/SQS"
-  metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = aws_sqs_queue.dead_letter.name }
-  statistic           = "Maximum"
-  period              = 300
-  evaluation_periods  = 1
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = 0
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
-  tags                = local.tags
-}
-
-resource "aws_cloudwatch_metric_alarm" "stops" {
-  for_each = local.stop_metrics
+resource "aws_cloudwatch_metric_alarm" "this" {
+  for_each = local.alarms
 
   alarm_name          = "${var.name_prefix}-${each.key}"
-  alarm_description   = each.value
-  namespace           = var.metrics_namespace
-  metric_name         = each.key
-  dimensions          = local.metric_dimensions
-  statistic           = "Sum"
+  alarm_description   = each.value.description
+  namespace           = each.value.namespace
+  metric_name         = each.value.metric_name
+  dimensions          = each.value.dimensions
+  statistic           = each.value.statistic
   period              = 300
   evaluation_periods  = 1
   comparison_operator = "GreaterThanThreshold"

@@ -1,6 +1,7 @@
-# Resource ARNs the functions' IAM policies are scoped to, derived from var.cluster_arns.
-# Only locals that depend on var.cluster_arns and the partition/region/account locals
-# live here: the tests render them with Terraform core (sim/terraform.py).
+# Resource ARNs the functions' IAM policies are scoped to, derived from var.cluster_arns,
+# and the clusters the deployment can never serve. Only locals that depend on
+# var.cluster_arns, local.accounts and the partition/region/account locals live here: the
+# tests render them with Terraform core (sim/terraform.py).
 #
 # An empty var.cluster_arns means every cluster of this account in this region.
 locals {
@@ -19,4 +20,20 @@ locals {
     ? ["arn:${local.partition}:ecs:${local.region}:${local.account_id}:service/*"]
     : [for arn in var.cluster_arns : "${replace(arn, ":cluster/", ":service/")}/*"]
   )
+
+  # A cluster's task state changes reach only the default event bus of its own account
+  # and region: the module's rule there, or, for a member account (member_account_ids),
+  # the member module's forwarding rule. A cluster of another region, partition or of an
+  # account not in local.accounts (accounts.tf, the one list of served accounts) would be
+  # listed and silently never served. Each entry: the ARN and why (refused at plan in
+  # events.tf).
+  unservable_clusters = [
+    for parts in [for arn in var.cluster_arns : split(":", arn)] :
+    "${join(":", parts)} (${join("; ", compact([
+      parts[1] == local.partition ? "" : "partition ${parts[1]}, not ${local.partition}",
+      parts[3] == local.region ? "" : "region ${parts[3]}, not ${local.region}",
+      contains(local.accounts, parts[4]) ? "" : "account ${parts[4]}, not ${join(" or ", local.accounts)}",
+    ]))})"
+    if parts[1] != local.partition || parts[3] != local.region || !contains(local.accounts, parts[4])
+  ]
 }

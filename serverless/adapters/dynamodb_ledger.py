@@ -4,6 +4,10 @@ Open task records carry ``sweep_key`` = ``open#<shard>`` (shard = CRC-32 of the 
 modulo :data:`DUE_INDEX_SHARDS`), which puts them in the sparse ``due-index`` spread over
 several partition-key values, so no index partition is hot. The index projects the keys,
 ``status`` and ``lease_until``: enough to plan a run without reading whole items.
+
+Every task record written carries ``schema_version`` (:data:`SCHEMA_VERSION`), the layout
+of its item. Records of every layout that has landed are read, swept and closed (see
+:func:`item_layout` and docs/contracts.md, "Ledger layouts and upgrades").
 """
 
 from __future__ import annotations
@@ -21,8 +25,11 @@ from serverless.domain.model import DueEntry, Outcome, RecordStatus, ServiceInfo
 __all__ = [
     "DUE_INDEX",
     "DUE_INDEX_SHARDS",
+    "LEGACY_SWEEP_KEY",
+    "SCHEMA_VERSION",
     "DynamoLedger",
     "from_item",
+    "item_layout",
     "sweep_key",
     "to_item",
 ]
@@ -35,8 +42,28 @@ DUE_INDEX = "due-index"
 #: still found, but a smaller count would strand some.
 DUE_INDEX_SHARDS = 6
 _OPEN_PREFIX = "open#"
+#: The layout of the task records this code writes, stored in each as ``schema_version``.
+#: The layouts that have landed (all read by this code; the commits are where each began):
+#:   1. f04bb52: ``sweep_key = "open"``, one due-index partition; no ``schema_version``.
+#:   2. 0853a65: ``sweep_key = "open#<CRC-32 of the task ARN % 4>"`` (``% 6`` from e603de1:
+#:      the same layout, more shards); no ``schema_version``.
+#:   3. as 2, plus ``schema_version``.
+#: The record fields themselves (``TaskRecord``) have not changed since layout 1.
+SCHEMA_VERSION = 3
+#: The due-index partition key of every open record written in layout 1. The due read
+#: queries it beside the shards, so drains recorded before the upgrade are still stopped on
+#: time; their next write moves them to their shard, and nothing writes this key any more,
+#: so the extra Query returns nothing once they are done (half a read unit; an idle run
+#: never reaches it: ``has_open`` answers first). A migration job or a migrating first run
+#: was not chosen: an old invocation still finishing during the deployment may write such a
+#: record after it, and a record may not wait past its deadline for the next migration.
+LEGACY_SWEEP_KEY = "open"
 #: Conditional writes that lose to another invocation taking tokens are tried this often.
 _TOKEN_ATTEMPTS = 5
+
+#: Every due-index partition key an open record can carry (layout 3's shards also hold the
+#: records of layout 2, written under 4 shards, then 6).
+_DUE_PARTITIONS = (*(f"{_OPEN_PREFIX}{n}" for n in range(DUE_INDEX_SHARDS)), LEGACY_SWEEP_KEY)
 
 _FIELDS = {f.name: f for f in dataclasses.fields(TaskRecord)}
 _INT_FIELDS = frozenset({"version", "wait_seconds", "rev", "attempts", "deferrals", "expires_at"})
@@ -59,9 +86,25 @@ def sweep_key(task_arn: str) -> str:
     return f"{_OPEN_PREFIX}{zlib.crc32(task_arn.encode()) % DUE_INDEX_SHARDS}"
 
 
+def item_layout(item: dict[str, Any]) -> int:
+    """The layout (see :data:`SCHEMA_VERSION`) a task record's item was written in.
+
+    Items without ``schema_version`` are layout 1 when open under the single legacy key,
+    else 2 (closed records of layouts 1 and 2 are the same).
+    """
+    stored = item.get("schema_version")
+    if stored is not None:
+        return int(stored["N"])
+    return 1 if item.get("sweep_key", {}).get("S") == LEGACY_SWEEP_KEY else 2
+
+
 def to_item(record: TaskRecord) -> dict[str, dict[str, str]]:
-    """The DynamoDB item of a record; ``sweep_key`` marks records the sweeper must visit."""
-    item: dict[str, dict[str, str]] = {"pk": {"S": record.task_arn}}
+    """The DynamoDB item of a record in the current layout; ``sweep_key`` marks records the
+    sweeper must visit (a record read in an older layout is moved to it by this write)."""
+    item: dict[str, dict[str, str]] = {
+        "pk": {"S": record.task_arn},
+        "schema_version": {"N": str(SCHEMA_VERSION)},
+    }
     for name in _FIELDS:
         if name == "task_arn":
             continue
@@ -78,7 +121,8 @@ def to_item(record: TaskRecord) -> dict[str, dict[str, str]]:
 
 
 def from_item(item: dict[str, Any]) -> TaskRecord:
-    """The record stored in ``item``."""
+    """The record stored in ``item``, whatever its layout (they share the record fields; a
+    later layout may add attributes, which this ignores)."""
     values: dict[str, Any] = {"task_arn": item["pk"]["S"]}
     for name in _FIELDS:
         if name == "task_arn" or name not in item:
@@ -121,13 +165,13 @@ class DynamoLedger:
             self._client.get().put_item(**kwargs)
         return written
 
-    def _shard(self, shard: int, until: float) -> Iterator[dict[str, Any]]:
+    def _partition(self, key: str, until: float) -> Iterator[dict[str, Any]]:
         kwargs: dict[str, Any] = {
             "TableName": self._table,
             "IndexName": DUE_INDEX,
             "KeyConditionExpression": "sweep_key = :open AND due_at <= :until",
             "ExpressionAttributeValues": {
-                ":open": {"S": f"{_OPEN_PREFIX}{shard}"},
+                ":open": {"S": key},
                 ":until": {"N": _number(until)},
             },
         }
@@ -141,7 +185,8 @@ class DynamoLedger:
             kwargs["ExclusiveStartKey"] = last
 
     def due(self, until: float) -> list[DueEntry]:
-        """Open records due at or before ``until`` (one Query per shard), earliest first."""
+        """Open records due at or before ``until``, earliest first: one Query per shard and
+        one of :data:`LEGACY_SWEEP_KEY` (records written before the index was sharded)."""
         entries = [
             DueEntry(
                 task_arn=item["pk"]["S"],
@@ -149,8 +194,8 @@ class DynamoLedger:
                 status=RecordStatus(item["status"]["S"]),
                 lease_until=float(item["lease_until"]["N"]) if "lease_until" in item else None,
             )
-            for shard in range(DUE_INDEX_SHARDS)
-            for item in self._shard(shard, until)
+            for key in _DUE_PARTITIONS
+            for item in self._partition(key, until)
         ]
         return sorted(entries, key=lambda entry: (entry.due_at, entry.task_arn))
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.metadata
 import os
 import re
 import sys
@@ -40,6 +41,14 @@ def _duration(text: str) -> float:
     return value
 
 
+def _version() -> str:
+    """The installed distribution's version (the VERSION file's, through pyproject.toml)."""
+    try:
+        return importlib.metadata.version("ecs-drain-terminator")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 # -- the parser ------------------------------------------------------------------------------
 
 
@@ -66,6 +75,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog="Exit status: 0 ok, 1 error, 2 usage, 3 verify measured no shortening. "
         "Runbook: docs/operations.md",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = commands.add_parser(

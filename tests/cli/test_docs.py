@@ -4,6 +4,7 @@ the migration guide's sample output equal to a real run."""
 from __future__ import annotations
 
 import io
+import json
 import re
 import shlex
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from serverless.cli.app import _parser, main
-from sim.terraform import MODULE_DIR, load_tf
+from sim.terraform import MODULE_DIR, load_tf, render_locals
 
 REPO = Path(__file__).resolve().parents[2]
 OPERATIONS = REPO / "docs" / "operations.md"
@@ -20,10 +21,33 @@ README = REPO / "README.md"
 FIXTURE = Path(__file__).parent / "fixtures" / "describe-task-definition-sidecar.json"
 
 
+def _local_keys(module: dict[str, object], name: str) -> list[str]:
+    """The keys of a local map, evaluated by Terraform core when it is an expression (its
+    file's other locals as they are unless they read resources, the functions and queue
+    names stubbed)."""
+    local_values = module.get("locals", {})
+    assert isinstance(local_values, dict)
+    value = local_values[name]
+    if isinstance(value, dict):
+        return list(value)
+    stubs = {
+        "functions": '{ task-events = { name = "te" }, sweeper = { name = "sw" } }',
+        "dead_letter_name": '"dlq"',
+    }
+    for other, other_value in local_values.items():
+        if isinstance(other_value, str) and other_value.startswith("${"):
+            if not re.search(r"\baws_\w+\.", other_value):
+                stubs.setdefault(other, other_value[2:-1])
+        elif other_value is not None:
+            stubs.setdefault(other, json.dumps(other_value))
+    rendered = render_locals(["variables.tf"], {"keys": f"keys(local.{name})"}, stub_locals=stubs)
+    keys: list[str] = rendered["keys"]
+    return keys
+
+
 def _alarm_names() -> list[str]:
     """Every CloudWatch alarm name the module creates, with the prefix as <name_prefix>."""
-    module = load_tf(MODULE_DIR)
-    local_values = module.get("locals", {})
+    module = load_tf(MODULE_DIR / "alarms.tf")
     names: list[str] = []
     for resource, body in module["resource"].get("aws_cloudwatch_metric_alarm", {}).items():
         template = str(body["alarm_name"]).replace("${var.name_prefix}", "<name_prefix>")
@@ -32,7 +56,7 @@ def _alarm_names() -> list[str]:
             continue
         match = re.fullmatch(r"\$\{local\.(\w+)\}", str(body.get("for_each", "")))
         assert match, f"alarm {resource}: for_each is not a local map; extend this test"
-        names.extend(template.replace("${each.key}", key) for key in local_values[match[1]])
+        names.extend(template.replace("${each.key}", key) for key in _local_keys(module, match[1]))
     return names
 
 

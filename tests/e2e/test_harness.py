@@ -15,6 +15,7 @@ from sim.terraform import REPO_ROOT
 from tools.e2e import iam_check
 from tools.e2e.terraform import (
     PLUGIN_DIR_ENV,
+    PROVIDER_VERSION_ENV,
     TERRAFORM_ENV,
     Missing,
     Terraform,
@@ -22,6 +23,7 @@ from tools.e2e.terraform import (
     find_terraform,
     os_arch,
     planned_changes,
+    select_provider,
 )
 
 ACCOUNT, REGION = "111122223333", "us-east-1"
@@ -43,11 +45,46 @@ POLICY = {
 }
 
 
-def _mirror(root: Path) -> Path:
-    (root / "registry.terraform.io" / "hashicorp" / "aws" / "5.100.0" / os_arch()).mkdir(
-        parents=True
-    )
+def _mirror(root: Path, *versions: str) -> Path:
+    for version in versions or ("5.100.0",):
+        (root / "registry.terraform.io" / "hashicorp" / "aws" / version / os_arch()).mkdir(
+            parents=True
+        )
     return root
+
+
+def test_given_5x_and_6x_mirrored_when_a_provider_is_selected_then_the_newest_runs(
+    tmp_path: Path,
+) -> None:
+    mirror = _mirror(tmp_path / "mirror", "5.100.0", "6.2.0", "6.10.0")
+
+    version, selected = select_provider(mirror, tmp_path / "run", {})
+
+    assert version == "6.10.0"  # by version, not by text ("6.2.0" > "6.10.0" as strings)
+    held = selected / "registry.terraform.io" / "hashicorp" / "aws"
+    assert [path.name for path in held.iterdir()] == ["6.10.0"]
+    assert (held / "6.10.0" / os_arch()).is_dir()
+
+
+def test_given_a_provider_version_asked_when_selected_then_only_it_is_offered(
+    tmp_path: Path,
+) -> None:
+    mirror = _mirror(tmp_path / "mirror", "5.100.0", "6.10.0")
+
+    version, selected = select_provider(mirror, tmp_path / "run", {PROVIDER_VERSION_ENV: "5.100.0"})
+
+    assert version == "5.100.0"
+    held = selected / "registry.terraform.io" / "hashicorp" / "aws"
+    assert [path.name for path in held.iterdir()] == ["5.100.0"]
+
+
+def test_given_a_provider_version_not_mirrored_when_selected_then_it_says_what_is(
+    tmp_path: Path,
+) -> None:
+    mirror = _mirror(tmp_path / "mirror", "5.100.0")
+
+    with pytest.raises(Missing, match=r"=6\.0\.0: the mirror .* holds 5\.100\.0"):
+        select_provider(mirror, tmp_path / "run", {PROVIDER_VERSION_ENV: "6.0.0"})
 
 
 def test_given_no_terraform_when_make_e2e_runs_then_it_prints_one_line_and_succeeds(

@@ -11,7 +11,12 @@ import pytest
 
 from sim.terraform import MODULE_DIR, load_tf, render_locals
 
-ACCOUNT = {"partition": '"aws"', "region": '"us-east-1"', "account_id": '"111122223333"'}
+ACCOUNT = {
+    "partition": '"aws"',
+    "region": '"us-east-1"',
+    "account_id": '"111122223333"',
+    "accounts": '["111122223333"]',  # accounts.tf: this account, no members
+}
 PROD = "arn:aws:ecs:us-east-1:111122223333:cluster/prod"
 BATCH = "arn:aws:ecs:us-east-1:111122223333:cluster/batch"
 COMMON = {

@@ -17,7 +17,10 @@ from serverless.adapters import DynamoLedger
 from serverless.adapters.dynamodb_ledger import (
     DUE_INDEX,
     DUE_INDEX_SHARDS,
+    LEGACY_SWEEP_KEY,
+    SCHEMA_VERSION,
     from_item,
+    item_layout,
     sweep_key,
     to_item,
 )
@@ -82,6 +85,8 @@ def test_given_open_record_when_converted_then_sweep_key_open_and_none_fields_le
     assert "task_arn" not in item
     assert item["sweep_key"] == {"S": sweep_key(record.task_arn)}
     assert item["sweep_key"]["S"] in {f"open#{n}" for n in range(DUE_INDEX_SHARDS)}
+    assert item["schema_version"] == {"N": str(SCHEMA_VERSION)}
+    assert item_layout(item) == SCHEMA_VERSION
     assert item["status"] == {"S": "stop_requested"}
     assert item["version"] == {"N": "4"}
     assert item["due_at"] == {"N": "1795341780.123"}
@@ -101,6 +106,7 @@ def test_given_closed_record_when_converted_then_no_sweep_key_and_round_trips() 
     )
     item = to_item(record)
     assert "sweep_key" not in item
+    assert item["schema_version"] == {"N": str(SCHEMA_VERSION)}
     assert item["outcome"] == {"S": "stopped_by_terminator"}
     assert item["expires_at"] == {"N": "1795946600"}
     restored = from_item(item)
@@ -251,12 +257,16 @@ def test_given_failing_get_and_put_when_called_then_domain_errors_keep_cause(
     assert isinstance(put.value.__cause__, ClientError)
 
 
-def query_params(shard: int, until: str, start: dict[str, Any] | None = None) -> dict[str, Any]:
+def query_params(
+    shard: int | str, until: str, start: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """A due-index Query of shard ``n`` (``open#n``) or of a partition key given whole."""
+    key = f"open#{shard}" if isinstance(shard, int) else shard
     params: dict[str, Any] = {
         "TableName": TABLE,
         "IndexName": DUE_INDEX,
         "KeyConditionExpression": "sweep_key = :open AND due_at <= :until",
-        "ExpressionAttributeValues": {":open": {"S": f"open#{shard}"}, ":until": {"N": until}},
+        "ExpressionAttributeValues": {":open": {"S": key}, ":until": {"N": until}},
     }
     if start is not None:
         params["ExclusiveStartKey"] = start
@@ -303,6 +313,7 @@ def test_given_shards_and_pages_when_due_read_then_every_shard_and_page_merged_b
         stub.add_response(
             "query", {"Items": []}, expected_params=query_params(shard, "1795341690.5")
         )
+    stub.add_response("query", {"Items": []}, expected_params=query_params("open", "1795341690.5"))
 
     assert ledger.due(until=1_795_341_690.5) == [
         DueEntry(task_arn(3), 10.0, RecordStatus.DRAINING, 40.0),
@@ -315,7 +326,7 @@ def test_given_integral_until_when_due_read_then_number_is_sent_as_float_text(
     ddb: tuple[DynamoLedger, Stubber],
 ) -> None:
     ledger, stub = ddb
-    for shard in range(DUE_INDEX_SHARDS):
+    for shard in (*range(DUE_INDEX_SHARDS), LEGACY_SWEEP_KEY):
         stub.add_response("query", {"Items": []}, expected_params=query_params(shard, "100.0"))
     assert ledger.due(until=100.0) == []
 
