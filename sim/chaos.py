@@ -184,6 +184,8 @@ def chaos_scenario(config: ChaosConfig) -> tuple[Scenario, dict[str, str]]:
         if rng.random() < 0.2:
             delays.append(rng.choice([300, 600]))
         ec2 = rng.random() < 0.3
+        # Drawn in the order the effective world always drew them (its scenarios unchanged).
+        desired_count = rng.randint(2, 8)
         tags = _tags(kind, wait, rng)
         enable_exec = False
         if config.stoptask_on_draining == "ignored" and tags:
@@ -193,7 +195,7 @@ def chaos_scenario(config: ChaosConfig) -> tuple[Scenario, dict[str, str]]:
         services.append(
             ServiceSpec(
                 name=name,
-                desired_count=rng.randint(2, 8),
+                desired_count=desired_count,
                 launch_type="EC2" if ec2 else "FARGATE",
                 min_healthy_percent=50 if ec2 else 100,
                 max_percent=100 if ec2 else 200,

@@ -248,6 +248,8 @@ class Report:
             "reserved_concurrency": self.reserved_concurrency,
             "aws_calls": self.aws_calls,
             "metrics": self.metrics,
+            "world": asdict(self.record.world),
+            "exec_sessions": dict(self.record.sessions),
             "wall_seconds": round(self.wall_seconds, 3),
         }
         if observations:

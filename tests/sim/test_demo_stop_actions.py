@@ -47,6 +47,10 @@ def test_given_stoptask_ignored_when_stop_task_then_exec_then_every_drain_stops_
         assert line.signalled_at < line.ecs_alone_at
     assert report.record.sessions["left_open"] == 0
     assert report.record.sessions["opened"] == 4
+    body = report.to_dict()
+    assert body["world"]["stoptask_on_draining"] == "ignored"
+    assert body["exec_sessions"]["left_open"] == 0
+    assert body["tasks"][0]["stopped_with"] == "exec"
 
 
 def test_given_stoptask_ignored_when_the_action_is_stop_task_then_every_drain_is_unconfirmed() -> (
