@@ -223,7 +223,13 @@ def _judge_operators(
     operators: dict[str, list[Observation]],
     result: ChaosResult,
 ) -> None:
-    """Stops that ignored an operator's change older than the staleness bound."""
+    """Stops that ignored an operator's change older than the staleness bound.
+
+    Every step honours an opt-out or dry-run; a raised wait postpones a task's first step
+    only: a later step (an escalation) completes a stop already taken once the wait was
+    over, as the functions decide (``serverless.sweep.decide``: the raised wait applies
+    before the first step).
+    """
     for arn, times in ours.items():
         task = tasks[arn]
         changes = operators.get(task.service.name, [])
@@ -241,7 +247,8 @@ def _judge_operators(
             wait = int(raw) if raw.isdigit() else record.default_wait_seconds
             start = task.drain_started_at
             if (
-                wait > record.wait_seconds(task.service)
+                at == times[0]
+                and wait > record.wait_seconds(task.service)
                 and start is not None
                 and at < start + wait - 1e-6
             ):
