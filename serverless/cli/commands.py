@@ -162,6 +162,7 @@ def cmd_verify(args: argparse.Namespace, ctx: Context) -> int:
         progress=progress,
         poll_seconds=args.poll,
         confirm_seconds=args.confirm_after,
+        sidecar=args.sidecar,
     )
     force = not args.wait_natural
     plan = verifier.plan(args.cluster, args.service, force=force)
@@ -240,8 +241,23 @@ def cmd_tags(args: argparse.Namespace, ctx: Context) -> int:
     return EXIT_OK
 
 
+def _same_file(first: str, second: str) -> bool:
+    a, b = Path(first), Path(second)
+    try:
+        if a.exists() and b.exists():
+            return a.samefile(b)
+    except OSError:
+        return False
+    return a.resolve() == b.resolve()
+
+
 def cmd_migrate_sidecar(args: argparse.Namespace, ctx: Context) -> int:
     """Tags and a task definition without the sidecar, from one with it."""
+    if args.output and args.file != "-" and _same_file(args.file, args.output):
+        raise sidecar.SidecarError(
+            f"-o {args.output} is the input file: the migration never overwrites its input; "
+            "write to another file"
+        )
     try:
         text = ctx.stdin.read() if args.file == "-" else Path(args.file).read_text()
         document = json.loads(text)
@@ -266,7 +282,10 @@ def cmd_migrate_sidecar(args: argparse.Namespace, ctx: Context) -> int:
         ctx.json({**migration.as_dict(), "output": args.output})
         return EXIT_OK
     family = migration.task_definition.get("family", "?")
-    ctx.print(f"sidecar: container {migration.sidecar!r} of {family} ({migration.recognised_by})")
+    ctx.print(
+        f"sidecar: container {migration.sidecar!r} of {family} "
+        f"(recognised by {migration.recognised_by})"
+    )
     ctx.print("tags for the service (instead of the sidecar):")
     for key, value in migration.tags.items():
         ctx.print(f"  {key} = {value}")

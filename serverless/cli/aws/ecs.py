@@ -65,6 +65,14 @@ def _service_view(service: Mapping[str, Any], cluster: str) -> ServiceView:
         target_group_arns=groups,
         task_definition=str(service.get("taskDefinition", "")),
         deployments=deployments,
+        load_balanced_containers=tuple(
+            dict.fromkeys(
+                str(lb["containerName"])
+                for lb in service.get("loadBalancers", [])
+                if lb.get("containerName")
+            )
+        ),
+        enable_execute_command=bool(service.get("enableExecuteCommand", False)),
     )
 
 
