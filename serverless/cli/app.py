@@ -170,14 +170,41 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_verify)
 
     p = commands.add_parser(
-        "tags", parents=[common], help="validate and apply (or print) the opt-in tags"
+        "tags",
+        parents=[common],
+        help="validate and change (or print) the opt-in tags: only those given",
     )
     p.add_argument("--cluster", required=True, help="cluster name or ARN")
     p.add_argument("--service", required=True, help="service name")
     p.add_argument("--wait", metavar="N", help="wait-seconds: whole seconds after drain start")
     p.add_argument("--min-healthy-percent", metavar="P", help="guard: 0-100")
     p.add_argument("--max-stops-per-minute", metavar="M", help="guard: whole number >= 1")
-    p.add_argument("--dry-run", action="store_true", help="log instead of StopTask")
+    p.add_argument(
+        "--dry-run",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="--dry-run: log instead of StopTask; --no-dry-run: stop tasks (asks first)",
+    )
+    p.add_argument(
+        "--opt-out",
+        action="store_true",
+        help="set enabled=false: drains are left to ECS (asks first)",
+    )
+    p.add_argument(
+        "--remove",
+        action="append",
+        metavar="TAG",
+        help="remove this tag (wait-seconds, min-healthy-percent, max-stops-per-minute, "
+        "dry-run); repeatable",
+    )
+    p.add_argument(
+        "--replace",
+        action="store_true",
+        help="make the given tags the whole set under the prefix (removes the others)",
+    )
+    p.add_argument(
+        "--yes", action="store_true", help="do not ask before ending dry-run or opting out"
+    )
     p.add_argument(
         "--print",
         action="store_true",

@@ -133,11 +133,10 @@ def cmd_explain(args: argparse.Namespace, ctx: Context) -> int:
     return EXIT_OK
 
 
-def _confirm(ctx: Context, question: str) -> bool:
+def _confirm(ctx: Context, question: str, action: str = "force a deployment") -> bool:
     if not ctx.stdin.isatty():
         raise ConfigError(
-            "refusing to force a deployment without confirmation: stdin is not a terminal; "
-            "pass --yes"
+            f"refusing to {action} without confirmation: stdin is not a terminal; pass --yes"
         )
     print(f"{question} [y/N] ", end="", file=ctx.stderr, flush=True)
     return ctx.stdin.readline().strip().lower() in {"y", "yes"}
@@ -183,27 +182,58 @@ def cmd_verify(args: argparse.Namespace, ctx: Context) -> int:
     return EXIT_OK if verdict.ok else EXIT_NOT_SHORTENED
 
 
+def _tag_warnings(
+    change: tags.TagChange, view: ServiceView, target_groups: TargetGroupReader
+) -> list[str]:
+    """What the new tags mean against the service's target groups (nothing refused)."""
+    policy = change.policy
+    if not policy.enabled:
+        return []
+    if not view.target_group_arns:
+        return [
+            f"service {view.name} has no load balancer target group: its tasks do not drain, "
+            "so the terminator has nothing to do"
+        ]
+    warnings = []
+    for arn in view.target_group_arns:
+        name = arn.split(":")[-1]
+        try:
+            delay = target_groups.deregistration_delay(arn)
+        except (NotFoundError, PermanentAwsError) as error:
+            warnings.append(f"could not read the deregistration delay of {name}: {error}")
+            continue
+        if policy.wait_seconds >= delay:
+            warnings.append(
+                f"wait-seconds {policy.wait_seconds} is not shorter than the deregistration "
+                f"delay of {name} ({delay} s): ECS ends the drain first, so the terminator "
+                "never stops a task early; lower the wait or raise the delay"
+            )
+    return warnings
+
+
 def cmd_tags(args: argparse.Namespace, ctx: Context) -> int:
-    """Validate the opt-in tags and apply (or print) them."""
+    """Validate the opt-in tags and apply (or print) them: only those given."""
     prefix = tag_prefix(args, ctx)
-    tagset = tags.build_tags(
-        prefix,
-        default_wait(ctx),
-        wait=args.wait,
-        min_healthy_percent=args.min_healthy_percent,
-        max_stops_per_minute=args.max_stops_per_minute,
-        dry_run=args.dry_run,
-    )
-    removed: list[str] = []
+    given = {
+        "wait": args.wait,
+        "min_healthy_percent": args.min_healthy_percent,
+        "max_stops_per_minute": args.max_stops_per_minute,
+        "dry_run": args.dry_run,
+        "opt_out": args.opt_out,
+        "remove": args.remove or (),
+    }
+    warnings: list[str] = []
     if args.print:
         arn = (
             tags.service_arn(args.cluster, args.service)
             if args.cluster.startswith("arn:")
             else "<service ARN>"
         )
+        change = tags.plan_change(prefix, default_wait(ctx), {}, replace=True, **given)
         applied = False
     else:
-        ecs = ServiceAdmin(ctx.access(args))
+        access = ctx.access(args)
+        ecs = ServiceAdmin(access)
         view = ecs.describe_service(args.cluster, args.service)
         if not view.long_arn:
             raise ConfigError(
@@ -211,18 +241,46 @@ def cmd_tags(args: argparse.Namespace, ctx: Context) -> int:
                 "enable serviceLongArnFormat (aws ecs put-account-setting) and recreate it"
             )
         arn = view.arn
-        removed = tagset.stale(view.tags)
-        ecs.tag(arn, tagset.tags)
-        if removed:
-            ecs.untag(arn, removed)
+        change = tags.plan_change(
+            prefix, default_wait(ctx), view.tags, replace=args.replace, **given
+        )
+        risky = [
+            what
+            for what, yes in (
+                ("end dry-run of", change.ends_dry_run),
+                ("opt out", change.opts_out),
+            )
+            if yes
+        ]
+        if risky and not args.yes:
+            what = " and ".join(risky)
+            consequence = (
+                "its draining tasks will be stopped early from the next drain on"
+                if change.ends_dry_run
+                else "its drains will be left to ECS"
+            )
+            question = f"{what.capitalize()} service {view.name} ({consequence})?"
+            if not _confirm(ctx, question, f"{what} service {view.name}"):
+                print(f"{PROG}: nothing changed", file=ctx.stderr)
+                return EXIT_ERROR
+        if change.changed:
+            ecs.tag(arn, change.changed)
+        if change.removed:
+            ecs.untag(arn, change.removed)
         applied = True
+        warnings = _tag_warnings(change, view, TargetGroupReader(access))
+    tagset = change.after
     if args.json:
         ctx.json(
             {
                 "service_arn": arn,
                 "applied": applied,
                 "tags": tagset.tags,
-                "removed": removed,
+                "changed": change.changed if applied else tagset.tags,
+                "removed": change.removed,
+                "ends_dry_run": change.ends_dry_run,
+                "opts_out": change.opts_out,
+                "warnings": warnings,
                 "aws_cli": tagset.aws_cli(arn),
                 "terraform": tagset.terraform(),
             }
@@ -230,9 +288,14 @@ def cmd_tags(args: argparse.Namespace, ctx: Context) -> int:
         return EXIT_OK
     ctx.print(f"{'tagged' if applied else 'tags for'} {arn}:")
     for key, value in tagset.tags.items():
-        ctx.print(f"  {key} = {value}")
-    if removed:
-        ctx.print(f"removed: {', '.join(removed)}")
+        mark = "  (changed)" if applied and key in change.changed else ""
+        ctx.print(f"  {key} = {value}{mark}")
+    if applied and not change.changed and not change.removed:
+        ctx.print("nothing to change: the service already carries these tags")
+    if change.removed:
+        ctx.print(f"removed: {', '.join(change.removed)}")
+    for warning in warnings:
+        print(f"{PROG}: warning: {warning}", file=ctx.stderr)
     if not applied:
         ctx.print("\nwith the AWS CLI:")
         ctx.print(f"  {tagset.aws_cli(arn)}")

@@ -303,7 +303,7 @@ def test_given_a_bug_in_a_command_when_run_then_one_line_and_no_traceback(
     def broken(*_: object, **__: object) -> int:
         raise KeyError("boom")
 
-    monkeypatch.setattr(commands.tags, "build_tags", broken)
+    monkeypatch.setattr(commands.tags, "plan_change", broken)
 
     err = _one_line(_run("tags", "--print", "--cluster", "c", "--service", "s"))
 
