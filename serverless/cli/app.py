@@ -118,6 +118,7 @@ def _parser() -> argparse.ArgumentParser:
         help="how far back 'recent' goes (90, 30m, 2h, 1d; default 1h)",
     )
     p.add_argument("--service", help="only this service")
+    p.add_argument("--cluster", help="with --service: the service's cluster (default: any)")
     p.set_defaults(run=cmd_status)
 
     p = commands.add_parser(

@@ -31,12 +31,31 @@ def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
     """Open drains per service, recent stops, problems."""
     ledger, prefix = ledger_and_prefix(args, ctx)
     records = ledger.records()
-    if args.service:
-        records = [r for r in records if r.service_name == args.service]
     ecs = ServiceAdmin(ctx.access(args))
     wait_default = default_wait(ctx)
     policies: dict[tuple[str, str], PolicyResult | str | None] = {}
-    for key in {(r.cluster_arn, r.service_name) for r in records}:
+    quiet: list[tuple[str, str]] = []
+    if args.service:
+        records = [
+            r
+            for r in records
+            if r.service_name == args.service
+            and (not args.cluster or _cluster_matches(r.cluster_arn, args.cluster))
+        ]
+        if not records:
+            found = ecs.find_service(args.service, args.cluster)
+            if not found:
+                where = f"cluster {args.cluster!r}" if args.cluster else "any cluster"
+                region = f" of region {ctx.access(args).region}" if ctx.access(args).region else ""
+                raise NotFoundError(
+                    f"service {args.service!r} not found: no ledger records, and no service "
+                    f"of that name in {where}{region}"
+                )
+            for view in found:
+                key = (view.cluster_arn, view.name)
+                quiet.append(key)
+                policies[key] = parse_policy(view.tags, prefix, wait_default)
+    for key in {(r.cluster_arn, r.service_name) for r in records} - set(policies):
         try:
             view = ecs.describe_service(*key)
             policies[key] = parse_policy(view.tags, prefix, wait_default)
@@ -44,12 +63,18 @@ def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
             policies[key] = None
         except PermanentAwsError as error:
             policies[key] = str(error)
-    report = status.build_status(records, ctx.clock.now(), args.since, policies, ledger.table_name)
+    report = status.build_status(
+        records, ctx.clock.now(), args.since, policies, ledger.table_name, quiet
+    )
     if args.json:
         ctx.json(report)
     else:
         ctx.print(status.render(report))
     return EXIT_OK
+
+
+def _cluster_matches(cluster_arn: str, cluster: str) -> bool:
+    return cluster_arn == cluster or cluster_arn.rsplit("/", 1)[-1] == cluster
 
 
 def _cluster_of(task_ref: str, cluster: str | None) -> str | None:
@@ -90,8 +115,18 @@ def cmd_explain(args: argparse.Namespace, ctx: Context) -> int:
             if live
             else "not known to ECS any more"
         )
+        dry_run: bool | None = None
+        if record.is_open:
+            try:
+                tagged = ecs.describe_service(record.cluster_arn, record.service_name).tags
+                dry_run = parse_policy(tagged, prefix, default_wait(ctx)).policy.dry_run
+            except (NotFoundError, PermanentAwsError):
+                dry_run = None
         result = explain.Explanation(
-            record.task_arn, explain.explain_record(record, now), explain.history(record), facts
+            record.task_arn,
+            explain.explain_record(record, now, dry_run),
+            explain.history(record),
+            facts,
         )
     else:
         cluster = _cluster_of(args.task, args.cluster)

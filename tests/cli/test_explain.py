@@ -183,3 +183,43 @@ def test_given_a_tombstone_when_explained_then_it_says_the_stop_came_before_any_
     assert "before any drain event reached the terminator" in document["decision"]["text"]
     assert "tombstone" in document["history"][0]["event"]
     assert all("drain began" not in h["event"] for h in document["history"])
+
+
+def test_given_a_due_drain_of_a_dry_run_service_when_explained_then_it_is_only_logged(
+    account: Account,
+) -> None:
+    account.service("web", {**OPTED_IN, "drain-terminator:dry-run": "true"}, [])
+    task = account.task("web", "RUNNING", "STOPPED")
+    account.record(task, drain_started_at=NOW - 200)
+
+    decision = json.loads(account.cli("explain", task, "--json").out)["decision"]
+
+    assert decision["kind"] == "due"
+    assert "the next sweeper pass stops it" not in decision["text"]
+    assert "the service is in dry-run: the next sweeper pass only logs" in decision["text"]
+    assert "StopTask is not called" in decision["text"]
+
+
+def test_given_a_due_drain_of_a_live_service_when_explained_then_the_next_pass_stops_it(
+    account: Account,
+) -> None:
+    account.service("web", OPTED_IN, [])
+    task = account.task("web", "RUNNING", "STOPPED")
+    account.record(task, drain_started_at=NOW - 200)
+
+    decision = json.loads(account.cli("explain", task, "--json").out)["decision"]
+
+    assert decision["text"] == "due 80 s ago; the next sweeper pass stops it"
+
+
+def test_given_a_deactivating_task_without_record_when_explained_then_not_called_not_draining(
+    account: Account,
+) -> None:
+    account.service("web", OPTED_IN, [])
+    task = account.task("web", "DEACTIVATING", "RUNNING")
+
+    decision = json.loads(account.cli("explain", task, "--json").out)["decision"]
+
+    assert decision["kind"] == "deactivating"
+    assert "not draining" not in decision["text"]
+    assert "targets are being deregistered" in decision["text"]

@@ -105,6 +105,30 @@ class ServiceAdmin:
             raise NotFoundError(f"service {service!r} not found in cluster {cluster!r}")
         return _service_view(found[0], cluster)
 
+    def list_clusters(self) -> list[str]:
+        """ARNs of every cluster in the region (ListClusters)."""
+        arns: list[str] = []
+        kwargs: dict[str, Any] = {}
+        while True:
+            response = self._access.call(
+                "ListClusters", lambda: self._ecs().list_clusters(**kwargs)
+            )
+            arns.extend(response.get("clusterArns", []))
+            token = response.get("nextToken")
+            if not token:
+                return arns
+            kwargs["nextToken"] = token
+
+    def find_service(self, service: str, cluster: str | None = None) -> list[ServiceView]:
+        """The service of that name in ``cluster``, or in any cluster of the region."""
+        found = []
+        for arn in [cluster] if cluster else self.list_clusters():
+            try:
+                found.append(self.describe_service(arn, service))
+            except NotFoundError:
+                continue
+        return found
+
     def list_tasks(self, cluster: str, service: str, desired_status: str = "RUNNING") -> list[str]:
         """ARNs of the service's tasks with ``desired_status``."""
         arns: list[str] = []
