@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NoReturn, TextIO
 
 from serverless.cli.commands import (
+    cmd_doctor,
     cmd_explain,
     cmd_migrate_sidecar,
     cmd_status,
@@ -81,6 +82,51 @@ def _version() -> str:
 # -- the parser ------------------------------------------------------------------------------
 
 
+def _tags_parser(commands: Any, common: argparse.ArgumentParser) -> None:
+    p = commands.add_parser(
+        "tags",
+        parents=[common],
+        help="validate and change (or print) the opt-in tags: only those given",
+    )
+    p.add_argument("--cluster", required=True, help="cluster name or ARN")
+    p.add_argument("--service", required=True, help="service name")
+    p.add_argument("--wait", metavar="N", help="wait-seconds: whole seconds after drain start")
+    p.add_argument("--min-healthy-percent", metavar="P", help="guard: 0-100")
+    p.add_argument("--max-stops-per-minute", metavar="M", help="guard: whole number >= 1")
+    p.add_argument(
+        "--dry-run",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="--dry-run: log instead of StopTask; --no-dry-run: stop tasks (asks first)",
+    )
+    p.add_argument(
+        "--opt-out",
+        action="store_true",
+        help="set enabled=false: drains are left to ECS (asks first)",
+    )
+    p.add_argument(
+        "--remove",
+        action="append",
+        metavar="TAG",
+        help="remove this tag (wait-seconds, min-healthy-percent, max-stops-per-minute, "
+        "dry-run); repeatable",
+    )
+    p.add_argument(
+        "--replace",
+        action="store_true",
+        help="make the given tags the whole set under the prefix (removes the others)",
+    )
+    p.add_argument(
+        "--yes", action="store_true", help="do not ask before ending dry-run or opting out"
+    )
+    p.add_argument(
+        "--print",
+        action="store_true",
+        help="print the tags, the aws CLI command and the Terraform map; change nothing",
+    )
+    p.set_defaults(run=cmd_tags)
+
+
 def _parser() -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
     common.add_argument("--json", action="store_true", help="print one JSON document")
@@ -101,11 +147,28 @@ def _parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="Operate ecs-drain-terminator: what it is doing, why, and whether "
         "StopTask shortens your drains.",
-        epilog="Exit status: 0 ok, 1 error, 2 usage, 3 verify measured no shortening. "
-        "Runbook: docs/operations.md",
+        epilog="Exit status: 0 ok, 1 error, 2 usage, 3 the check failed (verify: no "
+        "shortening; doctor: a problem; redrive: messages left). Runbook: docs/operations.md",
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = commands.add_parser(
+        "doctor",
+        parents=[common, ledger],
+        help="preflight and health: one line per check with its fix",
+    )
+    p.add_argument(
+        "--name-prefix",
+        help="the module's name_prefix (default: from Terraform, or the table name "
+        "without -ledger)",
+    )
+    p.add_argument(
+        "--cluster",
+        action="append",
+        help="look for opted-in services only here (repeatable; default: every cluster)",
+    )
+    p.set_defaults(run=cmd_doctor)
 
     p = commands.add_parser(
         "status", parents=[common, ledger], help="open drains, recent stops, problems"
@@ -170,48 +233,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(run=cmd_verify)
 
-    p = commands.add_parser(
-        "tags",
-        parents=[common],
-        help="validate and change (or print) the opt-in tags: only those given",
-    )
-    p.add_argument("--cluster", required=True, help="cluster name or ARN")
-    p.add_argument("--service", required=True, help="service name")
-    p.add_argument("--wait", metavar="N", help="wait-seconds: whole seconds after drain start")
-    p.add_argument("--min-healthy-percent", metavar="P", help="guard: 0-100")
-    p.add_argument("--max-stops-per-minute", metavar="M", help="guard: whole number >= 1")
-    p.add_argument(
-        "--dry-run",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="--dry-run: log instead of StopTask; --no-dry-run: stop tasks (asks first)",
-    )
-    p.add_argument(
-        "--opt-out",
-        action="store_true",
-        help="set enabled=false: drains are left to ECS (asks first)",
-    )
-    p.add_argument(
-        "--remove",
-        action="append",
-        metavar="TAG",
-        help="remove this tag (wait-seconds, min-healthy-percent, max-stops-per-minute, "
-        "dry-run); repeatable",
-    )
-    p.add_argument(
-        "--replace",
-        action="store_true",
-        help="make the given tags the whole set under the prefix (removes the others)",
-    )
-    p.add_argument(
-        "--yes", action="store_true", help="do not ask before ending dry-run or opting out"
-    )
-    p.add_argument(
-        "--print",
-        action="store_true",
-        help="print the tags, the aws CLI command and the Terraform map; change nothing",
-    )
-    p.set_defaults(run=cmd_tags)
+    _tags_parser(commands, common)
 
     p = commands.add_parser(
         "migrate-sidecar",

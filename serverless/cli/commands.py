@@ -7,8 +7,10 @@ import json
 from pathlib import Path
 
 from serverless.cli import explain, sidecar, status, tags
+from serverless.cli.aws.deployment import DeploymentReader
 from serverless.cli.aws.ecs import ServiceAdmin, TargetGroupReader
 from serverless.cli.context import (
+    EXIT_CHECK_FAILED,
     EXIT_ERROR,
     EXIT_NOT_SHORTENED,
     EXIT_OK,
@@ -16,15 +18,57 @@ from serverless.cli.context import (
     Context,
     default_wait,
     ledger_and_prefix,
+    ledger_prefix_and_outputs,
     tag_prefix,
 )
+from serverless.cli.doctor import Doctor, ResourceNames
 from serverless.cli.model import ServiceView, TaskView, task_id
 from serverless.cli.render import when
 from serverless.cli.verify import Verifier
 from serverless.domain.errors import ConfigError, NotFoundError, PermanentAwsError
 from serverless.domain.tags import PolicyResult, parse_policy
 
-__all__ = ["cmd_explain", "cmd_migrate_sidecar", "cmd_status", "cmd_tags", "cmd_verify"]
+__all__ = [
+    "cmd_doctor",
+    "cmd_explain",
+    "cmd_migrate_sidecar",
+    "cmd_status",
+    "cmd_tags",
+    "cmd_verify",
+]
+
+
+def _ledger_hint(args: argparse.Namespace) -> str:
+    """How the user named the ledger, to repeat it in a suggested command."""
+    if args.table:
+        return f"--table {args.table}"
+    if args.from_terraform:
+        return f"--from-terraform {args.from_terraform}"
+    return ""
+
+
+def cmd_doctor(args: argparse.Namespace, ctx: Context) -> int:
+    """Preflight and health: one line per check, exit 3 when a problem is found."""
+    ledger, prefix, outputs = ledger_prefix_and_outputs(args, ctx)
+    access = ctx.access(args)
+    names = ResourceNames.of(ledger.table_name, args.name_prefix, outputs)
+    report = Doctor(
+        names,
+        DeploymentReader(access),
+        ServiceAdmin(access),
+        TargetGroupReader(access),
+        ledger,
+        ctx.clock,
+        prefix=prefix,
+        default_wait=default_wait(ctx),
+        clusters=args.cluster or (),
+        ledger_hint=_ledger_hint(args),
+    ).run()
+    if args.json:
+        ctx.json(report.as_dict())
+    else:
+        ctx.print(report.render())
+    return EXIT_CHECK_FAILED if report.problems else EXIT_OK
 
 
 def cmd_status(args: argparse.Namespace, ctx: Context) -> int:

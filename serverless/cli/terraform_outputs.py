@@ -14,14 +14,14 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from serverless.domain.errors import ConfigError
 
-__all__ = ["PREFERRED_OUTPUT", "TerraformLedger", "from_outputs", "read_outputs"]
+__all__ = ["RESOURCE_OUTPUTS", "TerraformLedger", "from_outputs", "read_outputs"]
 
 TIMEOUT_SECONDS = 120
 #: The output name the READMEs re-export the module under.
@@ -30,12 +30,25 @@ PREFERRED_OUTPUT = "drain_terminator"
 MAX_DEPTH = 4
 
 
+#: Outputs of the module that doctor and redrive read, when present.
+RESOURCE_OUTPUTS = (
+    "task_events_function_name",
+    "sweeper_function_name",
+    "task_state_change_rule_arn",
+    "sweeper_schedule_rule_arn",
+    "dead_letter_queue_url",
+    "alarm_topic_arn",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class TerraformLedger:
-    """The module's ``table_name`` and, when present, ``tag_prefix``."""
+    """The module's ``table_name``, and when present ``tag_prefix`` and the resource outputs
+    (:data:`RESOURCE_OUTPUTS`) in ``resources``."""
 
     table_name: str
     tag_prefix: str | None = None
+    resources: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,22 +99,8 @@ def from_outputs(outputs: Mapping[str, Any]) -> TerraformLedger:
             f"no table_name in the Terraform outputs (outputs: {names}); re-export the "
             f'module (output "{PREFERRED_OUTPUT}" {{ value = module.<name> }}) or pass --table NAME'
         )
-    tables = {item.table_name for item in found}
-    if len(tables) > 1:
-        preferred = [
-            item
-            for item in found
-            if item.place == PREFERRED_OUTPUT or item.place.startswith(f"{PREFERRED_OUTPUT}.")
-        ]
-        if len({item.table_name for item in preferred}) != 1:
-            places = "; ".join(f"{item.table_name} ({item.place})" for item in found)
-            raise ConfigError(
-                f"the Terraform outputs name several ledger tables: {places}; pass --table NAME"
-            )
-        found = preferred
-    table = found[0].table_name
-    prefix = next((item.tag_prefix for item in found if item.tag_prefix), None)
-    return TerraformLedger(table, prefix)
+    resources = {key: value for key in RESOURCE_OUTPUTS if (value := _find(outputs, key))}
+    return TerraformLedger(table, _find(outputs, "tag_prefix") or None, resources)
 
 
 def read_outputs(directory: str) -> TerraformLedger:
