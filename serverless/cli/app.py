@@ -23,6 +23,7 @@ from serverless.cli.commands import (
     cmd_doctor,
     cmd_explain,
     cmd_migrate_sidecar,
+    cmd_redrive,
     cmd_status,
     cmd_tags,
     cmd_verify,
@@ -169,6 +170,19 @@ def _parser() -> argparse.ArgumentParser:
         help="look for opted-in services only here (repeatable; default: every cluster)",
     )
     p.set_defaults(run=cmd_doctor)
+
+    p = commands.add_parser(
+        "redrive",
+        parents=[common, ledger],
+        help="replay the dead-letter queue's events through the task-events logic",
+    )
+    p.add_argument(
+        "--name-prefix",
+        help="the module's name_prefix (default: from Terraform, or the table name "
+        "without -ledger): the queue is <name_prefix>-dlq",
+    )
+    p.add_argument("--queue-url", metavar="URL", help="the dead-letter queue's URL")
+    p.set_defaults(run=cmd_redrive)
 
     p = commands.add_parser(
         "status", parents=[common, ledger], help="open drains, recent stops, problems"

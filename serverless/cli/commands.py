@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 from serverless.cli import explain, sidecar, status, tags
@@ -21,17 +24,26 @@ from serverless.cli.context import (
     ledger_prefix_and_outputs,
     tag_prefix,
 )
-from serverless.cli.doctor import Doctor, ResourceNames
+from serverless.cli.doctor import Doctor
 from serverless.cli.model import ServiceView, TaskView, task_id
+from serverless.cli.names import ResourceNames
+from serverless.cli.redrive import Redriver
 from serverless.cli.render import when
 from serverless.cli.verify import Verifier
-from serverless.domain.errors import ConfigError, NotFoundError, PermanentAwsError
-from serverless.domain.tags import PolicyResult, parse_policy
+from serverless.errors import (
+    ConfigError,
+    DrainTerminatorError,
+    NotFoundError,
+    PermanentAwsError,
+)
+from serverless.policy import PolicyResult, parse_policy
+from serverless.settings import SWEEPER_FUNCTION_NAME, TABLE_NAME, TAG_PREFIX, load_settings
 
 __all__ = [
     "cmd_doctor",
     "cmd_explain",
     "cmd_migrate_sidecar",
+    "cmd_redrive",
     "cmd_status",
     "cmd_tags",
     "cmd_verify",
@@ -45,6 +57,71 @@ def _ledger_hint(args: argparse.Namespace) -> str:
     if args.from_terraform:
         return f"--from-terraform {args.from_terraform}"
     return ""
+
+
+@contextlib.contextmanager
+def _functions_quiet() -> Iterator[None]:
+    """The functions' Powertools logs and metrics stay out of the command's output."""
+    from serverless.observability import logger, metrics
+
+    level = logger.log_level
+    logger.setLevel("CRITICAL")
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+        metrics.clear_metrics()
+
+
+def cmd_redrive(args: argparse.Namespace, ctx: Context) -> int:
+    """Replay the dead-letter queue through the task-events logic; exit 3 if any is left."""
+    from serverless.adapters import ports_from_clients
+    from serverless.app import bootstrap
+
+    ledger, prefix, outputs = ledger_prefix_and_outputs(args, ctx)
+    access = ctx.access(args)
+    names = ResourceNames.of(ledger.table_name, args.name_prefix, outputs)
+    reader = DeploymentReader(access)
+    queue = args.queue_url or names.queue
+    if queue is None:
+        raise ConfigError(
+            "which dead-letter queue? pass --queue-url URL, --from-terraform DIR or "
+            "--name-prefix (the module's name_prefix)"
+        )
+    url = queue if queue.startswith(("https://", "http://")) else reader.queue_url(queue)
+    if url is None:
+        raise NotFoundError(
+            f"dead-letter queue {queue!r} not found: check --name-prefix or pass --queue-url"
+        )
+    # The task-events function's own settings where readable (its DEFAULT_WAIT_SECONDS...),
+    # with this ledger and prefix; no early sweeper start from here.
+    environment: dict[str, str] = {}
+    if names.task_events_function:
+        with contextlib.suppress(DrainTerminatorError):
+            function = reader.function(names.task_events_function)
+            environment = dict(function.environment) if function else {}
+    environment.setdefault("DEFAULT_WAIT_SECONDS", str(default_wait(ctx)))
+    environment.update({TABLE_NAME: ledger.table_name, TAG_PREFIX: prefix})
+    environment.pop(SWEEPER_FUNCTION_NAME, None)
+    settings = load_settings(environment)
+    clients = {
+        name: access.call("client", functools.partial(access.client, name))
+        for name in ("dynamodb", "ecs", "elbv2")
+    }
+    app = bootstrap(
+        settings,
+        clock=ctx.clock,
+        ports=ports_from_clients(
+            settings, dynamodb=clients["dynamodb"], ecs=clients["ecs"], elbv2=clients["elbv2"]
+        ),
+    )
+    with _functions_quiet():
+        report = Redriver(reader, url, app.handle_task_event).run()
+    if args.json:
+        ctx.json(report.as_dict())
+    else:
+        ctx.print(report.render())
+    return EXIT_CHECK_FAILED if report.left else EXIT_OK
 
 
 def cmd_doctor(args: argparse.Namespace, ctx: Context) -> int:

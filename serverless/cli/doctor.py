@@ -33,6 +33,7 @@ from serverless.cli.aws.deployment import (
 from serverless.cli.aws.ecs import ServiceAdmin, TargetGroupReader
 from serverless.cli.aws.ledger import LedgerReader
 from serverless.cli.model import ServiceView, TaskView
+from serverless.cli.names import ResourceNames
 from serverless.cli.render import duration
 from serverless.clock import Clock
 from serverless.errors import DrainTerminatorError, NotFoundError
@@ -49,7 +50,6 @@ __all__ = [
     "Check",
     "Doctor",
     "DoctorReport",
-    "ResourceNames",
     "alarm_checks",
     "events_check",
     "function_check",
@@ -91,48 +91,6 @@ class Check:
         """The check for people, on one line."""
         fix = f"; fix: {self.fix}" if self.fix else ""
         return f"{self.level:<8} {self.check}: {self.message}{fix}"
-
-
-@dataclass(frozen=True, slots=True)
-class ResourceNames:
-    """The deployment's resources, as the module names them."""
-
-    table: str
-    name_prefix: str | None
-    task_events_function: str | None
-    sweeper_function: str | None
-    task_events_rule: str | None
-    sweeper_rule: str | None
-    queue: str | None  # a URL from Terraform, or the queue's name
-    alarm_topic: str | None = None
-
-    @classmethod
-    def of(
-        cls, table: str, name_prefix: str | None, outputs: Mapping[str, str] | None = None
-    ) -> ResourceNames:
-        """From Terraform outputs where given, else the module's naming from the prefix."""
-        outputs = outputs or {}
-        prefix = name_prefix or (
-            table.removesuffix("-ledger") if table.endswith("-ledger") else None
-        )
-
-        def named(suffix: str) -> str | None:
-            return f"{prefix}-{suffix}" if prefix else None
-
-        def rule(output: str, suffix: str) -> str | None:
-            arn = outputs.get(output)
-            return arn.rsplit("/", 1)[-1] if arn else named(suffix)
-
-        return cls(
-            table=table,
-            name_prefix=prefix,
-            task_events_function=outputs.get("task_events_function_name") or named("task-events"),
-            sweeper_function=outputs.get("sweeper_function_name") or named("sweeper"),
-            task_events_rule=rule("task_state_change_rule_arn", "task-state-change"),
-            sweeper_rule=rule("sweeper_schedule_rule_arn", "sweeper"),
-            queue=outputs.get("dead_letter_queue_url") or named("dlq"),
-            alarm_topic=outputs.get("alarm_topic_arn"),
-        )
 
 
 _UNNAMED_FIX = "pass --from-terraform DIR, or --name-prefix (the module's name_prefix)"
