@@ -19,9 +19,9 @@ from typing import Any
 import boto3
 
 from serverless.cli.app import main
-from sim.ecs_model import Service
-from sim.ecs_scheduler import ServiceScheduler
-from sim.loop import SimClock
+from sim.aws.ecs.model import Service
+from sim.aws.ecs.scheduler import ServiceScheduler
+from sim.engine.loop import SimClock
 from sim.scenarios import Action, Scenario, scenario_named
 from sim.simulation import Simulation
 from tests.cli.module_world import deploy_module
