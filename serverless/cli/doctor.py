@@ -36,7 +36,7 @@ from serverless.cli.model import ServiceView, TaskView
 from serverless.cli.names import ResourceNames
 from serverless.cli.render import duration
 from serverless.clock import Clock
-from serverless.errors import DrainTerminatorError, NotFoundError
+from serverless.errors import ConfigError, DrainTerminatorError, NotFoundError
 from serverless.model import TaskRecord
 from serverless.policy import PolicyResult, parse_policy
 
@@ -476,6 +476,8 @@ class Doctor:
     def _guarded(self, title: str, gather: Callable[[], list[Check]]) -> list[Check]:
         try:
             return gather()
+        except ConfigError:
+            raise  # no region, no credentials: nothing can be checked; one line says why
         except NotFoundError as error:
             return [Check(title, PROBLEM, str(error), None)]
         except DrainTerminatorError as error:

@@ -308,3 +308,29 @@ def test_given_a_bug_in_a_command_when_run_then_one_line_and_no_traceback(
     err = _one_line(_run("tags", "--print", "--cluster", "c", "--service", "s"))
 
     assert err.startswith("drain-terminator: error: internal error (KeyError: 'boom')")
+
+
+@pytest.mark.usefixtures("no_aws_config")
+@pytest.mark.parametrize("command", ["doctor", "redrive", "status"])
+def test_given_no_region_when_a_command_runs_then_one_line_says_how_to_set_one(
+    command: str,
+) -> None:
+    err = _one_line(_run(command, "--table", "x-ledger"))
+
+    assert err.startswith("drain-terminator: error: no AWS region configured: set AWS_REGION")
+
+
+@pytest.mark.usefixtures("no_aws_config")
+@pytest.mark.parametrize("command", ["doctor", "redrive"])
+def test_given_no_credentials_and_json_when_a_command_runs_then_one_json_error(
+    command: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+
+    result = _run(command, "--table", "x-ledger", "--json")
+
+    assert result.code == 1
+    assert result.err == ""
+    document = json.loads(result.out)
+    assert document["error"]["type"] == "ConfigError"
+    assert document["error"]["message"].startswith("no AWS credentials found")
