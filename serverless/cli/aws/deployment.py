@@ -202,13 +202,17 @@ class DeploymentReader:
         )
 
     def receive(self, url: str, visibility_seconds: int) -> list[QueueMessage]:
-        """Up to 10 messages, hidden from other receivers for ``visibility_seconds``."""
+        """Up to 10 messages, hidden from other receivers for ``visibility_seconds``.
+
+        Long polling (a 1 s wait): a short poll samples only some of SQS's servers and may
+        answer "empty" for a queue that is not, which would end a redrive early.
+        """
         response = self._access.call(
             "ReceiveMessage",
             lambda: self._client("sqs").receive_message(
                 QueueUrl=url,
                 MaxNumberOfMessages=10,
-                WaitTimeSeconds=0,
+                WaitTimeSeconds=1,
                 VisibilityTimeout=visibility_seconds,
                 MessageAttributeNames=["All"],
             ),
