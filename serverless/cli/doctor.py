@@ -5,8 +5,9 @@ zero; each rule exists, is enabled and targets its function; task-state events r
 ledger (every task of an opted-in service that ECS stopped in the last hour has a record);
 the dead-letter queue is empty; each opted-in service's tags are valid, it has target
 groups, its wait against each group's deregistration delay (not shorter: ECS ends the
-drain first; shorter than the NLB's ~2-minute propagation: live traffic is cut) and the
-prerequisites of its stop action; the alarms notify a subscribed topic.
+drain first; shorter than the NLB's ~2-minute propagation: live traffic is cut), whether
+it still runs the NLB sidecar, and the prerequisites of its stop action; the alarms
+notify a subscribed topic.
 
 The resource names come from ``terraform output`` (``--from-terraform``) or, with
 ``--table``, from the module's naming: ``<name_prefix>-task-events`` and so on, where the
@@ -35,6 +36,7 @@ from serverless.cli.aws.ledger import LedgerReader
 from serverless.cli.model import ServiceView, TaskView
 from serverless.cli.names import ResourceNames
 from serverless.cli.render import duration
+from serverless.cli.sidecar import detect
 from serverless.clock import Clock
 from serverless.errors import ConfigError, DrainTerminatorError, NotFoundError
 from serverless.model import TaskRecord
@@ -56,6 +58,7 @@ __all__ = [
     "queue_check",
     "rule_check",
     "service_checks",
+    "sidecar_check",
 ]
 
 OK = "ok"
@@ -267,15 +270,33 @@ def _stop_action_check(title: str, service: ServiceView, prefix: str) -> Check |
     return Check(f"{title} stop action", OK, f"{value!r}: prerequisites met")
 
 
+def sidecar_check(title: str, service: ServiceView, sidecars: Sequence[tuple[str, str]]) -> Check:
+    """An opted-in service whose task definition still runs the NLB sidecar."""
+    revision = service.task_definition.rsplit("/", 1)[-1]
+    if not sidecars:
+        return Check(f"{title} sidecar", OK, f"no NLB sidecar in {revision}")
+    name, how = sidecars[0]
+    return Check(
+        f"{title} sidecar",
+        WARNING,
+        f"{revision} still runs the NLB sidecar ({name!r}, recognised by {how}): it stops "
+        "tasks itself, so the terminator's stop may never come",
+        "finish the migration: drain-terminator migrate-sidecar (docs/migrating-from-sidecar.md)",
+    )
+
+
 def service_checks(
     service: ServiceView,
     result: PolicyResult,
     groups: Mapping[str, tuple[str, int]],
     prefix: str,
+    sidecars: Sequence[tuple[str, str]] | None = None,
 ) -> list[Check]:
-    """An opted-in service: tags, target groups, wait against each delay, stop action.
+    """An opted-in service: tags, target groups, wait against each delay, the NLB sidecar
+    (when ``sidecars`` was looked for), stop action.
 
-    ``groups``: target group ARN -> (protocol, deregistration delay seconds).
+    ``groups``: target group ARN -> (protocol, deregistration delay seconds); ``sidecars``:
+    what :func:`serverless.cli.sidecar.detect` found in its task definition.
     """
     cluster = service.cluster_arn.rsplit("/", 1)[-1]
     title = f"service {cluster}/{service.name}"
@@ -353,6 +374,8 @@ def service_checks(
                     f"{delay - wait} s saved per drain",
                 )
             )
+    if sidecars is not None:
+        checks.append(sidecar_check(title, service, sidecars))
     stop_action = _stop_action_check(title, service, prefix)
     if stop_action is not None:
         checks.append(stop_action)
@@ -582,7 +605,11 @@ class Doctor:
             arn: (protocol, self._target_groups.deregistration_delay(arn))
             for arn, protocol in protocols.items()
         }
-        return service_checks(view, result, groups, self._prefix)
+        sidecars = detect(
+            self._ecs.container_definitions(view.task_definition),
+            load_balanced=view.load_balanced_containers or None,
+        )
+        return service_checks(view, result, groups, self._prefix, sidecars)
 
     def _alarms(self) -> list[Check]:
         prefix = self._names.name_prefix

@@ -16,7 +16,8 @@ from tests.cli.conftest import NOW, OPTED_IN, TABLE, Account
 from tests.cli.module_world import ModuleResources, deploy_module
 from tests.cli.sim_doctor import run_doctor
 
-PREFIX = TABLE.removesuffix("-ledger")  # the module names everything <name_prefix>-...
+PREFIX = TABLE.removesuffix("-ledger")
+FIXTURES = Path(__file__).parent / "fixtures"  # the module names everything <name_prefix>-...
 
 
 @pytest.fixture
@@ -168,6 +169,31 @@ def test_given_an_exec_stop_action_with_execute_command_when_doctor_then_ok(
     check = _checks(account.cli("doctor", "--json"))["service prod/api stop action"]
 
     assert check["level"] == "ok"
+
+
+def test_given_a_service_still_running_the_sidecar_when_doctor_then_it_warns(
+    account: Account, world: ModuleResources
+) -> None:
+    document = json.loads((FIXTURES / "sidecar-readme-fargate.json").read_text())
+    definition = account.ecs.register_task_definition(**document)["taskDefinition"]
+    account.service(
+        "api",
+        OPTED_IN,
+        [account.target_group("api")],
+        task_definition=definition["taskDefinitionArn"],
+    )
+
+    result = account.cli("doctor", "--json")
+
+    check = _checks(result)["service prod/api sidecar"]
+    assert result.code == 0
+    assert check["level"] == "warning"
+    assert (
+        "web-application-example:1 still runs the NLB sidecar ('sidecar', recognised by"
+        in (check["message"])
+    )
+    assert "migrate-sidecar" in check["fix"]
+    assert _checks(result)["service prod/web sidecar"]["level"] == "ok"
 
 
 def test_given_broken_module_pieces_when_doctor_then_each_is_named_with_its_fix(
