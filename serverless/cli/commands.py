@@ -37,7 +37,13 @@ from serverless.errors import (
     PermanentAwsError,
 )
 from serverless.policy import PolicyResult, parse_policy
-from serverless.settings import SWEEPER_FUNCTION_NAME, TABLE_NAME, TAG_PREFIX, load_settings
+from serverless.settings import (
+    DEFAULT_WAIT_SECONDS,
+    SWEEPER_FUNCTION_NAME,
+    TABLE_NAME,
+    TAG_PREFIX,
+    load_settings,
+)
 
 __all__ = [
     "cmd_doctor",
@@ -100,7 +106,7 @@ def cmd_redrive(args: argparse.Namespace, ctx: Context) -> int:
         with contextlib.suppress(DrainTerminatorError):
             function = reader.function(names.task_events_function)
             environment = dict(function.environment) if function else {}
-    environment.setdefault("DEFAULT_WAIT_SECONDS", str(default_wait(ctx)))
+    environment.setdefault(DEFAULT_WAIT_SECONDS, str(default_wait(ctx)))
     environment.update({TABLE_NAME: ledger.table_name, TAG_PREFIX: prefix})
     environment.pop(SWEEPER_FUNCTION_NAME, None)
     settings = load_settings(environment)
