@@ -10,6 +10,7 @@ and the alarms. :func:`deploy_module` adds those, named from the module's locals
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import zipfile
@@ -54,6 +55,12 @@ class ModuleResources:
         return {key: {"value": value, "type": "string"} for key, value in values.items()}
 
 
+@functools.cache
+def _session(region: str) -> boto3.session.Session:
+    # One per process: its loader keeps the parsed service models between tests.
+    return boto3.session.Session(region_name=region)
+
+
 def _package() -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -65,7 +72,7 @@ def deploy_module(
     name_prefix: str, *, region: str = "us-east-1", subscribe: bool = True
 ) -> ModuleResources:
     """Create the module's functions, rules, queue, topic and alarms (inside mock_aws)."""
-    session = boto3.session.Session(region_name=region)
+    session = _session(region)
     iam, lambda_ = session.client("iam"), session.client("lambda")
     events, sqs = session.client("events"), session.client("sqs")
     sns, cloudwatch = session.client("sns"), session.client("cloudwatch")

@@ -9,10 +9,9 @@ import stat
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
-from tests.cli.conftest import NOW, OPTED_IN, TABLE, Account
+from tests.cli.conftest import NOW, OPTED_IN, TABLE, Account, session
 from tests.cli.module_world import ModuleResources, deploy_module
 from tests.cli.sim_doctor import run_doctor
 
@@ -199,12 +198,11 @@ def test_given_a_service_still_running_the_sidecar_when_doctor_then_it_warns(
 def test_given_broken_module_pieces_when_doctor_then_each_is_named_with_its_fix(
     account: Account, world: ModuleResources
 ) -> None:
-    session = boto3.session.Session(region_name="us-east-1")
-    session.client("events").disable_rule(Name=f"{PREFIX}-sweeper")
-    session.client("lambda").put_function_concurrency(
+    session().client("events").disable_rule(Name=f"{PREFIX}-sweeper")
+    session().client("lambda").put_function_concurrency(
         FunctionName=f"{PREFIX}-task-events", ReservedConcurrentExecutions=0
     )
-    session.client("sqs").send_message(QueueUrl=world.queue_url, MessageBody="{}")
+    session().client("sqs").send_message(QueueUrl=world.queue_url, MessageBody="{}")
     account.service("bare", OPTED_IN, [])
     account.service("odd", {**OPTED_IN, "drain-terminator:min-healthy-percent": "150"}, [])
 

@@ -8,12 +8,11 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 import pytest
 
 from serverless.adapters.dynamodb_ledger import from_item
 from serverless.model import Outcome, RecordStatus
-from tests.cli.conftest import NOW, OPTED_IN, TABLE, Account
+from tests.cli.conftest import NOW, OPTED_IN, TABLE, Account, session
 from tests.cli.module_world import ModuleResources, deploy_module
 from tests.support.world import load_event
 
@@ -64,7 +63,7 @@ def queue(account: Account) -> ModuleResources:
 
 
 def _send(resources: ModuleResources, *bodies: object) -> None:
-    sqs = boto3.session.Session(region_name="us-east-1").client("sqs")
+    sqs = session().client("sqs")
     for body in bodies:
         text = body if isinstance(body, str) else json.dumps(body)
         sqs.send_message(
@@ -78,7 +77,7 @@ def _send(resources: ModuleResources, *bodies: object) -> None:
 
 
 def _depth(resources: ModuleResources) -> int:
-    sqs = boto3.session.Session(region_name="us-east-1").client("sqs")
+    sqs = session().client("sqs")
     attributes = sqs.get_queue_attributes(
         QueueUrl=resources.queue_url,
         AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
