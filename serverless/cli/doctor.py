@@ -511,43 +511,27 @@ class Doctor:
     def run(self) -> DoctorReport:
         """Every check, in the module docstring's order."""
         names = self._names
-        checks: list[Check] = []
-        ledger_ok = [False]
-
-        def ledger() -> list[Check]:
-            check = ledger_check(names.table, self._deployment.table_status(names.table))
-            ledger_ok[0] = check.level != PROBLEM
-            return [check]
-
-        checks += self._guarded(f"ledger {names.table}", ledger)
-        function_arns: dict[str, str | None] = {}
+        checks = self._guarded(f"ledger {names.table}", self._ledger_table)
+        ledger_ok = checks[-1].level != PROBLEM
+        arns: dict[str, str | None] = {}
         for role, name in (
             ("task-events", names.task_events_function),
             ("sweeper", names.sweeper_function),
         ):
-
-            def function(role: str = role, name: str | None = name) -> list[Check]:
-                view = self._deployment.function(name) if name else None
-                function_arns[role] = view.arn if view else None
-                return [function_check(role, name, view)]
-
-            checks += self._guarded(f"function {role}", function)
+            checks += self._guarded(
+                f"function {role}", functools.partial(self._function, role, name, arns)
+            )
         for role, rule_name, target in (
             ("task-state-change", names.task_events_rule, "task-events"),
             ("sweeper schedule", names.sweeper_rule, "sweeper"),
         ):
-
-            def rule(
-                role: str = role, rule_name: str | None = rule_name, target: str = target
-            ) -> list[Check]:
-                view = self._deployment.rule(rule_name) if rule_name else None
-                return [rule_check(role, rule_name, view, function_arns.get(target))]
-
-            checks += self._guarded(f"rule {role}", rule)
+            checks += self._guarded(
+                f"rule {role}", functools.partial(self._rule, role, rule_name, arns.get(target))
+            )
         services: list[tuple[ServiceView, PolicyResult]] = []
-        checks += self._guarded("services", lambda: self._services(services))
-        if ledger_ok[0]:
-            checks += self._guarded("events", lambda: [self._events(services)])
+        checks += self._guarded("services", functools.partial(self._services, services))
+        if ledger_ok:
+            checks += self._guarded("events", functools.partial(self._events, services))
         checks += self._guarded("dead-letter queue", self._queue)
         for view, result in services:
             checks += self._guarded(
@@ -555,6 +539,19 @@ class Doctor:
             )
         checks += self._guarded("alarms", self._alarms)
         return DoctorReport(checks)
+
+    def _ledger_table(self) -> list[Check]:
+        table = self._names.table
+        return [ledger_check(table, self._deployment.table_status(table))]
+
+    def _function(self, role: str, name: str | None, arns: dict[str, str | None]) -> list[Check]:
+        view = self._deployment.function(name) if name else None
+        arns[role] = view.arn if view else None
+        return [function_check(role, name, view)]
+
+    def _rule(self, role: str, name: str | None, function_arn: str | None) -> list[Check]:
+        view = self._deployment.rule(name) if name else None
+        return [rule_check(role, name, view, function_arn)]
 
     def _services(self, into: list[tuple[ServiceView, PolicyResult]]) -> list[Check]:
         clusters = self._clusters or self._ecs.list_clusters()
@@ -575,7 +572,7 @@ class Doctor:
             ]
         return [Check("services", OK, f"{len(into)} opted-in service(s) (clusters: {where})")]
 
-    def _events(self, services: Sequence[tuple[ServiceView, PolicyResult]]) -> Check:
+    def _events(self, services: Sequence[tuple[ServiceView, PolicyResult]]) -> list[Check]:
         now = self._clock.now()
         stopped: list[TaskView] = []
         for view, _ in services:
@@ -587,7 +584,7 @@ class Doctor:
                 if t.stopped_at is not None
                 and now - STOPPED_TASKS_KEPT_SECONDS <= t.stopped_at <= now - EVENT_GRACE_SECONDS
             )
-        return events_check(self._ledger.records(), stopped, now)
+        return [events_check(self._ledger.records(), stopped, now)]
 
     def _queue(self) -> list[Check]:
         queue = self._names.queue
