@@ -29,8 +29,8 @@ from serverless.cli.commands import (
     cmd_verify,
 )
 from serverless.cli.context import DEFAULT_PREFIX, EXIT_ERROR, EXIT_USAGE, PROG, Context
-from serverless.clock import Clock, SystemClock
-from serverless.errors import DrainTerminatorError
+from serverless.domain.clock import Clock, SystemClock
+from serverless.domain.errors import DrainTerminatorError
 from serverless.settings import TABLE_NAME, TAG_PREFIX
 
 __all__ = ["DISTRIBUTION", "main", "version"]

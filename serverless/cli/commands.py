@@ -30,13 +30,13 @@ from serverless.cli.names import ResourceNames
 from serverless.cli.redrive import Redriver
 from serverless.cli.render import when
 from serverless.cli.verify import Verifier
-from serverless.errors import (
+from serverless.domain.errors import (
     ConfigError,
     DrainTerminatorError,
     NotFoundError,
     PermanentAwsError,
 )
-from serverless.policy import PolicyResult, parse_policy
+from serverless.domain.tags import PolicyResult, parse_policy
 from serverless.settings import (
     DEFAULT_WAIT_SECONDS,
     SWEEPER_FUNCTION_NAME,

@@ -37,10 +37,10 @@ from serverless.cli.model import ServiceView, TaskView
 from serverless.cli.names import ResourceNames
 from serverless.cli.render import duration
 from serverless.cli.sidecar import detect
-from serverless.clock import Clock
-from serverless.errors import ConfigError, DrainTerminatorError, NotFoundError
-from serverless.model import TaskRecord
-from serverless.policy import PolicyResult, parse_policy
+from serverless.domain.clock import Clock
+from serverless.domain.errors import ConfigError, DrainTerminatorError, NotFoundError
+from serverless.domain.model import TaskRecord
+from serverless.domain.tags import PolicyResult, parse_policy
 
 __all__ = [
     "NLB_PROPAGATION_SECONDS",

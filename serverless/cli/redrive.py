@@ -18,9 +18,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from serverless.cli.aws.deployment import DeploymentReader, QueueMessage, message_event
-from serverless.errors import DrainTerminatorError
-from serverless.events import DETAIL_TYPE, SOURCE
-from serverless.policy import EARLY_START_SOURCE
+from serverless.domain.early_start import EARLY_START_SOURCE
+from serverless.domain.errors import DrainTerminatorError
+from serverless.domain.events import DETAIL_TYPE, SOURCE
 
 __all__ = [
     "APPLIED",

@@ -3,7 +3,7 @@
 :func:`plan_change` changes only the tags it is given (``replace``: the whole set under
 the prefix) and says whether the change ends dry-run or opts the service out, the two
 changes the command asks about first. The resulting set goes through
-:func:`serverless.policy.parse_policy` — the function the task-events and sweeper
+:func:`serverless.domain.tags.parse_policy` — the function the task-events and sweeper
 functions apply — so a tag set that would be read differently (an invalid wait falling
 back to the default, a guard turned off) is refused here.
 """
@@ -15,9 +15,9 @@ import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from serverless.errors import DrainTerminatorError
-from serverless.model import ServicePolicy
-from serverless.policy import (
+from serverless.domain.errors import DrainTerminatorError
+from serverless.domain.model import ServicePolicy
+from serverless.domain.tags import (
     TAG_DRY_RUN,
     TAG_ENABLED,
     TAG_MAX_STOPS_PER_MINUTE,

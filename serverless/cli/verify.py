@@ -22,10 +22,10 @@ from serverless.cli.explain import explain_record
 from serverless.cli.model import ServiceView, TaskView, task_id
 from serverless.cli.render import duration, iso, seconds
 from serverless.cli.sidecar import detect
-from serverless.clock import Clock
-from serverless.errors import DrainTerminatorError
-from serverless.model import Outcome, ServicePolicy, TaskRecord
-from serverless.policy import parse_policy
+from serverless.domain.clock import Clock
+from serverless.domain.errors import DrainTerminatorError
+from serverless.domain.model import Outcome, ServicePolicy, TaskRecord
+from serverless.domain.tags import parse_policy
 
 __all__ = ["Verdict", "Verifier", "VerifyPlan", "VerifyRefused"]
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from serverless.adapters.dynamodb_ledger import from_item
-from serverless.model import Outcome, RecordStatus
+from serverless.domain.model import Outcome, RecordStatus
 from tests.cli.conftest import NOW, OPTED_IN, TABLE, Account, session
 from tests.cli.module_world import ModuleResources, deploy_module
 from tests.support.world import load_event

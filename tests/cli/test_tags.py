@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from serverless.policy import parse_policy
+from serverless.domain.tags import parse_policy
 from tests.cli.conftest import OPTED_IN, Account, TtyInput
 
 

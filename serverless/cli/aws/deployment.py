@@ -2,7 +2,7 @@
 rules, the dead-letter queue, the alarms and their SNS topics, the ledger table.
 
 Every reader returns plain values (``None`` for a resource that does not exist); other
-AWS failures are raised as :mod:`serverless.errors` types by :class:`AwsAccess`.
+AWS failures are raised as :mod:`serverless.domain.errors` types by :class:`AwsAccess`.
 """
 
 from __future__ import annotations

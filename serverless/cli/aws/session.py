@@ -7,9 +7,8 @@ credentials files, SSO, instance or container role), the endpoint (``AWS_ENDPOIN
 (``--region``, then ``AWS_REGION``, ``AWS_DEFAULT_REGION``, the profile's ``region``: the
 AWS CLI v2's order; botocore alone does not read ``AWS_REGION``, so the session is told
 to). The clients use the functions' retry configuration, or are injected (tests, the
-simulator). Every call goes through :meth:`AwsAccess.call`,
-which turns botocore failures into :mod:`serverless.errors` types with messages a person
-can act on.
+simulator). Every call goes through :meth:`AwsAccess.call`, which turns botocore
+failures into :mod:`serverless.domain.errors` types with messages a person can act on.
 """
 
 from __future__ import annotations
