@@ -248,10 +248,21 @@ def _exec_enabled(service: ServiceView) -> str | None:
     )
 
 
+def _on_ec2(service: ServiceView) -> str | None:
+    fargate = [t for t in service.launch_types if t.startswith("FARGATE")]
+    if not fargate:
+        return None
+    return (
+        f"it runs on {'/'.join(fargate)}: SSM Run Command reaches EC2 container instances "
+        "only; fix: use the exec stop action on Fargate, or run the service on EC2"
+    )
+
+
 #: Per stop action (the first word of the stop-action tag): checks returning a problem
 #: with its fix, or None. Add an action's prerequisites here.
 STOP_ACTION_PREREQUISITES: dict[str, tuple[Callable[[ServiceView], str | None], ...]] = {
     "exec": (_exec_enabled,),
+    "ssm-signal": (_on_ec2,),
 }
 
 

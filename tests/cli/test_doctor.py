@@ -158,6 +158,22 @@ def test_given_an_exec_stop_action_without_execute_command_when_doctor_then_it_i
     assert "--enable-execute-command" in check["fix"]
 
 
+def test_given_an_ssm_signal_stop_action_on_fargate_when_doctor_then_it_is_named(
+    account: Account, world: ModuleResources
+) -> None:
+    tags = {**OPTED_IN, "drain-terminator:stop-action": "ssm-signal"}
+    account.service("api", tags, [account.target_group("api")])  # a Fargate service
+
+    check = _checks(account.cli("doctor", "--json"))["service prod/api stop action"]
+
+    assert check["level"] == "problem"
+    assert (
+        "it runs on FARGATE: SSM Run Command reaches EC2 container instances only"
+        in (check["message"])
+    )
+    assert check["fix"].startswith("use the exec stop action on Fargate")
+
+
 def test_given_an_exec_stop_action_with_execute_command_when_doctor_then_ok(
     account: Account, world: ModuleResources
 ) -> None:

@@ -76,6 +76,15 @@ def _service_view(service: Mapping[str, Any], cluster: str) -> ServiceView:
             )
         ),
         enable_execute_command=bool(service.get("enableExecuteCommand", False)),
+        launch_types=tuple(
+            [str(service["launchType"])]
+            if service.get("launchType")
+            else [
+                str(item["capacityProvider"])
+                for item in service.get("capacityProviderStrategy", [])
+                if item.get("capacityProvider")
+            ]
+        ),
     )
 
 
