@@ -33,18 +33,7 @@ from serverless.domain.clock import Clock, SystemClock
 from serverless.domain.errors import DrainTerminatorError
 from serverless.settings import TABLE_NAME, TAG_PREFIX
 
-__all__ = ["DISTRIBUTION", "main", "version"]
-
-#: The distribution the command ships in (pyproject.toml's project name).
-DISTRIBUTION = "ecs-drain-terminator"
-
-
-def version() -> str:
-    """The installed package's version (package metadata), or "unknown" outside one."""
-    try:
-        return importlib.metadata.version(DISTRIBUTION)
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
+__all__ = ["main"]
 
 
 class UsageError(Exception):
@@ -151,7 +140,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog="Exit status: 0 ok, 1 error, 2 usage, 3 the check failed (verify: no "
         "shortening; doctor: a problem; redrive: messages left). Runbook: docs/operations.md",
     )
-    parser.add_argument("--version", action="version", version=f"{PROG} {version()}")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = commands.add_parser(

@@ -94,17 +94,16 @@ def ledger_and_prefix(args: argparse.Namespace, ctx: Context) -> tuple[LedgerRea
 
 def ledger_prefix_and_outputs(
     args: argparse.Namespace, ctx: Context
-) -> tuple[LedgerReader, str, Mapping[str, str]]:
-    """:func:`ledger_and_prefix` and the module's resource outputs (``--from-terraform``;
-    else empty)."""
+) -> tuple[LedgerReader, str, Mapping[str, Any]]:
+    """:func:`ledger_and_prefix` and the module's outputs (``--from-terraform``; else empty)."""
     terraform_prefix = None
-    resources: Mapping[str, str] = {}
+    resources: Mapping[str, Any] = {}
     if args.table:
         table = args.table
     elif args.from_terraform:
         found = terraform_outputs.read_outputs(args.from_terraform)
         table, terraform_prefix = found.table_name, found.tag_prefix
-        resources = found.resources
+        resources = found.module_outputs
     elif ctx.environ.get(TABLE_NAME, "").strip():
         table = ctx.environ[TABLE_NAME].strip()
     else:

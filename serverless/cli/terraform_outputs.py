@@ -6,7 +6,9 @@ root module that re-exports them: the whole module as one output (``output
 do), or an object holding ``table_name`` at any depth (``terraform/examples/complete``
 also has ``terminator = { table_name = ... }``). Several different tables (a root with
 two deployments) are refused with their places unless one is the output named
-``drain_terminator``.
+``drain_terminator``. The module's other outputs found beside ``table_name``
+(``functions``, ``dead_letter_queue_url``, ``alarm_topic_arn``...) come along in
+:attr:`TerraformLedger.module_outputs` for ``doctor`` and ``redrive``.
 """
 
 from __future__ import annotations
@@ -14,14 +16,14 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from serverless.domain.errors import ConfigError
 
-__all__ = ["RESOURCE_OUTPUTS", "TerraformLedger", "from_outputs", "read_outputs"]
+__all__ = ["PREFERRED_OUTPUT", "TerraformLedger", "from_outputs", "read_outputs"]
 
 TIMEOUT_SECONDS = 120
 #: The output name the READMEs re-export the module under.
@@ -30,25 +32,14 @@ PREFERRED_OUTPUT = "drain_terminator"
 MAX_DEPTH = 4
 
 
-#: Outputs of the module that doctor and redrive read, when present.
-RESOURCE_OUTPUTS = (
-    "task_events_function_name",
-    "sweeper_function_name",
-    "task_state_change_rule_arn",
-    "sweeper_schedule_rule_arn",
-    "dead_letter_queue_url",
-    "alarm_topic_arn",
-)
-
-
 @dataclass(frozen=True, slots=True)
 class TerraformLedger:
-    """The module's ``table_name``, and when present ``tag_prefix`` and the resource outputs
-    (:data:`RESOURCE_OUTPUTS`) in ``resources``."""
+    """The module's ``table_name`` and, when present, ``tag_prefix``."""
 
     table_name: str
     tag_prefix: str | None = None
-    resources: Mapping[str, str] = field(default_factory=dict)
+    #: The module's outputs where ``table_name`` was found: output name -> value.
+    module_outputs: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +47,7 @@ class _Found:
     place: str
     table_name: str
     tag_prefix: str | None
+    values: Mapping[str, Any] = field(default_factory=dict)
 
 
 def _string(value: Any) -> str | None:
@@ -68,7 +60,7 @@ def _top_level(outputs: Mapping[str, Any]) -> _Found | None:
         name: output.get("value") for name, output in outputs.items() if isinstance(output, Mapping)
     }
     table = _string(values.get("table_name"))
-    return _Found("table_name", table, _string(values.get("tag_prefix"))) if table else None
+    return _Found("table_name", table, _string(values.get("tag_prefix")), values) if table else None
 
 
 def _nested(outputs: Mapping[str, Any]) -> Iterator[_Found]:
@@ -84,7 +76,7 @@ def _nested(outputs: Mapping[str, Any]) -> Iterator[_Found]:
             continue
         table = _string(value.get("table_name"))
         if table:
-            yield _Found(place, table, _string(value.get("tag_prefix")))
+            yield _Found(place, table, _string(value.get("tag_prefix")), value)
         elif depth < MAX_DEPTH:
             queue += [(f"{place}.{key}", child, depth + 1) for key, child in value.items()]
 
@@ -99,8 +91,22 @@ def from_outputs(outputs: Mapping[str, Any]) -> TerraformLedger:
             f"no table_name in the Terraform outputs (outputs: {names}); re-export the "
             f'module (output "{PREFERRED_OUTPUT}" {{ value = module.<name> }}) or pass --table NAME'
         )
-    resources = {key: value for key in RESOURCE_OUTPUTS if (value := _find(outputs, key))}
-    return TerraformLedger(table, _find(outputs, "tag_prefix") or None, resources)
+    tables = {item.table_name for item in found}
+    if len(tables) > 1:
+        preferred = [
+            item
+            for item in found
+            if item.place == PREFERRED_OUTPUT or item.place.startswith(f"{PREFERRED_OUTPUT}.")
+        ]
+        if len({item.table_name for item in preferred}) != 1:
+            places = "; ".join(f"{item.table_name} ({item.place})" for item in found)
+            raise ConfigError(
+                f"the Terraform outputs name several ledger tables: {places}; pass --table NAME"
+            )
+        found = preferred
+    table = found[0].table_name
+    prefix = next((item.tag_prefix for item in found if item.tag_prefix), None)
+    return TerraformLedger(table, prefix, found[0].values)
 
 
 def read_outputs(directory: str) -> TerraformLedger:

@@ -38,21 +38,30 @@ class ModuleResources:
     queue_arn: str
     topic_arn: str
 
-    def outputs(self, table: str) -> dict[str, dict[str, Any]]:
-        """``terraform output -json`` of the module for these resources."""
-        values = {
+    def module_outputs(self, table: str) -> dict[str, Any]:
+        """The module's outputs (terraform/outputs.tf) for these resources, by name."""
+        return {
             "table_name": table,
             "tag_prefix": "drain-terminator:",
-            "task_events_function_name": f"{self.name_prefix}-task-events",
-            "sweeper_function_name": f"{self.name_prefix}-sweeper",
-            "task_state_change_rule_arn": f"arn:aws:events:us-east-1:111122223333:rule/"
-            f"{self.rules['task-events']}",
-            "sweeper_schedule_rule_arn": f"arn:aws:events:us-east-1:111122223333:rule/"
-            f"{self.rules['sweeper']}",
+            "functions": {
+                role: {
+                    "name": f"{self.name_prefix}-{role}",
+                    "arn": self.functions[role],
+                    "rule_arn": f"arn:aws:events:us-east-1:111122223333:rule/{self.rules[role]}",
+                }
+                for role in ("task-events", "sweeper")
+            },
             "dead_letter_queue_url": self.queue_url,
             "alarm_topic_arn": self.topic_arn,
         }
-        return {key: {"value": value, "type": "string"} for key, value in values.items()}
+
+    def outputs(self, table: str, *, reexported: bool = False) -> dict[str, dict[str, Any]]:
+        """``terraform output -json`` of the module's root, or of a root that re-exports
+        the module as ``drain_terminator`` (as terraform/examples do)."""
+        values = self.module_outputs(table)
+        if reexported:
+            return {"drain_terminator": {"value": values, "type": "object"}}
+        return {key: {"value": value} for key, value in values.items()}
 
 
 @functools.cache

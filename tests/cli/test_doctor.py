@@ -263,19 +263,31 @@ def test_given_nothing_deployed_but_the_table_when_doctor_then_missing_resources
     assert checks["services"]["level"] == "warning"
 
 
+@pytest.mark.parametrize("reexported", [False, True], ids=["module-root", "re-exported"])
 def test_given_terraform_outputs_when_doctor_from_terraform_then_their_names_are_used(
-    account: Account, world: ModuleResources, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    account: Account,
+    world: ModuleResources,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    reexported: bool,
 ) -> None:
-    outputs = world.outputs(TABLE)
+    outputs = world.outputs(TABLE, reexported=reexported)
     script = tmp_path / "terraform"
     script.write_text(f"#!/bin/sh\necho '{json.dumps(outputs)}'\n")
     script.chmod(script.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
 
-    result = account.cli("doctor", "--json", "--from-terraform", str(tmp_path), TABLE_NAME="")
+    result = account.cli(
+        "doctor", "--json", "--from-terraform", str(tmp_path), "--name-prefix", "unused",
+        TABLE_NAME="",
+    )  # fmt: skip
 
     assert result.code == 0, result.out
-    assert _level(_checks(result), "problem") == []
+    checks = _checks(result)
+    assert _level(checks, "problem") == []
+    # The names came from the outputs, not from --name-prefix.
+    assert checks["function task-events"]["message"] == f"{PREFIX}-task-events active"
+    assert checks["dead-letter queue"]["message"] == "empty"
 
 
 def test_given_an_unknown_table_when_doctor_then_the_ledger_is_a_problem_and_others_still_run(
