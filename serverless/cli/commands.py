@@ -295,6 +295,17 @@ def cmd_explain(args: argparse.Namespace, ctx: Context) -> int:
     return EXIT_OK
 
 
+def _declined(args: argparse.Namespace, ctx: Context) -> int:
+    """The user answered no: nothing changed (one line, or one JSON document)."""
+    if args.json:
+        ctx.json(
+            {"error": {"type": "declined", "message": "nothing changed"}, "exit_status": EXIT_ERROR}
+        )
+    else:
+        print(f"{PROG}: nothing changed", file=ctx.stderr)
+    return EXIT_ERROR
+
+
 def _confirm(ctx: Context, question: str, action: str = "force a deployment") -> bool:
     if not ctx.stdin.isatty():
         raise ConfigError(
@@ -334,8 +345,7 @@ def cmd_verify(args: argparse.Namespace, ctx: Context) -> int:
             "will be replaced, as in any deployment)?"
         )
         if not _confirm(ctx, question):
-            print(f"{PROG}: nothing changed", file=ctx.stderr)
-            return EXIT_ERROR
+            return _declined(args, ctx)
     verdict = verifier.run(plan, force=force, timeout=args.timeout)
     if args.json:
         ctx.json(verdict.as_dict())
@@ -423,8 +433,7 @@ def cmd_tags(args: argparse.Namespace, ctx: Context) -> int:
             )
             question = f"{what.capitalize()} service {view.name} ({consequence})?"
             if not _confirm(ctx, question, f"{what} service {view.name}"):
-                print(f"{PROG}: nothing changed", file=ctx.stderr)
-                return EXIT_ERROR
+                return _declined(args, ctx)
         if change.changed:
             ecs.tag(arn, change.changed)
         if change.removed:

@@ -217,3 +217,20 @@ def test_given_a_service_that_does_not_exist_when_tags_then_one_line_error(
 
     assert result.code == 1
     assert result.err == "drain-terminator: error: service 'nope' not found in cluster 'prod'\n"
+
+
+def test_given_json_when_the_user_declines_then_the_answer_is_one_json_document(
+    account: Account,
+) -> None:
+    account.service("web", DRY_RUN_SERVICE)
+
+    result = account.cli(
+        "tags", "--cluster", "prod", "--service", "web", "--no-dry-run", "--json",
+        stdin=TtyInput("n\n"),
+    )  # fmt: skip
+
+    assert result.code == 1
+    assert json.loads(result.out) == {
+        "error": {"type": "declined", "message": "nothing changed"},
+        "exit_status": 1,
+    }
