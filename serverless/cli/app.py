@@ -35,6 +35,9 @@ from serverless.settings import TABLE_NAME, TAG_PREFIX
 
 __all__ = ["main"]
 
+#: A shell's status for a process ended by SIGPIPE (128 + 13).
+EXIT_BROKEN_PIPE = 141
+
 
 class UsageError(Exception):
     """A command line argparse refused (raised instead of printing and exiting)."""
@@ -295,6 +298,12 @@ def main(
         return _fail(ctx, as_json, type(error).__name__, str(error), EXIT_ERROR)
     except KeyboardInterrupt:
         return _fail(ctx, as_json, "interrupted", "interrupted", 130)
+    except BrokenPipeError:
+        # The reader went away (``| head``): stop quietly, as other command-line tools do.
+        if ctx.stdout is sys.stdout:
+            with contextlib.suppress(OSError, ValueError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except Exception as error:  # a bug must still not print a traceback
         return _fail(
             ctx,

@@ -334,3 +334,20 @@ def test_given_no_credentials_and_json_when_a_command_runs_then_one_json_error(
     document = json.loads(result.out)
     assert document["error"]["type"] == "ConfigError"
     assert document["error"]["message"].startswith("no AWS credentials found")
+
+
+class _ClosedPipe(io.StringIO):
+    """A stdout whose reader went away (``drain-terminator ... | head -1``)."""
+
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_given_the_reader_of_stdout_went_away_when_a_command_prints_then_it_stops_quietly() -> None:
+    err = io.StringIO()
+    fixture = Path(__file__).parent / "fixtures" / "sidecar-readme-bridge.json"
+
+    code = main(["migrate-sidecar", str(fixture)], stdout=_ClosedPipe(), stderr=err, environ={})
+
+    assert code == 141
+    assert err.getvalue() == ""
