@@ -20,7 +20,14 @@ from typing import Any
 from serverless.adapters.clients import LazyClient
 from serverless.adapters.errors import aws_errors
 from serverless.domain.errors import ConflictError
-from serverless.domain.model import DueEntry, Outcome, RecordStatus, ServiceInfo, TaskRecord
+from serverless.domain.model import (
+    DueEntry,
+    Outcome,
+    RecordStatus,
+    ServiceInfo,
+    TaskRecord,
+    TaskSetInfo,
+)
 
 __all__ = [
     "DUE_INDEX",
@@ -254,6 +261,15 @@ class DynamoLedger:
             tags={k: v["S"] for k, v in item.get("tags", {}).get("M", {}).items()},
             desired_count=int(item.get("desired_count", {}).get("N", "0")),
             target_group_arns=tuple(v["S"] for v in item.get("target_groups", {}).get("L", [])),
+            # Items stored before these were kept: assume a load balancer (the drain is
+            # recorded; the sweeper decides on a fresh DescribeServices).
+            load_balanced=item.get("load_balanced", {}).get("BOOL", True),
+            controller=item.get("controller", {}).get("S", "ECS"),
+            primary_deployment_id=item.get("primary_deployment", {}).get("S"),
+            task_sets=tuple(
+                TaskSetInfo(task_set_id=v["M"]["id"]["S"], status=v["M"]["status"]["S"])
+                for v in item.get("task_sets", {}).get("L", [])
+            ),
         )
         return info, read_at
 
@@ -271,6 +287,16 @@ class DynamoLedger:
             item["tags"] = {"M": {k: {"S": v} for k, v in info.tags.items()}}
             item["desired_count"] = {"N": str(info.desired_count)}
             item["target_groups"] = {"L": [{"S": arn} for arn in info.target_group_arns]}
+            item["load_balanced"] = {"BOOL": info.load_balanced}
+            item["controller"] = {"S": info.controller}
+            if info.primary_deployment_id:
+                item["primary_deployment"] = {"S": info.primary_deployment_id}
+            item["task_sets"] = {
+                "L": [
+                    {"M": {"id": {"S": ts.task_set_id}, "status": {"S": ts.status}}}
+                    for ts in info.task_sets
+                ]
+            }
         with aws_errors("PutItem"):
             self._client.get().put_item(TableName=self._table, Item=item)
 
