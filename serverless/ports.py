@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from serverless.domain.model import DueEntry, ServiceInfo, TaskRecord, TaskState
+from serverless.domain.serving import DeploymentView
 
 __all__ = [
     "DESCRIBE_SERVICES_BATCH",
@@ -19,6 +20,7 @@ __all__ = [
     "EcsPort",
     "LedgerPort",
     "Ports",
+    "ServiceListPort",
     "SweepTrigger",
     "TargetHealthPort",
 ]
@@ -122,6 +124,31 @@ class EcsPort(Protocol):
         """Ask ECS to stop the task; NotFoundError when it no longer exists."""
         ...
 
+    def describe_service_deployment(self, deployment_arn: str) -> DeploymentView | None:
+        """Status, lifecycle stage and revisions of an ECS-native service deployment
+        (None: ECS does not know it)."""
+        ...
+
+    def describe_service_revisions(
+        self, revision_arns: Sequence[str]
+    ) -> dict[str, tuple[str, ...]]:
+        """The target groups of each service revision, keyed by revision ARN (revisions ECS
+        does not know are left out)."""
+        ...
+
+    def list_stopping_tasks(self, cluster_arn: str, service_name: str, max_pages: int) -> list[str]:
+        """ARNs of the service's tasks whose desiredStatus is STOPPED (ListTasks, up to 100
+        per page, at most ``max_pages`` pages); stopped ones (kept about an hour) included."""
+        ...
+
+
+class ServiceListPort(Protocol):
+    """Lists the services opted in by tag (the backstop's round)."""
+
+    def opted_in_services(self, tag_key: str) -> list[str]:
+        """ARNs of the ECS services carrying the tag ``tag_key`` (any value)."""
+        ...
+
 
 class TargetHealthPort(Protocol):
     """Elastic Load Balancing target health."""
@@ -161,3 +188,5 @@ class Ports:
     health: TargetHealthPort
     trigger: SweepTrigger | None
     concurrency: Concurrency
+    #: Opted-in services for the backstop (None: no backstop in this deployment).
+    services: ServiceListPort | None = None

@@ -10,13 +10,18 @@ from serverless.adapters.clients import LazyClient
 from serverless.adapters.errors import aws_errors
 from serverless.domain.errors import NotFoundError
 from serverless.domain.model import ServiceInfo, TaskSetInfo, TaskState
+from serverless.domain.serving import DeploymentView
 from serverless.ports import DESCRIBE_SERVICES_BATCH
 
-__all__ = ["DESCRIBE_TASKS_BATCH", "EcsAdapter"]
+__all__ = ["DESCRIBE_REVISIONS_BATCH", "DESCRIBE_TASKS_BATCH", "LIST_TASKS_PAGE", "EcsAdapter"]
 
 #: DescribeTasks accepts at most 100 tasks per call (DescribeServices: the port's
 #: DESCRIBE_SERVICES_BATCH services).
 DESCRIBE_TASKS_BATCH = 100
+#: DescribeServiceRevisions accepts at most 20 revision ARNs per call.
+DESCRIBE_REVISIONS_BATCH = 20
+#: ListTasks returns at most 100 task ARNs per page.
+LIST_TASKS_PAGE = 100
 
 
 def _epoch(value: object) -> float | None:
@@ -156,3 +161,58 @@ class EcsAdapter:
         """StopTask with ``reason``."""
         with aws_errors("StopTask"):
             self._client.get().stop_task(cluster=cluster_arn, task=task_arn, reason=reason)
+
+    def describe_service_deployment(self, deployment_arn: str) -> DeploymentView | None:
+        """DescribeServiceDeployments of one deployment (ECS-native blue/green, linear,
+        canary): its status, lifecycle stage, source and target revisions."""
+        with aws_errors("DescribeServiceDeployments"):
+            response = self._client.get().describe_service_deployments(
+                serviceDeploymentArns=[deployment_arn]
+            )
+        for deployment in response.get("serviceDeployments", []):
+            if deployment.get("serviceDeploymentArn") not in (None, deployment_arn):
+                continue
+            return DeploymentView(
+                status=deployment.get("status", ""),
+                lifecycle_stage=deployment.get("lifecycleStage", ""),
+                source_revision_arns=tuple(
+                    r["arn"] for r in deployment.get("sourceServiceRevisions", []) if r.get("arn")
+                ),
+                target_revision_arn=(deployment.get("targetServiceRevision") or {}).get("arn"),
+            )
+        return None
+
+    def describe_service_revisions(
+        self, revision_arns: Sequence[str]
+    ) -> dict[str, tuple[str, ...]]:
+        """DescribeServiceRevisions in batches of 20: each revision's target groups."""
+        found: dict[str, tuple[str, ...]] = {}
+        unique = list(dict.fromkeys(revision_arns))
+        for start in range(0, len(unique), DESCRIBE_REVISIONS_BATCH):
+            batch = unique[start : start + DESCRIBE_REVISIONS_BATCH]
+            with aws_errors("DescribeServiceRevisions"):
+                response = self._client.get().describe_service_revisions(serviceRevisionArns=batch)
+            for revision in response.get("serviceRevisions", []):
+                arn = revision.get("serviceRevisionArn")
+                if arn:
+                    found[arn] = _target_groups(revision.get("loadBalancers", []))
+        return found
+
+    def list_stopping_tasks(self, cluster_arn: str, service_name: str, max_pages: int) -> list[str]:
+        """ListTasks(serviceName, desiredStatus=STOPPED), at most ``max_pages`` pages of 100."""
+        arns: list[str] = []
+        kwargs: dict[str, Any] = {
+            "cluster": cluster_arn,
+            "serviceName": service_name,
+            "desiredStatus": "STOPPED",
+            "maxResults": LIST_TASKS_PAGE,
+        }
+        for _ in range(max_pages):
+            with aws_errors("ListTasks"):
+                response = self._client.get().list_tasks(**kwargs)
+            arns.extend(response.get("taskArns", []))
+            token = response.get("nextToken")
+            if not token:
+                break
+            kwargs["nextToken"] = token
+        return list(dict.fromkeys(arns))
