@@ -90,6 +90,11 @@ class LedgerPort(Protocol):
         """
         ...
 
+    def known(self, task_arns: Sequence[str]) -> set[str]:
+        """Which of ``task_arns`` have a record (open or closed); a key the read could not
+        answer for is left out (the caller's conditional write then finds it)."""
+        ...
+
     def reserve_stagger(self, key: str, now: float, hold_until: float) -> float | None:
         """Take the stagger slot ``key`` if it is free at ``now``, holding it until ``hold_until``.
 
@@ -136,17 +141,19 @@ class EcsPort(Protocol):
         does not know are left out)."""
         ...
 
-    def list_stopping_tasks(self, cluster_arn: str, service_name: str, max_pages: int) -> list[str]:
-        """ARNs of the service's tasks whose desiredStatus is STOPPED (ListTasks, up to 100
-        per page, at most ``max_pages`` pages); stopped ones (kept about an hour) included."""
+    def list_stopping_tasks(
+        self, cluster_arn: str, service_name: str, next_token: str | None = None
+    ) -> tuple[list[str], str | None]:
+        """One page of the service's tasks whose desiredStatus is STOPPED (ListTasks, up to
+        100; stopped tasks, kept about an hour, included) and the next page's token."""
         ...
 
 
 class ServiceListPort(Protocol):
     """Lists the services opted in by tag (the backstop's round)."""
 
-    def opted_in_services(self, tag_key: str) -> list[str]:
-        """ARNs of the ECS services carrying the tag ``tag_key`` (any value)."""
+    def tagged_services(self, tag_key: str) -> dict[str, str]:
+        """Every ECS service carrying the tag ``tag_key``: service ARN -> the tag's value."""
         ...
 
 
@@ -189,4 +196,4 @@ class Ports:
     trigger: SweepTrigger | None
     concurrency: Concurrency
     #: Opted-in services for the backstop (None: no backstop in this deployment).
-    services: ServiceListPort | None = None
+    service_list: ServiceListPort | None = None

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from serverless.adapters.clients import LazyClient
@@ -30,6 +30,7 @@ from serverless.domain.model import (
 )
 
 __all__ = [
+    "BATCH_GET_KEYS",
     "DUE_INDEX",
     "DUE_INDEX_SHARDS",
     "LEGACY_SWEEP_KEY",
@@ -65,6 +66,8 @@ SCHEMA_VERSION = 3
 #: was not chosen: an old invocation still finishing during the deployment may write such a
 #: record after it, and a record may not wait past its deadline for the next migration.
 LEGACY_SWEEP_KEY = "open"
+#: BatchGetItem reads at most 100 keys per call.
+BATCH_GET_KEYS = 100
 #: Conditional writes that lose to another invocation taking tokens are tried this often.
 _TOKEN_ATTEMPTS = 5
 
@@ -228,6 +231,25 @@ class DynamoLedger:
         except ConflictError:
             return None
         return from_item(response["Attributes"])
+
+    def known(self, task_arns: Sequence[str]) -> set[str]:
+        """BatchGetItem of the keys only, 100 per call (eventually consistent: a record
+        written a moment ago may be missed; the backstop's conditional write then fails and
+        it moves on). Keys DynamoDB leaves unprocessed are not retried: they count as
+        unknown, with the same outcome."""
+        found: set[str] = set()
+        unique = list(dict.fromkeys(task_arns))
+        for start in range(0, len(unique), BATCH_GET_KEYS):
+            keys = [{"pk": {"S": arn}} for arn in unique[start : start + BATCH_GET_KEYS]]
+            with aws_errors("BatchGetItem"):
+                response = self._client.get().batch_get_item(
+                    RequestItems={
+                        self._table: {"Keys": keys, "ProjectionExpression": "pk"},
+                    }
+                )
+            for item in response.get("Responses", {}).get(self._table, []):
+                found.add(item["pk"]["S"])
+        return found
 
     def has_open(self) -> bool:
         """Whether the sparse due index holds anything: one Scan with Limit=1."""

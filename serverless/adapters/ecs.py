@@ -198,21 +198,19 @@ class EcsAdapter:
                     found[arn] = _target_groups(revision.get("loadBalancers", []))
         return found
 
-    def list_stopping_tasks(self, cluster_arn: str, service_name: str, max_pages: int) -> list[str]:
-        """ListTasks(serviceName, desiredStatus=STOPPED), at most ``max_pages`` pages of 100."""
-        arns: list[str] = []
+    def list_stopping_tasks(
+        self, cluster_arn: str, service_name: str, next_token: str | None = None
+    ) -> tuple[list[str], str | None]:
+        """One page (up to 100) of ListTasks(serviceName, desiredStatus=STOPPED), and the
+        token of the next page (None: last page)."""
         kwargs: dict[str, Any] = {
             "cluster": cluster_arn,
             "serviceName": service_name,
             "desiredStatus": "STOPPED",
             "maxResults": LIST_TASKS_PAGE,
         }
-        for _ in range(max_pages):
-            with aws_errors("ListTasks"):
-                response = self._client.get().list_tasks(**kwargs)
-            arns.extend(response.get("taskArns", []))
-            token = response.get("nextToken")
-            if not token:
-                break
-            kwargs["nextToken"] = token
-        return list(dict.fromkeys(arns))
+        if next_token:
+            kwargs["nextToken"] = next_token
+        with aws_errors("ListTasks"):
+            response = self._client.get().list_tasks(**kwargs)
+        return list(response.get("taskArns", [])), response.get("nextToken") or None
