@@ -290,6 +290,23 @@ variable "sweeper_reserved_concurrency" {
   }
 }
 
+variable "backstop_enabled" {
+  type        = bool
+  description = "Run the backstop: every minute, look at a slice of the opted-in services for drains no event reported (lost past every retry, or while the terminator was down) and record them from the moment they are seen. Adds a schedule rule and ecs:ListTasks, tag:GetResources and dynamodb:BatchGetItem to the sweeper's role."
+  default     = true
+}
+
+variable "backstop_round_minutes" {
+  type        = number
+  description = "The backstop visits every opted-in service once per this many minutes (a slice each minute). Per service and hour it makes at most 2 x 60 / this ListTasks and as many DescribeTasks calls, inside 10 % of the account's bucket."
+  default     = 10
+
+  validation {
+    condition     = var.backstop_round_minutes >= 1 && var.backstop_round_minutes <= 60 && floor(var.backstop_round_minutes) == var.backstop_round_minutes
+    error_message = "backstop_round_minutes must be a whole number of minutes from 1 to 60."
+  }
+}
+
 variable "log_retention_days" {
   type        = number
   description = "Retention of the functions' CloudWatch log groups, in days."
