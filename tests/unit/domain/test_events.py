@@ -335,7 +335,7 @@ def test_given_old_format_task_arn_of_another_account_or_partition_when_parsed_t
 ) -> None:
     raw = drain_event()
     raw["detail"]["taskArn"] = task
-    with pytest.raises(InvalidEventError, match="does not belong to detail.clusterArn"):
+    with pytest.raises(InvalidEventError, match=r"does not belong to detail\.clusterArn"):
         parse_task_event(raw)
 
 
