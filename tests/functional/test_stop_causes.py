@@ -38,7 +38,8 @@ def elb_calls(world: World) -> collections.Counter[str]:
     def count(model: Any, **_: Any) -> None:
         calls[model.name] += 1
 
-    world.elbv2.meta.events.register("before-call.elastic-load-balancing", count)
+    service = world.elbv2.meta.service_model.service_id.hyphenize()
+    world.elbv2.meta.events.register(f"before-call.{service}", count)
     return calls
 
 

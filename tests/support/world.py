@@ -141,14 +141,16 @@ class World:
         client.meta.events.register_first(event, answer)
         return event, answer
 
-    def start_task(self, service: str | None) -> str:
+    def start_task(self, service: str | None, started_by: str | None = None) -> str:
+        """A RUNNING task of ``service`` (None: a standalone task), started by
+        ``started_by`` (a deployment's or task set's id; a fixed deployment by default)."""
         group = f"service:{service}" if service else "family:batch-job"
         response = self.ecs.run_task(
             cluster=self.cluster_arn,
             taskDefinition=self.task_definition,
             launchType="FARGATE",
             group=group,
-            startedBy="ecs-svc/4790528617301924468" if service else "manual",
+            startedBy=started_by or ("ecs-svc/4790528617301924468" if service else "manual"),
         )
         arn: str = response["tasks"][0]["taskArn"]
         self.set_task(arn, "RUNNING", "RUNNING")
