@@ -240,7 +240,9 @@ class World:
         client = _SESSION.client("resourcegroupstaggingapi")
 
         def answer(params: dict[str, Any], **_: Any) -> Any:
-            (wanted,) = [f["Key"] for f in params["TagFilters"]]
+            request = json.loads(params["body"])  # the serialized request (JSON protocol)
+            assert request["ResourceTypeFilters"] == ["ecs:service"]
+            (wanted,) = [f["Key"] for f in request["TagFilters"]]
             arns = self.ecs.list_services(cluster=self.cluster_arn)["serviceArns"]
             found = []
             for start in range(0, len(arns), 10):
