@@ -45,7 +45,8 @@ class FakeLister:
 class Harness:
     def __init__(self, clock: ManualClock, **settings: object) -> None:
         self.clock = clock
-        self.settings = Settings(table_name="t", backstop_round_minutes=1, **settings)  # type: ignore[arg-type]
+        values: dict[str, object] = {"backstop_round_minutes": 1, **settings}
+        self.settings = Settings(table_name="t", **values)  # type: ignore[arg-type]
         self.ecs = FakeEcs(clock)
         self.ledger = FakeLedger()
         self.trigger = FakeTrigger()
@@ -241,3 +242,44 @@ def test_given_a_found_drain_due_later_when_recorded_then_the_schedule_handles_i
     h.run()
 
     assert h.trigger.starts == 0
+
+
+def test_given_500_opted_in_services_when_a_round_runs_then_each_visited_once_within_bounds(
+    clock: ManualClock,
+) -> None:
+    # The model behind docs/benchmarks.md's backstop row: 500 services, each listing 20
+    # stopped tasks the ledger knows, one in 20 with a drain whose events were lost.
+    h = Harness(clock, backstop_round_minutes=10)
+    suffix = 0
+    for number in range(500):
+        name = f"svc-{number}"
+        h.service(name)
+        for _ in range(20):
+            suffix += 1
+            arn = h.task(suffix, service=name, last="STOPPED")
+            h.ledger.seed(
+                TaskRecord(arn, CLUSTER_ARN, name, RecordStatus.CLOSED, 7, 0.0, 120, 120.0)
+            )
+        if number % 20 == 0:
+            suffix += 1
+            h.task(suffix, service=name)
+    visited = 0
+    found = 0
+    ecs_calls = 0
+    for _ in range(10):  # one run a minute, one round
+        start = clock.now()
+        report = h.run()
+        took = clock.now() - start
+        assert took < 60  # a run ends inside its minute (pacing included)
+        visited += int(report["visited"])  # type: ignore[call-overload]
+        found += len(report["found"])  # type: ignore[arg-type]
+        calls = report["calls"]
+        assert isinstance(calls, dict)
+        ecs_calls += calls.get("ListTasks", 0) + calls.get("DescribeTasks", 0)
+        clock.advance(60 - took)
+
+    assert visited == 500
+    assert found == 25
+    # 525 ECS reads in 600 s: well inside the backstop's 2 per second.
+    assert ecs_calls == 525
+    assert ecs_calls / 600 <= BACKSTOP_ECS_READS.rate
