@@ -158,12 +158,13 @@ data "aws_iam_policy_document" "sweeper" {
   }
 
   # The min-healthy guard of ECS-native blue/green, linear and canary services reads the
-  # current deployment's stage and its revisions' target groups.
+  # current deployment's stage and its revisions' target groups. IAM authorises both on
+  # the service resource (the Service Authorization Reference, as parliament's data has it).
   statement {
     sid       = "BlueGreenDeployments"
     effect    = "Allow"
     actions   = ["ecs:DescribeServiceDeployments", "ecs:DescribeServiceRevisions"]
-    resources = local.scoped_deployment_arns
+    resources = local.scoped_service_arns
   }
 
   # The backstop (backstop.tf): list the opted-in services by tag, and their tasks that
@@ -183,10 +184,12 @@ data "aws_iam_policy_document" "sweeper" {
     for_each = var.backstop_enabled ? [true] : []
 
     content {
-      sid       = "BackstopListTasks"
-      effect    = "Allow"
-      actions   = ["ecs:ListTasks"]
-      resources = ["*"] # ListTasks is confined to clusters by the ecs:cluster condition key.
+      sid     = "BackstopListTasks"
+      effect  = "Allow"
+      actions = ["ecs:ListTasks"]
+      # ListTasks is confined by the ecs:cluster condition key on resource "*", as AWS's own
+      # ECS policy examples do (its container-instance resource does not cover Fargate).
+      resources = ["*"]
 
       dynamic "condition" {
         for_each = length(var.cluster_arns) == 0 ? [] : [var.cluster_arns]

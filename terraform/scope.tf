@@ -18,17 +18,6 @@ locals {
   # ARNs) name no cluster: only the ecs:cluster condition key can confine them.
   old_format_task_arns = ["arn:${local.partition}:ecs:${local.region}:${local.account_id}:task/*"]
 
-  # ECS-native blue/green deployments and revisions of the services:
-  # arn:...:service-deployment/<cluster>/<service>/<id>, service-revision/<cluster>/<service>/<id>.
-  scoped_deployment_arns = concat(
-    local.all_clusters
-    ? ["arn:${local.partition}:ecs:${local.region}:${local.account_id}:service-deployment/*"]
-    : [for arn in var.cluster_arns : "${replace(arn, ":cluster/", ":service-deployment/")}/*"],
-    local.all_clusters
-    ? ["arn:${local.partition}:ecs:${local.region}:${local.account_id}:service-revision/*"]
-    : [for arn in var.cluster_arns : "${replace(arn, ":cluster/", ":service-revision/")}/*"],
-  )
-
   # Service ARNs (long format): arn:...:service/<cluster name>/<service name>.
   scoped_service_arns = (
     local.all_clusters

@@ -210,16 +210,21 @@ def test_given_the_sweeper_role_when_read_then_old_format_task_arns_are_confined
 def test_given_old_format_scope_when_rendered_then_it_covers_task_ids_of_this_account() -> None:
     scope = render_locals(
         ["variables.tf", "scope.tf"],
-        {"old": "local.old_format_task_arns", "bluegreen": "local.scoped_deployment_arns"},
+        {"old": "local.old_format_task_arns"},
         stub_locals=ACCOUNT,
         values={"cluster_arns": [PROD]},
     )
 
     assert scope["old"] == ["arn:aws:ecs:us-east-1:111122223333:task/*"]
-    assert scope["bluegreen"] == [
-        "arn:aws:ecs:us-east-1:111122223333:service-deployment/prod/*",
-        "arn:aws:ecs:us-east-1:111122223333:service-revision/prod/*",
+
+
+def test_given_the_sweeper_role_when_read_then_blue_green_reads_are_on_the_scoped_services(
+    module: dict[str, Any],
+) -> None:
+    (statement,) = [
+        s for s in _policy(module, "sweeper") if s.get("sid") == "BlueGreenDeployments"
     ]
+    assert statement["resources"] == "${local.scoped_service_arns}"
 
 
 def test_given_the_sweeper_role_when_read_then_backstop_list_tasks_is_confined_by_cluster(
