@@ -223,3 +223,26 @@ def test_given_old_format_task_arn_when_drained_then_recorded_under_it_and_stopp
     clock.advance(121)
     assert sweep(world)["stopped"] == [task]
     assert [stop.task_arn for stop in world.stops] == [task]
+
+
+@pytest.mark.parametrize(
+    ("fixture", "last", "action", "cause"),
+    [
+        ("fargate-drain-deactivating.json", "DEACTIVATING", "tracked", "deployment"),
+        ("fargate-elb-unhealthy.json", "DEACTIVATING", "tracked", "health-check"),
+        ("ec2-instance-draining.json", "RUNNING", "tracked", "instance-draining"),
+        ("fargate-spot-interruption.json", "RUNNING", "closed", "spot-interruption"),
+    ],
+)
+def test_given_a_documented_event_fixture_when_handled_then_recorded_with_its_cause(
+    world: World, clock: ManualClock, fixture: str, last: str, action: str, cause: str
+) -> None:
+    task = world.start_task("web")
+    world.set_task(task, last, "STOPPED")
+
+    result = handle(world, world.event(task, last, "STOPPED", 4, clock.now(), fixture))
+
+    assert result["action"] == action
+    record = world.record(task)
+    assert record is not None
+    assert record["cause"] == cause

@@ -35,7 +35,7 @@ def drain_event() -> dict[str, Any]:
 
 
 def test_given_fixture_directory_when_listed_then_all_task_fixtures_are_found() -> None:
-    assert len(TASK_FIXTURES) == 9
+    assert len(TASK_FIXTURES) == 13
     assert "container-instance-state-change.json" not in TASK_FIXTURES
 
 
