@@ -281,7 +281,7 @@ variable "sweeper_timeout" {
 
 variable "sweeper_reserved_concurrency" {
   type        = number
-  description = "Reserved concurrency of the sweeper. 2 keeps a burst of drains to two sweeper invocations at once, as fast as unreserved (docs/benchmarks.md: at 1,000 drains due at once the same lateness with 8 runs instead of 422 and 1/26 of the GB-seconds); overlapping runs are safe anyway (leases prevent double stops). null leaves it unreserved: needed in accounts at the minimum concurrency quota, which cannot reserve any."
+  description = "Reserved concurrency of the sweeper. 2 keeps a burst of drains to two sweeper invocations at once, as fast as unreserved (docs/benchmarks.md: at 1,000 drains due at once the same lateness with 8 runs instead of 422 and 1/26 of the GB-seconds); overlapping runs are safe anyway (leases prevent double stops). With backstop_enabled the function reserves one more, for the backstop's run. null leaves it unreserved: needed in accounts at the minimum concurrency quota, which cannot reserve any."
   default     = 2
 
   validation {
