@@ -56,7 +56,9 @@ _OPEN_PREFIX = "open#"
 #:   2. 0853a65: ``sweep_key = "open#<CRC-32 of the task ARN % 4>"`` (``% 6`` from e603de1:
 #:      the same layout, more shards); no ``schema_version``.
 #:   3. as 2, plus ``schema_version``.
-#: The record fields themselves (``TaskRecord``) have not changed since layout 1.
+#: The record fields themselves (``TaskRecord``) have not changed since layout 1, but for
+#: optional attributes added to layout 3 (``cause``, ``started_by``, ``found_by``: absent
+#: in older records, ignored by older readers; docs/contracts.md).
 SCHEMA_VERSION = 3
 #: The due-index partition key of every open record written in layout 1. The due read
 #: queries it beside the shards, so drains recorded before the upgrade are still stopped on
