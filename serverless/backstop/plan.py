@@ -26,6 +26,7 @@ DescribeTasks rate and the sweeper keeps the rest.
 from __future__ import annotations
 
 import zlib
+from dataclasses import dataclass
 
 from serverless.domain.arns import parse_cluster_arn
 from serverless.domain.early_start import EARLY_START_SOURCE
@@ -34,6 +35,7 @@ __all__ = [
     "BACKSTOP_DETAIL_TYPE",
     "BACKSTOP_EVENT",
     "MAX_LIST_PAGES",
+    "PAGE",
     "ServiceRef",
     "in_slice",
     "is_backstop_event",
@@ -43,6 +45,8 @@ __all__ = [
 BACKSTOP_DETAIL_TYPE = "Backstop"
 #: The input of the backstop's schedule rule (terraform/backstop.tf).
 BACKSTOP_EVENT = {"source": EARLY_START_SOURCE, "detail-type": BACKSTOP_DETAIL_TYPE}
+#: Task ARNs per ListTasks page, per DescribeTasks call and per BatchGetItem of the ledger.
+PAGE = 100
 #: ListTasks pages of 100 read per visit: 200 tasks whose desiredStatus is STOPPED (those
 #: stopped in the last hour included). A service that stops more in an hour than that
 #: may have a lost drain on a later page, found on a later visit if ECS orders it first.
@@ -67,20 +71,12 @@ def in_slice(service_arn: str, now: float, round_minutes: int) -> bool:
     return zlib.crc32(service_arn.encode()) % rounds == int(now // 60) % rounds
 
 
-class ServiceRef(tuple[str, str]):
-    """(cluster ARN, service name) of a long service ARN."""
+@dataclass(frozen=True, slots=True)
+class ServiceRef:
+    """The cluster ARN and name of an opted-in service."""
 
-    __slots__ = ()
-
-    @property
-    def cluster_arn(self) -> str:
-        """The cluster's ARN."""
-        return self[0]
-
-    @property
-    def name(self) -> str:
-        """The service's name."""
-        return self[1]
+    cluster_arn: str
+    name: str
 
 
 def service_ref(service_arn: str) -> ServiceRef | None:
@@ -94,4 +90,4 @@ def service_ref(service_arn: str) -> ServiceRef | None:
     cluster_arn = f"{prefix}:cluster/{cluster}"
     if parse_cluster_arn(cluster_arn) is None:
         return None
-    return ServiceRef((cluster_arn, name))
+    return ServiceRef(cluster_arn, name)

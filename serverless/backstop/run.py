@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from serverless.backstop.plan import MAX_LIST_PAGES, ServiceRef, in_slice, service_ref
+from serverless.backstop.plan import MAX_LIST_PAGES, PAGE, ServiceRef, in_slice, service_ref
 from serverless.domain.causes import classify, leave_reason, refine
 from serverless.domain.clock import Clock
 from serverless.domain.errors import ConflictError, DrainTerminatorError
@@ -175,16 +175,16 @@ class Backstop:
                 break
         if not listed:
             return
-        self._report.call("BatchGetItem", -(-len(listed) // 100))
+        self._report.call("BatchGetItem", -(-len(listed) // PAGE))
         known = ledger.known(listed)
         unknown = [arn for arn in dict.fromkeys(listed) if arn not in known]
         if not unknown:
             return
         states: dict[str, TaskState] = {}
         seen_at = self._clock.now()
-        for start in range(0, len(unknown), 100):
+        for start in range(0, len(unknown), PAGE):
             self._ecs_read("DescribeTasks")
-            states.update(ecs.describe_tasks(ref.cluster_arn, unknown[start : start + 100]))
+            states.update(ecs.describe_tasks(ref.cluster_arn, unknown[start : start + PAGE]))
             # The answer has arrived: every drain it shows began at or before this moment.
             seen_at = self._clock.now()
         group = f"service:{ref.name}"
