@@ -30,6 +30,7 @@ from serverless.cli.names import ResourceNames
 from serverless.cli.redrive import Redriver
 from serverless.cli.render import when
 from serverless.cli.verify import Verifier
+from serverless.domain.arns import cluster_name_of
 from serverless.domain.errors import (
     ConfigError,
     DrainTerminatorError,
@@ -207,9 +208,9 @@ def _cluster_matches(cluster_arn: str, cluster: str) -> bool:
 def _cluster_of(task_ref: str, cluster: str | None) -> str | None:
     if cluster:
         return cluster
-    # Long task ARN: arn:aws:ecs:<region>:<account>:task/<cluster>/<id>
-    path = task_ref.partition(":task/")[2]
-    return path.split("/", 1)[0] if path.count("/") == 1 else None
+    # A long task ARN names its cluster (task/<cluster>/<id>); an old-format one (task/<id>,
+    # any partition) or a bare id does not: --cluster is then needed.
+    return cluster_name_of(task_ref)
 
 
 def _live_task(ecs: ServiceAdmin, cluster: str, task_ref: str) -> TaskView | None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from serverless.domain.model import Outcome, RecordStatus
 from tests.cli.conftest import NOW, OPTED_IN, REASON, Account
 
@@ -157,6 +159,22 @@ def test_given_a_bare_id_without_record_or_cluster_when_explained_then_it_asks_f
     account: Account,
 ) -> None:
     result = account.cli("explain", "0123456789abcdef0123456789abcdef")
+
+    assert result.code == 1
+    assert "pass --cluster" in result.err
+
+
+@pytest.mark.parametrize(
+    ("partition", "region"),
+    [("aws", "us-east-1"), ("aws-cn", "cn-north-1"), ("aws-us-gov", "us-gov-west-1")],
+)
+def test_given_old_format_task_arn_without_record_or_cluster_when_explained_then_asks_cluster(
+    account: Account, partition: str, region: str
+) -> None:
+    # task/<id> names no cluster (started before the account enabled long ARNs).
+    arn = f"arn:{partition}:ecs:{region}:111122223333:task/0123456789abcdef0123456789abcdef"
+
+    result = account.cli("explain", arn)
 
     assert result.code == 1
     assert "pass --cluster" in result.err
