@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from serverless.domain.model import DueEntry, ServiceInfo, TaskRecord, TaskState
+from serverless.domain.serving import DeploymentView
 
 __all__ = [
     "DESCRIBE_SERVICES_BATCH",
@@ -19,6 +20,7 @@ __all__ = [
     "EcsPort",
     "LedgerPort",
     "Ports",
+    "ServiceListPort",
     "SweepTrigger",
     "TargetHealthPort",
 ]
@@ -88,6 +90,11 @@ class LedgerPort(Protocol):
         """
         ...
 
+    def known(self, task_arns: Sequence[str]) -> set[str]:
+        """Which of ``task_arns`` have a record (open or closed); a key the read could not
+        answer for is left out (the caller's conditional write then finds it)."""
+        ...
+
     def reserve_stagger(self, key: str, now: float, hold_until: float) -> float | None:
         """Take the stagger slot ``key`` if it is free at ``now``, holding it until ``hold_until``.
 
@@ -120,6 +127,33 @@ class EcsPort(Protocol):
 
     def stop_task(self, cluster_arn: str, task_arn: str, reason: str) -> None:
         """Ask ECS to stop the task; NotFoundError when it no longer exists."""
+        ...
+
+    def describe_service_deployment(self, deployment_arn: str) -> DeploymentView | None:
+        """Status, lifecycle stage and revisions of an ECS-native service deployment
+        (None: ECS does not know it)."""
+        ...
+
+    def describe_service_revisions(
+        self, revision_arns: Sequence[str]
+    ) -> dict[str, tuple[str, ...]]:
+        """The target groups of each service revision, keyed by revision ARN (revisions ECS
+        does not know are left out)."""
+        ...
+
+    def list_stopping_tasks(
+        self, cluster_arn: str, service_name: str, next_token: str | None = None
+    ) -> tuple[list[str], str | None]:
+        """One page of the service's tasks whose desiredStatus is STOPPED (ListTasks, up to
+        100; stopped tasks, kept about an hour, included) and the next page's token."""
+        ...
+
+
+class ServiceListPort(Protocol):
+    """Lists the services opted in by tag (the backstop's round)."""
+
+    def tagged_services(self, tag_key: str) -> dict[str, str]:
+        """Every ECS service carrying the tag ``tag_key``: service ARN -> the tag's value."""
         ...
 
 
@@ -161,3 +195,5 @@ class Ports:
     health: TargetHealthPort
     trigger: SweepTrigger | None
     concurrency: Concurrency
+    #: Opted-in services for the backstop (None: no backstop in this deployment).
+    service_list: ServiceListPort | None = None

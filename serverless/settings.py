@@ -17,6 +17,8 @@ from typing import Any
 from serverless.domain.errors import ConfigError
 
 __all__ = [
+    "BACKSTOP_ROUND_MINUTES",
+    "CLUSTER_ARNS",
     "CONFIRM_AFTER_SECONDS",
     "DECISION_MAX_AGE_SECONDS",
     "DEFAULT_WAIT_SECONDS",
@@ -47,6 +49,8 @@ CONFIRM_AFTER_SECONDS = "CONFIRM_AFTER_SECONDS"
 SWEEPER_FUNCTION_NAME = "SWEEPER_FUNCTION_NAME"
 EARLY_START_BELOW_SECONDS = "EARLY_START_BELOW_SECONDS"
 DECISION_MAX_AGE_SECONDS = "DECISION_MAX_AGE_SECONDS"
+BACKSTOP_ROUND_MINUTES = "BACKSTOP_ROUND_MINUTES"
+CLUSTER_ARNS = "CLUSTER_ARNS"
 
 REQUIRED_VARIABLES: tuple[str, ...] = (TABLE_NAME,)
 
@@ -80,6 +84,11 @@ class Settings:
     # The tags (opt-in, dry-run, wait, guards) and desiredCount a StopTask is decided on are
     # at most this many seconds old (the task state: sweep.timing.TASK_STATE_MAX_AGE_SECONDS).
     decision_max_age_seconds: int = 5
+    # The backstop (lost drain events) visits every opted-in service once per this many
+    # minutes, a slice of them each minute (serverless/backstop/plan.py states its bounds).
+    backstop_round_minutes: int = 10
+    # The clusters the module acts on (its IAM policies allow no others); empty: all.
+    cluster_arns: tuple[str, ...] = ()
 
 
 _WHOLE = re.compile(r"-?[0-9]{1,9}")
@@ -96,6 +105,7 @@ _WHOLE_NUMBERS: dict[str, tuple[str, int]] = {
     CONFIRM_AFTER_SECONDS: ("confirm_after_seconds", 1),
     EARLY_START_BELOW_SECONDS: ("early_start_below_seconds", 0),
     DECISION_MAX_AGE_SECONDS: ("decision_max_age_seconds", 1),
+    BACKSTOP_ROUND_MINUTES: ("backstop_round_minutes", 1),
 }
 _BOOLEANS: dict[str, str] = {DRY_RUN: "dry_run"}
 
@@ -142,6 +152,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raw = env.get(name)
         if raw is not None:
             values[field_name] = _bool(name, raw)
+    clusters = env.get(CLUSTER_ARNS)
+    if clusters is not None:
+        values["cluster_arns"] = tuple(
+            dict.fromkeys(arn.strip() for arn in clusters.split(",") if arn.strip())
+        )
     function_name = env.get(SWEEPER_FUNCTION_NAME)
     if function_name is not None:
         values["sweeper_function_name"] = function_name.strip()

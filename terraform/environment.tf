@@ -47,5 +47,8 @@ locals {
     # Tags and desiredCount a StopTask is decided on are at most this old.
     DECISION_MAX_AGE_SECONDS = tostring(var.decision_max_age_seconds)
     DRY_RUN                  = var.dry_run ? "true" : "false"
+    # The backstop's round, and the clusters whose services it visits (empty: all).
+    BACKSTOP_ROUND_MINUTES = tostring(var.backstop_round_minutes)
+    CLUSTER_ARNS           = join(",", var.cluster_arns)
   })
 }

@@ -80,6 +80,7 @@ data "aws_iam_policy_document" "dead_letter" {
       values = concat(
         [for function in local.functions : "${local.arn_prefix.events}:rule/${function.rule.name}"],
         local.member_rule_arns, # the member bus's rule (hub.tf), when there is one
+        var.backstop_enabled ? ["${local.arn_prefix.events}:rule/${local.backstop_rule_name}"] : [],
       )
     }
   }

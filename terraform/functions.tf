@@ -31,14 +31,19 @@ locals {
     }
 
     sweeper = {
-      name                 = local.sweeper_name
-      description          = "Stops draining ECS service tasks once their wait is over."
-      handler              = "handlers.sweeper.handler" # docs/contracts.md
-      memory_size          = var.sweeper_memory_size
-      timeout              = var.sweeper_timeout
-      reserved_concurrency = var.sweeper_reserved_concurrency
-      environment          = local.sweeper_environment
-      policy               = data.aws_iam_policy_document.sweeper.json
+      name        = local.sweeper_name
+      description = "Stops draining ECS service tasks once their wait is over."
+      handler     = "handlers.sweeper.handler" # docs/contracts.md
+      memory_size = var.sweeper_memory_size
+      timeout     = var.sweeper_timeout
+      # The backstop's run (backstop.tf) gets a slot of its own, so it never takes one of
+      # the sweeps' (the simulator and docs/benchmarks.md measure the sweeps' value).
+      reserved_concurrency = (
+        var.sweeper_reserved_concurrency == null ? null
+        : var.sweeper_reserved_concurrency + (var.backstop_enabled ? 1 : 0)
+      )
+      environment = local.sweeper_environment
+      policy      = data.aws_iam_policy_document.sweeper.json
 
       rule = {
         name                = "${var.name_prefix}-sweeper"

@@ -2,8 +2,10 @@
 #
 # Cluster scoping (var.cluster_arns, see scope.tf):
 # - ecs:StopTask and ecs:DescribeTasks: task ARNs under the listed clusters AND the
-#   ecs:cluster condition key; with an empty list, tasks of every cluster of this
-#   account in this region.
+#   ecs:cluster condition key; old-format task ARNs (task/<id>) by the condition key
+#   alone; with an empty list, tasks of every cluster of this account in this region.
+# - ecs:ListTasks (backstop): the ecs:cluster condition key; tag:GetResources supports
+#   no resource-level permissions.
 # - ecs:DescribeServices and ecs:ListTagsForResource: service ARNs under the listed
 #   clusters (every cluster of this account and region when the list is empty).
 # - elasticloadbalancing:DescribeTargetHealth and the X-Ray actions support no
@@ -134,6 +136,73 @@ data "aws_iam_policy_document" "sweeper" {
     }
   }
 
+  # Old-format task ARNs (task/<id>): tasks started before the account enabled long ARNs
+  # keep them, and the first deployment after a migrated service opts in drains exactly
+  # those. Their ARN names no cluster, so the ecs:cluster condition key confines them to
+  # the listed clusters (without a list, StopDrainingTasks' task/* already covers them).
+  dynamic "statement" {
+    for_each = length(var.cluster_arns) == 0 ? [] : [var.cluster_arns]
+
+    content {
+      sid       = "StopOldFormatTasks"
+      effect    = "Allow"
+      actions   = ["ecs:StopTask", "ecs:DescribeTasks"]
+      resources = local.old_format_task_arns
+
+      condition {
+        test     = "ArnEquals"
+        variable = "ecs:cluster"
+        values   = statement.value
+      }
+    }
+  }
+
+  # The min-healthy guard of ECS-native blue/green, linear and canary services reads the
+  # current deployment's stage and its revisions' target groups. IAM authorises both on
+  # the service resource (the Service Authorization Reference, as parliament's data has it).
+  statement {
+    sid       = "BlueGreenDeployments"
+    effect    = "Allow"
+    actions   = ["ecs:DescribeServiceDeployments", "ecs:DescribeServiceRevisions"]
+    resources = local.scoped_service_arns
+  }
+
+  # The backstop (backstop.tf): list the opted-in services by tag, and their tasks that
+  # ECS is stopping.
+  dynamic "statement" {
+    for_each = var.backstop_enabled ? [true] : []
+
+    content {
+      sid       = "BackstopOptedInServices"
+      effect    = "Allow"
+      actions   = ["tag:GetResources"]
+      resources = ["*"] # GetResources supports no resource-level permissions.
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.backstop_enabled ? [true] : []
+
+    content {
+      sid     = "BackstopListTasks"
+      effect  = "Allow"
+      actions = ["ecs:ListTasks"]
+      # ListTasks is confined by the ecs:cluster condition key on resource "*", as AWS's own
+      # ECS policy examples do (its container-instance resource does not cover Fargate).
+      resources = ["*"]
+
+      dynamic "condition" {
+        for_each = length(var.cluster_arns) == 0 ? [] : [var.cluster_arns]
+
+        content {
+          test     = "ArnEquals"
+          variable = "ecs:cluster"
+          values   = condition.value
+        }
+      }
+    }
+  }
+
   statement {
     sid       = "TargetHealth"
     effect    = "Allow"
@@ -146,6 +215,18 @@ data "aws_iam_policy_document" "sweeper" {
     effect    = "Allow"
     actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
     resources = [local.table_arn]
+  }
+
+  # The backstop reads which listed tasks the ledger knows, 100 keys a call.
+  dynamic "statement" {
+    for_each = var.backstop_enabled ? [true] : []
+
+    content {
+      sid       = "BackstopLedgerKeys"
+      effect    = "Allow"
+      actions   = ["dynamodb:BatchGetItem"]
+      resources = [local.table_arn]
+    }
   }
 
   # Open work: Query per shard of the sparse due-index, and one Scan(Limit=1) of it for

@@ -26,6 +26,11 @@ output "layer_version_arn" {
   value       = aws_lambda_layer_version.dependencies.arn
 }
 
+output "backstop_rule_arn" {
+  description = "ARN of the EventBridge schedule running the backstop (null when backstop_enabled is false)."
+  value       = one(aws_cloudwatch_event_rule.backstop[*].arn)
+}
+
 output "dead_letter_queue_url" {
   description = "URL of the SQS dead-letter queue of the rules' targets and the functions."
   value       = aws_sqs_queue.dead_letter.id

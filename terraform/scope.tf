@@ -14,6 +14,10 @@ locals {
     : [for arn in var.cluster_arns : "${replace(arn, ":cluster/", ":task/")}/*"]
   )
 
+  # Old-format task ARNs (arn:...:task/<id>, tasks started before the account enabled long
+  # ARNs) name no cluster: only the ecs:cluster condition key can confine them.
+  old_format_task_arns = ["arn:${local.partition}:ecs:${local.region}:${local.account_id}:task/*"]
+
   # Service ARNs (long format): arn:...:service/<cluster name>/<service name>.
   scoped_service_arns = (
     local.all_clusters

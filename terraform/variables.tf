@@ -281,12 +281,29 @@ variable "sweeper_timeout" {
 
 variable "sweeper_reserved_concurrency" {
   type        = number
-  description = "Reserved concurrency of the sweeper. 2 keeps a burst of drains to two sweeper invocations at once, as fast as unreserved (docs/benchmarks.md: at 1,000 drains due at once the same lateness with 8 runs instead of 422 and 1/26 of the GB-seconds); overlapping runs are safe anyway (leases prevent double stops). null leaves it unreserved: needed in accounts at the minimum concurrency quota, which cannot reserve any."
+  description = "Reserved concurrency of the sweeper. 2 keeps a burst of drains to two sweeper invocations at once, as fast as unreserved (docs/benchmarks.md: at 1,000 drains due at once the same lateness with 8 runs instead of 422 and 1/26 of the GB-seconds); overlapping runs are safe anyway (leases prevent double stops). With backstop_enabled the function reserves one more, for the backstop's run. null leaves it unreserved: needed in accounts at the minimum concurrency quota, which cannot reserve any."
   default     = 2
 
   validation {
     condition     = var.sweeper_reserved_concurrency == null ? true : (var.sweeper_reserved_concurrency >= 1 && var.sweeper_reserved_concurrency <= 10 && floor(var.sweeper_reserved_concurrency) == var.sweeper_reserved_concurrency)
     error_message = "sweeper_reserved_concurrency must be null or a whole number from 1 to 10."
+  }
+}
+
+variable "backstop_enabled" {
+  type        = bool
+  description = "Run the backstop: every minute, look at a slice of the opted-in services for drains no event reported (lost past every retry, or while the terminator was down) and record them from the moment they are seen. Adds a schedule rule and ecs:ListTasks, tag:GetResources and dynamodb:BatchGetItem to the sweeper's role."
+  default     = true
+}
+
+variable "backstop_round_minutes" {
+  type        = number
+  description = "The backstop visits every opted-in service once per this many minutes (a slice each minute). Per service and hour it makes at most 2 x 60 / this ListTasks and as many DescribeTasks calls, inside 10 % of the account's bucket."
+  default     = 10
+
+  validation {
+    condition     = var.backstop_round_minutes >= 1 && var.backstop_round_minutes <= 60 && floor(var.backstop_round_minutes) == var.backstop_round_minutes
+    error_message = "backstop_round_minutes must be a whole number of minutes from 1 to 60."
   }
 }
 

@@ -9,6 +9,7 @@ from serverless.adapters.dynamodb_ledger import DynamoLedger
 from serverless.adapters.ecs import EcsAdapter
 from serverless.adapters.elb import TargetHealthAdapter
 from serverless.adapters.lambda_trigger import LambdaSweepTrigger
+from serverless.adapters.tagging import TaggedServices
 from serverless.ports import Concurrency, Ports
 from serverless.settings import Settings
 
@@ -16,6 +17,7 @@ __all__ = [
     "DynamoLedger",
     "EcsAdapter",
     "LambdaSweepTrigger",
+    "TaggedServices",
     "TargetHealthAdapter",
     "ports_from_clients",
     "production_ports",
@@ -36,6 +38,7 @@ def production_ports(settings: Settings) -> Ports:
         health=TargetHealthAdapter(),
         trigger=_trigger(settings, None),
         concurrency=ThreadConcurrency(),
+        service_list=TaggedServices(),
     )
 
 
@@ -47,11 +50,12 @@ def ports_from_clients(
     elbv2: Any,
     lambda_: Any | None = None,
     concurrency: Concurrency | None = None,
+    tagging: Any | None = None,
 ) -> Ports:
     """The production adapters on the given clients (moto, or the simulator's).
 
     Without ``lambda_`` there is no early start; without ``concurrency`` the work of a run
-    is done in turn on the calling thread.
+    is done in turn on the calling thread; without ``tagging`` no backstop.
     """
     return Ports(
         ledger=DynamoLedger(settings.table_name, dynamodb),
@@ -59,4 +63,5 @@ def ports_from_clients(
         health=TargetHealthAdapter(elbv2),
         trigger=None if lambda_ is None else _trigger(settings, lambda_),
         concurrency=concurrency or InlineConcurrency(),
+        service_list=None if tagging is None else TaggedServices(tagging),
     )

@@ -14,15 +14,23 @@ from __future__ import annotations
 
 import dataclasses
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from serverless.adapters.clients import LazyClient
 from serverless.adapters.errors import aws_errors
 from serverless.domain.errors import ConflictError
-from serverless.domain.model import DueEntry, Outcome, RecordStatus, ServiceInfo, TaskRecord
+from serverless.domain.model import (
+    DueEntry,
+    Outcome,
+    RecordStatus,
+    ServiceInfo,
+    TaskRecord,
+    TaskSetInfo,
+)
 
 __all__ = [
+    "BATCH_GET_KEYS",
     "DUE_INDEX",
     "DUE_INDEX_SHARDS",
     "LEGACY_SWEEP_KEY",
@@ -48,7 +56,9 @@ _OPEN_PREFIX = "open#"
 #:   2. 0853a65: ``sweep_key = "open#<CRC-32 of the task ARN % 4>"`` (``% 6`` from e603de1:
 #:      the same layout, more shards); no ``schema_version``.
 #:   3. as 2, plus ``schema_version``.
-#: The record fields themselves (``TaskRecord``) have not changed since layout 1.
+#: The record fields themselves (``TaskRecord``) have not changed since layout 1, but for
+#: optional attributes added to layout 3 (``cause``, ``started_by``, ``found_by``: absent
+#: in older records, ignored by older readers; docs/contracts.md).
 SCHEMA_VERSION = 3
 #: The due-index partition key of every open record written in layout 1. The due read
 #: queries it beside the shards, so drains recorded before the upgrade are still stopped on
@@ -58,6 +68,8 @@ SCHEMA_VERSION = 3
 #: was not chosen: an old invocation still finishing during the deployment may write such a
 #: record after it, and a record may not wait past its deadline for the next migration.
 LEGACY_SWEEP_KEY = "open"
+#: BatchGetItem reads at most 100 keys per call.
+BATCH_GET_KEYS = 100
 #: Conditional writes that lose to another invocation taking tokens are tried this often.
 _TOKEN_ATTEMPTS = 5
 
@@ -222,6 +234,25 @@ class DynamoLedger:
             return None
         return from_item(response["Attributes"])
 
+    def known(self, task_arns: Sequence[str]) -> set[str]:
+        """BatchGetItem of the keys only, 100 per call (eventually consistent: a record
+        written a moment ago may be missed; the backstop's conditional write then fails and
+        it moves on). Keys DynamoDB leaves unprocessed are not retried: they count as
+        unknown, with the same outcome."""
+        found: set[str] = set()
+        unique = list(dict.fromkeys(task_arns))
+        for start in range(0, len(unique), BATCH_GET_KEYS):
+            keys = [{"pk": {"S": arn}} for arn in unique[start : start + BATCH_GET_KEYS]]
+            with aws_errors("BatchGetItem"):
+                response = self._client.get().batch_get_item(
+                    RequestItems={
+                        self._table: {"Keys": keys, "ProjectionExpression": "pk"},
+                    }
+                )
+            for item in response.get("Responses", {}).get(self._table, []):
+                found.add(item["pk"]["S"])
+        return found
+
     def has_open(self) -> bool:
         """Whether the sparse due index holds anything: one Scan with Limit=1."""
         with aws_errors("Scan"):
@@ -254,6 +285,15 @@ class DynamoLedger:
             tags={k: v["S"] for k, v in item.get("tags", {}).get("M", {}).items()},
             desired_count=int(item.get("desired_count", {}).get("N", "0")),
             target_group_arns=tuple(v["S"] for v in item.get("target_groups", {}).get("L", [])),
+            # Items stored before these were kept: assume a load balancer (the drain is
+            # recorded; the sweeper decides on a fresh DescribeServices).
+            load_balanced=item.get("load_balanced", {}).get("BOOL", True),
+            controller=item.get("controller", {}).get("S", "ECS"),
+            primary_deployment_id=item.get("primary_deployment", {}).get("S"),
+            task_sets=tuple(
+                TaskSetInfo(task_set_id=v["M"]["id"]["S"], status=v["M"]["status"]["S"])
+                for v in item.get("task_sets", {}).get("L", [])
+            ),
         )
         return info, read_at
 
@@ -271,6 +311,16 @@ class DynamoLedger:
             item["tags"] = {"M": {k: {"S": v} for k, v in info.tags.items()}}
             item["desired_count"] = {"N": str(info.desired_count)}
             item["target_groups"] = {"L": [{"S": arn} for arn in info.target_group_arns]}
+            item["load_balanced"] = {"BOOL": info.load_balanced}
+            item["controller"] = {"S": info.controller}
+            if info.primary_deployment_id:
+                item["primary_deployment"] = {"S": info.primary_deployment_id}
+            item["task_sets"] = {
+                "L": [
+                    {"M": {"id": {"S": ts.task_set_id}, "status": {"S": ts.status}}}
+                    for ts in info.task_sets
+                ]
+            }
         with aws_errors("PutItem"):
             self._client.get().put_item(TableName=self._table, Item=item)
 

@@ -190,8 +190,26 @@ def _left_to_ecs(record: TaskRecord) -> Decision:
     return Decision("left-to-ecs", f"left to ECS ({outcome})")
 
 
-def explain_record(record: TaskRecord, now: float) -> Decision:
-    """The decision a record stands for, at ``now``."""
+def _at_deadline(dry_run: bool | None) -> str:
+    """What the sweeper does once the deadline has passed, as far as the tags tell."""
+    if dry_run:
+        return (
+            "the service is in dry-run: the next sweeper pass only logs that it would stop "
+            "it and closes the record as dry_run (StopTask is not called; ECS ends the drain)"
+        )
+    if dry_run is None:
+        return (
+            "the next sweeper pass stops it (if the service or the functions are in dry-run, "
+            "it only logs that it would)"
+        )
+    return "the next sweeper pass stops it"
+
+
+def explain_record(record: TaskRecord, now: float, dry_run: bool | None = None) -> Decision:
+    """The decision a record stands for, at ``now``.
+
+    ``dry_run``: whether the service's tags put it in dry-run now (None: not known).
+    """
     if record.status is RecordStatus.DRAINING:
         if record.deferrals:
             guard = guard_of(record.defer_reason)
@@ -204,16 +222,14 @@ def explain_record(record: TaskRecord, now: float) -> Decision:
             )
         due_in = record.due_at - now
         if due_in > 0:
+            dry = "; the service is in dry-run: then it is only logged" if dry_run else ""
             return Decision(
                 "not-yet",
                 f"not yet: due in {duration(due_in)} (at {when(record.due_at)}, "
-                f"{record.wait_seconds} s after the drain began)",
+                f"{record.wait_seconds} s after the drain began){dry}",
             )
         leased = " (a sweeper run holds it now)" if record.leased(now) else ""
-        return Decision(
-            "due",
-            f"due {duration(-due_in)} ago; the next sweeper pass stops it{leased}",
-        )
+        return Decision("due", f"due {duration(-due_in)} ago; {_at_deadline(dry_run)}{leased}")
     if record.status is RecordStatus.STOP_REQUESTED:
         return Decision(
             "awaiting-confirmation",
@@ -299,6 +315,14 @@ def explain_untracked(
             f"the task is draining and the service opts in now ({shown}) but no drain was "
             "recorded: the service may have opted in after the drain began, or the "
             "task-events function did not receive the event (check its errors and the DLQ)",
+        )
+    if task.last_status == "DEACTIVATING":
+        return Decision(
+            "deactivating",
+            f"deactivating (last status DEACTIVATING, desired {task.desired_status}): its "
+            "targets are being deregistered, but ECS has not set desiredStatus STOPPED, which "
+            f"is what the terminator keys a drain on; the service opts in ({shown}), so the "
+            "drain is tracked once it does",
         )
     if task.last_status in {"STOPPING", "DEPROVISIONING", "STOPPED"}:
         who = (

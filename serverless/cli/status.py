@@ -88,10 +88,16 @@ def build_status(
     since_seconds: float,
     policies: Mapping[ServiceKey, PolicyResult | str | None],
     table_name: str,
+    services_without_records: Sequence[ServiceKey] = (),
 ) -> dict[str, Any]:
-    """The status report (JSON-ready): per service, open drains first."""
+    """The status report (JSON-ready): per service, open drains first.
+
+    ``services_without_records``: services asked about that exist but have no records.
+    """
     since = now - since_seconds
     by_service: dict[ServiceKey, list[TaskRecord]] = defaultdict(list)
+    for key in services_without_records:
+        by_service[key] = []
     for record in records:
         by_service[(record.cluster_arn, record.service_name)].append(record)
     services: list[dict[str, Any]] = []
@@ -120,6 +126,7 @@ def build_status(
                 "stop_failed": [_stop(r) for r in recent if r.outcome is Outcome.STOP_FAILED],
                 "dry_run": len([r for r in recent if r.outcome is Outcome.DRY_RUN]),
                 "left_to_ecs": len([r for r in recent if r.outcome in _LEFT_TO_ECS]),
+                "records": len(group),
             }
         )
     totals = {
@@ -180,6 +187,11 @@ def render(report: Mapping[str, Any]) -> str:
             f"service {service['service']} (cluster {_cluster_name(service['cluster_arn'])}): "
             + _policy_line(service["policy"])
         )
+        if not service["records"]:
+            lines.append(
+                "  no records: none of its drains is in the ledger (closed records expire "
+                "after RECORD_RETENTION_SECONDS, 7 days by default)"
+            )
         if service["open"]:
             rows = []
             for item in service["open"]:

@@ -6,7 +6,9 @@ root module that re-exports them: the whole module as one output (``output
 do), or an object holding ``table_name`` at any depth (``terraform/examples/complete``
 also has ``terminator = { table_name = ... }``). Several different tables (a root with
 two deployments) are refused with their places unless one is the output named
-``drain_terminator``.
+``drain_terminator``. The module's other outputs found beside ``table_name``
+(``functions``, ``dead_letter_queue_url``, ``alarm_topic_arn``...) come along in
+:attr:`TerraformLedger.module_outputs` for ``doctor`` and ``redrive``.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import json
 import shutil
 import subprocess
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +38,8 @@ class TerraformLedger:
 
     table_name: str
     tag_prefix: str | None = None
+    #: The module's outputs where ``table_name`` was found: output name -> value.
+    module_outputs: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +47,7 @@ class _Found:
     place: str
     table_name: str
     tag_prefix: str | None
+    values: Mapping[str, Any] = field(default_factory=dict)
 
 
 def _string(value: Any) -> str | None:
@@ -55,7 +60,7 @@ def _top_level(outputs: Mapping[str, Any]) -> _Found | None:
         name: output.get("value") for name, output in outputs.items() if isinstance(output, Mapping)
     }
     table = _string(values.get("table_name"))
-    return _Found("table_name", table, _string(values.get("tag_prefix"))) if table else None
+    return _Found("table_name", table, _string(values.get("tag_prefix")), values) if table else None
 
 
 def _nested(outputs: Mapping[str, Any]) -> Iterator[_Found]:
@@ -71,7 +76,7 @@ def _nested(outputs: Mapping[str, Any]) -> Iterator[_Found]:
             continue
         table = _string(value.get("table_name"))
         if table:
-            yield _Found(place, table, _string(value.get("tag_prefix")))
+            yield _Found(place, table, _string(value.get("tag_prefix")), value)
         elif depth < MAX_DEPTH:
             queue += [(f"{place}.{key}", child, depth + 1) for key, child in value.items()]
 
@@ -101,7 +106,7 @@ def from_outputs(outputs: Mapping[str, Any]) -> TerraformLedger:
         found = preferred
     table = found[0].table_name
     prefix = next((item.tag_prefix for item in found if item.tag_prefix), None)
-    return TerraformLedger(table, prefix)
+    return TerraformLedger(table, prefix, found[0].values)
 
 
 def read_outputs(directory: str) -> TerraformLedger:

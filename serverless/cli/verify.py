@@ -21,7 +21,7 @@ from serverless.cli.aws.ledger import LedgerReader
 from serverless.cli.explain import explain_record
 from serverless.cli.model import ServiceView, TaskView, task_id
 from serverless.cli.render import duration, iso, seconds
-from serverless.cli.sidecar import looks_like_sidecar
+from serverless.cli.sidecar import detect
 from serverless.domain.clock import Clock
 from serverless.domain.errors import DrainTerminatorError
 from serverless.domain.model import Outcome, ServicePolicy, TaskRecord
@@ -132,6 +132,7 @@ class Verifier:
         progress: Callable[[str], None] = lambda _: None,
         poll_seconds: float = POLL_SECONDS,
         confirm_seconds: float = 60.0,
+        sidecar: str | None = None,
     ) -> None:
         self._ecs = ecs
         self._target_groups = target_groups
@@ -142,6 +143,7 @@ class Verifier:
         self._progress = progress
         self._poll = poll_seconds
         self._confirm = confirm_seconds
+        self._sidecar = sidecar
         self._start = 0.0
 
     def plan(self, cluster: str, service: str, *, force: bool) -> VerifyPlan:
@@ -170,16 +172,18 @@ class Verifier:
                 f"service {service!r} has a deployment in progress: wait for it to finish, "
                 "or measure it with --wait-natural"
             )
-        sidecars = [
-            str(c.get("name"))
-            for c in self._ecs.container_definitions(view.task_definition)
-            if looks_like_sidecar(c)
-        ]
+        sidecars = detect(
+            self._ecs.container_definitions(view.task_definition),
+            self._sidecar,
+            view.load_balanced_containers or None,
+        )
         if sidecars:
+            name, how = sidecars[0]
             raise VerifyRefused(
-                f"service {service!r} still runs the NLB sidecar ({sidecars[0]!r} in "
-                f"{view.task_definition.rsplit('/', 1)[-1]}): it would stop the task itself and "
-                "hide whether StopTask works; remove it first (drain-terminator migrate-sidecar)"
+                f"service {service!r} still runs the NLB sidecar ({name!r} in "
+                f"{view.task_definition.rsplit('/', 1)[-1]}, recognised by {how}): it would "
+                "stop the task itself and hide whether StopTask works; remove it first "
+                "(drain-terminator migrate-sidecar)"
             )
         delays = {
             arn: self._target_groups.deregistration_delay(arn) for arn in view.target_group_arns

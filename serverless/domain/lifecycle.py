@@ -12,6 +12,7 @@ from serverless.domain.model import (
     Outcome,
     RecordStatus,
     ServicePolicy,
+    StopCause,
     TaskEvent,
     TaskRecord,
     TaskState,
@@ -22,6 +23,7 @@ __all__ = [
     "claimed",
     "close_record",
     "confirmed",
+    "found_drain_record",
     "new_drain_record",
     "observed",
     "on_drain_event",
@@ -47,7 +49,12 @@ def stop_reason(wait_seconds: int) -> str:
     return reason[:MAX_REASON_LENGTH]
 
 
-def new_drain_record(event: TaskEvent, service_name: str, policy: ServicePolicy) -> TaskRecord:
+def new_drain_record(
+    event: TaskEvent,
+    service_name: str,
+    policy: ServicePolicy,
+    cause: StopCause | None = None,
+) -> TaskRecord:
     """The first record of a task; the wait runs from the event's own time, never from now."""
     return TaskRecord(
         task_arn=event.task_arn,
@@ -59,6 +66,39 @@ def new_drain_record(event: TaskEvent, service_name: str, policy: ServicePolicy)
         wait_seconds=policy.wait_seconds,
         due_at=event.time + policy.wait_seconds,
         observed_status=event.last_status,
+        cause=None if cause is None else cause.value,
+        started_by=event.started_by,
+    )
+
+
+def found_drain_record(
+    task: TaskState,
+    cluster_arn: str,
+    service_name: str,
+    policy: ServicePolicy,
+    seen_at: float,
+    cause: StopCause,
+) -> TaskRecord:
+    """The record of a drain no event reported, found draining by the backstop.
+
+    The drain began at or before ``seen_at`` (when the DescribeTasks answer that showed it
+    arrived) and nothing reliable tells how much earlier, so the wait runs from
+    ``seen_at``: the stop may come later than the wait asks, never earlier. A drain event
+    arriving late moves the start back (:func:`on_drain_event`): the event is evidence.
+    """
+    return TaskRecord(
+        task_arn=task.task_arn,
+        cluster_arn=cluster_arn,
+        service_name=service_name,
+        status=RecordStatus.DRAINING,
+        version=task.version,
+        drain_started_at=seen_at,
+        wait_seconds=policy.wait_seconds,
+        due_at=seen_at + policy.wait_seconds,
+        observed_status=task.last_status,
+        cause=cause.value,
+        started_by=task.started_by,
+        found_by="backstop",
     )
 
 

@@ -14,9 +14,12 @@ __all__ = [
     "ServicePolicy",
     "ServiceSnapshot",
     "StopAction",
+    "StopCause",
     "TaskEvent",
     "TaskRecord",
+    "TaskSetInfo",
     "TaskState",
+    "UnhealthyAction",
     "is_draining",
 ]
 
@@ -24,6 +27,29 @@ __all__ = [
 DRAINING_LAST_STATUSES = frozenset({"RUNNING", "DEACTIVATING"})
 
 SERVICE_GROUP_PREFIX = "service:"
+
+
+class StopCause(StrEnum):
+    """Why ECS is stopping a task, read from the event or DescribeTasks (see
+    :mod:`serverless.domain.causes`, which cites the texts it recognises)."""
+
+    DEPLOYMENT = "deployment"  # a deployment replaces the task (rolling, task set, revision)
+    SCALE_IN = "scale-in"  # the service (or its primary task set) needs fewer tasks
+    SERVICE_SCHEDULER = "service-scheduler"  # the scheduler, for a reason not told apart
+    INSTANCE_DRAINING = "instance-draining"  # its EC2 container instance is DRAINING
+    SPOT_INTERRUPTION = "spot-interruption"  # Fargate Spot capacity reclaimed
+    HEALTH_CHECK = "health-check"  # failed ELB or container health checks
+    MAINTENANCE = "maintenance"  # AWS retires the infrastructure hosting the task
+    USER_INITIATED = "user-initiated"  # StopTask by someone else than this tool
+    NO_TARGET_GROUP = "no-target-group"  # the service has no load balancer at all
+    OTHER = "other"  # no stopCode or reason this tool knows
+
+
+class UnhealthyAction(StrEnum):
+    """What happens to the drains of tasks stopped for failing health checks."""
+
+    STOP_EARLY = "stop-early"  # like any drain: stopped once the wait is over
+    LEAVE = "leave"  # never stopped early: ECS's deregistration delay runs in full
 
 
 def is_draining(last_status: str | None, desired_status: str | None) -> bool:
@@ -47,6 +73,7 @@ class TaskEvent:
     stop_code: str | None = None
     stopping_at: float | None = None
     stopped_at: float | None = None
+    started_by: str | None = None  # the deployment or task set that started the task
 
     @property
     def service_name(self) -> str | None:
@@ -78,6 +105,9 @@ class TaskState:
     stop_code: str | None = None
     stopping_at: float | None = None
     stopped_at: float | None = None
+    started_by: str | None = None
+    group: str = ""
+    version: int = 0  # detail.version of the task's last state change
 
     @property
     def draining(self) -> bool:
@@ -86,14 +116,48 @@ class TaskState:
 
 
 @dataclass(frozen=True, slots=True)
+class TaskSetInfo:
+    """A task set of a CODE_DEPLOY or EXTERNAL service (DescribeServices' ``taskSets``).
+
+    ``task_set_id`` (``ecs-svc/<number>``) is the ``startedBy`` of the set's tasks;
+    ``status`` is PRIMARY (serves production traffic), ACTIVE or DRAINING.
+    """
+
+    task_set_id: str
+    status: str
+    target_group_arns: tuple[str, ...] = ()
+    desired_count: int = 0  # computedDesiredCount
+
+
+@dataclass(frozen=True, slots=True)
 class ServiceInfo:
-    """What DescribeServices tells about a service."""
+    """What DescribeServices tells about a service.
+
+    ``target_group_arns``: the service's own ``loadBalancers`` (ECS controller);
+    ``alternate_target_group_arns``: their ``advancedConfiguration`` (ECS-native
+    blue/green, linear, canary); ``task_sets``: CODE_DEPLOY and EXTERNAL services' sets.
+    ``load_balanced``: any load balancer at all (a target group, a Classic Load Balancer,
+    in the service or a task set); False: nothing to drain, so nothing to shorten.
+    """
 
     cluster_arn: str
     service_name: str
     tags: dict[str, str] = field(default_factory=dict)
     desired_count: int = 0
     target_group_arns: tuple[str, ...] = ()
+    load_balanced: bool = True
+    controller: str = "ECS"  # deploymentController.type: ECS, CODE_DEPLOY, EXTERNAL
+    strategy: str = "ROLLING"  # deploymentConfiguration.strategy (ECS controller)
+    alternate_target_group_arns: tuple[str, ...] = ()
+    task_sets: tuple[TaskSetInfo, ...] = ()
+    primary_deployment_id: str | None = None  # deployments[PRIMARY].id (ecs-svc/...)
+    deployment_arn: str | None = None  # currentServiceDeployment
+    revision_arns: tuple[str, ...] = ()  # currentServiceRevisions[].arn
+
+    @property
+    def revision_based(self) -> bool:
+        """ECS-native blue/green, linear or canary: traffic moves between revisions."""
+        return self.controller == "ECS" and self.strategy in {"BLUE_GREEN", "LINEAR", "CANARY"}
 
 
 class StopAction(StrEnum):
@@ -112,6 +176,7 @@ class ServicePolicy:
     max_stops_per_minute: int | None = None
     dry_run: bool = False
     stop_action: StopAction = StopAction.STOP_TASK
+    unhealthy: UnhealthyAction = UnhealthyAction.STOP_EARLY
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +208,9 @@ class Outcome(StrEnum):
     DRY_RUN = "dry_run"
     UNCONFIRMED = "unconfirmed"
     STOP_FAILED = "stop_failed"
+    #: Closed at once: the stop cause leaves nothing to shorten, or the service's policy
+    #: leaves it to ECS (the record's ``cause`` says which).
+    NOT_SHORTENED = "not_shortened"
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +241,9 @@ class TaskRecord:
     stopped_at: float | None = None
     confirmation_seconds: float | None = None
     expires_at: int | None = None
+    cause: str | None = None  # a StopCause value (None: recorded before causes were kept)
+    started_by: str | None = None  # the task's deployment or task set (ecs-svc/...)
+    found_by: str | None = None  # "backstop" when no event recorded the drain
 
     @property
     def deadline(self) -> float:

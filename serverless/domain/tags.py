@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from serverless.domain.model import ServicePolicy
+from serverless.domain.model import ServicePolicy, UnhealthyAction
 
 __all__ = [
     "MAX_TAG_DIGITS",
@@ -13,6 +13,7 @@ __all__ = [
     "TAG_ENABLED",
     "TAG_MAX_STOPS_PER_MINUTE",
     "TAG_MIN_HEALTHY_PERCENT",
+    "TAG_UNHEALTHY",
     "TAG_WAIT_SECONDS",
     "PolicyResult",
     "parse_policy",
@@ -25,6 +26,8 @@ TAG_WAIT_SECONDS = "wait-seconds"
 TAG_MIN_HEALTHY_PERCENT = "min-healthy-percent"
 TAG_MAX_STOPS_PER_MINUTE = "max-stops-per-minute"
 TAG_DRY_RUN = "dry-run"
+#: What happens to drains of tasks stopped for failing health checks (stop-early|leave).
+TAG_UNHEALTHY = "unhealthy"
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,11 +107,26 @@ def parse_policy(tags: Mapping[str, str], prefix: str, default_wait: int) -> Pol
                 "treating the service as dry-run"
             )
 
+    unhealthy = UnhealthyAction.STOP_EARLY
+    raw_unhealthy = tags.get(prefix + TAG_UNHEALTHY)
+    if raw_unhealthy is not None:
+        value = raw_unhealthy.strip().lower()
+        if value in {action.value for action in UnhealthyAction}:
+            unhealthy = UnhealthyAction(value)
+        else:
+            # Fail safe, as for dry-run: a mistyped tag must not turn stops on.
+            unhealthy = UnhealthyAction.LEAVE
+            warnings.append(
+                f"tag {prefix}{TAG_UNHEALTHY}={raw_unhealthy!r} is not stop-early or leave; "
+                "leaving drains of unhealthy tasks to ECS"
+            )
+
     policy = ServicePolicy(
         enabled=enabled,
         wait_seconds=wait,
         min_healthy_percent=min_healthy,
         max_stops_per_minute=max_stops,
         dry_run=dry_run,
+        unhealthy=unhealthy,
     )
     return PolicyResult(policy, tuple(warnings))

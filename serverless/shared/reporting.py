@@ -8,14 +8,21 @@ from serverless.observability import Metric, count, logger, observe_seconds, rec
 __all__ = ["report_closed"]
 
 
-def report_closed(record: TaskRecord) -> None:
-    """Log and count a record that has just been closed."""
+def report_closed(record: TaskRecord, why: str | None = None) -> None:
+    """Log and count a record that has just been closed (``why``: a drain that is not
+    shortened, the reason it is left to ECS)."""
     extra: dict[str, object] = {
         **record_keys(record),
         "outcome": str(record.outcome),
         "observed_status": record.observed_status,
         "stopped_reason": record.stopped_reason,
+        "stop_cause": record.cause,
     }
+    if record.outcome is Outcome.NOT_SHORTENED:
+        count(Metric.CLOSED_WITHOUT_STOP)
+        count(Metric.DRAINS_NOT_SHORTENED)
+        logger.info("drain left to ECS: not shortened", extra={**extra, "why": why})
+        return
     if record.outcome is Outcome.UNCONFIRMED:
         count(Metric.STOPS_UNCONFIRMED)
         logger.error(

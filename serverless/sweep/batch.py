@@ -114,7 +114,14 @@ class BatchWorker:
         self._time_left = time_left
         self._writes = RecordWriter(ports.ledger, settings, clock, report)
         self._guards = Guards(
-            ports.ledger, ports.health, clock, lambda: pacer.acquire(ELB_DESCRIBE)
+            ports.ledger,
+            ports.health,
+            clock,
+            lambda: pacer.acquire(ELB_DESCRIBE),
+            ecs=ports.ecs,
+            # No published rate for the deployment and revision reads: they are paced in
+            # DescribeServices' bucket, the closest documented one.
+            before_ecs_call=lambda: pacer.acquire(DESCRIBE_SERVICES),
         )
         self._limits = Limits(
             dry_run=settings.dry_run,

@@ -13,8 +13,9 @@ New stop causes, stop actions and per-account bounds extend the values (:class:`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from serverless.domain.causes import classify, leave_reason, refine
 from serverless.domain.errors import DrainTerminatorError, NotFoundError
 from serverless.domain.lifecycle import outcome_for_observed, stop_reason, wait_raised
 from serverless.domain.model import (
@@ -24,6 +25,7 @@ from serverless.domain.model import (
     ServicePolicy,
     ServiceSnapshot,
     StopAction,
+    StopCause,
     TaskRecord,
     TaskState,
 )
@@ -187,6 +189,8 @@ Decision = Confirm | Close | Release | LookupFailed | DryRun | Stop | CheckGuard
 
 # -- the rules ----------------------------------------------------------------------------
 
+_CAUSES = frozenset(cause.value for cause in StopCause)
+
 
 def decide(seen: Seen, limits: Limits, now: float, time_left: float) -> Decision:
     """The next step for ``seen.record`` at ``now``, with ``time_left`` seconds of the
@@ -211,6 +215,15 @@ def decide(seen: Seen, limits: Limits, now: float, time_left: float) -> Decision
     policy = service.policy
     if not policy.enabled:
         return Close(record, Outcome.OPTED_OUT, task)
+    # The cause as ECS shows it now (a draining task may since have been interrupted by
+    # Spot), on the service as it is now (its load balancers may be gone): a cause that
+    # is left to ECS closes the record without a stop and without any ELB call.
+    cause = classify(task.stop_code, task.stopped_reason)
+    if cause is StopCause.OTHER and record.cause in _CAUSES:
+        cause = StopCause(record.cause)  # ECS shows no reason now: the event's stands
+    cause = refine(cause, task.started_by or record.started_by, service.info)
+    if leave_reason(cause, policy) is not None:
+        return Close(replace(record, cause=cause.value), Outcome.NOT_SHORTENED, task)
     if policy.wait_seconds > record.wait_seconds:
         # The effective wait is the larger of the recorded and the current one.
         record = wait_raised(record, policy.wait_seconds)

@@ -3,6 +3,7 @@ the migration guide's sample output equal to a real run."""
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import re
@@ -113,3 +114,37 @@ def test_given_the_fixture_when_migrated_then_the_guides_sample_is_the_real_outp
 
     assert sample is not None
     assert sample.group(1) == out.getvalue()
+
+
+def _command_names() -> list[str]:
+    parser = _parser()
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return sorted(subparsers.choices)
+
+
+def test_given_the_clis_commands_when_the_docs_are_read_then_each_is_in_both_tables() -> None:
+    readme = set(re.findall(r"^\| `drain-terminator ([a-z-]+)", README.read_text(), re.M))
+    operations = set(re.findall(r"^\| `([a-z-]+)[ `]", OPERATIONS.read_text(), re.M))
+
+    assert [c for c in _command_names() if c not in readme] == []
+    assert [c for c in _command_names() if c not in operations] == []
+
+
+def test_given_the_runbook_when_read_then_it_starts_with_doctor() -> None:
+    headings = re.findall(r"^## (.+)$", OPERATIONS.read_text(), flags=re.MULTILINE)
+
+    assert "`drain-terminator doctor`" in headings[0]
+
+
+def test_given_the_demos_world_when_doctor_runs_then_the_runbooks_sample_is_the_real_output(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.cli.sim_doctor import run_doctor
+
+    monkeypatch.setenv("TABLE_NAME", "ecs-drain-terminator-ledger")
+    run = run_doctor(["doctor", "--table", "ecs-drain-terminator-ledger"])
+    sample = re.search(r"```text\n(ok +ledger .*?)```", OPERATIONS.read_text(), flags=re.DOTALL)
+
+    assert run.code == 0, run.out
+    assert sample is not None
+    assert sample.group(1) == run.out

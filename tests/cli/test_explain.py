@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from serverless.domain.model import Outcome, RecordStatus
 from tests.cli.conftest import NOW, OPTED_IN, REASON, Account
 
@@ -162,6 +164,22 @@ def test_given_a_bare_id_without_record_or_cluster_when_explained_then_it_asks_f
     assert "pass --cluster" in result.err
 
 
+@pytest.mark.parametrize(
+    ("partition", "region"),
+    [("aws", "us-east-1"), ("aws-cn", "cn-north-1"), ("aws-us-gov", "us-gov-west-1")],
+)
+def test_given_old_format_task_arn_without_record_or_cluster_when_explained_then_asks_cluster(
+    account: Account, partition: str, region: str
+) -> None:
+    # task/<id> names no cluster (started before the account enabled long ARNs).
+    arn = f"arn:{partition}:ecs:{region}:111122223333:task/0123456789abcdef0123456789abcdef"
+
+    result = account.cli("explain", arn)
+
+    assert result.code == 1
+    assert "pass --cluster" in result.err
+
+
 def test_given_a_tombstone_when_explained_then_it_says_the_stop_came_before_any_drain_event(
     account: Account,
 ) -> None:
@@ -183,3 +201,43 @@ def test_given_a_tombstone_when_explained_then_it_says_the_stop_came_before_any_
     assert "before any drain event reached the terminator" in document["decision"]["text"]
     assert "tombstone" in document["history"][0]["event"]
     assert all("drain began" not in h["event"] for h in document["history"])
+
+
+def test_given_a_due_drain_of_a_dry_run_service_when_explained_then_it_is_only_logged(
+    account: Account,
+) -> None:
+    account.service("web", {**OPTED_IN, "drain-terminator:dry-run": "true"}, [])
+    task = account.task("web", "RUNNING", "STOPPED")
+    account.record(task, drain_started_at=NOW - 200)
+
+    decision = json.loads(account.cli("explain", task, "--json").out)["decision"]
+
+    assert decision["kind"] == "due"
+    assert "the next sweeper pass stops it" not in decision["text"]
+    assert "the service is in dry-run: the next sweeper pass only logs" in decision["text"]
+    assert "StopTask is not called" in decision["text"]
+
+
+def test_given_a_due_drain_of_a_live_service_when_explained_then_the_next_pass_stops_it(
+    account: Account,
+) -> None:
+    account.service("web", OPTED_IN, [])
+    task = account.task("web", "RUNNING", "STOPPED")
+    account.record(task, drain_started_at=NOW - 200)
+
+    decision = json.loads(account.cli("explain", task, "--json").out)["decision"]
+
+    assert decision["text"] == "due 80 s ago; the next sweeper pass stops it"
+
+
+def test_given_a_deactivating_task_without_record_when_explained_then_not_called_not_draining(
+    account: Account,
+) -> None:
+    account.service("web", OPTED_IN, [])
+    task = account.task("web", "DEACTIVATING", "RUNNING")
+
+    decision = json.loads(account.cli("explain", task, "--json").out)["decision"]
+
+    assert decision["kind"] == "deactivating"
+    assert "not draining" not in decision["text"]
+    assert "targets are being deregistered" in decision["text"]

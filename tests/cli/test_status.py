@@ -155,3 +155,30 @@ def test_given_two_services_when_status_for_one_then_only_that_one_is_listed(
     report = json.loads(account.cli("status", "--json", "--service", "api").out)
 
     assert [s["service"] for s in report["services"]] == ["api"]
+
+
+def test_given_an_unknown_service_when_status_for_it_then_it_is_not_found(
+    account: Account,
+) -> None:
+    account.service("web", OPTED_IN, [])
+
+    result = account.cli("status", "--service", "nope")
+
+    assert result.code == 1
+    assert result.out == ""
+    assert result.err == (
+        "drain-terminator: error: service 'nope' not found: no ledger records, and no service "
+        "of that name in any cluster of region us-east-1\n"
+    )
+
+
+def test_given_a_service_without_records_when_status_for_it_then_it_says_no_records(
+    account: Account,
+) -> None:
+    account.service("web", OPTED_IN, [])
+
+    result = account.cli("status", "--service", "web", "--cluster", "prod")
+
+    assert result.code == 0, result.err
+    assert "service web (cluster prod): opted in, wait 120 s" in result.out
+    assert "no records: none of its drains is in the ledger" in result.out

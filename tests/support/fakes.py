@@ -16,6 +16,7 @@ from serverless.app import App, bootstrap
 from serverless.domain.clock import Clock
 from serverless.domain.errors import ConflictError, NotFoundError
 from serverless.domain.model import DueEntry, RecordStatus, ServiceInfo, TaskRecord, TaskState
+from serverless.domain.serving import DeploymentView
 from serverless.ports import Ports, SweepTrigger
 from serverless.settings import Settings
 
@@ -70,6 +71,7 @@ class FakeLedger:
         self.shared_services: dict[tuple[str, str], tuple[ServiceInfo | None, float]] = {}
         #: Claims of a service's lookup (``claim_service_lookup``): until when.
         self.service_lookups: dict[tuple[str, str], float] = {}
+        self.known_calls: list[tuple[str, ...]] = []
         #: A guard against a run loop that never sleeps: ``due`` fails past this many calls.
         self.max_due_calls = 10_000
 
@@ -120,6 +122,10 @@ class FakeLedger:
         claimed = replace(stored, lease_owner=owner, lease_until=until, rev=stored.rev + 1)
         self.records[task_arn] = claimed
         return claimed
+
+    def known(self, task_arns: Sequence[str]) -> set[str]:
+        self.known_calls.append(tuple(task_arns))
+        return {arn for arn in task_arns if arn in self.records}
 
     def has_open(self) -> bool:
         self.has_open_calls += 1
@@ -215,6 +221,15 @@ class FakeEcs:
     describe_services_calls: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
     describe_tasks_calls: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
     stops_take_effect: bool = True
+    #: ECS-native deployments and revisions (ARN -> view / target groups).
+    deployments: dict[str, DeploymentView] = field(default_factory=dict)
+    revisions: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    deployment_calls: list[str] = field(default_factory=list)
+    revision_calls: list[tuple[str, ...]] = field(default_factory=list)
+    #: ListTasks(desiredStatus=STOPPED) per (cluster, service): task ARNs; page size.
+    stopping: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    list_page_size: int = 100
+    list_calls: list[tuple[str, str, str | None]] = field(default_factory=list)
     #: Virtual seconds each call of an operation takes ("DescribeTasks", ...); the clock
     #: must be a ManualClock (or anything with ``advance``) to use it.
     latency: dict[str, float] = field(default_factory=dict)
@@ -293,6 +308,26 @@ class FakeEcs:
                 task_arn, "STOPPING", "STOPPED", reason, "UserInitiated", stopping_at=now
             )
         self._take("StopTask")  # ECS acts when the call is sent; the caller waits for it
+
+    def describe_service_deployment(self, deployment_arn: str) -> DeploymentView | None:
+        self.deployment_calls.append(deployment_arn)
+        return self.deployments.get(deployment_arn)
+
+    def describe_service_revisions(
+        self, revision_arns: Sequence[str]
+    ) -> dict[str, tuple[str, ...]]:
+        self.revision_calls.append(tuple(revision_arns))
+        return {arn: self.revisions[arn] for arn in revision_arns if arn in self.revisions}
+
+    def list_stopping_tasks(
+        self, cluster_arn: str, service_name: str, next_token: str | None = None
+    ) -> tuple[list[str], str | None]:
+        self.list_calls.append((cluster_arn, service_name, next_token))
+        self._take("ListTasks")
+        arns = self.stopping.get((cluster_arn, service_name), [])
+        start = int(next_token or 0)
+        end = start + self.list_page_size
+        return arns[start:end], (str(end) if end < len(arns) else None)
 
 
 @dataclass

@@ -49,6 +49,12 @@ CONTRACT_ACTIONS = {
         "dynamodb:Query",
         "dynamodb:Scan",
         "lambda:InvokeFunction",
+        # ECS-native blue/green guard; the backstop (with backstop_enabled, the default).
+        "ecs:DescribeServiceDeployments",
+        "ecs:DescribeServiceRevisions",
+        "ecs:ListTasks",
+        "tag:GetResources",
+        "dynamodb:BatchGetItem",
     },
 }
 # Actions that support no resource-level permissions: "*" is their only valid resource.
@@ -56,6 +62,9 @@ UNSCOPABLE = {
     "xray:PutTraceSegments",
     "xray:PutTelemetryRecords",
     "elasticloadbalancing:DescribeTargetHealth",
+    "tag:GetResources",
+    # Scoped by the ecs:cluster condition key instead (AWS's ECS policy examples do so).
+    "ecs:ListTasks",
 }
 
 
@@ -139,7 +148,7 @@ def test_given_a_function_role_when_read_then_star_resources_are_only_for_unscop
 def test_given_the_sweeper_role_when_read_then_stop_task_is_scoped_to_the_cluster_variable(
     module: dict[str, Any],
 ) -> None:
-    (stop,) = [s for s in _policy(module, "sweeper") if "ecs:StopTask" in s["actions"]]
+    (stop,) = [s for s in _policy(module, "sweeper") if s.get("sid") == "StopDrainingTasks"]
 
     assert set(stop["actions"]) == {"ecs:StopTask", "ecs:DescribeTasks"}
     assert stop["resources"] == "${local.scoped_task_arns}"
@@ -170,3 +179,64 @@ def test_given_no_clusters_when_the_scope_is_rendered_then_it_is_this_account_an
 
     assert scope["tasks"] == ["arn:aws:ecs:us-east-1:111122223333:task/*"]
     assert scope["services"] == ["arn:aws:ecs:us-east-1:111122223333:service/*"]
+
+
+def _dynamic(module: dict[str, Any], sid: str) -> dict[str, Any]:
+    """The dynamic statement block of the sweeper's policy whose content has ``sid``."""
+    document = module["data"]["aws_iam_policy_document"]["sweeper"]
+    (block,) = [
+        d["statement"]
+        for d in document.get("dynamic", [])
+        if "statement" in d and d["statement"]["content"][0].get("sid") == sid
+    ]
+    return block
+
+
+def test_given_the_sweeper_role_when_read_then_old_format_task_arns_are_confined_by_cluster(
+    module: dict[str, Any],
+) -> None:
+    # task/<id> names no cluster: only the ecs:cluster condition key can scope it.
+    block = _dynamic(module, "StopOldFormatTasks")
+    content = block["content"][0]
+
+    assert block["for_each"] == "${length(var.cluster_arns) == 0 ? [] : [var.cluster_arns]}"
+    assert set(content["actions"]) == {"ecs:StopTask", "ecs:DescribeTasks"}
+    assert content["resources"] == "${local.old_format_task_arns}"
+    assert content["condition"][0]["variable"] == "ecs:cluster"
+    assert content["condition"][0]["test"] == "ArnEquals"
+    assert content["condition"][0]["values"] == "${statement.value}"
+
+
+def test_given_old_format_scope_when_rendered_then_it_covers_task_ids_of_this_account() -> None:
+    scope = render_locals(
+        ["variables.tf", "scope.tf"],
+        {"old": "local.old_format_task_arns"},
+        stub_locals=ACCOUNT,
+        values={"cluster_arns": [PROD]},
+    )
+
+    assert scope["old"] == ["arn:aws:ecs:us-east-1:111122223333:task/*"]
+
+
+def test_given_the_sweeper_role_when_read_then_blue_green_reads_are_on_the_scoped_services(
+    module: dict[str, Any],
+) -> None:
+    (statement,) = [
+        s for s in _policy(module, "sweeper") if s.get("sid") == "BlueGreenDeployments"
+    ]
+    assert statement["resources"] == "${local.scoped_service_arns}"
+
+
+def test_given_the_sweeper_role_when_read_then_backstop_list_tasks_is_confined_by_cluster(
+    module: dict[str, Any],
+) -> None:
+    block = _dynamic(module, "BackstopListTasks")
+    content = block["content"][0]
+
+    assert block["for_each"] == "${var.backstop_enabled ? [true] : []}"
+    assert content["actions"] == ["ecs:ListTasks"]
+    (condition,) = content["dynamic"]
+    assert condition["condition"]["content"][0]["variable"] == "ecs:cluster"
+    assert condition["condition"]["for_each"] == (
+        "${length(var.cluster_arns) == 0 ? [] : [var.cluster_arns]}"
+    )

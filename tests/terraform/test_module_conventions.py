@@ -16,6 +16,7 @@ MINIMAL = MODULE_DIR / "examples" / "minimal"
 UNVALIDATED = {
     "tags",
     "dry_run",
+    "backstop_enabled",
     "tracing_enabled",
     "table_deletion_protection",
     "create_alarm_topic",

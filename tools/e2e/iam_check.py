@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,11 @@ __all__ = ["ACCEPTED", "Denied", "lint_policies", "resource_of", "unauthorised_c
 
 # (policy name suffix, finding issue, text in the finding's detail): why it is accepted.
 ACCEPTED: dict[tuple[str, str, str], str] = {
+    ("sweeper", "RESOURCE_STAR", "ecs:ListTasks"): (
+        "the backstop's ListTasks is confined by the ecs:cluster condition key on resource "
+        "*, as AWS's ECS policy examples do; its container-instance resource type does not "
+        "cover a Fargate cluster's tasks"
+    ),
     (" trust", "MALFORMED", "neither Resource nor NotResource"): (
         "a role's trust policy is a resource policy on the role itself: it names a "
         "Principal and never a Resource (IAM rejects one); parliament lints it as an "
@@ -29,7 +35,10 @@ ACCEPTED: dict[tuple[str, str, str], str] = {
     ),
 }
 # botocore operations whose IAM action has another name.
-IAM_ACTIONS = {("lambda", "Invoke"): "lambda:InvokeFunction"}
+IAM_ACTIONS = {
+    ("lambda", "Invoke"): "lambda:InvokeFunction",
+    ("resourcegroupstaggingapi", "GetResources"): "tag:GetResources",
+}
 
 
 @dataclass(frozen=True)
@@ -113,6 +122,23 @@ def resource_of(call: dict[str, Any], account: str, region: str) -> list[tuple[s
                 else _arn(account, region, "ecs", f"service/{cluster}/{name}"),
             )
             for name in params["services"]
+        ]
+    if service == "ecs" and operation in (
+        "DescribeServiceDeployments",
+        "DescribeServiceRevisions",
+    ):
+        # service-deployment/<cluster>/<service>/<id>: authorised on the service.
+        key = (
+            "serviceDeploymentArns"
+            if operation == "DescribeServiceDeployments"
+            else ("serviceRevisionArns")
+        )
+        return [
+            (
+                action,
+                re.sub(r":service-(?:deployment|revision)/([^/]+/[^/]+)/.*$", r":service/\1", arn),
+            )
+            for arn in params[key]
         ]
     if service == "ecs" and operation == "ListTagsForResource":
         return [(action, params["resourceArn"])]

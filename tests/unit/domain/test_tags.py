@@ -6,6 +6,7 @@ import pytest
 
 from serverless.domain.model import (
     ServicePolicy,
+    UnhealthyAction,
 )
 from serverless.domain.tags import parse_policy
 from tests.support.fakes import task_arn
@@ -184,3 +185,36 @@ def test_given_several_invalid_tags_when_parsed_then_one_warning_each() -> None:
         enabled="true", wait_seconds="x", min_healthy_percent="y", max_stops_per_minute="z"
     )
     assert len(warnings) == 3
+
+
+# -- parse_policy: unhealthy -----------------------------------------------------------------
+
+
+def test_given_no_unhealthy_tag_when_parsed_then_unhealthy_drains_are_stopped_early() -> None:
+    policy, warnings = policy_of(enabled="true")
+    assert policy.unhealthy is UnhealthyAction.STOP_EARLY
+    assert warnings == ()
+
+
+@pytest.mark.parametrize(
+    ("value", "action"),
+    [
+        ("leave", UnhealthyAction.LEAVE),
+        (" LEAVE ", UnhealthyAction.LEAVE),
+        ("stop-early", UnhealthyAction.STOP_EARLY),
+    ],
+)
+def test_given_unhealthy_tag_when_parsed_then_its_action(
+    value: str, action: UnhealthyAction
+) -> None:
+    policy, warnings = policy_of(enabled="true", unhealthy=value)
+    assert policy.unhealthy is action
+    assert warnings == ()
+
+
+def test_given_mistyped_unhealthy_tag_when_parsed_then_left_to_ecs_with_a_warning() -> None:
+    # Fail safe, as for dry-run: a typo must not turn early stops on.
+    policy, warnings = policy_of(enabled="true", unhealthy="stop")
+    assert policy.unhealthy is UnhealthyAction.LEAVE
+    assert len(warnings) == 1
+    assert "drain-terminator:unhealthy='stop'" in warnings[0]
