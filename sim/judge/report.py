@@ -447,7 +447,8 @@ def _stopped_invariant(
             )
             + ")"
         )
-    return Invariant("every opted-in drain stopped", True, detail)
+    name = "every opted-in drain acted on" if expected_left else "every opted-in drain stopped"
+    return Invariant(name, True, detail)
 
 
 def _stop_action_invariants(record: RunRecord, timelines: list[TaskTimeline]) -> list[Invariant]:
