@@ -412,7 +412,9 @@ def _judge_drains(
             continue
         result.eligible_drains += 1
         first = ours[task.arn][0] if ours.get(task.arn) else None
-        result.stopped_by_terminator += first is not None
+        # Acted on (a step on time) and stopped by it; in the ignored world a StopTask
+        # alone leaves the task to ECS.
+        result.stopped_by_terminator += first is not None and task.stopped_by == "terminator"
         result.acted_but_left_to_ecs += first is not None and task.stopped_by != "terminator"
         if task.service.name in operators:
             continue
