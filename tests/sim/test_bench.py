@@ -62,6 +62,22 @@ def test_given_a_delay_outside_the_range_when_run_then_a_usage_error(
     assert "--deregistration-delay must be from 121 to 3600" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--stop-action", "kill-9"], "argument --stop-action: invalid choice: 'kill-9'"),
+        (["--stoptask-on-draining", "maybe"], "argument --stoptask-on-draining: invalid"),
+    ],
+)
+def test_given_an_unknown_action_or_world_when_run_then_a_usage_error(
+    argv: list[str], expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--drains", "1", *argv])
+    assert exit_info.value.code == 2
+    assert expected in capsys.readouterr().err
+
+
 def test_given_a_saved_run_when_read_back_then_the_same_figures(tmp_path: Path) -> None:
     assert main(["--drains", "1", "--save", str(tmp_path), "--json"]) == 0
     saved = BenchResult.from_dict(json.loads((tmp_path / "bench-1.json").read_text()))
