@@ -285,7 +285,7 @@ class BatchWorker:
         elif isinstance(decision, Stop):
             if decision.action is StopAction.STOP_TASK:
                 return self._stop_task(decision, now)
-            assert_never(decision.action)
+            raise AssertionError(f"stop action {decision.action} is not applied yet")
         elif isinstance(decision, CheckGuards | DescribeAgain):
             raise AssertionError(f"{decision} asks for a fact; it is not applied")
         else:

@@ -248,7 +248,7 @@ def decide(seen: Seen, limits: Limits, now: float, time_left: float) -> Decision
     unsafe = _unsafe(record, stale, now - service.read_at, limits, now, time_left)
     if unsafe is not None:
         return Release(record, record.due_at, "stop not sent: " + unsafe)
-    return Stop(record, policy.stop_action, stop_reason(record.wait_seconds))
+    return Stop(record, StopAction.STOP_TASK, stop_reason(record.wait_seconds))
 
 
 def _unsafe(
