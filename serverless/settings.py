@@ -137,15 +137,6 @@ class Settings:
             actions.add(StopAction.SSM_SIGNAL)
         return frozenset(actions)
 
-    def signal_command(
-        self, signal: str | None = None, command: str | None = None
-    ) -> SignalCommand:
-        """The :class:`SignalCommand` of a service's tags, the module's defaults filling in."""
-        return SignalCommand(
-            signal=signal or self.stop_signal,
-            command=command or self.stop_command or None,
-        )
-
 
 _WHOLE = re.compile(r"-?[0-9]{1,9}")
 _TRUE = frozenset({"1", "true", "yes", "on"})

@@ -323,9 +323,11 @@ class TaskRecord:
         return next((step for step in self.plan if step not in taken), None)
 
     @property
-    def last_action_at(self) -> float | None:
-        """When the latest action was taken (a record of an older release: its StopTask)."""
-        return self.actions[-1].at if self.actions else self.stop_requested_at
+    def last_stop_at(self) -> float | None:
+        """When the latest delivered step was taken (a record of an older release: its
+        StopTask): the confirmation of the stop is measured from it."""
+        delivered = [action.at for action in self.actions if action.delivered]
+        return delivered[-1] if delivered else self.stop_requested_at
 
     @property
     def stopped_by(self) -> StopAction | None:
