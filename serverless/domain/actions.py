@@ -106,8 +106,10 @@ def plan_for(
 
 
 def _with(actions: tuple[ActionTaken, ...], taken: ActionTaken) -> tuple[ActionTaken, ...]:
-    """``actions`` with ``taken`` replacing its STARTED entry, or appended."""
-    kept = tuple(a for a in actions if not (a.action is taken.action and a.outcome == STARTED))
+    """``actions`` with ``taken`` replacing its STARTED entry, or appended (once)."""
+    kept = tuple(
+        a for a in actions if a != taken and not (a.action is taken.action and a.outcome == STARTED)
+    )
     return (*kept, taken)
 
 
