@@ -21,6 +21,8 @@ UNVALIDATED = {
     "table_deletion_protection",
     "create_alarm_topic",
     "create_dashboard",
+    "exec_enabled",
+    "ssm_signal_enabled",
 }
 EXPECTED_OUTPUTS = {
     "table_name",
@@ -108,6 +110,7 @@ def test_given_the_alarms_when_read_then_they_watch_metrics_the_code_emits(
     assert set(module["locals"]["stop_metrics"]) == {
         Metric.STOPS_FAILED,
         Metric.STOPS_UNCONFIRMED,
+        Metric.STOP_PREREQUISITES_MISSING,
     }
     assert module["locals"]["metric_dimensions"] == {"service": "${var.service_name}"}
 
@@ -167,6 +170,9 @@ def test_given_the_dashboard_when_rendered_then_it_shows_the_asked_metrics_the_c
         Metric.STOPS_DEFERRED,
         Metric.DRY_RUN_STOPS,
         Metric.EVENTS_REJECTED,
+        Metric.STOP_ESCALATIONS,
+        Metric.STOPPED_BY_EXEC,
+        Metric.STOP_PREREQUISITES_MISSING,
     } <= custom
     assert ("AWS/Lambda", "Errors") in metrics
     assert ("AWS/SQS", "ApproximateNumberOfMessagesVisible") in metrics
