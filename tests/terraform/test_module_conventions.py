@@ -176,3 +176,26 @@ def test_given_the_dashboard_when_rendered_then_it_shows_the_asked_metrics_the_c
     } <= custom
     assert ("AWS/Lambda", "Errors") in metrics
     assert ("AWS/SQS", "ApproximateNumberOfMessagesVisible") in metrics
+
+
+def test_given_signal_steps_when_enabled_then_the_sweeper_timeout_holds_their_time_bound(
+    resources: dict[str, Any],
+) -> None:
+    from serverless.adapters.exec_signal import ExecSignalAdapter
+    from serverless.adapters.ssm_signal import SsmSignalAdapter
+    from serverless.sweep.timing import SAFETY_MARGIN_SECONDS, UNIT_SECONDS
+
+    conditions = [
+        p["condition"]
+        for p in resources["aws_lambda_function"]["this"]["lifecycle"][0]["precondition"]
+    ]
+    step = int(UNIT_SECONDS + SAFETY_MARGIN_SECONDS)
+    for variable, bound in (
+        ("exec_enabled", ExecSignalAdapter().time_bound),
+        ("ssm_signal_enabled", SsmSignalAdapter().time_bound),
+    ):
+        expected = (
+            f'${{each.key != "sweeper" || !var.{variable} || var.sweeper_timeout > {step} + '
+            f"{int(bound)}}}"
+        )
+        assert expected in conditions, variable
