@@ -234,6 +234,11 @@ def cmd_explain(args: argparse.Namespace, ctx: Context) -> int:
             + (f", outcome {record.outcome.value}" if record.outcome else ""),
             "deadline": when(record.deadline),
         }
+        if record.plan:
+            facts["stop plan"] = ", ".join(str(step) for step in record.plan)
+            facts["stop steps"] = ", ".join(f"{a.action} {a.outcome}" for a in record.actions)
+        if record.stopped_by is not None:
+            facts["stopped by"] = str(record.stopped_by)
         try:
             live = _live_task(ecs, record.cluster_arn, record.task_arn)
         except (NotFoundError, PermanentAwsError):
