@@ -59,8 +59,9 @@ _OPEN_PREFIX = "open#"
 #:      the same layout, more shards); no ``schema_version``.
 #:   3. as 2, plus ``schema_version``.
 #: The record fields themselves (``TaskRecord``) have not changed since layout 1, but for
-#: optional attributes added to layout 3 (``cause``, ``started_by``, ``found_by``: absent
-#: in older records, ignored by older readers; docs/contracts.md).
+#: optional attributes added to layout 3 (``cause``, ``started_by``, ``found_by``, and the
+#: stop actions' ``plan`` and ``actions`` lists: absent in older records, ignored by older
+#: readers; docs/contracts.md).
 SCHEMA_VERSION = 3
 #: The due-index partition key of every open record written in layout 1. The due read
 #: queries it beside the shards, so drains recorded before the upgrade are still stopped on
