@@ -14,8 +14,9 @@
 # - Logs: the function's own log group.
 # - Stop actions, only when their variable turns them on: ecs:ExecuteCommand on the
 #   clusters and their tasks (ecs:cluster, ecs:container-name conditions) and
-#   ssm:TerminateSession on ECS Exec sessions (var.exec_enabled); ssm:SendCommand on the
-#   AWS-RunShellScript document and this account's instances (ssm:resourceTag conditions),
+#   ssmmessages:OpenDataChannel and ssm:TerminateSession on ECS Exec sessions
+#   (var.exec_enabled); ssm:SendCommand on the AWS-RunShellScript document and this
+#   account's instances tagged drain-terminator:cluster = <cluster name>,
 #   ecs:DescribeContainerInstances on the clusters' instances, ssm:GetCommandInvocation
 #   and ssm:CancelCommand (no resource-level permissions) (var.ssm_signal_enabled).
 #
@@ -282,6 +283,17 @@ data "aws_iam_policy_document" "sweeper" {
     for_each = var.exec_enabled ? [1] : []
 
     content {
+      sid       = "ExecSessionChannel"
+      effect    = "Allow"
+      actions   = ["ssmmessages:OpenDataChannel"]
+      resources = ["*"] # Opens only with the token ExecuteCommand returned; no resource type.
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.exec_enabled ? [1] : []
+
+    content {
       sid       = "EndExecSessions"
       effect    = "Allow"
       actions   = ["ssm:TerminateSession"]
@@ -290,8 +302,9 @@ data "aws_iam_policy_document" "sweeper" {
   }
 
   # The ssm-signal stop action (var.ssm_signal_enabled): the task's container instance,
-  # then Run Command of AWS-RunShellScript on its EC2 instance (tag-conditioned by
-  # var.ssm_signal_instance_tags), its result, and cancelling it after the time bound.
+  # then Run Command of AWS-RunShellScript on its EC2 instance (tagged
+  # drain-terminator:cluster = <cluster name>), its result, and cancelling it after the
+  # time bound.
   dynamic "statement" {
     for_each = var.ssm_signal_enabled ? [1] : []
 
@@ -328,19 +341,17 @@ data "aws_iam_policy_document" "sweeper" {
     for_each = var.ssm_signal_enabled ? [1] : []
 
     content {
-      sid       = "RunOnContainerInstances"
-      effect    = "Allow"
-      actions   = ["ssm:SendCommand"]
-      resources = local.ssm_signal_instance_arns
+      sid     = "RunOnContainerInstances"
+      effect  = "Allow"
+      actions = ["ssm:SendCommand"]
+      # The document again: every ssm:SendCommand statement names its document (parliament);
+      # the tag condition leaves this statement to the instances.
+      resources = concat([local.ssm_signal_document_arn], local.ssm_signal_instance_arns)
 
-      dynamic "condition" {
-        for_each = var.ssm_signal_instance_tags
-
-        content {
-          test     = "StringEquals"
-          variable = "ssm:resourceTag/${condition.key}"
-          values   = [condition.value]
-        }
+      condition {
+        test     = local.all_clusters ? "StringLike" : "StringEquals"
+        variable = "ssm:resourceTag/drain-terminator:cluster"
+        values   = local.all_clusters ? ["*"] : local.ssm_signal_cluster_names
       }
     }
   }

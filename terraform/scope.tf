@@ -57,7 +57,10 @@ locals {
 
   # ssm-signal: the one document (AWS-owned; "AWS-" names are reserved to AWS, and IAM
   # linters expect an account field, hence "*") and the EC2 instances of this account and
-  # region; ECS Exec: its sessions only.
+  # region that carry drain-terminator:cluster = one of the clusters' names (any value when
+  # every cluster is in scope), as in a member account (patterns/member-role.json); ECS
+  # Exec: its sessions only.
+  ssm_signal_cluster_names = [for arn in var.cluster_arns : element(split("/", arn), 1)]
   ssm_signal_document_arn  = "arn:${local.partition}:ssm:${local.region}:*:document/AWS-RunShellScript"
   ssm_signal_instance_arns = ["arn:${local.partition}:ec2:${local.region}:${local.account_id}:instance/*"]
   exec_session_arns        = ["arn:${local.partition}:ssm:${local.region}:${local.account_id}:session/ecs-execute-command-*"]

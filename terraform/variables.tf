@@ -445,7 +445,7 @@ variable "member_role_path" {
 
 variable "exec_enabled" {
   type        = bool
-  description = "Let the sweeper take the `exec` stop action: ECS Exec into the task's container to send the stop signal (EXEC_ENABLED). Grants ecs:ExecuteCommand on the module's clusters and ssm:TerminateSession on exec sessions, and makes `stop-task-then-exec` the default stop action. The services need enableExecuteCommand and a task role with the ssmmessages permissions."
+  description = "Let the sweeper take the `exec` stop action: ECS Exec into the task's container to send the stop signal (EXEC_ENABLED). Grants ecs:ExecuteCommand on the module's clusters, ssmmessages:OpenDataChannel and ssm:TerminateSession on exec sessions, and makes `stop-task-then-exec` the default stop action. The services need enableExecuteCommand and a task role with the ssmmessages permissions."
   default     = false
 }
 
@@ -462,19 +462,8 @@ variable "exec_container_names" {
 
 variable "ssm_signal_enabled" {
   type        = bool
-  description = "Let the sweeper take the `ssm-signal` stop action on EC2 tasks: SSM Run Command (AWS-RunShellScript) on the task's container instance runs `docker kill --signal` (SSM_SIGNAL_ENABLED). Grants ssm:SendCommand on that document and this account's EC2 instances (narrowed by ssm_signal_instance_tags), ssm:GetCommandInvocation, ssm:CancelCommand and ecs:DescribeContainerInstances."
+  description = "Let the sweeper take the `ssm-signal` stop action on EC2 tasks: SSM Run Command (AWS-RunShellScript) on the task's container instance runs `docker kill --signal` (SSM_SIGNAL_ENABLED). Grants ssm:SendCommand on that document and this account's EC2 instances tagged drain-terminator:cluster = <cluster name> (any value when cluster_arns is empty; the member module's convention), ssm:GetCommandInvocation, ssm:CancelCommand and ecs:DescribeContainerInstances."
   default     = false
-}
-
-variable "ssm_signal_instance_tags" {
-  type        = map(string)
-  description = "Tags the container instances must carry for ssm:SendCommand (ssm:resourceTag conditions), e.g. the tag your Auto Scaling group puts on the cluster's instances. Empty: any EC2 instance of this account in this region."
-  default     = {}
-
-  validation {
-    condition     = alltrue([for key, value in var.ssm_signal_instance_tags : length(key) >= 1 && length(key) <= 128 && length(value) <= 256])
-    error_message = "ssm_signal_instance_tags keys must be 1-128 characters and values at most 256 (EC2 tag limits)."
-  }
 }
 
 variable "escalate_after_seconds" {

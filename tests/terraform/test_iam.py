@@ -60,6 +60,7 @@ CONTRACT_ACTIONS = {
 # The stop actions' calls: granted only when their module variable turns them on.
 STOP_ACTION_STATEMENTS = {
     "ExecIntoDrainingTasks": ("exec_enabled", {"ecs:ExecuteCommand"}),
+    "ExecSessionChannel": ("exec_enabled", {"ssmmessages:OpenDataChannel"}),
     "EndExecSessions": ("exec_enabled", {"ssm:TerminateSession"}),
     "FindContainerInstances": ("ssm_signal_enabled", {"ecs:DescribeContainerInstances"}),
     "RunSignalDocument": ("ssm_signal_enabled", {"ssm:SendCommand"}),
@@ -80,6 +81,7 @@ UNSCOPABLE = {
     "ecs:ListTasks",
     "ssm:GetCommandInvocation",
     "ssm:CancelCommand",
+    "ssmmessages:OpenDataChannel",
 }
 
 
@@ -315,10 +317,30 @@ def test_given_send_command_when_read_then_one_document_and_tagged_instances_onl
     _, instances = statements["RunOnContainerInstances"]
 
     assert document["resources"] == ["${local.ssm_signal_document_arn}"]
-    assert instances["resources"] == "${local.ssm_signal_instance_arns}"
-    [tags] = instances["dynamic"]
-    assert tags["condition"]["for_each"] == "${var.ssm_signal_instance_tags}"
-    assert tags["condition"]["content"][0]["variable"] == "ssm:resourceTag/${condition.key}"
+    assert "dynamic" not in document and "condition" not in document
+    assert instances["resources"] == (
+        "${concat([local.ssm_signal_document_arn], local.ssm_signal_instance_arns)}"
+    )
+    [tag] = instances["condition"]
+    assert tag["variable"] == "ssm:resourceTag/drain-terminator:cluster"
+    assert tag["values"] == '${local.all_clusters ? ["*"] : local.ssm_signal_cluster_names}'
+
+
+@pytest.mark.parametrize(
+    ("clusters", "names"), [([PROD, BATCH], ["prod", "batch"]), ([], [])], ids=["listed", "all"]
+)
+def test_given_clusters_when_rendered_then_instance_tag_values_are_their_names(
+    clusters: list[str], names: list[str]
+) -> None:
+    rendered = render_locals(
+        ["variables.tf", "scope.tf"],
+        {"names": "local.ssm_signal_cluster_names", "document": "local.ssm_signal_document_arn"},
+        stub_locals=ACCOUNT,
+        values={"cluster_arns": clusters},
+    )
+
+    assert rendered["names"] == names
+    assert rendered["document"] == "arn:aws:ssm:us-east-1:*:document/AWS-RunShellScript"
 
 
 def _rendered_stop_action_policy(module: dict[str, Any]) -> dict[str, Any]:
@@ -346,7 +368,7 @@ def _rendered_stop_action_policy(module: dict[str, Any]) -> dict[str, Any]:
     samples = {
         "ecs:cluster": [PROD],
         "ecs:container-name": ["web"],
-        "ssm:resourceTag/${condition.key}": ["prod"],
+        "ssm:resourceTag/drain-terminator:cluster": ["prod"],
     }
     policy: list[dict[str, Any]] = []
     for sid, (_, content) in statements.items():
@@ -359,8 +381,10 @@ def _rendered_stop_action_policy(module: dict[str, Any]) -> dict[str, Any]:
         conditions: dict[str, dict[str, list[str]]] = {}
         for variable, block in _conditions_of(content).items():
             test = block["content"][0]["test"]
-            key = variable.replace("${condition.key}", "ecs-cluster")
-            conditions.setdefault(test, {})[key] = samples[variable]
+            conditions.setdefault(test, {})[variable] = samples[variable]
+        for condition in content.get("condition", []):
+            variable = condition["variable"]
+            conditions.setdefault("StringEquals", {})[variable] = samples[variable]
         if conditions:
             statement["Condition"] = conditions
         policy.append(statement)
@@ -378,17 +402,11 @@ def test_given_stop_action_statements_when_linted_then_parliament_clean(
     assert by_sid["EndExecSessions"]["Resource"] == [
         "arn:aws:ssm:us-east-1:111122223333:session/ecs-execute-command-*"
     ]
-    # Each statement on its own: only the accepted finding (see iam_check.ACCEPTED), and
-    # only on the statement that names instances, never on the document's.
+    # Each statement on its own, and all of them together: no finding at all.
     for sid, statement in by_sid.items():
         alone = {**policy, "Statement": [statement]}
-        assert lint_policies({f"{sid} sweeper": alone}) == [], sid
-        raw = lint_policies({sid: alone})
-        if sid == "RunOnContainerInstances":
-            assert len(raw) == 1
-            assert "RESOURCE_MISMATCH" in raw[0]
-        else:
-            assert raw == [], sid
+        assert lint_policies({sid: alone}) == [], sid
+    assert lint_policies({"stop actions": policy}) == []
 
 
 def test_given_contracts_when_read_then_they_list_every_stop_action_call() -> None:

@@ -33,13 +33,6 @@ ACCEPTED: dict[tuple[str, str, str], str] = {
         "Principal and never a Resource (IAM rejects one); parliament lints it as an "
         "identity policy"
     ),
-    (" sweeper", "RESOURCE_MISMATCH", "'action': 'ssm:SendCommand'"): (
-        "ssm:SendCommand authorises both the document and the target instance; the "
-        "instances get their own statement so that the ssm:resourceTag conditions apply "
-        "to them and not to the AWS-owned document. parliament's action table knows only "
-        "the document resource and flags the instance statement (the document statement "
-        "alone lints clean: tests/terraform/test_iam.py)"
-    ),
 }
 # botocore operations whose IAM action has another name.
 IAM_ACTIONS = {
