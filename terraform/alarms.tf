@@ -1,6 +1,7 @@
 # Alarms: function errors, events in the dead-letter queue, and the metrics that mean the
-# tool did not do its job (StopsFailed, StopsUnconfirmed, StopPrerequisitesMissing). Notifications go to
-# the module's SNS topic (var.create_alarm_topic) and/or var.alarm_topic_arns.
+# tool did not do its job (StopsFailed, StopsUnconfirmed, StopPrerequisitesMissing).
+# Notifications go to the module's SNS topic (var.create_alarm_topic) and/or
+# var.alarm_topic_arns.
 
 resource "aws_sns_topic" "alarms" {
   #checkov:skip=CKV_AWS_26:CloudWatch alarms cannot publish to a topic encrypted with the AWS managed key alias/aws/sns; the topic uses var.kms_key_arn when set (its key policy must allow cloudwatch.amazonaws.com).
