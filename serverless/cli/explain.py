@@ -261,6 +261,13 @@ def explain_record(record: TaskRecord, now: float, dry_run: bool | None = None) 
             )
         due_in = record.due_at - now
         step = record.next_step
+        if record.actions and step is None:
+            # The last step was marked started and its run ended before the result.
+            return Decision(
+                "awaiting-confirmation",
+                f"steps: {_steps_taken(record)}; every step of the plan was taken; the next "
+                f"sweeper pass confirms whether the task stopped (at {when(record.due_at)})",
+            )
         if record.actions and step is not None:
             moment = f"at {when(record.due_at)}" if due_in > 0 else "now"
             return Decision(

@@ -314,3 +314,22 @@ def test_given_an_escalation_pending_when_explained_then_the_next_step_and_when(
     decision = json.loads(result.out)["decision"]
     assert decision["kind"] == "escalating"
     assert "steps so far: stop-task SENT; exec follows at" in decision["text"]
+
+
+def test_given_a_run_died_during_the_last_step_when_explained_then_awaiting_confirmation(
+    account: Account,
+) -> None:
+    account.service("web", OPTED_IN, [])
+    task = account.task("web", "DEACTIVATING", "STOPPED")
+    account.record(
+        task,
+        drain_started_at=NOW - 200,
+        plan=(StopAction.EXEC,),
+        actions=(ActionTaken(StopAction.EXEC, NOW - 79, "STARTED"),),
+        due_at=NOW + 6,
+    )
+
+    decision = json.loads(account.cli("explain", task, "--json").out)["decision"]
+
+    assert decision["kind"] == "awaiting-confirmation"
+    assert decision["text"].startswith("steps: exec STARTED; every step of the plan was taken")
