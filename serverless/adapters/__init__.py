@@ -42,11 +42,12 @@ def signal_ports(
     Imported only when enabled: the websocket client is no cost to a deployment without exec.
     """
     ports: dict[StopAction, SignalPort] = {}
-    if settings.exec_enabled:
+    enabled = settings.enabled_actions
+    if StopAction.EXEC in enabled:
         from serverless.adapters.exec_signal import ExecSignalAdapter
 
         ports[StopAction.EXEC] = ExecSignalAdapter(ecs, ssm)
-    if settings.ssm_signal_enabled:
+    if StopAction.SSM_SIGNAL in enabled:
         from serverless.adapters.ssm_signal import SsmSignalAdapter
 
         ports[StopAction.SSM_SIGNAL] = SsmSignalAdapter(ecs, ssm)

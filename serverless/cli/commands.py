@@ -21,6 +21,7 @@ from serverless.cli.context import (
     EXIT_OK,
     PROG,
     Context,
+    default_action,
     default_wait,
     ledger_and_prefix,
     ledger_prefix_and_outputs,
@@ -190,7 +191,7 @@ def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
     for key in {(r.cluster_arn, r.service_name) for r in records} - set(policies):
         try:
             view = ecs.describe_service(*key)
-            policies[key] = parse_policy(view.tags, prefix, wait_default)
+            policies[key] = parse_policy(view.tags, prefix, wait_default, default_action(ctx))
         except NotFoundError:
             policies[key] = None
         except PermanentAwsError as error:
@@ -283,7 +284,7 @@ def cmd_explain(args: argparse.Namespace, ctx: Context) -> int:
         if live.service_name:
             try:
                 view = ecs.describe_service(cluster, live.service_name)
-                policy = parse_policy(view.tags, prefix, default_wait(ctx))
+                policy = parse_policy(view.tags, prefix, default_wait(ctx), default_action(ctx))
             except NotFoundError:
                 view = None
         decision = explain.explain_untracked(args.task, live, view, policy, prefix)
@@ -341,6 +342,7 @@ def cmd_verify(args: argparse.Namespace, ctx: Context) -> int:
         ctx.clock,
         prefix=prefix,
         default_wait=default_wait(ctx),
+        default_action=default_action(ctx),
         progress=progress,
         poll_seconds=args.poll,
         confirm_seconds=args.confirm_after,

@@ -135,11 +135,11 @@ class Verifier:
         *,
         prefix: str,
         default_wait: int,
+        default_action: StopAction = StopAction.STOP_TASK,
         progress: Callable[[str], None] = lambda _: None,
         poll_seconds: float = POLL_SECONDS,
         confirm_seconds: float = 60.0,
         sidecar: str | None = None,
-        default_action: StopAction = StopAction.STOP_TASK,
         assess: Callable[[ServiceView, ServicePolicy], Assessment] | None = None,
     ) -> None:
         self._ecs = ecs
@@ -148,11 +148,11 @@ class Verifier:
         self._clock = clock
         self._prefix = prefix
         self._default_wait = default_wait
+        self._default_action = default_action
         self._progress = progress
         self._poll = poll_seconds
         self._confirm = confirm_seconds
         self._sidecar = sidecar
-        self._default_action = default_action
         self._assess = assess
         self._start = 0.0
 

@@ -219,3 +219,17 @@ def test_given_stop_actions_when_status_then_who_stopped_and_missing_prerequisit
     text = account.cli("status").out
     assert "stop-action exec" in text
     assert "PREREQUISITE MISSING, left to ECS" in text
+
+
+def test_given_exec_enabled_in_the_environment_when_status_then_untagged_default_shown(
+    account: Account,
+) -> None:
+    account.service("web", OPTED_IN, [])
+    task = account.task("web", "STOPPED", "STOPPED")
+    account.stopped_record(task)
+
+    plain = json.loads(account.cli("status", "--json").out)
+    with_exec = json.loads(account.cli("status", "--json", EXEC_ENABLED="true").out)
+
+    assert plain["services"][0]["policy"]["stop_action"] == "stop-task"
+    assert with_exec["services"][0]["policy"]["stop_action"] == "stop-task-then-exec"
