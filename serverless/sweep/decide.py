@@ -213,8 +213,9 @@ _CAUSES = frozenset(cause.value for cause in StopCause)
 
 def decide(seen: Seen, limits: Limits, now: float, time_left: float) -> Decision:
     """The next step for ``seen.record`` at ``now``, with ``time_left`` seconds of the
-    invocation left for work. Never a :class:`Stop` before the record's deadline, never one
-    on stale facts, never a second one for a record whose stop was requested."""
+    invocation left for work. Never a :class:`Stop` before the record's deadline (an
+    escalation: before its due time), never one on stale facts, never a step of the plan
+    twice, never a step after the last one."""
     record, task = seen.record, seen.task
     if isinstance(task, DrainTerminatorError):
         return LookupFailed(record, "DescribeTasks", task)
@@ -257,6 +258,9 @@ def decide(seen: Seen, limits: Limits, now: float, time_left: float) -> Decision
         # The ledger hands over only records that are due: this rule keeps "never before
         # drain start + wait" true of this function on its own.
         return Release(record, max(record.due_at, record.deadline), "stop not sent: too early")
+    if escalating and now < record.due_at:
+        # Likewise for an escalation: never before ESCALATE_AFTER_SECONDS after the step.
+        return Release(record, record.due_at, "next stop step not sent: too early")
     guards = seen.guards
     if guards is None:
         return CheckGuards(record, policy, service.info)

@@ -316,3 +316,12 @@ def test_given_stop_requested_record_when_due_then_confirm_as_before() -> None:
     decision = decide(seen(record=confirming, guards=GUARDS_PASSED), ALL_ON, NOW, PLENTY)
 
     assert decision == Confirm(confirming, DRAINING)
+
+
+def test_given_escalation_not_yet_due_when_decided_then_released_until_its_due_time() -> None:
+    early = dataclasses.replace(escalating(), due_at=NOW + 5)
+    facts = seen(record=early, service=service(policy(StopAction.STOP_TASK_THEN_EXEC)))
+
+    decision = decide(facts, ALL_ON, NOW, PLENTY)
+
+    assert decision == Release(early, NOW + 5, "next stop step not sent: too early")
