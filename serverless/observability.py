@@ -89,6 +89,17 @@ class Metric:
     DRAINS_FOUND_BY_BACKSTOP = "DrainsFoundByBackstop"
     #: Opted-in services the backstop could not look at in time in a run.
     BACKSTOP_SERVICES_SKIPPED = "BackstopServicesSkipped"
+    # Stop actions: each step delivered or failed, escalations, what stopped the task.
+    STOP_TASKS_SENT = "StopTasksSent"
+    EXEC_SIGNALS_SENT = "ExecSignalsSent"
+    SSM_SIGNALS_SENT = "SsmSignalsSent"
+    EXECS_FAILED = "ExecsFailed"
+    SSM_SIGNALS_FAILED = "SsmSignalsFailed"
+    STOP_PREREQUISITES_MISSING = "StopPrerequisitesMissing"
+    STOP_ESCALATIONS = "StopEscalations"
+    STOPPED_BY_STOP_TASK = "StoppedByStopTask"
+    STOPPED_BY_EXEC = "StoppedByExec"
+    STOPPED_BY_SSM_SIGNAL = "StoppedBySsmSignal"
 
 
 def count(name: str, value: int = 1) -> None:

@@ -7,12 +7,13 @@ build their own).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
-from serverless.domain.model import DueEntry, ServiceInfo, TaskRecord, TaskState
+from serverless.domain.model import DueEntry, ServiceInfo, StopAction, TaskRecord, TaskState
 from serverless.domain.serving import DeploymentView
+from serverless.domain.signals import SignalPort
 
 __all__ = [
     "DESCRIBE_SERVICES_BATCH",
@@ -21,6 +22,7 @@ __all__ = [
     "LedgerPort",
     "Ports",
     "ServiceListPort",
+    "SignalPort",
     "SweepTrigger",
     "TargetHealthPort",
 ]
@@ -188,7 +190,12 @@ class Concurrency(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Ports:
-    """One implementation of every port: what :func:`serverless.app.bootstrap` wires."""
+    """One implementation of every port: what :func:`serverless.app.bootstrap` wires.
+
+    ``signals``: the signal port of each signal action the deployment may take
+    (:attr:`StopAction.EXEC`, :attr:`StopAction.SSM_SIGNAL`); an action without a port is
+    never taken (a plan skips it). StopTask goes through ``ecs``.
+    """
 
     ledger: LedgerPort
     ecs: EcsPort
@@ -197,3 +204,4 @@ class Ports:
     concurrency: Concurrency
     #: Opted-in services for the backstop (None: no backstop in this deployment).
     service_list: ServiceListPort | None = None
+    signals: Mapping[StopAction, SignalPort] = field(default_factory=dict)

@@ -1,6 +1,7 @@
-# Alarms: function errors, events in the dead-letter queue, and the two metrics that
-# mean the tool did not do its job (StopsFailed, StopsUnconfirmed). Notifications go to
-# the module's SNS topic (var.create_alarm_topic) and/or var.alarm_topic_arns.
+# Alarms: function errors, events in the dead-letter queue, and the metrics that mean the
+# tool did not do its job (StopsFailed, StopsUnconfirmed, StopPrerequisitesMissing).
+# Notifications go to the module's SNS topic (var.create_alarm_topic) and/or
+# var.alarm_topic_arns.
 
 resource "aws_sns_topic" "alarms" {
   #checkov:skip=CKV_AWS_26:CloudWatch alarms cannot publish to a topic encrypted with the AWS managed key alias/aws/sns; the topic uses var.kms_key_arn when set (its key policy must allow cloudwatch.amazonaws.com).
@@ -19,8 +20,9 @@ locals {
   metric_dimensions = { service = var.service_name }
 
   stop_metrics = {
-    StopsFailed      = "StopTask calls failed: draining tasks were not stopped early."
-    StopsUnconfirmed = "Tasks still draining well after StopTask: check the stops took effect."
+    StopsFailed              = "Stop steps failed (StopTask, exec or ssm-signal): draining tasks were not stopped early."
+    StopsUnconfirmed         = "Tasks still draining well after the last stop step: the stop action has no effect here (see docs/operations.md, choosing an action)."
+    StopPrerequisitesMissing = "exec or ssm-signal lacks a prerequisite (log field missing): those tasks are left to ECS."
   }
 
   # Every alarm by its name's suffix (<name_prefix>-<key>): what it watches and how it

@@ -40,4 +40,28 @@ locals {
     ]))})"
     if parts[1] != local.partition || parts[3] != local.region || !contains(local.accounts, parts[4])
   ]
+
+  # Cluster ARNs (ecs:ExecuteCommand authorises the cluster and the task).
+  scoped_cluster_arns = (
+    local.all_clusters
+    ? ["arn:${local.partition}:ecs:${local.region}:${local.account_id}:cluster/*"]
+    : var.cluster_arns
+  )
+
+  # Container instance ARNs (long format): arn:...:container-instance/<cluster name>/<id>.
+  scoped_container_instance_arns = (
+    local.all_clusters
+    ? ["arn:${local.partition}:ecs:${local.region}:${local.account_id}:container-instance/*"]
+    : [for arn in var.cluster_arns : "${replace(arn, ":cluster/", ":container-instance/")}/*"]
+  )
+
+  # ssm-signal: the one document (AWS-owned; "AWS-" names are reserved to AWS, and IAM
+  # linters expect an account field, hence "*") and the EC2 instances of this account and
+  # region that carry drain-terminator:cluster = one of the clusters' names (any value when
+  # every cluster is in scope), as in a member account (patterns/member-role.json); ECS
+  # Exec: its sessions only.
+  ssm_signal_cluster_names = [for arn in var.cluster_arns : element(split("/", arn), 1)]
+  ssm_signal_document_arn  = "arn:${local.partition}:ssm:${local.region}:*:document/AWS-RunShellScript"
+  ssm_signal_instance_arns = ["arn:${local.partition}:ec2:${local.region}:${local.account_id}:instance/*"]
+  exec_session_arns        = ["arn:${local.partition}:ssm:${local.region}:${local.account_id}:session/ecs-execute-command-*"]
 }

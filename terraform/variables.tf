@@ -440,3 +440,61 @@ variable "member_role_path" {
     error_message = "member_role_path must start and end with / (e.g. / or /platform/)."
   }
 }
+
+# ------------------------------------------------------------------------- stop actions
+
+variable "exec_enabled" {
+  type        = bool
+  description = "Let the sweeper take the `exec` stop action: ECS Exec into the task's container to send the stop signal (EXEC_ENABLED). Grants ecs:ExecuteCommand on the module's clusters, ssmmessages:OpenDataChannel and ssm:TerminateSession on exec sessions, and makes `stop-task-then-exec` the default stop action. The services need enableExecuteCommand and a task role with the ssmmessages permissions."
+  default     = false
+}
+
+variable "exec_container_names" {
+  type        = list(string)
+  description = "Containers the sweeper may ECS Exec into (the ecs:container-name condition of ecs:ExecuteCommand). Empty: any container of the clusters' tasks."
+  default     = []
+
+  validation {
+    condition     = alltrue([for name in var.exec_container_names : can(regex("^[A-Za-z0-9_-]{1,255}$", name))])
+    error_message = "exec_container_names must be container names: 1-255 letters, digits, hyphens and underscores."
+  }
+}
+
+variable "ssm_signal_enabled" {
+  type        = bool
+  description = "Let the sweeper take the `ssm-signal` stop action on EC2 tasks: SSM Run Command (AWS-RunShellScript) on the task's container instance runs `docker kill --signal` (SSM_SIGNAL_ENABLED). Grants ssm:SendCommand on that document and this account's EC2 instances tagged drain-terminator:cluster = <cluster name> (any value when cluster_arns is empty; the member module's convention), ssm:GetCommandInvocation, ssm:CancelCommand and ecs:DescribeContainerInstances."
+  default     = false
+}
+
+variable "escalate_after_seconds" {
+  type        = number
+  description = "A task still draining this long after a stop action gets the plan's next one, e.g. `stop-task-then-exec` escalates to exec (ESCALATE_AFTER_SECONDS)."
+  default     = 20
+
+  validation {
+    condition     = var.escalate_after_seconds >= 1 && var.escalate_after_seconds <= 300 && floor(var.escalate_after_seconds) == var.escalate_after_seconds
+    error_message = "escalate_after_seconds must be a whole number from 1 to 300."
+  }
+}
+
+variable "stop_signal" {
+  type        = string
+  description = "The signal the exec and ssm-signal actions send (STOP_SIGNAL): a name such as TERM or SIGINT, or a number. A service's `<prefix>stop-signal` tag overrides it."
+  default     = "TERM"
+
+  validation {
+    condition     = can(regex("^(SIG)?([A-Z][A-Z0-9+-]*|[0-9]{1,2})$", upper(var.stop_signal)))
+    error_message = "stop_signal must be a signal name (TERM, SIGINT) or number."
+  }
+}
+
+variable "stop_command" {
+  type        = string
+  description = "A command run by /bin/sh -c in the container instead of `kill -<signal> 1` (STOP_COMMAND); empty: the kill. A service's `<prefix>stop-command` tag overrides it."
+  default     = ""
+
+  validation {
+    condition     = length(var.stop_command) <= 1024 && !strcontains(var.stop_command, "\n")
+    error_message = "stop_command must be one line of at most 1024 characters."
+  }
+}

@@ -21,10 +21,12 @@ from serverless.adapters.clients import LazyClient
 from serverless.adapters.errors import aws_errors
 from serverless.domain.errors import ConflictError
 from serverless.domain.model import (
+    ActionTaken,
     DueEntry,
     Outcome,
     RecordStatus,
     ServiceInfo,
+    StopAction,
     TaskRecord,
     TaskSetInfo,
 )
@@ -57,8 +59,9 @@ _OPEN_PREFIX = "open#"
 #:      the same layout, more shards); no ``schema_version``.
 #:   3. as 2, plus ``schema_version``.
 #: The record fields themselves (``TaskRecord``) have not changed since layout 1, but for
-#: optional attributes added to layout 3 (``cause``, ``started_by``, ``found_by``: absent
-#: in older records, ignored by older readers; docs/contracts.md).
+#: optional attributes added to layout 3 (``cause``, ``started_by``, ``found_by``, and the
+#: stop actions' ``plan`` and ``actions`` lists: absent in older records, ignored by older
+#: readers; docs/contracts.md).
 SCHEMA_VERSION = 3
 #: The due-index partition key of every open record written in layout 1. The due read
 #: queries it beside the shards, so drains recorded before the upgrade are still stopped on
@@ -83,6 +86,32 @@ _ENUMS: dict[str, type[RecordStatus] | type[Outcome]] = {
     "status": RecordStatus,
     "outcome": Outcome,
 }
+#: Stop-action fields: ``plan`` a list of action names, ``actions`` a list of maps.
+_LIST_FIELDS = frozenset({"plan", "actions"})
+
+
+def _action_item(action: ActionTaken) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "action": {"S": str(action.action)},
+        "at": {"N": _number(action.at)},
+        "outcome": {"S": action.outcome},
+    }
+    if action.missing:
+        item["missing"] = {"S": action.missing}
+    if action.detail:
+        item["detail"] = {"S": action.detail}
+    return {"M": item}
+
+
+def _action_of(raw: dict[str, Any]) -> ActionTaken:
+    item = raw["M"]
+    return ActionTaken(
+        action=StopAction(item["action"]["S"]),
+        at=float(item["at"]["N"]),
+        outcome=item["outcome"]["S"],
+        missing=item.get("missing", {}).get("S"),
+        detail=item.get("detail", {}).get("S", ""),
+    )
 
 
 def _number(value: float | int) -> str:
@@ -110,15 +139,20 @@ def item_layout(item: dict[str, Any]) -> int:
     return 1 if item.get("sweep_key", {}).get("S") == LEGACY_SWEEP_KEY else 2
 
 
-def to_item(record: TaskRecord) -> dict[str, dict[str, str]]:
+def to_item(record: TaskRecord) -> dict[str, dict[str, Any]]:
     """The DynamoDB item of a record in the current layout; ``sweep_key`` marks records the
-    sweeper must visit (a record read in an older layout is moved to it by this write)."""
-    item: dict[str, dict[str, str]] = {
+    sweeper must visit (a record read in an older layout is moved to it by this write).
+    ``plan`` and ``actions`` (stop actions) are lists, present once a stop step is chosen."""
+    item: dict[str, dict[str, Any]] = {
         "pk": {"S": record.task_arn},
         "schema_version": {"N": str(SCHEMA_VERSION)},
     }
+    if record.plan:
+        item["plan"] = {"L": [{"S": str(step)} for step in record.plan]}
+    if record.actions:
+        item["actions"] = {"L": [_action_item(action) for action in record.actions]}
     for name in _FIELDS:
-        if name == "task_arn":
+        if name == "task_arn" or name in _LIST_FIELDS:
             continue
         value = getattr(record, name)
         if value is None:
@@ -136,8 +170,12 @@ def from_item(item: dict[str, Any]) -> TaskRecord:
     """The record stored in ``item``, whatever its layout (they share the record fields; a
     later layout may add attributes, which this ignores)."""
     values: dict[str, Any] = {"task_arn": item["pk"]["S"]}
+    if "plan" in item:
+        values["plan"] = tuple(StopAction(step["S"]) for step in item["plan"]["L"])
+    if "actions" in item:
+        values["actions"] = tuple(_action_of(action) for action in item["actions"]["L"])
     for name in _FIELDS:
-        if name == "task_arn" or name not in item:
+        if name == "task_arn" or name in _LIST_FIELDS or name not in item:
             continue
         raw = item[name]
         if "S" in raw:
@@ -294,6 +332,7 @@ class DynamoLedger:
                 TaskSetInfo(task_set_id=v["M"]["id"]["S"], status=v["M"]["status"]["S"])
                 for v in item.get("task_sets", {}).get("L", [])
             ),
+            lb_container_name=item.get("lb_container", {}).get("S"),
         )
         return info, read_at
 
@@ -321,6 +360,8 @@ class DynamoLedger:
                     for ts in info.task_sets
                 ]
             }
+            if info.lb_container_name:
+                item["lb_container"] = {"S": info.lb_container_name}
         with aws_errors("PutItem"):
             self._client.get().put_item(TableName=self._table, Item=item)
 

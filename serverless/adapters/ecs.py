@@ -45,6 +45,7 @@ def _task_state(task: dict[str, Any]) -> TaskState:
         started_by=task.get("startedBy") or None,
         group=task.get("group") or "",
         version=version if isinstance(version, int) and not isinstance(version, bool) else 0,
+        container_instance_arn=task.get("containerInstanceArn") or None,
     )
 
 
@@ -90,12 +91,17 @@ def _service_info(cluster_arn: str, service: dict[str, Any]) -> ServiceInfo:
         (d.get("id") for d in service.get("deployments", []) if d.get("status") == "PRIMARY"),
         None,
     )
+    # The exec and ssm-signal actions signal the container of the (first) load balancer.
+    container = next(
+        (str(lb["containerName"]) for lb in load_balancers if lb.get("containerName")), None
+    )
     return ServiceInfo(
         cluster_arn=cluster_arn,
         service_name=service["serviceName"],
         tags=tags,
         desired_count=int(service.get("desiredCount", 0)),
         target_group_arns=_target_groups(load_balancers),
+        lb_container_name=container,
         load_balanced=bool(load_balanced),
         controller=(service.get("deploymentController") or {}).get("type") or "ECS",
         strategy=(service.get("deploymentConfiguration") or {}).get("strategy") or "ROLLING",

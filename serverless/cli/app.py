@@ -98,11 +98,26 @@ def _tags_parser(commands: Any, common: argparse.ArgumentParser) -> None:
         help="set enabled=false: drains are left to ECS (asks first)",
     )
     p.add_argument(
+        "--stop-action",
+        choices=["stop-task", "exec", "ssm-signal", "stop-task-then-exec"],
+        help="how the task is stopped; what the action lacks is checked and reported",
+    )
+    p.add_argument("--exec-container", metavar="NAME", help="container exec/ssm-signal signal")
+    p.add_argument("--stop-signal", metavar="SIG", help="signal name or number (default TERM)")
+    p.add_argument("--stop-command", metavar="CMD", help="command run instead of kill")
+    p.add_argument(
+        "--ssm-fallback",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="ssm-signal may follow exec (EC2 tasks)",
+    )
+    p.add_argument(
         "--remove",
         action="append",
         metavar="TAG",
         help="remove this tag (wait-seconds, min-healthy-percent, max-stops-per-minute, "
-        "dry-run); repeatable",
+        "dry-run, stop-action, exec-container, stop-signal, stop-command, ssm-fallback); "
+        "repeatable",
     )
     p.add_argument(
         "--replace",

@@ -12,6 +12,8 @@ from pathlib import Path
 from serverless.cli import explain, sidecar, status, tags
 from serverless.cli.aws.deployment import DeploymentReader
 from serverless.cli.aws.ecs import ServiceAdmin, TargetGroupReader
+from serverless.cli.aws.iam import RolePermissions
+from serverless.cli.aws.session import AwsAccess
 from serverless.cli.context import (
     EXIT_CHECK_FAILED,
     EXIT_ERROR,
@@ -19,6 +21,7 @@ from serverless.cli.context import (
     EXIT_OK,
     PROG,
     Context,
+    default_action,
     default_wait,
     ledger_and_prefix,
     ledger_prefix_and_outputs,
@@ -27,6 +30,7 @@ from serverless.cli.context import (
 from serverless.cli.doctor import Doctor
 from serverless.cli.model import ServiceView, TaskView, task_id
 from serverless.cli.names import ResourceNames
+from serverless.cli.prerequisites import EXEC_ROLE_ACTIONS, Assessment, ServiceFacts, assess
 from serverless.cli.redrive import Redriver
 from serverless.cli.render import when
 from serverless.cli.verify import Verifier
@@ -37,6 +41,7 @@ from serverless.domain.errors import (
     NotFoundError,
     PermanentAwsError,
 )
+from serverless.domain.model import ServicePolicy, StopAction
 from serverless.domain.tags import PolicyResult, parse_policy
 from serverless.settings import (
     DEFAULT_WAIT_SECONDS,
@@ -186,7 +191,7 @@ def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
     for key in {(r.cluster_arn, r.service_name) for r in records} - set(policies):
         try:
             view = ecs.describe_service(*key)
-            policies[key] = parse_policy(view.tags, prefix, wait_default)
+            policies[key] = parse_policy(view.tags, prefix, wait_default, default_action(ctx))
         except NotFoundError:
             policies[key] = None
         except PermanentAwsError as error:
@@ -234,6 +239,11 @@ def cmd_explain(args: argparse.Namespace, ctx: Context) -> int:
             + (f", outcome {record.outcome.value}" if record.outcome else ""),
             "deadline": when(record.deadline),
         }
+        if record.plan:
+            facts["stop plan"] = ", ".join(str(step) for step in record.plan)
+            facts["stop steps"] = ", ".join(f"{a.action} {a.outcome}" for a in record.actions)
+        if record.stopped_by is not None:
+            facts["stopped by"] = str(record.stopped_by)
         try:
             live = _live_task(ecs, record.cluster_arn, record.task_arn)
         except (NotFoundError, PermanentAwsError):
@@ -274,7 +284,7 @@ def cmd_explain(args: argparse.Namespace, ctx: Context) -> int:
         if live.service_name:
             try:
                 view = ecs.describe_service(cluster, live.service_name)
-                policy = parse_policy(view.tags, prefix, default_wait(ctx))
+                policy = parse_policy(view.tags, prefix, default_wait(ctx), default_action(ctx))
             except NotFoundError:
                 view = None
         decision = explain.explain_untracked(args.task, live, view, policy, prefix)
@@ -332,10 +342,12 @@ def cmd_verify(args: argparse.Namespace, ctx: Context) -> int:
         ctx.clock,
         prefix=prefix,
         default_wait=default_wait(ctx),
+        default_action=default_action(ctx),
         progress=progress,
         poll_seconds=args.poll,
         confirm_seconds=args.confirm_after,
         sidecar=args.sidecar,
+        assess=lambda view, policy: assess_service(access, ServiceAdmin(access), view, policy),
     )
     force = not args.wait_natural
     plan = verifier.plan(args.cluster, args.service, force=force)
@@ -349,7 +361,8 @@ def cmd_verify(args: argparse.Namespace, ctx: Context) -> int:
             return _declined(args, ctx)
     verdict = verifier.run(plan, force=force, timeout=args.timeout)
     if args.json:
-        ctx.json(verdict.as_dict())
+        prerequisites = plan.prerequisites.as_dict() if plan.prerequisites else None
+        ctx.json({**verdict.as_dict(), "prerequisites": prerequisites})
     else:
         ctx.print(verdict.text)
     return EXIT_OK if verdict.ok else EXIT_NOT_SHORTENED
@@ -384,6 +397,53 @@ def _tag_warnings(
     return warnings
 
 
+def service_facts(
+    access: AwsAccess, ecs: ServiceAdmin, view: ServiceView, policy: ServicePolicy
+) -> ServiceFacts:
+    """What can be read of a service's stop-action prerequisites: its settings, its task
+    definition's containers and task role, and (IAM's simulator) what that role may do."""
+    definition = ecs.task_definition(view.task_definition) if view.task_definition else {}
+    containers = tuple(str(c.get("name")) for c in definition.get("containerDefinitions", []))
+    role = definition.get("taskRoleArn") or None
+    container = policy.exec_container or next(iter(view.load_balanced_containers), None)
+    denied: tuple[str, ...] | None = None
+    unread = ""
+    if role and policy.stop_action in {StopAction.EXEC, StopAction.STOP_TASK_THEN_EXEC}:
+        try:
+            denied = RolePermissions(access).denied(str(role), EXEC_ROLE_ACTIONS)
+        except DrainTerminatorError as error:
+            unread = f"IAM simulator: {error}"
+        except NotImplementedError:  # local AWS endpoints without the simulator
+            unread = "IAM simulator not available"
+    return ServiceFacts(
+        service=view.name,
+        enable_execute_command=view.enable_execute_command,
+        launch_types=view.launch_types,
+        container=container,
+        containers=containers,
+        task_role_arn=str(role) if role else None,
+        role_denied=denied,
+        role_unread=unread,
+    )
+
+
+def assess_service(
+    access: AwsAccess, ecs: ServiceAdmin, view: ServiceView, policy: ServicePolicy
+) -> Assessment:
+    """The stop action's prerequisites for ``view``, as far as they can be read."""
+    facts = service_facts(access, ecs, view, policy)
+    return assess(policy.stop_action, facts, ssm_fallback=policy.ssm_fallback)
+
+
+def _prerequisites_lines(assessment: Assessment | None, stop_action: str | None) -> list[str]:
+    """The tags command's line about the stop action's prerequisites (none unless set)."""
+    if assessment is not None:
+        return [f"prerequisites: {assessment.line()}"]
+    if stop_action is not None:
+        return ["prerequisites: not checked (--print reads nothing from AWS)"]
+    return []
+
+
 def cmd_tags(args: argparse.Namespace, ctx: Context) -> int:
     """Validate the opt-in tags and apply (or print) them: only those given."""
     prefix = tag_prefix(args, ctx)
@@ -394,8 +454,14 @@ def cmd_tags(args: argparse.Namespace, ctx: Context) -> int:
         "dry_run": args.dry_run,
         "opt_out": args.opt_out,
         "remove": args.remove or (),
+        "stop_action": args.stop_action,
+        "exec_container": args.exec_container,
+        "stop_signal": args.stop_signal,
+        "stop_command": args.stop_command,
+        "ssm_fallback": args.ssm_fallback,
     }
     warnings: list[str] = []
+    assessment: Assessment | None = None
     if args.print:
         arn = (
             tags.service_arn(args.cluster, args.service)
@@ -441,6 +507,8 @@ def cmd_tags(args: argparse.Namespace, ctx: Context) -> int:
             ecs.untag(arn, change.removed)
         applied = True
         warnings = _tag_warnings(change, view, TargetGroupReader(access))
+        if args.stop_action is not None:
+            assessment = assess_service(access, ecs, view, change.policy)
     tagset = change.after
     if args.json:
         ctx.json(
@@ -455,6 +523,7 @@ def cmd_tags(args: argparse.Namespace, ctx: Context) -> int:
                 "warnings": warnings,
                 "aws_cli": tagset.aws_cli(arn),
                 "terraform": tagset.terraform(),
+                "prerequisites": assessment.as_dict() if assessment else None,
             }
         )
         return EXIT_OK
@@ -466,6 +535,8 @@ def cmd_tags(args: argparse.Namespace, ctx: Context) -> int:
         ctx.print("nothing to change: the service already carries these tags")
     if change.removed:
         ctx.print(f"removed: {', '.join(change.removed)}")
+    for line in _prerequisites_lines(assessment, args.stop_action):
+        ctx.print(line)
     for warning in warnings:
         print(f"{PROG}: warning: {warning}", file=ctx.stderr)
     if not applied:

@@ -13,7 +13,8 @@ from serverless.cli.aws.ledger import LedgerReader
 from serverless.cli.aws.session import AwsAccess
 from serverless.domain.clock import Clock
 from serverless.domain.errors import ConfigError
-from serverless.settings import DEFAULT_WAIT_SECONDS, TABLE_NAME, TAG_PREFIX
+from serverless.domain.model import StopAction
+from serverless.settings import DEFAULT_WAIT_SECONDS, EXEC_ENABLED, TABLE_NAME, TAG_PREFIX
 
 __all__ = [
     "DEFAULT_PREFIX",
@@ -84,6 +85,14 @@ def default_wait(ctx: Context) -> int:
     if not raw.isdigit():
         raise ConfigError(f"{DEFAULT_WAIT_SECONDS} must be whole seconds, got {raw!r}")
     return int(raw)
+
+
+def default_action(ctx: Context) -> StopAction:
+    """The stop action of a service without a valid stop-action tag, as the functions pick
+    it: stop-task-then-exec where the deployment has exec on (EXEC_ENABLED), else stop-task."""
+    raw = ctx.environ.get(EXEC_ENABLED, "").strip().lower()
+    on = raw in {"1", "true", "yes", "on"}
+    return StopAction.STOP_TASK_THEN_EXEC if on else StopAction.STOP_TASK
 
 
 def ledger_and_prefix(args: argparse.Namespace, ctx: Context) -> tuple[LedgerReader, str]:

@@ -20,8 +20,13 @@ from serverless.domain.model import ServicePolicy
 from serverless.domain.tags import (
     TAG_DRY_RUN,
     TAG_ENABLED,
+    TAG_EXEC_CONTAINER,
     TAG_MAX_STOPS_PER_MINUTE,
     TAG_MIN_HEALTHY_PERCENT,
+    TAG_SSM_FALLBACK,
+    TAG_STOP_ACTION,
+    TAG_STOP_COMMAND,
+    TAG_STOP_SIGNAL,
     TAG_WAIT_SECONDS,
     parse_policy,
 )
@@ -36,7 +41,17 @@ __all__ = [
 ]
 
 #: The tags --remove accepts (without the prefix): everything but the opt-in itself.
-SETTABLE = (TAG_WAIT_SECONDS, TAG_MIN_HEALTHY_PERCENT, TAG_MAX_STOPS_PER_MINUTE, TAG_DRY_RUN)
+SETTABLE = (
+    TAG_WAIT_SECONDS,
+    TAG_MIN_HEALTHY_PERCENT,
+    TAG_MAX_STOPS_PER_MINUTE,
+    TAG_DRY_RUN,
+    TAG_STOP_ACTION,
+    TAG_EXEC_CONTAINER,
+    TAG_STOP_SIGNAL,
+    TAG_STOP_COMMAND,
+    TAG_SSM_FALLBACK,
+)
 
 
 def service_arn(cluster_arn: str, service_name: str) -> str:
@@ -103,6 +118,11 @@ def plan_change(
     opt_out: bool = False,
     remove: Sequence[str] = (),
     replace: bool = False,
+    stop_action: str | None = None,
+    exec_container: str | None = None,
+    stop_signal: str | None = None,
+    stop_command: str | None = None,
+    ssm_fallback: bool | None = None,
 ) -> TagChange:
     """The change that sets only the given tags (``replace``: exactly them) on ``current``.
 
@@ -116,6 +136,11 @@ def plan_change(
         TAG_WAIT_SECONDS: wait,
         TAG_MIN_HEALTHY_PERCENT: min_healthy_percent,
         TAG_MAX_STOPS_PER_MINUTE: max_stops_per_minute,
+        TAG_STOP_ACTION: stop_action,
+        TAG_EXEC_CONTAINER: exec_container,
+        TAG_STOP_SIGNAL: stop_signal,
+        TAG_STOP_COMMAND: stop_command,
+        TAG_SSM_FALLBACK: None if ssm_fallback is None else str(ssm_fallback).lower(),
     }
     for name, value in given.items():
         if value is not None:

@@ -111,6 +111,8 @@ def on_drain_event(record: TaskRecord, event: TaskEvent) -> TaskRecord | None:
     """
     if record.status is not RecordStatus.DRAINING:
         return None
+    if record.actions:
+        return None  # a stop step was taken: the deadline is history
     changed = record
     if event.version > record.version:
         changed = replace(changed, version=event.version, observed_status=event.last_status)
@@ -178,7 +180,7 @@ def outcome_for_observed(
     record: TaskRecord, stopped_reason: str | None, last_status: str | None
 ) -> Outcome:
     """Who stopped a task that is no longer draining: us, ECS, or nobody yet."""
-    if record.status is RecordStatus.STOP_REQUESTED:
+    if record.status is RecordStatus.STOP_REQUESTED or record.last_stop_at is not None:
         return Outcome.STOPPED_BY_TERMINATOR
     if stopped_reason and stopped_reason.startswith(REASON_PREFIX):
         return Outcome.STOPPED_BY_TERMINATOR
@@ -237,7 +239,7 @@ def on_stopped_event(
 ) -> TaskRecord | None:
     """Close (or annotate) a record when its task has left the draining states.
 
-    After our StopTask, a task that took longer than ``confirm_after_seconds`` to start
+    After our stop step, a task that took longer than ``confirm_after_seconds`` to start
     stopping is closed as ``unconfirmed``: the early stop demonstrably did not take effect.
     """
     if record.status is RecordStatus.CLOSED:
@@ -246,9 +248,11 @@ def on_stopped_event(
         return observed(record, event)
     outcome = outcome_for_observed(record, event.stopped_reason, event.last_status)
     closed = close_record(record, outcome, now, retention_seconds, seen=event)
-    if record.status is RecordStatus.STOP_REQUESTED and record.stop_requested_at is not None:
+    last_stop = record.last_stop_at
+    if last_stop is not None:
+        # Measured from the latest delivered step (escalation: the one that stopped it).
         reached = event.stopping_at or event.stopped_at or now
-        took = max(0.0, reached - record.stop_requested_at)
+        took = max(0.0, reached - last_stop)
         closed = replace(closed, confirmation_seconds=took)
         if took > confirm_after_seconds:
             closed = replace(closed, outcome=Outcome.UNCONFIRMED)

@@ -6,7 +6,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 __all__ = [
+    "DELIVERED_OUTCOMES",
     "DRAINING_LAST_STATUSES",
+    "STEP_ACTIONS",
+    "ActionTaken",
     "DueEntry",
     "Outcome",
     "RecordStatus",
@@ -108,6 +111,9 @@ class TaskState:
     started_by: str | None = None
     group: str = ""
     version: int = 0  # detail.version of the task's last state change
+    #: The EC2 (or external) container instance the task runs on; None on Fargate. The
+    #: ``ssm-signal`` action needs one.
+    container_instance_arn: str | None = None
 
     @property
     def draining(self) -> bool:
@@ -159,11 +165,27 @@ class ServiceInfo:
         """ECS-native blue/green, linear or canary: traffic moves between revisions."""
         return self.controller == "ECS" and self.strategy in {"BLUE_GREEN", "LINEAR", "CANARY"}
 
+    #: ``containerName`` of the service's (first) load balancer: the container that holds
+    #: the load-balanced port, which the ``exec`` and ``ssm-signal`` actions signal.
+    lb_container_name: str | None = None
+
 
 class StopAction(StrEnum):
-    """How a draining task is stopped once its wait is over."""
+    """How a draining task is stopped once its wait is over (tag ``<prefix>stop-action``).
+
+    ``stop-task``, ``exec`` and ``ssm-signal`` are single steps; ``stop-task-then-exec`` is
+    a plan of steps: StopTask, then ``exec`` when the task still drains ``escalate_after``
+    seconds later (then ``ssm-signal`` where the service allows it and the task is on EC2).
+    """
 
     STOP_TASK = "stop-task"  # ecs:StopTask with our reason
+    EXEC = "exec"  # ECS Exec session runs the signal command in the task's container
+    SSM_SIGNAL = "ssm-signal"  # SSM Run Command on the container instance signals it
+    STOP_TASK_THEN_EXEC = "stop-task-then-exec"  # stop-task, escalating to exec once
+
+
+#: The actions that are one step (one AWS effect): what a plan is made of.
+STEP_ACTIONS = frozenset({StopAction.STOP_TASK, StopAction.EXEC, StopAction.SSM_SIGNAL})
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +199,16 @@ class ServicePolicy:
     dry_run: bool = False
     stop_action: StopAction = StopAction.STOP_TASK
     unhealthy: UnhealthyAction = UnhealthyAction.STOP_EARLY
+    #: Tag ``<prefix>exec-container``: the container to signal (None: the load balancer's).
+    exec_container: str | None = None
+    #: Tag ``<prefix>stop-signal``: the signal (None: the module's default, SIGTERM).
+    stop_signal: str | None = None
+    #: Tag ``<prefix>stop-command``: a command run in the container instead of ``kill``
+    #: (None: the module's default command, if any).
+    stop_command: str | None = None
+    #: Tag ``<prefix>ssm-fallback``: ``ssm-signal`` may follow a failed or ineffective
+    #: ``exec`` (EC2 tasks only, where the module enables it).
+    ssm_fallback: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,7 +225,7 @@ class RecordStatus(StrEnum):
     """Where a tracked task stands."""
 
     DRAINING = "draining"  # waiting for its deadline (or deferred by a guard)
-    STOP_REQUESTED = "stop_requested"  # StopTask sent; awaiting confirmation
+    STOP_REQUESTED = "stop_requested"  # a stop action taken; awaiting confirmation/escalation
     CLOSED = "closed"  # nothing left to do; expires through TTL
 
 
@@ -211,6 +243,36 @@ class Outcome(StrEnum):
     #: Closed at once: the stop cause leaves nothing to shorten, or the service's policy
     #: leaves it to ECS (the record's ``cause`` says which).
     NOT_SHORTENED = "not_shortened"
+    #: A signal action lacked a prerequisite (``ActionTaken.missing``) and no step was
+    #: left: the task is left to ECS.
+    PREREQUISITE_MISSING = "prerequisite_missing"
+
+
+@dataclass(frozen=True, slots=True)
+class ActionTaken:
+    """One stop action the sweeper took on a task: what, when, and how it went.
+
+    ``outcome``: ``STARTED`` (written before a signal action's call: an action is never
+    taken twice, even when the run dies during it), ``SENT`` (StopTask accepted), else a
+    :class:`serverless.domain.signals.SignalOutcome` value or ``UNAVAILABLE`` (AWS stayed
+    unavailable through the retries). ``missing``: the prerequisite a
+    ``PREREQUISITE_MISSING`` lacked; ``detail``: one line (error, exit status).
+    """
+
+    action: StopAction
+    at: float
+    outcome: str
+    missing: str | None = None
+    detail: str = ""
+
+    @property
+    def delivered(self) -> bool:
+        """Whether the action reached (or may have reached) the task."""
+        return self.outcome in DELIVERED_OUTCOMES
+
+
+#: ``ActionTaken.outcome`` values after which the task may be stopping.
+DELIVERED_OUTCOMES = frozenset({"STARTED", "SENT", "SIGNALLED", "UNCONFIRMED"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,11 +306,38 @@ class TaskRecord:
     cause: str | None = None  # a StopCause value (None: recorded before causes were kept)
     started_by: str | None = None  # the task's deployment or task set (ecs-svc/...)
     found_by: str | None = None  # "backstop" when no event recorded the drain
+    #: The steps the first stop chose (``stop-task``, ``exec``, ``ssm-signal``), in order.
+    plan: tuple[StopAction, ...] = ()
+    #: The steps taken so far, in order: each at most once.
+    actions: tuple[ActionTaken, ...] = ()
 
     @property
     def deadline(self) -> float:
         """The earliest moment an early stop is allowed: drain start + wait."""
         return self.drain_started_at + self.wait_seconds
+
+    @property
+    def next_step(self) -> StopAction | None:
+        """The first step of the plan not taken yet (None: every step was taken)."""
+        taken = {action.action for action in self.actions}
+        return next((step for step in self.plan if step not in taken), None)
+
+    @property
+    def last_stop_at(self) -> float | None:
+        """When the latest delivered step was taken (a record of an older release: its
+        StopTask): the confirmation of the stop is measured from it."""
+        delivered = [action.at for action in self.actions if action.delivered]
+        return delivered[-1] if delivered else self.stop_requested_at
+
+    @property
+    def stopped_by(self) -> StopAction | None:
+        """The latest delivered action: the one that stopped the task, if we stopped it."""
+        if self.outcome is not Outcome.STOPPED_BY_TERMINATOR:
+            return None
+        delivered = [action.action for action in self.actions if action.delivered]
+        if delivered:
+            return delivered[-1]
+        return StopAction.STOP_TASK if self.stop_requested_at is not None else None
 
     @property
     def is_open(self) -> bool:

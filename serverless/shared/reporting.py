@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from serverless.domain.model import Outcome, TaskRecord
+from serverless.domain.model import Outcome, StopAction, TaskRecord
 from serverless.observability import Metric, count, logger, observe_seconds, record_keys
 
-__all__ = ["report_closed"]
+__all__ = ["STOPPED_BY_METRICS", "report_closed"]
+
+#: The count of confirmed early stops by the step that stopped the task.
+STOPPED_BY_METRICS = {
+    StopAction.STOP_TASK: Metric.STOPPED_BY_STOP_TASK,
+    StopAction.EXEC: Metric.STOPPED_BY_EXEC,
+    StopAction.SSM_SIGNAL: Metric.STOPPED_BY_SSM_SIGNAL,
+}
 
 
 def report_closed(record: TaskRecord, why: str | None = None) -> None:
@@ -18,6 +25,8 @@ def report_closed(record: TaskRecord, why: str | None = None) -> None:
         "stopped_reason": record.stopped_reason,
         "stop_cause": record.cause,
     }
+    if record.actions:
+        extra["actions"] = [f"{a.action}:{a.outcome}" for a in record.actions]
     if record.outcome is Outcome.NOT_SHORTENED:
         count(Metric.CLOSED_WITHOUT_STOP)
         count(Metric.DRAINS_NOT_SHORTENED)
@@ -26,15 +35,25 @@ def report_closed(record: TaskRecord, why: str | None = None) -> None:
     if record.outcome is Outcome.UNCONFIRMED:
         count(Metric.STOPS_UNCONFIRMED)
         logger.error(
-            "early stop had no effect: the task kept draining after our StopTask",
+            "early stop had no effect: the task kept draining after our last stop step",
             extra={**extra, "confirmation_seconds": record.confirmation_seconds},
         )
         return
-    if record.outcome is Outcome.STOPPED_BY_TERMINATOR and record.stop_requested_at is not None:
+    if record.outcome is Outcome.STOPPED_BY_TERMINATOR and record.last_stop_at is not None:
         count(Metric.STOPS_CONFIRMED)
+        stopped_by = record.stopped_by
+        if stopped_by is not None:
+            count(STOPPED_BY_METRICS[stopped_by])
         if record.confirmation_seconds is not None:
             observe_seconds(Metric.STOP_CONFIRMATION, record.confirmation_seconds)
-        logger.info("early stop confirmed", extra={**extra, "seconds": record.confirmation_seconds})
+        logger.info(
+            "early stop confirmed",
+            extra={
+                **extra,
+                "seconds": record.confirmation_seconds,
+                "stopped_by": str(stopped_by) if stopped_by else None,
+            },
+        )
         return
     if record.outcome is not Outcome.STOPPED_BY_TERMINATOR:
         count(Metric.CLOSED_WITHOUT_STOP)

@@ -52,7 +52,10 @@ class ServiceDirectory:
             view = ServiceSnapshot(None, _NOT_OPTED_IN, now)
         else:
             result = parse_policy(
-                info.tags, self._settings.tag_prefix, self._settings.default_wait_seconds
+                info.tags,
+                self._settings.tag_prefix,
+                self._settings.default_wait_seconds,
+                self._settings.default_stop_action,
             )
             before = self._cache.get((cluster_arn, name))
             if before is None or before.info is None or before.info.tags != info.tags:

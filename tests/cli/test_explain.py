@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from serverless.domain.model import Outcome, RecordStatus
+from serverless.domain.model import ActionTaken, Outcome, RecordStatus, StopAction
 from tests.cli.conftest import NOW, OPTED_IN, REASON, Account
 
 
@@ -241,3 +241,95 @@ def test_given_a_deactivating_task_without_record_when_explained_then_not_called
     assert decision["kind"] == "deactivating"
     assert "not draining" not in decision["text"]
     assert "targets are being deregistered" in decision["text"]
+
+
+def _escalated(account: Account, task: str, exec_outcome: str, **fields: object) -> None:
+    started = NOW - 600
+    account.stopped_record(
+        task,
+        drain_started_at=started,
+        plan=(StopAction.STOP_TASK, StopAction.EXEC),
+        actions=(
+            ActionTaken(StopAction.STOP_TASK, started + 121, "SENT"),
+            ActionTaken(
+                StopAction.EXEC,
+                started + 141,
+                exec_outcome,
+                missing="EXEC_NOT_ENABLED" if exec_outcome == "PREREQUISITE_MISSING" else None,
+                detail="fake detail",
+            ),
+        ),
+        **fields,
+    )
+
+
+def test_given_a_task_exec_stopped_after_stoptask_when_explained_then_each_step_shown(
+    account: Account,
+) -> None:
+    account.service("web", OPTED_IN, [])
+    task = account.task("web", "STOPPED", "STOPPED")
+    _escalated(account, task, "SIGNALLED", stopping_at=NOW - 600 + 142)
+
+    result = account.cli("explain", task)
+
+    assert result.code == 0, result.err
+    assert "stop plan: stop-task, exec" in result.out
+    assert "stopped by: exec" in result.out
+    assert "stop action stop-task: SENT, 121 s after drain start" in result.out
+    assert "stop action exec: SIGNALLED, 141 s after drain start" in result.out
+    assert "stopped by exec (steps: stop-task SENT, exec SIGNALLED)" in result.out
+
+
+def test_given_exec_missing_a_prerequisite_when_explained_then_cause_and_left_to_ecs(
+    account: Account,
+) -> None:
+    account.service("web", OPTED_IN, [])
+    task = account.task("web", "STOPPED", "STOPPED")
+    _escalated(account, task, "PREREQUISITE_MISSING", outcome=Outcome.PREREQUISITE_MISSING)
+
+    result = account.cli("explain", task, "--json")
+
+    assert result.code == 0, result.err
+    decision = json.loads(result.out)["decision"]
+    assert decision["kind"] == "prerequisite-missing"
+    assert decision["text"].startswith("left to ECS: exec lacks EXEC_NOT_ENABLED")
+
+
+def test_given_an_escalation_pending_when_explained_then_the_next_step_and_when(
+    account: Account,
+) -> None:
+    account.service("web", OPTED_IN, [])
+    task = account.task("web", "DEACTIVATING", "STOPPED")
+    account.record(
+        task,
+        drain_started_at=NOW - 130,
+        plan=(StopAction.STOP_TASK, StopAction.EXEC),
+        actions=(ActionTaken(StopAction.STOP_TASK, NOW - 10, "SENT"),),
+        stop_requested_at=NOW - 10,
+        due_at=NOW + 10,
+    )
+
+    result = account.cli("explain", task, "--json")
+
+    decision = json.loads(result.out)["decision"]
+    assert decision["kind"] == "escalating"
+    assert "steps so far: stop-task SENT; exec follows at" in decision["text"]
+
+
+def test_given_a_run_died_during_the_last_step_when_explained_then_awaiting_confirmation(
+    account: Account,
+) -> None:
+    account.service("web", OPTED_IN, [])
+    task = account.task("web", "DEACTIVATING", "STOPPED")
+    account.record(
+        task,
+        drain_started_at=NOW - 200,
+        plan=(StopAction.EXEC,),
+        actions=(ActionTaken(StopAction.EXEC, NOW - 79, "STARTED"),),
+        due_at=NOW + 6,
+    )
+
+    decision = json.loads(account.cli("explain", task, "--json").out)["decision"]
+
+    assert decision["kind"] == "awaiting-confirmation"
+    assert decision["text"].startswith("steps: exec STARTED; every step of the plan was taken")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
+from serverless.cli.prerequisites import EXEC_ROLE_ACTIONS
 from serverless.domain.tags import parse_policy
 from tests.cli.conftest import OPTED_IN, Account, TtyInput
 
@@ -234,3 +236,116 @@ def test_given_json_when_the_user_declines_then_the_answer_is_one_json_document(
         "error": {"type": "declined", "message": "nothing changed"},
         "exit_status": 1,
     }
+
+
+def test_given_stop_action_exec_when_tags_applied_then_one_line_says_what_is_missing(
+    account: Account,
+) -> None:
+    arn = account.service("web", {}, [account.target_group("web-tg")])
+
+    result = account.cli(
+        "tags", "--cluster", "prod", "--service", "web", "--stop-action", "exec",
+        "--stop-signal", "SIGINT",
+    )  # fmt: skip
+
+    assert result.code == 0, result.err
+    assert _tags(account, arn)["drain-terminator:stop-action"] == "exec"
+    assert _tags(account, arn)["drain-terminator:stop-signal"] == "SIGINT"
+    [line] = [line for line in result.out.splitlines() if line.startswith("prerequisites:")]
+    assert line.startswith("prerequisites: exec: missing enableExecuteCommand on service web")
+    assert "a task role" in line
+
+
+def test_given_exec_ready_service_when_tags_then_role_checked_by_the_iam_simulator(
+    account: Account,
+) -> None:
+    import io
+
+    import boto3
+    from botocore.stub import Stubber
+
+    from serverless.cli.app import main
+    from tests.cli.conftest import TABLE
+
+    role = "arn:aws:iam::111122223333:role/web-task"
+    definition = account.ecs.register_task_definition(
+        family="web-exec",
+        networkMode="bridge",
+        taskRoleArn=role,
+        containerDefinitions=[{"name": "web", "image": "web:1", "essential": True, "memory": 512}],
+    )["taskDefinition"]["taskDefinitionArn"]
+    account.ecs.create_service(
+        cluster=account.cluster_arn,
+        serviceName="api",
+        taskDefinition=definition,
+        desiredCount=1,
+        launchType="FARGATE",
+        enableExecuteCommand=True,
+        loadBalancers=[
+            {"targetGroupArn": account.target_group("api-tg"), "containerName": "web",
+             "containerPort": 80}
+        ],
+    )  # fmt: skip
+
+    def exec_enabled(parsed: dict[str, Any], **_: Any) -> None:
+        # moto does not keep enableExecuteCommand: what ECS returns for this service.
+        for service in parsed.get("services", []):
+            service["enableExecuteCommand"] = service.get("serviceName") == "api"
+
+    account.ecs.meta.events.register("after-call.ecs.DescribeServices", exec_enabled)
+    iam = boto3.client("iam", region_name="us-east-1")
+    stub = Stubber(iam)
+    stub.add_response(
+        "simulate_principal_policy",
+        {
+            "EvaluationResults": [
+                {"EvalActionName": "ssmmessages:CreateControlChannel", "EvalDecision": "allowed"},
+                {"EvalActionName": "ssmmessages:CreateDataChannel", "EvalDecision": "allowed"},
+                {"EvalActionName": "ssmmessages:OpenControlChannel", "EvalDecision": "allowed"},
+                {"EvalActionName": "ssmmessages:OpenDataChannel", "EvalDecision": "implicitDeny"},
+            ],
+            "IsTruncated": False,
+        },
+        {"PolicySourceArn": role, "ActionNames": list(EXEC_ROLE_ACTIONS)},
+    )
+    out, err = io.StringIO(), io.StringIO()
+    with stub:
+        code = main(
+            ["tags", "--cluster", "prod", "--service", "api", "--stop-action",
+             "stop-task-then-exec", "--json"],
+            stdout=out, stderr=err, stdin=io.StringIO(), clock=account.clock,
+            clients={**account.clients, "iam": iam}, environ={"TABLE_NAME": TABLE},
+        )  # fmt: skip
+
+    assert code == 0, err.getvalue()
+    prerequisites = json.loads(out.getvalue())["prerequisites"]
+    assert prerequisites["missing"] == [f"ssmmessages:OpenDataChannel on task role {role}"]
+    assert prerequisites["unchecked"] == ["/bin/sh and kill in the image"]
+    stub.assert_no_pending_responses()
+
+
+def test_given_print_with_stop_action_when_tags_then_prerequisites_not_checked() -> None:
+    import io
+
+    from serverless.cli.app import main
+
+    out = io.StringIO()
+    code = main(
+        ["tags", "--cluster", "prod", "--service", "web", "--stop-action", "exec", "--print"],
+        stdout=out, stderr=io.StringIO(), stdin=io.StringIO(), environ={"TABLE_NAME": "t"},
+    )  # fmt: skip
+
+    assert code == 0
+    assert "drain-terminator:stop-action = exec" in out.getvalue()
+    assert "prerequisites: not checked (--print reads nothing from AWS)" in out.getvalue()
+
+
+def test_given_an_invalid_signal_when_tags_then_refused_with_the_rule(account: Account) -> None:
+    account.service("web", {})
+
+    result = account.cli(
+        "tags", "--cluster", "prod", "--service", "web", "--stop-signal", "TERMINATE NOW"
+    )
+
+    assert result.code != 0
+    assert "not a signal name or number" in result.err

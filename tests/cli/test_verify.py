@@ -220,6 +220,24 @@ def test_given_no_drain_happens_when_verify_waits_naturally_then_it_gives_up_at_
     assert max(account.clock.slept) <= 5.0
 
 
+def test_given_a_service_on_exec_when_verify_then_the_plan_says_what_exec_lacks(
+    account: Account,
+) -> None:
+    tags = {**OPTED_IN, "drain-terminator:stop-action": "exec"}
+    account.service("web", tags, [account.target_group("web")])
+
+    result = account.cli(
+        "verify", "--cluster", "prod", "--service", "web", "--wait-natural",
+        "--timeout", "10s", "--json",
+    )  # fmt: skip
+
+    [line] = [x for x in result.err.splitlines() if x.startswith("stop action ")]
+    assert line.startswith("stop action exec: missing enableExecuteCommand on service web")
+    prerequisites = json.loads(result.out)["prerequisites"]
+    assert prerequisites["action"] == "exec"
+    assert prerequisites["ok"] is False
+
+
 # -- the measurement, end to end in the simulator -----------------------------------------
 
 

@@ -276,3 +276,118 @@ def test_given_the_callers_go_settings_when_terraform_runs_then_they_win() -> No
     terraform = Terraform(Path("terraform"), Path("rc"), {"GOGC": "100"})
 
     assert terraform.env()["GOGC"] == "100"
+
+
+STOP_ACTIONS_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Action": ["ecs:ExecuteCommand"],
+            "Resource": [
+                f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/prod",
+                f"arn:aws:ecs:{REGION}:{ACCOUNT}:task/prod/*",
+            ],
+            "Condition": {"StringEquals": {"ecs:container-name": ["web"]}},
+        },
+        {
+            "Effect": "Allow",
+            "Action": ["ssm:TerminateSession"],
+            "Resource": [f"arn:aws:ssm:{REGION}:{ACCOUNT}:session/ecs-execute-command-*"],
+        },
+        {
+            "Effect": "Allow",
+            "Action": ["ecs:DescribeContainerInstances"],
+            "Resource": [f"arn:aws:ecs:{REGION}:{ACCOUNT}:container-instance/prod/*"],
+        },
+        {
+            "Effect": "Allow",
+            "Action": ["ssm:SendCommand"],
+            "Resource": [
+                f"arn:aws:ssm:{REGION}:*:document/AWS-RunShellScript",
+                f"arn:aws:ec2:{REGION}:{ACCOUNT}:instance/*",
+            ],
+        },
+        {
+            "Effect": "Allow",
+            "Action": ["ssm:GetCommandInvocation", "ssm:CancelCommand"],
+            "Resource": ["*"],
+        },
+    ],
+}
+PROD_TASK = f"arn:aws:ecs:{REGION}:{ACCOUNT}:task/prod/0123"
+
+
+def _exec(container: str, cluster: str = "prod") -> dict[str, object]:
+    return {
+        "service": "ecs",
+        "operation": "ExecuteCommand",
+        "params": {
+            "cluster": cluster,
+            "task": PROD_TASK.replace("/prod/", f"/{cluster}/"),
+            "container": container,
+            "interactive": True,
+            "command": "/bin/sh -c 'kill -TERM 1'",
+        },
+    }
+
+
+def _send(document: str) -> dict[str, object]:
+    return {
+        "service": "ssm",
+        "operation": "SendCommand",
+        "params": {"DocumentName": document, "InstanceIds": ["i-0abc"]},
+    }
+
+
+@pytest.mark.parametrize(
+    ("call", "pairs", "allowed"),
+    [
+        (_exec("web"), 2, True),
+        (_exec("sidecar"), 2, False),  # the container-name condition
+        (_exec("web", cluster="batch"), 2, False),
+        (
+            {
+                "service": "ssm",
+                "operation": "TerminateSession",
+                "params": {"SessionId": "ecs-execute-command-0e86561fd0c1e8b6b"},
+            },
+            1,
+            True,
+        ),
+        (
+            {
+                "service": "ecs",
+                "operation": "DescribeContainerInstances",
+                "params": {
+                    "cluster": "prod",
+                    "containerInstances": [
+                        f"arn:aws:ecs:{REGION}:{ACCOUNT}:container-instance/prod/9f"
+                    ],
+                },
+            },
+            1,
+            True,
+        ),
+        (_send("AWS-RunShellScript"), 2, True),
+        (_send("AWS-RunPowerShellScript"), 2, False),  # one document only
+        (
+            {
+                "service": "ssm",
+                "operation": "GetCommandInvocation",
+                "params": {"CommandId": "c-1", "InstanceId": "i-0abc"},
+            },
+            1,
+            True,
+        ),
+    ],
+)
+def test_given_a_stop_action_call_when_evaluated_then_its_resources_and_conditions_checked(
+    call: dict[str, object], pairs: int, allowed: bool
+) -> None:
+    checked, denied = iam_check.unauthorised_calls(
+        {"sweeper": [call]}, {"sweeper": STOP_ACTIONS_POLICY}, ACCOUNT, REGION
+    )
+
+    assert checked == pairs
+    assert (not denied) is allowed

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +22,8 @@ from moto.moto_api import state_manager
 
 from serverless.adapters import ports_from_clients
 from serverless.app import App, bootstrap, install
+from serverless.domain.model import StopAction
+from serverless.domain.signals import SignalPort
 from serverless.settings import Settings
 from sim.terraform import ledger_table_spec
 from tests.support.clock import ManualClock
@@ -265,9 +268,14 @@ class World:
         return client
 
     def install_app(
-        self, lambda_client: Any | None = None, tagging: Any | None = None, **overrides: Any
+        self,
+        lambda_client: Any | None = None,
+        tagging: Any | None = None,
+        signals: Mapping[StopAction, SignalPort] | None = None,
+        **overrides: Any,
     ) -> App:
-        """Bootstrap the App on this world's moto clients and install it for the handlers."""
+        """Bootstrap the App on this world's moto clients and install it for the handlers
+        (``signals``: the exec / ssm-signal ports, none by default)."""
         settings = self.settings(**overrides)
         ports = ports_from_clients(
             settings,
@@ -276,6 +284,7 @@ class World:
             elbv2=self.elbv2,
             lambda_=lambda_client,
             tagging=tagging,
+            signals=signals,
         )
         app = bootstrap(settings, clock=self.clock, ports=ports)
         install(app)

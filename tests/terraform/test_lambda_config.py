@@ -35,6 +35,9 @@ SWEEPER_ONLY = {
     "DRY_RUN",
     "BACKSTOP_ROUND_MINUTES",
     "CLUSTER_ARNS",
+    "ESCALATE_AFTER_SECONDS",
+    "STOP_SIGNAL",
+    "STOP_COMMAND",
 }
 # Only task-events starts the sweeper early (both start it: the sweeper hands a backlog over).
 TASK_EVENTS_ONLY = {"EARLY_START_BELOW_SECONDS"}

@@ -21,6 +21,8 @@ UNVALIDATED = {
     "table_deletion_protection",
     "create_alarm_topic",
     "create_dashboard",
+    "exec_enabled",
+    "ssm_signal_enabled",
 }
 EXPECTED_OUTPUTS = {
     "table_name",
@@ -108,6 +110,7 @@ def test_given_the_alarms_when_read_then_they_watch_metrics_the_code_emits(
     assert set(module["locals"]["stop_metrics"]) == {
         Metric.STOPS_FAILED,
         Metric.STOPS_UNCONFIRMED,
+        Metric.STOP_PREREQUISITES_MISSING,
     }
     assert module["locals"]["metric_dimensions"] == {"service": "${var.service_name}"}
 
@@ -167,6 +170,32 @@ def test_given_the_dashboard_when_rendered_then_it_shows_the_asked_metrics_the_c
         Metric.STOPS_DEFERRED,
         Metric.DRY_RUN_STOPS,
         Metric.EVENTS_REJECTED,
+        Metric.STOP_ESCALATIONS,
+        Metric.STOPPED_BY_EXEC,
+        Metric.STOP_PREREQUISITES_MISSING,
     } <= custom
     assert ("AWS/Lambda", "Errors") in metrics
     assert ("AWS/SQS", "ApproximateNumberOfMessagesVisible") in metrics
+
+
+def test_given_signal_steps_when_enabled_then_the_sweeper_timeout_holds_their_time_bound(
+    resources: dict[str, Any],
+) -> None:
+    from serverless.adapters.exec_signal import ExecSignalAdapter
+    from serverless.adapters.ssm_signal import SsmSignalAdapter
+    from serverless.sweep.timing import SAFETY_MARGIN_SECONDS, UNIT_SECONDS
+
+    conditions = [
+        p["condition"]
+        for p in resources["aws_lambda_function"]["this"]["lifecycle"][0]["precondition"]
+    ]
+    step = int(UNIT_SECONDS + SAFETY_MARGIN_SECONDS)
+    for variable, bound in (
+        ("exec_enabled", ExecSignalAdapter().time_bound),
+        ("ssm_signal_enabled", SsmSignalAdapter().time_bound),
+    ):
+        expected = (
+            f'${{each.key != "sweeper" || !var.{variable} || var.sweeper_timeout > {step} + '
+            f"{int(bound)}}}"
+        )
+        assert expected in conditions, variable

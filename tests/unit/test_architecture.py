@@ -153,7 +153,7 @@ def env_var_names() -> dict[str, str]:
     return names
 
 
-def test_given_settings_module_when_parsed_then_all_fourteen_variables_found() -> None:
+def test_given_settings_module_when_parsed_then_all_nineteen_variables_found() -> None:
     assert set(env_var_names().values()) == {
         "TABLE_NAME",
         "TAG_PREFIX",
@@ -169,6 +169,11 @@ def test_given_settings_module_when_parsed_then_all_fourteen_variables_found() -
         "DECISION_MAX_AGE_SECONDS",
         "BACKSTOP_ROUND_MINUTES",
         "CLUSTER_ARNS",
+        "EXEC_ENABLED",
+        "SSM_SIGNAL_ENABLED",
+        "ESCALATE_AFTER_SECONDS",
+        "STOP_SIGNAL",
+        "STOP_COMMAND",
     }
 
 

@@ -30,7 +30,14 @@ from serverless.domain.errors import (
     NotFoundError,
     PermanentAwsError,
 )
-from serverless.domain.model import DueEntry, Outcome, RecordStatus, TaskRecord
+from serverless.domain.model import (
+    ActionTaken,
+    DueEntry,
+    Outcome,
+    RecordStatus,
+    StopAction,
+    TaskRecord,
+)
 from tests.support.fakes import CLUSTER_ARN, task_arn
 
 REGION = "us-east-1"
@@ -482,3 +489,33 @@ def test_given_throttled_slot_update_when_reserved_then_unavailable_with_cause(
     with pytest.raises(AwsUnavailableError, match=r"^UpdateItem: ") as caught:
         ledger.reserve_stagger(SLOT_KEY, 1000.0, 1020.0)
     assert isinstance(caught.value.__cause__, ClientError)
+
+
+def test_given_plan_and_actions_when_converted_then_lists_that_round_trip() -> None:
+    record = full_record(
+        plan=(StopAction.STOP_TASK, StopAction.EXEC),
+        actions=(
+            ActionTaken(StopAction.STOP_TASK, 1_795_341_720.25, "SENT"),
+            ActionTaken(
+                StopAction.EXEC,
+                1_795_341_740.5,
+                "PREREQUISITE_MISSING",
+                missing="EXEC_NOT_ENABLED",
+                detail="ExecuteCommand: The execute command failed",
+            ),
+        ),
+    )
+    item = to_item(record)
+    assert item["plan"] == {"L": [{"S": "stop-task"}, {"S": "exec"}]}
+    assert item["actions"]["L"][0] == {
+        "M": {"action": {"S": "stop-task"}, "at": {"N": "1795341720.25"}, "outcome": {"S": "SENT"}}
+    }
+    assert item["actions"]["L"][1]["M"]["missing"] == {"S": "EXEC_NOT_ENABLED"}
+    assert from_item(item) == record
+
+
+def test_given_record_without_actions_when_converted_then_no_list_attributes() -> None:
+    item = to_item(full_record())
+    assert "plan" not in item
+    assert "actions" not in item
+    assert from_item(item).actions == ()

@@ -142,6 +142,24 @@ def resource_of(call: dict[str, Any], account: str, region: str) -> list[tuple[s
         ]
     if service == "ecs" and operation == "ListTagsForResource":
         return [(action, params["resourceArn"])]
+    if service == "ecs" and operation == "ExecuteCommand":
+        # The exec stop action: IAM authorises the cluster and the task.
+        cluster = params["cluster"]
+        if not cluster.startswith("arn:"):
+            cluster = _arn(account, region, "ecs", f"cluster/{cluster}")
+        return [(action, cluster), (action, params["task"])]
+    if service == "ecs" and operation == "DescribeContainerInstances":
+        return [(action, arn) for arn in params["containerInstances"]]
+    if service == "ssm" and operation == "TerminateSession":
+        return [(action, _arn(account, region, "ssm", f"session/{params['SessionId']}"))]
+    if service == "ssm" and operation == "SendCommand":
+        # The ssm-signal stop action: the document and each target instance.
+        document = f"arn:aws:ssm:{region}:{account}:document/{params['DocumentName']}"
+        instances = [
+            _arn(account, region, "ec2", f"instance/{instance}")
+            for instance in params.get("InstanceIds", [])
+        ]
+        return [(action, document), *((action, arn) for arn in instances)]
     if service == "lambda" and operation in ("Invoke", "InvokeAsync"):
         name = params["FunctionName"]
         arn = (
@@ -154,9 +172,12 @@ def resource_of(call: dict[str, Any], account: str, region: str) -> list[tuple[s
 
 def _conditions(call: dict[str, Any]) -> dict[str, str]:
     params = call["params"]
+    conditions: dict[str, str] = {}
     if call["service"] == "ecs" and "cluster" in params:
-        return {"ecs:cluster": params["cluster"]}
-    return {}
+        conditions["ecs:cluster"] = params["cluster"]
+    if call["service"] == "ecs" and call["operation"] == "ExecuteCommand":
+        conditions["ecs:container-name"] = params["container"]
+    return conditions
 
 
 def unauthorised_calls(

@@ -205,13 +205,18 @@ class ServiceAdmin:
                 views[view.task_arn] = view
         return views
 
-    def container_definitions(self, task_definition: str) -> list[dict[str, Any]]:
-        """The container definitions of a task definition (DescribeTaskDefinition)."""
+    def task_definition(self, task_definition: str) -> dict[str, Any]:
+        """A task definition (DescribeTaskDefinition)."""
         response = self._access.call(
             "DescribeTaskDefinition",
             lambda: self._ecs().describe_task_definition(taskDefinition=task_definition),
         )
-        containers = response.get("taskDefinition", {}).get("containerDefinitions", [])
+        found: dict[str, Any] = response.get("taskDefinition", {})
+        return found
+
+    def container_definitions(self, task_definition: str) -> list[dict[str, Any]]:
+        """The container definitions of a task definition (DescribeTaskDefinition)."""
+        containers = self.task_definition(task_definition).get("containerDefinitions", [])
         return [c for c in containers if isinstance(c, dict)]
 
     def force_new_deployment(self, cluster: str, service: str) -> str:

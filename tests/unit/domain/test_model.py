@@ -137,4 +137,5 @@ def test_given_enums_when_stored_then_their_values_are_the_ledger_strings() -> N
         "unconfirmed",
         "stop_failed",
         "not_shortened",
+        "prerequisite_missing",
     }

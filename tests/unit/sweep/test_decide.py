@@ -92,7 +92,9 @@ def seen(**changes: object) -> Seen:
 def test_given_due_drain_on_current_facts_when_decided_then_stop_task_with_our_reason() -> None:
     decision = decide(seen(), LIMITS, NOW, PLENTY)
 
-    assert decision == Stop(record(), StopAction.STOP_TASK, stop_reason(120))
+    assert decision == Stop(
+        record(plan=(StopAction.STOP_TASK,)), StopAction.STOP_TASK, stop_reason(120)
+    )
     assert isinstance(decision, Stop)
     assert decision.reason.startswith(REASON_PREFIX)
 
