@@ -17,7 +17,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from moto import mock_aws
 
@@ -54,6 +54,10 @@ from sim.engine.observe import ObservationLog
 from sim.judge.report import Report, RunRecord, build_report
 from sim.scenarios import TAG_PREFIX, Action, Delivery, Scenario
 from sim.terraform import rule_pattern, schedule_expression
+
+if TYPE_CHECKING:
+    from serverless.domain.model import StopAction
+    from serverless.ports import SignalPort
 
 __all__ = ["DEFAULT_START", "Simulation"]
 
@@ -313,10 +317,12 @@ class Simulation:
             world=self.world,
             sessions=exec_agent.counts(),
             signal_faults=dict(sorted({**exec_agent.injected, **_prefixed(run_command)}.items())),
-            default_stop_action=str(getattr(settings, "default_stop_action", "stop-task")),
-            enabled_actions=frozenset(
-                str(a) for a in getattr(settings, "enabled_actions", {"stop-task"})
-            ),
+            default_stop_action="stop-task"
+            if settings is None
+            else str(settings.default_stop_action),
+            enabled_actions=frozenset({"stop-task"})
+            if settings is None
+            else frozenset(str(a) for a in settings.enabled_actions),
         )
 
     def _item_lookup(self, table: str, key: dict[str, Any]) -> dict[str, Any] | None:
@@ -435,33 +441,33 @@ class Simulation:
             elbv2=on_first_use("elbv2"),
             lambda_=on_first_use("lambda"),
             concurrency=LoopConcurrency(loop),
-            **self._signal_ports(settings, loop, on_first_use),
+            signals=self._signal_ports(settings, loop, on_first_use),
         )
         return bootstrap(settings, clock=SimClock(loop), ports=ports)
 
     def _signal_ports(
         self, settings: Any, loop: EventLoop, on_first_use: Callable[[str], OnFirstUse]
-    ) -> dict[str, Any]:
-        """The functions' own signal adapters the settings enable, on the embedded AWS:
+    ) -> dict[StopAction, SignalPort]:
+        """The functions' own signal adapters the settings enable (as
+        :func:`serverless.adapters.signal_ports` chooses them), on the embedded AWS:
         ExecuteCommand and SSM through the interceptor, the exec session's data channel
         through the simulated agent (:mod:`sim.aws.signals`), polling on the virtual clock.
-
-        Returned as ``ports_from_clients`` keyword arguments (none while nothing is enabled).
         """
         from serverless.adapters.exec_signal import ExecSignalAdapter
         from serverless.adapters.ssm_signal import SsmSignalAdapter
         from serverless.domain.model import StopAction
 
-        ports: dict[Any, Any] = {}
-        if getattr(settings, "exec_enabled", False) and self.exec_agent is not None:
-            ports[StopAction("exec")] = ExecSignalAdapter(
+        ports: dict[StopAction, SignalPort] = {}
+        enabled = settings.enabled_actions
+        if StopAction.EXEC in enabled and self.exec_agent is not None:
+            ports[StopAction.EXEC] = ExecSignalAdapter(
                 on_first_use("ecs"), on_first_use("ssm"), session_runner=self.exec_agent.run_session
             )
-        if getattr(settings, "ssm_signal_enabled", False):
-            ports[StopAction("ssm-signal")] = SsmSignalAdapter(
+        if StopAction.SSM_SIGNAL in enabled:
+            ports[StopAction.SSM_SIGNAL] = SsmSignalAdapter(
                 on_first_use("ecs"), on_first_use("ssm"), clock=SimClock(loop)
             )
-        return {"signals": ports} if ports else {}
+        return ports
 
 
 class _Progress:
