@@ -241,6 +241,7 @@ def cmd_explain(args: argparse.Namespace, ctx: Context) -> int:
             "cluster": record.cluster_arn,
             "record": f"{record.status.value}"
             + (f", outcome {record.outcome.value}" if record.outcome else ""),
+            "cause": record.cause,
             "deadline": when(record.deadline),
         }
         if record.plan:
