@@ -419,6 +419,16 @@ def cmd_drain(args: argparse.Namespace, ctx: Context) -> int:
         )
         if not _confirm(ctx, question, f"take task {task_id(plan.task_arn)} out of rotation"):
             return _declined(args, ctx)
+        # The answer may come minutes later: the guards and targets are read again.
+        fresh = drainer.plan(args.task, cluster, args.wait)
+        if [(r.group.arn, r.targets) for r in fresh.removals] != [
+            (r.group.arn, r.targets) for r in plan.removals
+        ]:
+            raise DrainRefused(
+                f"the targets of task {task_id(plan.task_arn)} changed while asking: "
+                "nothing changed; run the command again"
+            )
+        plan = fresh
     started_at = drainer.apply(plan)
     if args.json:
         ctx.json(plan.as_dict(started_at, dry_run=False))

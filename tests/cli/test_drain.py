@@ -196,6 +196,38 @@ def test_given_a_terminal_when_the_answer_is_yes_then_drained(account: Account) 
     assert ledger_record(account, web.tasks[0]) is not None
 
 
+class AnswerAfter(TtyInput):
+    """A terminal whose answer comes after something changed in the account."""
+
+    def __init__(self, answer: str, meanwhile: Any) -> None:
+        super().__init__(answer)
+        self.meanwhile = meanwhile
+
+    def readline(self, size: int | None = -1) -> str:
+        self.meanwhile()
+        return super().readline()
+
+
+def test_given_the_fleet_lost_targets_while_asking_when_answered_yes_then_guards_refuse(
+    account: Account,
+) -> None:
+    web = fleet(account, OPTED_IN)
+    others = [{"Id": ip, "Port": 80} for ip in web.ips[1:]]
+
+    def lose_the_others() -> None:
+        account.elbv2.deregister_targets(TargetGroupArn=web.target_group, Targets=others)
+
+    result = account.cli("drain", web.tasks[0], stdin=AnswerAfter("y\n", lose_the_others))
+
+    assert result.code == 1
+    assert (
+        f"drain-terminator: error: task {web.tasks[0].rsplit('/', 1)[-1]} is the only healthy "
+        "target of web-tg"
+    ) in result.err.splitlines()[-1]  # after the question (the terminal echoes the answer)
+    assert registered(account, web.target_group) == {web.ips[0]}
+    assert ledger_record(account, web.tasks[0]) is None
+
+
 def test_given_no_terminal_and_no_yes_when_drained_then_refused(account: Account) -> None:
     web = fleet(account)
 
