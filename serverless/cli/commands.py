@@ -394,7 +394,14 @@ def cmd_drain(args: argparse.Namespace, ctx: Context) -> int:
         ecs=clients["ecs"],
         elbv2=clients["elbv2"],
     )
-    drainer = Drainer(access, ports, ctx.clock, prefix=prefix, default_wait=default_wait(ctx))
+    drainer = Drainer(
+        access,
+        ports,
+        ctx.clock,
+        prefix=prefix,
+        default_wait=default_wait(ctx),
+        default_action=default_action(ctx),
+    )
     plan = drainer.plan(args.task, cluster, args.wait)
     if args.dry_run:
         if args.json:

@@ -32,6 +32,7 @@ from serverless.domain.arns import cluster_name_of
 from serverless.domain.clock import Clock
 from serverless.domain.errors import DrainTerminatorError, NotFoundError, PermanentAwsError
 from serverless.domain.lifecycle import operator_drain_record
+from serverless.domain.model import StopAction
 from serverless.domain.tags import parse_policy
 from serverless.ports import Ports
 from serverless.sweep.guards import Guards
@@ -67,12 +68,14 @@ class Drainer:
         *,
         prefix: str,
         default_wait: int,
+        default_action: StopAction = StopAction.STOP_TASK,
     ) -> None:
         self._access = access
         self._ports = ports
         self._clock = clock
         self._prefix = prefix
         self._default_wait = default_wait
+        self._default_action = default_action
         self._targets = TargetAdmin(access)
 
     def plan(self, task_ref: str, cluster: str, wait: int | None) -> DrainPlan:
@@ -88,7 +91,9 @@ class Drainer:
         assert task is not None  # check_task refuses a missing task
         check_record(self._ports.ledger.get(task.task_arn))
         info = self._ports.ecs.describe_services(cluster_arn, [service_name]).get(service_name)
-        result = parse_policy(info.tags if info else {}, self._prefix, self._default_wait)
+        result = parse_policy(
+            info.tags if info else {}, self._prefix, self._default_wait, self._default_action
+        )
         cluster_name = cluster_name_of(task.task_arn) or cluster_arn.rsplit("/", 1)[-1]
         check_service(info, service_name, cluster_name, result, self._prefix)
         assert info is not None  # check_service refuses a missing service

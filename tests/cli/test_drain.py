@@ -155,6 +155,20 @@ def test_given_dry_run_when_drained_then_it_says_what_it_would_do_and_changes_no
     assert ledger_record(account, web.tasks[0]) is None
 
 
+def test_given_exec_enabled_and_no_stop_action_tag_when_dry_run_then_the_functions_default(
+    account: Account,
+) -> None:
+    web = fleet(account)
+
+    result = account.cli("drain", web.tasks[0], "--dry-run", "--json", EXEC_ENABLED="true")
+
+    assert result.code == 0, result.err
+    document = json.loads(result.out)
+    assert (document["changed"], document["dry_run"]) == (False, True)
+    assert document["stop_action"] == "stop-task-then-exec"
+    assert document["drain_started_at"] is None
+
+
 def test_given_a_closed_record_of_the_task_when_drained_then_the_record_is_replaced(
     account: Account,
 ) -> None:

@@ -7,9 +7,13 @@ import dataclasses
 
 import pytest
 
-from serverless.domain.lifecycle import in_drain, operator_drain_record, stop_reason
+from serverless.domain.actions import STARTED
+from serverless.domain.lifecycle import confirmed, in_drain, operator_drain_record, stop_reason
 from serverless.domain.model import (
+    ActionTaken,
     Outcome,
+    RecordStatus,
+    ServiceSnapshot,
     StopAction,
     StopCause,
     TaskState,
@@ -27,9 +31,12 @@ from tests.unit.sweep.test_decide import (
     seen,
     snapshot,
 )
+from tests.unit.sweep.test_decide_actions import ALL_ON
+from tests.unit.sweep.test_decide_actions import INFO as ACTIONS_INFO
 
 RUNNING = TaskState(task_arn(1), "RUNNING", "RUNNING")
 OPERATOR = record(cause=StopCause.OPERATOR.value)
+PLANNED = dataclasses.replace(OPERATOR, plan=(StopAction.STOP_TASK,))  # as the first stop writes it
 
 
 def test_given_operator_drain_of_a_running_task_when_due_then_stopped_with_the_stop_action() -> (
@@ -37,7 +44,7 @@ def test_given_operator_drain_of_a_running_task_when_due_then_stopped_with_the_s
 ):
     decision = decide(seen(record=OPERATOR, task=RUNNING), LIMITS, NOW, PLENTY)
 
-    assert decision == Stop(OPERATOR, StopAction.STOP_TASK, stop_reason(120))
+    assert decision == Stop(PLANNED, StopAction.STOP_TASK, stop_reason(120))
 
 
 def test_given_operator_drain_before_its_deadline_when_decided_then_released_never_stopped() -> (
@@ -105,7 +112,7 @@ def test_given_wait_tag_raised_during_an_operator_drain_when_due_then_the_chosen
         seen(record=OPERATOR, task=RUNNING, service=snapshot(raised)), LIMITS, NOW, PLENTY
     )
 
-    assert decision == Stop(OPERATOR, StopAction.STOP_TASK, stop_reason(120))
+    assert decision == Stop(PLANNED, StopAction.STOP_TASK, stop_reason(120))
 
 
 def test_given_operator_drain_of_a_service_without_load_balancer_when_due_then_not_shortened() -> (
@@ -133,3 +140,43 @@ def test_given_running_task_when_operator_record_made_then_wait_runs_from_deregi
     assert in_drain(
         dataclasses.replace(made, cause=None), TaskState(task.task_arn, "RUNNING", "STOPPED")
     )
+
+
+# -- with stop actions: a signal step leaves the task RUNNING with desired RUNNING -------------
+
+
+def test_given_operator_drain_signalled_and_still_running_when_due_then_the_plan_escalates() -> (
+    None
+):
+    on_ec2 = dataclasses.replace(
+        RUNNING, container_instance_arn="arn:aws:ecs:us-east-1:111122223333:container-instance/i"
+    )
+    signalled = dataclasses.replace(
+        OPERATOR,
+        plan=(StopAction.EXEC, StopAction.SSM_SIGNAL),
+        actions=(ActionTaken(StopAction.EXEC, NOW - 20, STARTED),),
+    )
+    exec_policy = dataclasses.replace(POLICY, stop_action=StopAction.EXEC, ssm_fallback=True)
+    facts = seen(
+        record=signalled,
+        task=on_ec2,
+        service=ServiceSnapshot(ACTIONS_INFO, exec_policy, NOW - 1),
+    )
+
+    decision = decide(facts, ALL_ON, NOW, PLENTY)
+
+    assert isinstance(decision, Stop)
+    assert decision.action is StopAction.SSM_SIGNAL
+
+
+def test_given_operator_drain_still_running_at_its_confirmation_then_unconfirmed() -> None:
+    signalled = dataclasses.replace(
+        OPERATOR,
+        status=RecordStatus.STOP_REQUESTED,
+        plan=(StopAction.EXEC,),
+        actions=(ActionTaken(StopAction.EXEC, NOW - 60, STARTED),),
+    )
+
+    closed = confirmed(signalled, RUNNING, NOW, 3600, 60.0)
+
+    assert closed.outcome is Outcome.UNCONFIRMED
