@@ -32,6 +32,10 @@ __all__ = [
 SWEEPER = "sweeper"
 #: Tolerance of the "missed stop" check once faults have cleared (wait + 2 s).
 ON_TIME_SECONDS = 2.0
+#: The same for a drain whose first step is a signal (exec, ssm-signal): the functions
+#: start a signal step only with its time bound left in the run, so a due one can wait
+#: for the next scheduled run (the schedule's period, ``rate(1 minute)``).
+SIGNAL_ON_TIME_SECONDS = ON_TIME_SECONDS + 60.0
 #: Service kinds whose drains the terminator may stop, and those with guards.
 STOPPABLE = frozenset({"plain", "min-healthy", "stagger", "both-guards", "invalid-wait"})
 GUARDED = frozenset({"min-healthy", "stagger", "both-guards"})
@@ -424,16 +428,17 @@ def _judge_drains(
         deadline = task.drain_started_at + record.wait_seconds(task.service)
         late = None if first is None else first - deadline
         signal_first = record.stop_action(task.service) in {"exec", "ssm-signal"}
+        on_time = SIGNAL_ON_TIME_SECONDS if signal_first else ON_TIME_SECONDS
         if late is None and signal_first and deadline < strict_after:
             result.signal_left_to_ecs_under_faults += 1
             result.details.append(f"{task.id[:8]} ({kind}) left to ECS: its signal step failed")
         elif late is None:
             result.missed_stops += 1
             result.details.append(f"missed: {task.id[:8]} ({kind}) left to ECS")
-        elif late > ON_TIME_SECONDS and deadline >= strict_after:
+        elif late > on_time and deadline >= strict_after:
             result.missed_stops += 1
-            result.details.append(f"missed: {task.id[:8]} {late:.1f}s late")
-        elif late > ON_TIME_SECONDS:
+            result.details.append(f"missed: {task.id[:8]} ({kind}) {late:.1f}s late")
+        elif late > on_time:
             result.late_under_faults += 1
             result.max_lateness_under_faults = max(result.max_lateness_under_faults, late)
 
