@@ -122,7 +122,9 @@ resource "aws_ecs_task_definition" "ec2" {
       cpu                    = 128
       memory                 = 128
       readonlyRootFilesystem = false # the image writes its cache and pid file; see fargate.tf
-      portMappings           = [{ containerPort = local.port, hostPort = 0, protocol = "tcp" }]
+      # nginx on 8080 as PID 1 (exec): SIGTERM makes it exit, and the task stops with it.
+      command      = ["/bin/sh", "-c", "echo 'server { listen ${local.port}; location / { return 200 ok; } }' > /etc/nginx/conf.d/default.conf && exec nginx -g 'daemon off;'"]
+      portMappings = [{ containerPort = local.port, hostPort = 0, protocol = "tcp" }]
       logConfiguration = {
         logDriver = "awslogs"
         options = {

@@ -46,7 +46,9 @@ resource "aws_ecs_task_definition" "fargate" {
       # ECS Exec needs a writable root file system: the SSM agent it runs in the
       # container writes there (ECS Exec considerations).
       readonlyRootFilesystem = false
-      portMappings           = [{ containerPort = local.port, protocol = "tcp" }]
+      # nginx on 8080 as PID 1 (exec): SIGTERM makes it exit, and the task stops with it.
+      command      = ["/bin/sh", "-c", "echo 'server { listen ${local.port}; location / { return 200 ok; } }' > /etc/nginx/conf.d/default.conf && exec nginx -g 'daemon off;'"]
+      portMappings = [{ containerPort = local.port, protocol = "tcp" }]
       logConfiguration = {
         logDriver = "awslogs"
         options = {

@@ -7,7 +7,7 @@
 # destroys it (see README.md).
 
 locals {
-  port           = 80
+  port           = 8080
   container_name = "app"
   # Bridge networking on the container instance: ECS picks a host port per task.
   dynamic_ports = { from = 32768, to = 65535 }

@@ -2,8 +2,14 @@
 # than everything else here): the tasks and the container instance reach ECR Public, ECS,
 # SSM and the ECS Exec endpoints through the internet gateway with public IPv4 addresses.
 
+# The region's first two zones, by name: the set never grows when AWS adds a zone.
 data "aws_availability_zones" "available" {
   state = "available"
+
+  filter {
+    name   = "zone-name"
+    values = ["${var.region}a", "${var.region}b"]
+  }
 }
 
 resource "aws_vpc" "this" {

@@ -43,5 +43,5 @@ output "tag_prefix" {
 
 output "sweeper_log_group" {
   description = "Log group of the sweeper: each stop step it took, with its outcome."
-  value       = module.drain_terminator.log_group_names["sweeper"]
+  value       = module.drain_terminator.functions["sweeper"].log_group_name
 }

@@ -94,7 +94,7 @@ variable "ec2_ami_id" {
 
 variable "image" {
   type        = string
-  description = "The services' container image: a small public image whose PID 1 stops on SIGTERM and that has /bin/sh and kill (the exec action runs kill -TERM 1 in it)."
+  description = "The services' container image: nginx (the container's command writes its configuration), or any image with /bin/sh and kill (the exec action runs kill -TERM 1 in it) whose server listens on 8080 and exits on SIGTERM as PID 1."
   default     = "public.ecr.aws/docker/library/nginx:1.27-alpine"
 
   validation {
