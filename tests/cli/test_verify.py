@@ -330,9 +330,9 @@ def test_given_an_action_when_verify_then_the_service_is_tagged_with_it_before_t
     calls: list[tuple[str, dict[str, Any]]] = []
 
     def record(call: AwsCall) -> Reply | None:
-        if call.service == "ecs" and call.attempt == 1:
-            if call.operation in {"TagResource", "UpdateService"}:
-                calls.append((call.operation, dict(call.params)))
+        recorded = {"TagResource", "UpdateService"}
+        if call.service == "ecs" and call.attempt == 1 and call.operation in recorded:
+            calls.append((call.operation, dict(call.params)))
         return None
 
     run = run_verify([*VERIFY, "--yes", "--json", "--action", "stop-task"], hooks=[record])
