@@ -391,3 +391,9 @@ def test_given_a_stop_action_call_when_evaluated_then_its_resources_and_conditio
 
     assert checked == pairs
     assert (not denied) is allowed
+
+
+def test_given_no_cli_config_when_terraform_runs_then_the_users_own_is_kept() -> None:
+    terraform = Terraform(Path("terraform"), None, {"TF_CLI_CONFIG_FILE": "/home/me/.tfrc"})
+
+    assert terraform.env()["TF_CLI_CONFIG_FILE"] == "/home/me/.tfrc"
