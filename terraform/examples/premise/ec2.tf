@@ -79,6 +79,7 @@ resource "aws_vpc_security_group_egress_rule" "instance_https" {
 
 resource "aws_instance" "container_instance" {
   #checkov:skip=CKV_AWS_88:Public subnets and no NAT gateway keep the stack cheap: the ECS and SSM agents reach AWS through a public address; no inbound rule admits anything but the NLB.
+  #checkov:skip=CKV_AWS_126:Detailed (1-minute) monitoring bills per metric and the measurement reads none.
   count = var.ec2_variant ? 1 : 0
 
   ami                         = coalesce(var.ec2_ami_id, try(nonsensitive(data.aws_ssm_parameter.ecs_ami[0].value), null))
@@ -87,7 +88,7 @@ resource "aws_instance" "container_instance" {
   associate_public_ip_address = true
   vpc_security_group_ids      = [aws_security_group.instance[0].id]
   iam_instance_profile        = aws_iam_instance_profile.instance[0].name
-  monitoring                  = true
+  monitoring                  = false
   ebs_optimized               = true
   user_data                   = "#!/bin/bash\necho ECS_CLUSTER=${aws_ecs_cluster.this.name} >> /etc/ecs/ecs.config\n"
 
@@ -99,6 +100,7 @@ resource "aws_instance" "container_instance" {
   root_block_device {
     encrypted   = true
     volume_type = "gp3"
+    volume_size = 30 # GiB: the ECS-optimized AMI's own size (AWS refuses a smaller one)
   }
 
   tags = merge(local.instance_tag, { Name = "${var.name}-container-instance" })
