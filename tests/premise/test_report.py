@@ -15,6 +15,7 @@ from tools.premise.report import (
     IGNORED,
     NO_EFFECT,
     NOT_MEASURED,
+    REFUSED,
     Row,
     advice,
     render,
@@ -128,3 +129,42 @@ def test_given_nothing_effective_when_advised_then_drains_are_left_to_ecs() -> N
 
 def test_given_stoptask_unmeasured_when_advised_then_no_conclusion() -> None:
     assert advice(_rows(stop_task=NOT_MEASURED, exec=EFFECTIVE)).startswith("no conclusion")
+
+
+def test_given_the_readme_when_read_then_its_table_is_what_the_renderer_prints() -> None:
+    """The README's illustration of the table is this renderer's output for these rows."""
+    from sim.terraform import REPO_ROOT
+
+    start = 1_765_015_452.0  # 10:04:12Z
+    rows = [
+        row_from_verdict("stop-task", "drain-premise-fargate", _at(start, None)),
+        row_from_verdict("exec", "drain-premise-fargate", _at(start + 748, 39.0)),
+        row_from_verdict("stop-task-then-exec", "drain-premise-fargate", _at(start + 953, 59.0)),
+    ]
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("```text\naction ", 1)[1].split("```", 1)[0]
+
+    assert "action " + block.rstrip("\n") == render(rows).split("\n\n", 1)[0].rstrip("\n")
+
+
+def _at(drain: float, measured: float | None) -> Verdict:
+    kind = SHORTENED if measured is not None else NOT_SHORTENED
+    return Verdict(
+        kind,
+        "",
+        drain_started_at=drain,
+        stopping_at=None if measured is None else drain + measured,
+        measured_seconds=measured,
+        deregistration_delay=600,
+    )
+
+
+def test_given_exec_refused_and_ssm_effective_when_advised_then_ssm_signal() -> None:
+    refused = row_from_verdict(
+        "exec", "web", _verdict(NOT_SHORTENED, None), steps=("exec:PREREQUISITE_MISSING",)
+    )
+    rows = [Row("stop-task", "web", IGNORED), refused, Row("ssm-signal", "web-ec2", EFFECTIVE)]
+
+    assert refused.verdict == REFUSED
+    assert refused.detail.endswith("Steps: exec:PREREQUISITE_MISSING.")
+    assert advice(rows).startswith("choose ssm-signal on EC2")

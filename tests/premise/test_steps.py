@@ -3,7 +3,7 @@ table, and the destroy on every path (failure, Ctrl-C) unless --keep."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pytest
 
@@ -76,6 +76,12 @@ class FakeAccount:
     answers: dict[str, Verdict | BaseException]
     settle_error: dict[str, BaseException] = field(default_factory=dict)
     calls: list[tuple[str, ...]] = field(default_factory=list)
+    #: The ledger's stop steps by task ARN, and the step that stopped it.
+    records: dict[str, tuple[tuple[str, ...], str | None]] = field(default_factory=dict)
+
+    def steps(self, table: str, task_arn: str) -> tuple[tuple[str, ...], str | None]:
+        self.calls.append(("steps", task_arn, table))
+        return self.records.get(task_arn, ((), None))
 
     def wait_settled(self, cluster: str, service: str, timeout: float) -> None:
         self.calls.append(("settle", service, str(timeout)))
@@ -259,3 +265,27 @@ def test_given_the_destroy_fails_or_is_interrupted_when_run_then_the_command_to_
 
     assert result == code
     assert terminal.said[-1].endswith(f"finish it with: {stack.destroy_hint}")
+
+
+def test_given_the_ledgers_steps_when_run_then_the_table_names_the_step_that_stopped_the_task() -> (
+    None
+):
+    escalated = replace(_shortened(52.0), task_arn="arn:task/escalated")
+    refused = replace(IGNORED_VERDICT, task_arn="arn:task/refused")
+    account = FakeAccount(
+        {**IGNORED_WORLD, "exec": refused, "stop-task-then-exec": escalated},
+        records={
+            "arn:task/escalated": (("stop-task:SENT", "exec:SIGNALLED"), "exec"),
+            "arn:task/refused": (("exec:PREREQUISITE_MISSING",), None),
+        },
+    )
+
+    code, terminal = _run(FakeStack(_outputs(ec2=True)), account)
+
+    assert code == 0
+    assert ("steps", "arn:task/escalated", "drain-premise-terminator-ledger") in account.calls
+    table = terminal.shown[0].splitlines()
+    assert table[2].endswith("refused")
+    assert table[3].endswith("effective (exec)")
+    assert "Steps: stop-task:SENT, exec:SIGNALLED." in terminal.shown[0]
+    assert terminal.shown[2].startswith("choose stop-task-then-exec")

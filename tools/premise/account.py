@@ -70,6 +70,15 @@ class AwsAccount:
                 said = True
             self._clock.sleep(self._poll)
 
+    def steps(self, table: str, task_arn: str) -> tuple[tuple[str, ...], str | None]:
+        """The stop steps the ledger recorded for the task (``action:outcome``) and the
+        one that stopped it, if the terminator did."""
+        record = LedgerReader(table, self._access).get(task_arn)
+        if record is None:
+            return (), None
+        steps = tuple(f"{step.action}:{step.outcome}" for step in record.actions)
+        return steps, (str(record.stopped_by) if record.stopped_by else None)
+
     def measure(
         self,
         cluster: str,

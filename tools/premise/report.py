@@ -19,6 +19,7 @@ __all__ = [
     "IGNORED",
     "NOT_MEASURED",
     "NO_EFFECT",
+    "REFUSED",
     "Row",
     "advice",
     "render",
@@ -38,6 +39,7 @@ HEADERS = (
 EFFECTIVE = "effective"  # the action ended the drain early
 IGNORED = "ignored"  # StopTask accepted, the task kept draining
 NO_EFFECT = "no effect"  # a signal action sent, the task kept draining
+REFUSED = "refused"  # a signal step failed (e.g. ECS refused Exec on a stopping task)
 INCONCLUSIVE = "inconclusive"  # the terminator did not act on the drain
 TIMEOUT = "timeout"
 NOT_MEASURED = "not measured"  # verify refused, or the service never settled
@@ -55,6 +57,8 @@ class Row:
     deregistration_delay: int | None = None
     saved_seconds: float | None = None
     detail: str = ""
+    #: The stop steps the ledger recorded for the task, ``action:outcome`` in order.
+    steps: tuple[str, ...] = ()
 
     def cells(self) -> tuple[str, ...]:
         """The row as the table's cells."""
@@ -80,24 +84,42 @@ def _clock(epoch: float | None) -> str:
     return datetime.fromtimestamp(epoch, tz=UTC).strftime("%H:%M:%SZ")
 
 
-def row_from_verdict(action: str, service: str, verdict: Verdict) -> Row:
-    """verify's measurement in the table's words (saved: the delay minus the drain)."""
+#: ``ActionTaken.outcome`` values after which the signal may have reached the task.
+_DELIVERED = frozenset({"STARTED", "SENT", "SIGNALLED", "UNCONFIRMED"})
+
+
+def row_from_verdict(
+    action: str,
+    service: str,
+    verdict: Verdict,
+    steps: tuple[str, ...] = (),
+    stopped_by: str | None = None,
+) -> Row:
+    """verify's measurement in the table's words (saved: the delay minus the drain).
+
+    ``steps`` (``action:outcome``) and ``stopped_by`` come from the task's ledger record:
+    a step that was not delivered makes "no effect" "refused", and a plan of several steps
+    names the one that stopped the task.
+    """
+    refused = any(step.partition(":")[2] not in _DELIVERED for step in steps)
     if verdict.kind == SHORTENED:
         word = EFFECTIVE
+        if action == "stop-task-then-exec" and stopped_by:
+            word = f"{EFFECTIVE} ({stopped_by})"
     elif verdict.kind == NOT_SHORTENED:
-        word = IGNORED if action == "stop-task" else NO_EFFECT
+        word = IGNORED if action == "stop-task" else REFUSED if refused else NO_EFFECT
     elif verdict.kind == NOT_STOPPED_BY_TERMINATOR:
         word = INCONCLUSIVE
     else:
         word = TIMEOUT
     saved = None
     if (
-        word == EFFECTIVE
+        word.startswith(EFFECTIVE)
         and verdict.deregistration_delay is not None
         and verdict.measured_seconds is not None
     ):
         saved = verdict.deregistration_delay - verdict.measured_seconds
-    elif word in {IGNORED, NO_EFFECT}:
+    elif word in {IGNORED, NO_EFFECT, REFUSED}:
         saved = 0.0
     return Row(
         action=action,
@@ -107,7 +129,8 @@ def row_from_verdict(action: str, service: str, verdict: Verdict) -> Row:
         stopping_at=verdict.stopping_at,
         deregistration_delay=verdict.deregistration_delay,
         saved_seconds=saved,
-        detail=verdict.text,
+        detail=verdict.text + (f" Steps: {', '.join(steps)}." if steps else ""),
+        steps=steps,
     )
 
 
@@ -126,7 +149,7 @@ def render(rows: Sequence[Row]) -> str:
 
 def advice(rows: Sequence[Row]) -> str:
     """Which stop action the measurements point to (README, "Stop actions")."""
-    verdicts = {row.action: row.verdict for row in rows}
+    verdicts = {row.action: row.verdict.split(" (")[0] for row in rows}
     stop_task = verdicts.get("stop-task")
     if stop_task == EFFECTIVE:
         return (

@@ -19,6 +19,7 @@ from tools.premise.report import (
     EFFECTIVE,
     IGNORED,
     NO_EFFECT,
+    REFUSED,
     Row,
     advice,
     render,
@@ -60,6 +61,8 @@ class Account(Protocol):
     """The account the stack runs in."""
 
     def wait_settled(self, cluster: str, service: str, timeout: float) -> None: ...
+
+    def steps(self, table: str, task_arn: str) -> tuple[tuple[str, ...], str | None]: ...
 
     def measure(
         self,
@@ -103,10 +106,15 @@ def _measure_all(
                 default_wait=outputs.wait_seconds,
                 timeout=outputs.deregistration_delay + MEASURE_SLACK_SECONDS,
             )
+            steps, stopped_by = (
+                account.steps(outputs.table_name, verdict.task_arn)
+                if verdict.task_arn
+                else ((), None)
+            )
         except (NotSettled, DrainTerminatorError) as error:
             outcome.rows.append(row_not_measured(action, service, " ".join(str(error).split())))
             continue
-        outcome.rows.append(row_from_verdict(action, service, verdict))
+        outcome.rows.append(row_from_verdict(action, service, verdict, steps, stopped_by))
 
 
 def run(
@@ -146,11 +154,11 @@ def run(
         return EXIT_INCOMPLETE
     if outcome.interrupted:
         return EXIT_INTERRUPTED
-    conclusive = {EFFECTIVE, IGNORED, NO_EFFECT}
+    conclusive = {EFFECTIVE, IGNORED, NO_EFFECT, REFUSED}
     if (
         outcome.failure
         or not outcome.rows
-        or any(r.verdict not in conclusive for r in outcome.rows)
+        or any(r.verdict.split(" (")[0] not in conclusive for r in outcome.rows)
     ):
         return EXIT_INCOMPLETE
     return EXIT_OK
