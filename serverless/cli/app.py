@@ -32,6 +32,7 @@ from serverless.cli.commands import (
 from serverless.cli.context import DEFAULT_PREFIX, EXIT_ERROR, EXIT_USAGE, PROG, Context
 from serverless.domain.clock import Clock, SystemClock
 from serverless.domain.errors import DrainTerminatorError
+from serverless.domain.model import StopAction
 from serverless.settings import TABLE_NAME, TAG_PREFIX
 
 __all__ = ["main"]
@@ -264,6 +265,12 @@ def _parser() -> argparse.ArgumentParser:
         "--sidecar",
         metavar="NAME",
         help="the NLB sidecar's container name, if it carries none of its documented marks",
+    )
+    p.add_argument(
+        "--action",
+        choices=[action.value for action in StopAction],
+        help="measure this stop action: set the service's <prefix>stop-action tag to it "
+        "before deploying (default: measure StopTask, tags unchanged)",
     )
     p.add_argument(
         "--timeout",

@@ -353,6 +353,7 @@ def cmd_verify(args: argparse.Namespace, ctx: Context) -> int:
         confirm_seconds=args.confirm_after,
         sidecar=args.sidecar,
         assess=lambda view, policy: assess_service(access, ServiceAdmin(access), view, policy),
+        action=args.action,
     )
     force = not args.wait_natural
     plan = verifier.plan(args.cluster, args.service, force=force)
@@ -364,6 +365,7 @@ def cmd_verify(args: argparse.Namespace, ctx: Context) -> int:
         )
         if not _confirm(ctx, question):
             return _declined(args, ctx)
+    verifier.choose_action(plan)
     verdict = verifier.run(plan, force=force, timeout=args.timeout)
     if args.json:
         prerequisites = plan.prerequisites.as_dict() if plan.prerequisites else None
