@@ -3,8 +3,9 @@ terraform {
 
   required_providers {
     aws = {
-      source  = "hashicorp/aws"
-      version = ">= 5.76.0, < 6.0.0"
+      source = "hashicorp/aws"
+      # Same range as the module: nothing here changed in 6.0 (the region is read from `id`).
+      version = ">= 5.76.0, < 7.0.0"
     }
   }
 }
