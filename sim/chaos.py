@@ -60,6 +60,28 @@ __all__ = [
 ]
 
 SWEEPER = "sweeper"
+#: How each service drains, mixed into the same worlds (drawn from a stream of its own, so
+#: the services, tags and operators of a seed stay as they were): the rolling update, and
+#: every other way ECS drains or stops service tasks (the demo's scenarios of those names).
+SHAPES: tuple[tuple[str, float], ...] = (
+    ("rolling", 0.48),
+    ("blue-green", 0.06),
+    ("codedeploy", 0.06),
+    ("external-task-sets", 0.06),
+    ("instance-drain", 0.08),
+    ("spot-interruption", 0.06),
+    ("no-target-group", 0.06),
+    ("unhealthy-replacement", 0.07),
+    ("lost-events", 0.07),
+)
+#: Shapes that only exist on one launch type (the others fall back to rolling).
+_FARGATE_ONLY = frozenset({"blue-green", "codedeploy", "external-task-sets", "spot-interruption"})
+_EC2_ONLY = frozenset({"instance-drain"})
+#: Operators' changes a shape cannot take: no group to delete, or a group that task sets or
+#: blue/green deployments move traffic away from (its deletion is not a guard question).
+_NO_GROUP_DELETION = frozenset(
+    {"no-target-group", "blue-green", "codedeploy", "external-task-sets"}
+)
 KINDS: tuple[tuple[str, float], ...] = (
     ("plain", 0.38),
     ("min-healthy", 0.12),
@@ -75,13 +97,54 @@ KINDS: tuple[tuple[str, float], ...] = (
 # -- scenario ---------------------------------------------------------------------------
 
 
-def _pick(rng: random.Random) -> str:
+def _pick(rng: random.Random, table: tuple[tuple[str, float], ...] = ()) -> str:
+    table = table or KINDS
     roll, total = rng.random(), 0.0
-    for kind, weight in KINDS:
+    for kind, weight in table:
         total += weight
         if roll < total:
             return kind
-    return KINDS[0][0]
+    return table[0][0]
+
+
+def _shaped(
+    spec: ServiceSpec, shape: str, deploy_at: float, rng: random.Random
+) -> tuple[ServiceSpec, list[Action]]:
+    """``spec`` drained the way ``shape`` says, and the actions that make ECS do it."""
+    delay = spec.target_groups[0].deregistration_delay
+    two = tuple(
+        TargetGroupSpec(f"{spec.target_groups[0].name}{side}", port=80, deregistration_delay=delay)
+        for side in ("b", "g")
+    )
+    actions = [Action(at=deploy_at, service=spec.name)]
+    if shape == "blue-green":
+        spec = replace(spec, strategy="BLUE_GREEN", target_groups=two)
+    elif shape == "codedeploy":
+        spec = replace(spec, controller="CODE_DEPLOY", target_groups=two)
+    elif shape == "external-task-sets":
+        spec = replace(spec, controller="EXTERNAL", target_groups=two)
+    elif shape == "no-target-group":
+        spec = replace(spec, target_groups=())
+    elif shape == "lost-events":
+        # A delay as long as users complain of (containers-roadmap #2171), so that the
+        # backstop's round (10 minutes) finds a lost drain before ECS ends it.
+        groups = tuple(replace(g, deregistration_delay=1800) for g in spec.target_groups)
+        spec = replace(spec, target_groups=groups)
+    elif shape == "spot-interruption":
+        spec = replace(spec, spot=True)
+        at = round(deploy_at + rng.uniform(-20.0, 200.0), 1)
+        actions.append(
+            Action(at=at, service=spec.name, kind="spot-interruption", count=rng.randint(1, 2))
+        )
+    elif shape == "instance-drain":
+        at = round(deploy_at + rng.uniform(-20.0, 200.0), 1)
+        actions.append(Action(at=at, service=spec.name, kind="drain-instance"))
+        spec = replace(spec, old_arn_tasks=rng.randint(0, spec.desired_count))
+    elif shape == "unhealthy-replacement":
+        spec = replace(spec, never_healthy=(spec.desired_count,))
+        at = round(deploy_at + rng.uniform(-20.0, 100.0), 1)
+        actions.append(Action(at=at, service=spec.name, kind="fail-health-checks"))
+    return spec, actions
 
 
 def _tags(kind: str, wait: int, rng: random.Random) -> tuple[tuple[str, str], ...]:
@@ -137,7 +200,9 @@ def chaos_scenario(config: ChaosConfig) -> tuple[Scenario, dict[str, str]]:
         return scenario, {s.name: "plain" for s in scenario.services}
     rng = random.Random(f"chaos-scenario:{config.seed}")
     operators = random.Random(f"chaos-operators:{config.seed}")
+    shapes = random.Random(f"chaos-shapes:{config.seed}")
     services, actions, kinds = [], [], {}
+    lost: list[str] = []
     for index in range(config.services):
         kind = _pick(rng)
         name = f"svc{index:02d}-{kind}"
@@ -147,24 +212,31 @@ def chaos_scenario(config: ChaosConfig) -> tuple[Scenario, dict[str, str]]:
         if rng.random() < 0.2:
             delays.append(rng.choice([300, 600]))
         ec2 = rng.random() < 0.3
-        services.append(
-            ServiceSpec(
-                name=name,
-                desired_count=rng.randint(2, 8),
-                launch_type="EC2" if ec2 else "FARGATE",
-                min_healthy_percent=50 if ec2 else 100,
-                max_percent=100 if ec2 else 200,
-                target_groups=tuple(
-                    TargetGroupSpec(f"tg{index:02d}{n}", port=80 + n, deregistration_delay=d)
-                    for n, d in enumerate(delays)
-                ),
-                tags=_tags(kind, wait, rng),
-            )
+        spec = ServiceSpec(
+            name=name,
+            desired_count=rng.randint(2, 8),
+            launch_type="EC2" if ec2 else "FARGATE",
+            min_healthy_percent=50 if ec2 else 100,
+            max_percent=100 if ec2 else 200,
+            target_groups=tuple(
+                TargetGroupSpec(f"tg{index:02d}{n}", port=80 + n, deregistration_delay=d)
+                for n, d in enumerate(delays)
+            ),
+            tags=_tags(kind, wait, rng),
         )
         deploy_at = round(rng.uniform(30.0, 600.0), 1)
-        actions.append(Action(at=deploy_at, service=name))
+        shape = _pick(shapes, SHAPES)
+        if (shape in _FARGATE_ONLY and ec2) or (shape in _EC2_ONLY and not ec2):
+            shape = "rolling"
+        spec, made = _shaped(spec, shape, deploy_at, shapes)
+        services.append(spec)
+        actions.extend(made)
+        if shape == "lost-events":
+            lost.append(name)
         if kind != "not-opted-in" and operators.random() < config.operator_rate:
             what = operators.choice(OPERATOR_ACTIONS)
+            if what == "target-group-deleted" and shape in _NO_GROUP_DELETION:
+                what = "opt-out"
             at = round(deploy_at + operators.uniform(40.0, 160.0), 1)
             actions.append(replace(_operator_action(what, at, wait, operators), service=name))
     scenario = Scenario(
@@ -172,7 +244,12 @@ def chaos_scenario(config: ChaosConfig) -> tuple[Scenario, dict[str, str]]:
         description="randomized deployments with injected faults",
         services=tuple(services),
         actions=tuple(sorted(actions, key=lambda a: a.at)),
-        delivery=Delivery(config.duplicate_rate, config.reorder_rate),
+        delivery=Delivery(
+            config.duplicate_rate,
+            config.reorder_rate,
+            lost_drain_rate=0.5 if lost else 0.0,
+            lost_services=tuple(lost),
+        ),
     )
     return scenario, kinds
 

@@ -35,7 +35,7 @@ from sim.aws.embedded import (
 )
 from sim.aws.eventbridge import EventBus, ScheduleRule
 from sim.aws.fast_moto import MotoRouter, fast_moto
-from sim.aws.infra import CLUSTER, Clients, provision
+from sim.aws.infra import CLUSTER, Clients, MotoTaskSets, provision
 from sim.aws.lambda_runtime import (
     COLD_START_SECONDS,
     Handler,
@@ -46,7 +46,7 @@ from sim.aws.lambda_runtime import (
     deployed_timeout,
 )
 from sim.aws.model_api import serve_model
-from sim.aws.operators import OPERATOR_ACTIONS, operate
+from sim.aws.operators import ECS_ACTIONS, OPERATOR_ACTIONS, operate
 from sim.engine.capture import captured_output, emf_metrics
 from sim.engine.loop import EventLoop, SimClock
 from sim.engine.observe import ObservationLog
@@ -215,7 +215,7 @@ class Simulation:
             loop, log, seed=self.seed, account=self.account, region=self.region, publish=publish
         )
         serve_model(interceptor, model)
-        scheduler = ServiceScheduler(loop, log, model)
+        scheduler = ServiceScheduler(loop, log, model, MotoTaskSets(clients))
         by_name: dict[str, Service] = {}
         for service in services:
             model.add_service(service)
@@ -287,6 +287,7 @@ class Simulation:
             tag_prefix=settings.tag_prefix if settings else TAG_PREFIX,
             sweeper_runs=schedule.fired,
             costs=cost_model,
+            lost_tasks=frozenset(bus.lost_tasks),
         )
 
     def _item_lookup(self, table: str, key: dict[str, Any]) -> dict[str, Any] | None:
@@ -360,6 +361,8 @@ class Simulation:
         if action.kind in OPERATOR_ACTIONS:
             deployment = _deployment_id(self._rng(f"operator:{service.name}:{now}"))
             operate(action, service, clients, scheduler, deployment)
+        elif action.kind in ECS_ACTIONS:
+            ECS_ACTIONS[action.kind](action, service, scheduler)
         elif action.kind == "deploy":
             clients.ecs.update_service(
                 cluster=CLUSTER,

@@ -46,6 +46,16 @@ class RunRecord:
     sweeper_runs: int
     #: Throttles, capacity units and peaks the run's calls cost (see :mod:`sim.aws.costs`).
     costs: CostModel | None = field(default=None, repr=False)
+    #: Tasks every event of whose drain was lost (``Delivery.lost_drain_rate``).
+    lost_tasks: frozenset[str] = frozenset()
+
+    def elb_calls_by_functions(self) -> int:
+        """Elastic Load Balancing calls the functions made (not the harness's set-up)."""
+        return sum(
+            1
+            for call in self.log.of_kind(Kind.AWS_CALL)
+            if call.subject.startswith("elastic-load-balancing-v2.") and call.data.get("caller")
+        )
 
     def opted_in(self, service: Service) -> bool:
         """The service's opt-in tag as deployed, read independently of the code under test.
@@ -95,6 +105,15 @@ class TaskTimeline:
     #: drained there). Later waves drain later without the terminator: ECS starts their
     #: replacements only within maximumPercent, and draining tasks count until STOPPED.
     baseline_drain_started_at: float | None = None
+    #: Why ECS stopped it (deployment, scale-in, task-set, blue-green, instance-drain,
+    #: spot-interruption, unhealthy) and whether every event of its drain was lost.
+    cause: str = ""
+    events_lost: bool = False
+
+    @property
+    def nothing_to_cut(self) -> bool:
+        """A Spot interruption or a task in no target group: no drain to shorten."""
+        return self.cause == "spot-interruption" or self.deregistration_delay == 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +194,11 @@ class Report:
         return body
 
 
+def _delay(task: Task) -> int:
+    """How long ECS alone would have kept ``task`` draining (0: nothing to cut)."""
+    return round((task.ecs_alone_at or 0.0) - (task.drain_started_at or 0.0))
+
+
 def _left_because(record: RunRecord, task: Task, wait: int) -> str | None:
     if task.stopped_by == "terminator":
         return None
@@ -182,7 +206,11 @@ def _left_because(record: RunRecord, task: Task, wait: int) -> str | None:
         return "terminator disabled"
     if not record.opted_in(task.service):
         return "service did not opt in"
-    if wait >= task.service.spec.drain_seconds:
+    if task.cause == "spot-interruption":
+        return "Spot interruption: SIGTERM already sent, no drain to cut short"
+    if not task.targets:
+        return "no load balancer: no deregistration delay to shorten"
+    if wait >= _delay(task):
         return f"wait ({wait} s) >= deregistration delay: ECS stops it first"
     if task.stopped_by is None:
         return "still draining at the end of the run"
@@ -204,7 +232,7 @@ def _timeline(record: RunRecord, task: Task, baseline_drain: float | None) -> Ta
         service=task.service.name,
         opted_in=record.opted_in(task.service),
         wait_seconds=wait,
-        deregistration_delay=task.service.spec.drain_seconds,
+        deregistration_delay=_delay(task),
         drain_started_at=task.drain_started_at,
         terminator_stop_at=stop_at,
         stop_calls=len(task.stop_requests),
@@ -217,6 +245,8 @@ def _timeline(record: RunRecord, task: Task, baseline_drain: float | None) -> Ta
         saved_seconds=round(max(0.0, saved), 3),
         left_to_ecs_because=_left_because(record, task, wait),
         baseline_drain_started_at=baseline_drain,
+        cause=task.cause,
+        events_lost=task.arn in record.lost_tasks,
     )
 
 
@@ -231,12 +261,17 @@ def _invariants(record: RunRecord, timelines: list[TaskTimeline]) -> list[Invari
         if call.at < due - _EPSILON:
             early.append(f"{task.id[:8]} at +{call.at - (task.drain_started_at or call.at):.1f}s")
     tolerance = record.scenario.stop_tolerance_seconds
-    late = []
+    late, lost_late = [], []
     for line in timelines:
         if (
             not (record.terminator and line.opted_in)
             or line.wait_seconds >= line.deregistration_delay
         ):
+            continue
+        if line.events_lost:
+            # Only the backstop can find it: stopped early (before ECS alone) is the bar.
+            if line.stopped_by != "terminator":
+                lost_late.append(line.task_id[:8])
             continue
         due = line.drain_started_at + line.wait_seconds + tolerance
         if line.stopped_by != "terminator" or (line.terminator_stop_at or 0) > due + _EPSILON:
@@ -247,6 +282,62 @@ def _invariants(record: RunRecord, timelines: list[TaskTimeline]) -> list[Invari
         for inv in fn.invocations
         if inv.outcome in {"error", "timeout"}
     ]
+    return _basic(record, early, untagged, late, failed, tolerance) + _per_cause(
+        record, timelines, lost_late
+    )
+
+
+def _per_cause(
+    record: RunRecord, timelines: list[TaskTimeline], lost_late: list[str]
+) -> list[Invariant]:
+    """The invariants of the stop causes a run has (none for a plain rolling update)."""
+    checks = []
+    uncut = [t for t in timelines if t.nothing_to_cut]
+    if uncut:
+        stopped = [t.task_id[:8] for t in uncut if t.terminator_stop_at is not None]
+        checks.append(
+            Invariant(
+                "no StopTask without a drain",
+                not stopped,
+                "no StopTask on a Spot-interrupted task or one in no target group"
+                if not stopped
+                else "stopped: " + ", ".join(stopped),
+            )
+        )
+    if record.services and not any(s.target_groups for s in record.services):
+        calls = record.elb_calls_by_functions()
+        checks.append(
+            Invariant(
+                "no ELB call without a load balancer",
+                not calls,
+                "the functions made no Elastic Load Balancing call"
+                if not calls
+                else f"{calls} Elastic Load Balancing call(s)",
+            )
+        )
+    lost = [t for t in timelines if t.events_lost]
+    if lost and record.terminator:
+        checks.append(
+            Invariant(
+                "lost drains stopped early",
+                not lost_late,
+                f"{len(lost)} drain(s) whose every event was lost: each found and stopped by "
+                "the terminator after drain start + wait, before ECS alone"
+                if not lost_late
+                else "left to ECS: " + ", ".join(lost_late),
+            )
+        )
+    return checks
+
+
+def _basic(
+    record: RunRecord,
+    early: list[str],
+    untagged: list[str],
+    late: list[str],
+    failed: list[str],
+    tolerance: float,
+) -> list[Invariant]:
     return [
         Invariant(
             "no task stopped early",

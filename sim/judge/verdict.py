@@ -102,6 +102,13 @@ class ChaosResult:
     sweeper_runs_failed: int = 0
     operator_actions: int = 0
     burst_drains: int = 0
+    #: Drains per stop cause (deployment, scale-in, blue-green, task-set, instance-drain,
+    #: spot-interruption, unhealthy); drains in no target group; drains whose every event
+    #: was lost, and how many of those the terminator stopped (found by its backstop).
+    drains_by_cause: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    drains_without_target_group: int = 0
+    lost_drains: int = 0
+    lost_drains_stopped: int = 0
     faults_injected: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     sweeper_kills: int = 0
     sweeper_overlaps: int = 0
@@ -127,6 +134,7 @@ class ChaosResult:
         """JSON-friendly form."""
         data: dict[str, object] = {f.name: getattr(self, f.name) for f in fields(self)}
         data["faults_injected"] = dict(self.faults_injected)
+        data["drains_by_cause"] = dict(self.drains_by_cause)
         data["details"] = list(self.details)
         data["ok"] = self.ok
         return data
@@ -215,6 +223,17 @@ def _raced_ecs(task: Task, obs: Observation, config: ChaosConfig) -> bool:
     return obs.at - began <= window
 
 
+def _nothing_to_cut(task: Task) -> bool:
+    """A Spot interruption, or a task in no target group: no drain to shorten."""
+    return task.cause == "spot-interruption" or not task.targets
+
+
+def _initial_serving(task: Task) -> list[str]:
+    spec = task.service.spec
+    groups = [g.spec.name for g in task.service.target_groups]
+    return groups[:1] if spec.task_sets or spec.blue_green else groups
+
+
 def _judge_stops(
     record: RunRecord,
     kinds: dict[str, str],
@@ -225,9 +244,15 @@ def _judge_stops(
     """Premature, forbidden, repeated and under-min-healthy stops; returns our stop times."""
     ours: dict[str, list[float]] = defaultdict(list)
     states: dict[tuple[str, str], str] = {}
+    #: The groups each service's listener forwards to (blue/green and task sets move it):
+    #: the ones a min-healthy guard must count.
+    serving: dict[str, list[str]] = {}
     for obs in record.log:
         if obs.kind == Kind.TARGET_STATE:
             states[(str(obs.data["target_group"]), obs.subject)] = str(obs.data["state"])
+            continue
+        if obs.kind == Kind.SERVING:
+            serving[str(obs.data["service"])] = list(obs.data["target_groups"])
             continue
         if obs.kind != Kind.ECS_STOP_TASK or not str(obs.data["reason"]).startswith(
             TERMINATOR_REASON
@@ -250,12 +275,14 @@ def _judge_stops(
         if kind not in STOPPABLE or not obs.data["draining"]:
             result.forbidden_stops += 1
             result.details.append(f"forbidden stop of {task.id[:8]} ({kind}, {obs.data})")
+        elif _nothing_to_cut(task):
+            result.forbidden_stops += 1
+            result.details.append(f"stop of {task.id[:8]} with no drain to cut ({task.cause})")
         percent = dict(task.service.spec.tags).get(f"{TAG_PREFIX}min-healthy-percent")
         if percent is None:
             continue
         need = math.ceil(int(percent) * task.service.desired_count / 100)
-        for group in task.service.target_groups:
-            name = group.spec.name
+        for name in serving.get(task.service.name) or _initial_serving(task):
             count = sum(1 for (tg, _), st in states.items() if tg == name and st == "healthy")
             if count < need:
                 result.min_healthy_violations += 1
@@ -304,13 +331,26 @@ def _judge_drains(
         if task.drain_started_at is None:
             continue
         result.drains += 1
+        result.drains_by_cause[task.cause or "other"] += 1
         kind = kinds[task.service.name]
+        lost = task.arn in record.lost_tasks
+        result.lost_drains += lost
+        if _nothing_to_cut(task):
+            result.drains_without_target_group += not task.targets
+            continue  # judged by _judge_stops: never stopped
         if kind not in STOPPABLE:
             continue
         result.eligible_drains += 1
         first = ours[task.arn][0] if ours.get(task.arn) else None
         result.stopped_by_terminator += first is not None
         if task.service.name in operators:
+            continue
+        if lost and kind not in GUARDED:
+            # Only the backstop can find it (within its round): stopped early is the bar.
+            result.lost_drains_stopped += first is not None
+            if first is None:
+                result.missed_stops += 1
+                result.details.append(f"missed: lost drain {task.id[:8]} ({kind}) left to ECS")
             continue
         if kind in GUARDED:
             result.guarded_left_to_ecs += first is None
@@ -358,7 +398,7 @@ def aggregate(results: Iterable[ChaosResult]) -> ChaosResult:
             "stagger_violations", "min_healthy_violations", "guarded_left_to_ecs",
             "sweeper_kills", "sweeper_overlaps", "handler_errors", "stops_after_opt_out",
             "stops_before_raised_wait", "sweeper_runs_failed", "operator_actions",
-            "burst_drains",
+            "burst_drains", "drains_without_target_group", "lost_drains", "lost_drains_stopped",
         ):  # fmt: skip
             setattr(total, name, getattr(total, name) + getattr(r, name))
         total.max_lateness_under_faults = max(
@@ -366,6 +406,8 @@ def aggregate(results: Iterable[ChaosResult]) -> ChaosResult:
         )
         for name, count in r.faults_injected.items():
             total.faults_injected[name] += count
+        for name, count in r.drains_by_cause.items():
+            total.drains_by_cause[name] += count
         total.details.extend(r.details)
     return total
 
@@ -379,6 +421,11 @@ def format_result(result: ChaosResult) -> str:
         f"{result.eligible_drains} of opted-in services, "
         f"{result.stopped_by_terminator} stopped early by the terminator; "
         f"{result.operator_actions} operator actions mid-drain",
+        "  drains by cause: "
+        + ", ".join(f"{k} {v}" for k, v in sorted(result.drains_by_cause.items()))
+        + f"; in no target group {result.drains_without_target_group}; every event lost "
+        f"{result.lost_drains} (of them stopped early through the backstop "
+        f"{result.lost_drains_stopped})",
         f"  faults injected: {faults}; sweeper invocations killed {result.sweeper_kills}, "
         f"overlapping sweeper runs {result.sweeper_overlaps}",
         f"  premature stops (before drain start + wait):         {result.premature_stops}",
