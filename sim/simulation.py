@@ -52,7 +52,7 @@ from sim.engine.loop import EventLoop, SimClock
 from sim.engine.observe import ObservationLog
 from sim.judge.report import Report, RunRecord, build_report
 from sim.scenarios import TAG_PREFIX, Action, Delivery, Scenario
-from sim.terraform import rule_pattern, schedule_expression
+from sim.terraform import BackstopSchedule, backstop_schedule, rule_pattern, schedule_expression
 
 __all__ = ["DEFAULT_START", "Simulation"]
 
@@ -103,6 +103,12 @@ class Simulation:
             if sweeper_concurrency == "module"
             else sweeper_concurrency
         )
+        #: The backstop the module deploys (terraform/backstop.tf; None: none). Its runs
+        #: start the sweeper function with the rule's input, in a slot the module reserves
+        #: for them on top of the sweeps' (functions.tf).
+        self.backstop = _backstop()
+        if sweeper_concurrency == "module" and self.sweeper_concurrency is not None:
+            self.sweeper_concurrency += 1 if self.backstop is not None else 0
         self.schedule_jitter_seconds = schedule_jitter_seconds
         #: Answer through :func:`sim.aws.fast_moto.fast_moto` (False: moto's own path, which the
         #: tests compare it with).
@@ -233,6 +239,7 @@ class Simulation:
             jitter_seconds=self.schedule_jitter_seconds,
         )
         functions: list[LambdaFunction] = []
+        schedules = [schedule]
         settings = None
         if handlers is not None:
             settings = self._settings()
@@ -248,6 +255,20 @@ class Simulation:
             bus.targets.append(functions[0].invoke_async)
             schedule.targets.append(functions[1].invoke_async)
             schedule.start()
+            if self.backstop is not None:
+                backstop = ScheduleRule(
+                    loop,
+                    expression=self.backstop.expression,
+                    rng=self._rng("backstop-schedule"),
+                    account=self.account,
+                    region=self.region,
+                    rule_name="ecs-drain-terminator-backstop",
+                    jitter_seconds=self.schedule_jitter_seconds,
+                    payload=dict(self.backstop.payload),
+                )
+                backstop.targets.append(functions[1].invoke_async)
+                backstop.start()
+                schedules.append(backstop)
 
         progress = _Progress(loop, scenario, services)
         scheduler.on_complete.append(progress.check_done)
@@ -261,7 +282,8 @@ class Simulation:
         with captured_output() as sink, virtual_retry_sleep(loop):
             loop.run(stop=progress.finished, until=limit)
             completed = progress.done_at is not None
-            schedule.stop()
+            for rule in schedules:
+                rule.stop()
             # Let in-flight invocations and ECS timers finish (bounded: nothing new starts).
             loop.run(
                 until=loop.now
@@ -401,6 +423,10 @@ class Simulation:
         def on_first_use(name: str) -> OnFirstUse:
             return OnFirstUse(functools.partial(client, interceptor, name, self.region))
 
+        # The backstop lists opted-in services through the Resource Groups Tagging API.
+        extra = (
+            {} if self.backstop is None else {"tagging": on_first_use("resourcegroupstaggingapi")}
+        )
         ports = ports_from_clients(
             settings,
             dynamodb=on_first_use("dynamodb"),
@@ -408,6 +434,7 @@ class Simulation:
             elbv2=on_first_use("elbv2"),
             lambda_=on_first_use("lambda"),
             concurrency=LoopConcurrency(loop),
+            **extra,
         )
         return bootstrap(settings, clock=SimClock(loop), ports=ports)
 
@@ -430,6 +457,12 @@ class _Progress:
 
     def finished(self) -> bool:
         return self.done_at is not None and self.loop.now >= self.done_at
+
+
+@functools.cache
+def _backstop() -> BackstopSchedule | None:
+    """The module's backstop rule, read once per process."""
+    return backstop_schedule()
 
 
 def _deployment_id(rng: random.Random) -> str:

@@ -170,6 +170,7 @@ class ScheduleRule:
         region: str,
         rule_name: str,
         jitter_seconds: float | None = None,
+        payload: dict[str, Any] | None = None,
     ) -> None:
         self.loop = loop
         self.period = rate_seconds(expression)
@@ -184,6 +185,9 @@ class ScheduleRule:
         self._handle: Handle | None = None
         self._period_start = 0.0
         self.fired = 0
+        #: A target's constant input (``input`` of aws_cloudwatch_event_target), handed
+        #: to the targets instead of the Scheduled Event.
+        self.payload = payload
 
     def start(self) -> None:
         """Fire from the current period on (the rule existed before the simulation began)."""
@@ -217,7 +221,8 @@ class ScheduleRule:
             "resources": [self.rule_arn],
             "detail": {},
         }
+        body = event if self.payload is None else self.payload
         for target in self.targets:
-            target(json.loads(json.dumps(event)))
+            target(json.loads(json.dumps(body)))
         self._period_start += self.period
         self._arm()
