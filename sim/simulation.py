@@ -105,10 +105,8 @@ class Simulation:
         )
         #: The backstop the module deploys (terraform/backstop.tf; None: none). Its runs
         #: start the sweeper function with the rule's input, in a slot the module reserves
-        #: for them on top of the sweeps' (functions.tf).
+        #: for them on top of the sweeps' (functions.tf; see deployed_reserved_concurrency).
         self.backstop = _backstop()
-        if sweeper_concurrency == "module" and self.sweeper_concurrency is not None:
-            self.sweeper_concurrency += 1 if self.backstop is not None else 0
         self.schedule_jitter_seconds = schedule_jitter_seconds
         #: Answer through :func:`sim.aws.fast_moto.fast_moto` (False: moto's own path, which the
         #: tests compare it with).

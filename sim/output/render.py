@@ -158,8 +158,15 @@ def render_text(report: Report, *, logs: bool = False) -> str:
         f"  stopped early          {summary.stopped_early}",
         f"  seconds saved          {summary.saved_seconds_total:.0f} s in total, "
         f"{summary.saved_seconds_per_task:.0f} s per task stopped early",
-        f"  deployment duration    {duration_text(summary.deployment_seconds)} with the terminator",
-        *_baseline_lines(report),
+        *(
+            [
+                f"  deployment duration    {duration_text(summary.deployment_seconds)} "
+                "with the terminator",
+                *_baseline_lines(report),
+            ]
+            if summary.deployment_seconds_by_service
+            else ["  deployment duration    no deployment in this scenario"]
+        ),
         "  left to ECS            "
         + ("none" if not reasons else "; ".join(f"{n} x {k}" for k, n in reasons.items())),
         f"  events                 {events.get('emitted', 0)} emitted, "
