@@ -5,11 +5,13 @@ from __future__ import annotations
 import itertools
 import random
 import re
+import uuid
 from functools import partial
 from typing import Any
 
 import pytest
 
+from sim.aws.ecs.events import task_event
 from sim.aws.eventbridge import EventBus, ScheduleRule, rate_seconds
 from sim.engine.loop import EventLoop
 from sim.engine.observe import Kind, ObservationLog
@@ -238,3 +240,58 @@ def test_given_a_matched_event_when_delivered_then_the_log_records_it(world: Mod
 
     kinds = [o.kind for o in bus.log]
     assert kinds == [Kind.EVENT_EMITTED, Kind.EVENT_DELIVERED]
+
+
+def test_given_lost_drains_when_their_events_come_then_every_one_of_them_is_dropped(
+    world: ModelWorld,
+) -> None:
+    bus = EventBus(
+        world.loop,
+        world.log,
+        pattern_json=rule_pattern(),
+        delivery=Delivery(lost_drain_rate=0.5),
+        rng=random.Random(3),
+    )
+    delivered: list[dict[str, Any]] = []
+    bus.targets.append(delivered.append)
+    world.model._publish = lambda task: bus.put(  # type: ignore[method-assign]
+        task_event(task, event_id=uuid.uuid4(), at=world.loop.now)
+    )
+    service = world.add(ServiceSpec("web", desired_count=8, max_percent=200))
+    world.deploy(service)
+
+    world.loop.run()
+
+    drained = {t.arn for t in service.tasks if t.drain_started_at is not None}
+    reached = {e["detail"]["taskArn"] for e in delivered}
+    assert bus.lost_tasks, "seed 3 loses some of the 8 drains"
+    assert bus.lost_tasks < drained
+    assert not bus.lost_tasks & reached  # not one event of a lost drain arrives
+    assert drained - bus.lost_tasks <= reached  # every other drain is delivered
+    lost = [o.subject for o in world.log.of_kind(Kind.EVENT_LOST)]
+    assert set(lost) == bus.lost_tasks
+    assert bus.stats["lost"] == len(lost) > len(bus.lost_tasks)  # the STOPPED events too
+
+
+def test_given_lost_drains_limited_to_a_service_when_others_drain_then_theirs_arrive(
+    world: ModelWorld,
+) -> None:
+    bus = EventBus(
+        world.loop,
+        world.log,
+        pattern_json=rule_pattern(),
+        delivery=Delivery(lost_drain_rate=1.0, lost_services=("gone",)),
+        rng=random.Random(3),
+    )
+    world.model._publish = lambda task: bus.put(  # type: ignore[method-assign]
+        task_event(task, event_id=uuid.uuid4(), at=world.loop.now)
+    )
+    kept = world.add(ServiceSpec("kept", desired_count=2))
+    gone = world.add(ServiceSpec("gone", desired_count=2, target_groups=(TargetGroupSpec("g"),)))
+    world.deploy(kept)
+    world.deploy(gone)
+
+    world.loop.run()
+
+    assert bus.lost_tasks == {t.arn for t in gone.tasks if t.drain_started_at is not None}
+    assert not bus.lost_tasks & {t.arn for t in kept.tasks}

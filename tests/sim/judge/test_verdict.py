@@ -154,3 +154,45 @@ def test_given_a_seed_when_a_case_runs_twice_then_faults_and_verdict_are_identic
     first, second = run_case(config), run_case(config)
     assert first.to_dict() == second.to_dict()
     assert sum(first.faults_injected.values()) > 0
+
+
+def test_given_a_stop_of_a_spot_interrupted_or_unbalanced_task_when_judged_then_forbidden(
+    quiet_case: tuple[ChaosConfig, RunRecord, dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No StopTask where there is no drain to cut: a Spot interruption (SIGTERM already
+    sent) or a task in no target group, even after its wait."""
+    config, record, kinds = quiet_case
+    stopped = [
+        o
+        for o in record.log.of_kind(Kind.ECS_STOP_TASK)
+        if str(o.data["reason"]).startswith("drain-terminator")
+    ]
+    tasks = {t.arn: t for s in record.services for t in s.tasks}
+    first, second = (tasks[o.subject] for o in stopped[:2])
+    assert judge(record, kinds, config).forbidden_stops == 0
+    monkeypatch.setattr(first, "cause", "spot-interruption")
+    assert judge(record, kinds, config).forbidden_stops == 1
+    monkeypatch.setattr(second, "targets", [])
+    assert judge(record, kinds, config).forbidden_stops == 2
+
+
+def test_given_a_lost_drain_when_nothing_stopped_it_then_a_missed_stop(
+    quiet_case: tuple[ChaosConfig, RunRecord, dict[str, str]],
+) -> None:
+    """A drain whose every event was lost must still be stopped (by the backstop)."""
+    config, record, kinds = quiet_case
+    stop = next(
+        o
+        for o in record.log.of_kind(Kind.ECS_STOP_TASK)
+        if str(o.data["reason"]).startswith("drain-terminator")
+        and kinds[str(o.data["service"])] == "plain"
+    )
+    found = replace(record, lost_tasks=frozenset({stop.subject}))
+    counted = judge(found, kinds, config)
+    assert (counted.lost_drains, counted.lost_drains_stopped, counted.missed_stops) == (1, 1, 0)
+    log = ObservationLog()
+    for o in record.log:
+        if o is not stop:
+            log.record(o.at, o.kind, o.subject, **o.data)
+    missed = judge(replace(found, log=log), kinds, config)
+    assert (missed.lost_drains_stopped, missed.missed_stops) == (0, 1)
