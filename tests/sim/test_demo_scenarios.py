@@ -207,7 +207,7 @@ def test_given_another_controller_when_it_deploys_then_old_tasks_drain_from_thei
     assert serving[0].at < min(line.drain_started_at for line in report.timelines)
 
 
-def test_given_an_instance_set_to_draining_when_run_then_bridge_awsvpc_and_old_arns_stop_early() -> (
+def test_given_a_draining_instance_when_run_then_bridge_awsvpc_and_old_arn_tasks_stop_early() -> (
     None
 ):
     report = _report("instance-drain")
