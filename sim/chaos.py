@@ -8,6 +8,13 @@ included), fake conditional-check conflicts on DynamoDB writes, duplicated and r
 deliveries, and sweeper invocations killed at random points (right after a claim, right
 after a StopTask, anywhere). Operators act in the middle of drains: they opt a service
 out, turn dry-run on, raise its wait, delete its target group or the service itself.
+Each service also drains one of the ways ECS drains or stops service tasks (``SHAPES``,
+the demo's scenarios of those names): a rolling update, ECS-native blue/green, CodeDeploy
+or EXTERNAL task sets, a container instance set to DRAINING (some tasks with old-format
+ARNs), Fargate Spot interruptions, no load balancer, failing health checks and a
+replacement that never becomes healthy, or drains whose every event is lost. The judge
+holds each cause to its expectation: no StopTask for a Spot interruption or a task in no
+target group, a lost drain stopped by the terminator (through its backstop) after its wait.
 A case can also be a *burst world* (``burst_drains``): that many drains due at once.
 Every call costs latency and draws from the account's rate limits (:mod:`sim.aws.costs`).
 The verdict is computed from the simulator's observation log, never from the functions'
@@ -77,6 +84,7 @@ SHAPES: tuple[tuple[str, float], ...] = (
 #: Shapes that only exist on one launch type (the others fall back to rolling).
 _FARGATE_ONLY = frozenset({"blue-green", "codedeploy", "external-task-sets", "spot-interruption"})
 _EC2_ONLY = frozenset({"instance-drain"})
+_UNGUARDED = frozenset({"plain", "invalid-wait"})
 #: Operators' changes a shape cannot take: no group to delete, or a group that task sets or
 #: blue/green deployments move traffic away from (its deletion is not a guard question).
 _NO_GROUP_DELETION = frozenset(
@@ -228,6 +236,9 @@ def chaos_scenario(config: ChaosConfig) -> tuple[Scenario, dict[str, str]]:
         shape = _pick(shapes, SHAPES)
         if (shape in _FARGATE_ONLY and ec2) or (shape in _EC2_ONLY and not ec2):
             shape = "rolling"
+        if shape == "rolling" and kind in _UNGUARDED and shapes.random() < 0.12:
+            # More lost drains where the terminator must stop them (not only leave them).
+            shape = "lost-events"
         spec, made = _shaped(spec, shape, deploy_at, shapes)
         services.append(spec)
         actions.extend(made)
