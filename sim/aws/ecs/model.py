@@ -280,9 +280,8 @@ class EcsModel:
             return  # the last ACTIVE instance: an Auto Scaling group would add one first
         instance.status = "DRAINING"
         self.log.record(self._now(), Kind.INSTANCE_DRAINING, instance.arn)
-        for service in self.services.values():
-            if any(t.instance is instance and t.live for t in service.tasks):
-                self._notify(service.tasks[0])
+        for task in [t for t in self.tasks.values() if t.instance is instance and t.live]:
+            self._notify(task)  # the scheduler reconciles each service once (coalesced)
 
     def spot_interrupt(self, task: Task) -> None:
         """Fargate Spot's two-minute warning: desiredStatus STOPPED with stopCode

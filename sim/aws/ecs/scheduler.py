@@ -471,14 +471,14 @@ class ServiceScheduler:
         elif service.spec.blue_green and service.service_deployments:
             self._reconcile_blue_green(service, live)
         if not (service.spec.task_sets or self._blue_green_busy(service)):
-            self._reconcile_rolling(service, live)
+            self._reconcile_rolling(service)
         self._check_complete(service)
 
     def _blue_green_busy(self, service: Service) -> bool:
         records = service.service_deployments
         return bool(records) and records[-1].status == "IN_PROGRESS"
 
-    def _reconcile_rolling(self, service: Service, live: list[Task]) -> None:
+    def _reconcile_rolling(self, service: Service) -> None:
         spec, desired = service.spec, service.desired_count
         primary = service.primary
         live = [t for t in service.tasks if t.live]

@@ -7,6 +7,7 @@ import random
 import re
 import uuid
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ from sim.aws.eventbridge import EventBus, ScheduleRule, rate_seconds
 from sim.engine.loop import EventLoop
 from sim.engine.observe import Kind, ObservationLog
 from sim.scenarios import Delivery, ServiceSpec, TargetGroupSpec
-from sim.terraform import rule_pattern, schedule_expression
+from sim.terraform import backstop_schedule, rule_pattern, schedule_expression
 from tests.sim.conftest import START, ModelWorld
 
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -295,3 +296,66 @@ def test_given_lost_drains_limited_to_a_service_when_others_drain_then_theirs_ar
 
     assert bus.lost_tasks == {t.arn for t in gone.tasks if t.drain_started_at is not None}
     assert not bus.lost_tasks & {t.arn for t in kept.tasks}
+
+
+BACKSTOP_TF = """
+locals {
+  backstop_input = { source = "drain-terminator", "detail-type" = "Backstop" }
+}
+
+resource "aws_cloudwatch_event_rule" "backstop" {
+  count               = var.backstop_enabled ? 1 : 0
+  schedule_expression = "rate(1 minute)"
+}
+
+resource "aws_cloudwatch_event_target" "backstop" {
+  count = var.backstop_enabled ? 1 : 0
+  rule  = aws_cloudwatch_event_rule.backstop[0].name
+  input = jsonencode(local.backstop_input)
+}
+
+variable "backstop_enabled" {
+  type    = bool
+  default = ENABLED
+}
+"""
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_given_a_module_with_a_backstop_rule_when_read_then_its_schedule_and_input(
+    tmp_path: Path, enabled: bool
+) -> None:
+    (tmp_path / "terraform").mkdir()
+    text = BACKSTOP_TF.replace("ENABLED", "true" if enabled else "false")
+    (tmp_path / "terraform" / "backstop.tf").write_text(text)
+
+    schedule = backstop_schedule(tmp_path)
+
+    if not enabled:
+        assert schedule is None
+        return
+    assert schedule is not None
+    assert schedule.expression == "rate(1 minute)"
+    assert dict(schedule.payload) == {"source": "drain-terminator", "detail-type": "Backstop"}
+
+
+def test_given_a_rule_with_a_constant_input_when_it_fires_then_targets_get_the_input() -> None:
+    loop = EventLoop(START)
+    payload = {"source": "drain-terminator", "detail-type": "Backstop"}
+    rule = ScheduleRule(
+        loop,
+        expression="rate(1 minute)",
+        rng=random.Random(1),
+        account="123456789012",
+        region="us-east-1",
+        rule_name="backstop",
+        payload=payload,
+    )
+    received: list[dict[str, Any]] = []
+    rule.targets.append(received.append)
+    rule.start()
+
+    loop.run(until=START + 180)
+
+    assert received == [payload] * 3
+    assert received[0] is not payload  # each target gets its own copy
