@@ -71,15 +71,15 @@ SWEEPER = "sweeper"
 #: the services, tags and operators of a seed stay as they were): the rolling update, and
 #: every other way ECS drains or stops service tasks (the demo's scenarios of those names).
 SHAPES: tuple[tuple[str, float], ...] = (
-    ("rolling", 0.48),
+    ("rolling", 0.42),
     ("blue-green", 0.06),
     ("codedeploy", 0.06),
     ("external-task-sets", 0.06),
     ("instance-drain", 0.08),
     ("spot-interruption", 0.06),
     ("no-target-group", 0.06),
-    ("unhealthy-replacement", 0.07),
-    ("lost-events", 0.07),
+    ("unhealthy-replacement", 0.06),
+    ("lost-events", 0.14),
 )
 #: Shapes that only exist on one launch type (the others fall back to rolling).
 _FARGATE_ONLY = frozenset({"blue-green", "codedeploy", "external-task-sets", "spot-interruption"})
@@ -134,9 +134,9 @@ def _shaped(
     elif shape == "no-target-group":
         spec = replace(spec, target_groups=())
     elif shape == "lost-events":
-        # A delay as long as users complain of (containers-roadmap #2171), so that the
-        # backstop's round (10 minutes) finds a lost drain before ECS ends it.
-        groups = tuple(replace(g, deregistration_delay=1800) for g in spec.target_groups)
+        # A delay long enough for the backstop's round (10 minutes) to find a lost drain
+        # before ECS ends it, as users run them (containers-roadmap #2171: 30 minutes).
+        groups = tuple(replace(g, deregistration_delay=1200) for g in spec.target_groups)
         spec = replace(spec, target_groups=groups)
     elif shape == "spot-interruption":
         spec = replace(spec, spot=True)
@@ -236,9 +236,10 @@ def chaos_scenario(config: ChaosConfig) -> tuple[Scenario, dict[str, str]]:
         shape = _pick(shapes, SHAPES)
         if (shape in _FARGATE_ONLY and ec2) or (shape in _EC2_ONLY and not ec2):
             shape = "rolling"
-        if shape == "rolling" and kind in _UNGUARDED and shapes.random() < 0.12:
-            # More lost drains where the terminator must stop them (not only leave them).
-            shape = "lost-events"
+        if shape == "lost-events" and kind not in _UNGUARDED:
+            # Lost drains where the terminator must stop them; a service it leaves to ECS
+            # would only hold the world for the long delay (and cost CPU, not coverage).
+            shape = "rolling"
         spec, made = _shaped(spec, shape, deploy_at, shapes)
         services.append(spec)
         actions.extend(made)
