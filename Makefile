@@ -41,7 +41,7 @@ PIP_COMPILE = CUSTOM_COMPILE_COMMAND="make lock" $(LBIN)/pip-compile --quiet --g
   --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links \
   --no-emit-trusted-host $(LOCK_ARGS)
 
-.PHONY: demo test checks envs lint typecheck unit terraform-check checkov cfn-lint chaos lock e2e e2e-accounts clean
+.PHONY: demo test checks envs lint typecheck unit terraform-check checkov cfn-lint chaos lock e2e e2e-accounts release release-check clean
 
 # A changed lock rebuilds the environment from scratch (nothing stale survives); a changed
 # pyproject.toml only re-installs the project itself, and `uv pip check` then fails loudly
@@ -57,7 +57,7 @@ $(VENV)/.locked: requirements/pip.txt requirements/dev.txt | $(UVENV)/.installed
 	$(UV_HASHED) --python $(BIN)/python -r requirements/pip.txt -r requirements/dev.txt
 	touch $@
 
-$(VENV)/.installed: $(VENV)/.locked pyproject.toml
+$(VENV)/.installed: $(VENV)/.locked pyproject.toml VERSION
 	$(UV_PIP) install --python $(BIN)/python --no-deps --no-build-isolation -e .
 	$(UV_PIP) check --python $(BIN)/python
 	touch $@
@@ -149,6 +149,16 @@ e2e: $(VENV)/.installed
 # server, checked, re-planned and destroyed; skipped in one line like `make e2e`.
 e2e-accounts: $(VENV)/.installed
 	$(BIN)/python -m tools.e2e.many_accounts
+
+# The release artifacts of the version in VERSION (CHANGELOG.md, terraform/README.md
+# "Deploying a release"): the function zip per Lambda Python runtime, the layer zip per
+# runtime and architecture, the CLI wheel and SHA256SUMS, into dist/. The layers need
+# the package index. release-check builds everything twice and compares the checksums.
+release: $(VENV)/.installed
+	$(BIN)/python -m tools.release $(ARGS)
+
+release-check: $(VENV)/.installed
+	$(BIN)/python -m tools.release --check $(ARGS)
 
 clean:
 	rm -rf .venv build dist *.egg-info layers/build .pytest_cache .mypy_cache .ruff_cache \

@@ -6,8 +6,9 @@ Terraform runs this script at apply time (``terraform_data`` + ``local-exec``, s
 run by hand to prebuild the packages (``var.prebuilt_packages``). Two targets:
 
 ``function``
-    The project's code: ``serverless/`` and ``handlers/`` (every ``*.py``), the task
-    root of both functions.
+    The project's code: ``serverless/`` and ``handlers/`` (every ``*.py`` but the
+    operator CLI, ``serverless/cli/``, which the wheel ships), the task root of both
+    functions.
 ``layer``
     The third-party dependencies only: ``layers/requirements.txt`` installed with
     ``pip --require-hashes --no-deps --only-binary=:all:`` for the Lambda platform
@@ -57,6 +58,10 @@ COMPRESS_LEVEL = 9
 PLATFORMS = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
 RUNTIMES = ("python3.11", "python3.12", "python3.13")
 FUNCTION_PACKAGES = ("handlers", "serverless")
+# Left out of the function package and its hash (terraform/package_hashes.tf's
+# local.function_excluded): the operator CLI runs on an operator's machine, never in
+# Lambda, so an edit to it redeploys nothing.
+FUNCTION_EXCLUDED = ("serverless/cli/",)
 # Where Lambda mounts the packages: the paths tracebacks show (pyc ``dfile``).
 TASK_ROOT = "/var/task"
 LAYER_ROOT = "/opt"
@@ -101,7 +106,7 @@ def function_sources(source_root: Path) -> list[str]:
         for path in (source_root / package).rglob("*.py")
         if path.is_file()
     ]
-    return sorted(names)
+    return sorted(name for name in names if not name.startswith(FUNCTION_EXCLUDED))
 
 
 def source_hash(
@@ -256,8 +261,21 @@ def prune_powertools(site: Path) -> list[str]:
 
 
 # ---------------------------------------------------------------------------- installing
+PREBUILT_HINT = (
+    "or deploy prebuilt packages and need neither Python nor pip where Terraform runs: "
+    "prebuilt_packages = { function_zip = ..., layer_zip = ... } with the release "
+    'artifacts (terraform/README.md, "Deploying a release")'
+)
+
+
 def pip_install(requirements: Path, target: Path, architecture: str, python_version: str) -> None:
     """Install the hash-pinned wheels for the Lambda platform into ``target``."""
+    if importlib.util.find_spec("pip") is None:
+        raise BuildError(
+            f"the layer is installed with pip, which {sys.executable} does not have: install "
+            f"pip for it, point the module's python_executable at a Python with pip, "
+            f"{PREBUILT_HINT}"
+        )
     command = [
         sys.executable,
         "-m",
@@ -284,7 +302,12 @@ def pip_install(requirements: Path, target: Path, architecture: str, python_vers
     environment = {**os.environ, "PIP_ROOT_USER_ACTION": "ignore"}
     completed = subprocess.run(command, stdout=sys.stderr, env=environment, check=False)
     if completed.returncode != 0:
-        raise BuildError(f"pip install failed ({completed.returncode}): {' '.join(command)}")
+        raise BuildError(
+            f"pip install failed ({completed.returncode}; its output is above): "
+            f"{' '.join(command)}. It needs the package index (PyPI, or the index pip is "
+            f"configured with) for the wheels of layers/requirements.txt; "
+            f"{PREBUILT_HINT}"
+        )
 
 
 # ------------------------------------------------------------------------------ targets

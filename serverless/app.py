@@ -11,6 +11,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 
+from serverless.backstop.plan import is_backstop_event
+from serverless.backstop.run import Backstop
 from serverless.domain.clock import Clock, SystemClock
 from serverless.domain.early_start import EARLY_START_SOURCE
 from serverless.domain.errors import InvalidEventError
@@ -73,6 +75,8 @@ class App:
 
         ``event`` is what started it: the schedule's, or an early start from task-events.
         """
+        if is_backstop_event(event):
+            return self.backstop(remaining_ms)
         early = isinstance(event, Mapping) and event.get("source") == EARLY_START_SOURCE
         sweeper = Sweeper(
             self.ports,
@@ -83,6 +87,16 @@ class App:
             early=early,
         )
         return sweeper.run(remaining_ms).as_dict()
+
+    def backstop(self, remaining_ms: Callable[[], int]) -> dict[str, object]:
+        """One backstop run (the schedule's backstop event started the sweeper function):
+        record this minute's slice of drains no event reported."""
+        lister = self.ports.service_list
+        if lister is None:
+            logger.warning("backstop event, but this deployment has no service lister")
+            return {"backstop": False}
+        backstop = Backstop(self.ports, lister, self.services, self.settings, self.clock)
+        return backstop.run(remaining_ms).as_dict()
 
 
 def bootstrap(

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from typing import Any, Protocol, TypeVar, cast
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from serverless.domain.model import TaskRecord
 
@@ -17,6 +17,7 @@ __all__ = [
     "SERVICE_NAME",
     "Metric",
     "count",
+    "count_cause",
     "log_keys",
     "logger",
     "metrics",
@@ -79,11 +80,51 @@ class Metric:
     STOP_CONFIRMATION = "StopConfirmationSeconds"
     STOPS_UNCONFIRMED = "StopsUnconfirmed"
     LOOKUPS_FAILED = "LookupsFailed"
+    #: Every drain recorded (or closed at once), with the dimension ``Cause``.
+    DRAINS_BY_CAUSE = "DrainsByCause"
+    #: Drains closed at once because their cause leaves nothing to shorten (Spot
+    #: interruptions, services without a load balancer, unhealthy tasks tagged ``leave``).
+    DRAINS_NOT_SHORTENED = "DrainsNotShortened"
+    #: Drains no event reported, found by the backstop (counted with ``DrainsByCause`` too).
+    DRAINS_FOUND_BY_BACKSTOP = "DrainsFoundByBackstop"
+    #: Opted-in services the backstop could not look at in time in a run.
+    BACKSTOP_SERVICES_SKIPPED = "BackstopServicesSkipped"
+    # Stop actions: each step delivered or failed, escalations, what stopped the task.
+    STOP_TASKS_SENT = "StopTasksSent"
+    EXEC_SIGNALS_SENT = "ExecSignalsSent"
+    SSM_SIGNALS_SENT = "SsmSignalsSent"
+    EXECS_FAILED = "ExecsFailed"
+    SSM_SIGNALS_FAILED = "SsmSignalsFailed"
+    STOP_PREREQUISITES_MISSING = "StopPrerequisitesMissing"
+    STOP_ESCALATIONS = "StopEscalations"
+    STOPPED_BY_STOP_TASK = "StoppedByStopTask"
+    STOPPED_BY_EXEC = "StoppedByExec"
+    STOPPED_BY_SSM_SIGNAL = "StoppedBySsmSignal"
 
 
 def count(name: str, value: int = 1) -> None:
     """Add ``value`` to a count metric."""
     metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+
+#: The dimension of :attr:`Metric.DRAINS_BY_CAUSE`.
+CAUSE_DIMENSION = "Cause"
+
+
+def count_cause(cause: str) -> None:
+    """Count one drain under its stop cause (``DrainsByCause``, dimension ``Cause``).
+
+    A metric of its own (Powertools' single_metric): the function's other metrics keep
+    their dimensions, this one adds the cause.
+    """
+    with single_metric(
+        name=Metric.DRAINS_BY_CAUSE,
+        unit=MetricUnit.Count,
+        value=1,
+        namespace=metrics.namespace,
+        default_dimensions=metrics.default_dimensions,
+    ) as metric:
+        metric.add_dimension(name=CAUSE_DIMENSION, value=str(cause))
 
 
 def observe_seconds(name: str, value: float) -> None:

@@ -7,11 +7,13 @@ build their own).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
-from serverless.domain.model import DueEntry, ServiceInfo, TaskRecord, TaskState
+from serverless.domain.model import DueEntry, ServiceInfo, StopAction, TaskRecord, TaskState
+from serverless.domain.serving import DeploymentView
+from serverless.domain.signals import SignalPort
 
 __all__ = [
     "DESCRIBE_SERVICES_BATCH",
@@ -19,6 +21,8 @@ __all__ = [
     "EcsPort",
     "LedgerPort",
     "Ports",
+    "ServiceListPort",
+    "SignalPort",
     "SweepTrigger",
     "TargetHealthPort",
 ]
@@ -88,6 +92,11 @@ class LedgerPort(Protocol):
         """
         ...
 
+    def known(self, task_arns: Sequence[str]) -> set[str]:
+        """Which of ``task_arns`` have a record (open or closed); a key the read could not
+        answer for is left out (the caller's conditional write then finds it)."""
+        ...
+
     def reserve_stagger(self, key: str, now: float, hold_until: float) -> float | None:
         """Take the stagger slot ``key`` if it is free at ``now``, holding it until ``hold_until``.
 
@@ -122,6 +131,33 @@ class EcsPort(Protocol):
         """Ask ECS to stop the task; NotFoundError when it no longer exists."""
         ...
 
+    def describe_service_deployment(self, deployment_arn: str) -> DeploymentView | None:
+        """Status, lifecycle stage and revisions of an ECS-native service deployment
+        (None: ECS does not know it)."""
+        ...
+
+    def describe_service_revisions(
+        self, revision_arns: Sequence[str]
+    ) -> dict[str, tuple[str, ...]]:
+        """The target groups of each service revision, keyed by revision ARN (revisions ECS
+        does not know are left out)."""
+        ...
+
+    def list_stopping_tasks(
+        self, cluster_arn: str, service_name: str, next_token: str | None = None
+    ) -> tuple[list[str], str | None]:
+        """One page of the service's tasks whose desiredStatus is STOPPED (ListTasks, up to
+        100; stopped tasks, kept about an hour, included) and the next page's token."""
+        ...
+
+
+class ServiceListPort(Protocol):
+    """Lists the services opted in by tag (the backstop's round)."""
+
+    def tagged_services(self, tag_key: str) -> dict[str, str]:
+        """Every ECS service carrying the tag ``tag_key``: service ARN -> the tag's value."""
+        ...
+
 
 class TargetHealthPort(Protocol):
     """Elastic Load Balancing target health."""
@@ -154,10 +190,18 @@ class Concurrency(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Ports:
-    """One implementation of every port: what :func:`serverless.app.bootstrap` wires."""
+    """One implementation of every port: what :func:`serverless.app.bootstrap` wires.
+
+    ``signals``: the signal port of each signal action the deployment may take
+    (:attr:`StopAction.EXEC`, :attr:`StopAction.SSM_SIGNAL`); an action without a port is
+    never taken (a plan skips it). StopTask goes through ``ecs``.
+    """
 
     ledger: LedgerPort
     ecs: EcsPort
     health: TargetHealthPort
     trigger: SweepTrigger | None
     concurrency: Concurrency
+    #: Opted-in services for the backstop (None: no backstop in this deployment).
+    service_list: ServiceListPort | None = None
+    signals: Mapping[StopAction, SignalPort] = field(default_factory=dict)

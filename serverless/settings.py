@@ -15,16 +15,25 @@ from dataclasses import dataclass
 from typing import Any
 
 from serverless.domain.errors import ConfigError
+from serverless.domain.model import StopAction
+from serverless.domain.signals import DEFAULT_SIGNAL, SignalCommand
 
 __all__ = [
+    "BACKSTOP_ROUND_MINUTES",
+    "CLUSTER_ARNS",
     "CONFIRM_AFTER_SECONDS",
     "DECISION_MAX_AGE_SECONDS",
     "DEFAULT_WAIT_SECONDS",
     "DRY_RUN",
     "EARLY_START_BELOW_SECONDS",
+    "ESCALATE_AFTER_SECONDS",
+    "EXEC_ENABLED",
     "LEASE_SECONDS",
     "RECORD_RETENTION_SECONDS",
     "REQUIRED_VARIABLES",
+    "SSM_SIGNAL_ENABLED",
+    "STOP_COMMAND",
+    "STOP_SIGNAL",
     "SWEEPER_FUNCTION_NAME",
     "SWEEP_HORIZON_SECONDS",
     "TABLE_NAME",
@@ -47,6 +56,13 @@ CONFIRM_AFTER_SECONDS = "CONFIRM_AFTER_SECONDS"
 SWEEPER_FUNCTION_NAME = "SWEEPER_FUNCTION_NAME"
 EARLY_START_BELOW_SECONDS = "EARLY_START_BELOW_SECONDS"
 DECISION_MAX_AGE_SECONDS = "DECISION_MAX_AGE_SECONDS"
+BACKSTOP_ROUND_MINUTES = "BACKSTOP_ROUND_MINUTES"
+CLUSTER_ARNS = "CLUSTER_ARNS"
+EXEC_ENABLED = "EXEC_ENABLED"
+SSM_SIGNAL_ENABLED = "SSM_SIGNAL_ENABLED"
+ESCALATE_AFTER_SECONDS = "ESCALATE_AFTER_SECONDS"
+STOP_SIGNAL = "STOP_SIGNAL"
+STOP_COMMAND = "STOP_COMMAND"
 
 REQUIRED_VARIABLES: tuple[str, ...] = (TABLE_NAME,)
 
@@ -80,6 +96,46 @@ class Settings:
     # The tags (opt-in, dry-run, wait, guards) and desiredCount a StopTask is decided on are
     # at most this many seconds old (the task state: sweep.timing.TASK_STATE_MAX_AGE_SECONDS).
     decision_max_age_seconds: int = 5
+    # The backstop (lost drain events) visits every opted-in service once per this many
+    # minutes, a slice of them each minute (serverless/backstop/plan.py states its bounds).
+    backstop_round_minutes: int = 10
+    # The clusters the module acts on (its IAM policies allow no others); empty: all.
+    cluster_arns: tuple[str, ...] = ()
+    # Stop actions beyond StopTask, each on only where the module grants its IAM
+    # permissions: ``exec`` (ECS Exec) and ``ssm-signal`` (SSM Run Command, EC2 tasks).
+    exec_enabled: bool = False
+    ssm_signal_enabled: bool = False
+    # A task still draining this long after a stop action escalates to the plan's next
+    # one (stop-task-then-exec): well under a minute, so a StopTask that ECS ignores costs
+    # seconds, not the deregistration delay; long enough for ECS to show the task stopping.
+    escalate_after_seconds: int = 20
+    # What exec and ssm-signal send when the service's tags name nothing else: the signal
+    # (``kill -<signal> 1`` inside the container, ``docker kill --signal`` by SSM), or a
+    # command of the user's run by ``/bin/sh -c`` in the container instead ("": none).
+    stop_signal: str = DEFAULT_SIGNAL
+    stop_command: str = ""
+
+    def __post_init__(self) -> None:
+        try:
+            SignalCommand(signal=self.stop_signal, command=self.stop_command or None)
+        except ValueError as error:
+            raise ConfigError(f"{STOP_SIGNAL}/{STOP_COMMAND}: {error}") from error
+
+    @property
+    def default_stop_action(self) -> StopAction:
+        """The action of a service without a valid stop-action tag: stop-task, or
+        stop-task-then-exec where the module turned exec on."""
+        return StopAction.STOP_TASK_THEN_EXEC if self.exec_enabled else StopAction.STOP_TASK
+
+    @property
+    def enabled_actions(self) -> frozenset[StopAction]:
+        """The single-step actions this deployment may take (its IAM permissions)."""
+        actions = {StopAction.STOP_TASK}
+        if self.exec_enabled:
+            actions.add(StopAction.EXEC)
+        if self.ssm_signal_enabled:
+            actions.add(StopAction.SSM_SIGNAL)
+        return frozenset(actions)
 
 
 _WHOLE = re.compile(r"-?[0-9]{1,9}")
@@ -96,8 +152,14 @@ _WHOLE_NUMBERS: dict[str, tuple[str, int]] = {
     CONFIRM_AFTER_SECONDS: ("confirm_after_seconds", 1),
     EARLY_START_BELOW_SECONDS: ("early_start_below_seconds", 0),
     DECISION_MAX_AGE_SECONDS: ("decision_max_age_seconds", 1),
+    BACKSTOP_ROUND_MINUTES: ("backstop_round_minutes", 1),
+    ESCALATE_AFTER_SECONDS: ("escalate_after_seconds", 1),
 }
-_BOOLEANS: dict[str, str] = {DRY_RUN: "dry_run"}
+_BOOLEANS: dict[str, str] = {
+    DRY_RUN: "dry_run",
+    EXEC_ENABLED: "exec_enabled",
+    SSM_SIGNAL_ENABLED: "ssm_signal_enabled",
+}
 
 
 def _whole(name: str, raw: str, minimum: int) -> int:
@@ -142,7 +204,18 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raw = env.get(name)
         if raw is not None:
             values[field_name] = _bool(name, raw)
+    clusters = env.get(CLUSTER_ARNS)
+    if clusters is not None:
+        values["cluster_arns"] = tuple(
+            dict.fromkeys(arn.strip() for arn in clusters.split(",") if arn.strip())
+        )
     function_name = env.get(SWEEPER_FUNCTION_NAME)
     if function_name is not None:
         values["sweeper_function_name"] = function_name.strip()
+    signal = env.get(STOP_SIGNAL)
+    if signal is not None and signal.strip():
+        values["stop_signal"] = signal.strip()
+    command = env.get(STOP_COMMAND)
+    if command is not None:
+        values["stop_command"] = command.strip()
     return Settings(**values)

@@ -16,6 +16,16 @@ locals {
       metrics = [[var.metrics_namespace, "StopLatenessSeconds", "service", var.service_name], [var.metrics_namespace, "StopLatenessSeconds", "service", var.service_name, { stat = "Average" }]]
     },
     {
+      title   = "Stop actions: steps sent, escalations, failures"
+      stat    = "Sum"
+      metrics = [for name in ["StopTasksSent", "ExecSignalsSent", "SsmSignalsSent", "StopEscalations", "ExecsFailed", "SsmSignalsFailed", "StopPrerequisitesMissing"] : [var.metrics_namespace, name, "service", var.service_name]]
+    },
+    {
+      title   = "Confirmed stops by the action that stopped the task"
+      stat    = "Sum"
+      metrics = [for name in ["StoppedByStopTask", "StoppedByExec", "StoppedBySsmSignal"] : [var.metrics_namespace, name, "service", var.service_name]]
+    },
+    {
       title   = "Stop confirmations: confirmed, unconfirmed"
       stat    = "Sum"
       metrics = [for name in ["StopsConfirmed", "StopsUnconfirmed"] : [var.metrics_namespace, name, "service", var.service_name]]

@@ -2,6 +2,8 @@
 # (pk "stagger#...", "rate#<bucket>" token buckets, "service#<cluster>#<service>" shared
 # service descriptions; none carries sweep_key). Only items the sweeper still has to act on carry
 # `sweep_key`, which makes `due-index` a sparse index of open work ordered by deadline.
+# Task records carry `schema_version`, the layout they were written in; the functions read
+# every layout that has landed (docs/contracts.md, "Ledger layouts and upgrades").
 resource "aws_dynamodb_table" "ledger" {
   name                        = local.table_name
   billing_mode                = "PAY_PER_REQUEST"

@@ -18,6 +18,9 @@ locals {
     # The sweeper function both start at once: task-events for a near deadline, the
     # sweeper to hand a backlog over to the next run when its own time runs out.
     SWEEPER_FUNCTION_NAME = local.sweeper_name
+    # The stop actions beyond StopTask this module grants the IAM for.
+    EXEC_ENABLED       = var.exec_enabled ? "true" : "false"
+    SSM_SIGNAL_ENABLED = var.ssm_signal_enabled ? "true" : "false"
   }
 
   # Many accounts (hub.tf): only when member_account_ids is set, so a single-account
@@ -47,5 +50,12 @@ locals {
     # Tags and desiredCount a StopTask is decided on are at most this old.
     DECISION_MAX_AGE_SECONDS = tostring(var.decision_max_age_seconds)
     DRY_RUN                  = var.dry_run ? "true" : "false"
+    # The backstop's round, and the clusters whose services it visits (empty: all).
+    BACKSTOP_ROUND_MINUTES = tostring(var.backstop_round_minutes)
+    CLUSTER_ARNS           = join(",", var.cluster_arns)
+    # Stop actions: when to escalate, what exec and ssm-signal send.
+    ESCALATE_AFTER_SECONDS = tostring(var.escalate_after_seconds)
+    STOP_SIGNAL            = var.stop_signal
+    STOP_COMMAND           = var.stop_command
   })
 }

@@ -10,6 +10,13 @@ resource "aws_cloudwatch_event_rule" "this" {
   event_pattern       = each.value.rule.event_pattern
   schedule_expression = each.value.rule.schedule_expression
   tags                = local.tags
+
+  lifecycle {
+    precondition {
+      condition     = each.key != "task-events" || length(local.unservable_clusters) == 0
+      error_message = "cluster_arns lists clusters this deployment can never serve: ${join(", ", local.unservable_clusters)}. ECS sends a cluster's task state changes only to the event bus of its own account and region; this deployment is in region ${local.region} and serves accounts ${join(", ", local.accounts)}. Deploy the module once per region (a provider per region), and list another account of this region in member_account_ids (it runs terraform/modules/member)."
+    }
+  }
 }
 
 resource "aws_cloudwatch_event_target" "this" {
@@ -73,6 +80,7 @@ data "aws_iam_policy_document" "dead_letter" {
       values = concat(
         [for function in local.functions : "${local.arn_prefix.events}:rule/${function.rule.name}"],
         local.member_rule_arns, # the member bus's rule (hub.tf), when there is one
+        var.backstop_enabled ? ["${local.arn_prefix.events}:rule/${local.backstop_rule_name}"] : [],
       )
     }
   }

@@ -31,14 +31,19 @@ locals {
     }
 
     sweeper = {
-      name                 = local.sweeper_name
-      description          = "Stops draining ECS service tasks once their wait is over."
-      handler              = "handlers.sweeper.handler" # docs/contracts.md
-      memory_size          = var.sweeper_memory_size
-      timeout              = var.sweeper_timeout
-      reserved_concurrency = var.sweeper_reserved_concurrency
-      environment          = local.sweeper_environment
-      policy               = data.aws_iam_policy_document.sweeper.json
+      name        = local.sweeper_name
+      description = "Stops draining ECS service tasks once their wait is over."
+      handler     = "handlers.sweeper.handler" # docs/contracts.md
+      memory_size = var.sweeper_memory_size
+      timeout     = var.sweeper_timeout
+      # The backstop's run (backstop.tf) gets a slot of its own, so it never takes one of
+      # the sweeps' (the simulator and docs/benchmarks.md measure the sweeps' value).
+      reserved_concurrency = (
+        var.sweeper_reserved_concurrency == null ? null
+        : var.sweeper_reserved_concurrency + (var.backstop_enabled ? 1 : 0)
+      )
+      environment = local.sweeper_environment
+      policy      = data.aws_iam_policy_document.sweeper.json
 
       rule = {
         name                = "${var.name_prefix}-sweeper"
@@ -113,6 +118,18 @@ resource "aws_lambda_function" "this" {
     precondition {
       condition     = each.key != "sweeper" || var.sweeper_timeout > var.sweep_horizon_seconds + 55
       error_message = "sweeper_timeout must exceed sweep_horizon_seconds + 55 seconds: a run meets deadlines up to the horizon ahead, and a StopTask needs 45 s left in the invocation plus a 10 s reserve."
+    }
+
+    # A signal step starts only with its time bound left on top of those 55 s: ECS Exec
+    # 84 s, SSM Run Command 151 s (the adapters' time_bound).
+    precondition {
+      condition     = each.key != "sweeper" || !var.exec_enabled || var.sweeper_timeout > 55 + 84
+      error_message = "With exec_enabled, sweeper_timeout must exceed 139 seconds: an ECS Exec signal can take 84 s, on top of the 55 s every step needs."
+    }
+
+    precondition {
+      condition     = each.key != "sweeper" || !var.ssm_signal_enabled || var.sweeper_timeout > 55 + 151
+      error_message = "With ssm_signal_enabled, sweeper_timeout must exceed 206 seconds: an SSM Run Command signal can take 151 s, on top of the 55 s every step needs."
     }
   }
 

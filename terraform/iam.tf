@@ -2,14 +2,23 @@
 #
 # Cluster scoping (var.cluster_arns, see scope.tf):
 # - ecs:StopTask and ecs:DescribeTasks: task ARNs under the listed clusters AND the
-#   ecs:cluster condition key; with an empty list, tasks of every cluster of this
-#   account in this region.
+#   ecs:cluster condition key; old-format task ARNs (task/<id>) by the condition key
+#   alone; with an empty list, tasks of every cluster of this account in this region.
+# - ecs:ListTasks (backstop): the ecs:cluster condition key; tag:GetResources supports
+#   no resource-level permissions.
 # - ecs:DescribeServices and ecs:ListTagsForResource: service ARNs under the listed
 #   clusters (every cluster of this account and region when the list is empty).
 # - elasticloadbalancing:DescribeTargetHealth and the X-Ray actions support no
 #   resource-level permissions: resource "*" is the only valid value (never action "*").
 # - DynamoDB: the ledger table and, for Query, its due-index.
 # - Logs: the function's own log group.
+# - Stop actions, only when their variable turns them on: ecs:ExecuteCommand on the
+#   clusters and their tasks (ecs:cluster, ecs:container-name conditions) and
+#   ssmmessages:OpenDataChannel and ssm:TerminateSession on ECS Exec sessions
+#   (var.exec_enabled); ssm:SendCommand on the AWS-RunShellScript document and this
+#   account's instances tagged drain-terminator:cluster = <cluster name>,
+#   ecs:DescribeContainerInstances on the clusters' instances, ssm:GetCommandInvocation
+#   and ssm:CancelCommand (no resource-level permissions) (var.ssm_signal_enabled).
 #
 # Every ARN here is built from names (main.tf): policy documents that referenced a
 # resource's attribute would be re-read at apply whenever that resource changes.
@@ -134,6 +143,73 @@ data "aws_iam_policy_document" "sweeper" {
     }
   }
 
+  # Old-format task ARNs (task/<id>): tasks started before the account enabled long ARNs
+  # keep them, and the first deployment after a migrated service opts in drains exactly
+  # those. Their ARN names no cluster, so the ecs:cluster condition key confines them to
+  # the listed clusters (without a list, StopDrainingTasks' task/* already covers them).
+  dynamic "statement" {
+    for_each = length(var.cluster_arns) == 0 ? [] : [var.cluster_arns]
+
+    content {
+      sid       = "StopOldFormatTasks"
+      effect    = "Allow"
+      actions   = ["ecs:StopTask", "ecs:DescribeTasks"]
+      resources = local.old_format_task_arns
+
+      condition {
+        test     = "ArnEquals"
+        variable = "ecs:cluster"
+        values   = statement.value
+      }
+    }
+  }
+
+  # The min-healthy guard of ECS-native blue/green, linear and canary services reads the
+  # current deployment's stage and its revisions' target groups. IAM authorises both on
+  # the service resource (the Service Authorization Reference, as parliament's data has it).
+  statement {
+    sid       = "BlueGreenDeployments"
+    effect    = "Allow"
+    actions   = ["ecs:DescribeServiceDeployments", "ecs:DescribeServiceRevisions"]
+    resources = local.scoped_service_arns
+  }
+
+  # The backstop (backstop.tf): list the opted-in services by tag, and their tasks that
+  # ECS is stopping.
+  dynamic "statement" {
+    for_each = var.backstop_enabled ? [true] : []
+
+    content {
+      sid       = "BackstopOptedInServices"
+      effect    = "Allow"
+      actions   = ["tag:GetResources"]
+      resources = ["*"] # GetResources supports no resource-level permissions.
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.backstop_enabled ? [true] : []
+
+    content {
+      sid     = "BackstopListTasks"
+      effect  = "Allow"
+      actions = ["ecs:ListTasks"]
+      # ListTasks is confined by the ecs:cluster condition key on resource "*", as AWS's own
+      # ECS policy examples do (its container-instance resource does not cover Fargate).
+      resources = ["*"]
+
+      dynamic "condition" {
+        for_each = length(var.cluster_arns) == 0 ? [] : [var.cluster_arns]
+
+        content {
+          test     = "ArnEquals"
+          variable = "ecs:cluster"
+          values   = condition.value
+        }
+      }
+    }
+  }
+
   statement {
     sid       = "TargetHealth"
     effect    = "Allow"
@@ -148,6 +224,18 @@ data "aws_iam_policy_document" "sweeper" {
     resources = [local.table_arn]
   }
 
+  # The backstop reads which listed tasks the ledger knows, 100 keys a call.
+  dynamic "statement" {
+    for_each = var.backstop_enabled ? [true] : []
+
+    content {
+      sid       = "BackstopLedgerKeys"
+      effect    = "Allow"
+      actions   = ["dynamodb:BatchGetItem"]
+      resources = [local.table_arn]
+    }
+  }
+
   # Open work: Query per shard of the sparse due-index, and one Scan(Limit=1) of it for
   # an idle run (the index only holds items still to act on).
   statement {
@@ -155,6 +243,128 @@ data "aws_iam_policy_document" "sweeper" {
     effect    = "Allow"
     actions   = ["dynamodb:Query", "dynamodb:Scan"]
     resources = [local.due_index_arn]
+  }
+
+  # The exec stop action (var.exec_enabled): an ECS Exec session into a task of the
+  # module's clusters (the container names of var.exec_container_names, when set), and
+  # TerminateSession on a session the client could not close.
+  dynamic "statement" {
+    for_each = var.exec_enabled ? [1] : []
+
+    content {
+      sid       = "ExecIntoDrainingTasks"
+      effect    = "Allow"
+      actions   = ["ecs:ExecuteCommand"]
+      resources = concat(local.scoped_cluster_arns, local.scoped_task_arns)
+
+      dynamic "condition" {
+        for_each = length(var.cluster_arns) == 0 ? [] : [var.cluster_arns]
+
+        content {
+          test     = "ArnEquals"
+          variable = "ecs:cluster"
+          values   = condition.value
+        }
+      }
+
+      dynamic "condition" {
+        for_each = length(var.exec_container_names) == 0 ? [] : [var.exec_container_names]
+
+        content {
+          test     = "StringEquals"
+          variable = "ecs:container-name"
+          values   = condition.value
+        }
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.exec_enabled ? [1] : []
+
+    content {
+      sid       = "ExecSessionChannel"
+      effect    = "Allow"
+      actions   = ["ssmmessages:OpenDataChannel"]
+      resources = ["*"] # Opens only with the token ExecuteCommand returned; no resource type.
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.exec_enabled ? [1] : []
+
+    content {
+      sid       = "EndExecSessions"
+      effect    = "Allow"
+      actions   = ["ssm:TerminateSession"]
+      resources = local.exec_session_arns
+    }
+  }
+
+  # The ssm-signal stop action (var.ssm_signal_enabled): the task's container instance,
+  # then Run Command of AWS-RunShellScript on its EC2 instance (tagged
+  # drain-terminator:cluster = <cluster name>), its result, and cancelling it after the
+  # time bound.
+  dynamic "statement" {
+    for_each = var.ssm_signal_enabled ? [1] : []
+
+    content {
+      sid       = "FindContainerInstances"
+      effect    = "Allow"
+      actions   = ["ecs:DescribeContainerInstances"]
+      resources = local.scoped_container_instance_arns
+
+      dynamic "condition" {
+        for_each = length(var.cluster_arns) == 0 ? [] : [var.cluster_arns]
+
+        content {
+          test     = "ArnEquals"
+          variable = "ecs:cluster"
+          values   = condition.value
+        }
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.ssm_signal_enabled ? [1] : []
+
+    content {
+      sid       = "RunSignalDocument"
+      effect    = "Allow"
+      actions   = ["ssm:SendCommand"]
+      resources = [local.ssm_signal_document_arn]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.ssm_signal_enabled ? [1] : []
+
+    content {
+      sid     = "RunOnContainerInstances"
+      effect  = "Allow"
+      actions = ["ssm:SendCommand"]
+      # The document again: every ssm:SendCommand statement names its document (parliament);
+      # the tag condition leaves this statement to the instances.
+      resources = concat([local.ssm_signal_document_arn], local.ssm_signal_instance_arns)
+
+      condition {
+        test     = local.all_clusters ? "StringLike" : "StringEquals"
+        variable = "ssm:resourceTag/drain-terminator:cluster"
+        values   = local.all_clusters ? ["*"] : local.ssm_signal_cluster_names
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.ssm_signal_enabled ? [1] : []
+
+    content {
+      sid       = "FollowSignalCommands"
+      effect    = "Allow"
+      actions   = ["ssm:GetCommandInvocation", "ssm:CancelCommand"]
+      resources = ["*"] # Neither supports resource-level permissions.
+    }
   }
 }
 

@@ -8,24 +8,17 @@ output "table_arn" {
   value       = aws_dynamodb_table.ledger.arn
 }
 
-output "task_events_function_name" {
-  description = "Name of the task-events Lambda function."
-  value       = aws_lambda_function.this["task-events"].function_name
-}
-
-output "task_events_function_arn" {
-  description = "ARN of the task-events Lambda function."
-  value       = aws_lambda_function.this["task-events"].arn
-}
-
-output "sweeper_function_name" {
-  description = "Name of the sweeper Lambda function."
-  value       = aws_lambda_function.this["sweeper"].function_name
-}
-
-output "sweeper_function_arn" {
-  description = "ARN of the sweeper Lambda function."
-  value       = aws_lambda_function.this["sweeper"].arn
+output "functions" {
+  description = "The two functions by key (task-events, sweeper): name, arn, role_arn, log_group_name and rule_arn (the task-state-change rule, or the rate(1 minute) schedule of the sweeper)."
+  value = {
+    for key, function in local.functions : key => {
+      name           = aws_lambda_function.this[key].function_name
+      arn            = aws_lambda_function.this[key].arn
+      role_arn       = aws_iam_role.this[key].arn
+      log_group_name = aws_cloudwatch_log_group.this[key].name
+      rule_arn       = aws_cloudwatch_event_rule.this[key].arn
+    }
+  }
 }
 
 output "layer_version_arn" {
@@ -33,14 +26,9 @@ output "layer_version_arn" {
   value       = aws_lambda_layer_version.dependencies.arn
 }
 
-output "task_state_change_rule_arn" {
-  description = "ARN of the EventBridge rule matching ECS task drains and stops."
-  value       = aws_cloudwatch_event_rule.this["task-events"].arn
-}
-
-output "sweeper_schedule_rule_arn" {
-  description = "ARN of the EventBridge schedule (rate(1 minute)) running the sweeper."
-  value       = aws_cloudwatch_event_rule.this["sweeper"].arn
+output "backstop_rule_arn" {
+  description = "ARN of the EventBridge schedule running the backstop (null when backstop_enabled is false)."
+  value       = one(aws_cloudwatch_event_rule.backstop[*].arn)
 }
 
 output "dead_letter_queue_url" {
@@ -51,24 +39,6 @@ output "dead_letter_queue_url" {
 output "dead_letter_queue_arn" {
   description = "ARN of the SQS dead-letter queue."
   value       = aws_sqs_queue.dead_letter.arn
-}
-
-output "task_events_role_arn" {
-  description = "ARN of the task-events function's IAM role."
-  value       = aws_iam_role.this["task-events"].arn
-}
-
-output "sweeper_role_arn" {
-  description = "ARN of the sweeper function's IAM role."
-  value       = aws_iam_role.this["sweeper"].arn
-}
-
-output "log_group_names" {
-  description = "CloudWatch log groups of the functions, by function."
-  value = {
-    task_events = aws_cloudwatch_log_group.this["task-events"].name
-    sweeper     = aws_cloudwatch_log_group.this["sweeper"].name
-  }
 }
 
 output "alarm_topic_arn" {

@@ -281,12 +281,29 @@ variable "sweeper_timeout" {
 
 variable "sweeper_reserved_concurrency" {
   type        = number
-  description = "Reserved concurrency of the sweeper. 2 keeps a burst of drains to two sweeper invocations at once, as fast as unreserved (docs/benchmarks.md: at 1,000 drains due at once the same lateness with 8 runs instead of 422 and 1/26 of the GB-seconds); overlapping runs are safe anyway (leases prevent double stops). null leaves it unreserved: needed in accounts at the minimum concurrency quota, which cannot reserve any."
+  description = "Reserved concurrency of the sweeper. 2 keeps a burst of drains to two sweeper invocations at once, as fast as unreserved (docs/benchmarks.md: at 1,000 drains due at once the same lateness with 8 runs instead of 422 and 1/26 of the GB-seconds); overlapping runs are safe anyway (leases prevent double stops). With backstop_enabled the function reserves one more, for the backstop's run. null leaves it unreserved: needed in accounts at the minimum concurrency quota, which cannot reserve any."
   default     = 2
 
   validation {
     condition     = var.sweeper_reserved_concurrency == null ? true : (var.sweeper_reserved_concurrency >= 1 && var.sweeper_reserved_concurrency <= 10 && floor(var.sweeper_reserved_concurrency) == var.sweeper_reserved_concurrency)
     error_message = "sweeper_reserved_concurrency must be null or a whole number from 1 to 10."
+  }
+}
+
+variable "backstop_enabled" {
+  type        = bool
+  description = "Run the backstop: every minute, look at a slice of the opted-in services for drains no event reported (lost past every retry, or while the terminator was down) and record them from the moment they are seen. Adds a schedule rule and ecs:ListTasks, tag:GetResources and dynamodb:BatchGetItem to the sweeper's role."
+  default     = true
+}
+
+variable "backstop_round_minutes" {
+  type        = number
+  description = "The backstop visits every opted-in service once per this many minutes (a slice each minute). Per service and hour it makes at most 2 x 60 / this ListTasks and as many DescribeTasks calls, inside 10 % of the account's bucket."
+  default     = 10
+
+  validation {
+    condition     = var.backstop_round_minutes >= 1 && var.backstop_round_minutes <= 60 && floor(var.backstop_round_minutes) == var.backstop_round_minutes
+    error_message = "backstop_round_minutes must be a whole number of minutes from 1 to 60."
   }
 }
 
@@ -421,5 +438,63 @@ variable "member_role_path" {
   validation {
     condition     = can(regex("^/([A-Za-z0-9+=,.@_-]+/)*$", var.member_role_path)) && length(var.member_role_path) <= 512
     error_message = "member_role_path must start and end with / (e.g. / or /platform/)."
+  }
+}
+
+# ------------------------------------------------------------------------- stop actions
+
+variable "exec_enabled" {
+  type        = bool
+  description = "Let the sweeper take the `exec` stop action: ECS Exec into the task's container to send the stop signal (EXEC_ENABLED). Grants ecs:ExecuteCommand on the module's clusters, ssmmessages:OpenDataChannel and ssm:TerminateSession on exec sessions, and makes `stop-task-then-exec` the default stop action. The services need enableExecuteCommand and a task role with the ssmmessages permissions."
+  default     = false
+}
+
+variable "exec_container_names" {
+  type        = list(string)
+  description = "Containers the sweeper may ECS Exec into (the ecs:container-name condition of ecs:ExecuteCommand). Empty: any container of the clusters' tasks."
+  default     = []
+
+  validation {
+    condition     = alltrue([for name in var.exec_container_names : can(regex("^[A-Za-z0-9_-]{1,255}$", name))])
+    error_message = "exec_container_names must be container names: 1-255 letters, digits, hyphens and underscores."
+  }
+}
+
+variable "ssm_signal_enabled" {
+  type        = bool
+  description = "Let the sweeper take the `ssm-signal` stop action on EC2 tasks: SSM Run Command (AWS-RunShellScript) on the task's container instance runs `docker kill --signal` (SSM_SIGNAL_ENABLED). Grants ssm:SendCommand on that document and this account's EC2 instances tagged drain-terminator:cluster = <cluster name> (any value when cluster_arns is empty; the member module's convention), ssm:GetCommandInvocation, ssm:CancelCommand and ecs:DescribeContainerInstances."
+  default     = false
+}
+
+variable "escalate_after_seconds" {
+  type        = number
+  description = "A task still draining this long after a stop action gets the plan's next one, e.g. `stop-task-then-exec` escalates to exec (ESCALATE_AFTER_SECONDS)."
+  default     = 20
+
+  validation {
+    condition     = var.escalate_after_seconds >= 1 && var.escalate_after_seconds <= 300 && floor(var.escalate_after_seconds) == var.escalate_after_seconds
+    error_message = "escalate_after_seconds must be a whole number from 1 to 300."
+  }
+}
+
+variable "stop_signal" {
+  type        = string
+  description = "The signal the exec and ssm-signal actions send (STOP_SIGNAL): a name such as TERM or SIGINT, or a number. A service's `<prefix>stop-signal` tag overrides it."
+  default     = "TERM"
+
+  validation {
+    condition     = can(regex("^(SIG)?([A-Z][A-Z0-9+-]*|[0-9]{1,2})$", upper(var.stop_signal)))
+    error_message = "stop_signal must be a signal name (TERM, SIGINT) or number."
+  }
+}
+
+variable "stop_command" {
+  type        = string
+  description = "A command run by /bin/sh -c in the container instead of `kill -<signal> 1` (STOP_COMMAND); empty: the kill. A service's `<prefix>stop-command` tag overrides it."
+  default     = ""
+
+  validation {
+    condition     = length(var.stop_command) <= 1024 && !strcontains(var.stop_command, "\n")
+    error_message = "stop_command must be one line of at most 1024 characters."
   }
 }

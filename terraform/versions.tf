@@ -6,10 +6,12 @@ terraform {
     aws = {
       source = "hashicorp/aws"
       # >= 5.76: python3.13 as a Lambda runtime and DynamoDB deletion protection.
-      # < 6.0: hashicorp/aws 5.100 is what `make e2e` validates (0 warnings), applies and
-      # re-plans here; 6.x has not been run against this module, so it is not admitted.
-      # The module already avoids what 6.x deprecates (data.aws_region.*.name).
-      version = ">= 5.76.0, < 6.0.0"
+      # < 7.0: every resource, data source and attribute the module and its examples use
+      # was checked against the provider's 6.0 upgrade guide (none is removed, renamed or
+      # changed there; the region is read from data.aws_region's `id`, not the `name`
+      # 6.x deprecates): see terraform/README.md, "Provider versions". 7.x is a future
+      # major with its own upgrade guide.
+      version = ">= 5.76.0, < 7.0.0"
     }
   }
 }

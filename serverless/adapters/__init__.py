@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from serverless.adapters.concurrency import InlineConcurrency, ThreadConcurrency
@@ -9,16 +10,20 @@ from serverless.adapters.dynamodb_ledger import DynamoLedger
 from serverless.adapters.ecs import EcsAdapter
 from serverless.adapters.elb import TargetHealthAdapter
 from serverless.adapters.lambda_trigger import LambdaSweepTrigger
-from serverless.ports import Concurrency, Ports
+from serverless.adapters.tagging import TaggedServices
+from serverless.domain.model import StopAction
+from serverless.ports import Concurrency, Ports, SignalPort
 from serverless.settings import Settings
 
 __all__ = [
     "DynamoLedger",
     "EcsAdapter",
     "LambdaSweepTrigger",
+    "TaggedServices",
     "TargetHealthAdapter",
     "ports_from_clients",
     "production_ports",
+    "signal_ports",
 ]
 
 
@@ -26,6 +31,27 @@ def _trigger(settings: Settings, lambda_client: Any | None) -> LambdaSweepTrigge
     if not settings.sweeper_function_name:
         return None
     return LambdaSweepTrigger(settings.sweeper_function_name, lambda_client)
+
+
+def signal_ports(
+    settings: Settings, ecs: Any | None = None, ssm: Any | None = None
+) -> dict[StopAction, SignalPort]:
+    """The signal ports the settings enable: ``exec`` with ``EXEC_ENABLED``, ``ssm-signal``
+    with ``SSM_SIGNAL_ENABLED`` (botocore clients created on first use when not given).
+
+    Imported only when enabled: the websocket client is no cost to a deployment without exec.
+    """
+    ports: dict[StopAction, SignalPort] = {}
+    enabled = settings.enabled_actions
+    if StopAction.EXEC in enabled:
+        from serverless.adapters.exec_signal import ExecSignalAdapter
+
+        ports[StopAction.EXEC] = ExecSignalAdapter(ecs, ssm)
+    if StopAction.SSM_SIGNAL in enabled:
+        from serverless.adapters.ssm_signal import SsmSignalAdapter
+
+        ports[StopAction.SSM_SIGNAL] = SsmSignalAdapter(ecs, ssm)
+    return ports
 
 
 def production_ports(settings: Settings) -> Ports:
@@ -36,6 +62,8 @@ def production_ports(settings: Settings) -> Ports:
         health=TargetHealthAdapter(),
         trigger=_trigger(settings, None),
         concurrency=ThreadConcurrency(),
+        service_list=TaggedServices(),
+        signals=signal_ports(settings),
     )
 
 
@@ -47,11 +75,15 @@ def ports_from_clients(
     elbv2: Any,
     lambda_: Any | None = None,
     concurrency: Concurrency | None = None,
+    tagging: Any | None = None,
+    signals: Mapping[StopAction, SignalPort] | None = None,
 ) -> Ports:
     """The production adapters on the given clients (moto, or the simulator's).
 
     Without ``lambda_`` there is no early start; without ``concurrency`` the work of a run
-    is done in turn on the calling thread.
+    is done in turn on the calling thread; without ``tagging`` no backstop.
+    is done in turn on the calling thread; without ``signals`` only StopTask is taken
+    (the simulator passes its simulated exec and ssm-signal ports).
     """
     return Ports(
         ledger=DynamoLedger(settings.table_name, dynamodb),
@@ -59,4 +91,6 @@ def ports_from_clients(
         health=TargetHealthAdapter(elbv2),
         trigger=None if lambda_ is None else _trigger(settings, lambda_),
         concurrency=concurrency or InlineConcurrency(),
+        service_list=None if tagging is None else TaggedServices(tagging),
+        signals=dict(signals or {}),
     )

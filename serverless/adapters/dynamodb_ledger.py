@@ -4,25 +4,42 @@ Open task records carry ``sweep_key`` = ``open#<shard>`` (shard = CRC-32 of the 
 modulo :data:`DUE_INDEX_SHARDS`), which puts them in the sparse ``due-index`` spread over
 several partition-key values, so no index partition is hot. The index projects the keys,
 ``status`` and ``lease_until``: enough to plan a run without reading whole items.
+
+Every task record written carries ``schema_version`` (:data:`SCHEMA_VERSION`), the layout
+of its item. Records of every layout that has landed are read, swept and closed (see
+:func:`item_layout` and docs/contracts.md, "Ledger layouts and upgrades").
 """
 
 from __future__ import annotations
 
 import dataclasses
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from serverless.adapters.clients import LazyClient
 from serverless.adapters.errors import aws_errors
 from serverless.domain.errors import ConflictError
-from serverless.domain.model import DueEntry, Outcome, RecordStatus, ServiceInfo, TaskRecord
+from serverless.domain.model import (
+    ActionTaken,
+    DueEntry,
+    Outcome,
+    RecordStatus,
+    ServiceInfo,
+    StopAction,
+    TaskRecord,
+    TaskSetInfo,
+)
 
 __all__ = [
+    "BATCH_GET_KEYS",
     "DUE_INDEX",
     "DUE_INDEX_SHARDS",
+    "LEGACY_SWEEP_KEY",
+    "SCHEMA_VERSION",
     "DynamoLedger",
     "from_item",
+    "item_layout",
     "sweep_key",
     "to_item",
 ]
@@ -35,8 +52,33 @@ DUE_INDEX = "due-index"
 #: still found, but a smaller count would strand some.
 DUE_INDEX_SHARDS = 6
 _OPEN_PREFIX = "open#"
+#: The layout of the task records this code writes, stored in each as ``schema_version``.
+#: The layouts that have landed (all read by this code; the commits are where each began):
+#:   1. f04bb52: ``sweep_key = "open"``, one due-index partition; no ``schema_version``.
+#:   2. 0853a65: ``sweep_key = "open#<CRC-32 of the task ARN % 4>"`` (``% 6`` from e603de1:
+#:      the same layout, more shards); no ``schema_version``.
+#:   3. as 2, plus ``schema_version``.
+#: The record fields themselves (``TaskRecord``) have not changed since layout 1, but for
+#: optional attributes added to layout 3 (``cause``, ``started_by``, ``found_by``, and the
+#: stop actions' ``plan`` and ``actions`` lists: absent in older records, ignored by older
+#: readers; docs/contracts.md).
+SCHEMA_VERSION = 3
+#: The due-index partition key of every open record written in layout 1. The due read
+#: queries it beside the shards, so drains recorded before the upgrade are still stopped on
+#: time; their next write moves them to their shard, and nothing writes this key any more,
+#: so the extra Query returns nothing once they are done (half a read unit; an idle run
+#: never reaches it: ``has_open`` answers first). A migration job or a migrating first run
+#: was not chosen: an old invocation still finishing during the deployment may write such a
+#: record after it, and a record may not wait past its deadline for the next migration.
+LEGACY_SWEEP_KEY = "open"
+#: BatchGetItem reads at most 100 keys per call.
+BATCH_GET_KEYS = 100
 #: Conditional writes that lose to another invocation taking tokens are tried this often.
 _TOKEN_ATTEMPTS = 5
+
+#: Every due-index partition key an open record can carry (layout 3's shards also hold the
+#: records of layout 2, written under 4 shards, then 6).
+_DUE_PARTITIONS = (*(f"{_OPEN_PREFIX}{n}" for n in range(DUE_INDEX_SHARDS)), LEGACY_SWEEP_KEY)
 
 _FIELDS = {f.name: f for f in dataclasses.fields(TaskRecord)}
 _INT_FIELDS = frozenset({"version", "wait_seconds", "rev", "attempts", "deferrals", "expires_at"})
@@ -44,6 +86,32 @@ _ENUMS: dict[str, type[RecordStatus] | type[Outcome]] = {
     "status": RecordStatus,
     "outcome": Outcome,
 }
+#: Stop-action fields: ``plan`` a list of action names, ``actions`` a list of maps.
+_LIST_FIELDS = frozenset({"plan", "actions"})
+
+
+def _action_item(action: ActionTaken) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "action": {"S": str(action.action)},
+        "at": {"N": _number(action.at)},
+        "outcome": {"S": action.outcome},
+    }
+    if action.missing:
+        item["missing"] = {"S": action.missing}
+    if action.detail:
+        item["detail"] = {"S": action.detail}
+    return {"M": item}
+
+
+def _action_of(raw: dict[str, Any]) -> ActionTaken:
+    item = raw["M"]
+    return ActionTaken(
+        action=StopAction(item["action"]["S"]),
+        at=float(item["at"]["N"]),
+        outcome=item["outcome"]["S"],
+        missing=item.get("missing", {}).get("S"),
+        detail=item.get("detail", {}).get("S", ""),
+    )
 
 
 def _number(value: float | int) -> str:
@@ -59,11 +127,32 @@ def sweep_key(task_arn: str) -> str:
     return f"{_OPEN_PREFIX}{zlib.crc32(task_arn.encode()) % DUE_INDEX_SHARDS}"
 
 
-def to_item(record: TaskRecord) -> dict[str, dict[str, str]]:
-    """The DynamoDB item of a record; ``sweep_key`` marks records the sweeper must visit."""
-    item: dict[str, dict[str, str]] = {"pk": {"S": record.task_arn}}
+def item_layout(item: dict[str, Any]) -> int:
+    """The layout (see :data:`SCHEMA_VERSION`) a task record's item was written in.
+
+    Items without ``schema_version`` are layout 1 when open under the single legacy key,
+    else 2 (closed records of layouts 1 and 2 are the same).
+    """
+    stored = item.get("schema_version")
+    if stored is not None:
+        return int(stored["N"])
+    return 1 if item.get("sweep_key", {}).get("S") == LEGACY_SWEEP_KEY else 2
+
+
+def to_item(record: TaskRecord) -> dict[str, dict[str, Any]]:
+    """The DynamoDB item of a record in the current layout; ``sweep_key`` marks records the
+    sweeper must visit (a record read in an older layout is moved to it by this write).
+    ``plan`` and ``actions`` (stop actions) are lists, present once a stop step is chosen."""
+    item: dict[str, dict[str, Any]] = {
+        "pk": {"S": record.task_arn},
+        "schema_version": {"N": str(SCHEMA_VERSION)},
+    }
+    if record.plan:
+        item["plan"] = {"L": [{"S": str(step)} for step in record.plan]}
+    if record.actions:
+        item["actions"] = {"L": [_action_item(action) for action in record.actions]}
     for name in _FIELDS:
-        if name == "task_arn":
+        if name == "task_arn" or name in _LIST_FIELDS:
             continue
         value = getattr(record, name)
         if value is None:
@@ -78,10 +167,15 @@ def to_item(record: TaskRecord) -> dict[str, dict[str, str]]:
 
 
 def from_item(item: dict[str, Any]) -> TaskRecord:
-    """The record stored in ``item``."""
+    """The record stored in ``item``, whatever its layout (they share the record fields; a
+    later layout may add attributes, which this ignores)."""
     values: dict[str, Any] = {"task_arn": item["pk"]["S"]}
+    if "plan" in item:
+        values["plan"] = tuple(StopAction(step["S"]) for step in item["plan"]["L"])
+    if "actions" in item:
+        values["actions"] = tuple(_action_of(action) for action in item["actions"]["L"])
     for name in _FIELDS:
-        if name == "task_arn" or name not in item:
+        if name == "task_arn" or name in _LIST_FIELDS or name not in item:
             continue
         raw = item[name]
         if "S" in raw:
@@ -121,13 +215,13 @@ class DynamoLedger:
             self._client.get().put_item(**kwargs)
         return written
 
-    def _shard(self, shard: int, until: float) -> Iterator[dict[str, Any]]:
+    def _partition(self, key: str, until: float) -> Iterator[dict[str, Any]]:
         kwargs: dict[str, Any] = {
             "TableName": self._table,
             "IndexName": DUE_INDEX,
             "KeyConditionExpression": "sweep_key = :open AND due_at <= :until",
             "ExpressionAttributeValues": {
-                ":open": {"S": f"{_OPEN_PREFIX}{shard}"},
+                ":open": {"S": key},
                 ":until": {"N": _number(until)},
             },
         }
@@ -141,7 +235,8 @@ class DynamoLedger:
             kwargs["ExclusiveStartKey"] = last
 
     def due(self, until: float) -> list[DueEntry]:
-        """Open records due at or before ``until`` (one Query per shard), earliest first."""
+        """Open records due at or before ``until``, earliest first: one Query per shard and
+        one of :data:`LEGACY_SWEEP_KEY` (records written before the index was sharded)."""
         entries = [
             DueEntry(
                 task_arn=item["pk"]["S"],
@@ -149,8 +244,8 @@ class DynamoLedger:
                 status=RecordStatus(item["status"]["S"]),
                 lease_until=float(item["lease_until"]["N"]) if "lease_until" in item else None,
             )
-            for shard in range(DUE_INDEX_SHARDS)
-            for item in self._shard(shard, until)
+            for key in _DUE_PARTITIONS
+            for item in self._partition(key, until)
         ]
         return sorted(entries, key=lambda entry: (entry.due_at, entry.task_arn))
 
@@ -176,6 +271,25 @@ class DynamoLedger:
         except ConflictError:
             return None
         return from_item(response["Attributes"])
+
+    def known(self, task_arns: Sequence[str]) -> set[str]:
+        """BatchGetItem of the keys only, 100 per call (eventually consistent: a record
+        written a moment ago may be missed; the backstop's conditional write then fails and
+        it moves on). Keys DynamoDB leaves unprocessed are not retried: they count as
+        unknown, with the same outcome."""
+        found: set[str] = set()
+        unique = list(dict.fromkeys(task_arns))
+        for start in range(0, len(unique), BATCH_GET_KEYS):
+            keys = [{"pk": {"S": arn}} for arn in unique[start : start + BATCH_GET_KEYS]]
+            with aws_errors("BatchGetItem"):
+                response = self._client.get().batch_get_item(
+                    RequestItems={
+                        self._table: {"Keys": keys, "ProjectionExpression": "pk"},
+                    }
+                )
+            for item in response.get("Responses", {}).get(self._table, []):
+                found.add(item["pk"]["S"])
+        return found
 
     def has_open(self) -> bool:
         """Whether the sparse due index holds anything: one Scan with Limit=1."""
@@ -209,6 +323,16 @@ class DynamoLedger:
             tags={k: v["S"] for k, v in item.get("tags", {}).get("M", {}).items()},
             desired_count=int(item.get("desired_count", {}).get("N", "0")),
             target_group_arns=tuple(v["S"] for v in item.get("target_groups", {}).get("L", [])),
+            # Items stored before these were kept: assume a load balancer (the drain is
+            # recorded; the sweeper decides on a fresh DescribeServices).
+            load_balanced=item.get("load_balanced", {}).get("BOOL", True),
+            controller=item.get("controller", {}).get("S", "ECS"),
+            primary_deployment_id=item.get("primary_deployment", {}).get("S"),
+            task_sets=tuple(
+                TaskSetInfo(task_set_id=v["M"]["id"]["S"], status=v["M"]["status"]["S"])
+                for v in item.get("task_sets", {}).get("L", [])
+            ),
+            lb_container_name=item.get("lb_container", {}).get("S"),
         )
         return info, read_at
 
@@ -226,6 +350,18 @@ class DynamoLedger:
             item["tags"] = {"M": {k: {"S": v} for k, v in info.tags.items()}}
             item["desired_count"] = {"N": str(info.desired_count)}
             item["target_groups"] = {"L": [{"S": arn} for arn in info.target_group_arns]}
+            item["load_balanced"] = {"BOOL": info.load_balanced}
+            item["controller"] = {"S": info.controller}
+            if info.primary_deployment_id:
+                item["primary_deployment"] = {"S": info.primary_deployment_id}
+            item["task_sets"] = {
+                "L": [
+                    {"M": {"id": {"S": ts.task_set_id}, "status": {"S": ts.status}}}
+                    for ts in info.task_sets
+                ]
+            }
+            if info.lb_container_name:
+                item["lb_container"] = {"S": info.lb_container_name}
         with aws_errors("PutItem"):
             self._client.get().put_item(TableName=self._table, Item=item)
 

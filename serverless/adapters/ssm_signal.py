@@ -143,11 +143,17 @@ class SsmSignalAdapter:
 
     @property
     def time_bound(self) -> float:
-        """The longest one :meth:`signal` can take (every call at its bound)."""
+        """The longest one :meth:`signal` can take (every call at its bound).
+
+        DescribeTasks and DescribeContainerInstances, SendCommand; then polls until the
+        clock passes ``wait_timeout`` from the start: the last poll begins before that
+        (after one ``poll_interval``) and takes at most one call's bound; then CancelCommand.
+        The sweeper keeps this much of the invocation, and its lease, for the step.
+        """
         ecs = call_time_bound(client_config("ecs"))
         ssm = call_time_bound(client_config("ssm"))
-        polls = self._limits.wait_timeout / self._limits.poll_interval + 1
-        return 2 * ecs + 2 * ssm + self._limits.wait_timeout + polls * ssm
+        limits = self._limits
+        return 2 * ecs + ssm + max(limits.wait_timeout, 0.0) + limits.poll_interval + 2 * ssm
 
     def signal(self, target: SignalTarget, command: SignalCommand) -> SignalResult:
         """Signal ``target``'s container through its instance's runtime."""

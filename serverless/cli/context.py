@@ -13,10 +13,12 @@ from serverless.cli.aws.ledger import LedgerReader
 from serverless.cli.aws.session import AwsAccess
 from serverless.domain.clock import Clock
 from serverless.domain.errors import ConfigError
-from serverless.settings import DEFAULT_WAIT_SECONDS, TABLE_NAME, TAG_PREFIX
+from serverless.domain.model import StopAction
+from serverless.settings import DEFAULT_WAIT_SECONDS, EXEC_ENABLED, TABLE_NAME, TAG_PREFIX
 
 __all__ = [
     "DEFAULT_PREFIX",
+    "EXIT_CHECK_FAILED",
     "EXIT_ERROR",
     "EXIT_NOT_SHORTENED",
     "EXIT_OK",
@@ -25,6 +27,7 @@ __all__ = [
     "Context",
     "default_wait",
     "ledger_and_prefix",
+    "ledger_prefix_and_outputs",
     "tag_prefix",
 ]
 
@@ -32,6 +35,7 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2  # argparse's own
 EXIT_NOT_SHORTENED = 3  # verify: no shortening measured, or no verdict
+EXIT_CHECK_FAILED = 3  # doctor: a problem found; redrive: messages left in the queue
 PROG = "drain-terminator"
 DEFAULT_PREFIX = "drain-terminator:"
 DEFAULT_WAIT = 120
@@ -83,14 +87,32 @@ def default_wait(ctx: Context) -> int:
     return int(raw)
 
 
+def default_action(ctx: Context) -> StopAction:
+    """The stop action of a service without a valid stop-action tag, as the functions pick
+    it: stop-task-then-exec where the deployment has exec on (EXEC_ENABLED), else stop-task."""
+    raw = ctx.environ.get(EXEC_ENABLED, "").strip().lower()
+    on = raw in {"1", "true", "yes", "on"}
+    return StopAction.STOP_TASK_THEN_EXEC if on else StopAction.STOP_TASK
+
+
 def ledger_and_prefix(args: argparse.Namespace, ctx: Context) -> tuple[LedgerReader, str]:
     """The ledger (from --table, --from-terraform or TABLE_NAME) and the tag prefix."""
+    ledger, prefix, _ = ledger_prefix_and_outputs(args, ctx)
+    return ledger, prefix
+
+
+def ledger_prefix_and_outputs(
+    args: argparse.Namespace, ctx: Context
+) -> tuple[LedgerReader, str, Mapping[str, Any]]:
+    """:func:`ledger_and_prefix` and the module's outputs (``--from-terraform``; else empty)."""
     terraform_prefix = None
+    resources: Mapping[str, Any] = {}
     if args.table:
         table = args.table
     elif args.from_terraform:
         found = terraform_outputs.read_outputs(args.from_terraform)
         table, terraform_prefix = found.table_name, found.tag_prefix
+        resources = found.module_outputs
     elif ctx.environ.get(TABLE_NAME, "").strip():
         table = ctx.environ[TABLE_NAME].strip()
     else:
@@ -98,4 +120,8 @@ def ledger_and_prefix(args: argparse.Namespace, ctx: Context) -> tuple[LedgerRea
             "which ledger? pass --table NAME, set TABLE_NAME, or --from-terraform DIR "
             "(the directory you ran terraform apply in)"
         )
-    return LedgerReader(table, ctx.access(args)), tag_prefix(args, ctx, terraform_prefix)
+    return (
+        LedgerReader(table, ctx.access(args)),
+        tag_prefix(args, ctx, terraform_prefix),
+        resources,
+    )

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 
 from serverless.cli.model import ServiceView, TaskView, task_id
 from serverless.cli.render import duration, iso, seconds, when
+from serverless.domain.actions import SENT
 from serverless.domain.lifecycle import REASON_PREFIX
-from serverless.domain.model import Outcome, RecordStatus, TaskRecord
+from serverless.domain.model import Outcome, RecordStatus, StopAction, TaskRecord
 from serverless.domain.tags import PolicyResult
 
 __all__ = [
@@ -127,7 +128,9 @@ def history(record: TaskRecord) -> list[tuple[float, str]]:
                 f"{guard}: {record.defer_reason}",
             )
         )
-    if record.stop_requested_at is not None:
+    if record.actions:
+        events.extend(_steps(record))
+    elif record.stop_requested_at is not None:
         late = record.stop_requested_at - record.deadline
         events.append(
             (
@@ -150,6 +153,34 @@ def history(record: TaskRecord) -> list[tuple[float, str]]:
     if record.closed_at is not None and record.outcome is not None:
         events.append((record.closed_at, f"record closed: {record.outcome.value}"))
     return sorted(events, key=lambda e: e[0])
+
+
+def _steps(record: TaskRecord) -> list[tuple[float, str]]:
+    """One history line per stop step taken (stop-task, exec, ssm-signal)."""
+    lines = []
+    plan = ", ".join(str(step) for step in record.plan) or "-"
+    for number, step in enumerate(record.actions):
+        after = seconds(step.at - record.drain_started_at)
+        late = seconds(step.at - record.deadline)
+        head = (
+            f"stop action {step.action}: {step.outcome}, {after} after drain start "
+            f"({late} after the deadline)"
+        )
+        if number == 0:
+            head += f"; plan {plan}"
+        if step.action is StopAction.STOP_TASK and step.outcome == SENT:
+            head += f": {record.stop_reason or '-'}"
+        if step.missing:
+            head += f"; missing {step.missing}"
+        if step.detail:
+            head += f" ({step.detail})"
+        lines.append((step.at, head))
+    return lines
+
+
+def _steps_taken(record: TaskRecord) -> str:
+    """``stop-task SENT, exec SIGNALLED``: the steps in one phrase."""
+    return ", ".join(f"{step.action} {step.outcome}" for step in record.actions)
 
 
 def _left_to_ecs(record: TaskRecord) -> Decision:
@@ -181,6 +212,14 @@ def _left_to_ecs(record: TaskRecord) -> Decision:
         )
     if outcome is Outcome.TASK_GONE:
         return Decision("left-to-ecs", "left to ECS: the task no longer existed when checked")
+    if outcome is Outcome.PREREQUISITE_MISSING:
+        missing = next((step for step in reversed(record.actions) if step.missing), None)
+        what = f"{missing.action} lacks {missing.missing}" if missing else "a step lacks it"
+        return Decision(
+            "prerequisite-missing",
+            f"left to ECS: {what} (steps: {_steps_taken(record) or '-'}); not retried "
+            "(see docs/operations.md, StopPrerequisitesMissing)",
+        )
     if outcome is Outcome.OPTED_OUT:
         return Decision(
             "left-to-ecs",
@@ -190,8 +229,26 @@ def _left_to_ecs(record: TaskRecord) -> Decision:
     return Decision("left-to-ecs", f"left to ECS ({outcome})")
 
 
-def explain_record(record: TaskRecord, now: float) -> Decision:
-    """The decision a record stands for, at ``now``."""
+def _at_deadline(dry_run: bool | None) -> str:
+    """What the sweeper does once the deadline has passed, as far as the tags tell."""
+    if dry_run:
+        return (
+            "the service is in dry-run: the next sweeper pass only logs that it would stop "
+            "it and closes the record as dry_run (StopTask is not called; ECS ends the drain)"
+        )
+    if dry_run is None:
+        return (
+            "the next sweeper pass stops it (if the service or the functions are in dry-run, "
+            "it only logs that it would)"
+        )
+    return "the next sweeper pass stops it"
+
+
+def explain_record(record: TaskRecord, now: float, dry_run: bool | None = None) -> Decision:
+    """The decision a record stands for, at ``now``.
+
+    ``dry_run``: whether the service's tags put it in dry-run now (None: not known).
+    """
     if record.status is RecordStatus.DRAINING:
         if record.deferrals:
             guard = guard_of(record.defer_reason)
@@ -203,22 +260,36 @@ def explain_record(record: TaskRecord, now: float) -> Decision:
                 "ECS still stops it at the end of the deregistration delay",
             )
         due_in = record.due_at - now
+        step = record.next_step
+        if record.actions and step is None:
+            # The last step was marked started and its run ended before the result.
+            return Decision(
+                "awaiting-confirmation",
+                f"steps: {_steps_taken(record)}; every step of the plan was taken; the next "
+                f"sweeper pass confirms whether the task stopped (at {when(record.due_at)})",
+            )
+        if record.actions and step is not None:
+            moment = f"at {when(record.due_at)}" if due_in > 0 else "now"
+            return Decision(
+                "escalating",
+                f"steps so far: {_steps_taken(record)}; {step} follows {moment} if the task "
+                "is still draining then",
+            )
         if due_in > 0:
+            dry = "; the service is in dry-run: then it is only logged" if dry_run else ""
             return Decision(
                 "not-yet",
                 f"not yet: due in {duration(due_in)} (at {when(record.due_at)}, "
-                f"{record.wait_seconds} s after the drain began)",
+                f"{record.wait_seconds} s after the drain began){dry}",
             )
         leased = " (a sweeper run holds it now)" if record.leased(now) else ""
-        return Decision(
-            "due",
-            f"due {duration(-due_in)} ago; the next sweeper pass stops it{leased}",
-        )
+        return Decision("due", f"due {duration(-due_in)} ago; {_at_deadline(dry_run)}{leased}")
     if record.status is RecordStatus.STOP_REQUESTED:
+        steps = f" (steps: {_steps_taken(record)})" if record.actions else ""
         return Decision(
             "awaiting-confirmation",
             f"stopped at {when(record.stop_requested_at)} for reason "
-            f"{record.stop_reason!r}; waiting for the task to leave draining "
+            f"{record.stop_reason!r}{steps}; waiting for the task to leave draining "
             f"(checked at {when(record.due_at)})",
         )
     outcome = record.outcome
@@ -235,19 +306,36 @@ def explain_record(record: TaskRecord, now: float) -> Decision:
             if record.confirmation_seconds is not None
             else ""
         )
+        by = record.stopped_by
+        action = (
+            f"; stopped by {by} (steps: {_steps_taken(record)})" if record.actions and by else ""
+        )
         return Decision(
             "stopped",
             f"stopped at {when(at)} for reason {record.stop_reason!r}, "
-            f"{seconds(at - record.drain_started_at)} after the drain began{confirmed}",
+            f"{seconds(at - record.drain_started_at)} after the drain began{confirmed}{action}",
         )
     if outcome is Outcome.UNCONFIRMED:
+        sent = (
+            f"stop steps {_steps_taken(record)}, the last at {when(record.last_stop_at)},"
+            if record.actions
+            else f"StopTask sent at {when(record.stop_requested_at)}"
+        )
         return Decision(
             "unconfirmed",
-            f"StopTask sent at {when(record.stop_requested_at)} but the task was still "
-            f"draining when checked at {when(record.closed_at)}: the early stop had no effect "
+            f"{sent} but the task was still draining when checked at "
+            f"{when(record.closed_at)}: the early stop had no effect "
             "(see docs/operations.md, StopsUnconfirmed)",
         )
     if outcome is Outcome.STOP_FAILED:
+        failed = record.actions[-1] if record.actions else None
+        if failed is not None and failed.action is not StopAction.STOP_TASK:
+            return Decision(
+                "stop-failed",
+                f"{failed.action} failed ({failed.outcome}: {failed.detail or '-'}), not "
+                f"retried; steps: {_steps_taken(record)}; left to ECS "
+                "(see the sweeper's log and docs/operations.md, StopsFailed)",
+            )
         return Decision(
             "stop-failed",
             f"StopTask was refused {record.attempts} time(s); left to ECS "
@@ -299,6 +387,14 @@ def explain_untracked(
             f"the task is draining and the service opts in now ({shown}) but no drain was "
             "recorded: the service may have opted in after the drain began, or the "
             "task-events function did not receive the event (check its errors and the DLQ)",
+        )
+    if task.last_status == "DEACTIVATING":
+        return Decision(
+            "deactivating",
+            f"deactivating (last status DEACTIVATING, desired {task.desired_status}): its "
+            "targets are being deregistered, but ECS has not set desiredStatus STOPPED, which "
+            f"is what the terminator keys a drain on; the service opts in ({shown}), so the "
+            "drain is tracked once it does",
         )
     if task.last_status in {"STOPPING", "DEPROVISIONING", "STOPPED"}:
         who = (

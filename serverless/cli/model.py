@@ -38,6 +38,11 @@ class ServiceView:
     target_group_arns: tuple[str, ...] = ()
     task_definition: str = ""
     deployments: tuple[DeploymentView, ...] = ()
+    #: Containers a load balancer of the service sends traffic to (loadBalancers).
+    load_balanced_containers: tuple[str, ...] = ()
+    enable_execute_command: bool = False
+    #: ``launchType``, or the capacity providers of its strategy (e.g. ``FARGATE_SPOT``).
+    launch_types: tuple[str, ...] = ()
 
     @property
     def long_arn(self) -> bool:

@@ -1,13 +1,14 @@
 """``migrate-sidecar``: from a task definition with the NLB sidecar to tags and no sidecar.
 
-Which container is the sidecar:
+The sidecar (awslabs/nlb-sidecar-for-ecs) is recognised by any mark its README documents:
+its published image (``public.ecr.aws/x3l4a9v5/nlb-sidecar-for-ecs``) or one of its
+settings ``DEREGISTRATION_WAIT``, ``POLLING_FREQUENCY``, ``TARGET_CONTAINER_NAME`` in the
+container's ``environment``. Exactly one container must carry a mark; else, or to
+override, ``--sidecar NAME`` names it (``--sidecar-image TEXT``: by a text in its image).
+A named container that carries no mark and maps a port (the load-balanced application) is
+refused: removing it would remove the application. :func:`detect` is the same rule for
+``verify``, which refuses a service still running the sidecar.
 
-1. the one named by ``--sidecar NAME``; else
-2. the one whose image contains ``--sidecar-image TEXT``; else
-3. the one whose ``environment`` defines ``DEREGISTRATION_WAIT`` together with
-   ``POLLING_FREQUENCY`` or ``TARGET_CONTAINER_NAME`` (the sidecar's settings).
-
-Exactly one container must match, else the command stops and asks for ``--sidecar``.
 The input may be ``aws ecs describe-task-definition`` output (``{"taskDefinition":
 {...}, "tags": [...]}``), the bare task definition, or register-task-definition input;
 the output is register-task-definition input: read-only fields are dropped.
@@ -16,7 +17,7 @@ the output is register-task-definition input: read-only fields are dropped.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,18 +25,43 @@ from serverless.domain.errors import DrainTerminatorError
 from serverless.domain.tags import TAG_ENABLED, TAG_WAIT_SECONDS, parse_policy
 
 __all__ = [
+    "PUBLISHED_IMAGE",
     "READ_ONLY_FIELDS",
+    "SIDECAR_PERMISSIONS",
     "SIDECAR_VARIABLES",
     "Migration",
     "SidecarError",
-    "looks_like_sidecar",
+    "detect",
+    "find_sidecar",
+    "marks",
     "migrate",
+    "network_mode",
+    "removable_permissions",
 ]
 
 DEREGISTRATION_WAIT = "DEREGISTRATION_WAIT"
 POLLING_FREQUENCY = "POLLING_FREQUENCY"
 TARGET_CONTAINER_NAME = "TARGET_CONTAINER_NAME"
 SIDECAR_VARIABLES = (DEREGISTRATION_WAIT, POLLING_FREQUENCY, TARGET_CONTAINER_NAME)
+#: The image the sidecar's README publishes (tags ``latest`` and ``alpine``).
+PUBLISHED_IMAGE = "public.ecr.aws/x3l4a9v5/nlb-sidecar-for-ecs"
+
+#: The task-role permissions the sidecar's README lists, by network mode.
+SIDECAR_PERMISSIONS: dict[str, tuple[str, ...]] = {
+    "awsvpc": (
+        "elasticloadbalancing:DescribeTargetHealth",
+        "ecs:DescribeServices",
+        "ecs:DescribeTasks",
+    ),
+    "bridge": (
+        "elasticloadbalancing:DescribeTargetHealth",
+        "ecs:DescribeServices",
+        "ecs:DescribeTasks",
+        "elasticloadbalancing:DescribeTargetGroups",
+        "ec2:DescribeInstances",
+        "ecs:DescribeContainerInstances",
+    ),
+}
 
 #: Fields of DescribeTaskDefinition's answer that RegisterTaskDefinition does not accept.
 READ_ONLY_FIELDS = (
@@ -63,6 +89,7 @@ class Migration:
     tags: dict[str, str]
     task_definition: dict[str, Any]
     notes: list[str] = field(default_factory=list)
+    removable_permissions: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         """JSON form."""
@@ -71,6 +98,7 @@ class Migration:
             "recognised_by": self.recognised_by,
             "tags": self.tags,
             "notes": self.notes,
+            "removable_permissions": list(self.removable_permissions),
             "taskDefinition": self.task_definition,
         }
 
@@ -93,33 +121,124 @@ def _unwrap(document: object) -> tuple[dict[str, Any], list[dict[str, str]]]:
     return inner, list(tags) if isinstance(tags, list) else []
 
 
-def looks_like_sidecar(container: Mapping[str, Any]) -> bool:
-    """The environment rule: DEREGISTRATION_WAIT with POLLING_FREQUENCY or TARGET_CONTAINER_NAME."""
+def marks(container: Mapping[str, Any]) -> list[str]:
+    """The sidecar's documented marks this container carries (empty: none)."""
+    found = []
+    image = str(container.get("image", ""))
+    if PUBLISHED_IMAGE in image:
+        found.append(f"image {PUBLISHED_IMAGE}")
     env = _environment(container)
-    return DEREGISTRATION_WAIT in env and (POLLING_FREQUENCY in env or TARGET_CONTAINER_NAME in env)
+    found.extend(name for name in SIDECAR_VARIABLES if name in env)
+    return found
 
 
-def _find(
-    containers: list[dict[str, Any]], name: str | None, image: str | None
-) -> tuple[dict[str, Any], str]:
+def _ports(container: Mapping[str, Any]) -> list[str]:
+    return [
+        str(m.get("containerPort"))
+        for m in container.get("portMappings", []) or []
+        if isinstance(m, Mapping) and m.get("containerPort") is not None
+    ]
+
+
+def _check_named(container: Mapping[str, Any], load_balanced: Collection[str] | None) -> None:
+    """Refuse a named container that carries no mark and holds the load-balanced port."""
+    if marks(container):
+        return
+    name = str(container.get("name"))
+    ports = _ports(container)
+    if load_balanced is not None:
+        holds = name in load_balanced
+        where = "the service's load balancer sends traffic to it"
+    else:
+        holds = bool(ports)
+        where = f"it maps port {', '.join(ports)}, which a load balancer would send traffic to"
+    if holds:
+        raise SidecarError(
+            f"container {name!r} carries none of the sidecar's marks ({PUBLISHED_IMAGE}, "
+            f"{', '.join(SIDECAR_VARIABLES)}) and {where}: it looks like the application, "
+            "not the sidecar; name the sidecar's container"
+        )
+
+
+def _describe(found: Mapping[str, Any]) -> str:
+    return ", ".join(marks(found))
+
+
+def find_sidecar(
+    containers: Sequence[Mapping[str, Any]],
+    name: str | None = None,
+    image: str | None = None,
+    load_balanced: Collection[str] | None = None,
+) -> tuple[Mapping[str, Any], str]:
+    """The sidecar container and how it was recognised; SidecarError when not exactly one.
+
+    ``load_balanced``: the containers a service's load balancer targets, when known (else
+    any container mapping a port counts as holding the load-balanced port).
+    """
     names = ", ".join(str(c.get("name")) for c in containers)
     if name is not None:
-        found = [c for c in containers if c.get("name") == name]
-        if not found:
+        named = [c for c in containers if c.get("name") == name]
+        if not named:
             raise SidecarError(f"no container named {name!r} (containers: {names})")
-        return found[0], f"--sidecar {name}"
+        _check_named(named[0], load_balanced)
+        return named[0], f"--sidecar {name}"
     if image is not None:
         found = [c for c in containers if image in str(c.get("image", ""))]
         how = f"image containing {image!r}"
+        if len(found) == 1:
+            _check_named(found[0], load_balanced)
     else:
-        found = [c for c in containers if looks_like_sidecar(c)]
-        how = f"environment {DEREGISTRATION_WAIT} with {POLLING_FREQUENCY}/{TARGET_CONTAINER_NAME}"
+        found = [c for c in containers if marks(c)]
+        how = f"any of: image {PUBLISHED_IMAGE}, environment {', '.join(SIDECAR_VARIABLES)}"
     if len(found) != 1:
         what = "no container" if not found else f"{len(found)} containers"
-        raise SidecarError(
-            f"{what} matched ({how}); name the sidecar with --sidecar NAME (containers: {names})"
+        carriers = (
+            " (" + "; ".join(f"{c.get('name')}: {_describe(c)}" for c in found) + ")"
+            if len(found) > 1 and image is None
+            else ""
         )
-    return found[0], how
+        raise SidecarError(
+            f"{what} matched ({how}){carriers}; name the sidecar with --sidecar NAME "
+            f"(containers: {names})"
+        )
+    return found[0], how if image is not None else _describe(found[0])
+
+
+def detect(
+    containers: Sequence[Mapping[str, Any]],
+    name: str | None = None,
+    load_balanced: Collection[str] | None = None,
+) -> list[tuple[str, str]]:
+    """Sidecar containers in a task definition: (name, how recognised) each (for verify).
+
+    With ``name``: that container if present (refused as for :func:`find_sidecar` when it
+    is the load-balanced application), else none. Without: every container with a mark.
+    """
+    if name is not None:
+        named = [c for c in containers if c.get("name") == name]
+        if not named:
+            return []
+        _check_named(named[0], load_balanced)
+        return [(name, f"--sidecar {name}")]
+    return [(str(c.get("name")), _describe(c)) for c in containers if marks(c)]
+
+
+def network_mode(task_definition: Mapping[str, Any]) -> str:
+    """The task definition's network mode (ECS's default: awsvpc on Fargate, else bridge)."""
+    mode = task_definition.get("networkMode")
+    if mode:
+        return str(mode)
+    return (
+        "awsvpc"
+        if "FARGATE" in (task_definition.get("requiresCompatibilities") or [])
+        else "bridge"
+    )
+
+
+def removable_permissions(mode: str) -> tuple[str, ...]:
+    """What the sidecar's README has the task role grant in this network mode (the bridge
+    list for any mode but awsvpc: the sidecar supports only the two)."""
+    return SIDECAR_PERMISSIONS["awsvpc" if mode == "awsvpc" else "bridge"]
 
 
 #: Where a container can name another one: the list key, and how an entry names it.
@@ -158,7 +277,7 @@ def migrate(
     """Find the sidecar, derive the tags, and return the task definition without it."""
     source, tags = _unwrap(copy.deepcopy(document))
     containers = [c for c in source["containerDefinitions"] if isinstance(c, dict)]
-    found, how = _find(containers, sidecar, sidecar_image)
+    found, how = find_sidecar(containers, sidecar, sidecar_image)
     name = str(found.get("name"))
     env = _environment(found)
     notes: list[str] = []
@@ -221,12 +340,17 @@ def migrate(
             f"the task-level memory ({source['memory']} MiB) is unchanged; the sidecar "
             f"reserved {memory} MiB of it"
         )
+    mode = network_mode(source)
+    permissions = removable_permissions(mode)
+    role = source.get("taskRoleArn")
     notes.append(
-        "the task role no longer needs elasticloadbalancing:DescribeTargetHealth for the sidecar"
+        f"the task role{f' {role}' if role else ''} granted the sidecar (its README, "
+        f"{mode} mode): {', '.join(permissions)}; remove those no other container of the "
+        "task uses (only you can tell which ones the application needs)"
     )
 
     output = {k: v for k, v in source.items() if k not in READ_ONLY_FIELDS}
     output["containerDefinitions"] = remaining
     if tags:
         output["tags"] = tags
-    return Migration(name, how, new_tags, output, notes)
+    return Migration(name, how, new_tags, output, notes, permissions)

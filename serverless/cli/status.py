@@ -48,7 +48,14 @@ def _open(record: TaskRecord, now: float) -> dict[str, Any]:
         "due_in_seconds": round(record.due_at - now, 1),
         "deferred": deferred,
         "stop_requested_at": iso(record.stop_requested_at),
+        "steps": _steps(record),
+        "next_step": str(record.next_step) if record.actions and record.next_step else None,
     }
+
+
+def _steps(record: TaskRecord) -> list[str]:
+    """The stop steps taken, ``action:outcome`` in order (stop-task, exec, ssm-signal)."""
+    return [f"{step.action}:{step.outcome}" for step in record.actions]
 
 
 def _stop(record: TaskRecord) -> dict[str, Any]:
@@ -63,6 +70,9 @@ def _stop(record: TaskRecord) -> dict[str, Any]:
         "deferrals": record.deferrals,
         "confirmation_seconds": record.confirmation_seconds,
         "stopped_reason": record.stopped_reason,
+        "steps": _steps(record),
+        # The step that stopped the task (older records: StopTask was the only one).
+        "stopped_by": str(record.stopped_by) if record.stopped_by else None,
     }
 
 
@@ -78,6 +88,7 @@ def _policy(result: PolicyResult | str | None) -> dict[str, Any]:
         "min_healthy_percent": policy.min_healthy_percent,
         "max_stops_per_minute": policy.max_stops_per_minute,
         "dry_run": policy.dry_run,
+        "stop_action": str(policy.stop_action),
         "warnings": list(result.warnings),
     }
 
@@ -88,10 +99,16 @@ def build_status(
     since_seconds: float,
     policies: Mapping[ServiceKey, PolicyResult | str | None],
     table_name: str,
+    services_without_records: Sequence[ServiceKey] = (),
 ) -> dict[str, Any]:
-    """The status report (JSON-ready): per service, open drains first."""
+    """The status report (JSON-ready): per service, open drains first.
+
+    ``services_without_records``: services asked about that exist but have no records.
+    """
     since = now - since_seconds
     by_service: dict[ServiceKey, list[TaskRecord]] = defaultdict(list)
+    for key in services_without_records:
+        by_service[key] = []
     for record in records:
         by_service[(record.cluster_arn, record.service_name)].append(record)
     services: list[dict[str, Any]] = []
@@ -100,7 +117,12 @@ def build_status(
         open_records = sorted((r for r in group if r.is_open), key=lambda r: r.due_at)
         recent = [r for r in group if not r.is_open and (r.closed_at or 0) >= since]
         stopped = sorted(
-            (r for r in recent if r.stop_requested_at is not None),
+            (
+                r
+                for r in recent
+                if r.stop_requested_at is not None
+                and r.outcome not in {Outcome.STOP_FAILED, Outcome.PREREQUISITE_MISSING}
+            ),
             key=lambda r: r.stop_requested_at or 0,
         )
         overdue = [
@@ -118,8 +140,12 @@ def build_status(
                     for r in [*(x for x in recent if x.outcome is Outcome.UNCONFIRMED), *overdue]
                 ],
                 "stop_failed": [_stop(r) for r in recent if r.outcome is Outcome.STOP_FAILED],
+                "prerequisite_missing": [
+                    _stop(r) for r in recent if r.outcome is Outcome.PREREQUISITE_MISSING
+                ],
                 "dry_run": len([r for r in recent if r.outcome is Outcome.DRY_RUN]),
                 "left_to_ecs": len([r for r in recent if r.outcome in _LEFT_TO_ECS]),
+                "records": len(group),
             }
         )
     totals = {
@@ -128,6 +154,7 @@ def build_status(
         "stopped": sum(len(s["recent_stops"]) for s in services),
         "unconfirmed": sum(len(s["unconfirmed"]) for s in services),
         "stop_failed": sum(len(s["stop_failed"]) for s in services),
+        "prerequisite_missing": sum(len(s["prerequisite_missing"]) for s in services),
         "dry_run": sum(s["dry_run"] for s in services),
         "left_to_ecs": sum(s["left_to_ecs"] for s in services),
     }
@@ -151,6 +178,7 @@ def _policy_line(policy: Mapping[str, Any]) -> str:
     if policy["max_stops_per_minute"] is not None:
         parts.append(f"max {policy['max_stops_per_minute']} stops/min")
     parts.append("DRY-RUN" if policy["dry_run"] else "dry-run off")
+    parts.append(f"stop-action {policy['stop_action']}")
     line = ", ".join(parts)
     for warning in policy["warnings"]:
         line += f"\n    warning: {warning}"
@@ -169,7 +197,8 @@ def render(report: Mapping[str, Any]) -> str:
         f"ledger {report['table']} at {when(_epoch(report['now']))}; recent = the last {window}",
         f"  {totals['open']} open drain(s) ({totals['deferred']} deferred); in the last "
         f"{window}: {totals['stopped']} stopped early, {totals['unconfirmed']} unconfirmed, "
-        f"{totals['stop_failed']} failed, {totals['dry_run']} dry-run, "
+        f"{totals['stop_failed']} failed, {totals['prerequisite_missing']} missing a "
+        f"prerequisite, {totals['dry_run']} dry-run, "
         f"{totals['left_to_ecs']} left to ECS",
     ]
     if not report["services"]:
@@ -180,6 +209,11 @@ def render(report: Mapping[str, Any]) -> str:
             f"service {service['service']} (cluster {_cluster_name(service['cluster_arn'])}): "
             + _policy_line(service["policy"])
         )
+        if not service["records"]:
+            lines.append(
+                "  no records: none of its drains is in the ledger (closed records expire "
+                "after RECORD_RETENTION_SECONDS, 7 days by default)"
+            )
         if service["open"]:
             rows = []
             for item in service["open"]:
@@ -187,6 +221,8 @@ def render(report: Mapping[str, Any]) -> str:
                 state = item["status"]
                 if item["status"] == RecordStatus.STOP_REQUESTED.value:
                     state = "stop sent"
+                elif item["next_step"]:
+                    state = f"escalating to {item['next_step']}"
                 rows.append(
                     [
                         task_id(item["task_arn"]),
@@ -209,23 +245,32 @@ def render(report: Mapping[str, Any]) -> str:
                     + (f" ({item['deferrals']} deferral(s))" if item["deferrals"] else ""),
                     seconds(item["confirmation_seconds"]),
                     item["outcome"],
+                    item["stopped_by"] or "-",
                 ]
                 for item in service["recent_stops"]
             ]
             lines.append("  recent stops")
             lines.append(
                 table(
-                    ["task", "StopTask at", "after deadline", "stopping after", "outcome"],
+                    ["task", "stopped at", "after deadline", "stopping after", "outcome", "by"],
                     rows,
                     "    ",
                 )
             )
-        for key, title in (("unconfirmed", "UNCONFIRMED stops"), ("stop_failed", "FAILED stops")):
+        for key, title in (
+            ("unconfirmed", "UNCONFIRMED stops"),
+            ("stop_failed", "FAILED stops"),
+            ("prerequisite_missing", "PREREQUISITE MISSING, left to ECS"),
+        ):
             if service[key]:
                 lines.append(f"  {title} (run: drain-terminator explain TASK)")
                 lines.extend(
-                    f"    {task_id(i['task_arn'])}  StopTask at "
-                    f"{when(_epoch(i['stop_requested_at']))}"
+                    f"    {task_id(i['task_arn'])}  "
+                    + (
+                        "steps " + ", ".join(i["steps"])
+                        if i["steps"]
+                        else f"StopTask at {when(_epoch(i['stop_requested_at']))}"
+                    )
                     for i in service[key]
                 )
     return "\n".join(lines)

@@ -20,11 +20,12 @@ from serverless.cli.aws.ecs import ServiceAdmin, TargetGroupReader
 from serverless.cli.aws.ledger import LedgerReader
 from serverless.cli.explain import explain_record
 from serverless.cli.model import ServiceView, TaskView, task_id
+from serverless.cli.prerequisites import Assessment
 from serverless.cli.render import duration, iso, seconds
-from serverless.cli.sidecar import looks_like_sidecar
+from serverless.cli.sidecar import detect
 from serverless.domain.clock import Clock
 from serverless.domain.errors import DrainTerminatorError
-from serverless.domain.model import Outcome, ServicePolicy, TaskRecord
+from serverless.domain.model import Outcome, ServicePolicy, StopAction, TaskRecord
 from serverless.domain.tags import parse_policy
 
 __all__ = ["Verdict", "Verifier", "VerifyPlan", "VerifyRefused"]
@@ -50,6 +51,8 @@ class VerifyPlan:
     policy: ServicePolicy
     delays: dict[str, int]
     running: list[str]
+    #: The service's stop action and what it lacks, as far as it can be read.
+    prerequisites: Assessment | None = None
 
     @property
     def deregistration_delay(self) -> int:
@@ -61,11 +64,14 @@ class VerifyPlan:
         groups = ", ".join(
             f"{arn.split(':')[-1]} {delay} s" for arn, delay in sorted(self.delays.items())
         )
-        return (
+        text = (
             f"service {self.service.name} in {self.service.cluster_arn}: opted in, "
             f"wait-seconds {self.policy.wait_seconds}; {len(self.running)} running task(s); "
             f"deregistration delay {groups}"
         )
+        if self.prerequisites is not None:
+            text += f"\nstop action {self.prerequisites.line()}"
+        return text
 
 
 @dataclass(slots=True)
@@ -129,9 +135,12 @@ class Verifier:
         *,
         prefix: str,
         default_wait: int,
+        default_action: StopAction = StopAction.STOP_TASK,
         progress: Callable[[str], None] = lambda _: None,
         poll_seconds: float = POLL_SECONDS,
         confirm_seconds: float = 60.0,
+        sidecar: str | None = None,
+        assess: Callable[[ServiceView, ServicePolicy], Assessment] | None = None,
     ) -> None:
         self._ecs = ecs
         self._target_groups = target_groups
@@ -139,15 +148,20 @@ class Verifier:
         self._clock = clock
         self._prefix = prefix
         self._default_wait = default_wait
+        self._default_action = default_action
         self._progress = progress
         self._poll = poll_seconds
         self._confirm = confirm_seconds
+        self._sidecar = sidecar
+        self._assess = assess
         self._start = 0.0
 
     def plan(self, cluster: str, service: str, *, force: bool) -> VerifyPlan:
         """Check the service can be measured; raises VerifyRefused with the reason."""
         view = self._ecs.describe_service(cluster, service)
-        policy = parse_policy(view.tags, self._prefix, self._default_wait).policy
+        policy = parse_policy(
+            view.tags, self._prefix, self._default_wait, self._default_action
+        ).policy
         if not policy.enabled:
             raise VerifyRefused(
                 f"service {service!r} has not opted in ({self._prefix}enabled=true is "
@@ -170,16 +184,18 @@ class Verifier:
                 f"service {service!r} has a deployment in progress: wait for it to finish, "
                 "or measure it with --wait-natural"
             )
-        sidecars = [
-            str(c.get("name"))
-            for c in self._ecs.container_definitions(view.task_definition)
-            if looks_like_sidecar(c)
-        ]
+        sidecars = detect(
+            self._ecs.container_definitions(view.task_definition),
+            self._sidecar,
+            view.load_balanced_containers or None,
+        )
         if sidecars:
+            name, how = sidecars[0]
             raise VerifyRefused(
-                f"service {service!r} still runs the NLB sidecar ({sidecars[0]!r} in "
-                f"{view.task_definition.rsplit('/', 1)[-1]}): it would stop the task itself and "
-                "hide whether StopTask works; remove it first (drain-terminator migrate-sidecar)"
+                f"service {service!r} still runs the NLB sidecar ({name!r} in "
+                f"{view.task_definition.rsplit('/', 1)[-1]}, recognised by {how}): it would "
+                "stop the task itself and hide whether StopTask works; remove it first "
+                "(drain-terminator migrate-sidecar)"
             )
         delays = {
             arn: self._target_groups.deregistration_delay(arn) for arn in view.target_group_arns
@@ -190,7 +206,8 @@ class Verifier:
                 f"delay ({max(delays.values())} s): ECS ends the drain first, nothing to measure"
             )
         running = self._ecs.list_tasks(view.cluster_arn, view.name)
-        return VerifyPlan(view, policy, delays, running)
+        prerequisites = self._assess(view, policy) if self._assess is not None else None
+        return VerifyPlan(view, policy, delays, running, prerequisites)
 
     def _say(self, watch: _Watch, key: str, text: str, now: float) -> None:
         if key not in watch.said:

@@ -6,11 +6,11 @@ Everything the event must provide is checked here, once; a malformed event raise
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from serverless.domain.arns import parse_cluster_arn, parse_task_arn
 from serverless.domain.errors import InvalidEventError
 from serverless.domain.model import TaskEvent
 
@@ -33,9 +33,6 @@ LATEST_PLAUSIBLE = datetime(2100, 1, 1, tzinfo=UTC).timestamp()
 #: detail.version is a 64-bit counter in ECS; anything larger is malformed.
 MAX_VERSION = 2**63 - 1
 
-# ASCII only and matched whole: a trailing newline or non-ASCII digits are not an ARN.
-_TASK_ARN = re.compile(r"arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:task/[\w.-]+/[\w-]+", re.ASCII)
-_CLUSTER_ARN = re.compile(r"arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:cluster/[\w.-]+", re.ASCII)
 _STATUSES = frozenset(
     {
         "PROVISIONING",
@@ -116,13 +113,20 @@ def parse_task_event(event: object) -> TaskEvent:
         raise InvalidEventError("detail must be a JSON object")
 
     task_arn = _str(detail, "taskArn")
-    if not _TASK_ARN.fullmatch(task_arn):
-        raise InvalidEventError(f"detail.taskArn is not a long-format task ARN: {task_arn!r}")
+    task = parse_task_arn(task_arn)
+    if task is None:
+        raise InvalidEventError(f"detail.taskArn is not a task ARN: {task_arn!r}")
     cluster_arn = _str(detail, "clusterArn")
-    if not _CLUSTER_ARN.fullmatch(cluster_arn):
+    cluster = parse_cluster_arn(cluster_arn)
+    if cluster is None:
         raise InvalidEventError(f"detail.clusterArn is not a cluster ARN: {cluster_arn!r}")
-    cluster_name = cluster_arn.rpartition(":cluster/")[2]
-    if task_arn.split(":task/", 1)[1].split("/", 1)[0] != cluster_name:
+    # An old-format task ARN names no cluster: clusterArn is its cluster. Either way the
+    # two must agree on partition, region and account (and a long ARN on the cluster).
+    if (task.partition, task.region, task.account) != (
+        cluster.partition,
+        cluster.region,
+        cluster.account,
+    ) or (task.cluster is not None and task.cluster != cluster.name):
         raise InvalidEventError("detail.taskArn does not belong to detail.clusterArn")
 
     last_status = _str(detail, "lastStatus")
@@ -158,6 +162,7 @@ def parse_task_event(event: object) -> TaskEvent:
         desired_status=desired_status,
         version=version,
         stopped_reason=_optional_str(detail, "stoppedReason"),
+        started_by=_optional_str(detail, "startedBy"),
         stop_code=_optional_str(detail, "stopCode"),
         stopping_at=_optional_time(detail, "stoppingAt"),
         stopped_at=_optional_time(detail, "stoppedAt"),

@@ -12,6 +12,7 @@ from serverless.domain.model import (
     Outcome,
     RecordStatus,
     ServicePolicy,
+    StopCause,
     TaskEvent,
     TaskRecord,
     TaskState,
@@ -22,6 +23,7 @@ __all__ = [
     "claimed",
     "close_record",
     "confirmed",
+    "found_drain_record",
     "new_drain_record",
     "observed",
     "on_drain_event",
@@ -47,7 +49,12 @@ def stop_reason(wait_seconds: int) -> str:
     return reason[:MAX_REASON_LENGTH]
 
 
-def new_drain_record(event: TaskEvent, service_name: str, policy: ServicePolicy) -> TaskRecord:
+def new_drain_record(
+    event: TaskEvent,
+    service_name: str,
+    policy: ServicePolicy,
+    cause: StopCause | None = None,
+) -> TaskRecord:
     """The first record of a task; the wait runs from the event's own time, never from now."""
     return TaskRecord(
         task_arn=event.task_arn,
@@ -59,6 +66,39 @@ def new_drain_record(event: TaskEvent, service_name: str, policy: ServicePolicy)
         wait_seconds=policy.wait_seconds,
         due_at=event.time + policy.wait_seconds,
         observed_status=event.last_status,
+        cause=None if cause is None else cause.value,
+        started_by=event.started_by,
+    )
+
+
+def found_drain_record(
+    task: TaskState,
+    cluster_arn: str,
+    service_name: str,
+    policy: ServicePolicy,
+    seen_at: float,
+    cause: StopCause,
+) -> TaskRecord:
+    """The record of a drain no event reported, found draining by the backstop.
+
+    The drain began at or before ``seen_at`` (when the DescribeTasks answer that showed it
+    arrived) and nothing reliable tells how much earlier, so the wait runs from
+    ``seen_at``: the stop may come later than the wait asks, never earlier. A drain event
+    arriving late moves the start back (:func:`on_drain_event`): the event is evidence.
+    """
+    return TaskRecord(
+        task_arn=task.task_arn,
+        cluster_arn=cluster_arn,
+        service_name=service_name,
+        status=RecordStatus.DRAINING,
+        version=task.version,
+        drain_started_at=seen_at,
+        wait_seconds=policy.wait_seconds,
+        due_at=seen_at + policy.wait_seconds,
+        observed_status=task.last_status,
+        cause=cause.value,
+        started_by=task.started_by,
+        found_by="backstop",
     )
 
 
@@ -71,6 +111,8 @@ def on_drain_event(record: TaskRecord, event: TaskEvent) -> TaskRecord | None:
     """
     if record.status is not RecordStatus.DRAINING:
         return None
+    if record.actions:
+        return None  # a stop step was taken: the deadline is history
     changed = record
     if event.version > record.version:
         changed = replace(changed, version=event.version, observed_status=event.last_status)
@@ -138,7 +180,7 @@ def outcome_for_observed(
     record: TaskRecord, stopped_reason: str | None, last_status: str | None
 ) -> Outcome:
     """Who stopped a task that is no longer draining: us, ECS, or nobody yet."""
-    if record.status is RecordStatus.STOP_REQUESTED:
+    if record.status is RecordStatus.STOP_REQUESTED or record.last_stop_at is not None:
         return Outcome.STOPPED_BY_TERMINATOR
     if stopped_reason and stopped_reason.startswith(REASON_PREFIX):
         return Outcome.STOPPED_BY_TERMINATOR
@@ -197,7 +239,7 @@ def on_stopped_event(
 ) -> TaskRecord | None:
     """Close (or annotate) a record when its task has left the draining states.
 
-    After our StopTask, a task that took longer than ``confirm_after_seconds`` to start
+    After our stop step, a task that took longer than ``confirm_after_seconds`` to start
     stopping is closed as ``unconfirmed``: the early stop demonstrably did not take effect.
     """
     if record.status is RecordStatus.CLOSED:
@@ -206,9 +248,11 @@ def on_stopped_event(
         return observed(record, event)
     outcome = outcome_for_observed(record, event.stopped_reason, event.last_status)
     closed = close_record(record, outcome, now, retention_seconds, seen=event)
-    if record.status is RecordStatus.STOP_REQUESTED and record.stop_requested_at is not None:
+    last_stop = record.last_stop_at
+    if last_stop is not None:
+        # Measured from the latest delivered step (escalation: the one that stopped it).
         reached = event.stopping_at or event.stopped_at or now
-        took = max(0.0, reached - record.stop_requested_at)
+        took = max(0.0, reached - last_stop)
         closed = replace(closed, confirmation_seconds=took)
         if took > confirm_after_seconds:
             closed = replace(closed, outcome=Outcome.UNCONFIRMED)

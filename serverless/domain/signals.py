@@ -168,6 +168,12 @@ class SignalPort(Protocol):
     that survived botocore's retries (the caller may try again later).
     """
 
+    @property
+    def time_bound(self) -> float:
+        """The longest one :meth:`signal` can take, in seconds: the sweeper holds its lease
+        on the record (and keeps this much of the invocation) for it."""
+        ...
+
     def signal(self, target: SignalTarget, command: SignalCommand) -> SignalResult:
         """Send ``command`` to ``target`` and say how it went."""
         ...

@@ -23,6 +23,10 @@ from serverless.domain.errors import DrainTerminatorError
 from serverless.ports import LedgerPort
 
 __all__ = [
+    "BACKSTOP_ECS_READS",
+    "BACKSTOP_SERVICES",
+    "BACKSTOP_SHARE",
+    "BACKSTOP_TAGGING",
     "DESCRIBE_SERVICES",
     "DESCRIBE_SERVICES_SINGLY",
     "DESCRIBE_TASKS",
@@ -62,6 +66,17 @@ ELB_DESCRIBE = Bucket("elb:Describe", 10.0, 40, 4)
 #: function, whose containers each make a call now and then, so that a burst of cold
 #: containers does not take blocks whose unspent tokens are lost to every other caller.
 DESCRIBE_SERVICES_SINGLY = Bucket(DESCRIBE_SERVICES.name, 20.0, 100, 1)
+
+#: The share of each account bucket the backstop (lost drain events) may use at most.
+#: It takes a token of its own bucket (the share) and one of the account's bucket (shared
+#: with the sweeper, so their sum stays within the account's rate) for every call.
+BACKSTOP_SHARE = 0.10
+#: ListTasks and DescribeTasks share ECS's bucket (100 / 20 per s): 10 % is 2 calls a second.
+BACKSTOP_ECS_READS = Bucket("backstop:ecs:ListTasks+DescribeTasks", 2.0, 10, 2)
+#: DescribeServices (100 / 20 per s), for the policy of a service with a lost drain.
+BACKSTOP_SERVICES = Bucket("backstop:ecs:DescribeServices", 2.0, 10, 1)
+#: Resource Groups Tagging API GetResources (15 per s), nobody else's in this tool.
+BACKSTOP_TAGGING = Bucket("backstop:tag:GetResources", 1.5, 2, 1)
 
 
 #: How often a worker looks whether a block another worker is fetching has arrived.

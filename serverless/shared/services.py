@@ -52,7 +52,10 @@ class ServiceDirectory:
             view = ServiceSnapshot(None, _NOT_OPTED_IN, now)
         else:
             result = parse_policy(
-                info.tags, self._settings.tag_prefix, self._settings.default_wait_seconds
+                info.tags,
+                self._settings.tag_prefix,
+                self._settings.default_wait_seconds,
+                self._settings.default_stop_action,
             )
             before = self._cache.get((cluster_arn, name))
             if before is None or before.info is None or before.info.tags != info.tags:
@@ -75,8 +78,12 @@ class ServiceDirectory:
         return {name: self._view(cluster_arn, name, found.get(name), now) for name in names}
 
     def policy(self, cluster_arn: str, service_name: str) -> ServicePolicy:
-        """The service's policy, at most ``TAG_CACHE_SECONDS`` old; a missing service is not
-        opted in. Raises a DrainTerminatorError when the lookup fails.
+        """The service's policy (see :meth:`snapshot`)."""
+        return self.snapshot(cluster_arn, service_name).policy
+
+    def snapshot(self, cluster_arn: str, service_name: str) -> ServiceSnapshot:
+        """The service and its policy, at most ``TAG_CACHE_SECONDS`` old; a missing service
+        is not opted in. Raises a DrainTerminatorError when the lookup fails.
 
         Looks in this container's cache, then in the ledger's shared copy, and only then
         asks ECS (paced), storing the answer for the other containers: a burst of drains
@@ -85,10 +92,10 @@ class ServiceDirectory:
         max_age = self._settings.tag_cache_seconds
         view = self._cache.get((cluster_arn, service_name))
         if view is not None and self._clock.now() - view.read_at < max_age:
-            return view.policy
+            return view
         stored = self._stored(cluster_arn, service_name)
         if stored is not None and self._clock.now() - stored[1] < max_age:
-            return self._view(cluster_arn, service_name, stored[0], stored[1]).policy
+            return self._view(cluster_arn, service_name, stored[0], stored[1])
         waited = self._wait_for_another_lookup(cluster_arn, service_name, max_age)
         if waited is not None:
             return waited
@@ -98,11 +105,11 @@ class ServiceDirectory:
                 self._shared.put_service(cluster_arn, service_name, view.info, view.read_at)
             except DrainTerminatorError as error:
                 logger.warning("could not share the service's tags", extra={"error": str(error)})
-        return view.policy
+        return view
 
     def _wait_for_another_lookup(
         self, cluster_arn: str, service_name: str, max_age: float
-    ) -> ServicePolicy | None:
+    ) -> ServiceSnapshot | None:
         """When another function has claimed the service's lookup, its policy from the copy
         that function stores; None: this function describes the service itself.
 
@@ -126,7 +133,7 @@ class ServiceDirectory:
             self._clock.sleep(LOOKUP_POLL_SECONDS)
             stored = self._stored(cluster_arn, service_name)
             if stored is not None and self._clock.now() - stored[1] < max_age:
-                return self._view(cluster_arn, service_name, stored[0], stored[1]).policy
+                return self._view(cluster_arn, service_name, stored[0], stored[1])
         return None  # the other function did not store it in time: describe it here
 
     def _stored(

@@ -22,12 +22,9 @@ from typing import assert_never
 
 from serverless.domain.clock import Clock
 from serverless.domain.errors import (
-    AwsUnavailableError,
     DrainTerminatorError,
-    NotFoundError,
-    PermanentAwsError,
 )
-from serverless.domain.lifecycle import confirmed, released, stop_requested
+from serverless.domain.lifecycle import confirmed, released
 from serverless.domain.model import (
     DueEntry,
     Outcome,
@@ -36,7 +33,7 @@ from serverless.domain.model import (
     TaskRecord,
     TaskState,
 )
-from serverless.observability import Metric, count, logger, observe_seconds, record_keys
+from serverless.observability import Metric, count, logger, record_keys
 from serverless.ports import Ports
 from serverless.settings import Settings
 from serverless.shared.pacing import (
@@ -64,12 +61,10 @@ from serverless.sweep.decide import (
 )
 from serverless.sweep.guards import Guards
 from serverless.sweep.report import SweepReport
+from serverless.sweep.steps import StepTaker
 from serverless.sweep.timing import (
     LEASE_MARGIN_SECONDS,
-    MAX_STOP_ATTEMPTS,
-    STOP_RETRY_SECONDS,
     TASK_STATE_MAX_AGE_SECONDS,
-    TRANSIENT_RETRY_SECONDS,
     UNIT_SECONDS,
 )
 from serverless.sweep.writes import RecordWriter
@@ -86,6 +81,14 @@ WORKERS = 16
 #: How often one record is decided on at most: once, again after the guards' verdict,
 #: again after a second DescribeTasks (each asked for at most once).
 _MAX_ROUNDS = 3
+
+
+def _may_stop_task(record: TaskRecord) -> bool:
+    """Whether working on ``record`` may send a StopTask (it needs a token): a drain whose
+    plan is not chosen yet, or whose next step is StopTask."""
+    if record.status is not RecordStatus.DRAINING:
+        return False
+    return not record.plan or record.next_step is StopAction.STOP_TASK
 
 
 class BatchWorker:
@@ -113,8 +116,16 @@ class BatchWorker:
         self._report = report
         self._time_left = time_left
         self._writes = RecordWriter(ports.ledger, settings, clock, report)
+        self._steps = StepTaker(ports, self._writes, settings, clock, report)
         self._guards = Guards(
-            ports.ledger, ports.health, clock, lambda: pacer.acquire(ELB_DESCRIBE)
+            ports.ledger,
+            ports.health,
+            clock,
+            lambda: pacer.acquire(ELB_DESCRIBE),
+            ecs=ports.ecs,
+            # No published rate for the deployment and revision reads: they are paced in
+            # DescribeServices' bucket, the closest documented one.
+            before_ecs_call=lambda: pacer.acquire(DESCRIBE_SERVICES),
         )
         self._limits = Limits(
             dry_run=settings.dry_run,
@@ -124,6 +135,11 @@ class BatchWorker:
             tags_max_age_seconds=float(settings.decision_max_age_seconds),
             lease_margin_seconds=LEASE_MARGIN_SECONDS,
             unit_seconds=UNIT_SECONDS,
+            # The steps wired: StopTask always, a signal step where the ports have one.
+            enabled_actions=frozenset({StopAction.STOP_TASK, *ports.signals}),
+            action_seconds={action: port.time_bound for action, port in ports.signals.items()},
+            stop_signal=settings.stop_signal,
+            stop_command=settings.stop_command or None,
         )
 
     def process(self, ready: Sequence[DueEntry]) -> int:
@@ -159,7 +175,7 @@ class BatchWorker:
         # (the stops then follow the checks without a pause). Taken after the claims: tokens
         # taken for records another run claimed first would be spent on nothing, and the
         # shared bucket would then pace the account's stops at a fraction of its rate.
-        drains = [record for record in mine if record.status is RecordStatus.DRAINING]
+        drains = [record for record in mine if _may_stop_task(record)]
         work = mine
         try:
             self._pacer.acquire(STOP_TASK, len(drains))
@@ -169,7 +185,7 @@ class BatchWorker:
             # stop); confirmations need no token and go on.
             for record in drains:
                 self._apply(LookupFailed(record, "StopTask tokens", error), self._clock.now())
-            work = [record for record in mine if record.status is not RecordStatus.DRAINING]
+            work = [record for record in mine if not _may_stop_task(record)]
         by_cluster: dict[str, list[TaskRecord]] = defaultdict(list)
         for record in work:
             by_cluster[record.cluster_arn].append(record)
@@ -276,9 +292,7 @@ class BatchWorker:
             self._writes.close(record, Outcome.DRY_RUN, now, seen=decision.seen)
             return now
         elif isinstance(decision, Stop):
-            if decision.action is StopAction.STOP_TASK:
-                return self._stop_task(decision, now)
-            assert_never(decision.action)
+            return self._steps.take(decision, now)
         elif isinstance(decision, CheckGuards | DescribeAgain):
             raise AssertionError(f"{decision} asks for a fact; it is not applied")
         else:
@@ -300,51 +314,3 @@ class BatchWorker:
             return replace(seen, task=error, described_again=True)
         task = states.get(record.task_arn)
         return replace(seen, task=task, described_at=asked_at, described_again=True)
-
-    def _stop_task(self, stop: Stop, now: float) -> float | None:
-        """StopTask and record it; returns when the stop succeeded, or None."""
-        record, reason = stop.record, stop.reason
-        try:
-            self._ecs.stop_task(record.cluster_arn, record.task_arn, reason)
-        except NotFoundError:
-            self._writes.close(record, Outcome.TASK_GONE, now)
-            return None
-        except AwsUnavailableError:
-            logger.warning(
-                "StopTask unavailable after retries; trying again", extra=record_keys(record)
-            )
-            self._writes.write(record, released(record, now + TRANSIENT_RETRY_SECONDS))
-            return None
-        except PermanentAwsError as error:
-            count(Metric.STOPS_FAILED)
-            attempts = record.attempts + 1
-            self._report.add("failed", record.task_arn)
-            logger.error(
-                "StopTask failed",
-                extra={**record_keys(record), "error": str(error), "attempts": attempts},
-            )
-            if attempts >= MAX_STOP_ATTEMPTS:
-                self._writes.close(record, Outcome.STOP_FAILED, now, attempts=attempts)
-            else:
-                self._writes.write(
-                    record, released(record, now + STOP_RETRY_SECONDS, attempts=attempts)
-                )
-            return None
-        stopped_at = self._clock.now()
-        # Lateness against the deadline, or against the end of the last guard deferral.
-        lateness = stopped_at - (record.deadline if record.deferrals == 0 else record.due_at)
-        count(Metric.TASKS_STOPPED)
-        observe_seconds(Metric.STOP_LATENESS, max(0.0, lateness))
-        self._report.add("stopped", record.task_arn)
-        logger.info(
-            "task stopped early",
-            extra={
-                **record_keys(record),
-                "reason": reason,
-                "lateness_seconds": round(lateness, 3),
-                "deadline": record.deadline,
-            },
-        )
-        confirm_at = stopped_at + self._settings.confirm_after_seconds
-        self._writes.write(record, stop_requested(record, stopped_at, reason, confirm_at))
-        return stopped_at

@@ -13,8 +13,11 @@ New stop causes, stop actions and per-account bounds extend the values (:class:`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 
+from serverless.domain.actions import SIGNAL_ACTIONS, container_for, plan_for
+from serverless.domain.causes import classify, leave_reason, refine
 from serverless.domain.errors import DrainTerminatorError, NotFoundError
 from serverless.domain.lifecycle import outcome_for_observed, stop_reason, wait_raised
 from serverless.domain.model import (
@@ -24,9 +27,11 @@ from serverless.domain.model import (
     ServicePolicy,
     ServiceSnapshot,
     StopAction,
+    StopCause,
     TaskRecord,
     TaskState,
 )
+from serverless.domain.signals import DEFAULT_SIGNAL, SignalCommand, SignalTarget
 
 __all__ = [
     "GUARDS_PASSED",
@@ -103,6 +108,14 @@ class Limits:
     tags_max_age_seconds: float
     lease_margin_seconds: float
     unit_seconds: float
+    #: The steps the deployment may take (StopTask always; a signal step with its port).
+    enabled_actions: frozenset[StopAction] = frozenset({StopAction.STOP_TASK})
+    #: The longest a signal step's call can take (its port's ``time_bound``): it is started
+    #: only with ``unit_seconds`` plus this much of the invocation left.
+    action_seconds: Mapping[StopAction, float] = field(default_factory=dict)
+    #: The signal and command of a service whose tags name none (the module's settings).
+    stop_signal: str = DEFAULT_SIGNAL
+    stop_command: str | None = None
 
 
 # -- decisions ----------------------------------------------------------------------------
@@ -158,11 +171,19 @@ class DryRun:
 
 @dataclass(frozen=True, slots=True)
 class Stop:
-    """Stop the task now with ``action`` (StopTask ``reason``)."""
+    """Take the step ``action`` now (``stop-task``, ``exec`` or ``ssm-signal``).
+
+    ``reason``: the StopTask reason (a signal step's: what it sends, for the record).
+    ``target`` and ``command``: what a signal step signals. ``note``: why the record's plan
+    is not what the service asked for (logged as a warning), if it is not.
+    """
 
     record: TaskRecord
     action: StopAction
     reason: str
+    target: SignalTarget | None = None
+    command: SignalCommand | None = None
+    note: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,15 +208,23 @@ Decision = Confirm | Close | Release | LookupFailed | DryRun | Stop | CheckGuard
 
 # -- the rules ----------------------------------------------------------------------------
 
+_CAUSES = frozenset(cause.value for cause in StopCause)
+
 
 def decide(seen: Seen, limits: Limits, now: float, time_left: float) -> Decision:
     """The next step for ``seen.record`` at ``now``, with ``time_left`` seconds of the
-    invocation left for work. Never a :class:`Stop` before the record's deadline, never one
-    on stale facts, never a second one for a record whose stop was requested."""
+    invocation left for work. Never a :class:`Stop` before the record's deadline (an
+    escalation: before its due time), never one on stale facts, never a step of the plan
+    twice, never a step after the last one."""
     record, task = seen.record, seen.task
     if isinstance(task, DrainTerminatorError):
         return LookupFailed(record, "DescribeTasks", task)
     if record.status is RecordStatus.STOP_REQUESTED:
+        return Confirm(record, task)
+    # A step was taken before: this is an escalation to the plan's next step, taken only
+    # if the task still drains (a delivered step's effect is confirmed otherwise).
+    escalating = bool(record.actions)
+    if escalating and (task is None or not task.draining or record.next_step is None):
         return Confirm(record, task)
     if task is None:
         return Close(record, Outcome.TASK_GONE)
@@ -211,7 +240,16 @@ def decide(seen: Seen, limits: Limits, now: float, time_left: float) -> Decision
     policy = service.policy
     if not policy.enabled:
         return Close(record, Outcome.OPTED_OUT, task)
-    if policy.wait_seconds > record.wait_seconds:
+    # The cause as ECS shows it now (a draining task may since have been interrupted by
+    # Spot), on the service as it is now (its load balancers may be gone): a cause that
+    # is left to ECS closes the record without a stop and without any ELB call.
+    cause = classify(task.stop_code, task.stopped_reason)
+    if cause is StopCause.OTHER and record.cause in _CAUSES:
+        cause = StopCause(record.cause)  # ECS shows no reason now: the event's stands
+    cause = refine(cause, task.started_by or record.started_by, service.info)
+    if leave_reason(cause, policy) is not None:
+        return Close(replace(record, cause=cause.value), Outcome.NOT_SHORTENED, task)
+    if not escalating and policy.wait_seconds > record.wait_seconds:
         # The effective wait is the larger of the recorded and the current one.
         record = wait_raised(record, policy.wait_seconds)
         if record.due_at > now:
@@ -220,6 +258,9 @@ def decide(seen: Seen, limits: Limits, now: float, time_left: float) -> Decision
         # The ledger hands over only records that are due: this rule keeps "never before
         # drain start + wait" true of this function on its own.
         return Release(record, max(record.due_at, record.deadline), "stop not sent: too early")
+    if escalating and now < record.due_at:
+        # Likewise for an escalation: never before ESCALATE_AFTER_SECONDS after the step.
+        return Release(record, record.due_at, "next stop step not sent: too early")
     guards = seen.guards
     if guards is None:
         return CheckGuards(record, policy, service.info)
@@ -232,27 +273,50 @@ def decide(seen: Seen, limits: Limits, now: float, time_left: float) -> Decision
     stale = now - seen.described_at > limits.task_state_max_age_seconds
     if stale and not seen.described_again:
         return DescribeAgain(record)
-    unsafe = _unsafe(record, stale, now - service.read_at, limits, now, time_left)
+    container = container_for(policy, service.info)
+    note = ""
+    planned = record
+    if escalating:
+        step = record.next_step
+        assert step is not None  # checked above
+        if step not in limits.enabled_actions or (step in SIGNAL_ACTIONS and container is None):
+            # The module no longer enables it, or the service no longer names a container.
+            return Close(record, Outcome.PREREQUISITE_MISSING, task)
+    else:
+        # The plan is chosen at the first stop and kept: a released record chooses again.
+        plan, note = plan_for(policy, limits.enabled_actions, task, container)
+        planned, step = replace(record, plan=plan), plan[0]
+    unsafe = _unsafe(record, step, stale, now - service.read_at, limits, now, time_left)
     if unsafe is not None:
         return Release(record, record.due_at, "stop not sent: " + unsafe)
-    return Stop(record, policy.stop_action, stop_reason(record.wait_seconds))
+    reason = stop_reason(record.wait_seconds)
+    if step not in SIGNAL_ACTIONS or container is None:
+        return Stop(planned, step, reason, note=note)
+    command = SignalCommand(
+        signal=policy.stop_signal or limits.stop_signal,
+        command=policy.stop_command or limits.stop_command,
+    )
+    target = SignalTarget(record.cluster_arn, record.task_arn, container)
+    return Stop(planned, step, f"{step}: {command.shell_command}", target, command, note)
 
 
 def _unsafe(
     record: TaskRecord,
+    step: StopAction,
     stale: bool,
     tags_age: float,
     limits: Limits,
     now: float,
     time_left: float,
 ) -> str | None:
-    """Why a stop must not be sent now (None: it may)."""
+    """Why ``step`` must not be taken now (None: it may). A signal step's lease is extended
+    past its time bound by the write that marks it started (conditional on the claim)."""
     if record.lease_until is None or record.lease_until - now < limits.lease_margin_seconds:
         return "the lease would expire before StopTask could finish"
     if stale:
         return "the task state is too old"
     if tags_age > limits.tags_max_age_seconds:
         return "the service's tags are too old"
-    if time_left < limits.unit_seconds:
+    if time_left < limits.unit_seconds + limits.action_seconds.get(step, 0.0):
         return "the invocation has too little time left"
     return None

@@ -16,7 +16,13 @@ from contextlib import contextmanager
 from serverless.domain.clock import Clock
 from serverless.domain.errors import DrainTerminatorError
 from serverless.domain.model import ServiceInfo, ServicePolicy, TaskRecord
-from serverless.ports import LedgerPort, TargetHealthPort
+from serverless.domain.serving import (
+    DeploymentView,
+    Serving,
+    serving_of_service,
+    serving_revisions,
+)
+from serverless.ports import EcsPort, LedgerPort, TargetHealthPort
 from serverless.sweep.decide import GUARDS_PASSED, Deferral, GuardVerdict
 from serverless.sweep.timing import (
     HEALTH_CACHE_SECONDS,
@@ -47,12 +53,19 @@ class Guards:
         health: TargetHealthPort,
         clock: Clock,
         before_health_call: Callable[[], None] | None = None,
+        ecs: EcsPort | None = None,
+        before_ecs_call: Callable[[], None] | None = None,
     ) -> None:
         self._ledger = ledger
         self._health = health
         self._clock = clock
         self._before_health_call = before_health_call
+        self._ecs = ecs
+        self._before_ecs_call = before_ecs_call
         self._healthy: dict[str, tuple[int, float]] = {}
+        self._deployments: dict[str, tuple[DeploymentView | None, float]] = {}
+        #: A revision's load balancers never change: read each once per run.
+        self._revisions: dict[str, tuple[str, ...]] = {}
 
     def _healthy_count(self, target_group_arn: str, now: float) -> int:
         cached = self._healthy.get(target_group_arn)
@@ -64,27 +77,76 @@ class Guards:
         self._healthy[target_group_arn] = (value, now + HEALTH_CACHE_SECONDS)
         return value
 
+    def serving(self, info: ServiceInfo, started_by: str | None, now: float) -> Serving:
+        """The target groups that serve the service's traffic now (see
+        :mod:`serverless.domain.serving`): from DescribeServices for rolling and task-set
+        services; for ECS-native blue/green, linear and canary ones from the current
+        deployment's stage and its revisions (DescribeServiceDeployments and
+        DescribeServiceRevisions, paced like DescribeServices).
+
+        Raises a DrainTerminatorError when a read fails: the caller defers.
+        """
+        direct = serving_of_service(info, started_by)
+        if direct is not None:
+            return direct
+        deployment = self._deployment(info.deployment_arn, now)
+        revisions, why = serving_revisions(info, deployment)
+        groups = self._revision_groups(revisions)
+        if not groups:
+            # Revisions unknown to ECS, or naming no group: count both of the service's.
+            groups = tuple(dict.fromkeys(info.target_group_arns + info.alternate_target_group_arns))
+            why = "both target groups (revisions not readable)"
+        return Serving(groups, info.desired_count, why)
+
+    def _deployment(self, arn: str | None, now: float) -> DeploymentView | None:
+        if arn is None or self._ecs is None:
+            return None
+        cached = self._deployments.get(arn)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        if self._before_ecs_call is not None:
+            self._before_ecs_call()
+        view = self._ecs.describe_service_deployment(arn)
+        self._deployments[arn] = (view, now + HEALTH_CACHE_SECONDS)
+        return view
+
+    def _revision_groups(self, revisions: tuple[str, ...]) -> tuple[str, ...]:
+        missing = [arn for arn in revisions if arn not in self._revisions]
+        if missing and self._ecs is not None:
+            if self._before_ecs_call is not None:
+                self._before_ecs_call()
+            self._revisions.update(self._ecs.describe_service_revisions(missing))
+        return tuple(
+            dict.fromkeys(arn for rev in revisions for arn in self._revisions.get(rev, ()))
+        )
+
     def min_healthy(
-        self, policy: ServicePolicy, info: ServiceInfo | None, now: float
+        self,
+        policy: ServicePolicy,
+        info: ServiceInfo | None,
+        now: float,
+        started_by: str | None = None,
     ) -> Deferral | None:
-        """Defer while any target group has fewer healthy targets than the percent of the
-        service's desired count (``info``, read fresh by the caller) requires.
+        """Defer while any target group that serves traffic now (:meth:`serving`) has fewer
+        healthy targets than the percent of its desired count requires (``info``, read fresh
+        by the caller; ``started_by``: the draining task's deployment or task set).
 
         Raises a DrainTerminatorError when health cannot be read: the caller defers.
         """
-        if policy.min_healthy_percent is None:
+        if policy.min_healthy_percent is None or info is None:
             return None
-        if info is None or not info.target_group_arns:
+        serving = self.serving(info, started_by, now)
+        if not serving.target_group_arns:
             return None
-        required = math.ceil(policy.min_healthy_percent * info.desired_count / 100)
-        for target_group in info.target_group_arns:
+        required = math.ceil(policy.min_healthy_percent * serving.desired_count / 100)
+        for target_group in serving.target_group_arns:
             healthy = self._healthy_count(target_group, now)
             if healthy < required:
                 return Deferral(
                     recheck_at(now),
-                    f"{healthy} healthy target(s) in {target_group.rsplit(':', 1)[-1]}, "
-                    f"need {required} ({policy.min_healthy_percent}% of desired "
-                    f"{info.desired_count})",
+                    f"{healthy} healthy target(s) in {target_group.rsplit(':', 1)[-1]} "
+                    f"({serving.source}), need {required} ({policy.min_healthy_percent}% of "
+                    f"desired {serving.desired_count})",
                 )
         return None
 
@@ -125,7 +187,7 @@ class Guards:
         """
         try:
             return (
-                self.min_healthy(policy, info, now)
+                self.min_healthy(policy, info, now, record.started_by)
                 or self.stagger(record, policy, now, slot)
                 or GUARDS_PASSED
             )

@@ -13,6 +13,8 @@ class SweepReport:
     """What one sweeper run did (returned by the handler, asserted by tests); thread-safe."""
 
     stopped: list[str] = field(default_factory=list)
+    #: Tasks that got a further stop step because they still drained after the last one.
+    escalated: list[str] = field(default_factory=list)
     closed: list[str] = field(default_factory=list)
     deferred: list[str] = field(default_factory=list)
     dry_run: list[str] = field(default_factory=list)
@@ -39,6 +41,7 @@ class SweepReport:
         with self._lock:
             return {
                 "stopped": list(self.stopped),
+                "escalated": list(self.escalated),
                 "closed": list(self.closed),
                 "deferred": list(self.deferred),
                 "dry_run": list(self.dry_run),

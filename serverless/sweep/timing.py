@@ -10,6 +10,7 @@ from __future__ import annotations
 from serverless.shared.pacing import ECS_CALL_MAX_SECONDS, LEDGER_CALL_MAX_SECONDS
 
 __all__ = [
+    "CLOCK_SKEW_SECONDS",
     "HEALTH_CACHE_SECONDS",
     "HEALTH_RECHECK_SECONDS",
     "LEASE_MARGIN_SECONDS",
@@ -38,10 +39,14 @@ RETRY_SECONDS = 1.0
 
 # -- one stop -----------------------------------------------------------------------------
 
+#: The clock difference between two invocations a lease allows for.
+CLOCK_SKEW_SECONDS = 1.0
 #: A StopTask is sent only while the run's lease has at least this long left: the longest
-#: possible call plus a second of clock difference between invocations. Another run can
-#: therefore never claim the record while our StopTask may still be in flight.
-LEASE_MARGIN_SECONDS = ECS_CALL_MAX_SECONDS + 1.0
+#: possible call plus the clock difference between invocations. Another run can therefore
+#: never claim the record while our StopTask may still be in flight. A signal step (exec,
+#: ssm-signal) first extends the lease to its port's ``time_bound`` + CLOCK_SKEW_SECONDS, in
+#: the conditional write that marks it started.
+LEASE_MARGIN_SECONDS = ECS_CALL_MAX_SECONDS + CLOCK_SKEW_SECONDS
 #: A StopTask is first sent at most this long after the DescribeTasks that showed the task
 #: draining was sent (or ``DECISION_MAX_AGE_SECONDS``, if lower); when the checks between
 #: the two took longer (guards' reads, retries), the task is described again. ECS may still

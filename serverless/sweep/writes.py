@@ -68,17 +68,21 @@ class RecordWriter:
 
     def write(self, record: TaskRecord, new: TaskRecord) -> bool:
         """Write ``new`` over the claimed ``record``; False when it could not be written."""
+        return self.put(record, new) is not None
+
+    def put(self, record: TaskRecord, new: TaskRecord) -> TaskRecord | None:
+        """Write ``new`` over the claimed ``record``: the record as written (its new
+        ``rev``), or None when it could not be written."""
         try:
-            self._ledger.put(new, expected_rev=record.rev)
+            return self._ledger.put(new, expected_rev=record.rev)
         except ConflictError:
             # Only a STOPPED event can have changed a record we hold: it is closed already.
             self._report.conflict()
-            return False
+            return None
         except DrainTerminatorError as error:
             # The lease expires by itself; a later run picks the record up again.
             logger.warning(
                 "could not write the record; its lease expires by itself",
                 extra={**record_keys(record), "error": str(error)},
             )
-            return False
-        return True
+            return None

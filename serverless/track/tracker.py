@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
+from serverless.domain.causes import classify, leave_reason, refine
 from serverless.domain.clock import Clock
 from serverless.domain.early_start import EARLY_START_DEBOUNCE_SECONDS
 from serverless.domain.errors import ConflictError, DrainTerminatorError
-from serverless.domain.lifecycle import new_drain_record, on_drain_event, on_stopped_event
-from serverless.domain.model import RecordStatus, TaskEvent, TaskRecord
-from serverless.observability import Metric, count, logger
+from serverless.domain.lifecycle import (
+    close_record,
+    new_drain_record,
+    on_drain_event,
+    on_stopped_event,
+)
+from serverless.domain.model import (
+    Outcome,
+    RecordStatus,
+    ServiceSnapshot,
+    StopCause,
+    TaskEvent,
+    TaskRecord,
+)
+from serverless.observability import Metric, count, count_cause, logger
 from serverless.ports import LedgerPort, SweepTrigger
 from serverless.settings import Settings
 from serverless.shared.reporting import report_closed
@@ -91,12 +104,18 @@ class DrainTracker:
     def _drain(self, event: TaskEvent, service: str) -> TrackResult:
         record = self._ledger.get(event.task_arn)
         if record is None:
-            policy = self._services.policy(event.cluster_arn, service)
+            view = self._services.snapshot(event.cluster_arn, service)
+            policy = view.policy
             if not policy.enabled:
                 return TrackResult(TrackAction.IGNORED, "service not opted in", event.task_arn)
-            new = new_drain_record(event, service, policy)
+            cause = self._cause(event, view)
+            new = new_drain_record(event, service, policy, cause)
+            leave = leave_reason(cause, policy)
+            if leave is not None:
+                return self._not_shortened(new, event, cause, leave)
             written = self._ledger.put(new, expected_rev=None)
             count(Metric.DRAINS_TRACKED)
+            count_cause(cause)
             logger.info(
                 "drain tracked",
                 extra={
@@ -104,10 +123,18 @@ class DrainTracker:
                     "wait_seconds": written.wait_seconds,
                     "due_at": written.due_at,
                     "event_version": event.version,
+                    "stop_cause": cause.value,
                 },
             )
             self._maybe_start_early(written)
-            return TrackResult(TrackAction.TRACKED, "drain began", event.task_arn)
+            return TrackResult(TrackAction.TRACKED, f"drain began ({cause})", event.task_arn)
+        if record.status is RecordStatus.DRAINING:
+            cause = classify(event.stop_code, event.stopped_reason)
+            if cause is StopCause.SPOT_INTERRUPTION:
+                # Spot reclaimed a task that was already draining: ECS stops it now anyway.
+                policy = self._services.policy(record.cluster_arn, record.service_name)
+                leave = leave_reason(cause, policy) or ""
+                return self._not_shortened(record, event, cause, leave, expected_rev=record.rev)
         changed = on_drain_event(record, event)
         if changed is None:
             why = "duplicate or stale drain event"
@@ -121,6 +148,32 @@ class DrainTracker:
                 extra={"drain_started_at": changed.drain_started_at, "due_at": changed.due_at},
             )
         return TrackResult(TrackAction.UPDATED, "drain record updated", event.task_arn)
+
+    @staticmethod
+    def _cause(event: TaskEvent, view: ServiceSnapshot) -> StopCause:
+        return refine(classify(event.stop_code, event.stopped_reason), event.started_by, view.info)
+
+    def _not_shortened(
+        self,
+        record: TaskRecord,
+        event: TaskEvent,
+        cause: StopCause,
+        why: str,
+        expected_rev: int | None = None,
+    ) -> TrackResult:
+        """Close ``record`` at once: its cause leaves nothing to shorten (or the service's
+        tags leave it to ECS). No StopTask is ever sent for it; no ELB call is made."""
+        closed = close_record(
+            replace(record, cause=cause.value),
+            Outcome.NOT_SHORTENED,
+            self._now(),
+            self._settings.record_retention_seconds,
+            seen=event,
+        )
+        self._ledger.put(closed, expected_rev=expected_rev)
+        count_cause(cause)
+        report_closed(closed, why=why)
+        return TrackResult(TrackAction.CLOSED, f"not shortened ({cause}): {why}", event.task_arn)
 
     def _maybe_start_early(self, record: TaskRecord) -> None:
         """Start a sweeper run now when the deadline may come before the next scheduled one.
@@ -155,8 +208,9 @@ class DrainTracker:
             policy = self._services.policy(event.cluster_arn, service)
             if not policy.enabled:
                 return TrackResult(TrackAction.IGNORED, "service not opted in", event.task_arn)
+            cause = classify(event.stop_code, event.stopped_reason)
             closed = on_stopped_event(
-                new_drain_record(event, service, policy),
+                new_drain_record(event, service, policy, cause),
                 event,
                 now,
                 retention,

@@ -7,6 +7,7 @@ told not to advance them), and ledger records are written as the functions write
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -31,6 +32,17 @@ OPTED_IN = {"drain-terminator:enabled": "true", "drain-terminator:wait-seconds":
 REASON = (
     "drain-terminator: load balancer target draining for 120s (deregistration delay not awaited)"
 )
+
+
+#: The services of the module's own resources that doctor and redrive read.
+MODULE_SERVICES = ("lambda", "events", "sqs", "sns", "cloudwatch")
+
+
+@functools.cache
+def session() -> boto3.session.Session:
+    """One boto3 session for every test: its loader keeps the parsed service models (moto
+    intercepts the clients' calls whichever session made them)."""
+    return boto3.session.Session(region_name=REGION)
 
 
 class FixedClock:
@@ -74,7 +86,10 @@ class Account:
 
     @property
     def clients(self) -> dict[str, Any]:
-        return {"ecs": self.ecs, "dynamodb": self.dynamodb, "elbv2": self.elbv2}
+        # The module's other services too (doctor, redrive): one shared session's clients,
+        # so each test does not load their service models again.
+        others = {name: session().client(name) for name in MODULE_SERVICES}
+        return {"ecs": self.ecs, "dynamodb": self.dynamodb, "elbv2": self.elbv2, **others}
 
     def cli(self, *argv: str, stdin: io.StringIO | None = None, **environ: str) -> Result:
         out, err = io.StringIO(), io.StringIO()
@@ -186,9 +201,8 @@ def account() -> Iterator[Account]:
         state_manager.set_transition(
             model_name="ecs::task", transition={"progression": "manual", "times": 10**9}
         )
-        session = boto3.session.Session(region_name=REGION)
-        ecs, dynamodb = session.client("ecs"), session.client("dynamodb")
-        elbv2, ec2 = session.client("elbv2"), session.client("ec2")
+        ecs, dynamodb = session().client("ecs"), session().client("dynamodb")
+        elbv2, ec2 = session().client("elbv2"), session().client("ec2")
         dynamodb.create_table(**ledger_table_spec(TABLE))
         ecs.put_account_setting(name="serviceLongArnFormat", value="enabled")
         ecs.put_account_setting(name="taskLongArnFormat", value="enabled")

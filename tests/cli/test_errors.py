@@ -222,3 +222,132 @@ def test_given_aws_refuses_the_call_when_status_then_one_line_says_why(
 
     result = Result(status, out.getvalue(), err.getvalue())
     assert message in _one_line(result)
+
+
+# -- the AWS CLI's conventions ------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("no_aws_config")
+@pytest.mark.parametrize(
+    ("environment", "argv_region", "expected"),
+    [
+        ({"AWS_REGION": "eu-west-3"}, None, "eu-west-3"),
+        ({"AWS_DEFAULT_REGION": "eu-west-1"}, None, "eu-west-1"),
+        ({"AWS_REGION": "eu-west-3", "AWS_DEFAULT_REGION": "eu-west-1"}, None, "eu-west-3"),
+        ({"AWS_REGION": "eu-west-3"}, "ap-south-1", "ap-south-1"),
+        ({"AWS_PROFILE": "ops"}, None, "ca-central-1"),
+    ],
+)
+def test_given_the_aws_cli_settings_when_a_client_is_made_then_region_and_endpoint_follow_them(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    environment: dict[str, str],
+    argv_region: str | None,
+    expected: str,
+) -> None:
+    from serverless.cli.aws.session import AwsAccess
+
+    config = tmp_path / "config"
+    config.write_text("[profile ops]\nregion = ca-central-1\n")
+    credentials = tmp_path / "credentials"
+    credentials.write_text("[ops]\naws_access_key_id = a\naws_secret_access_key = b\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://localhost:4566")
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+
+    client = AwsAccess(region=argv_region).client("dynamodb")
+
+    assert client.meta.region_name == expected
+    assert client.meta.endpoint_url == "http://localhost:4566"
+
+
+def test_given_version_when_run_then_the_package_metadata_version_is_printed() -> None:
+    import importlib.metadata
+
+    result = _run("--version")
+
+    assert result.code == 0
+    assert result.out == f"drain-terminator {importlib.metadata.version('ecs-drain-terminator')}\n"
+
+
+def test_given_json_when_a_command_fails_then_the_error_is_one_json_document(
+    account: Account,
+) -> None:
+    result = account.cli("status", "--json", "--table", "nope")
+
+    assert result.code == 1
+    assert result.err == ""
+    document = json.loads(result.out)
+    assert document["error"]["type"] == "NotFoundError"
+    assert "ledger table 'nope' not found" in document["error"]["message"]
+    assert document["exit_status"] == 1
+
+
+def test_given_json_when_the_command_line_is_wrong_then_the_usage_error_is_json_too() -> None:
+    result = _run("status", "--json", "--since", "soon")
+
+    assert result.code == 2
+    assert result.err == ""
+    document = json.loads(result.out)
+    assert document["error"]["type"] == "usage"
+    assert "not a duration" in document["error"]["message"]
+
+
+def test_given_a_bug_in_a_command_when_run_then_one_line_and_no_traceback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from serverless.cli import commands
+
+    def broken(*_: object, **__: object) -> int:
+        raise KeyError("boom")
+
+    monkeypatch.setattr(commands.tags, "plan_change", broken)
+
+    err = _one_line(_run("tags", "--print", "--cluster", "c", "--service", "s"))
+
+    assert err.startswith("drain-terminator: error: internal error (KeyError: 'boom')")
+
+
+@pytest.mark.usefixtures("no_aws_config")
+@pytest.mark.parametrize("command", ["doctor", "redrive", "status"])
+def test_given_no_region_when_a_command_runs_then_one_line_says_how_to_set_one(
+    command: str,
+) -> None:
+    err = _one_line(_run(command, "--table", "x-ledger"))
+
+    assert err.startswith("drain-terminator: error: no AWS region configured: set AWS_REGION")
+
+
+@pytest.mark.usefixtures("no_aws_config")
+@pytest.mark.parametrize("command", ["doctor", "redrive"])
+def test_given_no_credentials_and_json_when_a_command_runs_then_one_json_error(
+    command: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+
+    result = _run(command, "--table", "x-ledger", "--json")
+
+    assert result.code == 1
+    assert result.err == ""
+    document = json.loads(result.out)
+    assert document["error"]["type"] == "ConfigError"
+    assert document["error"]["message"].startswith("no AWS credentials found")
+
+
+class _ClosedPipe(io.StringIO):
+    """A stdout whose reader went away (``drain-terminator ... | head -1``)."""
+
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_given_the_reader_of_stdout_went_away_when_a_command_prints_then_it_stops_quietly() -> None:
+    err = io.StringIO()
+    fixture = Path(__file__).parent / "fixtures" / "sidecar-readme-bridge.json"
+
+    code = main(["migrate-sidecar", str(fixture)], stdout=_ClosedPipe(), stderr=err, environ={})
+
+    assert code == 141
+    assert err.getvalue() == ""

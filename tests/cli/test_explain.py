@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 
-from serverless.domain.model import Outcome, RecordStatus
+import pytest
+
+from serverless.domain.model import ActionTaken, Outcome, RecordStatus, StopAction
 from tests.cli.conftest import NOW, OPTED_IN, REASON, Account
 
 
@@ -162,6 +164,22 @@ def test_given_a_bare_id_without_record_or_cluster_when_explained_then_it_asks_f
     assert "pass --cluster" in result.err
 
 
+@pytest.mark.parametrize(
+    ("partition", "region"),
+    [("aws", "us-east-1"), ("aws-cn", "cn-north-1"), ("aws-us-gov", "us-gov-west-1")],
+)
+def test_given_old_format_task_arn_without_record_or_cluster_when_explained_then_asks_cluster(
+    account: Account, partition: str, region: str
+) -> None:
+    # task/<id> names no cluster (started before the account enabled long ARNs).
+    arn = f"arn:{partition}:ecs:{region}:111122223333:task/0123456789abcdef0123456789abcdef"
+
+    result = account.cli("explain", arn)
+
+    assert result.code == 1
+    assert "pass --cluster" in result.err
+
+
 def test_given_a_tombstone_when_explained_then_it_says_the_stop_came_before_any_drain_event(
     account: Account,
 ) -> None:
@@ -183,3 +201,135 @@ def test_given_a_tombstone_when_explained_then_it_says_the_stop_came_before_any_
     assert "before any drain event reached the terminator" in document["decision"]["text"]
     assert "tombstone" in document["history"][0]["event"]
     assert all("drain began" not in h["event"] for h in document["history"])
+
+
+def test_given_a_due_drain_of_a_dry_run_service_when_explained_then_it_is_only_logged(
+    account: Account,
+) -> None:
+    account.service("web", {**OPTED_IN, "drain-terminator:dry-run": "true"}, [])
+    task = account.task("web", "RUNNING", "STOPPED")
+    account.record(task, drain_started_at=NOW - 200)
+
+    decision = json.loads(account.cli("explain", task, "--json").out)["decision"]
+
+    assert decision["kind"] == "due"
+    assert "the next sweeper pass stops it" not in decision["text"]
+    assert "the service is in dry-run: the next sweeper pass only logs" in decision["text"]
+    assert "StopTask is not called" in decision["text"]
+
+
+def test_given_a_due_drain_of_a_live_service_when_explained_then_the_next_pass_stops_it(
+    account: Account,
+) -> None:
+    account.service("web", OPTED_IN, [])
+    task = account.task("web", "RUNNING", "STOPPED")
+    account.record(task, drain_started_at=NOW - 200)
+
+    decision = json.loads(account.cli("explain", task, "--json").out)["decision"]
+
+    assert decision["text"] == "due 80 s ago; the next sweeper pass stops it"
+
+
+def test_given_a_deactivating_task_without_record_when_explained_then_not_called_not_draining(
+    account: Account,
+) -> None:
+    account.service("web", OPTED_IN, [])
+    task = account.task("web", "DEACTIVATING", "RUNNING")
+
+    decision = json.loads(account.cli("explain", task, "--json").out)["decision"]
+
+    assert decision["kind"] == "deactivating"
+    assert "not draining" not in decision["text"]
+    assert "targets are being deregistered" in decision["text"]
+
+
+def _escalated(account: Account, task: str, exec_outcome: str, **fields: object) -> None:
+    started = NOW - 600
+    account.stopped_record(
+        task,
+        drain_started_at=started,
+        plan=(StopAction.STOP_TASK, StopAction.EXEC),
+        actions=(
+            ActionTaken(StopAction.STOP_TASK, started + 121, "SENT"),
+            ActionTaken(
+                StopAction.EXEC,
+                started + 141,
+                exec_outcome,
+                missing="EXEC_NOT_ENABLED" if exec_outcome == "PREREQUISITE_MISSING" else None,
+                detail="fake detail",
+            ),
+        ),
+        **fields,
+    )
+
+
+def test_given_a_task_exec_stopped_after_stoptask_when_explained_then_each_step_shown(
+    account: Account,
+) -> None:
+    account.service("web", OPTED_IN, [])
+    task = account.task("web", "STOPPED", "STOPPED")
+    _escalated(account, task, "SIGNALLED", stopping_at=NOW - 600 + 142)
+
+    result = account.cli("explain", task)
+
+    assert result.code == 0, result.err
+    assert "stop plan: stop-task, exec" in result.out
+    assert "stopped by: exec" in result.out
+    assert "stop action stop-task: SENT, 121 s after drain start" in result.out
+    assert "stop action exec: SIGNALLED, 141 s after drain start" in result.out
+    assert "stopped by exec (steps: stop-task SENT, exec SIGNALLED)" in result.out
+
+
+def test_given_exec_missing_a_prerequisite_when_explained_then_cause_and_left_to_ecs(
+    account: Account,
+) -> None:
+    account.service("web", OPTED_IN, [])
+    task = account.task("web", "STOPPED", "STOPPED")
+    _escalated(account, task, "PREREQUISITE_MISSING", outcome=Outcome.PREREQUISITE_MISSING)
+
+    result = account.cli("explain", task, "--json")
+
+    assert result.code == 0, result.err
+    decision = json.loads(result.out)["decision"]
+    assert decision["kind"] == "prerequisite-missing"
+    assert decision["text"].startswith("left to ECS: exec lacks EXEC_NOT_ENABLED")
+
+
+def test_given_an_escalation_pending_when_explained_then_the_next_step_and_when(
+    account: Account,
+) -> None:
+    account.service("web", OPTED_IN, [])
+    task = account.task("web", "DEACTIVATING", "STOPPED")
+    account.record(
+        task,
+        drain_started_at=NOW - 130,
+        plan=(StopAction.STOP_TASK, StopAction.EXEC),
+        actions=(ActionTaken(StopAction.STOP_TASK, NOW - 10, "SENT"),),
+        stop_requested_at=NOW - 10,
+        due_at=NOW + 10,
+    )
+
+    result = account.cli("explain", task, "--json")
+
+    decision = json.loads(result.out)["decision"]
+    assert decision["kind"] == "escalating"
+    assert "steps so far: stop-task SENT; exec follows at" in decision["text"]
+
+
+def test_given_a_run_died_during_the_last_step_when_explained_then_awaiting_confirmation(
+    account: Account,
+) -> None:
+    account.service("web", OPTED_IN, [])
+    task = account.task("web", "DEACTIVATING", "STOPPED")
+    account.record(
+        task,
+        drain_started_at=NOW - 200,
+        plan=(StopAction.EXEC,),
+        actions=(ActionTaken(StopAction.EXEC, NOW - 79, "STARTED"),),
+        due_at=NOW + 6,
+    )
+
+    decision = json.loads(account.cli("explain", task, "--json").out)["decision"]
+
+    assert decision["kind"] == "awaiting-confirmation"
+    assert decision["text"].startswith("steps: exec STARTED; every step of the plan was taken")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from serverless.domain.model import Outcome, RecordStatus
+from serverless.domain.model import ActionTaken, Outcome, RecordStatus, StopAction
 from tests.cli.conftest import NOW, OPTED_IN, Account
 
 
@@ -55,6 +55,7 @@ def test_given_open_deferred_and_stopped_drains_when_status_json_then_each_is_re
         "stopped": 3,
         "unconfirmed": 1,
         "stop_failed": 0,
+        "prerequisite_missing": 0,
         "dry_run": 0,
         "left_to_ecs": 0,
     }
@@ -155,3 +156,80 @@ def test_given_two_services_when_status_for_one_then_only_that_one_is_listed(
     report = json.loads(account.cli("status", "--json", "--service", "api").out)
 
     assert [s["service"] for s in report["services"]] == ["api"]
+
+
+def test_given_an_unknown_service_when_status_for_it_then_it_is_not_found(
+    account: Account,
+) -> None:
+    account.service("web", OPTED_IN, [])
+
+    result = account.cli("status", "--service", "nope")
+
+    assert result.code == 1
+    assert result.out == ""
+    assert result.err == (
+        "drain-terminator: error: service 'nope' not found: no ledger records, and no service "
+        "of that name in any cluster of region us-east-1\n"
+    )
+
+
+def test_given_a_service_without_records_when_status_for_it_then_it_says_no_records(
+    account: Account,
+) -> None:
+    account.service("web", OPTED_IN, [])
+
+    result = account.cli("status", "--service", "web", "--cluster", "prod")
+
+    assert result.code == 0, result.err
+    assert "service web (cluster prod): opted in, wait 120 s" in result.out
+    assert "no records: none of its drains is in the ledger" in result.out
+
+
+def test_given_stop_actions_when_status_then_who_stopped_and_missing_prerequisites_shown(
+    account: Account,
+) -> None:
+    account.service("web", {**OPTED_IN, "drain-terminator:stop-action": "exec"}, [])
+    by_exec = account.task("web", "STOPPED", "STOPPED")
+    missing = account.task("web", "STOPPED", "STOPPED")
+    account.stopped_record(
+        by_exec,
+        drain_started_at=NOW - 600,
+        plan=(StopAction.EXEC,),
+        actions=(ActionTaken(StopAction.EXEC, NOW - 479, "SIGNALLED"),),
+    )
+    account.stopped_record(
+        missing,
+        drain_started_at=NOW - 600,
+        stop_requested_at=None,
+        outcome=Outcome.PREREQUISITE_MISSING,
+        plan=(StopAction.EXEC,),
+        actions=(
+            ActionTaken(StopAction.EXEC, NOW - 479, "PREREQUISITE_MISSING", "AGENT_NOT_CONNECTED"),
+        ),
+    )
+
+    result = account.cli("status", "--json")
+    report = json.loads(result.out)
+
+    [service] = report["services"]
+    assert service["policy"]["stop_action"] == "exec"
+    assert [s["stopped_by"] for s in service["recent_stops"]] == ["exec"]
+    assert [s["steps"] for s in service["prerequisite_missing"]] == [["exec:PREREQUISITE_MISSING"]]
+    assert report["totals"]["prerequisite_missing"] == 1
+    text = account.cli("status").out
+    assert "stop-action exec" in text
+    assert "PREREQUISITE MISSING, left to ECS" in text
+
+
+def test_given_exec_enabled_in_the_environment_when_status_then_untagged_default_shown(
+    account: Account,
+) -> None:
+    account.service("web", OPTED_IN, [])
+    task = account.task("web", "STOPPED", "STOPPED")
+    account.stopped_record(task)
+
+    plain = json.loads(account.cli("status", "--json").out)
+    with_exec = json.loads(account.cli("status", "--json", EXEC_ENABLED="true").out)
+
+    assert plain["services"][0]["policy"]["stop_action"] == "stop-task"
+    assert with_exec["services"][0]["policy"]["stop_action"] == "stop-task-then-exec"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from tests.cli.conftest import OPTED_IN, Account, TtyInput
 from tests.cli.sim_verify import run_verify, verify_scenario
 
 VERIFY = ["verify", "--cluster", "demo", "--service", "web"]
+FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def _count_updates(account: Account) -> list[dict[str, Any]]:
@@ -80,8 +82,79 @@ def test_given_a_service_still_running_the_sidecar_when_verify_then_refused(
     result = account.cli("verify", "--cluster", "prod", "--service", "web", "--yes")
 
     assert result.code == 1
-    assert "still runs the NLB sidecar ('drain' in web-with-sidecar:1)" in result.err
+    assert "still runs the NLB sidecar ('drain' in web-with-sidecar:1" in result.err
     assert updates == []
+
+
+@pytest.mark.parametrize(
+    "fixture",
+    [
+        "sidecar-readme-first-fargate.json",
+        "sidecar-readme-fargate.json",
+        "sidecar-readme-bridge.json",
+    ],
+)
+def test_given_a_service_running_a_task_definition_of_the_sidecars_readme_when_verify_then_refused(
+    account: Account, fixture: str
+) -> None:
+    document = json.loads((FIXTURES / fixture).read_text())
+    for container in document["containerDefinitions"]:
+        container.pop("logConfiguration", None)  # moto checks no log group; keep it simple
+    definition = account.ecs.register_task_definition(**document)["taskDefinition"]
+    tg = account.target_group("web")
+    application = document["containerDefinitions"][0]["name"]
+    account.ecs.create_service(
+        cluster=account.cluster_arn, serviceName="web", desiredCount=1,
+        taskDefinition=definition["taskDefinitionArn"],
+        tags=[{"key": k, "value": v} for k, v in OPTED_IN.items()],
+        loadBalancers=[{"targetGroupArn": tg, "containerName": application, "containerPort": 80}],
+    )  # fmt: skip
+    updates = _count_updates(account)
+
+    result = account.cli("verify", "--cluster", "prod", "--service", "web", "--yes")
+
+    assert result.code == 1
+    assert "still runs the NLB sidecar ('sidecar' in web-application-example:1" in result.err
+    assert "DEREGISTRATION_WAIT" in result.err
+    assert updates == []
+
+
+def test_given_sidecar_names_the_load_balanced_container_when_verify_then_refused(
+    account: Account,
+) -> None:
+    account.service("web", OPTED_IN, [account.target_group("web")])
+
+    result = account.cli(
+        "verify", "--cluster", "prod", "--service", "web", "--yes", "--sidecar", "web"
+    )
+
+    assert result.code == 1
+    assert "container 'web' carries none of the sidecar's marks" in result.err
+    assert "load balancer sends traffic to it" in result.err
+
+
+def test_given_a_named_sidecar_without_marks_when_verify_then_it_is_recognised(
+    account: Account,
+) -> None:
+    definition = account.ecs.register_task_definition(
+        family="web-quiet-sidecar",
+        containerDefinitions=[
+            {"name": "web", "image": "web:1", "essential": True, "memory": 512},
+            {"name": "drainer", "image": "registry.example/drainer:3", "memory": 32},
+        ],
+    )["taskDefinition"]["taskDefinitionArn"]
+    account.service("web", OPTED_IN, [account.target_group("web")], task_definition=definition)
+
+    unnamed = account.cli(
+        "verify", "--cluster", "prod", "--service", "web", "--timeout", "5", "--yes"
+    )
+    named = account.cli(
+        "verify", "--cluster", "prod", "--service", "web", "--yes", "--sidecar", "drainer"
+    )
+
+    assert unnamed.code == 3  # no mark: nothing recognised, the measurement ran (moto: timeout)
+    assert named.code == 1
+    assert "still runs the NLB sidecar ('drainer'" in named.err
 
 
 def test_given_no_terminal_and_no_yes_when_verify_then_refused_before_deploying(
@@ -145,6 +218,24 @@ def test_given_no_drain_happens_when_verify_waits_naturally_then_it_gives_up_at_
     assert verdict["deregistration_delay_seconds"] == 300
     assert account.clock.value - start == pytest.approx(600.0)
     assert max(account.clock.slept) <= 5.0
+
+
+def test_given_a_service_on_exec_when_verify_then_the_plan_says_what_exec_lacks(
+    account: Account,
+) -> None:
+    tags = {**OPTED_IN, "drain-terminator:stop-action": "exec"}
+    account.service("web", tags, [account.target_group("web")])
+
+    result = account.cli(
+        "verify", "--cluster", "prod", "--service", "web", "--wait-natural",
+        "--timeout", "10s", "--json",
+    )  # fmt: skip
+
+    [line] = [x for x in result.err.splitlines() if x.startswith("stop action ")]
+    assert line.startswith("stop action exec: missing enableExecuteCommand on service web")
+    prerequisites = json.loads(result.out)["prerequisites"]
+    assert prerequisites["action"] == "exec"
+    assert prerequisites["ok"] is False
 
 
 # -- the measurement, end to end in the simulator -----------------------------------------

@@ -15,6 +15,7 @@ from sim.terraform import REPO_ROOT
 from tools.e2e import iam_check
 from tools.e2e.terraform import (
     PLUGIN_DIR_ENV,
+    PROVIDER_VERSION_ENV,
     TERRAFORM_ENV,
     Missing,
     Terraform,
@@ -22,6 +23,7 @@ from tools.e2e.terraform import (
     find_terraform,
     os_arch,
     planned_changes,
+    select_provider,
 )
 
 ACCOUNT, REGION = "111122223333", "us-east-1"
@@ -43,11 +45,46 @@ POLICY = {
 }
 
 
-def _mirror(root: Path) -> Path:
-    (root / "registry.terraform.io" / "hashicorp" / "aws" / "5.100.0" / os_arch()).mkdir(
-        parents=True
-    )
+def _mirror(root: Path, *versions: str) -> Path:
+    for version in versions or ("5.100.0",):
+        (root / "registry.terraform.io" / "hashicorp" / "aws" / version / os_arch()).mkdir(
+            parents=True
+        )
     return root
+
+
+def test_given_5x_and_6x_mirrored_when_a_provider_is_selected_then_the_newest_runs(
+    tmp_path: Path,
+) -> None:
+    mirror = _mirror(tmp_path / "mirror", "5.100.0", "6.2.0", "6.10.0")
+
+    version, selected = select_provider(mirror, tmp_path / "run", {})
+
+    assert version == "6.10.0"  # by version, not by text ("6.2.0" > "6.10.0" as strings)
+    held = selected / "registry.terraform.io" / "hashicorp" / "aws"
+    assert [path.name for path in held.iterdir()] == ["6.10.0"]
+    assert (held / "6.10.0" / os_arch()).is_dir()
+
+
+def test_given_a_provider_version_asked_when_selected_then_only_it_is_offered(
+    tmp_path: Path,
+) -> None:
+    mirror = _mirror(tmp_path / "mirror", "5.100.0", "6.10.0")
+
+    version, selected = select_provider(mirror, tmp_path / "run", {PROVIDER_VERSION_ENV: "5.100.0"})
+
+    assert version == "5.100.0"
+    held = selected / "registry.terraform.io" / "hashicorp" / "aws"
+    assert [path.name for path in held.iterdir()] == ["5.100.0"]
+
+
+def test_given_a_provider_version_not_mirrored_when_selected_then_it_says_what_is(
+    tmp_path: Path,
+) -> None:
+    mirror = _mirror(tmp_path / "mirror", "5.100.0")
+
+    with pytest.raises(Missing, match=r"=6\.0\.0: the mirror .* holds 5\.100\.0"):
+        select_provider(mirror, tmp_path / "run", {PROVIDER_VERSION_ENV: "6.0.0"})
 
 
 def test_given_no_terraform_when_make_e2e_runs_then_it_prints_one_line_and_succeeds(
@@ -239,3 +276,118 @@ def test_given_the_callers_go_settings_when_terraform_runs_then_they_win() -> No
     terraform = Terraform(Path("terraform"), Path("rc"), {"GOGC": "100"})
 
     assert terraform.env()["GOGC"] == "100"
+
+
+STOP_ACTIONS_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Action": ["ecs:ExecuteCommand"],
+            "Resource": [
+                f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/prod",
+                f"arn:aws:ecs:{REGION}:{ACCOUNT}:task/prod/*",
+            ],
+            "Condition": {"StringEquals": {"ecs:container-name": ["web"]}},
+        },
+        {
+            "Effect": "Allow",
+            "Action": ["ssm:TerminateSession"],
+            "Resource": [f"arn:aws:ssm:{REGION}:{ACCOUNT}:session/ecs-execute-command-*"],
+        },
+        {
+            "Effect": "Allow",
+            "Action": ["ecs:DescribeContainerInstances"],
+            "Resource": [f"arn:aws:ecs:{REGION}:{ACCOUNT}:container-instance/prod/*"],
+        },
+        {
+            "Effect": "Allow",
+            "Action": ["ssm:SendCommand"],
+            "Resource": [
+                f"arn:aws:ssm:{REGION}:*:document/AWS-RunShellScript",
+                f"arn:aws:ec2:{REGION}:{ACCOUNT}:instance/*",
+            ],
+        },
+        {
+            "Effect": "Allow",
+            "Action": ["ssm:GetCommandInvocation", "ssm:CancelCommand"],
+            "Resource": ["*"],
+        },
+    ],
+}
+PROD_TASK = f"arn:aws:ecs:{REGION}:{ACCOUNT}:task/prod/0123"
+
+
+def _exec(container: str, cluster: str = "prod") -> dict[str, object]:
+    return {
+        "service": "ecs",
+        "operation": "ExecuteCommand",
+        "params": {
+            "cluster": cluster,
+            "task": PROD_TASK.replace("/prod/", f"/{cluster}/"),
+            "container": container,
+            "interactive": True,
+            "command": "/bin/sh -c 'kill -TERM 1'",
+        },
+    }
+
+
+def _send(document: str) -> dict[str, object]:
+    return {
+        "service": "ssm",
+        "operation": "SendCommand",
+        "params": {"DocumentName": document, "InstanceIds": ["i-0abc"]},
+    }
+
+
+@pytest.mark.parametrize(
+    ("call", "pairs", "allowed"),
+    [
+        (_exec("web"), 2, True),
+        (_exec("sidecar"), 2, False),  # the container-name condition
+        (_exec("web", cluster="batch"), 2, False),
+        (
+            {
+                "service": "ssm",
+                "operation": "TerminateSession",
+                "params": {"SessionId": "ecs-execute-command-0e86561fd0c1e8b6b"},
+            },
+            1,
+            True,
+        ),
+        (
+            {
+                "service": "ecs",
+                "operation": "DescribeContainerInstances",
+                "params": {
+                    "cluster": "prod",
+                    "containerInstances": [
+                        f"arn:aws:ecs:{REGION}:{ACCOUNT}:container-instance/prod/9f"
+                    ],
+                },
+            },
+            1,
+            True,
+        ),
+        (_send("AWS-RunShellScript"), 2, True),
+        (_send("AWS-RunPowerShellScript"), 2, False),  # one document only
+        (
+            {
+                "service": "ssm",
+                "operation": "GetCommandInvocation",
+                "params": {"CommandId": "c-1", "InstanceId": "i-0abc"},
+            },
+            1,
+            True,
+        ),
+    ],
+)
+def test_given_a_stop_action_call_when_evaluated_then_its_resources_and_conditions_checked(
+    call: dict[str, object], pairs: int, allowed: bool
+) -> None:
+    checked, denied = iam_check.unauthorised_calls(
+        {"sweeper": [call]}, {"sweeper": STOP_ACTIONS_POLICY}, ACCOUNT, REGION
+    )
+
+    assert checked == pairs
+    assert (not denied) is allowed

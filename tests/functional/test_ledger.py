@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from serverless.adapters.dynamodb_ledger import DynamoLedger
+from serverless.adapters.dynamodb_ledger import SCHEMA_VERSION, DynamoLedger, sweep_key, to_item
 from serverless.domain.model import DueEntry, RecordStatus, ServiceInfo, TaskRecord
 from tests.support.fakes import CLUSTER_ARN, task_arn
 from tests.support.world import TABLE, World
@@ -113,3 +113,34 @@ def test_given_a_service_lookup_claimed_when_claimed_again_then_refused_until_it
     ledger.put_service(CLUSTER_ARN, "web", info, T0 + 6)
     assert ledger.get_service(CLUSTER_ARN, "web") == (info, T0 + 6)
     assert ledger.claim_service_lookup(CLUSTER_ARN, "web", T0 + 7, T0 + 12)  # stored: free
+
+
+def test_given_records_written_in_legacy_layouts_when_swept_then_found_claimed_and_moved(
+    ledger: DynamoLedger, world: World
+) -> None:
+    # As the code before the shard change wrote them ("open"), and under 4 shards
+    # (task 5: "open#3", where 6 shards would not put it), without a schema version.
+    legacy = {
+        task_arn(1): "open",
+        task_arn(5): "open#3",
+    }
+    for n, (arn, key) in enumerate(legacy.items(), start=1):
+        item = {k: v for k, v in to_item(record(0, T0 + n)).items() if k != "schema_version"}
+        world.dynamodb.put_item(
+            TableName=TABLE, Item={**item, "pk": {"S": arn}, "sweep_key": {"S": key}}
+        )
+    assert ledger.has_open() is True
+
+    assert [e.task_arn for e in ledger.due(until=T0 + 10)] == list(legacy)
+
+    claimed = ledger.claim(task_arn(1), "run-1", T0 + 1, T0 + 31)
+    assert claimed is not None
+    assert claimed.lease_owner == "run-1"
+    assert claimed.rev == 1
+    assert ledger.claim(task_arn(1), "run-2", T0 + 2, T0 + 32) is None  # leased
+    ledger.put(dataclasses.replace(claimed, defer_reason="guard"), expected_rev=claimed.rev)
+    stored = world.record(task_arn(1))
+    assert stored is not None
+    assert stored["sweep_key"] == sweep_key(task_arn(1))
+    assert stored["schema_version"] == str(SCHEMA_VERSION)
+    assert [e.task_arn for e in ledger.due(until=T0 + 10)] == list(legacy)  # found there too

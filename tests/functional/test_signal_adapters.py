@@ -527,3 +527,53 @@ def test_given_a_custom_command_when_scripted_then_docker_exec_runs_it_in_the_co
 def test_given_a_delivery_timeout_below_the_aws_minimum_when_limits_made_then_value_error() -> None:
     with pytest.raises(ValueError, match="delivery_timeout"):
         RunCommandLimits(delivery_timeout=10)
+
+
+class _SlowClient:
+    """A client whose every call takes its longest (the client config's bound) on the
+    clock, answering with canned responses; GetCommandInvocation never finishes."""
+
+    def __init__(self, clock: ManualClock, bound: float, answers: dict[str, Any]) -> None:
+        self._clock, self._bound, self._answers = clock, bound, answers
+
+    def __getattr__(self, name: str) -> Any:
+        answer = self._answers[name]
+
+        def call(**_: Any) -> Any:
+            self._clock.advance(self._bound)
+            return answer
+
+        return call
+
+
+def test_given_every_call_at_its_bound_when_ssm_signals_then_it_ends_within_time_bound() -> None:
+    from serverless.adapters.errors import call_time_bound, client_config
+
+    clock = ManualClock()
+    ecs_client = _SlowClient(
+        clock,
+        call_time_bound(client_config("ecs")),
+        {
+            "describe_tasks": {"tasks": [_task()]},
+            "describe_container_instances": {"containerInstances": [{"ec2InstanceId": "i-1"}]},
+        },
+    )
+    ssm_client = _SlowClient(
+        clock,
+        call_time_bound(client_config("ssm")),
+        {
+            "send_command": {"Command": {"CommandId": COMMAND_ID}},
+            "get_command_invocation": {"Status": "InProgress"},
+            "cancel_command": {},
+        },
+    )
+    adapter = SsmSignalAdapter(ecs_client, ssm_client, clock=clock)
+    started = clock.now()
+
+    result = adapter.signal(TARGET, SignalCommand())
+
+    assert result.outcome == SignalOutcome.TIMED_OUT
+    assert clock.now() - started <= adapter.time_bound
+    # A sweeper run keeps the bound plus a claim and an ECS call (45 s) and its 10 s
+    # reserve: with the default 300 s timeout it can still take the step.
+    assert adapter.time_bound + 45 + 10 < 300

@@ -52,7 +52,7 @@ def _scripts() -> dict[str, str]:
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     source = tmp_path_factory.mktemp("source")
-    for name in ("pyproject.toml", "README.md", "LICENSE"):
+    for name in ("pyproject.toml", "VERSION", "README.md", "LICENSE"):
         shutil.copy2(ROOT / name, source / name)
     ignore = shutil.ignore_patterns("__pycache__", "*.egg-info")
     for package in (*SHIPPED, "sim", "tests", "tools"):  # the others must be left out
@@ -176,3 +176,15 @@ def _console_scripts(entry_points: str) -> dict[str, str]:
     parser = configparser.ConfigParser()
     parser.read_string(entry_points)
     return dict(parser["console_scripts"]) if parser.has_section("console_scripts") else {}
+
+
+def test_given_the_installed_wheel_when_asked_its_version_then_it_is_the_version_file(
+    installed: Path, tmp_path: Path
+) -> None:
+    result = _outside(tmp_path, installed / "drain-terminator", "--version")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "drain-terminator",
+        (ROOT / "VERSION").read_text(encoding="utf-8").strip(),
+    ]

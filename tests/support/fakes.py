@@ -7,7 +7,7 @@ adapters document, records the calls it receives and can be told to fail.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -15,7 +15,22 @@ from serverless.adapters.concurrency import InlineConcurrency
 from serverless.app import App, bootstrap
 from serverless.domain.clock import Clock
 from serverless.domain.errors import ConflictError, NotFoundError
-from serverless.domain.model import DueEntry, RecordStatus, ServiceInfo, TaskRecord, TaskState
+from serverless.domain.model import (
+    DueEntry,
+    RecordStatus,
+    ServiceInfo,
+    StopAction,
+    TaskRecord,
+    TaskState,
+)
+from serverless.domain.serving import DeploymentView
+from serverless.domain.signals import (
+    SignalCommand,
+    SignalOutcome,
+    SignalPort,
+    SignalResult,
+    SignalTarget,
+)
 from serverless.ports import Ports, SweepTrigger
 from serverless.settings import Settings
 
@@ -25,7 +40,9 @@ __all__ = [
     "REGION",
     "FakeEcs",
     "FakeLedger",
+    "FakeSignalPort",
     "FakeTargetHealth",
+    "SignalCall",
     "StopCall",
     "fake_app",
     "fake_ports",
@@ -70,6 +87,7 @@ class FakeLedger:
         self.shared_services: dict[tuple[str, str], tuple[ServiceInfo | None, float]] = {}
         #: Claims of a service's lookup (``claim_service_lookup``): until when.
         self.service_lookups: dict[tuple[str, str], float] = {}
+        self.known_calls: list[tuple[str, ...]] = []
         #: A guard against a run loop that never sleeps: ``due`` fails past this many calls.
         self.max_due_calls = 10_000
 
@@ -120,6 +138,10 @@ class FakeLedger:
         claimed = replace(stored, lease_owner=owner, lease_until=until, rev=stored.rev + 1)
         self.records[task_arn] = claimed
         return claimed
+
+    def known(self, task_arns: Sequence[str]) -> set[str]:
+        self.known_calls.append(tuple(task_arns))
+        return {arn for arn in task_arns if arn in self.records}
 
     def has_open(self) -> bool:
         self.has_open_calls += 1
@@ -215,6 +237,15 @@ class FakeEcs:
     describe_services_calls: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
     describe_tasks_calls: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
     stops_take_effect: bool = True
+    #: ECS-native deployments and revisions (ARN -> view / target groups).
+    deployments: dict[str, DeploymentView] = field(default_factory=dict)
+    revisions: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    deployment_calls: list[str] = field(default_factory=list)
+    revision_calls: list[tuple[str, ...]] = field(default_factory=list)
+    #: ListTasks(desiredStatus=STOPPED) per (cluster, service): task ARNs; page size.
+    stopping: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    list_page_size: int = 100
+    list_calls: list[tuple[str, str, str | None]] = field(default_factory=list)
     #: Virtual seconds each call of an operation takes ("DescribeTasks", ...); the clock
     #: must be a ManualClock (or anything with ``advance``) to use it.
     latency: dict[str, float] = field(default_factory=dict)
@@ -231,8 +262,16 @@ class FakeEcs:
         desired_count: int = 0,
         target_groups: tuple[str, ...] = (),
         cluster_arn: str = CLUSTER_ARN,
+        lb_container: str | None = None,
     ) -> ServiceInfo:
-        info = ServiceInfo(cluster_arn, name, dict(tags or {}), desired_count, target_groups)
+        info = ServiceInfo(
+            cluster_arn,
+            name,
+            dict(tags or {}),
+            desired_count,
+            target_groups,
+            lb_container_name=lb_container,
+        )
         self.services[(cluster_arn, name)] = info
         return info
 
@@ -244,9 +283,16 @@ class FakeEcs:
         stopped_reason: str | None = None,
         stopping_at: float | None = None,
         stopped_at: float | None = None,
+        container_instance_arn: str | None = None,
     ) -> TaskState:
         state = TaskState(
-            task_arn, last, desired, stopped_reason, stopping_at=stopping_at, stopped_at=stopped_at
+            task_arn,
+            last,
+            desired,
+            stopped_reason,
+            stopping_at=stopping_at,
+            stopped_at=stopped_at,
+            container_instance_arn=container_instance_arn,
         )
         self.tasks[task_arn] = state
         return state
@@ -294,6 +340,26 @@ class FakeEcs:
             )
         self._take("StopTask")  # ECS acts when the call is sent; the caller waits for it
 
+    def describe_service_deployment(self, deployment_arn: str) -> DeploymentView | None:
+        self.deployment_calls.append(deployment_arn)
+        return self.deployments.get(deployment_arn)
+
+    def describe_service_revisions(
+        self, revision_arns: Sequence[str]
+    ) -> dict[str, tuple[str, ...]]:
+        self.revision_calls.append(tuple(revision_arns))
+        return {arn: self.revisions[arn] for arn in revision_arns if arn in self.revisions}
+
+    def list_stopping_tasks(
+        self, cluster_arn: str, service_name: str, next_token: str | None = None
+    ) -> tuple[list[str], str | None]:
+        self.list_calls.append((cluster_arn, service_name, next_token))
+        self._take("ListTasks")
+        arns = self.stopping.get((cluster_arn, service_name), [])
+        start = int(next_token or 0)
+        end = start + self.list_page_size
+        return arns[start:end], (str(end) if end < len(arns) else None)
+
 
 @dataclass
 class FakeTargetHealth:
@@ -323,11 +389,82 @@ class FakeTrigger:
             raise self.failure
 
 
+@dataclass
+class SignalCall:
+    """One signal a :class:`FakeSignalPort` was asked to send."""
+
+    target: SignalTarget
+    command: SignalCommand
+    at: float
+
+
+@dataclass
+class FakeSignalPort:
+    """:class:`serverless.domain.signals.SignalPort` for one action (``exec`` or
+    ``ssm-signal``) over a :class:`FakeEcs`.
+
+    Each call answers with the next of ``outcomes`` (then ``outcome``); ``missing`` goes
+    with PREREQUISITE_MISSING. A delivered signal (SIGNALLED, UNCONFIRMED) moves the draining
+    task to STOPPING when ``ends_task`` (the app exits, the agent stops the task). ``raises``:
+    an exception the next call raises instead. ``latency``: virtual seconds a call takes.
+    """
+
+    ecs: FakeEcs
+    action: StopAction
+    outcome: SignalOutcome = SignalOutcome.SIGNALLED
+    outcomes: list[SignalOutcome] = field(default_factory=list)
+    missing: Any = None
+    raises: Exception | None = None
+    ends_task: bool = True
+    latency: float = 0.0
+    bound: float = 60.0
+    calls: list[SignalCall] = field(default_factory=list)
+    #: Called with each call's target before it answers (e.g. to check the ledger then).
+    on_call: Callable[[SignalTarget], None] | None = None
+
+    @property
+    def time_bound(self) -> float:
+        return self.bound
+
+    def signal(self, target: SignalTarget, command: SignalCommand) -> SignalResult:
+        now = self.ecs.clock.now()
+        self.calls.append(SignalCall(target, command, now))
+        if self.on_call is not None:
+            self.on_call(target)
+        if self.latency:
+            self.ecs.clock.advance(self.latency)  # type: ignore[attr-defined]
+        if self.raises is not None:
+            error, self.raises = self.raises, None
+            raise error
+        outcome = self.outcomes.pop(0) if self.outcomes else self.outcome
+        state = self.ecs.tasks.get(target.task_arn)
+        if outcome.delivered and self.ends_task and state is not None and state.draining:
+            self.ecs.tasks[target.task_arn] = TaskState(
+                target.task_arn,
+                "STOPPING",
+                "STOPPED",
+                "Essential container in task exited",
+                "EssentialContainerExited",
+                stopping_at=now,
+            )
+        missing = self.missing if outcome is SignalOutcome.PREREQUISITE_MISSING else None
+        return SignalResult(
+            action=str(self.action),
+            outcome=outcome,
+            elapsed=self.latency,
+            exit_status=0 if outcome is SignalOutcome.SIGNALLED else None,
+            missing=missing,
+            detail=f"fake {self.action}: {outcome}",
+            reference="session-1",
+        )
+
+
 def fake_ports(
     ecs: FakeEcs,
     ledger: FakeLedger | None = None,
     health: FakeTargetHealth | None = None,
     trigger: SweepTrigger | None = None,
+    signals: Mapping[StopAction, SignalPort] | None = None,
 ) -> Ports:
     """:class:`Ports` made of the in-memory fakes (work runs in turn, on the caller)."""
     return Ports(
@@ -336,6 +473,7 @@ def fake_ports(
         health=health or FakeTargetHealth(),
         trigger=trigger,
         concurrency=InlineConcurrency(),
+        signals=dict(signals or {}),
     )
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from serverless.domain.model import RecordStatus, TaskRecord
+from serverless.domain.model import RecordStatus, StopAction, TaskRecord
+from serverless.domain.signals import SignalPort
 from serverless.settings import Settings
 from serverless.shared.services import ServiceDirectory
 from serverless.sweep.report import SweepReport
@@ -39,6 +40,8 @@ class Harness:
         self.health = FakeTargetHealth()
         #: Set to let runs start the next run (the hand-over), as a deployed sweeper can.
         self.trigger: FakeTrigger | None = None
+        #: The signal ports of the runs (exec, ssm-signal): none unless a test adds one.
+        self.signals: dict[StopAction, SignalPort] = {}
         # One warm container: the service cache outlives a run, as in Lambda.
         self.services = ServiceDirectory(self.ecs, self.settings, clock)
         self.ecs.add_service("web", OPTED_IN)
@@ -80,7 +83,7 @@ class Harness:
         self, timeout: float = 180.0, run_id: str = "run-1", *, early: bool = False
     ) -> SweepReport:
         context = FakeContext(self.clock, timeout, run_id)
-        ports = fake_ports(self.ecs, self.ledger, self.health, self.trigger)
+        ports = fake_ports(self.ecs, self.ledger, self.health, self.trigger, self.signals)
         sweeper = Sweeper(ports, self.services, self.settings, self.clock, run_id, early=early)
         return sweeper.run(context.get_remaining_time_in_millis)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +22,8 @@ from moto.moto_api import state_manager
 
 from serverless.adapters import ports_from_clients
 from serverless.app import App, bootstrap, install
+from serverless.domain.model import StopAction
+from serverless.domain.signals import SignalPort
 from serverless.settings import Settings
 from sim.terraform import ledger_table_spec
 from tests.support.clock import ManualClock
@@ -70,14 +73,23 @@ class World:
         tags: dict[str, str] | None = None,
         desired_count: int = 0,
         target_groups: tuple[str, ...] = (),
+        load_balanced: bool = True,
+        **extra: Any,
     ) -> None:
-        kwargs: dict[str, Any] = {}
+        """A Fargate service; without ``target_groups`` it sits behind a Classic Load
+        Balancer (a drain to shorten, no target health to read) unless ``load_balanced`` is
+        False (Service Connect only, or none: nothing to shorten)."""
+        kwargs: dict[str, Any] = dict(extra)
         if tags:
             kwargs["tags"] = [{"key": k, "value": v} for k, v in tags.items()]
         if target_groups:
             kwargs["loadBalancers"] = [
                 {"targetGroupArn": tg, "containerName": "web", "containerPort": 80}
                 for tg in target_groups
+            ]
+        elif load_balanced:
+            kwargs["loadBalancers"] = [
+                {"loadBalancerName": f"{name}-clb", "containerName": "web", "containerPort": 80}
             ]
         self.ecs.create_service(
             cluster=self.cluster_arn,
@@ -132,14 +144,16 @@ class World:
         client.meta.events.register_first(event, answer)
         return event, answer
 
-    def start_task(self, service: str | None) -> str:
+    def start_task(self, service: str | None, started_by: str | None = None) -> str:
+        """A RUNNING task of ``service`` (None: a standalone task), started by
+        ``started_by`` (a deployment's or task set's id; a fixed deployment by default)."""
         group = f"service:{service}" if service else "family:batch-job"
         response = self.ecs.run_task(
             cluster=self.cluster_arn,
             taskDefinition=self.task_definition,
             launchType="FARGATE",
             group=group,
-            startedBy="ecs-svc/4790528617301924468" if service else "manual",
+            startedBy=started_by or ("ecs-svc/4790528617301924468" if service else "manual"),
         )
         arn: str = response["tasks"][0]["taskArn"]
         self.set_task(arn, "RUNNING", "RUNNING")
@@ -150,13 +164,20 @@ class World:
         return tasks[task_arn]
 
     def set_task(
-        self, task_arn: str, last: str, desired: str, stopped_reason: str | None = None
+        self,
+        task_arn: str,
+        last: str,
+        desired: str,
+        stopped_reason: str | None = None,
+        stop_code: str | None = None,
     ) -> None:
         task = self._task(task_arn)
         task.status = last
         task.desired_status = desired
         if stopped_reason is not None:
             task.stopped_reason = stopped_reason
+        if stop_code is not None:
+            task.stop_code = stop_code
 
     def task_status(self, task_arn: str) -> tuple[str, str]:
         task = self._task(task_arn)
@@ -216,8 +237,45 @@ class World:
     def settings(self, **overrides: Any) -> Settings:
         return Settings(table_name=TABLE, **overrides)
 
-    def install_app(self, lambda_client: Any | None = None, **overrides: Any) -> App:
-        """Bootstrap the App on this world's moto clients and install it for the handlers."""
+    def tagging(self) -> Any:
+        """A Resource Groups Tagging API client whose GetResources answers from moto's ECS
+        services (moto's tagging backend knows no ECS resources): one page per call."""
+        client = _SESSION.client("resourcegroupstaggingapi")
+
+        def answer(params: dict[str, Any], **_: Any) -> Any:
+            request = json.loads(params["body"])  # the serialized request (JSON protocol)
+            assert request["ResourceTypeFilters"] == ["ecs:service"]
+            (wanted,) = [f["Key"] for f in request["TagFilters"]]
+            arns = self.ecs.list_services(cluster=self.cluster_arn)["serviceArns"]
+            found = []
+            for start in range(0, len(arns), 10):
+                services = self.ecs.describe_services(
+                    cluster=self.cluster_arn, services=arns[start : start + 10], include=["TAGS"]
+                )["services"]
+                for service in services:
+                    tags = [
+                        {"Key": t["key"], "Value": t.get("value", "")}
+                        for t in service.get("tags", [])
+                    ]
+                    if any(t["Key"] == wanted for t in tags):
+                        found.append({"ResourceARN": service["serviceArn"], "Tags": tags})
+            return AWSResponse("https://tagging.test", 200, {}, None), {
+                "ResourceTagMappingList": found
+            }
+
+        event = f"before-call.{client.meta.service_model.service_id.hyphenize()}.GetResources"
+        client.meta.events.register_first(event, answer)
+        return client
+
+    def install_app(
+        self,
+        lambda_client: Any | None = None,
+        tagging: Any | None = None,
+        signals: Mapping[StopAction, SignalPort] | None = None,
+        **overrides: Any,
+    ) -> App:
+        """Bootstrap the App on this world's moto clients and install it for the handlers
+        (``signals``: the exec / ssm-signal ports, none by default)."""
         settings = self.settings(**overrides)
         ports = ports_from_clients(
             settings,
@@ -225,6 +283,8 @@ class World:
             ecs=self.ecs,
             elbv2=self.elbv2,
             lambda_=lambda_client,
+            tagging=tagging,
+            signals=signals,
         )
         app = bootstrap(settings, clock=self.clock, ports=ports)
         install(app)

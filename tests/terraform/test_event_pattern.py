@@ -24,6 +24,10 @@ MATCHING = [
     "fargate-stopped-by-terminator.json",
     "ec2-bridge-drain.json",
     "ec2-bridge-stopped.json",
+    "fargate-spot-interruption.json",
+    "fargate-elb-unhealthy.json",
+    "ec2-instance-draining.json",
+    "fargate-old-arn-drain.json",
 ]
 NOT_MATCHING = [
     "fargate-running.json",

@@ -103,7 +103,12 @@ def test_given_the_scope_locals_when_rendered_by_terraform_then_values_come_back
         ["scope.tf"],
         {"everywhere": "local.all_clusters"},
         {"cluster_arns": ("list(string)", [])},
-        {"partition": '"aws"', "region": '"us-east-1"', "account_id": '"111122223333"'},
+        {
+            "partition": '"aws"',
+            "region": '"us-east-1"',
+            "account_id": '"111122223333"',
+            "accounts": '["111122223333"]',
+        },
     )
 
     assert rendered == {"everywhere": True}

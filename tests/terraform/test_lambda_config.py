@@ -28,7 +28,17 @@ POWERTOOLS_NAMES = {
     "POWERTOOLS_TRACE_DISABLED",
 }
 # CONFIRM_AFTER_SECONDS is read by both: the STOPPED event can close a record after our stop.
-SWEEPER_ONLY = {"SWEEP_HORIZON_SECONDS", "LEASE_SECONDS", "DECISION_MAX_AGE_SECONDS", "DRY_RUN"}
+SWEEPER_ONLY = {
+    "SWEEP_HORIZON_SECONDS",
+    "LEASE_SECONDS",
+    "DECISION_MAX_AGE_SECONDS",
+    "DRY_RUN",
+    "BACKSTOP_ROUND_MINUTES",
+    "CLUSTER_ARNS",
+    "ESCALATE_AFTER_SECONDS",
+    "STOP_SIGNAL",
+    "STOP_COMMAND",
+}
 # Only task-events starts the sweeper early (both start it: the sweeper hands a backlog over).
 TASK_EVENTS_ONLY = {"EARLY_START_BELOW_SECONDS"}
 FUNCTIONS = ("task_events", "sweeper")

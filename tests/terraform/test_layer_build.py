@@ -58,7 +58,13 @@ def _requirements() -> dict[str, tuple[str, list[str]]]:
 def _fake_source(root: Path) -> Path:
     shutil.copytree(REPO_ROOT / "layers", root / "layers", ignore=shutil.ignore_patterns("build"))
     for package, files in {
-        "serverless": {"__init__.py": "", "core.py": "VALUE = 1\n", "sub/__init__.py": ""},
+        "serverless": {
+            "__init__.py": "",
+            "core.py": "VALUE = 1\n",
+            "sub/__init__.py": "",
+            "cli/__init__.py": "",
+            "cli/aws/ecs.py": "CLIENT = None\n",
+        },
         "handlers": {"__init__.py": "", "task_events.py": "def handler(e, c):\n    return {}\n"},
     }.items():
         for name, text in files.items():
@@ -136,6 +142,7 @@ def test_given_the_build_python_is_the_runtime_when_built_then_modules_carry_byt
     sources = {"serverless/__init__.py", "serverless/core.py", "serverless/sub/__init__.py"}
     assert sources | {"handlers/__init__.py", "handlers/task_events.py"} <= names
     assert "serverless/py.typed" not in names  # *.py only, the set Terraform hashes
+    assert not [name for name in names if name.startswith("serverless/cli/")]
     assert pyc != b"stale"  # compiled here, not the stale cache copied
     assert artifact.bytecode
     # unchecked-hash pyc (PEP 552): flags 0b01, no timestamp, never re-validated.
@@ -169,6 +176,64 @@ def test_given_a_source_change_when_hashed_then_only_the_function_hash_changes(
 
     assert before[0] != after[0]
     assert before[1] == after[1]  # code edits never rebuild the layer
+
+
+def test_given_a_cli_change_when_hashed_then_the_function_package_is_unchanged(
+    tmp_path: Path,
+) -> None:
+    source = _fake_source(tmp_path / "src")
+    before = build.source_hash("function", source, THIS_RUNTIME)
+
+    (source / "serverless" / "cli" / "aws" / "ecs.py").write_text("CLIENT = 1\n")
+    (source / "serverless" / "cli" / "new.py").write_text("")
+
+    assert build.source_hash("function", source, THIS_RUNTIME) == before
+
+
+def test_given_the_repository_when_the_function_package_is_built_then_it_holds_no_cli_module(
+    tmp_path: Path,
+) -> None:
+    artifact = build.build_function(REPO_ROOT, tmp_path / "function.zip", THIS_RUNTIME)
+
+    with zipfile.ZipFile(artifact.path) as archive:
+        names = archive.namelist()
+    assert {"handlers/sweeper.py", "handlers/task_events.py", "serverless/app.py"} <= set(names)
+    assert not [name for name in names if name.startswith("serverless/cli/")]
+    assert (REPO_ROOT / "serverless" / "cli" / "aws").is_dir()  # what is left out exists
+
+
+def test_given_the_same_dependencies_when_the_layer_is_built_twice_then_the_bytes_are_identical(
+    tmp_path: Path,
+) -> None:
+    source = _fake_source(tmp_path / "src")
+
+    first, second = (
+        build.build_layer(source, tmp_path / name, THIS_RUNTIME, "arm64", installer=_fake_installer)
+        for name in ("a.zip", "b.zip")
+    )
+
+    assert first.sha256 == second.sha256
+
+
+def test_given_the_module_alone_when_its_hashes_are_rendered_then_no_repository_is_found(
+    tmp_path: Path,
+) -> None:
+    """Sourced by an absolute path or from a registry, Terraform copies terraform/ alone:
+    the hashes are empty instead of a raw file error, and packaging.tf refuses the plan
+    with a message (its precondition reads repository_present)."""
+    shutil.copytree(REPO_ROOT / "terraform", tmp_path / "terraform")
+
+    rendered = render_locals(
+        ["variables.tf", "package_hashes.tf"],
+        {
+            "present": "local.repository_present",
+            "function": "local.function_source_hash",
+            "layer": "local.layer_source_hash",
+        },
+        module_dir=tmp_path / "terraform",
+    )
+
+    assert rendered == {"present": False, "function": "", "layer": ""}
 
 
 def test_given_terraform_and_the_build_when_hashing_then_they_agree(tmp_path: Path) -> None:
@@ -221,3 +286,20 @@ def test_given_an_unknown_runtime_when_run_then_it_fails_with_a_message(
 
     assert exited.value.code == 2
     assert "python2.7" in capsys.readouterr().err
+
+
+def test_given_a_python_without_pip_when_the_layer_is_built_then_it_points_to_prebuilt_packages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_find_spec = build.importlib.util.find_spec
+    monkeypatch.setattr(
+        build.importlib.util,
+        "find_spec",
+        lambda name, *args: None if name == "pip" else real_find_spec(name, *args),
+    )
+
+    with pytest.raises(build.BuildError, match="prebuilt_packages") as refused:
+        build.pip_install(REQUIREMENTS, tmp_path, "arm64", "3.13")
+
+    assert "does not have" in str(refused.value)
+    assert not list(tmp_path.iterdir())  # nothing was attempted

@@ -11,31 +11,35 @@ from serverless.observability import Metric
 from sim.terraform import MODULE_DIR, load_tf, render_locals
 
 EXAMPLE = MODULE_DIR / "examples" / "complete"
+MINIMAL = MODULE_DIR / "examples" / "minimal"
 # Variables that are free-form (any map/bool/list) and need no validation block.
 UNVALIDATED = {
     "tags",
     "dry_run",
+    "backstop_enabled",
     "tracing_enabled",
     "table_deletion_protection",
     "create_alarm_topic",
     "create_dashboard",
+    "exec_enabled",
+    "ssm_signal_enabled",
 }
 EXPECTED_OUTPUTS = {
     "table_name",
     "table_arn",
-    "task_events_function_name",
-    "task_events_function_arn",
-    "sweeper_function_name",
-    "sweeper_function_arn",
-    "task_state_change_rule_arn",
-    "sweeper_schedule_rule_arn",
+    "tag_prefix",  # table_name and tag_prefix: what the CLI's --from-terraform reads
+    "functions",
+    "layer_version_arn",
     "dead_letter_queue_url",
-    "task_events_role_arn",
-    "sweeper_role_arn",
 }
 
 
-@pytest.mark.parametrize("directory", [MODULE_DIR, EXAMPLE], ids=["module", "example"])
+CONFIGURATIONS = pytest.mark.parametrize(
+    "directory", [MODULE_DIR, EXAMPLE, MINIMAL], ids=["module", "complete", "minimal"]
+)
+
+
+@CONFIGURATIONS
 def test_given_a_configuration_when_read_then_every_variable_is_typed_and_described(
     directory: Any,
 ) -> None:
@@ -53,7 +57,7 @@ def test_given_the_module_when_read_then_variables_with_a_range_or_format_are_va
         assert body.get("validation"), f"variable {name} has no validation block"
 
 
-@pytest.mark.parametrize("directory", [MODULE_DIR, EXAMPLE], ids=["module", "example"])
+@CONFIGURATIONS
 def test_given_a_configuration_when_read_then_every_output_is_described(directory: Any) -> None:
     for name, body in load_tf(directory)["output"].items():
         assert body.get("description"), f"output {name} has no description"
@@ -65,6 +69,15 @@ def test_given_the_module_when_read_then_it_exposes_the_documented_outputs(
     assert set(module["output"]) >= EXPECTED_OUTPUTS
 
 
+@pytest.mark.parametrize("directory", [EXAMPLE, MINIMAL], ids=["complete", "minimal"])
+def test_given_an_example_when_read_then_it_re_exports_the_module_for_the_cli(
+    directory: Any,
+) -> None:
+    outputs = load_tf(directory)["output"]
+
+    assert outputs["drain_terminator"]["value"] == "${module.drain_terminator}"
+
+
 def test_given_the_module_when_read_then_it_has_the_naming_and_tagging_inputs(
     variables: dict[str, Any],
 ) -> None:
@@ -73,37 +86,33 @@ def test_given_the_module_when_read_then_it_has_the_naming_and_tagging_inputs(
     assert variables["cluster_arns"]["default"] == []
 
 
-def test_given_versions_when_read_then_only_the_verified_aws_provider_is_admitted(
+def test_given_versions_when_read_then_hashicorp_aws_is_the_only_provider(
     module: dict[str, Any],
 ) -> None:
     (terraform,) = module["terraform"]
     providers = terraform["required_providers"][0]
 
     assert terraform["required_version"] == ">= 1.5.0"
-    # hashicorp/aws only: the packages are built by Terraform's own terraform_data.
+    # hashicorp/aws only: the packages are built by Terraform's own terraform_data. Which
+    # versions it admits: tests/terraform/test_provider_versions.py (terraform init).
     assert set(providers) == {"aws"}
     assert providers["aws"]["source"] == "hashicorp/aws"
-    # 5.x is what make e2e verifies; 6.x is not admitted until it is verified.
-    assert providers["aws"]["version"] == ">= 5.76.0, < 6.0.0"
 
 
 def test_given_the_alarms_when_read_then_they_watch_metrics_the_code_emits(
     module: dict[str, Any], resources: dict[str, Any]
 ) -> None:
-    stops = resources["aws_cloudwatch_metric_alarm"]["stops"]
+    alarms = resources["aws_cloudwatch_metric_alarm"]
 
-    assert stops["for_each"] == "${local.stop_metrics}"
+    # One alarm body, for_each over local.alarms (function errors, DLQ depth, stops).
+    assert set(alarms) == {"this"}
+    assert alarms["this"]["for_each"] == "${local.alarms}"
     assert set(module["locals"]["stop_metrics"]) == {
         Metric.STOPS_FAILED,
         Metric.STOPS_UNCONFIRMED,
+        Metric.STOP_PREREQUISITES_MISSING,
     }
-    assert stops["namespace"] == "${var.metrics_namespace}"
     assert module["locals"]["metric_dimensions"] == {"service": "${var.service_name}"}
-    assert set(resources["aws_cloudwatch_metric_alarm"]) == {
-        "function_errors",
-        "dead_letter_depth",
-        "stops",
-    }
 
 
 def test_given_the_example_when_read_then_its_service_opts_in_with_tags() -> None:
@@ -161,6 +170,32 @@ def test_given_the_dashboard_when_rendered_then_it_shows_the_asked_metrics_the_c
         Metric.STOPS_DEFERRED,
         Metric.DRY_RUN_STOPS,
         Metric.EVENTS_REJECTED,
+        Metric.STOP_ESCALATIONS,
+        Metric.STOPPED_BY_EXEC,
+        Metric.STOP_PREREQUISITES_MISSING,
     } <= custom
     assert ("AWS/Lambda", "Errors") in metrics
     assert ("AWS/SQS", "ApproximateNumberOfMessagesVisible") in metrics
+
+
+def test_given_signal_steps_when_enabled_then_the_sweeper_timeout_holds_their_time_bound(
+    resources: dict[str, Any],
+) -> None:
+    from serverless.adapters.exec_signal import ExecSignalAdapter
+    from serverless.adapters.ssm_signal import SsmSignalAdapter
+    from serverless.sweep.timing import SAFETY_MARGIN_SECONDS, UNIT_SECONDS
+
+    conditions = [
+        p["condition"]
+        for p in resources["aws_lambda_function"]["this"]["lifecycle"][0]["precondition"]
+    ]
+    step = int(UNIT_SECONDS + SAFETY_MARGIN_SECONDS)
+    for variable, bound in (
+        ("exec_enabled", ExecSignalAdapter().time_bound),
+        ("ssm_signal_enabled", SsmSignalAdapter().time_bound),
+    ):
+        expected = (
+            f'${{each.key != "sweeper" || !var.{variable} || var.sweeper_timeout > {step} + '
+            f"{int(bound)}}}"
+        )
+        assert expected in conditions, variable

@@ -251,6 +251,7 @@ def test_given_service_when_described_then_tags_requested_and_info_built(
         tags={"drain-terminator:enabled": "true", "team": "payments"},
         desired_count=3,
         target_group_arns=(TG_A, TG_B),
+        lb_container_name="web",
     )
 
 

@@ -153,7 +153,7 @@ def env_var_names() -> dict[str, str]:
     return names
 
 
-def test_given_settings_module_when_parsed_then_all_twelve_variables_found() -> None:
+def test_given_settings_module_when_parsed_then_all_nineteen_variables_found() -> None:
     assert set(env_var_names().values()) == {
         "TABLE_NAME",
         "TAG_PREFIX",
@@ -167,6 +167,13 @@ def test_given_settings_module_when_parsed_then_all_twelve_variables_found() -> 
         "SWEEPER_FUNCTION_NAME",
         "EARLY_START_BELOW_SECONDS",
         "DECISION_MAX_AGE_SECONDS",
+        "BACKSTOP_ROUND_MINUTES",
+        "CLUSTER_ARNS",
+        "EXEC_ENABLED",
+        "SSM_SIGNAL_ENABLED",
+        "ESCALATE_AFTER_SECONDS",
+        "STOP_SIGNAL",
+        "STOP_COMMAND",
     }
 
 

@@ -17,7 +17,10 @@ from serverless.adapters import DynamoLedger
 from serverless.adapters.dynamodb_ledger import (
     DUE_INDEX,
     DUE_INDEX_SHARDS,
+    LEGACY_SWEEP_KEY,
+    SCHEMA_VERSION,
     from_item,
+    item_layout,
     sweep_key,
     to_item,
 )
@@ -27,7 +30,14 @@ from serverless.domain.errors import (
     NotFoundError,
     PermanentAwsError,
 )
-from serverless.domain.model import DueEntry, Outcome, RecordStatus, TaskRecord
+from serverless.domain.model import (
+    ActionTaken,
+    DueEntry,
+    Outcome,
+    RecordStatus,
+    StopAction,
+    TaskRecord,
+)
 from tests.support.fakes import CLUSTER_ARN, task_arn
 
 REGION = "us-east-1"
@@ -82,6 +92,8 @@ def test_given_open_record_when_converted_then_sweep_key_open_and_none_fields_le
     assert "task_arn" not in item
     assert item["sweep_key"] == {"S": sweep_key(record.task_arn)}
     assert item["sweep_key"]["S"] in {f"open#{n}" for n in range(DUE_INDEX_SHARDS)}
+    assert item["schema_version"] == {"N": str(SCHEMA_VERSION)}
+    assert item_layout(item) == SCHEMA_VERSION
     assert item["status"] == {"S": "stop_requested"}
     assert item["version"] == {"N": "4"}
     assert item["due_at"] == {"N": "1795341780.123"}
@@ -101,6 +113,7 @@ def test_given_closed_record_when_converted_then_no_sweep_key_and_round_trips() 
     )
     item = to_item(record)
     assert "sweep_key" not in item
+    assert item["schema_version"] == {"N": str(SCHEMA_VERSION)}
     assert item["outcome"] == {"S": "stopped_by_terminator"}
     assert item["expires_at"] == {"N": "1795946600"}
     restored = from_item(item)
@@ -251,12 +264,16 @@ def test_given_failing_get_and_put_when_called_then_domain_errors_keep_cause(
     assert isinstance(put.value.__cause__, ClientError)
 
 
-def query_params(shard: int, until: str, start: dict[str, Any] | None = None) -> dict[str, Any]:
+def query_params(
+    shard: int | str, until: str, start: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """A due-index Query of shard ``n`` (``open#n``) or of a partition key given whole."""
+    key = f"open#{shard}" if isinstance(shard, int) else shard
     params: dict[str, Any] = {
         "TableName": TABLE,
         "IndexName": DUE_INDEX,
         "KeyConditionExpression": "sweep_key = :open AND due_at <= :until",
-        "ExpressionAttributeValues": {":open": {"S": f"open#{shard}"}, ":until": {"N": until}},
+        "ExpressionAttributeValues": {":open": {"S": key}, ":until": {"N": until}},
     }
     if start is not None:
         params["ExclusiveStartKey"] = start
@@ -303,6 +320,7 @@ def test_given_shards_and_pages_when_due_read_then_every_shard_and_page_merged_b
         stub.add_response(
             "query", {"Items": []}, expected_params=query_params(shard, "1795341690.5")
         )
+    stub.add_response("query", {"Items": []}, expected_params=query_params("open", "1795341690.5"))
 
     assert ledger.due(until=1_795_341_690.5) == [
         DueEntry(task_arn(3), 10.0, RecordStatus.DRAINING, 40.0),
@@ -315,7 +333,7 @@ def test_given_integral_until_when_due_read_then_number_is_sent_as_float_text(
     ddb: tuple[DynamoLedger, Stubber],
 ) -> None:
     ledger, stub = ddb
-    for shard in range(DUE_INDEX_SHARDS):
+    for shard in (*range(DUE_INDEX_SHARDS), LEGACY_SWEEP_KEY):
         stub.add_response("query", {"Items": []}, expected_params=query_params(shard, "100.0"))
     assert ledger.due(until=100.0) == []
 
@@ -471,3 +489,33 @@ def test_given_throttled_slot_update_when_reserved_then_unavailable_with_cause(
     with pytest.raises(AwsUnavailableError, match=r"^UpdateItem: ") as caught:
         ledger.reserve_stagger(SLOT_KEY, 1000.0, 1020.0)
     assert isinstance(caught.value.__cause__, ClientError)
+
+
+def test_given_plan_and_actions_when_converted_then_lists_that_round_trip() -> None:
+    record = full_record(
+        plan=(StopAction.STOP_TASK, StopAction.EXEC),
+        actions=(
+            ActionTaken(StopAction.STOP_TASK, 1_795_341_720.25, "SENT"),
+            ActionTaken(
+                StopAction.EXEC,
+                1_795_341_740.5,
+                "PREREQUISITE_MISSING",
+                missing="EXEC_NOT_ENABLED",
+                detail="ExecuteCommand: The execute command failed",
+            ),
+        ),
+    )
+    item = to_item(record)
+    assert item["plan"] == {"L": [{"S": "stop-task"}, {"S": "exec"}]}
+    assert item["actions"]["L"][0] == {
+        "M": {"action": {"S": "stop-task"}, "at": {"N": "1795341720.25"}, "outcome": {"S": "SENT"}}
+    }
+    assert item["actions"]["L"][1]["M"]["missing"] == {"S": "EXEC_NOT_ENABLED"}
+    assert from_item(item) == record
+
+
+def test_given_record_without_actions_when_converted_then_no_list_attributes() -> None:
+    item = to_item(full_record())
+    assert "plan" not in item
+    assert "actions" not in item
+    assert from_item(item).actions == ()

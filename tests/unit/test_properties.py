@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from serverless.domain.errors import InvalidEventError
 from serverless.domain.events import parse_task_event
-from serverless.domain.model import RecordStatus
+from serverless.domain.model import Outcome, RecordStatus
 from serverless.domain.tags import MAX_TAG_DIGITS, parse_policy
 from serverless.settings import Settings
 from tests.support.clock import ManualClock
@@ -179,7 +179,15 @@ def check_handled(event: Any) -> None:
     assert record.version == detail["version"]
     assert record.wait_seconds == OPTED_IN_SERVICES[service]
     parsed = parse_task_event(event)
-    if parsed.is_drain:
+    interrupted = detail.get("stopCode") in {"SpotInterruption", "TerminationNotice"} or (
+        "your spot task was interrupted" in str(detail.get("stoppedReason") or "").lower()
+    )
+    if parsed.is_drain and interrupted:
+        # A Spot interruption has no drain to cut: closed at once, never stopped.
+        assert result["action"] == "closed"
+        assert record.status is RecordStatus.CLOSED
+        assert record.outcome is Outcome.NOT_SHORTENED
+    elif parsed.is_drain:
         assert result["action"] == "tracked"
         assert record.status is RecordStatus.DRAINING
         assert record.drain_started_at == parsed.time
@@ -228,6 +236,10 @@ def test_given_unmutated_fixtures_when_handled_then_oracle_sees_both_outcomes() 
         "fargate-stopped-by-terminator.json",
         "ec2-bridge-drain.json",
         "ec2-bridge-stopped.json",
+        "fargate-spot-interruption.json",  # closed at once (no drain to cut)
+        "fargate-elb-unhealthy.json",
+        "ec2-instance-draining.json",
+        "fargate-old-arn-drain.json",
     }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from serverless.domain.errors import ConfigError
+from serverless.domain.model import StopAction
 from serverless.settings import Settings, load_settings
 
 BASE = {"TABLE_NAME": "ledger"}
@@ -25,6 +26,11 @@ def test_given_only_table_name_when_loaded_then_documented_defaults() -> None:
         sweeper_function_name="",
         early_start_below_seconds=120,
         decision_max_age_seconds=5,
+        exec_enabled=False,
+        ssm_signal_enabled=False,
+        escalate_after_seconds=20,
+        stop_signal="TERM",
+        stop_command="",
     )
     # The defaults are the dataclass's own: load_settings states none of its own.
     assert settings == Settings(table_name="ledger")
@@ -145,3 +151,59 @@ def test_given_settings_when_mutated_then_refused() -> None:
     settings = load_settings(BASE)
     with pytest.raises(AttributeError):
         settings.dry_run = True  # type: ignore[misc]
+
+
+# -- stop actions ---------------------------------------------------------------------------
+
+
+def test_given_defaults_when_loaded_then_only_stop_task_and_it_is_the_default() -> None:
+    settings = load_settings(BASE)
+    assert settings.enabled_actions == {StopAction.STOP_TASK}
+    assert settings.default_stop_action is StopAction.STOP_TASK
+    assert settings.escalate_after_seconds < 60  # well under a minute
+
+
+def test_given_exec_enabled_when_loaded_then_stop_task_then_exec_is_the_default() -> None:
+    settings = load_settings({**BASE, "EXEC_ENABLED": "true", "SSM_SIGNAL_ENABLED": "1"})
+    assert settings.enabled_actions == {
+        StopAction.STOP_TASK,
+        StopAction.EXEC,
+        StopAction.SSM_SIGNAL,
+    }
+    assert settings.default_stop_action is StopAction.STOP_TASK_THEN_EXEC
+
+
+def test_given_ssm_only_when_loaded_then_default_stays_stop_task() -> None:
+    settings = load_settings({**BASE, "SSM_SIGNAL_ENABLED": "true"})
+    assert settings.default_stop_action is StopAction.STOP_TASK
+
+
+def test_given_signal_variables_when_loaded_then_normalised_and_kept() -> None:
+    settings = load_settings(
+        {
+            **BASE,
+            "ESCALATE_AFTER_SECONDS": "7",
+            "STOP_SIGNAL": " SIGQUIT ",
+            "STOP_COMMAND": " /app/bin/stop ",
+        }
+    )
+    assert settings.escalate_after_seconds == 7
+    assert settings.stop_signal == "SIGQUIT"
+    assert settings.stop_command == "/app/bin/stop"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("EXEC_ENABLED", "maybe"),
+        ("SSM_SIGNAL_ENABLED", "2"),
+        ("ESCALATE_AFTER_SECONDS", "0"),
+        ("ESCALATE_AFTER_SECONDS", "soon"),
+        ("STOP_SIGNAL", "TERMINATE NOW"),
+    ],
+)
+def test_given_bad_stop_action_variable_when_loaded_then_config_error_names_it(
+    name: str, value: str
+) -> None:
+    with pytest.raises(ConfigError, match=name):
+        load_settings({**BASE, name: value})

@@ -1,14 +1,19 @@
 """``python -m tools.e2e`` (``make e2e``): deploy for real, offline, and run what was deployed.
 
 1. Find Terraform and a filesystem mirror of hashicorp/aws (else print ONE line saying
-   what was skipped and why, exit 0); write our own CLI configuration.
+   what was skipped and why, exit 0); choose the provider version (the newest mirrored,
+   or ``DRAIN_TERMINATOR_AWS_PROVIDER_VERSION``) and write our own CLI configuration.
 2. Start moto's server in-process on a free loopback port; create what the
    configurations take as inputs (VPC, subnets, bucket, KMS key, SNS topic).
-3. ``terraform validate`` the module and examples/complete: 0 errors, 0 warnings.
+3. ``terraform validate`` the module, examples/complete and examples/minimal: 0 errors,
+   0 warnings. Plan the module sourced by an absolute path (Terraform copies terraform/
+   alone) with a cluster of another region: the plan is refused with both messages.
 4. Apply examples/complete (module defaults: arm64, packages built at apply time) and
    the module alone with non-default inputs (customer KMS key, every cluster, an existing
    alarm topic, x86_64, the runtime of this Python so the packages carry bytecode, and
-   prebuilt packages made with layers/build.py as the README says).
+   the release artifacts of ``tools.release`` as ``prebuilt_packages``, checked against
+   their SHA256SUMS); the CLI's ``--from-terraform`` reader finds the ledger in the
+   re-exported outputs.
 5. Re-plan both: no changes (moto's gaps are patched in tools/e2e/local_aws.py).
 6. Run the module's deployed packages through a drain (tools/e2e/deployed.py): the
    StopTask after the wait; parliament over every deployed policy; every call the
@@ -23,7 +28,9 @@ Ends with one summary line; exit status 1 if any check failed.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -33,6 +40,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from serverless.cli.terraform_outputs import from_outputs
 from tools.e2e import deployed, iam_check
 from tools.e2e.local_aws import MOTO_GAPS, REGION, credentials_env, local_aws
 from tools.e2e.terraform import (
@@ -42,14 +50,20 @@ from tools.e2e.terraform import (
     find_plugin_dir,
     find_terraform,
     provider_versions,
+    select_provider,
     write_cli_config,
 )
-from tools.e2e.workspace import create_fixtures, make_workspace
+from tools.e2e.workspace import create_fixtures, make_refused_root, make_workspace
 
 LAYER_LIMIT_BYTES = 2 * 1024 * 1024
 IMPORT_RATIO_TARGET = 1.2
 # A code-only change may touch these resource types, nothing else.
 CODE_CHANGE_TYPES = frozenset({"aws_lambda_function", "terraform_data"})
+# What a plan of the module sourced alone with a cluster of another region must say.
+REFUSALS = {
+    "module sourced alone": "Source it from the repository with a //terraform subdirectory",
+    "cluster of another region": "cluster_arns lists clusters this deployment can never serve",
+}
 
 
 class Session:
@@ -166,6 +180,8 @@ def run_deployed(
         any(name.endswith(".pyc") for name in names),
         "the function package holds no bytecode although the build Python is the runtime's",
     )
+    cli = [name for name in names if name.startswith("serverless/cli/")]
+    run.check(not cli, f"the deployed function package holds CLI modules: {cli[:3]}")
     try:
         runtime = deployed.unpack(function_package, layer_package, workspace_root / "lambda")
     except AssertionError as error:
@@ -237,6 +253,39 @@ def check_iam(
     run.summary["iam"] = f"IAM: {checked - len(denied)}/{checked} calls allowed"
 
 
+def check_refusals(run: Run, directory: Path) -> None:
+    """The plan of a configuration the module can never serve fails with its messages."""
+    completed = run.terraform.run(directory, "plan", "-input=false", "-no-color", ok=(0, 1, 2))
+    # Terraform boxes its diagnostics ("│ " before every wrapped line): unwrap them.
+    said = " ".join(re.sub("[│╷╵]", " ", completed.stdout + completed.stderr).split())
+    missing = [name for name, text in REFUSALS.items() if text not in said]
+    run.check(
+        completed.returncode == 1 and not missing,
+        f"the plan of the refused configuration exited {completed.returncode} without the "
+        f"messages for {missing}:\n{said[-3000:]}",
+    )
+    run.summary["refused"] = (
+        f"refused at plan: {', '.join(REFUSALS)}" if not missing else "refused at plan: FAILED"
+    )
+
+
+def check_outputs(run: Run, directory: Path, module_state: dict[str, dict[str, Any]]) -> None:
+    """One ``functions`` map, and the CLI's reader finds the ledger in the re-export."""
+    shown = run.terraform.run(directory, "output", "-json", "-no-color")
+    outputs = json.loads(shown.stdout)
+    module = outputs["drain_terminator"]["value"]
+    run.check(
+        set(module.get("functions", {})) == {"task-events", "sweeper"},
+        f"the functions output is {module.get('functions')}",
+    )
+    for key, function in module.get("functions", {}).items():
+        deployed = module_state[f'aws_lambda_function.this["{key}"]']
+        run.check(function.get("arn") == deployed["arn"], f"functions[{key!r}].arn differs")
+    table = module_state["aws_dynamodb_table.ledger"]["name"]
+    found = from_outputs(outputs)
+    run.check(found.table_name == table, f"--from-terraform found {found}, not {table}")
+
+
 def code_change(run: Run, source: Path, directory: Path, var_file: Path) -> None:
     target = source / "serverless" / "settings.py"
     target.write_text(target.read_text(encoding="utf-8") + "\n# e2e: a code-only change\n")
@@ -271,21 +320,23 @@ def main(argv: list[str] | None = None) -> int:
     root = Path(tempfile.mkdtemp(prefix="drain-terminator-e2e-"))
     runtime = f"python{sys.version_info[0]}.{sys.version_info[1]}"
     versions = ", ".join(provider_versions(plugin_dir))
-    print(
-        f"e2e: terraform {terraform_binary}, hashicorp/aws {versions} from {plugin_dir}; "
-        f"scratch {root}",
-        flush=True,
-    )
     try:
+        provider_version, mirror = select_provider(plugin_dir, root)
+        print(
+            f"e2e: terraform {terraform_binary}, hashicorp/aws {provider_version} (mirrored: "
+            f"{versions}) from {plugin_dir}; scratch {root}",
+            flush=True,
+        )
         with local_aws() as endpoint:
             aws_env = credentials_env(endpoint)
             base_env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TF_"))}
             terraform = Terraform(
                 terraform_binary,
-                write_cli_config(root / "terraform.rc", plugin_dir),
+                write_cli_config(root / "terraform.rc", mirror),
                 {**base_env, **aws_env, "TF_PLUGIN_CACHE_DIR": ""},
             )
             run = Run(terraform, Session(endpoint), root)
+            run.summary["provider"] = f"hashicorp/aws {provider_version}"
             outcome = _lifecycle(run, root, aws_env, runtime, module_only)
     except (TerraformError, Missing) as error:
         print(f"e2e: FAIL {error}")
@@ -295,8 +346,11 @@ def main(argv: list[str] | None = None) -> int:
     parts = [
         outcome.summary.get(key, f"{key}: not reached")
         for key in (
+            "provider",
             "applied",
             "replan",
+            "refused",
+            "release",
             "code",
             "destroy",
             "drain",
@@ -341,14 +395,30 @@ def _lifecycle(
     fixtures = create_fixtures(run.session)
     run.subnet_id = fixtures.subnet_ids[0]
     workspace = make_workspace(root, fixtures, sys.executable, runtime)
+    run.summary["release"] = (
+        f"release {workspace.release_version}: {len(workspace.release_sums)} artifacts "
+        "deployed as prebuilt_packages"
+    )
     module_dir = workspace.source / "terraform"
-    for directory in (module_dir, workspace.module_root, workspace.example_root):
+    minimal_dir = module_dir / "examples" / "minimal"
+    refused_root = make_refused_root(root, workspace.source)
+    directories = (module_dir, minimal_dir, workspace.module_root, workspace.example_root)
+    for directory in (*directories, refused_root):
         terraform.init(directory)
-    for name, directory in (("module", module_dir), ("examples/complete", workspace.example_root)):
+    chosen = run.summary["provider"].rsplit(" ", 1)[-1]
+    for directory in directories:
+        lock = (directory / ".terraform.lock.hcl").read_text(encoding="utf-8")
+        run.check(f'version     = "{chosen}"' in lock, f"{directory.name} did not lock {chosen}")
+    for name, directory in (
+        ("module", module_dir),
+        ("examples/complete", workspace.example_root),
+        ("examples/minimal", minimal_dir),
+    ):
         result = terraform.validate(directory)
         problems = _diagnostics(result)
         run.check(result.get("valid") is True and not problems, f"validate {name}: {problems}")
-    run.step("validate: module and examples/complete, 0 errors, 0 warnings")
+    run.step("validate: module, examples/complete and examples/minimal, 0 errors, 0 warnings")
+    check_refusals(run, refused_root)
 
     targets: tuple[tuple[str, Path, Path], ...] = (
         ("module", workspace.module_root, workspace.module_vars),
@@ -367,6 +437,7 @@ def _lifecycle(
     ) + f" (moto gaps patched: {len(MOTO_GAPS)})"
 
     module_state = _module_resources(_resources(terraform, workspace.module_root))
+    check_outputs(run, workspace.module_root, module_state)
     try:
         run_deployed(run, root, module_state, aws_env)
     except Exception as error:  # a broken step is a failure, and destroy still runs

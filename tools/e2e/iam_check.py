@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,11 @@ __all__ = ["ACCEPTED", "Denied", "lint_policies", "resource_of", "unauthorised_c
 
 # (policy name suffix, finding issue, text in the finding's detail): why it is accepted.
 ACCEPTED: dict[tuple[str, str, str], str] = {
+    ("sweeper", "RESOURCE_STAR", "ecs:ListTasks"): (
+        "the backstop's ListTasks is confined by the ecs:cluster condition key on resource "
+        "*, as AWS's ECS policy examples do; its container-instance resource type does not "
+        "cover a Fargate cluster's tasks"
+    ),
     (" trust", "MALFORMED", "neither Resource nor NotResource"): (
         "a role's trust policy is a resource policy on the role itself: it names a "
         "Principal and never a Resource (IAM rejects one); parliament lints it as an "
@@ -29,7 +35,10 @@ ACCEPTED: dict[tuple[str, str, str], str] = {
     ),
 }
 # botocore operations whose IAM action has another name.
-IAM_ACTIONS = {("lambda", "Invoke"): "lambda:InvokeFunction"}
+IAM_ACTIONS = {
+    ("lambda", "Invoke"): "lambda:InvokeFunction",
+    ("resourcegroupstaggingapi", "GetResources"): "tag:GetResources",
+}
 
 
 @dataclass(frozen=True)
@@ -114,8 +123,43 @@ def resource_of(call: dict[str, Any], account: str, region: str) -> list[tuple[s
             )
             for name in params["services"]
         ]
+    if service == "ecs" and operation in (
+        "DescribeServiceDeployments",
+        "DescribeServiceRevisions",
+    ):
+        # service-deployment/<cluster>/<service>/<id>: authorised on the service.
+        key = (
+            "serviceDeploymentArns"
+            if operation == "DescribeServiceDeployments"
+            else ("serviceRevisionArns")
+        )
+        return [
+            (
+                action,
+                re.sub(r":service-(?:deployment|revision)/([^/]+/[^/]+)/.*$", r":service/\1", arn),
+            )
+            for arn in params[key]
+        ]
     if service == "ecs" and operation == "ListTagsForResource":
         return [(action, params["resourceArn"])]
+    if service == "ecs" and operation == "ExecuteCommand":
+        # The exec stop action: IAM authorises the cluster and the task.
+        cluster = params["cluster"]
+        if not cluster.startswith("arn:"):
+            cluster = _arn(account, region, "ecs", f"cluster/{cluster}")
+        return [(action, cluster), (action, params["task"])]
+    if service == "ecs" and operation == "DescribeContainerInstances":
+        return [(action, arn) for arn in params["containerInstances"]]
+    if service == "ssm" and operation == "TerminateSession":
+        return [(action, _arn(account, region, "ssm", f"session/{params['SessionId']}"))]
+    if service == "ssm" and operation == "SendCommand":
+        # The ssm-signal stop action: the document and each target instance.
+        document = f"arn:aws:ssm:{region}:{account}:document/{params['DocumentName']}"
+        instances = [
+            _arn(account, region, "ec2", f"instance/{instance}")
+            for instance in params.get("InstanceIds", [])
+        ]
+        return [(action, document), *((action, arn) for arn in instances)]
     if service == "lambda" and operation in ("Invoke", "InvokeAsync"):
         name = params["FunctionName"]
         arn = (
@@ -128,9 +172,12 @@ def resource_of(call: dict[str, Any], account: str, region: str) -> list[tuple[s
 
 def _conditions(call: dict[str, Any]) -> dict[str, str]:
     params = call["params"]
+    conditions: dict[str, str] = {}
     if call["service"] == "ecs" and "cluster" in params:
-        return {"ecs:cluster": params["cluster"]}
-    return {}
+        conditions["ecs:cluster"] = params["cluster"]
+    if call["service"] == "ecs" and call["operation"] == "ExecuteCommand":
+        conditions["ecs:container-name"] = params["container"]
+    return conditions
 
 
 def unauthorised_calls(

@@ -7,6 +7,10 @@ places Terraform itself or an administrator would keep one (the filesystem mirro
 the user's CLI configuration, Terraform's implied local mirror directories, and a
 ``*/registry.terraform.io`` or ``*/terraform/plugins`` directory directly under ``/opt``
 or ``/usr/local/share``) that holds ``registry.terraform.io/hashicorp/aws/<version>/<os_arch>``.
+
+The run uses ONE provider version: ``DRAIN_TERMINATOR_AWS_PROVIDER_VERSION`` if set, else
+the newest the mirror holds (6.x wherever a 6.x mirror exists, else 5.x); the CLI
+configuration points Terraform at a scratch mirror holding that version alone.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from typing import Any
 __all__ = [
     "GO_RUNTIME",
     "PLUGIN_DIR_ENV",
+    "PROVIDER_VERSION_ENV",
     "TERRAFORM_ENV",
     "Missing",
     "Terraform",
@@ -33,11 +38,14 @@ __all__ = [
     "find_plugin_dir",
     "find_terraform",
     "planned_changes",
+    "provider_versions",
+    "select_provider",
     "write_cli_config",
 ]
 
 TERRAFORM_ENV = "DRAIN_TERMINATOR_TERRAFORM"
 PLUGIN_DIR_ENV = "DRAIN_TERMINATOR_TF_PLUGIN_DIR"
+PROVIDER_VERSION_ENV = "DRAIN_TERMINATOR_AWS_PROVIDER_VERSION"
 PROVIDER = Path("registry.terraform.io", "hashicorp", "aws")
 #: Go runtime settings for Terraform and its plugins (see :meth:`Terraform.env`); the
 #: caller's environment overrides them.
@@ -123,8 +131,40 @@ def find_plugin_dir(environ: Mapping[str, str] = os.environ) -> Path:
     )
 
 
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) if part.isdigit() else -1 for part in re.split(r"[.-]", version))
+
+
 def provider_versions(plugin_dir: Path) -> list[str]:
-    return sorted(path.name for path in (plugin_dir / PROVIDER).iterdir() if path.is_dir())
+    """The hashicorp/aws versions the mirror holds for this platform, oldest first."""
+    provider = plugin_dir / PROVIDER
+    return sorted(
+        (path.name for path in provider.iterdir() if (path / os_arch()).is_dir()),
+        key=_version_key,
+    )
+
+
+def select_provider(
+    plugin_dir: Path, scratch: Path, environ: Mapping[str, str] = os.environ
+) -> tuple[str, Path]:
+    """(version, mirror): the version to run on and a mirror in ``scratch`` holding it alone.
+
+    ``DRAIN_TERMINATOR_AWS_PROVIDER_VERSION`` chooses one; otherwise the newest mirrored.
+    """
+    available = provider_versions(plugin_dir)
+    wanted = environ.get(PROVIDER_VERSION_ENV) or available[-1]
+    if wanted not in available:
+        raise Missing(
+            f"{PROVIDER_VERSION_ENV}={wanted}: the mirror {plugin_dir} holds {', '.join(available)}"
+        )
+    mirror = scratch / "provider-mirror"
+    version_dir = mirror / PROVIDER / wanted
+    version_dir.mkdir(parents=True, exist_ok=True)
+    # Terraform's mirror scan follows a symlinked platform directory, not a version one.
+    (version_dir / os_arch()).symlink_to(
+        plugin_dir / PROVIDER / wanted / os_arch(), target_is_directory=True
+    )
+    return wanted, mirror
 
 
 def write_cli_config(path: Path, plugin_dir: Path) -> Path:

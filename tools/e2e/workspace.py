@@ -2,22 +2,26 @@
 configurations expect to exist (VPC, subnets, bucket, KMS key, SNS topic).
 
 Terraform works on a copy (``serverless/``, ``handlers/``, ``layers/`` without builds,
-``terraform/``) so the code-change step can edit code without touching the checkout.
+``terraform/``, ``VERSION``) so the code-change step can edit code without touching the
+checkout. The module alone deploys the release artifacts ``tools.release`` builds from
+that copy (``prebuilt_packages``), as a runner without Python would.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Fixtures", "Workspace", "create_fixtures", "make_workspace"]
+from tools import release
+
+__all__ = ["Fixtures", "Workspace", "create_fixtures", "make_refused_root", "make_workspace"]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 COPIED = ("serverless", "handlers", "terraform")
+TOP_FILES = ("VERSION",)
 LAYER_FILES = ("build.py", "requirements.txt")
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".terraform", "*.tfstate*", "build")
 
@@ -43,6 +47,8 @@ class Workspace:
     example_root: Path  # examples/complete, pointed at the copy
     module_vars: Path
     example_vars: Path
+    release_version: str
+    release_sums: dict[str, str]
 
 
 def create_fixtures(session: Any) -> Fixtures:
@@ -106,7 +112,7 @@ module "drain_terminator" {{
   tags                      = {{ owner = "e2e" }}
 }}
 
-output "module" {{
+output "drain_terminator" {{
   value = module.drain_terminator
 }}
 """
@@ -120,37 +126,50 @@ _EXAMPLE_OVERRIDE = """module "drain_terminator" {
 """
 
 
-def build_prebuilt(source: Path, python: str, runtime: str, architecture: str) -> dict[str, str]:
-    """Zips for ``prebuilt_packages``, built by hand as the README says (layers/build.py)."""
+def build_prebuilt(
+    source: Path, python: str, runtime: str, architecture: str
+) -> tuple[str, dict[str, str], dict[str, str]]:
+    """The release artifacts for one runtime and architecture (``make release``'s own
+    code), checked against their SHA256SUMS: (version, ``prebuilt_packages``, checksums)."""
     dist = source.parent / "dist"
-    outputs = {"function_zip": dist / "function.zip", "layer_zip": dist / "layer.zip"}
-    script = str(source / "layers" / "build.py")
-    for command in (
-        [
-            python,
-            script,
-            "function",
-            "--runtime",
-            runtime,
-            "--output",
-            str(outputs["function_zip"]),
-        ],
-        [
-            python,
-            script,
-            "layer",
-            "--runtime",
-            runtime,
-            "--architecture",
-            architecture,
-            "--output",
-            str(outputs["layer_zip"]),
-        ],
+    plan = release.Plan(
+        runtimes=(runtime,),
+        architectures=(architecture,),
+        targets=("function", "layer"),
+        pythons={runtime: python},
+    )
+    sums = release.build(dist, plan, root=source)
+    version = release.read_version(source)
+    if (
+        release.read_checksums(dist) != sums
+        or release.checksums(dist / name for name in sums) != sums
     ):
-        completed = subprocess.run(command, capture_output=True, text=True, check=False)
-        if completed.returncode != 0:
-            raise RuntimeError(f"{' '.join(command)} failed:\n{completed.stderr[-3000:]}")
-    return {name: str(path) for name, path in outputs.items()}
+        raise RuntimeError(f"the release artifacts in {dist} do not match their SHA256SUMS")
+    packages = {
+        "function_zip": str(dist / release.function_zip_name(version, runtime)),
+        "layer_zip": str(dist / release.layer_zip_name(version, runtime, architecture)),
+    }
+    return version, packages, sums
+
+
+def make_refused_root(root: Path, source: Path) -> Path:
+    """A root calling the module by an ABSOLUTE path (Terraform copies terraform/ alone,
+    without ../layers and the code) for a cluster of another region: two plan refusals."""
+    refused = root / "refused"
+    refused.mkdir()
+    (refused / "main.tf").write_text(
+        f"""provider "aws" {{}}
+
+module "drain_terminator" {{
+  source = {json.dumps(str((source / "terraform").resolve()))}
+
+  name_prefix  = "e2e-refused"
+  cluster_arns = ["arn:aws:ecs:eu-west-1:123456789012:cluster/elsewhere"]
+}}
+""",
+        encoding="utf-8",
+    )
+    return refused
 
 
 def make_workspace(root: Path, fixtures: Fixtures, python: str, runtime: str) -> Workspace:
@@ -159,6 +178,8 @@ def make_workspace(root: Path, fixtures: Fixtures, python: str, runtime: str) ->
     # fetched like a remote one, copying terraform/ alone without ../layers.
     for name in COPIED:
         shutil.copytree(REPO_ROOT / name, source / name, ignore=IGNORED)
+    for name in TOP_FILES:
+        shutil.copy2(REPO_ROOT / name, source / name)
     (source / "layers").mkdir(parents=True)
     for name in LAYER_FILES:
         shutil.copy2(REPO_ROOT / "layers" / name, source / "layers" / name)
@@ -167,6 +188,7 @@ def make_workspace(root: Path, fixtures: Fixtures, python: str, runtime: str) ->
     module_root.mkdir()
     (module_root / "main.tf").write_text(_module_config(source), encoding="utf-8")
     module_vars = module_root / "e2e.tfvars.json"
+    version, prebuilt, sums = build_prebuilt(source, python, runtime, "x86_64")
     module_vars.write_text(
         json.dumps(
             {
@@ -184,8 +206,8 @@ def make_workspace(root: Path, fixtures: Fixtures, python: str, runtime: str) ->
                     "sweeper_reserved_concurrency": 2,
                     "role_path": "/drain-terminator/",
                     "role_permissions_boundary": fixtures.boundary_arn,
-                    # Machines without Python/pip deploy zips built elsewhere.
-                    "prebuilt_packages": build_prebuilt(source, python, runtime, "x86_64"),
+                    # Machines without Python/pip deploy the release artifacts.
+                    "prebuilt_packages": prebuilt,
                 }
             },
             indent=2,
@@ -218,4 +240,6 @@ def make_workspace(root: Path, fixtures: Fixtures, python: str, runtime: str) ->
         ),
         encoding="utf-8",
     )
-    return Workspace(root, source, module_root, example_root, module_vars, example_vars)
+    return Workspace(
+        root, source, module_root, example_root, module_vars, example_vars, version, sums
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -14,6 +15,8 @@ from serverless.domain.errors import NotFoundError
 __all__ = ["DEREGISTRATION_DELAY", "ServiceAdmin", "TargetGroupReader"]
 
 DEREGISTRATION_DELAY = "deregistration_delay.timeout_seconds"
+#: DescribeServices takes at most 10 services per call.
+DESCRIBE_SERVICES_BATCH = 10
 
 
 def _epoch(value: object) -> float | None:
@@ -65,6 +68,23 @@ def _service_view(service: Mapping[str, Any], cluster: str) -> ServiceView:
         target_group_arns=groups,
         task_definition=str(service.get("taskDefinition", "")),
         deployments=deployments,
+        load_balanced_containers=tuple(
+            dict.fromkeys(
+                str(lb["containerName"])
+                for lb in service.get("loadBalancers", [])
+                if lb.get("containerName")
+            )
+        ),
+        enable_execute_command=bool(service.get("enableExecuteCommand", False)),
+        launch_types=tuple(
+            [str(service["launchType"])]
+            if service.get("launchType")
+            else [
+                str(item["capacityProvider"])
+                for item in service.get("capacityProviderStrategy", [])
+                if item.get("capacityProvider")
+            ]
+        ),
     )
 
 
@@ -96,6 +116,60 @@ class ServiceAdmin:
         if not found:
             raise NotFoundError(f"service {service!r} not found in cluster {cluster!r}")
         return _service_view(found[0], cluster)
+
+    def list_clusters(self) -> list[str]:
+        """ARNs of every cluster in the region (ListClusters)."""
+        arns: list[str] = []
+        kwargs: dict[str, Any] = {}
+        while True:
+            response = self._access.call(
+                "ListClusters", lambda: self._ecs().list_clusters(**kwargs)
+            )
+            arns.extend(response.get("clusterArns", []))
+            token = response.get("nextToken")
+            if not token:
+                return arns
+            kwargs["nextToken"] = token
+
+    def find_service(self, service: str, cluster: str | None = None) -> list[ServiceView]:
+        """The service of that name in ``cluster``, or in any cluster of the region."""
+        found = []
+        for arn in [cluster] if cluster else self.list_clusters():
+            try:
+                found.append(self.describe_service(arn, service))
+            except NotFoundError:
+                continue
+        return found
+
+    def services(self, cluster: str) -> list[ServiceView]:
+        """Every active service of the cluster, with its tags (ListServices, DescribeServices)."""
+        arns: list[str] = []
+        kwargs: dict[str, Any] = {"cluster": cluster}
+        while True:
+            response = self._cluster_call(
+                "ListServices", cluster, lambda: self._ecs().list_services(**kwargs)
+            )
+            arns.extend(response.get("serviceArns", []))
+            token = response.get("nextToken")
+            if not token:
+                break
+            kwargs["nextToken"] = token
+        views: list[ServiceView] = []
+        for start in range(0, len(arns), DESCRIBE_SERVICES_BATCH):
+            batch = arns[start : start + DESCRIBE_SERVICES_BATCH]
+            response = self._cluster_call(
+                "DescribeServices",
+                cluster,
+                lambda batch=batch: self._ecs().describe_services(
+                    cluster=cluster, services=batch, include=["TAGS"]
+                ),
+            )
+            views.extend(
+                _service_view(s, cluster)
+                for s in response.get("services", [])
+                if s.get("status") != "INACTIVE"
+            )
+        return views
 
     def list_tasks(self, cluster: str, service: str, desired_status: str = "RUNNING") -> list[str]:
         """ARNs of the service's tasks with ``desired_status``."""
@@ -131,13 +205,18 @@ class ServiceAdmin:
                 views[view.task_arn] = view
         return views
 
-    def container_definitions(self, task_definition: str) -> list[dict[str, Any]]:
-        """The container definitions of a task definition (DescribeTaskDefinition)."""
+    def task_definition(self, task_definition: str) -> dict[str, Any]:
+        """A task definition (DescribeTaskDefinition)."""
         response = self._access.call(
             "DescribeTaskDefinition",
             lambda: self._ecs().describe_task_definition(taskDefinition=task_definition),
         )
-        containers = response.get("taskDefinition", {}).get("containerDefinitions", [])
+        found: dict[str, Any] = response.get("taskDefinition", {})
+        return found
+
+    def container_definitions(self, task_definition: str) -> list[dict[str, Any]]:
+        """The container definitions of a task definition (DescribeTaskDefinition)."""
+        containers = self.task_definition(task_definition).get("containerDefinitions", [])
         return [c for c in containers if isinstance(c, dict)]
 
     def force_new_deployment(self, cluster: str, service: str) -> str:
@@ -191,3 +270,22 @@ class TargetGroupReader:
             if attribute.get("Key") == DEREGISTRATION_DELAY:
                 return int(attribute.get("Value", 300))
         return 300
+
+    def protocols(self, target_group_arns: Sequence[str]) -> dict[str, str]:
+        """Each existing group's protocol (TCP, TLS, UDP, TCP_UDP: a Network Load Balancer)."""
+        found: dict[str, str] = {}
+        elbv2 = self._access.client
+
+        def describe(arn: str) -> Any:
+            return elbv2("elbv2").describe_target_groups(TargetGroupArns=[arn])
+
+        for arn in target_group_arns:
+            try:
+                response = self._access.call(
+                    "DescribeTargetGroups", functools.partial(describe, arn)
+                )
+            except NotFoundError:
+                continue
+            for group in response.get("TargetGroups", []):
+                found[str(group["TargetGroupArn"])] = str(group.get("Protocol", ""))
+        return found

@@ -1,10 +1,14 @@
-"""AWS access for the operator CLI: default credentials and region, one-line errors.
+"""AWS access for the operator CLI: the AWS CLI's credentials, region and endpoint.
 
-Clients come from one botocore session (the default credential chain: environment,
-profile, SSO, instance or container role) with the functions' retry configuration, or
-are injected (tests, the simulator). Every call goes through :meth:`AwsAccess.call`,
-which turns botocore failures into :mod:`serverless.domain.errors` types with messages a person
-can act on.
+Clients come from one botocore session, which resolves what the AWS CLI resolves: the
+profile (``--profile``, ``AWS_PROFILE``), the credential chain (environment, config and
+credentials files, SSO, instance or container role), the endpoint (``AWS_ENDPOINT_URL``,
+``AWS_ENDPOINT_URL_<SERVICE>``, ``endpoint_url`` in the profile) and the region
+(``--region``, then ``AWS_REGION``, ``AWS_DEFAULT_REGION``, the profile's ``region``: the
+AWS CLI v2's order; botocore alone does not read ``AWS_REGION``, so the session is told
+to). The clients use the functions' retry configuration, or are injected (tests, the
+simulator). Every call goes through :meth:`AwsAccess.call`, which turns botocore
+failures into :mod:`serverless.domain.errors` types with messages a person can act on.
 """
 
 from __future__ import annotations
@@ -26,7 +30,18 @@ from botocore.exceptions import (
 from serverless.adapters.errors import CLIENT_CONFIG, translate
 from serverless.domain.errors import ConfigError
 
-__all__ = ["AwsAccess"]
+__all__ = ["REGION_VARIABLES", "AwsAccess", "new_session"]
+
+#: Environment variables naming the region, first wins (the AWS CLI v2's order).
+REGION_VARIABLES = ("AWS_REGION", "AWS_DEFAULT_REGION")
+
+
+def new_session(profile: str | None = None) -> botocore.session.Session:
+    """A botocore session that resolves the region as the AWS CLI does."""
+    session = botocore.session.Session(profile=profile)
+    session.session_var_map["region"] = ("region", list(REGION_VARIABLES), None, None)
+    return session
+
 
 T = TypeVar("T")
 
@@ -77,7 +92,7 @@ class AwsAccess:
             client = self._clients.get(service)
             if client is None:
                 if self._session is None:
-                    self._session = botocore.session.Session(profile=self._profile)
+                    self._session = new_session(self._profile)
                 client = self._session.create_client(
                     service, region_name=self._region, config=CLIENT_CONFIG
                 )

@@ -8,15 +8,11 @@ output "service_arn" {
   value       = aws_ecs_service.this.id
 }
 
-output "terminator" {
-  description = "What the module created: table, functions, rules, queue and alarm topic."
-  value = {
-    table_name            = module.drain_terminator.table_name
-    task_events_function  = module.drain_terminator.task_events_function_name
-    sweeper_function      = module.drain_terminator.sweeper_function_name
-    dead_letter_queue_url = module.drain_terminator.dead_letter_queue_url
-    alarm_topic_arn       = module.drain_terminator.alarm_topic_arn
-  }
+# The module re-exported whole: `drain-terminator status --from-terraform <this directory>`
+# finds the ledger table and tag prefix inside it.
+output "drain_terminator" {
+  description = "Every output of the module: table_name, tag_prefix, functions (name, ARN, role, log group, rule by function), dead-letter queue, alarm topic, dashboard."
+  value       = module.drain_terminator
 }
 
 output "account_id" {

@@ -13,5 +13,12 @@ output "member_role_arns" {
 
 output "task_events_function_name" {
   description = "The hub's task-events function (its logs show every member's drains)."
-  value       = module.hub.task_events_function_name
+  value       = module.hub.functions["task-events"].name
+}
+
+# The hub module re-exported whole: `drain-terminator status --from-terraform <this
+# directory>` finds the ledger table and tag prefix inside it.
+output "drain_terminator" {
+  description = "Every output of the hub module (table_name, tag_prefix, functions, member bus, ...)."
+  value       = module.hub
 }

@@ -5,8 +5,8 @@ terraform {
   required_providers {
     aws = {
       source = "hashicorp/aws"
-      # The root module's range: 5.100 is what is validated here; widen both together.
-      version = ">= 5.76.0, < 6.0.0"
+      # The root module's range (terraform/README.md, "Provider versions"): widen both together.
+      version = ">= 5.76.0, < 7.0.0"
     }
   }
 }

@@ -35,7 +35,7 @@ def drain_event() -> dict[str, Any]:
 
 
 def test_given_fixture_directory_when_listed_then_all_task_fixtures_are_found() -> None:
-    assert len(TASK_FIXTURES) == 9
+    assert len(TASK_FIXTURES) == 13
     assert "container-instance-state-change.json" not in TASK_FIXTURES
 
 
@@ -201,14 +201,14 @@ OTHER_CLUSTER_TASK = (
         pytest.param(_set("taskArn", ""), r"detail\.taskArn must be a non-empty", id="empty-task"),
         pytest.param(_set("taskArn", 7), r"detail\.taskArn must be .* got 7", id="int-task"),
         pytest.param(
-            _set("taskArn", "arn:aws:ecs:us-east-1:111122223333:task/7e3f9c21b84d4a0f9d5e6b2c1a8"),
-            r"detail\.taskArn is not a long-format task ARN",
-            id="short-format-task-arn",
+            _set("taskArn", "arn:aws:ecs:eu-west-1:111122223333:task/7e3f9c21b84d4a0f9d5e6b2c1a8"),
+            r"detail\.taskArn does not belong to detail\.clusterArn",
+            id="old-format-task-arn-of-other-region",
         ),
-        pytest.param(_set("taskArn", "task-1"), "not a long-format task ARN", id="not-an-arn"),
+        pytest.param(_set("taskArn", "task-1"), "not a task ARN", id="not-an-arn"),
         pytest.param(
             _set("taskArn", "arn:aws:ecs:us-east-1:111122223333:service/prod/web"),
-            "not a long-format task ARN",
+            "not a task ARN",
             id="service-arn",
         ),
         pytest.param(_drop("clusterArn"), r"detail\.clusterArn must be", id="no-cluster"),
@@ -302,8 +302,45 @@ def test_given_task_arn_that_is_not_a_real_arn_when_parsed_then_rejected(task: s
     # The ARN becomes the ledger key and is sent to DescribeTasks/StopTask as it is.
     raw = drain_event()
     raw["detail"]["taskArn"] = task
-    with pytest.raises(InvalidEventError, match="not a long-format task ARN"):
+    with pytest.raises(InvalidEventError, match="not a task ARN"):
         parse_task_event(raw)
+
+
+@pytest.mark.parametrize(
+    ("partition", "region"),
+    [("aws", "us-east-1"), ("aws-cn", "cn-north-1"), ("aws-us-gov", "us-gov-west-1")],
+)
+def test_given_old_format_task_arn_when_parsed_then_accepted_with_cluster_from_cluster_arn(
+    partition: str, region: str
+) -> None:
+    # Tasks started before the account enabled long ARNs keep task/<id> (no cluster).
+    raw = drain_event()
+    task = f"arn:{partition}:ecs:{region}:111122223333:task/7e3f9c21b84d4a0f9d5e6b2c1a8f0e43"
+    cluster = f"arn:{partition}:ecs:{region}:111122223333:cluster/prod"
+    raw["detail"].update(taskArn=task, clusterArn=cluster)
+    event = parse_task_event(raw)
+    assert (event.task_arn, event.cluster_arn) == (task, cluster)
+    assert event.service_name == "web"
+
+
+@pytest.mark.parametrize(
+    "task",
+    [
+        pytest.param("arn:aws:ecs:us-east-1:444455556666:task/7e3f9c21b84d", id="other-account"),
+        pytest.param("arn:aws-cn:ecs:us-east-1:111122223333:task/7e3f9c21b84d", id="other-part"),
+    ],
+)
+def test_given_old_format_task_arn_of_another_account_or_partition_when_parsed_then_rejected(
+    task: str,
+) -> None:
+    raw = drain_event()
+    raw["detail"]["taskArn"] = task
+    with pytest.raises(InvalidEventError, match=r"does not belong to detail\.clusterArn"):
+        parse_task_event(raw)
+
+
+def test_given_started_by_when_parsed_then_kept() -> None:
+    assert parse_task_event(drain_event()).started_by == "ecs-svc/4790528617301924468"
 
 
 def test_given_invalid_event_error_when_caught_then_it_is_a_domain_error() -> None:

@@ -136,4 +136,6 @@ def test_given_enums_when_stored_then_their_values_are_the_ledger_strings() -> N
         "dry_run",
         "unconfirmed",
         "stop_failed",
+        "not_shortened",
+        "prerequisite_missing",
     }

@@ -6,6 +6,8 @@ import pytest
 
 from serverless.domain.model import (
     ServicePolicy,
+    StopAction,
+    UnhealthyAction,
 )
 from serverless.domain.tags import parse_policy
 from tests.support.fakes import task_arn
@@ -184,3 +186,116 @@ def test_given_several_invalid_tags_when_parsed_then_one_warning_each() -> None:
         enabled="true", wait_seconds="x", min_healthy_percent="y", max_stops_per_minute="z"
     )
     assert len(warnings) == 3
+
+
+# -- parse_policy: unhealthy -----------------------------------------------------------------
+
+
+def test_given_no_unhealthy_tag_when_parsed_then_unhealthy_drains_are_stopped_early() -> None:
+    policy, warnings = policy_of(enabled="true")
+    assert policy.unhealthy is UnhealthyAction.STOP_EARLY
+    assert warnings == ()
+
+
+@pytest.mark.parametrize(
+    ("value", "action"),
+    [
+        ("leave", UnhealthyAction.LEAVE),
+        (" LEAVE ", UnhealthyAction.LEAVE),
+        ("stop-early", UnhealthyAction.STOP_EARLY),
+    ],
+)
+def test_given_unhealthy_tag_when_parsed_then_its_action(
+    value: str, action: UnhealthyAction
+) -> None:
+    policy, warnings = policy_of(enabled="true", unhealthy=value)
+    assert policy.unhealthy is action
+    assert warnings == ()
+
+
+def test_given_mistyped_unhealthy_tag_when_parsed_then_left_to_ecs_with_a_warning() -> None:
+    # Fail safe, as for dry-run: a typo must not turn early stops on.
+    policy, warnings = policy_of(enabled="true", unhealthy="stop")
+    assert policy.unhealthy is UnhealthyAction.LEAVE
+    assert len(warnings) == 1
+    assert "drain-terminator:unhealthy='stop'" in warnings[0]
+
+
+# -- parse_policy: stop action ----------------------------------------------------------------
+
+
+def stop_policy_of(
+    default: StopAction = StopAction.STOP_TASK, **tags: str
+) -> tuple[ServicePolicy, tuple[str, ...]]:
+    result = parse_policy(
+        {P + k.replace("_", "-"): v for k, v in tags.items()}, P, DEFAULT, default
+    )
+    return result.policy, result.warnings
+
+
+@pytest.mark.parametrize("action", list(StopAction))
+def test_given_stop_action_tag_when_parsed_then_that_action(action: StopAction) -> None:
+    policy, warnings = stop_policy_of(stop_action=f" {str(action).upper()} ")
+    assert policy.stop_action is action
+    assert warnings == ()
+
+
+@pytest.mark.parametrize(
+    "default", [StopAction.STOP_TASK, StopAction.STOP_TASK_THEN_EXEC], ids=["plain", "exec-on"]
+)
+def test_given_no_stop_action_tag_when_parsed_then_module_default(default: StopAction) -> None:
+    policy, warnings = stop_policy_of(default)
+    assert policy.stop_action is default
+    assert warnings == ()
+
+
+@pytest.mark.parametrize("value", ["", "kill", "stop_task", "exec,ssm-signal"])
+def test_given_invalid_stop_action_when_parsed_then_default_and_warning(value: str) -> None:
+    policy, warnings = stop_policy_of(StopAction.STOP_TASK_THEN_EXEC, stop_action=value)
+    assert policy.stop_action is StopAction.STOP_TASK_THEN_EXEC
+    [warning] = warnings
+    assert f"{P}stop-action={value!r}" in warning
+    assert "using the default stop-task-then-exec" in warning
+
+
+def test_given_signal_tags_when_parsed_then_container_signal_command_fallback_set() -> None:
+    policy, warnings = stop_policy_of(
+        exec_container=" app ",
+        stop_signal="sigint",
+        stop_command="/app/bin/drain --now",
+        ssm_fallback="TRUE",
+    )
+    assert (policy.exec_container, policy.stop_signal, policy.stop_command) == (
+        "app",
+        "INT",
+        "/app/bin/drain --now",
+    )
+    assert policy.ssm_fallback is True
+    assert warnings == ()
+
+
+def test_given_no_signal_tags_when_parsed_then_module_defaults_apply() -> None:
+    policy, _ = stop_policy_of()
+    assert policy.exec_container is None
+    assert policy.stop_signal is None
+    assert policy.stop_command is None
+    assert policy.ssm_fallback is False
+
+
+@pytest.mark.parametrize(
+    ("tag", "value", "says"),
+    [
+        ("stop_signal", "TERMINATE NOW", "not a signal name or number"),
+        ("stop_signal", "", "not a signal name or number"),
+        ("exec_container", "  ", "is empty"),
+        ("stop_command", " ", "is empty"),
+        ("ssm_fallback", "yes", "is not true or false; no ssm-signal fallback"),
+    ],
+)
+def test_given_invalid_signal_tag_when_parsed_then_default_and_warning(
+    tag: str, value: str, says: str
+) -> None:
+    policy, warnings = stop_policy_of(**{tag: value})
+    assert getattr(policy, tag) in {None, False}
+    [warning] = warnings
+    assert says in warning

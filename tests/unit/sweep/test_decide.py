@@ -17,6 +17,7 @@ from serverless.domain.model import (
     StopAction,
     TaskRecord,
     TaskState,
+    UnhealthyAction,
 )
 from serverless.sweep.decide import (
     GUARDS_PASSED,
@@ -91,7 +92,9 @@ def seen(**changes: object) -> Seen:
 def test_given_due_drain_on_current_facts_when_decided_then_stop_task_with_our_reason() -> None:
     decision = decide(seen(), LIMITS, NOW, PLENTY)
 
-    assert decision == Stop(record(), StopAction.STOP_TASK, stop_reason(120))
+    assert decision == Stop(
+        record(plan=(StopAction.STOP_TASK,)), StopAction.STOP_TASK, stop_reason(120)
+    )
     assert isinstance(decision, Stop)
     assert decision.reason.startswith(REASON_PREFIX)
 
@@ -345,3 +348,79 @@ def test_given_facts_exactly_at_their_bounds_when_decided_then_stop() -> None:
     )
 
     assert isinstance(decide(edge, LIMITS, NOW, UNIT_SECONDS), Stop)
+
+
+# -- stop causes ---------------------------------------------------------------------------------
+
+SCALING = "Scaling activity initiated by (deployment ecs-svc/1)"
+
+
+@pytest.mark.parametrize(
+    ("stop_code", "reason"),
+    [
+        pytest.param("ServiceSchedulerInitiated", SCALING, id="deployment"),
+        pytest.param(
+            "ServiceSchedulerInitiated",
+            "Service web: container instance is in DRAINING state",
+            id="instance-draining",
+        ),
+        pytest.param(
+            "ServiceSchedulerInitiated", "Task failed container health checks", id="unhealthy"
+        ),
+        pytest.param("UserInitiated", "Task stopped by user", id="user"),
+        pytest.param(None, None, id="no-reason"),
+    ],
+)
+def test_given_a_cause_that_is_shortened_when_due_then_stopped(
+    stop_code: str | None, reason: str | None
+) -> None:
+    task = TaskState(task_arn(1), "DEACTIVATING", "STOPPED", reason, stop_code)
+
+    assert isinstance(decide(seen(task=task), LIMITS, NOW, PLENTY), Stop)
+
+
+@pytest.mark.parametrize("stop_code", ["SpotInterruption", "TerminationNotice"])
+def test_given_spot_interruption_shown_now_when_due_then_closed_not_shortened_and_never_stopped(
+    stop_code: str,
+) -> None:
+    # Spot reclaimed a task whose drain was recorded: it got SIGTERM and stays registered
+    # until STOPPED, so a StopTask would only carry a false reason.
+    task = TaskState(
+        task_arn(1), "RUNNING", "STOPPED", "Your Spot Task was interrupted.", stop_code
+    )
+
+    decision = decide(seen(task=task, guards=None), LIMITS, NOW, PLENTY)
+
+    assert decision == Close(record(cause="spot-interruption"), Outcome.NOT_SHORTENED, task)
+
+
+def test_given_service_lost_its_load_balancer_when_due_then_closed_without_guards() -> None:
+    bare = dataclasses.replace(INFO, load_balanced=False)
+    service = ServiceSnapshot(bare, POLICY, NOW - 1)
+
+    decision = decide(seen(service=service, guards=None), LIMITS, NOW, PLENTY)
+
+    # Closed before CheckGuards: no DescribeTargetHealth for a service without a group.
+    assert decision == Close(record(cause="no-target-group"), Outcome.NOT_SHORTENED, DRAINING)
+
+
+def test_given_unhealthy_task_and_tag_leave_when_due_then_closed_not_shortened() -> None:
+    task = TaskState(
+        task_arn(1), "DEACTIVATING", "STOPPED", "Task failed ELB health checks in (elb web)"
+    )
+    policy = dataclasses.replace(POLICY, unhealthy=UnhealthyAction.LEAVE)
+
+    decision = decide(seen(task=task, service=snapshot(policy)), LIMITS, NOW, PLENTY)
+
+    assert decision == Close(record(cause="health-check"), Outcome.NOT_SHORTENED, task)
+
+
+def test_given_recorded_cause_and_no_reason_shown_now_when_due_then_recorded_cause_applies() -> (
+    None
+):
+    policy = dataclasses.replace(POLICY, unhealthy=UnhealthyAction.LEAVE)
+    unhealthy = record(cause="health-check")
+
+    decision = decide(seen(record=unhealthy, service=snapshot(policy)), LIMITS, NOW, PLENTY)
+
+    assert decision == Close(unhealthy, Outcome.NOT_SHORTENED, DRAINING)

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from serverless.domain.errors import NotFoundError
-from serverless.domain.model import RecordStatus, ServiceInfo, ServicePolicy, TaskRecord
+from serverless.domain.model import (
+    RecordStatus,
+    ServiceInfo,
+    ServicePolicy,
+    TaskRecord,
+    TaskSetInfo,
+)
+from serverless.domain.serving import DeploymentView
 from serverless.sweep.decide import GUARDS_PASSED, Deferral
 from serverless.sweep.guards import Guards, StaggerSlot, recheck_at, stagger_key
 from serverless.sweep.timing import (
@@ -317,3 +324,95 @@ def test_given_stagger_slot_free_when_checked_then_passed_with_the_slot_held(h: 
     verdict = h.guards.check(record(), guarded(max_stops=1), h.info(), h.now, slot)
     assert verdict is GUARDS_PASSED
     assert slot.key == stagger_key(record())
+
+
+# -- which target groups are counted ---------------------------------------------------------
+
+
+def test_given_external_task_sets_when_guard_checks_then_the_primary_sets_group_is_counted(
+    h: Harness,
+) -> None:
+    # The old set's group empties as the controller scales it down: counting it would
+    # defer every early stop; the primary set serves the traffic.
+    info = ServiceInfo(
+        CLUSTER_ARN,
+        "web",
+        desired_count=2,
+        controller="EXTERNAL",
+        task_sets=(
+            TaskSetInfo("ecs-svc/old", "ACTIVE", (TG_A,), 1),
+            TaskSetInfo("ecs-svc/new", "PRIMARY", (TG_B,), 2),
+        ),
+    )
+    h.health.healthy.update({TG_A: 0, TG_B: 2})
+    policy = ServicePolicy(enabled=True, wait_seconds=120, min_healthy_percent=100)
+
+    assert h.guards.min_healthy(policy, info, h.now, "ecs-svc/old") is None
+    assert h.health.calls == [TG_B]
+
+    h.health.healthy[TG_B] = 1
+    h.clock.advance(HEALTH_CACHE_SECONDS + 1)
+    deferral = h.guards.min_healthy(policy, info, h.now, "ecs-svc/old")
+    assert deferral is not None
+    assert "primary task set ecs-svc/new" in deferral.reason
+
+
+def blue_green_harness(h: Harness, status: str, stage: str) -> ServiceInfo:
+    rev_1 = "arn:aws:ecs:us-east-1:111122223333:service-revision/prod/web/1"
+    rev_2 = "arn:aws:ecs:us-east-1:111122223333:service-revision/prod/web/2"
+    deployment = "arn:aws:ecs:us-east-1:111122223333:service-deployment/prod/web/d2"
+    h.ecs.deployments[deployment] = DeploymentView(status, stage, (rev_1,), rev_2)
+    h.ecs.revisions.update({rev_1: (TG_A,), rev_2: (TG_B,)})
+    h.guards = Guards(h.ledger, h.health, h.clock, h._pace, ecs=h.ecs, before_ecs_call=h._pace)
+    return ServiceInfo(
+        CLUSTER_ARN,
+        "web",
+        desired_count=2,
+        target_group_arns=(TG_A,),
+        alternate_target_group_arns=(TG_B,),
+        strategy="BLUE_GREEN",
+        deployment_arn=deployment,
+        revision_arns=(rev_2,),
+    )
+
+
+def test_given_blue_green_in_clean_up_when_guard_checks_then_the_target_revisions_group_counts(
+    h: Harness,
+) -> None:
+    info = blue_green_harness(h, "IN_PROGRESS", "CLEAN_UP")
+    h.health.healthy.update({TG_A: 0, TG_B: 2})
+    policy = ServicePolicy(enabled=True, wait_seconds=120, min_healthy_percent=100)
+
+    assert h.guards.min_healthy(policy, info, h.now, "ecs-svc/1") is None
+    assert h.health.calls == [TG_B]
+    assert len(h.ecs.deployment_calls) == 1
+    assert h.paced == 3  # DescribeServiceDeployments, DescribeServiceRevisions, target health
+
+    # Revisions never change: a second check reads no revision again.
+    h.clock.advance(HEALTH_CACHE_SECONDS + 1)
+    h.guards.min_healthy(policy, info, h.now, "ecs-svc/1")
+    assert len(h.ecs.revision_calls) == 1
+
+
+def test_given_blue_green_rolling_back_when_guard_checks_then_both_groups_must_be_healthy(
+    h: Harness,
+) -> None:
+    info = blue_green_harness(h, "ROLLBACK_IN_PROGRESS", "RECONCILE_SERVICE")
+    h.health.healthy.update({TG_A: 2, TG_B: 0})
+    policy = ServicePolicy(enabled=True, wait_seconds=120, min_healthy_percent=50)
+
+    deferral = h.guards.min_healthy(policy, info, h.now, "ecs-svc/2")
+    assert deferral is not None
+    assert "web-b" in deferral.reason
+
+
+def test_given_blue_green_revisions_unreadable_when_guard_checks_then_both_groups_count(
+    h: Harness,
+) -> None:
+    info = blue_green_harness(h, "SUCCESSFUL", "CLEAN_UP")
+    h.ecs.revisions.clear()
+    h.health.healthy.update({TG_A: 2, TG_B: 2})
+    policy = ServicePolicy(enabled=True, wait_seconds=120, min_healthy_percent=100)
+
+    assert h.guards.min_healthy(policy, info, h.now, None) is None
+    assert sorted(h.health.calls) == sorted([TG_A, TG_B])

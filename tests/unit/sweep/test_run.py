@@ -354,6 +354,7 @@ def test_given_report_when_serialised_then_json_friendly_summary(h: Harness) -> 
     summary = h.run(timeout=SHORT_TIMEOUT).as_dict()
     assert summary == {
         "stopped": [task],
+        "escalated": [],
         "closed": [],
         "deferred": [],
         "dry_run": [],

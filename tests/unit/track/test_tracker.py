@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Callable
 
 import pytest
@@ -19,6 +20,7 @@ from tests.support.fakes import CLUSTER_ARN, FakeEcs, FakeLedger, FakeTrigger, t
 
 TASK = task_arn("a1")
 OPTED_IN = {"drain-terminator:enabled": "true", "drain-terminator:wait-seconds": "60"}
+SCALING = "Scaling activity initiated by (deployment ecs-svc/2)"
 
 
 class Harness:
@@ -239,3 +241,130 @@ def test_given_trigger_fails_when_tracked_then_drain_still_recorded_and_warning(
     assert any("early" in r.getMessage() for r in caplog.records if r.levelname == "WARNING")
     tracker.handle(short_drain(h, "k2"))  # a failed early start is not debounced
     assert trigger.starts == 2
+
+
+# -- stop causes ---------------------------------------------------------------------------
+
+
+def caused(h: Harness, stop_code: str | None, reason: str | None, **changes: object) -> TaskEvent:
+    return dataclasses.replace(h.event(), stop_code=stop_code, stopped_reason=reason, **changes)
+
+
+def cause_dimensions(output: str) -> list[str]:
+    """The ``Cause`` of every DrainsByCause metric printed (Powertools single_metric)."""
+    return [
+        blob["Cause"]
+        for line in output.splitlines()
+        if line.startswith("{") and "DrainsByCause" in (blob := json.loads(line))
+    ]
+
+
+@pytest.mark.parametrize(
+    ("stop_code", "reason", "started_by", "cause"),
+    [
+        ("ServiceSchedulerInitiated", SCALING, "ecs-svc/1", "deployment"),
+        ("ServiceSchedulerInitiated", SCALING, "ecs-svc/2", "scale-in"),
+        (
+            "ServiceSchedulerInitiated",
+            "Service web: container instance is in DRAINING state",
+            "ecs-svc/2",
+            "instance-draining",
+        ),
+        ("ServiceSchedulerInitiated", "Task failed container health checks", None, "health-check"),
+        (None, None, None, "other"),
+    ],
+)
+def test_given_drain_with_a_cause_to_shorten_when_handled_then_tracked_with_its_cause(
+    h: Harness,
+    capsys: pytest.CaptureFixture[str],
+    stop_code: str | None,
+    reason: str | None,
+    started_by: str | None,
+    cause: str,
+) -> None:
+    h.ecs.services[(CLUSTER_ARN, "web")] = dataclasses.replace(
+        h.ecs.services[(CLUSTER_ARN, "web")], primary_deployment_id="ecs-svc/2"
+    )
+
+    result = h.tracker.handle(caused(h, stop_code, reason, started_by=started_by))
+
+    assert result.action is TrackAction.TRACKED
+    record = h.ledger.get(TASK)
+    assert record is not None
+    assert (record.status, record.cause, record.started_by) == (
+        RecordStatus.DRAINING,
+        cause,
+        started_by,
+    )
+    assert cause_dimensions(capsys.readouterr().out) == [cause]
+
+
+@pytest.mark.parametrize("stop_code", ["SpotInterruption", "TerminationNotice"])
+def test_given_spot_interruption_when_handled_then_closed_at_once_and_counted_with_its_cause(
+    h: Harness,
+    capsys: pytest.CaptureFixture[str],
+    metric_values: Callable[[str], list[float]],
+    stop_code: str,
+) -> None:
+    event = caused(h, stop_code, "Your Spot Task was interrupted.", last_status="RUNNING")
+
+    result = h.tracker.handle(event)
+
+    assert result.action is TrackAction.CLOSED
+    record = h.ledger.get(TASK)
+    assert record is not None
+    assert (record.status, record.outcome, record.cause) == (
+        RecordStatus.CLOSED,
+        Outcome.NOT_SHORTENED,
+        "spot-interruption",
+    )
+    assert not record.is_open  # never in the due index: no StopTask can follow
+    assert metric_values("DrainsNotShortened") == [1.0]
+    assert metric_values("DrainsTracked") == []
+    assert cause_dimensions(capsys.readouterr().out) == ["spot-interruption"]
+
+
+def test_given_spot_interrupts_a_recorded_drain_when_handled_then_the_record_is_closed(
+    h: Harness,
+) -> None:
+    h.tracker.handle(caused(h, "ServiceSchedulerInitiated", SCALING))
+
+    result = h.tracker.handle(
+        caused(h, "SpotInterruption", "Your Spot Task was interrupted.", version=5)
+    )
+
+    assert result.action is TrackAction.CLOSED
+    record = h.ledger.get(TASK)
+    assert record is not None
+    assert (record.outcome, record.cause) == (Outcome.NOT_SHORTENED, "spot-interruption")
+
+
+def test_given_service_without_load_balancer_when_drain_handled_then_closed_at_once(
+    h: Harness, metric_values: Callable[[str], list[float]]
+) -> None:
+    h.ecs.services[(CLUSTER_ARN, "web")] = dataclasses.replace(
+        h.ecs.services[(CLUSTER_ARN, "web")], load_balanced=False
+    )
+
+    result = h.tracker.handle(caused(h, "ServiceSchedulerInitiated", SCALING))
+
+    assert result.action is TrackAction.CLOSED
+    record = h.ledger.get(TASK)
+    assert record is not None
+    assert (record.outcome, record.cause) == (Outcome.NOT_SHORTENED, "no-target-group")
+    assert metric_values("DrainsNotShortened") == [1.0]
+
+
+def test_given_unhealthy_tag_leave_when_health_check_drain_handled_then_closed_at_once(
+    h: Harness,
+) -> None:
+    h.ecs.add_service("web", {**OPTED_IN, "drain-terminator:unhealthy": "leave"})
+
+    result = h.tracker.handle(
+        caused(h, "ServiceSchedulerInitiated", "Task failed ELB health checks in (elb web)")
+    )
+
+    assert result.action is TrackAction.CLOSED
+    record = h.ledger.get(TASK)
+    assert record is not None
+    assert (record.outcome, record.cause) == (Outcome.NOT_SHORTENED, "health-check")
