@@ -422,9 +422,9 @@ class Simulation:
             return OnFirstUse(functools.partial(client, interceptor, name, self.region))
 
         # The backstop lists opted-in services through the Resource Groups Tagging API.
-        extra = (
-            {} if self.backstop is None else {"tagging": on_first_use("resourcegroupstaggingapi")}
-        )
+        extra: dict[str, Any] = {}
+        if self.backstop is not None:
+            extra["tagging"] = on_first_use("resourcegroupstaggingapi")
         ports = ports_from_clients(
             settings,
             dynamodb=on_first_use("dynamodb"),
