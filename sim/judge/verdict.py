@@ -16,6 +16,7 @@ from sim.aws.ecs.model import TERMINATOR_REASON, Task
 from sim.engine.observe import Kind, Observation
 from sim.judge.report import RunRecord
 from sim.scenarios import TAG_PREFIX
+from sim.terraform import variable_default
 
 __all__ = [
     "GUARDED",
@@ -46,6 +47,9 @@ STALENESS_SECONDS = 5.0
 #: this window raced ECS (a no-op, counted apart); one later acted on a stale state.
 TASK_STATE_SECONDS = 2.0
 RETRY_SECONDS = 15.0
+#: How long the backstop may take to first see a drain: its round (the module's
+#: ``backstop_round_minutes``) and a minute for its run to come.
+BACKSTOP_VISIT_SECONDS = 60.0 * (int(variable_default("backstop_round_minutes")) + 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +113,8 @@ class ChaosResult:
     drains_without_target_group: int = 0
     lost_drains: int = 0
     lost_drains_stopped: int = 0
+    #: Lost drains ECS ended before the backstop had a round free of injected faults.
+    lost_left_under_faults: int = 0
     faults_injected: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     sweeper_kills: int = 0
     sweeper_overlaps: int = 0
@@ -346,11 +352,18 @@ def _judge_drains(
         if task.service.name in operators:
             continue
         if lost and kind not in GUARDED:
-            # Only the backstop can find it (within its round): stopped early is the bar.
+            # Only the backstop can find it, once per round: stopped early is the bar, for
+            # every lost drain that had a full round free of faults before ECS would end it.
             result.lost_drains_stopped += first is not None
-            if first is None:
+            if first is not None:
+                continue
+            quiet_from = max(task.drain_started_at, strict_after)
+            chance = BACKSTOP_VISIT_SECONDS + record.wait_seconds(task.service)
+            if (task.ecs_alone_at or 0.0) - quiet_from >= chance:
                 result.missed_stops += 1
                 result.details.append(f"missed: lost drain {task.id[:8]} ({kind}) left to ECS")
+            else:
+                result.lost_left_under_faults += 1
             continue
         if kind in GUARDED:
             result.guarded_left_to_ecs += first is None
@@ -399,6 +412,7 @@ def aggregate(results: Iterable[ChaosResult]) -> ChaosResult:
             "sweeper_kills", "sweeper_overlaps", "handler_errors", "stops_after_opt_out",
             "stops_before_raised_wait", "sweeper_runs_failed", "operator_actions",
             "burst_drains", "drains_without_target_group", "lost_drains", "lost_drains_stopped",
+            "lost_left_under_faults",
         ):  # fmt: skip
             setattr(total, name, getattr(total, name) + getattr(r, name))
         total.max_lateness_under_faults = max(
@@ -425,7 +439,8 @@ def format_result(result: ChaosResult) -> str:
         + ", ".join(f"{k} {v}" for k, v in sorted(result.drains_by_cause.items()))
         + f"; in no target group {result.drains_without_target_group}; every event lost "
         f"{result.lost_drains} (of them stopped early through the backstop "
-        f"{result.lost_drains_stopped})",
+        f"{result.lost_drains_stopped}; left to ECS before a fault-free backstop round "
+        f"{result.lost_left_under_faults})",
         f"  faults injected: {faults}; sweeper invocations killed {result.sweeper_kills}, "
         f"overlapping sweeper runs {result.sweeper_overlaps}",
         f"  premature stops (before drain start + wait):         {result.premature_stops}",

@@ -177,9 +177,10 @@ def test_given_a_stop_of_a_spot_interrupted_or_unbalanced_task_when_judged_then_
 
 
 def test_given_a_lost_drain_when_nothing_stopped_it_then_a_missed_stop(
-    quiet_case: tuple[ChaosConfig, RunRecord, dict[str, str]],
+    quiet_case: tuple[ChaosConfig, RunRecord, dict[str, str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A drain whose every event was lost must still be stopped (by the backstop)."""
+    """A drain whose every event was lost must still be stopped (by the backstop), if the
+    backstop had a round free of injected faults before ECS would have ended it."""
     config, record, kinds = quiet_case
     stop = next(
         o
@@ -194,5 +195,14 @@ def test_given_a_lost_drain_when_nothing_stopped_it_then_a_missed_stop(
     for o in record.log:
         if o is not stop:
             log.record(o.at, o.kind, o.subject, **o.data)
-    missed = judge(replace(found, log=log), kinds, config)
-    assert (missed.lost_drains_stopped, missed.missed_stops) == (0, 1)
+    task = next(t for s in record.services for t in s.tasks if t.arn == stop.subject)
+    assert task.drain_started_at is not None
+    # Faults until long after the drain: ECS ended it before a fault-free backstop round.
+    under_faults = judge(replace(found, log=log), kinds, config)
+    assert (under_faults.missed_stops, under_faults.lost_left_under_faults) == (0, 1)
+    # No faults, and a 20-minute delay: the backstop had its round, so it is missed.
+    quiet = replace(config, faults_clear_at=0.0, lease_seconds=0)
+    monkeypatch.setattr(task, "ecs_alone_at", task.drain_started_at + 1200.0)
+    before = judge(record, kinds, quiet).missed_stops  # other drains judged strictly too
+    missed = judge(replace(found, log=log), kinds, quiet)
+    assert (missed.lost_drains_stopped, missed.missed_stops) == (0, before + 1)
