@@ -188,9 +188,14 @@ def test_given_a_lost_drain_when_nothing_stopped_it_then_a_missed_stop(
         if str(o.data["reason"]).startswith("drain-terminator")
         and kinds[str(o.data["service"])] == "plain"
     )
-    found = replace(record, lost_tasks=frozenset({stop.subject}))
+    base = judge(record, kinds, config)  # the world's own lost drains, all stopped
+    assert base.missed_stops == 0
+    assert stop.subject not in record.lost_tasks
+    found = replace(record, lost_tasks=record.lost_tasks | {stop.subject})
     counted = judge(found, kinds, config)
-    assert (counted.lost_drains, counted.lost_drains_stopped, counted.missed_stops) == (1, 1, 0)
+    assert counted.lost_drains == base.lost_drains + 1
+    assert counted.lost_drains_stopped == base.lost_drains_stopped + 1
+    assert counted.missed_stops == 0
     log = ObservationLog()
     for o in record.log:
         if o is not stop:
@@ -199,10 +204,12 @@ def test_given_a_lost_drain_when_nothing_stopped_it_then_a_missed_stop(
     assert task.drain_started_at is not None
     # Faults until long after the drain: ECS ended it before a fault-free backstop round.
     under_faults = judge(replace(found, log=log), kinds, config)
-    assert (under_faults.missed_stops, under_faults.lost_left_under_faults) == (0, 1)
+    assert under_faults.missed_stops == 0
+    assert under_faults.lost_left_under_faults == base.lost_left_under_faults + 1
     # No faults, and a 20-minute delay: the backstop had its round, so it is missed.
     quiet = replace(config, faults_clear_at=0.0, lease_seconds=0)
     monkeypatch.setattr(task, "ecs_alone_at", task.drain_started_at + 1200.0)
-    before = judge(record, kinds, quiet).missed_stops  # other drains judged strictly too
+    before = judge(record, kinds, quiet)  # other drains judged strictly too
     missed = judge(replace(found, log=log), kinds, quiet)
-    assert (missed.lost_drains_stopped, missed.missed_stops) == (0, before + 1)
+    assert missed.lost_drains_stopped == before.lost_drains_stopped
+    assert missed.missed_stops == before.missed_stops + 1, missed.details
