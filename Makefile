@@ -160,6 +160,12 @@ release: $(VENV)/.installed
 release-check: $(VENV)/.installed
 	$(BIN)/python -m tools.release --check $(ARGS)
 
+# The premise settled in YOUR account (it creates billable resources and destroys them):
+# terraform/examples/premise applied, `verify` once per stop action, one table, destroyed.
+# make premise ARGS="--region eu-west-1 [--ec2] [--keep] [--yes]"
+premise: $(VENV)/.installed
+	$(BIN)/python -m tools.premise $(ARGS)
+
 clean:
 	rm -rf .venv build dist *.egg-info layers/build .pytest_cache .mypy_cache .ruff_cache \
 	  .hypothesis terraform/.terraform terraform/*/*/.terraform terraform/*/*/builds

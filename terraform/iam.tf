@@ -166,12 +166,18 @@ data "aws_iam_policy_document" "sweeper" {
 
   # The min-healthy guard of ECS-native blue/green, linear and canary services reads the
   # current deployment's stage and its revisions' target groups. IAM authorises both on
-  # the service resource (the Service Authorization Reference, as parliament's data has it).
+  # the service and on its service-deployment / service-revision resources (the Service
+  # Authorization Reference marks both types required, as parliament's data has it), each
+  # scoped to the module's clusters.
   statement {
-    sid       = "BlueGreenDeployments"
-    effect    = "Allow"
-    actions   = ["ecs:DescribeServiceDeployments", "ecs:DescribeServiceRevisions"]
-    resources = local.scoped_service_arns
+    sid     = "BlueGreenDeployments"
+    effect  = "Allow"
+    actions = ["ecs:DescribeServiceDeployments", "ecs:DescribeServiceRevisions"]
+    resources = concat(
+      local.scoped_service_arns,
+      [for arn in local.scoped_service_arns : replace(arn, ":service/", ":service-deployment/")],
+      [for arn in local.scoped_service_arns : replace(arn, ":service/", ":service-revision/")],
+    )
   }
 
   # The backstop (backstop.tf): list the opted-in services by tag, and their tasks that

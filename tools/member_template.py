@@ -43,7 +43,11 @@ _PSEUDO = {
     "{cluster}": "${Cluster}",
 }
 _NO_VALUE = {"Ref": "AWS::NoValue"}
-_FEATURE_CONDITIONS = {"exec": "ExecEnabled", "ssm_signal": "SsmSignalEnabled"}
+_FEATURE_CONDITIONS = {
+    "backstop": "BackstopEnabled",
+    "exec": "ExecEnabled",
+    "ssm_signal": "SsmSignalEnabled",
+}
 
 
 def _sub(text: str) -> Any:
@@ -85,9 +89,11 @@ def _values(shape: dict[str, str]) -> list[Any]:
     return values
 
 
-def _condition(source: dict[str, Any], name: str) -> Any:
+def _condition(source: dict[str, Any], name: str, *, listed_only: bool = False) -> Any:
     shape = source["conditions"][name]
     listed = {shape["test"]: {shape["variable"]: _each_cluster(shape["each_cluster"])}}
+    if listed_only:  # the statement exists only with listed clusters
+        return listed
     if "every_cluster" not in shape:  # says nothing the resources do not: dropped
         return {"Fn::If": ["EveryCluster", _NO_VALUE, listed]}
     every_test = shape.get("every_cluster_test", shape["test"])
@@ -106,10 +112,14 @@ def _statement(source: dict[str, Any], statement: dict[str, Any]) -> Any:
         "Resource": resources,
     }
     conditions = statement["conditions"]
+    listed_only = bool(statement.get("listed_clusters_only", False))
     if len(conditions) > 1:
         raise ValueError(f"{statement['sid']}: one condition per statement is supported")
     if conditions:
-        body["Condition"] = _condition(source, conditions[0])
+        body["Condition"] = _condition(source, conditions[0], listed_only=listed_only)
+    if listed_only:
+        # Only narrows what the every-cluster resources already allow: left out then.
+        body = {"Fn::If": ["EveryCluster", _NO_VALUE, body]}
     feature = statement["feature"]
     if feature == "always":
         return body
@@ -204,13 +214,23 @@ def _parameters() -> dict[str, Any]:
             ),
             "AllowedPattern": "^(arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/.+)?$",
         },
+        "EnableBackstop": {
+            "Type": "String",
+            "Default": "true",
+            "AllowedValues": ["false", "true"],
+            "Description": (
+                "Allow the hub's backstop to look at this account (tag:GetResources, "
+                "ecs:ListTasks on the listed clusters); equal to the hub's backstop_enabled."
+            ),
+        },
         "EnableExec": {
             "Type": "String",
             "Default": "false",
             "AllowedValues": ["false", "true"],
             "Description": (
                 "Allow the hub to stop tasks through ECS Exec (ecs:ExecuteCommand on the listed "
-                "clusters, ssmmessages:OpenDataChannel on ECS Exec sessions)."
+                "clusters, ssmmessages:OpenDataChannel and ssm:TerminateSession on ECS Exec "
+                "sessions); equal to the hub's exec_enabled."
             ),
         },
         "EnableSsmSignal": {
@@ -219,7 +239,8 @@ def _parameters() -> dict[str, Any]:
             "AllowedValues": ["false", "true"],
             "Description": (
                 "Allow the hub to signal containers through SSM Run Command (AWS-RunShellScript "
-                "on container instances tagged drain-terminator:cluster = <cluster name>)."
+                "on container instances tagged drain-terminator:cluster = <cluster name>); equal "
+                "to the hub's ssm_signal_enabled."
             ),
         },
     }
@@ -228,6 +249,7 @@ def _parameters() -> dict[str, Any]:
 def _conditions() -> dict[str, Any]:
     conditions: dict[str, Any] = {
         "EveryCluster": {"Fn::Equals": [{"Fn::Join": ["", {"Ref": "ClusterNames"}]}, ""]},
+        "BackstopEnabled": {"Fn::Equals": [{"Ref": "EnableBackstop"}, "true"]},
         "ExecEnabled": {"Fn::Equals": [{"Ref": "EnableExec"}, "true"]},
         "SsmSignalEnabled": {"Fn::Equals": [{"Ref": "EnableSsmSignal"}, "true"]},
         "HasExternalId": {"Fn::Not": [{"Fn::Equals": [{"Ref": "ExternalId"}, ""]}]},

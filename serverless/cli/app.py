@@ -21,6 +21,7 @@ from typing import Any, NoReturn, TextIO
 
 from serverless.cli.commands import (
     cmd_doctor,
+    cmd_drain,
     cmd_explain,
     cmd_migrate_sidecar,
     cmd_redrive,
@@ -31,6 +32,7 @@ from serverless.cli.commands import (
 from serverless.cli.context import DEFAULT_PREFIX, EXIT_ERROR, EXIT_USAGE, PROG, Context
 from serverless.domain.clock import Clock, SystemClock
 from serverless.domain.errors import DrainTerminatorError
+from serverless.domain.model import StopAction
 from serverless.settings import TABLE_NAME, TAG_PREFIX
 
 __all__ = ["main"]
@@ -62,6 +64,12 @@ def _duration(text: str) -> float:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be more than zero: {text!r}")
     return value
+
+
+def _whole_seconds(text: str) -> int:
+    if not text.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"not whole seconds >= 0: {text!r}")
+    return int(text)
 
 
 def _version() -> str:
@@ -133,6 +141,32 @@ def _tags_parser(commands: Any, common: argparse.ArgumentParser) -> None:
         help="print the tags, the aws CLI command and the Terraform map; change nothing",
     )
     p.set_defaults(run=cmd_tags)
+
+
+def _drain_parser(
+    commands: Any, common: argparse.ArgumentParser, ledger: argparse.ArgumentParser
+) -> None:
+    p = commands.add_parser(
+        "drain",
+        parents=[common, ledger],
+        help="retire one running service task gracefully: out of rotation now, stopped by "
+        "the sweeper after the wait",
+    )
+    p.add_argument("task", metavar="TASK", help="task ARN or id")
+    p.add_argument("--cluster", help="cluster name or ARN (default: the one the ARN names)")
+    p.add_argument(
+        "--wait",
+        type=_whole_seconds,
+        metavar="S",
+        help="seconds from deregistration to the stop (default: the service's wait-seconds)",
+    )
+    p.add_argument("--dry-run", action="store_true", help="say what it would do; change nothing")
+    p.add_argument(
+        "--yes",
+        action="store_true",
+        help="do not ask before deregistering; accept a wait shorter than an NLB's ~2 minutes",
+    )
+    p.set_defaults(run=cmd_drain)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -212,6 +246,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--cluster", help="cluster of a task given by id without a ledger record")
     p.set_defaults(run=cmd_explain)
 
+    _drain_parser(commands, common, ledger)
+
     p = commands.add_parser(
         "verify",
         parents=[common, ledger],
@@ -229,6 +265,12 @@ def _parser() -> argparse.ArgumentParser:
         "--sidecar",
         metavar="NAME",
         help="the NLB sidecar's container name, if it carries none of its documented marks",
+    )
+    p.add_argument(
+        "--action",
+        choices=[action.value for action in StopAction],
+        help="measure this stop action: set the service's <prefix>stop-action tag to it "
+        "before deploying (default: measure StopTask, tags unchanged)",
     )
     p.add_argument(
         "--timeout",

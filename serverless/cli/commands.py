@@ -28,6 +28,8 @@ from serverless.cli.context import (
     tag_prefix,
 )
 from serverless.cli.doctor import Doctor
+from serverless.cli.drain import Drainer
+from serverless.cli.drain_plan import NLB_PROPAGATION_SECONDS, DrainRefused
 from serverless.cli.model import ServiceView, TaskView, task_id
 from serverless.cli.names import ResourceNames
 from serverless.cli.prerequisites import EXEC_ROLE_ACTIONS, Assessment, ServiceFacts, assess
@@ -48,11 +50,13 @@ from serverless.settings import (
     SWEEPER_FUNCTION_NAME,
     TABLE_NAME,
     TAG_PREFIX,
+    Settings,
     load_settings,
 )
 
 __all__ = [
     "cmd_doctor",
+    "cmd_drain",
     "cmd_explain",
     "cmd_migrate_sidecar",
     "cmd_redrive",
@@ -237,6 +241,7 @@ def cmd_explain(args: argparse.Namespace, ctx: Context) -> int:
             "cluster": record.cluster_arn,
             "record": f"{record.status.value}"
             + (f", outcome {record.outcome.value}" if record.outcome else ""),
+            "cause": record.cause,
             "deadline": when(record.deadline),
         }
         if record.plan:
@@ -348,6 +353,7 @@ def cmd_verify(args: argparse.Namespace, ctx: Context) -> int:
         confirm_seconds=args.confirm_after,
         sidecar=args.sidecar,
         assess=lambda view, policy: assess_service(access, ServiceAdmin(access), view, policy),
+        action=args.action,
     )
     force = not args.wait_natural
     plan = verifier.plan(args.cluster, args.service, force=force)
@@ -359,6 +365,7 @@ def cmd_verify(args: argparse.Namespace, ctx: Context) -> int:
         )
         if not _confirm(ctx, question):
             return _declined(args, ctx)
+    verifier.choose_action(plan)
     verdict = verifier.run(plan, force=force, timeout=args.timeout)
     if args.json:
         prerequisites = plan.prerequisites.as_dict() if plan.prerequisites else None
@@ -366,6 +373,80 @@ def cmd_verify(args: argparse.Namespace, ctx: Context) -> int:
     else:
         ctx.print(verdict.text)
     return EXIT_OK if verdict.ok else EXIT_NOT_SHORTENED
+
+
+def cmd_drain(args: argparse.Namespace, ctx: Context) -> int:
+    """Take one running service task out of rotation; the sweeper stops it after the wait."""
+    from serverless.adapters import ports_from_clients
+
+    ledger, prefix = ledger_and_prefix(args, ctx)
+    cluster = _cluster_of(args.task, args.cluster)
+    if cluster is None:
+        raise ConfigError(
+            f"which cluster? task {args.task} does not name one: pass --cluster (name or ARN)"
+        )
+    access = ctx.access(args)
+    clients = {
+        name: access.call("client", functools.partial(access.client, name))
+        for name in ("dynamodb", "ecs", "elbv2")
+    }
+    ports = ports_from_clients(
+        Settings(table_name=ledger.table_name, tag_prefix=prefix),
+        dynamodb=clients["dynamodb"],
+        ecs=clients["ecs"],
+        elbv2=clients["elbv2"],
+    )
+    drainer = Drainer(
+        access,
+        ports,
+        ctx.clock,
+        prefix=prefix,
+        default_wait=default_wait(ctx),
+        default_action=default_action(ctx),
+    )
+    plan = drainer.plan(args.task, cluster, args.wait)
+    if args.dry_run:
+        if args.json:
+            ctx.json(plan.as_dict(None, dry_run=True))
+        else:
+            ctx.print("\n".join(plan.lines(None, dry_run=True)))
+            for warning in plan.warnings:
+                ctx.print(f"  warning: {warning}")
+            ctx.print("nothing changed (--dry-run)")
+        return EXIT_OK
+    if plan.needs_yes and not args.yes:
+        raise DrainRefused(
+            f"{plan.needs_yes}; use --wait {NLB_PROPAGATION_SECONDS} or more, or pass --yes "
+            "to accept it"
+        )
+    preview = ctx.stderr if args.json else ctx.stdout
+    if not args.yes:
+        print("\n".join(plan.lines(None, dry_run=False)), file=preview)
+        question = (
+            f"Take task {task_id(plan.task_arn)} out of rotation now ({plan.target_count} "
+            f"target(s)) and have the sweeper stop it after {plan.wait_seconds} s?"
+        )
+        if not _confirm(ctx, question, f"take task {task_id(plan.task_arn)} out of rotation"):
+            return _declined(args, ctx)
+        # The answer may come minutes later: the guards and targets are read again.
+        fresh = drainer.plan(args.task, cluster, args.wait)
+        if [(r.group.arn, r.targets) for r in fresh.removals] != [
+            (r.group.arn, r.targets) for r in plan.removals
+        ]:
+            raise DrainRefused(
+                f"the targets of task {task_id(plan.task_arn)} changed while asking: "
+                "nothing changed; run the command again"
+            )
+        plan = fresh
+    started_at = drainer.apply(plan)
+    if args.json:
+        ctx.json(plan.as_dict(started_at, dry_run=False))
+        return EXIT_OK
+    for warning in plan.warnings:
+        print(f"{PROG}: warning: {warning}", file=ctx.stderr)
+    ctx.print("\n".join(plan.lines(started_at, dry_run=False)))
+    ctx.print(f"  follow it: {PROG} explain {task_id(plan.task_arn)} --cluster {cluster}")
+    return EXIT_OK
 
 
 def _tag_warnings(

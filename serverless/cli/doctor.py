@@ -263,6 +263,8 @@ def _on_ec2(service: ServiceView) -> str | None:
 STOP_ACTION_PREREQUISITES: dict[str, tuple[Callable[[ServiceView], str | None], ...]] = {
     "exec": (_exec_enabled,),
     "ssm-signal": (_on_ec2,),
+    # StopTask first, then exec for tasks still draining: exec's prerequisites.
+    "stop-task-then-exec": (_exec_enabled,),
 }
 
 

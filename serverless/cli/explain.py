@@ -14,7 +14,7 @@ from serverless.cli.model import ServiceView, TaskView, task_id
 from serverless.cli.render import duration, iso, seconds, when
 from serverless.domain.actions import SENT
 from serverless.domain.lifecycle import REASON_PREFIX
-from serverless.domain.model import Outcome, RecordStatus, StopAction, TaskRecord
+from serverless.domain.model import Outcome, RecordStatus, StopAction, StopCause, TaskRecord
 from serverless.domain.tags import PolicyResult
 
 __all__ = [
@@ -112,11 +112,16 @@ def history(record: TaskRecord) -> list[tuple[float, str]]:
                 else []
             ),
         ]
+    began = (
+        "operator drain began (drain-terminator drain: its targets deregistered, ECS still runs it)"
+        if record.cause == StopCause.OPERATOR.value
+        else f"drain began (first drain event seen, ECS version {record.version})"
+    )
     events: list[tuple[float, str]] = [
         (
             record.drain_started_at,
-            f"drain began (first drain event seen, ECS version {record.version}); "
-            f"wait {record.wait_seconds} s, so no early stop before {when(record.deadline)}",
+            f"{began}; wait {record.wait_seconds} s, so no early stop before "
+            f"{when(record.deadline)}",
         )
     ]
     if record.deferrals:
@@ -254,10 +259,13 @@ def explain_record(record: TaskRecord, now: float, dry_run: bool | None = None) 
             guard = guard_of(record.defer_reason)
             wait = record.due_at - now
             again = f"looks again in {duration(wait)}" if wait > 0 else "looks again now"
+            backstop = (
+                "the task stays out of rotation meanwhile (ECS does not stop it by itself)"
+                if record.cause == StopCause.OPERATOR.value
+                else "ECS still stops it at the end of the deregistration delay"
+            )
             return Decision(
-                "deferred",
-                f"deferred by {guard} ({record.defer_reason}); {again}; "
-                "ECS still stops it at the end of the deregistration delay",
+                "deferred", f"deferred by {guard} ({record.defer_reason}); {again}; {backstop}"
             )
         due_in = record.due_at - now
         step = record.next_step

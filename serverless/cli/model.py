@@ -6,7 +6,14 @@ from dataclasses import dataclass, field
 
 from serverless.domain.model import SERVICE_GROUP_PREFIX, is_draining
 
-__all__ = ["DeploymentView", "ServiceView", "TaskView", "task_id"]
+__all__ = [
+    "DeploymentView",
+    "ServiceView",
+    "TargetView",
+    "TaskAddresses",
+    "TaskView",
+    "task_id",
+]
 
 
 def task_id(task_ref: str) -> str:
@@ -76,3 +83,42 @@ class TaskView:
         if self.group.startswith(SERVICE_GROUP_PREFIX):
             return self.group[len(SERVICE_GROUP_PREFIX) :] or None
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskAddresses:
+    """Where a load balancer reaches a task: its private IPs (``awsvpc``: targets of type
+    ``ip``) and, on EC2, its instance and host ports (``bridge``/``host``: type
+    ``instance``)."""
+
+    task_arn: str
+    cluster_arn: str
+    ips: tuple[str, ...] = ()
+    instance_id: str | None = None
+    host_ports: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TargetView:
+    """One registered target of a target group (DescribeTargetHealth)."""
+
+    id: str
+    port: int | None
+    state: str
+    availability_zone: str | None = None
+
+    @property
+    def label(self) -> str:
+        """``id:port`` as the console shows it."""
+        return self.id if self.port is None else f"{self.id}:{self.port}"
+
+    def belongs_to(self, task: TaskAddresses) -> bool:
+        """Whether this target is the task's: one of its IPs, or its instance on one of its
+        host ports."""
+        if self.id in task.ips:
+            return True
+        return (
+            task.instance_id is not None
+            and self.id == task.instance_id
+            and self.port in task.host_ports
+        )

@@ -41,6 +41,7 @@ def _open(record: TaskRecord, now: float) -> dict[str, Any]:
         }
     return {
         "task_arn": record.task_arn,
+        "cause": record.cause,
         "status": record.status.value,
         "drain_started_at": iso(record.drain_started_at),
         "deadline": iso(record.deadline),
@@ -62,6 +63,7 @@ def _stop(record: TaskRecord) -> dict[str, Any]:
     at = record.stop_requested_at
     return {
         "task_arn": record.task_arn,
+        "cause": record.cause,
         "outcome": record.outcome.value if record.outcome else record.status.value,
         "drain_started_at": iso(record.drain_started_at),
         "stop_requested_at": iso(at),
@@ -226,6 +228,7 @@ def render(report: Mapping[str, Any]) -> str:
                 rows.append(
                     [
                         task_id(item["task_arn"]),
+                        item["cause"] or "-",
                         state,
                         when(_epoch(item["drain_started_at"])),
                         duration(item["due_in_seconds"]) if item["due_in_seconds"] > 0 else "now",
@@ -234,12 +237,17 @@ def render(report: Mapping[str, Any]) -> str:
                 )
             lines.append("  open drains")
             lines.append(
-                table(["task", "state", "drain start", "due in", "deferred by"], rows, "    ")
+                table(
+                    ["task", "cause", "state", "drain start", "due in", "deferred by"],
+                    rows,
+                    "    ",
+                )
             )
         if service["recent_stops"]:
             rows = [
                 [
                     task_id(item["task_arn"]),
+                    item["cause"] or "-",
                     when(_epoch(item["stop_requested_at"])),
                     seconds(item["after_deadline_seconds"])
                     + (f" ({item['deferrals']} deferral(s))" if item["deferrals"] else ""),
@@ -252,7 +260,15 @@ def render(report: Mapping[str, Any]) -> str:
             lines.append("  recent stops")
             lines.append(
                 table(
-                    ["task", "stopped at", "after deadline", "stopping after", "outcome", "by"],
+                    [
+                        "task",
+                        "cause",
+                        "stopped at",
+                        "after deadline",
+                        "stopping after",
+                        "outcome",
+                        "by",
+                    ],
                     rows,
                     "    ",
                 )

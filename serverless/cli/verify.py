@@ -9,12 +9,16 @@ The drain start is the ledger's (the time of the first drain event, the one the
 terminator's deadline counts from) or, without a record, the poll that first saw the
 task draining. "Ours" means the ledger recorded our StopTask for the task. All waiting
 goes through the injected clock, so the same code runs in the simulator.
+
+With ``--action`` it measures a stop action instead (``exec``, ``stop-task-then-exec``...):
+it sets the service's ``<prefix>stop-action`` tag first, and "ours" is the first stop
+step the ledger recorded (``python -m tools.premise`` measures each action this way).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from serverless.cli.aws.ecs import ServiceAdmin, TargetGroupReader
 from serverless.cli.aws.ledger import LedgerReader
@@ -26,12 +30,14 @@ from serverless.cli.sidecar import detect
 from serverless.domain.clock import Clock
 from serverless.domain.errors import DrainTerminatorError
 from serverless.domain.model import Outcome, ServicePolicy, StopAction, TaskRecord
-from serverless.domain.tags import parse_policy
+from serverless.domain.tags import TAG_STOP_ACTION, parse_policy
 
 __all__ = ["Verdict", "Verifier", "VerifyPlan", "VerifyRefused"]
 
 POLL_SECONDS = 5.0
 _STOPPING = frozenset({"STOPPING", "DEPROVISIONING", "STOPPED", "DELETED"})
+#: What each action's first step is called in a verdict.
+_FIRST_STEP = {"exec": "ECS Exec signal", "ssm-signal": "SSM signal"}
 
 SHORTENED = "shortened"
 NOT_SHORTENED = "not-shortened"
@@ -90,6 +96,7 @@ class Verdict:
     deregistration_delay: int | None = None
     wait_seconds: int | None = None
     watched_tasks: int = 0
+    action: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -113,6 +120,7 @@ class Verdict:
             "deregistration_delay_seconds": self.deregistration_delay,
             "wait_seconds": self.wait_seconds,
             "watched_tasks": self.watched_tasks,
+            "action": self.action,
         }
 
 
@@ -141,6 +149,7 @@ class Verifier:
         confirm_seconds: float = 60.0,
         sidecar: str | None = None,
         assess: Callable[[ServiceView, ServicePolicy], Assessment] | None = None,
+        action: str | None = None,
     ) -> None:
         self._ecs = ecs
         self._target_groups = target_groups
@@ -155,6 +164,10 @@ class Verifier:
         self._sidecar = sidecar
         self._assess = assess
         self._start = 0.0
+        # None: the service's own stop action, measured as StopTask (as before --action).
+        self._action = action
+        self._measured = "StopTask" if action in (None, "stop-task") else f"the {action} action"
+        self._step = _FIRST_STEP.get(action or "", "StopTask")
 
     def plan(self, cluster: str, service: str, *, force: bool) -> VerifyPlan:
         """Check the service can be measured; raises VerifyRefused with the reason."""
@@ -162,6 +175,8 @@ class Verifier:
         policy = parse_policy(
             view.tags, self._prefix, self._default_wait, self._default_action
         ).policy
+        if self._action is not None:  # measured as the action it will be tagged with
+            policy = replace(policy, stop_action=StopAction(self._action))
         if not policy.enabled:
             raise VerifyRefused(
                 f"service {service!r} has not opted in ({self._prefix}enabled=true is "
@@ -209,6 +224,15 @@ class Verifier:
         prerequisites = self._assess(view, policy) if self._assess is not None else None
         return VerifyPlan(view, policy, delays, running, prerequisites)
 
+    def choose_action(self, plan: VerifyPlan) -> None:
+        """Tag the service with the action to measure (``<prefix>stop-action``)."""
+        if self._action is None:
+            return
+        key = f"{self._prefix}{TAG_STOP_ACTION}"
+        if plan.service.tags.get(key) != self._action:
+            self._ecs.tag(plan.service.arn, {key: self._action})
+        self._progress(f"stop action: {key}={self._action} on {plan.service.name}")
+
     def _say(self, watch: _Watch, key: str, text: str, now: float) -> None:
         if key not in watch.said:
             watch.said.add(key)
@@ -241,6 +265,7 @@ class Verifier:
                 if verdict is not None:
                     verdict.deployment_id = deployment
                     verdict.watched_tasks = len(watched)
+                    verdict.action = self._action
                     return verdict
             if now - start >= timeout:
                 seen = sum(1 for w in watched.values() if w.seen_draining_at is not None)
@@ -253,6 +278,7 @@ class Verifier:
                     deregistration_delay=plan.deregistration_delay,
                     wait_seconds=plan.policy.wait_seconds,
                     watched_tasks=len(watched),
+                    action=self._action,
                 )
             self._clock.sleep(min(self._poll, max(0.0, start + timeout - now)))
 
@@ -271,7 +297,7 @@ class Verifier:
             self._say(
                 watch,
                 "stop",
-                f"task {short}: the terminator sent StopTask "
+                f"task {short}: the terminator sent its {self._step} "
                 f"{seconds(record.stop_requested_at - record.drain_started_at)} after drain start",
                 now,
             )
@@ -342,8 +368,8 @@ class Verifier:
             return verdict
         if stopping_at is None:
             verdict.text = (
-                f"StopTask did NOT shorten the drain: task {task_id(watch.arn)} was still "
-                f"draining {seconds(now - our_stop)} after our StopTask (sent "
+                f"{self._measured} did NOT shorten the drain: task {task_id(watch.arn)} was "
+                f"still draining {seconds(now - our_stop)} after our {self._step} (sent "
                 f"{seconds(our_stop - drain_start)} after drain start; deregistration delay "
                 f"{delay} s)"
             )
@@ -353,14 +379,15 @@ class Verifier:
         if measured < delay and took <= self._confirm:
             verdict.kind = SHORTENED
             verdict.text = (
-                f"StopTask shortened the drain: stopped {seconds(measured)} after drain start, "
-                f"deregistration delay {delay} s (task {task_id(watch.arn)} began stopping "
-                f"{seconds(took)} after our StopTask; {seconds(delay - measured)} saved)"
+                f"{self._measured} shortened the drain: stopped {seconds(measured)} after drain "
+                f"start, deregistration delay {delay} s (task {task_id(watch.arn)} began stopping "
+                f"{seconds(took)} after our {self._step}; {seconds(delay - measured)} saved)"
             )
         else:
             verdict.text = (
-                f"StopTask did NOT shorten the drain: task {task_id(watch.arn)} began stopping "
-                f"{seconds(measured)} after drain start, {seconds(took)} after our StopTask "
+                f"{self._measured} did NOT shorten the drain: task {task_id(watch.arn)} began "
+                f"stopping {seconds(measured)} after drain start, {seconds(took)} after our "
+                f"{self._step} "
                 f"(deregistration delay {delay} s)"
             )
         return verdict

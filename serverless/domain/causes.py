@@ -41,6 +41,9 @@ asks for a stop code for health-check failures because the text is the only sign
   task retirement (Knowledge Center, "Underlying infrastructure maintenance").
 - ``UserInitiated`` (``"Task stopped by user"`` when no reason was given): a StopTask by
   someone else; since February 2023 ECS deregisters a service task before stopping it.
+
+:attr:`StopCause.OPERATOR` is never read from ECS: only ``drain-terminator drain TASK``
+writes it (:func:`serverless.domain.lifecycle.operator_drain_record`); it is shortened.
 """
 
 from __future__ import annotations

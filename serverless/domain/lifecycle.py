@@ -24,10 +24,12 @@ __all__ = [
     "close_record",
     "confirmed",
     "found_drain_record",
+    "in_drain",
     "new_drain_record",
     "observed",
     "on_drain_event",
     "on_stopped_event",
+    "operator_drain_record",
     "outcome_for_observed",
     "released",
     "stop_reason",
@@ -99,6 +101,45 @@ def found_drain_record(
         cause=cause.value,
         started_by=task.started_by,
         found_by="backstop",
+    )
+
+
+def operator_drain_record(
+    task: TaskState,
+    cluster_arn: str,
+    service_name: str,
+    deregistered_at: float,
+    wait_seconds: int,
+) -> TaskRecord:
+    """The record of a drain an operator started (``drain TASK``): the task's targets were
+    deregistered at ``deregistered_at`` (when the last DeregisterTargets answered, so the
+    wait is never shorter than asked) while ECS still runs it (desired RUNNING).
+    """
+    return TaskRecord(
+        task_arn=task.task_arn,
+        cluster_arn=cluster_arn,
+        service_name=service_name,
+        status=RecordStatus.DRAINING,
+        version=task.version,
+        drain_started_at=deregistered_at,
+        wait_seconds=wait_seconds,
+        due_at=deregistered_at + wait_seconds,
+        observed_status=task.last_status,
+        cause=StopCause.OPERATOR.value,
+        started_by=task.started_by,
+    )
+
+
+def in_drain(record: TaskRecord, task: TaskState) -> bool:
+    """Whether ``task`` is still in the drain ``record`` tracks: draining as ECS shows it
+    (desired STOPPED, not yet stopping) or, for an operator drain, still RUNNING with
+    desired RUNNING (ECS does not know its targets were deregistered)."""
+    if task.draining:
+        return True
+    return (
+        record.cause == StopCause.OPERATOR.value
+        and task.last_status == "RUNNING"
+        and task.desired_status == "RUNNING"
     )
 
 
@@ -267,9 +308,11 @@ def confirmed(
     confirm_after_seconds: float,
 ) -> TaskRecord:
     """``record`` (our StopTask was sent) closed at its confirmation check, from what
-    DescribeTasks shows of its task at ``now`` (None: the task is gone).
+    DescribeTasks shows of its task at ``now`` (None: the task is gone). A task still in
+    its drain (:func:`in_drain`: an operator drain's task still RUNNING after a signal
+    step) is unconfirmed.
     """
-    if task is not None and task.draining:
+    if task is not None and in_drain(record, task):
         return close_record(record, Outcome.UNCONFIRMED, now, retention_seconds, seen=task)
     if task is None:
         return close_record(record, Outcome.STOPPED_BY_TERMINATOR, now, retention_seconds)

@@ -45,6 +45,10 @@ class StopCause(StrEnum):
     MAINTENANCE = "maintenance"  # AWS retires the infrastructure hosting the task
     USER_INITIATED = "user-initiated"  # StopTask by someone else than this tool
     NO_TARGET_GROUP = "no-target-group"  # the service has no load balancer at all
+    #: ``drain-terminator drain TASK``: an operator took the RUNNING task out of rotation
+    #: (DeregisterTargets); ECS does not know, so the task stays desired RUNNING until the
+    #: sweeper stops it. Never read from ECS: only the command writes it.
+    OPERATOR = "operator"
     OTHER = "other"  # no stopCode or reason this tool knows
 
 

@@ -25,6 +25,7 @@ Where the target groups live depends on the service's deployment controller:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from serverless.domain.model import ServiceInfo
@@ -33,6 +34,7 @@ __all__ = [
     "SHIFTED_STAGES",
     "DeploymentView",
     "Serving",
+    "required_healthy",
     "serving_of_service",
     "serving_revisions",
 ]
@@ -62,6 +64,12 @@ class DeploymentView:
     lifecycle_stage: str
     source_revision_arns: tuple[str, ...]
     target_revision_arn: str | None
+
+
+def required_healthy(min_healthy_percent: int, desired_count: int) -> int:
+    """Healthy targets each serving group must keep under the min-healthy guard: the
+    percent of the desired count, rounded up."""
+    return math.ceil(min_healthy_percent * desired_count / 100)
 
 
 def serving_of_service(info: ServiceInfo, started_by: str | None) -> Serving | None:

@@ -24,7 +24,7 @@ from serverless.domain.clock import Clock
 from serverless.domain.errors import (
     DrainTerminatorError,
 )
-from serverless.domain.lifecycle import confirmed, released
+from serverless.domain.lifecycle import confirmed, in_drain, released
 from serverless.domain.model import (
     DueEntry,
     Outcome,
@@ -207,7 +207,7 @@ class BatchWorker:
             for r in records
             if r.status is RecordStatus.DRAINING
             and (state := states.get(r.task_arn)) is not None
-            and state.draining
+            and in_drain(r, state)
         ]
         # Views at most half the bound old: the other half is for working the batch, so the
         # tags are still within the bound at its last StopTask.

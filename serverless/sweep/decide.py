@@ -19,7 +19,12 @@ from dataclasses import dataclass, field, replace
 from serverless.domain.actions import SIGNAL_ACTIONS, container_for, plan_for
 from serverless.domain.causes import classify, leave_reason, refine
 from serverless.domain.errors import DrainTerminatorError, NotFoundError
-from serverless.domain.lifecycle import outcome_for_observed, stop_reason, wait_raised
+from serverless.domain.lifecycle import (
+    in_drain,
+    outcome_for_observed,
+    stop_reason,
+    wait_raised,
+)
 from serverless.domain.model import (
     Outcome,
     RecordStatus,
@@ -224,11 +229,12 @@ def decide(seen: Seen, limits: Limits, now: float, time_left: float) -> Decision
     # A step was taken before: this is an escalation to the plan's next step, taken only
     # if the task still drains (a delivered step's effect is confirmed otherwise).
     escalating = bool(record.actions)
-    if escalating and (task is None or not task.draining or record.next_step is None):
+    if escalating and (task is None or not in_drain(record, task) or record.next_step is None):
         return Confirm(record, task)
     if task is None:
         return Close(record, Outcome.TASK_GONE)
-    if not task.draining:
+    if not in_drain(record, task):
+        # An operator drain's task is RUNNING with desired RUNNING: that is its drain.
         return Close(
             record, outcome_for_observed(record, task.stopped_reason, task.last_status), task
         )
@@ -249,8 +255,13 @@ def decide(seen: Seen, limits: Limits, now: float, time_left: float) -> Decision
     cause = refine(cause, task.started_by or record.started_by, service.info)
     if leave_reason(cause, policy) is not None:
         return Close(replace(record, cause=cause.value), Outcome.NOT_SHORTENED, task)
-    if not escalating and policy.wait_seconds > record.wait_seconds:
-        # The effective wait is the larger of the recorded and the current one.
+    if (
+        not escalating
+        and cause is not StopCause.OPERATOR
+        and policy.wait_seconds > record.wait_seconds
+    ):
+        # The effective wait is the larger of the recorded and the current one (an
+        # operator drain keeps the wait the operator chose when starting it).
         record = wait_raised(record, policy.wait_seconds)
         if record.due_at > now:
             return Release(record, record.due_at, "wait raised during the drain; stop postponed")

@@ -19,6 +19,7 @@ from serverless.domain.model import ServiceInfo, ServicePolicy, TaskRecord
 from serverless.domain.serving import (
     DeploymentView,
     Serving,
+    required_healthy,
     serving_of_service,
     serving_revisions,
 )
@@ -138,7 +139,7 @@ class Guards:
         serving = self.serving(info, started_by, now)
         if not serving.target_group_arns:
             return None
-        required = math.ceil(policy.min_healthy_percent * serving.desired_count / 100)
+        required = required_healthy(policy.min_healthy_percent, serving.desired_count)
         for target_group in serving.target_group_arns:
             healthy = self._healthy_count(target_group, now)
             if healthy < required:

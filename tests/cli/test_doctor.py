@@ -158,6 +158,18 @@ def test_given_an_exec_stop_action_without_execute_command_when_doctor_then_it_i
     assert "--enable-execute-command" in check["fix"]
 
 
+def test_given_stop_task_then_exec_without_execute_command_when_doctor_then_it_is_named(
+    account: Account, world: ModuleResources
+) -> None:
+    tags = {**OPTED_IN, "drain-terminator:stop-action": "stop-task-then-exec"}
+    account.service("api", tags, [account.target_group("api")])
+
+    check = _checks(account.cli("doctor", "--json"))["service prod/api stop action"]
+
+    assert check["level"] == "problem"
+    assert "enableExecuteCommand is off" in check["message"]
+
+
 def test_given_an_ssm_signal_stop_action_on_fargate_when_doctor_then_it_is_named(
     account: Account, world: ModuleResources
 ) -> None:

@@ -322,3 +322,34 @@ def test_given_stoptask_is_denied_when_verify_then_the_task_was_not_stopped_by_t
     assert verdict["measured_seconds"] == pytest.approx(300.0, abs=5.0)  # ECS's own deadline
     # explain's decision for the record: the sweeper gave up after its five attempts.
     assert "StopTask was refused 5 time(s); left to ECS" in verdict["text"]
+
+
+def test_given_an_action_when_verify_then_the_service_is_tagged_with_it_before_the_deployment() -> (
+    None
+):
+    calls: list[tuple[str, dict[str, Any]]] = []
+
+    def record(call: AwsCall) -> Reply | None:
+        recorded = {"TagResource", "UpdateService"}
+        if call.service == "ecs" and call.attempt == 1 and call.operation in recorded:
+            calls.append((call.operation, dict(call.params)))
+        return None
+
+    run = run_verify([*VERIFY, "--yes", "--json", "--action", "stop-task"], hooks=[record])
+
+    assert run.code == 0, run.err
+    assert [operation for operation, _ in calls] == ["TagResource", "UpdateService"]
+    assert calls[0][1]["tags"] == [{"key": "drain-terminator:stop-action", "value": "stop-task"}]
+    verdict = json.loads(run.out)
+    assert verdict["verdict"] == "shortened"
+    assert verdict["action"] == "stop-task"
+    assert "stop action: drain-terminator:stop-action=stop-task" in run.err
+
+
+def test_given_an_unknown_action_when_verify_then_it_is_a_usage_error(account: Account) -> None:
+    account.service("web", OPTED_IN, [account.target_group("web")])
+
+    result = account.cli("verify", "--cluster", "prod", "--service", "web", "--action", "kill-9")
+
+    assert result.code == 2
+    assert "invalid choice: 'kill-9'" in result.err

@@ -391,3 +391,71 @@ def test_given_a_stop_action_call_when_evaluated_then_its_resources_and_conditio
 
     assert checked == pairs
     assert (not denied) is allowed
+
+
+def test_given_no_cli_config_when_terraform_runs_then_the_users_own_is_kept() -> None:
+    terraform = Terraform(Path("terraform"), None, {"TF_CLI_CONFIG_FILE": "/home/me/.tfrc"})
+
+    assert terraform.env()["TF_CLI_CONFIG_FILE"] == "/home/me/.tfrc"
+
+
+def test_given_the_local_endpoint_when_premise_resources_are_described_then_answered_as_aws() -> (
+    None
+):
+    """The gaps examples/premise meets in moto are patched (tools/e2e/local_aws.py)."""
+    import boto3
+
+    from tools.e2e.local_aws import credentials_env, local_aws
+
+    with local_aws() as endpoint:
+        env = credentials_env(endpoint)
+        session = boto3.Session(
+            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+            region_name=env["AWS_REGION"],
+        )
+        ecs = session.client("ecs", endpoint_url=endpoint)
+        ec2 = session.client("ec2", endpoint_url=endpoint)
+        iam = session.client("iam", endpoint_url=endpoint)
+        ecs.create_cluster(clusterName="premise")
+        ecs.create_service(cluster="premise", serviceName="bridge", desiredCount=0)
+        ecs.create_service(
+            cluster="premise",
+            serviceName="exec",
+            desiredCount=0,
+            enableExecuteCommand=True,
+            launchType="FARGATE",
+        )
+        vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+        subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.1.0/24")["Subnet"]["SubnetId"]
+        group = ec2.create_security_group(GroupName="g", Description="g", VpcId=vpc)["GroupId"]
+        image = ec2.register_image(Name="ecs", Architecture="x86_64", RootDeviceName="/dev/xvda")
+        (instance,) = ec2.run_instances(
+            ImageId=image["ImageId"],
+            MinCount=1,
+            MaxCount=1,
+            InstanceType="t3.micro",
+            NetworkInterfaces=[
+                {
+                    "DeviceIndex": 0,
+                    "SubnetId": subnet,
+                    "Groups": [group],
+                    "AssociatePublicIpAddress": True,
+                }
+            ],
+        )["Instances"]
+
+        services = {
+            s["serviceName"]: s
+            for s in ecs.describe_services(cluster="premise", services=["bridge", "exec"])[
+                "services"
+            ]
+        }
+        described = ec2.describe_instances(InstanceIds=[instance["InstanceId"]])
+        managed = iam.get_policy(PolicyArn="arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore")
+
+    assert "networkConfiguration" not in services["bridge"]
+    assert services["exec"]["enableExecuteCommand"] is True
+    groups = described["Reservations"][0]["Instances"][0]["SecurityGroups"]
+    assert [g["GroupId"] for g in groups] == [group]
+    assert managed["Policy"]["PolicyName"] == "AmazonSSMManagedInstanceCore"

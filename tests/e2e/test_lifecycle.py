@@ -50,5 +50,11 @@ def test_given_the_module_when_applied_replanned_changed_and_destroyed_then_ever
     LINES.append(lifecycle.last_line)
     assert lifecycle.returncode == 0, lifecycle.output[-8000:]
     assert lifecycle.last_line.startswith("e2e: OK"), lifecycle.output[-8000:]
-    for part in ("re-plan: no changes", "destroy: clean", "IAM: ", "parliament: 0 findings"):
+    for part in (
+        "re-plan: no changes",
+        "destroy: clean",
+        "IAM: ",
+        "parliament: 0 findings",
+        "premise: validated and planned",
+    ):
         assert part in lifecycle.last_line, part

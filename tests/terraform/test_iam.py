@@ -240,7 +240,12 @@ def test_given_the_sweeper_role_when_read_then_blue_green_reads_are_on_the_scope
     module: dict[str, Any],
 ) -> None:
     (statement,) = [s for s in _policy(module, "sweeper") if s.get("sid") == "BlueGreenDeployments"]
-    assert statement["resources"] == "${local.scoped_service_arns}"
+    resources = statement["resources"]
+    # IAM requires both resource types of each read: the service and its deployment or
+    # revision (the Service Authorization Reference; parliament's data agrees).
+    assert "local.scoped_service_arns" in resources
+    assert '":service/", ":service-deployment/"' in resources
+    assert '":service/", ":service-revision/"' in resources
 
 
 def test_given_the_sweeper_role_when_read_then_backstop_list_tasks_is_confined_by_cluster(

@@ -41,14 +41,15 @@ class Case:
     ssm_signal: bool = False
     external_id: str | None = "drain-terminator-example"
     organization_id: str | None = None
+    backstop: bool = True
 
 
 CASES = {
     "defaults-every-cluster": Case(),
     "listed-clusters-all-actions": Case(["prod", "batch"], True, True),
     "every-cluster-all-actions-org": Case([], True, True, None, "o-abcdefghij"),
-    "most-clusters-both-guards": Case(
-        [f"c{index}" for index in range(MAX_CLUSTERS)], False, True, "x-id", "o-abcdefghij"
+    "most-clusters-both-guards-no-backstop": Case(
+        [f"c{index}" for index in range(MAX_CLUSTERS)], False, True, "x-id", "o-abcdefghij", False
     ),
 }
 
@@ -135,6 +136,7 @@ def _terraform(case: Case) -> dict[str, Any]:
             "hub_event_bus_arn": HUB_BUS,
             "hub_role_arns": HUB_ROLES,
             "cluster_names": case.clusters,
+            "enable_backstop": case.backstop,
             "enable_exec": case.exec_,
             "enable_ssm_signal": case.ssm_signal,
             **({"external_id": case.external_id} if case.external_id else {}),
@@ -149,6 +151,7 @@ def _cloudformation(case: Case) -> dict[str, Any]:
         "HubEventBusArn": HUB_BUS,
         "HubFunctionRoleArns": ",".join(HUB_ROLES),
         "ClusterNames": ",".join(case.clusters),
+        "EnableBackstop": str(case.backstop).lower(),
         "EnableExec": str(case.exec_).lower(),
         "EnableSsmSignal": str(case.ssm_signal).lower(),
         "ExternalId": case.external_id or "",
@@ -235,13 +238,35 @@ def test_given_both_members_when_rendered_then_they_forward_the_same_events_to_t
     assert [arn.rpartition("/")[2] for arn in clusters] == case.clusters
 
 
-def test_given_exec_and_ssm_off_when_rendered_then_only_the_stop_task_calls_are_allowed() -> None:
-    statements = _terraform(Case(["prod"]))["statements"]
+def test_given_optional_features_off_when_rendered_then_only_stop_task_calls_are_allowed() -> None:
+    statements = _terraform(Case(["prod"], backstop=False))["statements"]
 
     assert {action for s in statements for action in s["actions"]} == {
         "ecs:DescribeServices",
         "ecs:ListTagsForResource",
+        "ecs:DescribeServiceDeployments",
+        "ecs:DescribeServiceRevisions",
         "ecs:StopTask",
         "ecs:DescribeTasks",
         "elasticloadbalancing:DescribeTargetHealth",
     }
+
+
+def test_given_listed_clusters_when_rendered_then_old_format_tasks_are_confined_by_cluster() -> (
+    None
+):
+    listed = {s["sid"]: s for s in _terraform(Case(["prod"]))["statements"]}
+    every = {s["sid"] for s in _terraform(Case([]))["statements"]}
+    account = _member_account()
+
+    old = listed["StopOldFormatTasks"]
+    assert old["resources"] == [f"arn:aws:ecs:{REGION}:{account}:task/*"]
+    assert old["conditions"] == [
+        {
+            "test": "ArnEquals",
+            "variable": "ecs:cluster",
+            "values": [f"arn:aws:ecs:{REGION}:{account}:cluster/prod"],
+        }
+    ]
+    # Every cluster: StopDrainingTasks' task/* already covers old-format ARNs.
+    assert "StopOldFormatTasks" not in every

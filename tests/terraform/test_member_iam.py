@@ -50,8 +50,8 @@ def test_given_a_member_configuration_when_linted_then_parliament_finds_nothing(
 
     findings = lint_policies(
         {
-            "member (terraform) policy": _policy(terraform["statements"]),
-            "member (cloudformation) policy": deployed["policy"],
+            "terraform: member policy": _policy(terraform["statements"]),
+            "cloudformation: member policy": deployed["policy"],
             "member trust": deployed["trust"],
         }
     )

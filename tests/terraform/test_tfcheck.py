@@ -25,6 +25,7 @@ def test_given_the_module_when_listed_then_the_member_module_and_examples_are_ch
         MODULE_DIR / "examples" / "complete",
         MODULE_DIR / "examples" / "many-accounts",
         MODULE_DIR / "examples" / "minimal",
+        MODULE_DIR / "examples" / "premise",
     ]
 
 

@@ -4,24 +4,27 @@
    what was skipped and why, exit 0); choose the provider version (the newest mirrored,
    or ``DRAIN_TERMINATOR_AWS_PROVIDER_VERSION``) and write our own CLI configuration.
 2. Start moto's server in-process on a free loopback port; create what the
-   configurations take as inputs (VPC, subnets, bucket, KMS key, SNS topic).
-3. ``terraform validate`` the module, examples/complete and examples/minimal: 0 errors,
-   0 warnings. Plan the module sourced by an absolute path (Terraform copies terraform/
-   alone) with a cluster of another region: the plan is refused with both messages.
+   configurations take as inputs (VPC, subnets, bucket, KMS key, SNS topic, an AMI).
+3. ``terraform validate`` the module, examples/complete, examples/minimal and
+   examples/premise: 0 errors, 0 warnings. Plan the module sourced by an absolute path
+   (Terraform copies terraform/ alone) with a cluster of another region: the plan is
+   refused with both messages.
 4. Apply examples/complete (module defaults: arm64, packages built at apply time) and
    the module alone with non-default inputs (customer KMS key, every cluster, an existing
    alarm topic, x86_64, the runtime of this Python so the packages carry bytecode, and
    the release artifacts of ``tools.release`` as ``prebuilt_packages``, checked against
    their SHA256SUMS); the CLI's ``--from-terraform`` reader finds the ledger in the
-   re-exported outputs.
-5. Re-plan both: no changes (moto's gaps are patched in tools/e2e/local_aws.py).
+   re-exported outputs. Beside them, examples/premise with its EC2 variant (deploying the
+   same release artifacts); with ``--premise-plan-only`` (``make test``'s background run)
+   it is planned instead: every resource a create.
+5. Re-plan them: no changes (moto's gaps are patched in tools/e2e/local_aws.py).
 6. Run the module's deployed packages through a drain (tools/e2e/deployed.py): the
    StopTask after the wait; parliament over every deployed policy; every call the
    handlers made allowed by the deployed role policy (moto's IAM evaluator); cold-import
    CPU of the deployed handlers against a bare ``import boto3``.
 7. A code-only change: the example's plan touches only the functions (and their
    package build).
-8. Destroy both; the state is empty.
+8. Destroy them; the state is empty.
 
 Ends with one summary line; exit status 1 if any check failed.
 """
@@ -56,6 +59,9 @@ from tools.e2e.terraform import (
 from tools.e2e.workspace import create_fixtures, make_refused_root, make_workspace
 
 LAYER_LIMIT_BYTES = 2 * 1024 * 1024
+#: The option `make test`'s background lifecycle passes: examples/premise validated and
+#: planned, not applied (tests/support/background.py).
+PREMISE_PLAN_ONLY = "--premise-plan-only"
 IMPORT_RATIO_TARGET = 1.2
 # A code-only change may touch these resource types, nothing else.
 CODE_CHANGE_TYPES = frozenset({"aws_lambda_function", "terraform_data"})
@@ -308,6 +314,9 @@ def code_change(run: Run, source: Path, directory: Path, var_file: Path) -> None
 def main(argv: list[str] | None = None) -> int:
     arguments = sys.argv[1:] if argv is None else argv
     module_only = "--module-only" in arguments  # quicker loop while developing
+    # `make test` runs the lifecycle beside the tests: there examples/premise is validated
+    # and planned only (its apply, re-plan and destroy cost about 20 s of CPU more).
+    premise_plan_only = PREMISE_PLAN_ONLY in arguments
     started = time.monotonic()
     try:
         terraform_binary, plugin_dir = _prerequisites()
@@ -337,7 +346,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             run = Run(terraform, Session(endpoint), root)
             run.summary["provider"] = f"hashicorp/aws {provider_version}"
-            outcome = _lifecycle(run, root, aws_env, runtime, module_only)
+            outcome = _lifecycle(run, root, aws_env, runtime, module_only, premise_plan_only)
     except (TerraformError, Missing) as error:
         print(f"e2e: FAIL {error}")
         print(f"e2e: FAILED after {time.monotonic() - started:.0f}s (scratch kept: {root})")
@@ -348,6 +357,7 @@ def main(argv: list[str] | None = None) -> int:
         for key in (
             "provider",
             "applied",
+            "premise",
             "replan",
             "refused",
             "release",
@@ -389,7 +399,12 @@ def _destroy(run: Run, name: str, directory: Path, var_file: Path) -> bool:
 
 
 def _lifecycle(
-    run: Run, root: Path, aws_env: dict[str, str], runtime: str, module_only: bool = False
+    run: Run,
+    root: Path,
+    aws_env: dict[str, str],
+    runtime: str,
+    module_only: bool = False,
+    premise_plan_only: bool = False,
 ) -> Run:
     terraform = run.terraform
     fixtures = create_fixtures(run.session)
@@ -402,7 +417,14 @@ def _lifecycle(
     module_dir = workspace.source / "terraform"
     minimal_dir = module_dir / "examples" / "minimal"
     refused_root = make_refused_root(root, workspace.source)
-    directories = (module_dir, minimal_dir, workspace.module_root, workspace.example_root)
+    premise_dir = workspace.premise_root
+    directories = (
+        module_dir,
+        minimal_dir,
+        workspace.module_root,
+        workspace.example_root,
+        premise_dir,
+    )
     for directory in (*directories, refused_root):
         terraform.init(directory)
     chosen = run.summary["provider"].rsplit(" ", 1)[-1]
@@ -413,11 +435,15 @@ def _lifecycle(
         ("module", module_dir),
         ("examples/complete", workspace.example_root),
         ("examples/minimal", minimal_dir),
+        ("examples/premise", premise_dir),
     ):
         result = terraform.validate(directory)
         problems = _diagnostics(result)
         run.check(result.get("valid") is True and not problems, f"validate {name}: {problems}")
-    run.step("validate: module, examples/complete and examples/minimal, 0 errors, 0 warnings")
+    run.step(
+        "validate: module, examples/complete, examples/minimal and examples/premise, "
+        "0 errors, 0 warnings"
+    )
     check_refusals(run, refused_root)
 
     targets: tuple[tuple[str, Path, Path], ...] = (
@@ -426,6 +452,19 @@ def _lifecycle(
     )
     if module_only:
         targets = targets[:1]
+    elif premise_plan_only:
+        planned = terraform.plan_changes(premise_dir, workspace.premise_vars)
+        creates = [c for c in planned if c["change"]["actions"] == ["create"]]
+        run.check(
+            len(creates) == len(planned) > 0,
+            f"a fresh plan of examples/premise is not all creates: {_changes_text(planned)}",
+        )
+        run.summary["premise"] = (
+            f"premise: validated and planned ({len(creates)} to create; make e2e applies it)"
+        )
+    else:
+        targets = (*targets, ("premise", premise_dir, workspace.premise_vars))
+        run.summary["premise"] = "premise (EC2 variant): applied, re-planned and destroyed"
     # The two configurations are independent: apply and re-plan them side by side.
     with ThreadPoolExecutor(max_workers=len(targets)) as pool:
         applied = list(pool.map(lambda target: _apply_and_replan(run, *target), targets))

@@ -28,6 +28,10 @@ ACCEPTED: dict[tuple[str, str, str], str] = {
         "*, as AWS's ECS policy examples do; its container-instance resource type does not "
         "cover a Fargate cluster's tasks"
     ),
+    ("member policy", "RESOURCE_STAR", "ecs:ListTasks"): (
+        "the member role's ListTasks (the hub's backstop in a member account) is confined "
+        "as the sweeper's is: by the ecs:cluster condition key on resource *"
+    ),
     (" trust", "MALFORMED", "neither Resource nor NotResource"): (
         "a role's trust policy is a resource policy on the role itself: it names a "
         "Principal and never a Resource (IAM rejects one); parliament lints it as an "

@@ -5,12 +5,21 @@ harness only, and named in :data:`MOTO_GAPS`:
 
 * Lambda ``GetFunction``/``GetFunctionConfiguration`` omit ``DeadLetterConfig`` and
   ``LoggingConfig`` (the provider would plan to set them again on every plan);
-* ECS ``DescribeServices`` omits ``availabilityZoneRebalancing``;
+* ECS ``DescribeServices`` omits ``availabilityZoneRebalancing`` and
+  ``enableExecuteCommand``, and answers an empty
+  ``networkConfiguration`` for a service without one (bridge networking on EC2): AWS omits
+  it, and hashicorp/aws crashes reading the empty one;
 * EC2 security-group rules that reference another group lose their description;
+* EC2 instances launched with a network interface (a public address) list none of its
+  security groups as theirs;
 * EventBridge ``TestEventPattern`` is not implemented: it is answered with moto's own
   pattern matcher (the one its rules use to route events).
 
 Each patch returns what the request set, nothing invented.
+
+AWS's managed IAM policies exist in every account; moto loads its copy of them only when
+asked (``MOTO_IAM_LOAD_MANAGED_POLICIES``, about 0.1 s of CPU per account): the server here
+always has them, as examples/premise attaches two to its container instance's role.
 
 moto also has no ECS draining: a drain is modelled where it is driven (see
 :mod:`tools.e2e.deployed`).
@@ -28,8 +37,10 @@ __all__ = ["MOTO_GAPS", "REGION", "credentials_env", "local_aws"]
 REGION = "us-east-1"
 MOTO_GAPS = (
     "Lambda GetFunction omits DeadLetterConfig and LoggingConfig",
-    "ECS DescribeServices omits availabilityZoneRebalancing",
+    "ECS DescribeServices omits availabilityZoneRebalancing and enableExecuteCommand",
+    "ECS services without a network configuration answer an empty one",
     "EC2 security-group rules that reference a group lose their description",
+    "EC2 instances launched with a network interface list none of its security groups",
     "EventBridge TestEventPattern is not implemented (answered with moto's own matcher)",
 )
 
@@ -81,6 +92,14 @@ def _patch_lambda_configuration() -> None:
     LambdaFunction._e2e_patched = True  # type: ignore[attr-defined]
 
 
+#: CreateService/UpdateService parameters moto ignores, and the model attribute its
+#: DescribeServices answer reads each from.
+_ECS_SERVICE_FIELDS = (
+    ("availabilityZoneRebalancing", "availability_zone_rebalancing"),
+    ("enableExecuteCommand", "enable_execute_command"),
+)
+
+
 def _patch_ecs_service() -> None:
     from moto.ecs.responses import EC2ContainerServiceResponse
 
@@ -92,13 +111,18 @@ def _patch_ecs_service() -> None:
 
         def call(self: Any) -> Any:
             result = original(self)
-            value = self._get_param("availabilityZoneRebalancing")
-            if value:
+            values = {
+                attribute: self._get_param(parameter)
+                for parameter, attribute in _ECS_SERVICE_FIELDS
+                if self._get_param(parameter) is not None
+            }
+            if values:
                 cluster = self._get_param("cluster", "default")
                 service = self._get_param("serviceName") or self._get_param("service")
                 found, _ = self.ecs_backend.describe_services(cluster, [service])
                 for model in found:
-                    model.availability_zone_rebalancing = value
+                    for attribute, value in values.items():
+                        setattr(model, attribute, value)
             return result
 
         return call
@@ -106,6 +130,38 @@ def _patch_ecs_service() -> None:
     for name in ("create_service", "update_service"):
         setattr(EC2ContainerServiceResponse, name, recording(name))
     EC2ContainerServiceResponse._e2e_patched = True  # type: ignore[attr-defined]
+
+
+def _patch_ecs_empty_network_configuration() -> None:
+    from moto.ecs.models import Service
+
+    if getattr(Service, "_e2e_patched", False):
+        return
+    original_init = Service.__init__
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        if not self.network_configuration:
+            self.network_configuration = None  # omitted from the answer, as AWS does
+
+    Service.__init__ = __init__  # type: ignore[method-assign]
+    Service._e2e_patched = True  # type: ignore[attr-defined]
+
+
+def _patch_instance_security_groups() -> None:
+    from moto.ec2.models.instances import Instance
+
+    if getattr(Instance, "_e2e_patched", False):
+        return
+    original_init = Instance.__init__
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        if not self.security_groups and 0 in self.nics:
+            self.security_groups = sorted(self.nics[0].group_set, key=lambda group: group.id)
+
+    Instance.__init__ = __init__  # type: ignore[method-assign]
+    Instance._e2e_patched = True  # type: ignore[attr-defined]
 
 
 def _patch_security_group_rule_description() -> None:
@@ -151,6 +207,12 @@ def credentials_env(endpoint: str) -> dict[str, str]:
     }
 
 
+def _load_aws_managed_policies() -> None:
+    import moto.iam.models
+
+    moto.iam.models.load_iam_aws_managed_policies = lambda: True  # type: ignore[attr-defined]
+
+
 @contextmanager
 def local_aws() -> Iterator[str]:
     """Start moto's server on a free loopback port; yield its endpoint URL."""
@@ -162,8 +224,11 @@ def local_aws() -> Iterator[str]:
 
     _patch_lambda_configuration()
     _patch_ecs_service()
+    _patch_ecs_empty_network_configuration()
+    _patch_instance_security_groups()
     _patch_security_group_rule_description()
     _patch_test_event_pattern()
+    _load_aws_managed_policies()
     port = _free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()

@@ -169,9 +169,14 @@ def _check_members(run: _Run, outputs: dict[str, Any]) -> dict[str, dict[str, An
             == {
                 "ecs:DescribeServices",
                 "ecs:ListTagsForResource",
+                "ecs:DescribeServiceDeployments",
+                "ecs:DescribeServiceRevisions",
                 "ecs:StopTask",
                 "ecs:DescribeTasks",
                 "elasticloadbalancing:DescribeTargetHealth",
+                # The backstop (the hub's backstop_enabled, the member's enable_backstop).
+                "ecs:ListTasks",
+                "tag:GetResources",
             },
             f"{account}: the member role allows {sorted(actions)}",
         )

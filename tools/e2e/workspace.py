@@ -23,10 +23,13 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 COPIED = ("serverless", "handlers", "terraform")
 TOP_FILES = ("VERSION",)
 LAYER_FILES = ("build.py", "requirements.txt")
-IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".terraform", "*.tfstate*", "build")
+IGNORED = shutil.ignore_patterns(
+    "__pycache__", "*.pyc", ".terraform", "*.tfstate*", "build", "*.auto.tfvars.json"
+)
 
 MODULE_NAME = "e2e-module"
 EXAMPLE_NAME = "e2e-complete"
+PREMISE_NAME = "e2e-premise"
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,7 @@ class Fixtures:
     kms_key_arn: str
     topic_arn: str
     boundary_arn: str
+    ami_id: str  # stands for the ECS-optimized AMI (moto's server lists no images here)
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,8 @@ class Workspace:
     example_vars: Path
     release_version: str
     release_sums: dict[str, str]
+    premise_root: Path  # examples/premise in the copy (it calls the module as ../..)
+    premise_vars: Path
 
 
 def create_fixtures(session: Any) -> Fixtures:
@@ -74,7 +80,10 @@ def create_fixtures(session: Any) -> Fixtures:
             }
         ),
     )["Policy"]["Arn"]
-    return Fixtures(vpc, subnets, bucket, key, topic, boundary)
+    image = ec2.register_image(
+        Name="e2e-ecs-optimized", Architecture="x86_64", RootDeviceName="/dev/xvda"
+    )["ImageId"]
+    return Fixtures(vpc, subnets, bucket, key, topic, boundary, image)
 
 
 def _module_config(source: Path) -> str:
@@ -240,6 +249,48 @@ def make_workspace(root: Path, fixtures: Fixtures, python: str, runtime: str) ->
         ),
         encoding="utf-8",
     )
+    premise_root, premise_vars = _premise(source, fixtures, runtime, prebuilt)
     return Workspace(
-        root, source, module_root, example_root, module_vars, example_vars, version, sums
+        root,
+        source,
+        module_root,
+        example_root,
+        module_vars,
+        example_vars,
+        version,
+        sums,
+        premise_root,
+        premise_vars,
     )
+
+
+def _premise(
+    source: Path, fixtures: Fixtures, runtime: str, prebuilt: dict[str, str]
+) -> tuple[Path, Path]:
+    """examples/premise in place in the copy, with its EC2 variant, deploying the release
+    artifacts already built (no second packaging at apply)."""
+    premise = source / "terraform" / "examples" / "premise"
+    packages = ", ".join(f"{name} = {json.dumps(path)}" for name, path in sorted(prebuilt.items()))
+    (premise / "e2e_override.tf").write_text(
+        f"""module "drain_terminator" {{
+  architecture      = "x86_64"
+  runtime           = {json.dumps(runtime)}
+  prebuilt_packages = {{ {packages} }}
+}}
+""",
+        encoding="utf-8",
+    )
+    variables = premise / "e2e.tfvars.json"
+    variables.write_text(
+        json.dumps(
+            {
+                "name": PREMISE_NAME,
+                "region": "us-east-1",
+                "ec2_variant": True,
+                "ec2_ami_id": fixtures.ami_id,
+            },
+            indent=2,
+        ),
+        encoding="utf-8",
+    )
+    return premise, variables

@@ -19,6 +19,7 @@ locals {
 
   features = {
     always     = true
+    backstop   = var.enable_backstop
     exec       = var.enable_exec
     ssm_signal = var.enable_ssm_signal
   }
@@ -69,7 +70,9 @@ locals {
         if length(local.expanded[name]) > 0
       ]
     }
-    if local.features[statement.feature]
+    # listed_clusters_only: a statement that only narrows what the every-cluster
+    # resources already allow (old-format task ARNs) is left out when every cluster is in scope.
+    if local.features[statement.feature] && !(local.all_clusters && lookup(statement, "listed_clusters_only", false))
   ]
 
   # Trust: the hub's function roles only (by aws:PrincipalArn, so a re-created hub role

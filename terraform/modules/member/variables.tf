@@ -99,16 +99,22 @@ variable "role_permissions_boundary" {
   }
 }
 
+variable "enable_backstop" {
+  type        = bool
+  description = "Allow the hub's backstop to look at this account (tag:GetResources for the opted-in services, ecs:ListTasks on the listed clusters). Keep it equal to the hub's backstop_enabled (default true)."
+  default     = true
+}
+
 # --------------------------------------------------------------- stop actions (off by default)
 variable "enable_exec" {
   type        = bool
-  description = "Allow the hub to stop tasks through ECS Exec (ecs:ExecuteCommand on this account's listed clusters, ssmmessages:OpenDataChannel on ECS Exec sessions). Off by default."
+  description = "Allow the hub to stop tasks through ECS Exec (ecs:ExecuteCommand on this account's listed clusters, ssmmessages:OpenDataChannel, and ssm:TerminateSession on ECS Exec sessions). Keep it equal to the hub's exec_enabled. Off by default."
   default     = false
 }
 
 variable "enable_ssm_signal" {
   type        = bool
-  description = "Allow the hub to signal containers through SSM Run Command (AWS-RunShellScript on container instances tagged drain-terminator:cluster = <cluster name> (any value when cluster_names is empty), ssm:GetCommandInvocation, ssm:CancelCommand, ecs:DescribeContainerInstances). Off by default."
+  description = "Allow the hub to signal containers through SSM Run Command (AWS-RunShellScript on container instances tagged drain-terminator:cluster = <cluster name> (any value when cluster_names is empty), ssm:GetCommandInvocation, ssm:CancelCommand, ecs:DescribeContainerInstances). Keep it equal to the hub's ssm_signal_enabled. Off by default."
   default     = false
 }
 
