@@ -98,6 +98,8 @@ checks: lint typecheck terraform-check checkov cfn-lint
 .PHONY: bench
 bench: $(VENV)/.installed
 	$(BIN)/python -m sim.bench $(or $(ARGS),--drains 1 50 1000)
+	$(if $(ARGS),,$(BIN)/python -m sim.bench --drains 1000 --stoptask-on-draining ignored \
+	  --stop-action stop-task exec ssm-signal stop-task-then-exec)
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
@@ -126,7 +128,7 @@ cfn-lint: $(TOOLS)/.installed
 
 # The large campaign; `make test` keeps one of >= 1,000 drains (tests/sim/test_chaos.py).
 chaos: $(VENV)/.installed
-	$(BIN)/python -m sim.chaos --drains $(CHAOS_DRAINS) $(ARGS)
+	$(BIN)/python -m sim.chaos --drains $(CHAOS_DRAINS) --stoptask-on-draining mixed $(ARGS)
 
 # Re-resolve every lock file from pyproject.toml and requirements/*.in (needs the package
 # indexes; commit the result). The locks are resolved for CPython 3.11 on Linux.

@@ -10,6 +10,11 @@ Every figure is counted from the simulator's own observation log and cost model,
 from what the functions log:
 
 ``python -m sim.bench --drains 1000 --services 10 [--latency-scale 1] [--json]``
+
+``--stoptask-on-draining ignored --stop-action stop-task exec ssm-signal stop-task-then-exec``
+measures each stop action in the world where StopTask on a draining task changes only its
+reason (a row per action; ``ssm-signal`` on EC2 services, the others on Fargate): the time
+from the deadline to the container's signal, exec sessions left open, API calls per drain.
 """
 
 from __future__ import annotations
@@ -27,11 +32,18 @@ from pathlib import Path
 from typing import Literal
 
 from sim.aws.costs import Costs
-from sim.aws.ecs.model import TERMINATOR_REASON
+from sim.aws.ecs.model import STOPTASK_ON_DRAINING, TERMINATOR_REASON, Task, WorldRules
 from sim.aws.lambda_runtime import deployed_reserved_concurrency, reserved_concurrency_argument
 from sim.engine.observe import Kind
-from sim.judge.report import RunRecord
-from sim.scenarios import DEREGISTRATION_DELAY, WAIT_SECONDS, burst_scenario
+from sim.judge.report import RunRecord, actions_by_task
+from sim.scenarios import (
+    DEREGISTRATION_DELAY,
+    STOP_ACTIONS,
+    WAIT_SECONDS,
+    burst_scenario,
+    stop_action_settings,
+    with_stop_action,
+)
 from sim.simulation import SWEEPER_NAME, TASK_EVENTS_NAME, Simulation
 from sim.terraform import variable_default
 
@@ -41,6 +53,17 @@ __all__ = ["BenchResult", "format_result", "main", "measure", "plot", "run_bench
 STOP_BURST, STOP_RATE = 100, 40
 #: The simulated functions by name, and the module's variable prefix of each.
 _FUNCTIONS = {SWEEPER_NAME: "sweeper", TASK_EVENTS_NAME: "task_events"}
+#: The calls of the signal steps (ECS Exec, SSM Run Command).
+SIGNAL_CALLS = frozenset(
+    {
+        "ecs.ExecuteCommand",
+        "ecs.DescribeContainerInstances",
+        "ssm.TerminateSession",
+        "ssm.SendCommand",
+        "ssm.GetCommandInvocation",
+        "ssm.CancelCommand",
+    }
+)
 
 
 @dataclass(slots=True)
@@ -82,6 +105,24 @@ class BenchResult:
     calls_per_drain: dict[str, float] = field(default_factory=dict)
     gb_seconds_per_drain: float = 0.0
     wall_seconds: float = 0.0
+    #: The world and the services' stop action (None: untagged, the module's default).
+    stoptask_on_draining: str = "effective"
+    stop_action: str | None = None
+    launch_type: str = "FARGATE"
+    #: From the deadline to the signal that ended each task stopped early (SIGTERM by
+    #: StopTask, or the exec/ssm-signal command reaching the container), seconds.
+    signal_p50: float | None = None
+    signal_p99: float | None = None
+    signal_max: float | None = None
+    #: Drains acted on (a step taken) but left to ECS: what the functions must report.
+    unconfirmed: int = 0
+    #: Tasks stopped by each step's effect (stop-task, exec, ssm-signal).
+    stopped_with: dict[str, int] = field(default_factory=dict)
+    sessions_opened: int = 0
+    sessions_left_open: int = 0
+    #: AWS calls the functions made per drain: all of them, and the signal steps' alone.
+    api_calls_per_drain: float = 0.0
+    signal_calls_per_drain: float = 0.0
     #: (seconds after the deadline, cumulative StopTasks) for the plot.
     stop_times: list[float] = field(default_factory=list, repr=False)
 
@@ -137,14 +178,23 @@ def measure(record: RunRecord, *, latency_scale: float, wall_seconds: float = 0.
             if obs.data.get("source") == "limit":
                 throttled[obs.subject] += 1
     _lambda_figures(record, result)
+    steps = actions_by_task(record)
+    for arn, taken in steps.items():
+        # Signal steps count with StopTasks: the first step is the stop's time.
+        signal_times = [at for at, step in taken if step != "stop-task"]
+        if signal_times:
+            ours[arn] = sorted([*ours.get(arn, []), *signal_times])
     lateness = []
     for arn, times in ours.items():
         if times[0] < deadlines.get(arn, math.inf) - 1e-6:
             result.premature += 1
-        result.double_stops += len(times) > 1
+        names = [step for _, step in steps.get(arn, [])]
+        result.double_stops += any(names.count(name) > 1 for name in names)
         lateness.append(times[0] - deadlines.get(arn, times[0]))
-    result.stopped_by_terminator = len(ours)
-    result.left_to_ecs = sum(1 for t in drained if t.stopped_by == "ecs")
+    for obs in record.log.of_kind(Kind.CONTAINER_SIGNAL):
+        if obs.at < deadlines.get(obs.subject, math.inf) - 1e-6:
+            result.premature += 1
+    _effect_figures(record, result, drained, deadlines, set(ours))
     firsts = sorted(times[0] for times in ours.values())
     result.stop_times = [round(t - common, 3) for t in firsts]
     if firsts:
@@ -159,9 +209,37 @@ def measure(record: RunRecord, *, latency_scale: float, wall_seconds: float = 0.
     result.throttled = dict(sorted(throttled.items()))
     per_drain = max(result.drains, 1)
     result.calls_per_drain = {k: round(v / per_drain, 2) for k, v in sorted(calls.items())}
+    result.api_calls_per_drain = round(sum(calls.values()) / per_drain, 2)
+    result.signal_calls_per_drain = round(
+        sum(v for k, v in calls.items() if k in SIGNAL_CALLS) / per_drain, 2
+    )
     result.gb_seconds_per_drain = round(result.gb_seconds_per_drain / per_drain, 4)
     _dynamodb_figures(record, result, per_drain)
     return result
+
+
+def _effect_figures(
+    record: RunRecord,
+    result: BenchResult,
+    drained: list[Task],
+    deadlines: dict[str, float],
+    acted_on: set[str],
+) -> None:
+    """Who stopped the tasks, how long after the deadline the signal came, the sessions."""
+    early = [t for t in drained if t.stopped_by == "terminator"]
+    result.stopped_by_terminator = len(early)
+    result.left_to_ecs = sum(1 for t in drained if t.stopped_by == "ecs")
+    result.unconfirmed = sum(
+        1 for t in drained if t.arn in acted_on and t.stopped_by != "terminator"
+    )
+    result.stopped_with = dict(Counter(str(t.stopped_with) for t in early))
+    to_signal = [(t.stop_began_at or 0.0) - deadlines[t.arn] for t in early]
+    result.signal_p50 = _rounded(_percentile(to_signal, 0.50))
+    result.signal_p99 = _rounded(_percentile(to_signal, 0.99))
+    result.signal_max = _rounded(max(to_signal, default=None))
+    result.sessions_opened = record.sessions.get("opened", 0)
+    result.sessions_left_open = record.sessions.get("left_open", 0)
+    result.stoptask_on_draining = record.world.stoptask_on_draining
 
 
 def _lambda_figures(record: RunRecord, result: BenchResult) -> None:
@@ -211,21 +289,34 @@ def run_bench(
     seed: int = 1,
     deregistration_delay: int = DEREGISTRATION_DELAY,
     sweeper_concurrency: int | Literal["module"] | None = "module",
+    stoptask_on_draining: Literal["effective", "ignored"] = "effective",
+    stop_action: str | None = None,
 ) -> BenchResult:
     """Run the burst world once and measure it (``sweeper_concurrency``: the sweeper's
-    reserved concurrency, None for unreserved; the module's default unless given)."""
+    reserved concurrency, None for unreserved; the module's default unless given).
+
+    ``stop_action``: tag every service with it (``ssm-signal`` needs EC2 services; the
+    module's exec or ssm-signal setting is turned on as the action needs);
+    ``stoptask_on_draining``: the world."""
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     wall = time.monotonic()
+    launch_type = "EC2" if stop_action == "ssm-signal" else "FARGATE"
+    scenario = burst_scenario(drains, services, deregistration_delay, launch_type=launch_type)
+    if stop_action is not None:
+        scenario = with_stop_action(scenario, stop_action)
     simulation = Simulation(
-        burst_scenario(drains, services, deregistration_delay),
+        scenario,
         seed=seed,
         counterfactual=False,
         costs=Costs(latency_scale=latency_scale),
         sweeper_concurrency=sweeper_concurrency,
+        world=WorldRules(stoptask_on_draining=stoptask_on_draining),
+        settings=stop_action_settings({stop_action} if stop_action else set()),
     )
     record = simulation.run_once()
     result = measure(record, latency_scale=latency_scale, wall_seconds=time.monotonic() - wall)
     result.deregistration_delay = deregistration_delay
+    result.stop_action, result.launch_type = stop_action, launch_type
     return result
 
 
@@ -253,7 +344,7 @@ def format_result(result: BenchResult) -> str:
             f"{result.left_to_ecs}; sweeper timeouts {result.sweeper_timeouts} "
             f"(of {result.sweeper_runs} runs, at most {result.sweeper_peak_concurrency} at once; "
             f"{result.sweeper_throttles} sweeper invocations throttled)",
-            f"  first / last StopTask after the deadline: {s(result.first_stop)} / "
+            f"  first / last {_first_step(result)} after the deadline: {s(result.first_stop)} / "
             f"{s(result.last_stop)}; rate floor (N - 100) / 40 = {result.rate_floor:.1f} s; "
             f"ECS stops the rest itself at +{result.deregistration_delay - WAIT_SECONDS} s",
             f"  lateness p50 / p99 / max: {s(result.lateness_p50)} / {s(result.lateness_p99)}"
@@ -264,8 +355,33 @@ def format_result(result: BenchResult) -> str:
             f"  per drain: DynamoDB {result.read_units_per_drain} read / "
             f"{result.write_units_per_drain} write units; Lambda "
             f"{result.gb_seconds_per_drain} GB-s; calls: {calls}",
+            *_action_lines(result),
         ]
     )
+
+
+def _first_step(result: BenchResult) -> str:
+    return "StopTask" if result.stop_action in {None, "stop-task"} else "stop step"
+
+
+def _action_lines(result: BenchResult) -> list[str]:
+    """The stop action's figures (only when the run was about stop actions)."""
+    if result.stop_action is None and result.stoptask_on_draining == "effective":
+        return []
+    stopped = ", ".join(f"{k} {v}" for k, v in sorted(result.stopped_with.items())) or "none"
+
+    def s(value: float | None) -> str:
+        return "-" if value is None else f"{value:.1f} s"
+
+    return [
+        f"  stop action {result.stop_action or 'stop-task (untagged)'} on {result.launch_type}, "
+        f"StopTask on a draining task {result.stoptask_on_draining}: stopped early by "
+        f"{stopped}; acted on but left to ECS (unconfirmed) {result.unconfirmed}",
+        f"  deadline to the container's signal p50 / p99 / max: {s(result.signal_p50)} / "
+        f"{s(result.signal_p99)} / {s(result.signal_max)}; exec sessions opened "
+        f"{result.sessions_opened}, left open {result.sessions_left_open}; API calls per "
+        f"drain {result.api_calls_per_drain} (signal steps' {result.signal_calls_per_drain})",
+    ]
 
 
 def plot(results: Sequence[BenchResult], path: Path) -> None:
@@ -328,6 +444,21 @@ def main(argv: list[str] | None = None) -> int:
         help="the sweeper's reserved concurrency, 1-10 or 'unreserved' (default "
         f"'module': the module's sweeper_reserved_concurrency, {_module_concurrency()})",
     )
+    parser.add_argument(
+        "--stoptask-on-draining",
+        choices=STOPTASK_ON_DRAINING,
+        default="effective",
+        help="the world: StopTask on a draining task sends SIGTERM now (effective, the "
+        "default) or changes only its stop reason (ignored)",
+    )
+    parser.add_argument(
+        "--stop-action",
+        choices=STOP_ACTIONS,
+        nargs="+",
+        default=[None],
+        help="tag the services with each of these stop actions, a run each (ssm-signal on "
+        "EC2 services); default: untagged (stop-task)",
+    )
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument(
         "--plot", type=Path, default=None, help="write a PNG of StopTasks over time"
@@ -348,7 +479,8 @@ def main(argv: list[str] | None = None) -> int:
         plot(saved, args.plot or Path("stoptasks.png"))
         return 0
     results = []
-    for drains in args.drains:
+    runs = [(drains, action) for action in args.stop_action for drains in args.drains]
+    for drains, action in runs:
         services = args.services or max(1, drains // 100)
         result = run_bench(
             drains,
@@ -357,11 +489,14 @@ def main(argv: list[str] | None = None) -> int:
             seed=args.seed,
             deregistration_delay=args.deregistration_delay,
             sweeper_concurrency=args.sweeper_concurrency,
+            stoptask_on_draining=args.stoptask_on_draining,
+            stop_action=action,
         )
         results.append(result)
         if args.save is not None:
             args.save.mkdir(parents=True, exist_ok=True)
-            path = args.save / f"bench-{drains}.json"
+            suffix = "" if action is None else f"-{args.stoptask_on_draining}-{action}"
+            path = args.save / f"bench-{drains}{suffix}.json"
             path.write_text(json.dumps(result.to_dict(stop_times=True)))
         if not args.json:
             print(format_result(result), flush=True)
@@ -369,7 +504,10 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps([r.to_dict() for r in results], indent=2))
     if args.plot is not None:
         plot(results, args.plot)
-    return 0 if all(r.premature == 0 and r.double_stops == 0 for r in results) else 1
+    safe = all(
+        r.premature == 0 and r.double_stops == 0 and r.sessions_left_open == 0 for r in results
+    )
+    return 0 if safe else 1
 
 
 if __name__ == "__main__":

@@ -16,6 +16,12 @@ replacement that never becomes healthy, or drains whose every event is lost. The
 holds each cause to its expectation: no StopTask for a Spot interruption or a task in no
 target group, a lost drain stopped by the terminator (through its backstop) after its wait.
 A case can also be a *burst world* (``burst_drains``): that many drains due at once.
+A case in the *ignored* world (``stoptask_on_draining``: StopTask on a draining task
+changes only its reason) tags its opted-in services with a mix of stop actions
+(stop-task, exec, stop-task-then-exec, ssm-signal; some without ``enableExecuteCommand``,
+some with the SSM fallback) and injects faults into their exec sessions and SSM commands
+(dropped, exit 127, never ending, refused); some such worlds also refuse ExecuteCommand on a
+task ECS is stopping.
 Every call costs latency and draws from the account's rate limits (:mod:`sim.aws.costs`).
 The verdict is computed from the simulator's observation log, never from the functions'
 own logs or ledger.
@@ -27,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import random
 import sys
@@ -38,8 +45,10 @@ from multiprocessing import get_context
 
 from botocore.exceptions import ReadTimeoutError
 
+from sim.aws.ecs.model import WorldRules
 from sim.aws.embedded import AwsCall, AwsHook, Reply
 from sim.aws.lambda_runtime import Invocation, LambdaKilled
+from sim.aws.signals import SignalFaults
 from sim.judge.verdict import ChaosConfig, ChaosResult, aggregate, format_result, judge
 from sim.scenarios import (
     TAG_PREFIX,
@@ -49,6 +58,7 @@ from sim.scenarios import (
     ServiceSpec,
     TargetGroupSpec,
     burst_scenario,
+    stop_action_settings,
 )
 from sim.simulation import Simulation
 
@@ -58,8 +68,10 @@ __all__ = [
     "ChaosResult",
     "Faults",
     "aggregate",
+    "case_world",
     "chaos_scenario",
     "format_result",
+    "ignored_world",
     "judge",
     "planned_drains",
     "run_campaign",
@@ -155,6 +167,30 @@ def _shaped(
     return spec, actions
 
 
+#: The stop actions an ignored world's opted-in services are tagged with, and their weights.
+STOP_ACTION_MIX: tuple[tuple[str, float], ...] = (
+    ("stop-task", 0.25),
+    ("exec", 0.25),
+    ("stop-task-then-exec", 0.35),
+    ("ssm-signal", 0.15),
+)
+
+
+def _stop_action_tags(ec2: bool, rng: random.Random) -> tuple[dict[str, str], bool]:
+    """A stop action's tags (ignored worlds) and whether the service enables ECS Exec."""
+    roll, total, action = rng.random(), 0.0, STOP_ACTION_MIX[0][0]
+    for name, weight in STOP_ACTION_MIX:
+        total += weight
+        if roll < total:
+            action = name
+            break
+    tags = {f"{TAG_PREFIX}stop-action": action}
+    if ec2 and action in {"exec", "stop-task-then-exec"} and rng.random() < 0.5:
+        tags[f"{TAG_PREFIX}ssm-fallback"] = "true"
+    # Most services that chose exec enabled it; the others lack the prerequisite.
+    return tags, rng.random() < 0.85
+
+
 def _tags(kind: str, wait: int, rng: random.Random) -> tuple[tuple[str, str], ...]:
     if kind == "not-opted-in":
         return ()
@@ -209,6 +245,7 @@ def chaos_scenario(config: ChaosConfig) -> tuple[Scenario, dict[str, str]]:
     rng = random.Random(f"chaos-scenario:{config.seed}")
     operators = random.Random(f"chaos-operators:{config.seed}")
     shapes = random.Random(f"chaos-shapes:{config.seed}")
+    actions_rng = random.Random(f"chaos-stop-actions:{config.seed}")
     services, actions, kinds = [], [], {}
     lost: list[str] = []
     for index in range(config.services):
@@ -220,9 +257,17 @@ def chaos_scenario(config: ChaosConfig) -> tuple[Scenario, dict[str, str]]:
         if rng.random() < 0.2:
             delays.append(rng.choice([300, 600]))
         ec2 = rng.random() < 0.3
+        # Drawn in the order the effective world always drew them (its scenarios unchanged).
+        desired_count = rng.randint(2, 8)
+        tags = _tags(kind, wait, rng)
+        enable_exec = False
+        if config.stoptask_on_draining == "ignored" and tags:
+            # Drawn from a stream of its own: the effective world's scenario is unchanged.
+            extra, enable_exec = _stop_action_tags(ec2, actions_rng)
+            tags = tuple(sorted({**dict(tags), **extra}.items()))
         spec = ServiceSpec(
             name=name,
-            desired_count=rng.randint(2, 8),
+            desired_count=desired_count,
             launch_type="EC2" if ec2 else "FARGATE",
             min_healthy_percent=50 if ec2 else 100,
             max_percent=100 if ec2 else 200,
@@ -230,7 +275,8 @@ def chaos_scenario(config: ChaosConfig) -> tuple[Scenario, dict[str, str]]:
                 TargetGroupSpec(f"tg{index:02d}{n}", port=80 + n, deregistration_delay=d)
                 for n, d in enumerate(delays)
             ),
-            tags=_tags(kind, wait, rng),
+            tags=tags,
+            enable_execute_command=enable_exec,
         )
         deploy_at = round(rng.uniform(30.0, 600.0), 1)
         shape = _pick(shapes, SHAPES)
@@ -377,12 +423,27 @@ def run_case(config: ChaosConfig) -> ChaosResult:
     """Run one chaos case and judge it."""
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     scenario, kinds = chaos_scenario(config)
+    ignored = config.stoptask_on_draining == "ignored"
+    settings: dict[str, object] = {"lease_seconds": config.lease_seconds}
+    signal_faults = None
+    if ignored:
+        settings |= stop_action_settings({a for a, _ in STOP_ACTION_MIX})
+        share = config.signal_fault_rate / 4
+        signal_faults = SignalFaults(dropped=share, exit_127=share, timeout=share, refused=share)
     simulation = Simulation(
         scenario,
         seed=config.seed,
         counterfactual=False,
-        settings={"lease_seconds": config.lease_seconds},
+        settings=settings,
+        world=WorldRules(
+            stoptask_on_draining="ignored" if ignored else "effective",
+            exec_refused_when_stopping=config.exec_refused_when_stopping,
+        ),
     )
+    if signal_faults is not None:
+        simulation.signal_faults = replace(
+            signal_faults, until=simulation.start + config.faults_clear_at
+        )
     faults = Faults(config, simulation.start)
     simulation.aws_hooks = faults.hooks()
     simulation.kill_policy = faults.kill_policy
@@ -400,6 +461,22 @@ def planned_drains(config: ChaosConfig) -> int:
     return sum(service.desired_count for service in scenario.services)
 
 
+def ignored_world(seed: int, share: float) -> bool:
+    """Whether the case of ``seed`` runs in the ignored world when a ``share`` of the cases
+    do: spread evenly over the seeds (share 0.5: every second seed)."""
+    return math.floor(seed * share) > math.floor((seed - 1) * share)
+
+
+def case_world(template: ChaosConfig, seed: int, ignored_share: float | None) -> ChaosConfig:
+    """The case of ``seed``: ``ignored_share`` (None: the template's world for all) picks
+    the ignored ones; every second ignored world also refuses Exec on stopping tasks."""
+    config = replace(template, seed=seed)
+    if ignored_share is None or not ignored_world(seed, ignored_share):
+        return config
+    nth = math.floor(seed * ignored_share)
+    return replace(config, stoptask_on_draining="ignored", exec_refused_when_stopping=nth % 2 == 0)
+
+
 def run_campaign(
     min_drains: int,
     *,
@@ -407,6 +484,7 @@ def run_campaign(
     workers: int = 2,
     progress: Callable[[ChaosResult], None] | None = None,
     burst_drains: int = 0,
+    ignored_share: float | None = None,
 ) -> ChaosResult:
     """Run cases with successive seeds until at least ``min_drains`` drains were seen.
 
@@ -414,7 +492,9 @@ def run_campaign(
     to the pool at once, the longest (the burst world) first, so the workers stay busy to
     the end; should the cases see fewer drains than planned, more follow.
     ``burst_drains``: also run one burst world of that many simultaneous drains (its
-    drains count on top of ``min_drains``).
+    drains count on top of ``min_drains``). ``ignored_share``: run that share of the other
+    cases in the ignored world (see :func:`ignored_world`); None: every case in the
+    template's world.
     """
     template = base or ChaosConfig(seed=1)
     total = ChaosResult()
@@ -426,7 +506,7 @@ def run_campaign(
             configs, planned = list(burst), total.drains - total.burst_drains
             burst = []
             while planned < min_drains or not configs:
-                config = replace(template, seed=seed)
+                config = case_world(template, seed, ignored_share)
                 configs.append(config)
                 planned += planned_drains(config)
                 seed += 1
@@ -459,6 +539,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--services", type=_count, default=12, help="services per case")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument(
+        "--stoptask-on-draining",
+        choices=("effective", "ignored", "mixed"),
+        default="effective",
+        help="the world of every case: StopTask on a draining task sends SIGTERM now "
+        "(effective, the default) or changes only its reason (ignored: a mix of stop actions, "
+        "signal faults injected); mixed: every second case ignored (the campaign of make test)",
+    )
+    parser.add_argument(
         "--progress-every",
         type=interval_argument,
         default=DEFAULT_INTERVAL,
@@ -467,7 +555,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
     args = parser.parse_args(argv)
-    base = ChaosConfig(seed=args.seed, services=args.services)
+    base = ChaosConfig(
+        seed=args.seed,
+        services=args.services,
+        stoptask_on_draining="ignored" if args.stoptask_on_draining == "ignored" else "effective",
+    )
+    share = 0.5 if args.stoptask_on_draining == "mixed" else None
     latest = ChaosResult()
 
     def record(total: ChaosResult) -> None:
@@ -484,7 +577,9 @@ def main(argv: list[str] | None = None) -> int:
         describe, prefix="chaos: ", interval=args.progress_every, enabled=not args.no_progress
     )
     with progress:
-        result = run_campaign(args.drains, base=base, workers=args.workers, progress=record)
+        result = run_campaign(
+            args.drains, base=base, workers=args.workers, progress=record, ignored_share=share
+        )
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
     else:

@@ -19,13 +19,22 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from sim.aws.ecs.model import STOPTASK_ON_DRAINING, WorldRules
 from sim.aws.embedded import AwsCall, Reply
 from sim.aws.eventbridge import rate_seconds
 from sim.aws.lambda_runtime import reserved_concurrency_argument
 from sim.judge.report import Report
 from sim.output.progress import DEFAULT_INTERVAL, ProgressLine, elapsed, interval_argument
 from sim.output.render import render_text
-from sim.scenarios import SCENARIOS, Delivery, Scenario, scenario_named
+from sim.scenarios import (
+    SCENARIOS,
+    STOP_ACTIONS,
+    Delivery,
+    Scenario,
+    scenario_named,
+    stop_action_settings,
+    with_stop_action,
+)
 from sim.simulation import Simulation
 from sim.terraform import schedule_expression
 
@@ -184,6 +193,27 @@ def _parser() -> argparse.ArgumentParser:
         help="skip the counterfactual run without the terminator (faster; the comparison "
         "with ECS alone is then not shown)",
     )
+    parser.add_argument(
+        "--stoptask-on-draining",
+        choices=STOPTASK_ON_DRAINING,
+        default="effective",
+        help="the world: StopTask on a draining task sends SIGTERM now (effective, the "
+        "default) or changes only its stop reason (ignored); undocumented by AWS",
+    )
+    parser.add_argument(
+        "--stop-action",
+        choices=STOP_ACTIONS,
+        default=None,
+        help="tag the opted-in services with this stop action (exec actions also turn on "
+        "their enableExecuteCommand, and the module's exec or ssm-signal setting); "
+        "default: no tag (the module's default, stop-task)",
+    )
+    parser.add_argument(
+        "--exec-refused-when-stopping",
+        action="store_true",
+        help="with --stoptask-on-draining ignored: ECS refuses ExecuteCommand on a task it "
+        "is stopping (undocumented; simulated as InvalidParameterException)",
+    )
     parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
     return parser
 
@@ -202,6 +232,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         )
     if args.plot is not None and args.output is not None and args.plot == args.output:
         parser.error("argument --plot: must not be the --output file")
+    if args.exec_refused_when_stopping and args.stoptask_on_draining != "ignored":
+        parser.error(
+            "argument --exec-refused-when-stopping: only with --stoptask-on-draining ignored"
+        )
     return args
 
 
@@ -236,6 +270,8 @@ class _Watcher:
 
 def _scenario(args: argparse.Namespace) -> Scenario:
     scenario = scenario_named(args.scenario)
+    if args.stop_action is not None:
+        scenario = with_stop_action(scenario, args.stop_action)
     if args.duplicate_rate is None and args.reorder_rate is None:
         return scenario
     base = scenario.delivery
@@ -261,6 +297,11 @@ def _run(args: argparse.Namespace) -> Report:
         schedule_jitter_seconds=args.schedule_jitter,
         sweeper_concurrency=args.sweeper_concurrency,
         aws_hooks=[watcher],
+        world=WorldRules(
+            stoptask_on_draining=args.stoptask_on_draining,
+            exec_refused_when_stopping=args.exec_refused_when_stopping,
+        ),
+        settings=stop_action_settings({args.stop_action} if args.stop_action else set()),
     )
     if pace is None:
         return simulation.run()

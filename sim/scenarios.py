@@ -12,6 +12,7 @@ __all__ = [
     "DEREGISTRATION_DELAY",
     "SCALE_AT",
     "SCENARIOS",
+    "STOP_ACTIONS",
     "TAG_PREFIX",
     "WAIT_SECONDS",
     "Action",
@@ -21,6 +22,8 @@ __all__ = [
     "TargetGroupSpec",
     "burst_scenario",
     "scenario_named",
+    "stop_action_settings",
+    "with_stop_action",
 ]
 
 #: The tag prefix the scenarios opt in with (the functions' default ``TAG_PREFIX``).
@@ -31,6 +34,8 @@ WAIT_SECONDS = 120
 DEREGISTRATION_DELAY = 300
 #: When the services scale to zero (seconds after the start; drains begin ~2 s later).
 SCALE_AT = 60.0
+#: The functions' stop actions (the ``<prefix>stop-action`` tag's values).
+STOP_ACTIONS = ("stop-task", "exec", "ssm-signal", "stop-task-then-exec")
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +125,8 @@ class ServiceSpec:
     old_arn_tasks: int = 0
     #: Launch indices of tasks that never pass their health checks (ECS stops them).
     never_healthy: tuple[int, ...] = ()
+    #: The service's ``enableExecuteCommand`` (ECS Exec into its tasks' containers).
+    enable_execute_command: bool = False
 
     @property
     def network_mode(self) -> str:
@@ -412,10 +419,15 @@ def scenario_named(name: str) -> Scenario:
 
 
 def burst_scenario(
-    drains: int, services: int, deregistration_delay: int = DEREGISTRATION_DELAY
+    drains: int,
+    services: int,
+    deregistration_delay: int = DEREGISTRATION_DELAY,
+    *,
+    launch_type: str = "FARGATE",
 ) -> Scenario:
     """``services`` services holding ``drains`` tasks between them, all scaled in at once;
-    ECS stops the tasks itself ``deregistration_delay`` seconds after their drains began."""
+    ECS stops the tasks itself ``deregistration_delay`` seconds after their drains began
+    (``launch_type`` EC2: bridge-mode tasks on container instances)."""
     if drains < 1 or services < 1:
         raise ValueError("drains and services must be at least 1")
     services = min(services, drains)
@@ -427,6 +439,7 @@ def burst_scenario(
             ServiceSpec(
                 name=name,
                 desired_count=per + (index < extra),
+                launch_type=launch_type,
                 target_groups=(
                     TargetGroupSpec(f"tg{index:03d}", deregistration_delay=deregistration_delay),
                 ),
@@ -445,3 +458,41 @@ def burst_scenario(
         settle_seconds=60.0,
         max_seconds=SCALE_AT + deregistration_delay + 900.0,
     )
+
+
+def _opted_in(spec: ServiceSpec) -> bool:
+    return dict(spec.tags).get(f"{TAG_PREFIX}enabled", "").strip().lower() == "true"
+
+
+def with_stop_action(scenario: Scenario, action: str) -> Scenario:
+    """The scenario with every opted-in service tagged ``<prefix>stop-action=action``; an
+    action that signals through ECS Exec also turns the service's ``enableExecuteCommand``
+    on (a prerequisite the user sets with the tag)."""
+    if action not in STOP_ACTIONS:
+        raise ValueError(f"unknown stop action {action!r}; choose from {', '.join(STOP_ACTIONS)}")
+    exec_needed = action in {"exec", "stop-task-then-exec"}
+    services = []
+    for spec in scenario.services:
+        if not _opted_in(spec):
+            services.append(spec)
+            continue
+        tags = {**dict(spec.tags), f"{TAG_PREFIX}stop-action": action}
+        services.append(
+            replace(
+                spec,
+                tags=tuple(sorted(tags.items())),
+                enable_execute_command=spec.enable_execute_command or exec_needed,
+            )
+        )
+    return replace(scenario, services=tuple(services))
+
+
+def stop_action_settings(actions: set[str] | frozenset[str]) -> dict[str, bool]:
+    """The module settings (``Settings`` fields) a deployment needs for ``actions``: exec
+    and ssm-signal are off unless the module turns them on (their IAM)."""
+    settings = {}
+    if actions & {"exec", "stop-task-then-exec"}:
+        settings["exec_enabled"] = True
+    if "ssm-signal" in actions:
+        settings["ssm_signal_enabled"] = True
+    return settings

@@ -15,16 +15,16 @@ import os
 import random
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from moto import mock_aws
 
 from sim.aws.clients import OnFirstUse, botocore_session, botocore_work_kept, client
 from sim.aws.costs import CostModel, Costs
 from sim.aws.ecs.events import task_event
-from sim.aws.ecs.model import EcsModel, Service, Task
+from sim.aws.ecs.model import EcsModel, Service, Task, WorldRules
 from sim.aws.ecs.scheduler import ServiceScheduler
 from sim.aws.embedded import (
     AwsCall,
@@ -47,12 +47,17 @@ from sim.aws.lambda_runtime import (
 )
 from sim.aws.model_api import serve_model
 from sim.aws.operators import ECS_ACTIONS, OPERATOR_ACTIONS, operate
+from sim.aws.signals import ExecAgent, RunCommandAgent, SignalFaults, serve_signals
 from sim.engine.capture import captured_output, emf_metrics
 from sim.engine.loop import EventLoop, SimClock
 from sim.engine.observe import ObservationLog
 from sim.judge.report import Report, RunRecord, build_report
 from sim.scenarios import TAG_PREFIX, Action, Delivery, Scenario
 from sim.terraform import BackstopSchedule, backstop_schedule, rule_pattern, schedule_expression
+
+if TYPE_CHECKING:
+    from serverless.domain.model import StopAction
+    from serverless.ports import SignalPort
 
 __all__ = ["DEFAULT_START", "Simulation"]
 
@@ -85,6 +90,8 @@ class Simulation:
         moto_shortcuts: bool = True,
         region: str = "us-east-1",
         costs: Costs | None = None,
+        world: WorldRules | None = None,
+        signal_faults: SignalFaults | None = None,
     ) -> None:
         self.scenario = scenario if delivery is None else scenario.with_delivery(delivery)
         self.seed = seed
@@ -118,6 +125,14 @@ class Simulation:
         self.region = region
         #: What AWS calls cost (latency, rate limits); ``sim.aws.costs.NO_COSTS`` turns it off.
         self.costs = costs if costs is not None else Costs()
+        #: What ECS does where no public source says (StopTask on a draining task, Exec on
+        #: a task it is stopping): the world the run is simulated in.
+        self.world = world or WorldRules()
+        #: Faults injected into the exec sessions and SSM commands of the functions.
+        self.signal_faults = signal_faults
+        #: The run's exec and SSM agents (set by :meth:`run_once`): sessions, commands.
+        self.exec_agent: ExecAgent | None = None
+        self.run_command: RunCommandAgent | None = None
 
     def _rng(self, stream: str) -> random.Random:
         return random.Random(f"{self.seed}:{stream}")
@@ -138,6 +153,7 @@ class Simulation:
                 start=datetime.fromtimestamp(self.start, tz=UTC),
                 region=self.region,
                 costs=self.costs,
+                world=self.world,
             ).run_once()
         return build_report(record, baseline, wall_seconds=time.monotonic() - wall)
 
@@ -216,9 +232,16 @@ class Simulation:
             bus.put(task_event(task, event_id=uuid.UUID(int=identifier, version=4), at=loop.now))
 
         model = EcsModel(
-            loop, log, seed=self.seed, account=self.account, region=self.region, publish=publish
+            loop,
+            log,
+            seed=self.seed,
+            account=self.account,
+            region=self.region,
+            publish=publish,
+            rules=self.world,
         )
         serve_model(interceptor, model)
+        exec_agent, run_command = self._signal_agents(loop, log, model, interceptor)
         scheduler = ServiceScheduler(loop, log, model, MotoTaskSets(clients))
         by_name: dict[str, Service] = {}
         for service in services:
@@ -253,20 +276,7 @@ class Simulation:
             bus.targets.append(functions[0].invoke_async)
             schedule.targets.append(functions[1].invoke_async)
             schedule.start()
-            if self.backstop is not None:
-                backstop = ScheduleRule(
-                    loop,
-                    expression=self.backstop.expression,
-                    rng=self._rng("backstop-schedule"),
-                    account=self.account,
-                    region=self.region,
-                    rule_name="ecs-drain-terminator-backstop",
-                    jitter_seconds=self.schedule_jitter_seconds,
-                    payload=dict(self.backstop.payload),
-                )
-                backstop.targets.append(functions[1].invoke_async)
-                backstop.start()
-                schedules.append(backstop)
+            schedules += self._backstop_rules(loop, functions[1])
 
         progress = _Progress(loop, scenario, services)
         scheduler.on_complete.append(progress.check_done)
@@ -308,7 +318,45 @@ class Simulation:
             sweeper_runs=schedule.fired,
             costs=cost_model,
             lost_tasks=frozenset(bus.lost_tasks),
+            world=self.world,
+            sessions=exec_agent.counts(),
+            signal_faults=dict(sorted({**exec_agent.injected, **_prefixed(run_command)}.items())),
+            default_stop_action="stop-task"
+            if settings is None
+            else str(settings.default_stop_action),
+            enabled_actions=frozenset({"stop-task"})
+            if settings is None
+            else frozenset(str(a) for a in settings.enabled_actions),
         )
+
+    def _signal_agents(
+        self, loop: EventLoop, log: ObservationLog, model: EcsModel, interceptor: AwsInterceptor
+    ) -> tuple[ExecAgent, RunCommandAgent]:
+        """The ECS Exec and SSM Run Command agents of the run, served on ``interceptor``."""
+        agents = {"faults": self.signal_faults}
+        exec_agent = ExecAgent(loop, log, model, rng=self._rng("exec"), **agents)
+        run_command = RunCommandAgent(loop, log, model, rng=self._rng("ssm"), **agents)
+        serve_signals(interceptor, exec_agent, run_command)
+        self.exec_agent, self.run_command = exec_agent, run_command
+        return exec_agent, run_command
+
+    def _backstop_rules(self, loop: EventLoop, sweeper: LambdaFunction) -> list[ScheduleRule]:
+        """The module's backstop rule, started and targeting ``sweeper`` (none without one)."""
+        if self.backstop is None:
+            return []
+        backstop = ScheduleRule(
+            loop,
+            expression=self.backstop.expression,
+            rng=self._rng("backstop-schedule"),
+            account=self.account,
+            region=self.region,
+            rule_name="ecs-drain-terminator-backstop",
+            jitter_seconds=self.schedule_jitter_seconds,
+            payload=dict(self.backstop.payload),
+        )
+        backstop.targets.append(sweeper.invoke_async)
+        backstop.start()
+        return [backstop]
 
     def _item_lookup(self, table: str, key: dict[str, Any]) -> dict[str, Any] | None:
         """The current item in moto (what the cost model sizes writes by)."""
@@ -433,8 +481,33 @@ class Simulation:
             lambda_=on_first_use("lambda"),
             concurrency=LoopConcurrency(loop),
             **extra,
+            signals=self._signal_ports(settings, loop, on_first_use),
         )
         return bootstrap(settings, clock=SimClock(loop), ports=ports)
+
+    def _signal_ports(
+        self, settings: Any, loop: EventLoop, on_first_use: Callable[[str], OnFirstUse]
+    ) -> dict[StopAction, SignalPort]:
+        """The functions' own signal adapters the settings enable (as
+        :func:`serverless.adapters.signal_ports` chooses them), on the embedded AWS:
+        ExecuteCommand and SSM through the interceptor, the exec session's data channel
+        through the simulated agent (:mod:`sim.aws.signals`), polling on the virtual clock.
+        """
+        from serverless.adapters.exec_signal import ExecSignalAdapter
+        from serverless.adapters.ssm_signal import SsmSignalAdapter
+        from serverless.domain.model import StopAction
+
+        ports: dict[StopAction, SignalPort] = {}
+        enabled = settings.enabled_actions
+        if StopAction.EXEC in enabled and self.exec_agent is not None:
+            ports[StopAction.EXEC] = ExecSignalAdapter(
+                on_first_use("ecs"), on_first_use("ssm"), session_runner=self.exec_agent.run_session
+            )
+        if StopAction.SSM_SIGNAL in enabled:
+            ports[StopAction.SSM_SIGNAL] = SsmSignalAdapter(
+                on_first_use("ecs"), on_first_use("ssm"), clock=SimClock(loop)
+            )
+        return ports
 
 
 class _Progress:
@@ -461,6 +534,10 @@ class _Progress:
 def _backstop() -> BackstopSchedule | None:
     """The module's backstop rule, read once per process."""
     return backstop_schedule()
+
+
+def _prefixed(agent: RunCommandAgent) -> dict[str, int]:
+    return {f"ssm-{kind}": count for kind, count in agent.injected.items()}
 
 
 def _deployment_id(rng: random.Random) -> str:

@@ -80,6 +80,13 @@ LATENCY_SECONDS: Mapping[str, float] = {
     "ecs.ListTagsForResource": 0.050,
     f"{ELB}.DescribeTargetHealth": 0.040,
     "lambda.Invoke": 0.030,
+    # The stop actions' calls (sim/aws/signals.py states the session latencies on top).
+    "ecs.ExecuteCommand": 0.250,  # creates the Session Manager session
+    "ecs.DescribeContainerInstances": 0.060,
+    "ssm.TerminateSession": 0.050,
+    "ssm.SendCommand": 0.100,
+    "ssm.GetCommandInvocation": 0.050,
+    "ssm.CancelCommand": 0.050,
 }
 #: Assumed latency of any other call.
 DEFAULT_LATENCY_SECONDS = 0.020

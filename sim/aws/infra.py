@@ -95,6 +95,8 @@ def _create_request(
             for g in groups
         ],
     }
+    if spec.enable_execute_command:
+        create["enableExecuteCommand"] = True
     if spec.spot:
         del create["launchType"]
         create["capacityProviderStrategy"] = [{"capacityProvider": "FARGATE_SPOT", "weight": 1}]

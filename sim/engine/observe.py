@@ -19,6 +19,14 @@ class Kind:
     ECS_TRANSITION = "ecs.transition"
     ECS_DRAIN = "ecs.drain"
     ECS_STOP_TASK = "ecs.stop_task"
+    #: A StopTask on a draining task that changed only its reason (the ``ignored`` world).
+    ECS_STOP_IGNORED = "ecs.stop_ignored"
+    #: An ExecuteCommand (``exec``) or SendCommand (``ssm-signal``) that reached the model.
+    SIGNAL_REQUEST = "signal.request"
+    #: A stop signal reached a task's container (its effect: the app begins shutting down).
+    CONTAINER_SIGNAL = "container.signal"
+    #: A Session Manager session (ECS Exec) opened or closed.
+    SESSION = "ssm.session"
     ECS_TASK_LAUNCHED = "ecs.task_launched"
     DEPLOYMENT_STARTED = "deployment.started"
     DEPLOYMENT_COMPLETED = "deployment.completed"

@@ -13,14 +13,32 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sim.aws.costs import CostModel
-from sim.aws.ecs.model import TERMINATOR_REASON, Service, Task
+from sim.aws.ecs.model import TERMINATOR_REASON, Service, Task, WorldRules
 from sim.aws.lambda_runtime import LambdaFunction
 from sim.engine.observe import Kind, ObservationLog
 from sim.scenarios import Scenario
 
-__all__ = ["Invariant", "Report", "RunRecord", "Summary", "TaskTimeline", "build_report"]
+__all__ = [
+    "STOP_ACTIONS",
+    "Invariant",
+    "Report",
+    "RunRecord",
+    "Summary",
+    "TaskTimeline",
+    "actions_by_task",
+    "build_report",
+    "stop_actions_in_play",
+]
 
 _EPSILON = 1e-6
+#: The functions' stop actions (the ``<prefix>stop-action`` tag's values).
+STOP_ACTIONS = ("stop-task", "exec", "ssm-signal", "stop-task-then-exec")
+_STEPS = {
+    "stop-task": ("stop-task",),
+    "exec": ("exec",),
+    "ssm-signal": ("ssm-signal",),
+    "stop-task-then-exec": ("stop-task", "exec"),
+}
 
 
 @dataclass(slots=True)
@@ -56,6 +74,51 @@ class RunRecord:
             for call in self.log.of_kind(Kind.AWS_CALL)
             if call.subject.startswith("elastic-load-balancing-v2.") and call.data.get("caller")
         )
+
+    #: The world the run was simulated in (StopTask on draining tasks, Exec on stopping ones).
+    world: WorldRules = field(default_factory=WorldRules)
+    #: ECS Exec sessions: opened, closed (by the agent), terminated (by the function),
+    #: abandoned (by a killed invocation), left open.
+    sessions: dict[str, int] = field(default_factory=dict)
+    #: Faults injected into signal attempts, by kind (``ssm-`` for Run Command).
+    signal_faults: dict[str, int] = field(default_factory=dict)
+    #: The functions' stop action of a service without a valid tag, and the single-step
+    #: actions the deployment enables (read from the settings the run used).
+    default_stop_action: str = "stop-task"
+    enabled_actions: frozenset[str] = frozenset({"stop-task"})
+
+    def stop_action(self, service: Service) -> str:
+        """The service's stop action as deployed (its tag, else the default)."""
+        raw = (dict(service.spec.tags).get(f"{self.tag_prefix}stop-action") or "").strip()
+        return raw.lower() if raw.lower() in STOP_ACTIONS else self.default_stop_action
+
+    def can_stop_early(self, service: Service) -> bool:
+        """Whether some step of the service's action can end its drains early in this
+        world: StopTask where it is effective, exec where the service enables it and ECS
+        does not refuse Exec on a stopping task, ssm-signal on EC2 (also as the fallback
+        the ``ssm-fallback`` tag allows)."""
+        action = self.stop_action(service)
+        steps = [s for s in _STEPS[action] if s in self.enabled_actions]
+        fallback = dict(service.spec.tags).get(f"{self.tag_prefix}ssm-fallback", "")
+        if "exec" in steps and fallback.strip().lower() == "true":
+            steps.append("ssm-signal")
+        if not steps:
+            steps = ["stop-task"]  # the functions fall back to StopTask
+        ec2 = service.spec.launch_type == "EC2"
+        world = self.world
+        for step in steps:
+            if step == "stop-task" and world.stoptask_on_draining == "effective":
+                return True
+            if (
+                step == "exec"
+                and "exec" in self.enabled_actions
+                and service.spec.enable_execute_command
+                and not world.exec_refused_when_stopping
+            ):
+                return True
+            if step == "ssm-signal" and "ssm-signal" in self.enabled_actions and ec2:
+                return True
+        return False
 
     def opted_in(self, service: Service) -> bool:
         """The service's opt-in tag as deployed, read independently of the code under test.
@@ -114,6 +177,25 @@ class TaskTimeline:
     def nothing_to_cut(self) -> bool:
         """A Spot interruption or a task in no target group: no drain to shorten."""
         return self.cause == "spot-interruption" or self.deregistration_delay == 0
+
+    #: The service's stop action, and the functions' actions on the task in order (time,
+    #: step): StopTasks, and ExecuteCommand/SendCommand requests that reached AWS.
+    stop_action: str = "stop-task"
+    actions: tuple[tuple[float, str], ...] = ()
+    #: When a signal first reached the container (the app began its shutdown), if ever.
+    signalled_at: float | None = None
+    #: The step whose effect ended the task, when the terminator did.
+    stopped_with: str | None = None
+
+    @property
+    def first_action_at(self) -> float | None:
+        """When the functions first acted on the task (any step)."""
+        return self.actions[0][0] if self.actions else None
+
+    @property
+    def unconfirmed(self) -> bool:
+        """Acted on, yet left to ECS: what the functions must report unconfirmed."""
+        return bool(self.actions) and self.stopped_by != "terminator"
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +269,8 @@ class Report:
             "reserved_concurrency": self.reserved_concurrency,
             "aws_calls": self.aws_calls,
             "metrics": self.metrics,
+            "world": asdict(self.record.world),
+            "exec_sessions": dict(self.record.sessions),
             "wall_seconds": round(self.wall_seconds, 3),
         }
         if observations:
@@ -199,7 +283,26 @@ def _delay(task: Task) -> int:
     return round((task.ecs_alone_at or 0.0) - (task.drain_started_at or 0.0))
 
 
-def _left_because(record: RunRecord, task: Task, wait: int) -> str | None:
+def actions_by_task(record: RunRecord) -> dict[str, list[tuple[float, str]]]:
+    """The functions' stop steps per task, in order, from the witness log: StopTasks with
+    the terminator's reason, and ExecuteCommand/SendCommand requests the functions made."""
+    actions: dict[str, list[tuple[float, str]]] = {}
+    for obs in record.log.of_kind(Kind.ECS_STOP_TASK, Kind.SIGNAL_REQUEST):
+        if obs.kind == Kind.ECS_STOP_TASK:
+            if not str(obs.data["reason"]).startswith(TERMINATOR_REASON):
+                continue
+            step = "stop-task"
+        elif obs.data.get("caller") is None:
+            continue
+        else:
+            step = str(obs.data["action"])
+        actions.setdefault(obs.subject, []).append((obs.at, step))
+    return actions
+
+
+def _left_because(
+    record: RunRecord, task: Task, wait: int, actions: list[tuple[float, str]]
+) -> str | None:
     if task.stopped_by == "terminator":
         return None
     if not record.terminator:
@@ -214,10 +317,18 @@ def _left_because(record: RunRecord, task: Task, wait: int) -> str | None:
         return f"wait ({wait} s) >= deregistration delay: ECS stops it first"
     if task.stopped_by is None:
         return "still draining at the end of the run"
+    if actions:
+        steps = " then ".join(dict.fromkeys(step for _, step in actions))
+        return f"{steps} had no effect in this world (unconfirmed)"
     return "the terminator did not stop it in time (see the handler log)"
 
 
-def _timeline(record: RunRecord, task: Task, baseline_drain: float | None) -> TaskTimeline:
+def _timeline(
+    record: RunRecord,
+    task: Task,
+    baseline_drain: float | None,
+    actions: list[tuple[float, str]],
+) -> TaskTimeline:
     assert task.drain_started_at is not None
     assert task.ecs_alone_at is not None
     wait = record.wait_seconds(task.service)
@@ -243,25 +354,51 @@ def _timeline(record: RunRecord, task: Task, baseline_drain: float | None) -> Ta
         stop_code=task.stop_code,
         stopped_reason=task.stopped_reason,
         saved_seconds=round(max(0.0, saved), 3),
-        left_to_ecs_because=_left_because(record, task, wait),
+        left_to_ecs_because=_left_because(record, task, wait, actions),
         baseline_drain_started_at=baseline_drain,
         cause=task.cause,
         events_lost=task.arn in record.lost_tasks,
+        stop_action=record.stop_action(task.service),
+        actions=tuple(actions),
+        signalled_at=task.signalled_at,
+        stopped_with=task.stopped_with if task.stopped_by == "terminator" else None,
+    )
+
+
+def _signal_steps(record: RunRecord) -> list[tuple[float, str, str]]:
+    """(time, task ARN, what) of every signal step the functions took or that took effect."""
+    steps = []
+    for obs in record.log.of_kind(Kind.SIGNAL_REQUEST, Kind.CONTAINER_SIGNAL):
+        if obs.kind == Kind.SIGNAL_REQUEST and obs.data.get("caller") is None:
+            continue
+        what = "signal" if obs.kind == Kind.CONTAINER_SIGNAL else str(obs.data["action"])
+        steps.append((obs.at, obs.subject, what))
+    return steps
+
+
+def stop_actions_in_play(record: RunRecord) -> bool:
+    """Whether the run goes beyond StopTask in the effective world (more invariants apply)."""
+    return record.world != WorldRules() or any(
+        record.stop_action(s) != "stop-task" for s in record.services if record.opted_in(s)
     )
 
 
 def _invariants(record: RunRecord, timelines: list[TaskTimeline]) -> list[Invariant]:
     tasks = {t.arn: t for s in record.services for t in s.tasks}
     early, untagged = [], []
-    for call in record.log.of_kind(Kind.ECS_STOP_TASK):
-        task = tasks[call.subject]
+    moments = [
+        (call.at, call.subject, "StopTask") for call in record.log.of_kind(Kind.ECS_STOP_TASK)
+    ]
+    for at, arn, what in [*moments, *_signal_steps(record)]:
+        task = tasks[arn]
         if not record.opted_in(task.service):
             untagged.append(task.id[:8])
         due = (task.drain_started_at or float("inf")) + record.wait_seconds(task.service)
-        if call.at < due - _EPSILON:
-            early.append(f"{task.id[:8]} at +{call.at - (task.drain_started_at or call.at):.1f}s")
+        if at < due - _EPSILON:
+            since = at - (task.drain_started_at or at)
+            early.append(f"{task.id[:8]} {what} at +{since:.1f}s")
     tolerance = record.scenario.stop_tolerance_seconds
-    late, lost_late = [], []
+    late, lost_late, expected_left = [], [], 0
     for line in timelines:
         if (
             not (record.terminator and line.opted_in)
@@ -274,17 +411,24 @@ def _invariants(record: RunRecord, timelines: list[TaskTimeline]) -> list[Invari
                 lost_late.append(line.task_id[:8])
             continue
         due = line.drain_started_at + line.wait_seconds + tolerance
-        if line.stopped_by != "terminator" or (line.terminator_stop_at or 0) > due + _EPSILON:
+        first = line.first_action_at if line.actions else line.terminator_stop_at
+        if record.can_stop_early(tasks[line.task_arn].service):
+            if line.stopped_by != "terminator" or (first or 0) > due + _EPSILON:
+                late.append(line.task_id[:8])
+        elif first is None or first > due + _EPSILON:
             late.append(line.task_id[:8])
+        else:
+            expected_left += 1
     failed = [
         f"{fn.name}:{inv.request_id[:8]} {inv.outcome}"
         for fn in record.functions
         for inv in fn.invocations
         if inv.outcome in {"error", "timeout"}
     ]
-    return _basic(record, early, untagged, late, failed, tolerance) + _per_cause(
-        record, timelines, lost_late
-    )
+    invariants = _basic(record, early, untagged, late, expected_left, failed, tolerance)
+    if stop_actions_in_play(record):
+        invariants += _stop_action_invariants(record, timelines)
+    return invariants + _per_cause(record, timelines, lost_late)
 
 
 def _per_cause(
@@ -294,12 +438,12 @@ def _per_cause(
     checks = []
     uncut = [t for t in timelines if t.nothing_to_cut]
     if uncut:
-        stopped = [t.task_id[:8] for t in uncut if t.terminator_stop_at is not None]
+        stopped = [t.task_id[:8] for t in uncut if t.actions or t.terminator_stop_at is not None]
         checks.append(
             Invariant(
                 "no StopTask without a drain",
                 not stopped,
-                "no StopTask on a Spot-interrupted task or one in no target group"
+                "no stop step on a Spot-interrupted task or one in no target group"
                 if not stopped
                 else "stopped: " + ", ".join(stopped),
             )
@@ -335,6 +479,7 @@ def _basic(
     early: list[str],
     untagged: list[str],
     late: list[str],
+    expected_left: int,
     failed: list[str],
     tolerance: float,
 ) -> list[Invariant]:
@@ -342,7 +487,12 @@ def _basic(
         Invariant(
             "no task stopped early",
             not early,
-            "every StopTask came at or after drain start + wait"
+            (
+                "every StopTask came at or after drain start + wait"
+                if not stop_actions_in_play(record)
+                else "every stop step (StopTask, exec, ssm-signal) and every signal came at or "
+                "after drain start + wait"
+            )
             if not early
             else "early: " + ", ".join(early),
         ),
@@ -353,13 +503,7 @@ def _basic(
             if not untagged
             else "stopped: " + ", ".join(untagged),
         ),
-        Invariant(
-            "every opted-in drain stopped",
-            not late,
-            f"each stopped by the terminator within wait + {tolerance:g} s"
-            if not late
-            else "not stopped in time: " + ", ".join(late),
-        ),
+        _stopped_invariant(record, late, expected_left, tolerance),
         Invariant(
             "deployment completed",
             record.completed,
@@ -371,6 +515,73 @@ def _basic(
             "handlers did not fail",
             not failed,
             "no invocation raised or timed out" if not failed else "; ".join(failed[:5]),
+        ),
+    ]
+
+
+def _stopped_invariant(
+    record: RunRecord, late: list[str], expected_left: int, tolerance: float
+) -> Invariant:
+    if late:
+        return Invariant(
+            "every opted-in drain stopped", False, "not stopped in time: " + ", ".join(late)
+        )
+    detail = f"each stopped by the terminator within wait + {tolerance:g} s"
+    if expected_left:
+        detail = (
+            f"each acted on within wait + {tolerance:g} s; {expected_left} left to ECS "
+            f"because no step of their action takes effect in this world (StopTask on a "
+            f"draining task {record.world.stoptask_on_draining}"
+            + (
+                ", Exec refused on a stopping task"
+                if record.world.exec_refused_when_stopping
+                else ""
+            )
+            + ")"
+        )
+    name = "every opted-in drain acted on" if expected_left else "every opted-in drain stopped"
+    return Invariant(name, True, detail)
+
+
+def _stop_action_invariants(record: RunRecord, timelines: list[TaskTimeline]) -> list[Invariant]:
+    """Each step at most once per task; ineffective stops reported; no session left open."""
+    twice = []
+    for line in timelines:
+        steps = [step for _, step in line.actions]
+        repeated = sorted({s for s in steps if steps.count(s) > 1})
+        if repeated:
+            twice.append(f"{line.task_id[:8]} ({', '.join(repeated)})")
+    unconfirmed = [t for t in timelines if t.opted_in and t.unconfirmed]
+    metrics = record.metrics
+    said_unconfirmed = int(metrics.get("StopsUnconfirmed", 0))
+    said_failed = int(metrics.get("StopsFailed", 0)) + int(
+        metrics.get("StopPrerequisitesMissing", 0)
+    )
+    reported = said_unconfirmed + said_failed >= len(unconfirmed)
+    sessions = record.sessions
+    left_open = sessions.get("left_open", 0)
+    return [
+        Invariant(
+            "no step taken twice",
+            not twice,
+            "StopTask, exec and ssm-signal each at most once per task"
+            if not twice
+            else "repeated: " + ", ".join(twice),
+        ),
+        Invariant(
+            "ineffective stops reported",
+            reported,
+            f"{len(unconfirmed)} drain(s) acted on but left to ECS; the functions reported "
+            f"{said_unconfirmed} unconfirmed (StopsUnconfirmed, the alarm) and {said_failed} "
+            "failed or lacking a prerequisite",
+        ),
+        Invariant(
+            "no exec session left open",
+            left_open == 0,
+            f"{sessions.get('opened', 0)} opened: {sessions.get('closed', 0)} closed by the "
+            f"agent, {sessions.get('terminated', 0)} terminated by the function, "
+            f"{sessions.get('abandoned', 0)} abandoned by a killed invocation, {left_open} "
+            "left open",
         ),
     ]
 
@@ -398,7 +609,10 @@ def build_report(record: RunRecord, baseline: RunRecord | None, *, wall_seconds:
         if baseline is not None
         else {}
     )
-    timelines = [_timeline(record, t, baseline_drains.get(t.arn)) for t in drained]
+    actions = actions_by_task(record)
+    timelines = [
+        _timeline(record, t, baseline_drains.get(t.arn), actions.get(t.arn, [])) for t in drained
+    ]
     early = [t for t in timelines if t.stopped_by == "terminator"]
     begin, end = record.deployment_window()
     base_seconds = None

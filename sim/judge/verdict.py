@@ -33,6 +33,10 @@ __all__ = [
 SWEEPER = "sweeper"
 #: Tolerance of the "missed stop" check once faults have cleared (wait + 2 s).
 ON_TIME_SECONDS = 2.0
+#: The same for a drain whose first step is a signal (exec, ssm-signal): the functions
+#: start a signal step only with its time bound left in the run, so a due one can wait
+#: for the next scheduled run (the schedule's period, ``rate(1 minute)``).
+SIGNAL_ON_TIME_SECONDS = ON_TIME_SECONDS + 60.0
 #: Service kinds whose drains the terminator may stop, and those with guards.
 STOPPABLE = frozenset({"plain", "min-healthy", "stagger", "both-guards", "invalid-wait"})
 GUARDED = frozenset({"min-healthy", "stagger", "both-guards"})
@@ -79,6 +83,15 @@ class ChaosConfig:
     retry_seconds: float = RETRY_SECONDS
     #: > 0: this case is a burst world of that many drains due at once (no operators).
     burst_drains: int = 0
+    #: The world: StopTask on a draining task ``effective`` or ``ignored``. An ignored
+    #: world tags its opted-in services with a mix of stop actions and injects
+    #: :attr:`signal_fault_rate` faults into their exec sessions and SSM commands.
+    stoptask_on_draining: str = "effective"
+    #: In an ignored world: ECS refuses ExecuteCommand on a task it is stopping.
+    exec_refused_when_stopping: bool = False
+    #: Share of signal attempts that fail while faults are active, split evenly between
+    #: session dropped, exit 127, never ending and refused.
+    signal_fault_rate: float = 0.2
 
 
 @dataclass(slots=True)
@@ -94,6 +107,7 @@ class ChaosResult:
     #: StopTasks that reached a task ECS (or an operator) had begun stopping within the
     #: task-state window: no-ops, reported but not failures.
     stops_racing_ecs: int = 0
+    #: Tasks on which one stop step (StopTask, exec, ssm-signal) was taken more than once.
     stopped_more_than_once: int = 0
     missed_stops: int = 0
     late_under_faults: int = 0
@@ -115,6 +129,27 @@ class ChaosResult:
     lost_drains_stopped: int = 0
     #: Lost drains ECS ended before the backstop had a round free of injected faults.
     lost_left_under_faults: int = 0
+    #: Drains of cases in the ``ignored`` world, and what their stop actions did.
+    ignored_world_drains: int = 0
+    stopped_by_signal: int = 0
+    #: Drains acted on (every step on time) but left to ECS: an ignored StopTask, or a
+    #: signal step that failed or lacked a prerequisite. Reported, not a failure.
+    acted_but_left_to_ecs: int = 0
+    #: Drains whose first step is a signal (exec, ssm-signal) left to ECS with no step
+    #: reaching AWS while faults were active: a signal step whose calls stayed unavailable
+    #: is not taken again (at most once per step), so the task is left to ECS. Reported;
+    #: once faults have cleared, such a drain is a missed stop.
+    signal_left_to_ecs_under_faults: int = 0
+    #: StopTasks sent again to a task whose earlier StopTasks ECS ignored (ignored world):
+    #: no-ops, counted apart. The functions record a StopTask after sending it, so a run
+    #: that dies or fails to record it is followed by one that sends it again; in the
+    #: effective world that one sees the task stopping and does not.
+    stoptask_resent_after_ignored: int = 0
+    #: Signal steps taken (ExecuteCommand, SendCommand reaching AWS) and exec sessions.
+    signal_steps: int = 0
+    sessions_opened: int = 0
+    sessions_abandoned: int = 0
+    sessions_left_open: int = 0
     faults_injected: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     sweeper_kills: int = 0
     sweeper_overlaps: int = 0
@@ -134,6 +169,7 @@ class ChaosResult:
             or self.stops_after_opt_out
             or self.stops_before_raised_wait
             or self.sweeper_runs_failed
+            or self.sessions_left_open
         )
 
     def to_dict(self) -> dict[str, object]:
@@ -164,9 +200,27 @@ def judge(record: RunRecord, kinds: dict[str, str], config: ChaosConfig) -> Chao
     _judge_stagger(record, tasks, ours, result)
     _judge_drains(record, kinds, config, tasks, ours, operators, result)
     _judge_invocations(record, config, result)
+    _judge_sessions(record, result)
     if config.burst_drains:
         result.burst_drains = result.drains
+    if config.stoptask_on_draining == "ignored":
+        result.ignored_world_drains = result.drains
+    for name, count in record.signal_faults.items():
+        result.faults_injected[f"signal-{name}"] += count
     return result
+
+
+def _judge_sessions(record: RunRecord, result: ChaosResult) -> None:
+    """Exec sessions left open (a safety count) and the signals that stopped tasks."""
+    sessions = record.sessions
+    result.sessions_opened += sessions.get("opened", 0)
+    result.sessions_abandoned += sessions.get("abandoned", 0)
+    result.sessions_left_open += sessions.get("left_open", 0)
+    if sessions.get("left_open", 0):
+        result.details.append(f"{sessions['left_open']} exec session(s) left open")
+    for service in record.services:
+        for task in service.tasks:
+            result.stopped_by_signal += task.stopped_with in {"exec", "ssm-signal"}
 
 
 def _operator_actions(record: RunRecord, result: ChaosResult) -> dict[str, list[Observation]]:
@@ -187,7 +241,13 @@ def _judge_operators(
     operators: dict[str, list[Observation]],
     result: ChaosResult,
 ) -> None:
-    """Stops that ignored an operator's change older than the staleness bound."""
+    """Stops that ignored an operator's change older than the staleness bound.
+
+    Every step honours an opt-out or dry-run; a raised wait postpones a task's first step
+    only: a later step (an escalation) completes a stop already taken once the wait was
+    over, as the functions decide (``serverless.sweep.decide``: the raised wait applies
+    before the first step).
+    """
     for arn, times in ours.items():
         task = tasks[arn]
         changes = operators.get(task.service.name, [])
@@ -205,7 +265,8 @@ def _judge_operators(
             wait = int(raw) if raw.isdigit() else record.default_wait_seconds
             start = task.drain_started_at
             if (
-                wait > record.wait_seconds(task.service)
+                at == times[0]
+                and wait > record.wait_seconds(task.service)
                 and start is not None
                 and at < start + wait - 1e-6
             ):
@@ -240,6 +301,39 @@ def _initial_serving(task: Task) -> list[str]:
     return groups[:1] if spec.task_sets or spec.blue_green else groups
 
 
+def _steps(record: RunRecord) -> list[Observation]:
+    """The functions' stop steps in order: StopTasks with the terminator's reason and the
+    ExecuteCommand/SendCommand requests they made; then every signal that took effect."""
+    steps = []
+    for obs in record.log.of_kind(Kind.ECS_STOP_TASK, Kind.SIGNAL_REQUEST):
+        if obs.kind == Kind.ECS_STOP_TASK:
+            if str(obs.data["reason"]).startswith(TERMINATOR_REASON):
+                steps.append(obs)
+        elif obs.data.get("caller") is not None:
+            steps.append(obs)
+    return steps
+
+
+def _judge_min_healthy(
+    task: Task,
+    step: str,
+    states: dict[tuple[str, str], str],
+    serving: dict[str, list[str]],
+    result: ChaosResult,
+) -> None:
+    """A stop step under the service's min-healthy tag: every group its listener forwards
+    to must keep that many healthy targets."""
+    percent = dict(task.service.spec.tags).get(f"{TAG_PREFIX}min-healthy-percent")
+    if percent is None:
+        return
+    need = math.ceil(int(percent) * task.service.desired_count / 100)
+    for name in serving.get(task.service.name) or _initial_serving(task):
+        count = sum(1 for (tg, _), st in states.items() if tg == name and st == "healthy")
+        if count < need:
+            result.min_healthy_violations += 1
+            result.details.append(f"{task.id[:8]} {step}: {count} healthy in {name} < {need}")
+
+
 def _judge_stops(
     record: RunRecord,
     kinds: dict[str, str],
@@ -247,12 +341,16 @@ def _judge_stops(
     config: ChaosConfig,
     result: ChaosResult,
 ) -> dict[str, list[float]]:
-    """Premature, forbidden, repeated and under-min-healthy stops; returns our stop times."""
+    """Premature, forbidden, repeated and under-min-healthy stop steps (StopTask, exec,
+    ssm-signal) and signals; returns the times of our steps per task."""
     ours: dict[str, list[float]] = defaultdict(list)
+    taken: dict[str, list[str]] = defaultdict(list)
     states: dict[tuple[str, str], str] = {}
     #: The groups each service's listener forwards to (blue/green and task sets move it):
     #: the ones a min-healthy guard must count.
     serving: dict[str, list[str]] = {}
+    steps = {id(obs) for obs in _steps(record)}
+    ignored = {(o.subject, o.at) for o in record.log.of_kind(Kind.ECS_STOP_IGNORED)}
     for obs in record.log:
         if obs.kind == Kind.TARGET_STATE:
             states[(str(obs.data["target_group"]), obs.subject)] = str(obs.data["state"])
@@ -260,44 +358,55 @@ def _judge_stops(
         if obs.kind == Kind.SERVING:
             serving[str(obs.data["service"])] = list(obs.data["target_groups"])
             continue
-        if obs.kind != Kind.ECS_STOP_TASK or not str(obs.data["reason"]).startswith(
-            TERMINATOR_REASON
-        ):
+        if obs.kind == Kind.CONTAINER_SIGNAL:
+            _judge_signal(record, tasks[obs.subject], obs, result)
+            continue
+        if id(obs) not in steps:
             continue
         task = tasks[obs.subject]
         kind = kinds[task.service.name]
+        step = "stop-task" if obs.kind == Kind.ECS_STOP_TASK else str(obs.data["action"])
         if kind in STOPPABLE and not obs.data["draining"] and _raced_ecs(task, obs, config):
             result.stops_racing_ecs += 1
             result.details.append(
-                f"StopTask of {task.id[:8]} raced ECS ({kind}, "
+                f"{step} of {task.id[:8]} raced ECS ({kind}, "
                 f"{obs.at - (task.stop_began_at or 0.0):.2f} s after {task.stopped_by})"
             )
             continue
         ours[task.arn].append(obs.at)
+        # A StopTask ECS ignored is told apart: resending it is a no-op (see the count).
+        taken[task.arn].append("ignored" if (task.arn, obs.at) in ignored else step)
+        result.signal_steps += step != "stop-task"
         wait = record.wait_seconds(task.service)
         if task.drain_started_at is None or obs.at < task.drain_started_at + wait - 1e-6:
             result.premature_stops += 1
-            result.details.append(f"premature stop of {task.id[:8]} ({kind})")
+            result.details.append(f"premature {step} of {task.id[:8]} ({kind})")
         if kind not in STOPPABLE or not obs.data["draining"]:
             result.forbidden_stops += 1
-            result.details.append(f"forbidden stop of {task.id[:8]} ({kind}, {obs.data})")
+            result.details.append(f"forbidden {step} of {task.id[:8]} ({kind}, {obs.data})")
         elif _nothing_to_cut(task):
             result.forbidden_stops += 1
-            result.details.append(f"stop of {task.id[:8]} with no drain to cut ({task.cause})")
-        percent = dict(task.service.spec.tags).get(f"{TAG_PREFIX}min-healthy-percent")
-        if percent is None:
-            continue
-        need = math.ceil(int(percent) * task.service.desired_count / 100)
-        for name in serving.get(task.service.name) or _initial_serving(task):
-            count = sum(1 for (tg, _), st in states.items() if tg == name and st == "healthy")
-            if count < need:
-                result.min_healthy_violations += 1
-                result.details.append(f"{task.id[:8]}: {count} healthy in {name} < {need}")
-    for arn, times in ours.items():
-        if len(times) > 1:
+            result.details.append(f"{step} of {task.id[:8]} with no drain to cut ({task.cause})")
+        _judge_min_healthy(task, step, states, serving, result)
+    for arn, names in taken.items():
+        if names.count("ignored") > 1:
+            result.stoptask_resent_after_ignored += 1
+            result.details.append(f"{arn[-8:]}: StopTask resent after an ignored one (no-op)")
+        repeated = sorted({n for n in names if n != "ignored" and names.count(n) > 1})
+        if "ignored" in names and "stop-task" in names:
+            repeated.append("stop-task")
+        if repeated:
             result.stopped_more_than_once += 1
-            result.details.append(f"{arn[-8:]} stopped {len(times)} times")
+            result.details.append(f"{arn[-8:]}: {', '.join(repeated)} taken more than once")
     return ours
+
+
+def _judge_signal(record: RunRecord, task: Task, obs: Observation, result: ChaosResult) -> None:
+    """A signal that reached a container before the drain's deadline is premature."""
+    wait = record.wait_seconds(task.service)
+    if task.drain_started_at is None or obs.at < task.drain_started_at + wait - 1e-6:
+        result.premature_stops += 1
+        result.details.append(f"premature {obs.data['action']} signal to {task.id[:8]}")
 
 
 def _judge_stagger(
@@ -306,9 +415,19 @@ def _judge_stagger(
     ours: dict[str, list[float]],
     result: ChaosResult,
 ) -> None:
+    """Stops per service and minute: a task's first StopTask, or the first signal that
+    reached its container (a refused or failed exec or ssm-signal costs no capacity and
+    is not a stop; the functions let the next one follow)."""
+    stops: dict[str, float] = {}
+    for obs in record.log.of_kind(Kind.ECS_STOP_TASK, Kind.CONTAINER_SIGNAL):
+        if obs.subject not in ours or obs.subject in stops:
+            continue
+        if obs.kind == Kind.ECS_STOP_TASK and obs.at not in ours[obs.subject]:
+            continue  # not ours (ECS's, or one racing ECS's own stop)
+        stops[obs.subject] = obs.at
     per_service: dict[str, list[float]] = defaultdict(list)
-    for arn, times in ours.items():
-        per_service[tasks[arn].service.name].append(times[0])
+    for arn, at in stops.items():
+        per_service[tasks[arn].service.name].append(at)
     for service in record.services:
         limit = dict(service.spec.tags).get(f"{TAG_PREFIX}max-stops-per-minute")
         if limit is not None:
@@ -316,6 +435,29 @@ def _judge_stagger(
             result.stagger_violations += exceeded
             if exceeded:
                 result.details.append(f"{service.name}: more than {limit} stops in 60 s")
+
+
+def _judge_lost(
+    record: RunRecord,
+    task: Task,
+    kind: str,
+    first: float | None,
+    strict_after: float,
+    result: ChaosResult,
+) -> None:
+    """A drain whose every event was lost: only the backstop can find it, once per round."""
+    # Only the backstop can find it, once per round: stopped early is the bar, for
+    # every lost drain that had a full round free of faults before ECS would end it.
+    result.lost_drains_stopped += first is not None
+    if first is not None:
+        return
+    quiet_from = max(task.drain_started_at or 0.0, strict_after)
+    chance = BACKSTOP_VISIT_SECONDS + record.wait_seconds(task.service)
+    if (task.ecs_alone_at or 0.0) - quiet_from >= chance:
+        result.missed_stops += 1
+        result.details.append(f"missed: lost drain {task.id[:8]} ({kind}) left to ECS")
+    else:
+        result.lost_left_under_faults += 1
 
 
 def _judge_drains(
@@ -348,35 +490,32 @@ def _judge_drains(
             continue
         result.eligible_drains += 1
         first = ours[task.arn][0] if ours.get(task.arn) else None
-        result.stopped_by_terminator += first is not None
+        # Acted on (a step on time) and stopped by it; in the ignored world a StopTask
+        # alone leaves the task to ECS.
+        result.stopped_by_terminator += first is not None and task.stopped_by == "terminator"
+        result.acted_but_left_to_ecs += first is not None and task.stopped_by != "terminator"
         if task.service.name in operators:
             continue
         if lost and kind not in GUARDED:
-            # Only the backstop can find it, once per round: stopped early is the bar, for
-            # every lost drain that had a full round free of faults before ECS would end it.
-            result.lost_drains_stopped += first is not None
-            if first is not None:
-                continue
-            quiet_from = max(task.drain_started_at, strict_after)
-            chance = BACKSTOP_VISIT_SECONDS + record.wait_seconds(task.service)
-            if (task.ecs_alone_at or 0.0) - quiet_from >= chance:
-                result.missed_stops += 1
-                result.details.append(f"missed: lost drain {task.id[:8]} ({kind}) left to ECS")
-            else:
-                result.lost_left_under_faults += 1
+            _judge_lost(record, task, kind, first, strict_after, result)
             continue
         if kind in GUARDED:
             result.guarded_left_to_ecs += first is None
             continue
         deadline = task.drain_started_at + record.wait_seconds(task.service)
         late = None if first is None else first - deadline
-        if late is None:
+        signal_first = record.stop_action(task.service) in {"exec", "ssm-signal"}
+        on_time = SIGNAL_ON_TIME_SECONDS if signal_first else ON_TIME_SECONDS
+        if late is None and signal_first and deadline < strict_after:
+            result.signal_left_to_ecs_under_faults += 1
+            result.details.append(f"{task.id[:8]} ({kind}) left to ECS: its signal step failed")
+        elif late is None:
             result.missed_stops += 1
             result.details.append(f"missed: {task.id[:8]} ({kind}) left to ECS")
-        elif late > ON_TIME_SECONDS and deadline >= strict_after:
+        elif late > on_time and deadline >= strict_after:
             result.missed_stops += 1
-            result.details.append(f"missed: {task.id[:8]} {late:.1f}s late")
-        elif late > ON_TIME_SECONDS:
+            result.details.append(f"missed: {task.id[:8]} ({kind}) {late:.1f}s late")
+        elif late > on_time:
             result.late_under_faults += 1
             result.max_lateness_under_faults = max(result.max_lateness_under_faults, late)
 
@@ -413,6 +552,10 @@ def aggregate(results: Iterable[ChaosResult]) -> ChaosResult:
             "stops_before_raised_wait", "sweeper_runs_failed", "operator_actions",
             "burst_drains", "drains_without_target_group", "lost_drains", "lost_drains_stopped",
             "lost_left_under_faults",
+            "burst_drains", "ignored_world_drains", "stopped_by_signal",
+            "acted_but_left_to_ecs", "signal_left_to_ecs_under_faults", "signal_steps",
+            "stoptask_resent_after_ignored",
+            "sessions_opened", "sessions_abandoned", "sessions_left_open",
         ):  # fmt: skip
             setattr(total, name, getattr(total, name) + getattr(r, name))
         total.max_lateness_under_faults = max(
@@ -454,6 +597,15 @@ def format_result(result: ChaosResult) -> str:
         f"  stops after an opt-out/dry-run (beyond staleness):   {result.stops_after_opt_out}",
         f"  stops before a raised wait:                          {result.stops_before_raised_wait}",
         f"  sweeper runs failed once faults cleared:             {result.sweeper_runs_failed}",
+        f"  exec sessions left open:                             {result.sessions_left_open}",
+        f"  ignored world (StopTask on a draining task changes only its reason): "
+        f"{result.ignored_world_drains} drains; {result.signal_steps} signal steps, "
+        f"{result.stopped_by_signal} tasks stopped by a signal, {result.sessions_opened} exec "
+        f"sessions ({result.sessions_abandoned} abandoned by killed invocations); "
+        f"{result.acted_but_left_to_ecs} drains acted on but left to ECS, "
+        f"{result.signal_left_to_ecs_under_faults} left to ECS under faults when a first "
+        f"signal step's calls failed; {result.stoptask_resent_after_ignored} tasks got an "
+        "ignored StopTask again after a run died or failed to record it (no-ops)",
         f"  late while faults were active: {result.late_under_faults} "
         f"(at most {result.max_lateness_under_faults:.1f} s); guarded drains left to ECS: "
         f"{result.guarded_left_to_ecs}; handler invocations that failed: {result.handler_errors}",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sim.aws.ecs.events import iso_s
 from sim.aws.lambda_runtime import deployed_reserved_concurrency
-from sim.judge.report import Report, TaskTimeline
+from sim.judge.report import Report, TaskTimeline, stop_actions_in_play
 
 __all__ = ["duration_text", "render_text"]
 
@@ -119,31 +119,70 @@ def _lambda_line(report: Report, name: str, stats: dict[str, int]) -> str:
 _NOT_OUTCOMES = frozenset({"invocations", "throttled"})
 
 
-def _row(line: TaskTimeline, zero: float) -> str:
+def _row(line: TaskTimeline, zero: float, steps: bool = False) -> str:
     ours = _clock(line.terminator_stop_at - zero) if line.terminator_stop_at else "-"
+    if steps:
+        first = line.actions[0] if line.actions else None
+        ours = f"{_clock(first[0] - zero)} {first[1]}" if first else "-"
     stopped = _clock(line.stopped_at - zero) if line.stopped_at else "-"
     saved = f"{line.saved_seconds:.0f} s" if line.stopped_by == "terminator" else "-"
+    width = 22 if steps else 12
+    by = f" (by {line.stopped_with})" if steps and line.stopped_with else ""
     return (
         f"  {line.task_id[:8]}  {line.service:<8} {_clock(line.drain_started_at - zero):>11}"
-        f"  {ours:>12}  {_clock(line.ecs_alone_at - zero):>9}  {stopped:>8}  {saved:>6}"
-        f"  {line.stop_code or '-'}: {line.stopped_reason or '-'}"
+        f"  {ours:>{width}}  {_clock(line.ecs_alone_at - zero):>9}  {stopped:>8}  {saved:>6}"
+        f"  {line.stop_code or '-'}: {line.stopped_reason or '-'}{by}"
     )
+
+
+def _stop_action_lines(report: Report) -> list[str]:
+    """The world, the steps taken and their effects, the exec sessions (stop actions only)."""
+    record = report.record
+    world = record.world
+    steps: dict[str, int] = {}
+    for line in report.timelines:
+        for _, step in line.actions:
+            steps[step] = steps.get(step, 0) + 1
+    effects: dict[str, int] = {}
+    for line in report.timelines:
+        if line.stopped_with:
+            effects[line.stopped_with] = effects.get(line.stopped_with, 0) + 1
+    unconfirmed = sum(1 for t in report.timelines if t.opted_in and t.unconfirmed)
+    sessions = record.sessions
+    refused = (
+        ", ExecuteCommand refused on a stopping task" if world.exec_refused_when_stopping else ""
+    )
+    return [
+        "  world                  StopTask on a draining task "
+        f"{world.stoptask_on_draining}{refused}",
+        "  stop steps taken       "
+        + (", ".join(f"{step} {n}" for step, n in steps.items()) or "none")
+        + "; stopped by "
+        + (", ".join(f"{step} {n}" for step, n in effects.items()) or "none"),
+        f"  unconfirmed            {unconfirmed} drain(s) acted on but left to ECS",
+        f"  exec sessions          {sessions.get('opened', 0)} opened, "
+        f"{sessions.get('closed', 0)} closed by the agent, "
+        f"{sessions.get('terminated', 0)} terminated by the function, "
+        f"{sessions.get('left_open', 0)} left open",
+    ]
 
 
 def render_text(report: Report, *, logs: bool = False) -> str:
     """The demo's text output."""
     zero = report.deployment_started_at
     clock = "real-time clock" if report.real_time else "virtual clock"
+    steps = stop_actions_in_play(report.record)
+    first = "our first step" if steps else "our StopTask"
     out = [
         f'ecs-drain-terminator demo: scenario "{report.scenario}", seed {report.seed}, {clock}',
         f"  {report.description}",
         *_service_lines(report),
         "",
         f"Timeline per drained task (T = deployment start, {iso_s(zero)})",
-        f"  {'task':<8}  {'service':<8} {'drain start':>11}  {'our StopTask':>12}  "
+        f"  {'task':<8}  {'service':<8} {'drain start':>11}  {first:>{22 if steps else 12}}  "
         f"{'ECS alone':>9}  {'stopped':>8}  {'saved':>6}  stop code: reason",
     ]
-    out += [_row(line, zero) for line in report.timelines] or ["  (no task drained)"]
+    out += [_row(line, zero, steps) for line in report.timelines] or ["  (no task drained)"]
     summary = report.summary
     left = [t for t in report.timelines if t.left_to_ecs_because]
     reasons: dict[str, int] = {}
@@ -175,6 +214,8 @@ def render_text(report: Report, *, logs: bool = False) -> str:
         f"{events.get('reordered', 0)} held back/reordered)"
         + (f"; {events['lost']} lost (every event of those drains)" if events.get("lost") else ""),
     ]
+    if steps:
+        out += _stop_action_lines(report)
     out += [_lambda_line(report, name, stats) for name, stats in report.lambdas.items()]
     out += ["", "Invariants"]
     out += [f"  [{'PASS' if i.ok else 'FAIL'}] {i.name}: {i.detail}" for i in report.invariants]

@@ -9,7 +9,15 @@ from typing import Any
 import pytest
 
 from sim.aws.ecs.events import task_event
-from sim.aws.ecs.model import ContainerInstance, Deployment, EcsModel, Service, TargetGroup, Task
+from sim.aws.ecs.model import (
+    ContainerInstance,
+    Deployment,
+    EcsModel,
+    Service,
+    TargetGroup,
+    Task,
+    WorldRules,
+)
 from sim.aws.ecs.scheduler import ServiceScheduler
 from sim.engine.loop import EventLoop
 from sim.engine.observe import ObservationLog
@@ -80,7 +88,7 @@ class ModelWorld:
         )
 
 
-def build_world(seed: int = 1) -> ModelWorld:
+def build_world(seed: int = 1, rules: WorldRules | None = None) -> ModelWorld:
     loop = EventLoop(START)
     log = ObservationLog()
     events: list[dict[str, Any]] = []
@@ -89,7 +97,9 @@ def build_world(seed: int = 1) -> ModelWorld:
     def publish(task: Task) -> None:
         events.append(task_event(task, event_id=uuid.UUID(int=next(counter)), at=loop.now))
 
-    model = EcsModel(loop, log, seed=seed, account=ACCOUNT, region=REGION, publish=publish)
+    model = EcsModel(
+        loop, log, seed=seed, account=ACCOUNT, region=REGION, publish=publish, rules=rules
+    )
     world = ModelWorld(loop, log, model, ServiceScheduler(loop, log, model), events)
     return world
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.bench import BenchResult, main, run_bench
+from sim.bench import BenchResult, format_result, main, run_bench
 from sim.scenarios import WAIT_SECONDS, burst_scenario
 from sim.terraform import variable_default
 
@@ -62,6 +62,22 @@ def test_given_a_delay_outside_the_range_when_run_then_a_usage_error(
     assert "--deregistration-delay must be from 121 to 3600" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--stop-action", "kill-9"], "argument --stop-action: invalid choice: 'kill-9'"),
+        (["--stoptask-on-draining", "maybe"], "argument --stoptask-on-draining: invalid"),
+    ],
+)
+def test_given_an_unknown_action_or_world_when_run_then_a_usage_error(
+    argv: list[str], expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--drains", "1", *argv])
+    assert exit_info.value.code == 2
+    assert expected in capsys.readouterr().err
+
+
 def test_given_a_saved_run_when_read_back_then_the_same_figures(tmp_path: Path) -> None:
     assert main(["--drains", "1", "--save", str(tmp_path), "--json"]) == 0
     saved = BenchResult.from_dict(json.loads((tmp_path / "bench-1.json").read_text()))
@@ -85,3 +101,39 @@ def test_given_a_sweeper_concurrency_when_benched_then_the_result_records_it(
     assert default["sweeper_concurrency"] == variable_default("sweeper_reserved_concurrency") + 1
     for result in (unreserved, default):
         assert 1 <= result["sweeper_peak_concurrency"] <= result["sweeper_runs"]
+
+
+@pytest.mark.parametrize(
+    ("action", "stopped_with", "sessions"),
+    [("stop-task", None, 0), ("exec", "exec", 10), ("stop-task-then-exec", "exec", 10)],
+)
+def test_given_the_ignored_world_when_an_action_is_benched_then_its_row_says_how_it_stopped(
+    action: str, stopped_with: str | None, sessions: int
+) -> None:
+    result = run_bench(10, 1, stoptask_on_draining="ignored", stop_action=action)
+
+    assert (result.stoptask_on_draining, result.stop_action) == ("ignored", action)
+    assert (result.premature, result.double_stops, result.sessions_left_open) == (0, 0, 0)
+    assert result.sessions_opened == sessions
+    if stopped_with is None:  # StopTask alone changes nothing there
+        assert (result.stopped_by_terminator, result.unconfirmed, result.left_to_ecs) == (0, 10, 10)
+        assert result.signal_p50 is None
+        return
+    assert result.stopped_with == {stopped_with: 10}
+    assert result.signal_p50 is not None
+    assert result.signal_p99 is not None
+    assert 0.0 < result.signal_p50 <= result.signal_p99
+    assert result.calls_per_drain["ecs.ExecuteCommand"] == 1.0
+    assert result.signal_calls_per_drain >= 1.0
+    if action == "stop-task-then-exec":  # escalated 20 s after the ignored StopTask
+        assert result.signal_p50 >= 20.0
+
+
+def test_given_ssm_signal_when_benched_then_ec2_tasks_are_signalled_through_run_command() -> None:
+    result = run_bench(10, 1, stoptask_on_draining="ignored", stop_action="ssm-signal")
+
+    assert result.launch_type == "EC2"
+    assert result.stopped_with == {"ssm-signal": 10}
+    assert result.sessions_opened == 0
+    assert result.calls_per_drain["ssm.SendCommand"] == 1.0
+    assert "ssm-signal on EC2" in format_result(result)

@@ -91,6 +91,7 @@ def test_given_valid_edge_values_when_parsed_then_accepted() -> None:
         (["--workers", "1.5"], "argument --workers: not a whole number: '1.5'"),
         (["--seed", "nan"], "argument --seed: invalid int value: 'nan'"),
         (["--progress-every", "-1"], "argument --progress-every: must be a number of seconds"),
+        (["--stoptask-on-draining", "sometimes"], "argument --stoptask-on-draining: invalid"),
     ],
 )
 def test_given_a_bad_chaos_option_when_parsed_then_one_line_error_and_exit_2(

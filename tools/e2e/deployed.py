@@ -237,15 +237,31 @@ def drive_drain(
         family="e2e-web",
         # Default network mode: moto's RunTask fails on awsvpc's network interface.
         containerDefinitions=[
-            {"name": "app", "image": "nginx", "essential": True, "cpu": 256, "memory": 512}
+            {
+                "name": "app",
+                "image": "nginx",
+                "essential": True,
+                "cpu": 256,
+                "memory": 512,
+                "portMappings": [{"containerPort": 80}],
+            }
         ],
     )
+    # The service sits behind a target group: a service without one has no drain to
+    # shorten (stop cause no-target-group), and its drains are left to ECS.
+    vpc_id = session.client("ec2").describe_subnets(SubnetIds=[subnet_id])["Subnets"][0]["VpcId"]
+    target_group = session.client("elbv2").create_target_group(
+        Name="e2e-web", Protocol="TCP", Port=80, VpcId=vpc_id, TargetType="ip"
+    )["TargetGroups"][0]["TargetGroupArn"]
     ecs.create_service(
         cluster=cluster,
         serviceName="web",
         taskDefinition="e2e-web",
         desiredCount=0,
         launchType="FARGATE",
+        loadBalancers=[
+            {"targetGroupArn": target_group, "containerName": "app", "containerPort": 80}
+        ],
         tags=[
             {"key": f"{prefix}enabled", "value": "true"},
             {"key": f"{prefix}wait-seconds", "value": str(WAIT_SECONDS)},

@@ -69,6 +69,9 @@ def _container(task: Task) -> dict[str, Any]:
         "cpu": "256",
         "memory": "512",
     }
+    if "startedAt" in task.times:
+        # The container's id in its runtime (Docker): what ``docker kill`` names.
+        container["runtimeId"] = f"{task.id}{task.id}"
     if "executionStoppedAt" in task.times:
         container["exitCode"] = 0
     if service.spec.network_mode == "awsvpc":
@@ -104,7 +107,7 @@ def task_object(task: Task) -> dict[str, Any]:
         "cpu": "256",
         "memory": "512",
         "desiredStatus": task.desired_status,
-        "enableExecuteCommand": False,
+        "enableExecuteCommand": service.spec.enable_execute_command,
         "group": f"service:{service.name}",
         "launchType": service.spec.launch_type,
         "lastStatus": task.last_status,

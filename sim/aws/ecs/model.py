@@ -12,7 +12,12 @@ This module models those explicitly:
 * ECS alone moves a draining task to STOPPING when the longest deregistration delay ends;
 * StopTask moves a task to STOPPING at once (the product's premise, as with the sidecar it
   replaces); the container exits after a few seconds of graceful shutdown, Fargate
-  deprovisions, then STOPPED.
+  deprovisions, then STOPPED. That premise is undocumented, so :class:`WorldRules` can
+  turn it off: with ``stoptask_on_draining="ignored"`` a StopTask on a draining task only
+  changes its stop reason and the drain runs to ECS's deadline;
+* a signal sent into the task's container (ECS Exec, SSM Run Command: :mod:`sim.aws.signals`)
+  makes its app shut down gracefully and exit; the essential container's exit makes the
+  agent stop the task: STOPPING, then STOPPED, stop code ``EssentialContainerExited``.
 
 Other ways ECS stops a task (the stop causes of docs/contracts.md), each cited beside its
 method: a container instance set to DRAINING (:meth:`EcsModel.drain_instance`), a Fargate
@@ -30,6 +35,8 @@ from __future__ import annotations
 import functools
 import random
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
 
 from sim.aws.ecs.state import (
     ACTIVE_STATUSES,
@@ -47,9 +54,11 @@ from sim.engine.loop import EventLoop
 from sim.engine.observe import Kind, ObservationLog
 
 __all__ = [
+    "ESSENTIAL_CONTAINER_EXITED",
     "HEALTH_CHECK_REASON",
     "INSTANCE_DRAINING_REASON",
     "SPOT_REASON",
+    "STOPTASK_ON_DRAINING",
     "TERMINATOR_REASON",
     "ContainerInstance",
     "Deployment",
@@ -59,10 +68,43 @@ __all__ = [
     "TargetGroup",
     "Task",
     "TaskNotFound",
+    "WorldRules",
 ]
 
 #: How the terminator's StopTask reasons begin (what tells its stops from anyone else's).
 TERMINATOR_REASON = "drain-terminator:"
+#: The two worlds of the product's premise (``WorldRules.stoptask_on_draining``).
+STOPTASK_ON_DRAINING = ("effective", "ignored")
+#: The stop code and reason ECS gives a task whose essential container exited.
+ESSENTIAL_CONTAINER_EXITED = "EssentialContainerExited"
+_EXITED_REASON = "Essential container in task exited"
+#: How long the agent takes to stop a task whose essential container exited (the other
+#: containers are stopped and the task reported STOPPING): assumed, seconds.
+AGENT_STOP_SECONDS = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class WorldRules:
+    """What ECS does where no public source says (each switch a world to simulate).
+
+    ``stoptask_on_draining``: ``effective`` (StopTask on a draining task, desiredStatus
+    STOPPED and lastStatus RUNNING or DEACTIVATING, sends SIGTERM now: the product's
+    premise) or ``ignored`` (it changes only the stop reason; the drain runs to the end of
+    the deregistration delay). ``exec_refused_when_stopping``: ECS refuses ExecuteCommand
+    on a task it is stopping (desiredStatus STOPPED); undocumented, the error is a guess
+    (``InvalidParameterException``, which the function takes as REFUSED).
+    """
+
+    stoptask_on_draining: Literal["effective", "ignored"] = "effective"
+    exec_refused_when_stopping: bool = False
+
+    def __post_init__(self) -> None:
+        if self.stoptask_on_draining not in STOPTASK_ON_DRAINING:
+            raise ValueError(
+                f"stoptask_on_draining must be one of {', '.join(STOPTASK_ON_DRAINING)}, "
+                f"not {self.stoptask_on_draining!r}"
+            )
+
 
 #: stoppedReason of a Fargate Spot interruption (stopCode ``SpotInterruption``): the ECS
 #: developer guide's task state change example ("Amazon ECS task state change events",
@@ -93,8 +135,10 @@ class EcsModel:
         account: str,
         region: str,
         publish: Callable[[Task], None],
+        rules: WorldRules | None = None,
     ) -> None:
         self.loop = loop
+        self.rules = rules or WorldRules()
         self.log = log
         self.seed = seed
         self.account = account
@@ -369,6 +413,19 @@ class EcsModel:
         )
         if task.last_status not in ACTIVE_STATUSES | {"DEACTIVATING"}:
             return task
+        if self.rules.stoptask_on_draining == "ignored" and task.draining:
+            # The task is in ECS's deregister-then-stop pipeline: only the reason changes.
+            task.stopped_reason = reason
+            self.log.record(
+                now,
+                Kind.ECS_STOP_IGNORED,
+                task.arn,
+                service=task.service.name,
+                reason=reason,
+                last_status=task.last_status,
+                ecs_alone_at=task.ecs_alone_at,
+            )
+            return task
         task.stop_code, task.stopped_reason = "UserInitiated", reason
         if task.drain_started_at is None:
             self._deregister(task)
@@ -385,6 +442,8 @@ class EcsModel:
             task.ecs_alone_timer.cancel()
         now = self._now()
         task.stop_began_at, task.stopped_by = now, by
+        if by == "terminator":
+            task.stopped_with = "stop-task"
         task.times["stoppingAt"] = now
         self._set(task, last="STOPPING", desired=STOPPED)
         self.loop.call_later(task.timings["shutdown"], lambda: self._exited(task))
@@ -403,6 +462,76 @@ class EcsModel:
         if any(target.state in {"initial", "healthy", "unhealthy"} for _, target in task.targets):
             self._deregister(task)  # a Spot task is deregistered only now
         self._notify(task)
+
+    # -- signals into the container ------------------------------------------------------
+
+    def exec_refusal(self, task: Task, container: str) -> tuple[str, str] | None:
+        """Why ECS refuses ExecuteCommand into ``container`` of ``task`` (error code and
+        message, as the API answers), or None when it accepts it."""
+        if not task.service.spec.enable_execute_command:
+            return (
+                "InvalidParameterException",
+                "The execute command failed because execute command was not enabled when "
+                "the task was run or the execute command agent isn't running. Wait and try "
+                "again or run a new task with execute command enabled and try again.",
+            )
+        if container != task.service.name:
+            return (
+                "InvalidParameterException",
+                f"The container {container} does not exist in the task.",
+            )
+        if task.last_status not in {RUNNING, "DEACTIVATING"}:
+            return (
+                "InvalidParameterException",
+                f"The execute command failed because the task is {task.last_status.lower()}.",
+            )
+        if self.rules.exec_refused_when_stopping and task.desired_status == STOPPED:
+            # Undocumented: the answer ECS gives is a guess (the world's switch).
+            return (
+                "InvalidParameterException",
+                "The execute command failed because the task is being stopped "
+                "(simulated refusal; undocumented).",
+            )
+        return None
+
+    def signal_container(self, task: Task, action: str) -> bool:
+        """A stop signal reached the task's (essential) container now (``action``: exec or
+        ssm-signal). Its app shuts down gracefully and exits after the task's shutdown time;
+        the agent then stops the task. False when it had nothing left to end."""
+        now = self._now()
+        task.signals.append((now, action))
+        effective = task.last_status in {RUNNING, "DEACTIVATING"} and task.signalled_at is None
+        self.log.record(
+            now,
+            Kind.CONTAINER_SIGNAL,
+            task.arn,
+            service=task.service.name,
+            action=action,
+            last_status=task.last_status,
+            desired_status=task.desired_status,
+            draining=task.draining,
+            effective=effective,
+        )
+        if not effective:
+            return False
+        task.signalled_at = now
+        self.loop.call_later(task.timings["shutdown"], lambda: self._container_exited(task, action))
+        return True
+
+    def _container_exited(self, task: Task, action: str) -> None:
+        """The essential container exited: the agent stops the task."""
+        if task.last_status in {"STOPPING", "DEPROVISIONING", STOPPED}:
+            return  # ECS (or a StopTask) was stopping it already
+        if task.ecs_alone_timer is not None:
+            task.ecs_alone_timer.cancel()
+        now = self._now()
+        task.stop_code, task.stopped_reason = ESSENTIAL_CONTAINER_EXITED, _EXITED_REASON
+        # The app began its graceful shutdown when the signal reached it.
+        task.stop_began_at, task.stopped_by = task.signalled_at, "terminator"
+        task.stopped_with = action
+        task.times["stoppingAt"] = now
+        self._set(task, last="STOPPING", desired=STOPPED)
+        self.loop.call_later(AGENT_STOP_SECONDS, lambda: self._exited(task))
 
     # -- bookkeeping ----------------------------------------------------------------------
 

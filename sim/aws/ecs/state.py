@@ -190,6 +190,13 @@ class Task:
     #: Failing its health checks (set by fail-health-checks or ``never_healthy``).
     failing: bool = False
 
+    #: Signals that reached the task's container, in order: (time, stop action).
+    signals: list[tuple[float, str]] = field(default_factory=list)
+    #: When the first effective signal reached the container (its app began shutting down).
+    signalled_at: float | None = None
+    #: The stop action whose effect ended the task ("stop-task", "exec", "ssm-signal"), if ours.
+    stopped_with: str | None = None
+
     @property
     def drain_seconds(self) -> int:
         """How long ECS alone keeps it draining: the longest delay of its groups."""

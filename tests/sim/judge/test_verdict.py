@@ -11,7 +11,7 @@ from dataclasses import replace
 import pytest
 
 from sim.aws.ecs.model import Task
-from sim.chaos import ChaosConfig, ChaosResult, chaos_scenario, judge, run_case
+from sim.chaos import ChaosConfig, ChaosResult, case_world, chaos_scenario, judge, run_case
 from sim.engine.observe import Kind, ObservationLog
 from sim.judge.report import RunRecord
 from sim.simulation import Simulation
@@ -107,6 +107,95 @@ def test_given_forged_stops_in_the_witness_log_when_judged_then_each_is_counted(
     assert judge(record, kinds, config).forbidden_stops == 1
 
 
+def test_given_forged_signal_steps_in_the_witness_log_when_judged_then_each_is_counted(
+    quiet_case: tuple[ChaosConfig, RunRecord, dict[str, str]],
+) -> None:
+    """Exec and ssm-signal steps are held to StopTask's rules: never early (the request or
+    its signal), never on a task that must not be stopped, each at most once per task."""
+    config, record, kinds = quiet_case
+    assert judge(record, kinds, config).ok
+    task = next(
+        t
+        for s in record.services
+        for t in s.tasks
+        if kinds[s.name] == "plain" and t.drain_started_at is not None
+    )
+    assert task.drain_started_at is not None
+    deadline = task.drain_started_at + record.wait_seconds(task.service)
+
+    def forge(kind: str, at: float, action: str = "exec", draining: bool = True) -> ChaosResult:
+        record.log.record(
+            at,
+            kind,
+            task.arn,
+            service=task.service.name,
+            action=action,
+            accepted=True,
+            draining=draining,
+            caller="ecs-drain-terminator-sweeper",
+            effective=True,
+        )
+        return judge(record, kinds, config)
+
+    once = forge(Kind.SIGNAL_REQUEST, deadline + 1.0)
+    assert once.ok
+    assert once.signal_steps == 1
+    twice = forge(Kind.SIGNAL_REQUEST, deadline + 30.0)
+    assert twice.stopped_more_than_once == 1
+    early_signal = forge(Kind.CONTAINER_SIGNAL, deadline - 1.0)
+    assert early_signal.premature_stops == 1
+    early_step = forge(Kind.SIGNAL_REQUEST, deadline - 5.0, action="ssm-signal")
+    assert early_step.premature_stops == 2
+
+
+def test_given_an_ignored_stop_task_sent_again_when_judged_then_counted_apart_not_as_double(
+    quiet_case: tuple[ChaosConfig, RunRecord, dict[str, str]],
+) -> None:
+    """In the ignored world a StopTask resent after a run died is a no-op, counted apart;
+    one that took effect after an ignored one is a double."""
+    config, record, kinds = quiet_case
+    task = next(
+        t
+        for s in record.services
+        for t in s.tasks
+        if kinds[s.name] == "plain" and t.drain_started_at is not None
+    )
+    assert task.drain_started_at is not None
+    deadline = task.drain_started_at + record.wait_seconds(task.service)
+    ours = [
+        o
+        for o in record.log.of_kind(Kind.ECS_STOP_TASK)
+        if o.subject == task.arn and str(o.data["reason"]).startswith("drain-terminator")
+    ]
+    [stop] = ours
+
+    def forge_ignored(at: float) -> None:
+        data = {"service": task.service.name, "reason": "drain-terminator: forged"}
+        record.log.record(at, Kind.ECS_STOP_TASK, task.arn, draining=True, **data)
+        record.log.record(at, Kind.ECS_STOP_IGNORED, task.arn, **data)
+
+    forge_ignored(deadline + 0.5)
+    forge_ignored(deadline + 30.0)
+    resent = judge(record, kinds, config)
+    # The two ignored ones are a resend; with the effective one of the run, a double.
+    assert resent.stoptask_resent_after_ignored == 1
+    assert resent.stopped_more_than_once == 1
+    assert stop.kind == Kind.ECS_STOP_TASK
+
+
+def test_given_an_exec_session_left_open_when_judged_then_the_case_fails(
+    quiet_case: tuple[ChaosConfig, RunRecord, dict[str, str]],
+) -> None:
+    config, record, kinds = quiet_case
+    assert judge(record, kinds, config).ok
+
+    opened = replace(record, sessions={"opened": 2, "closed": 1, "left_open": 1})
+    result = judge(opened, kinds, config)
+
+    assert result.sessions_left_open == 1
+    assert not result.ok
+
+
 def test_given_stops_racing_ecs_own_stop_when_judged_then_allowed_only_within_the_window(
     quiet_case: tuple[ChaosConfig, RunRecord, dict[str, str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -146,6 +235,37 @@ def test_given_stops_racing_ecs_own_stop_when_judged_then_allowed_only_within_th
     assert (stale.stops_racing_ecs, stale.forbidden_stops) == (1, 1)
     retried = forge(config.task_state_seconds + 10.0, attempt=2)
     assert (retried.stops_racing_ecs, retried.forbidden_stops) == (2, 1)
+
+
+def test_given_the_campaigns_share_when_worlds_are_chosen_then_every_second_case_is_ignored() -> (
+    None
+):
+    chosen = [case_world(ChaosConfig(seed=1), seed, 0.5) for seed in range(1, 9)]
+
+    worlds = [c.stoptask_on_draining for c in chosen]
+    assert worlds == ["effective", "ignored"] * 4
+    refused = [c.exec_refused_when_stopping for c in chosen if c.stoptask_on_draining == "ignored"]
+    assert refused == [False, True, False, True]
+    assert all(
+        case_world(ChaosConfig(seed=1), s, None).stoptask_on_draining == "effective" for s in (2, 4)
+    )
+
+
+def test_given_an_ignored_world_when_drawn_then_its_services_carry_a_mix_of_actions() -> None:
+    config = ChaosConfig(seed=2, services=50, stoptask_on_draining="ignored")
+
+    scenario, _ = chaos_scenario(config)
+    effective, _ = chaos_scenario(replace(config, stoptask_on_draining="effective"))
+
+    actions = {
+        dict(s.tags).get("drain-terminator:stop-action") for s in scenario.services if s.tags
+    }
+    assert actions == {"stop-task", "exec", "stop-task-then-exec", "ssm-signal"}
+    assert any(s.enable_execute_command for s in scenario.services)
+    assert any(not s.enable_execute_command for s in scenario.services if s.tags)
+    # The same services, drains and operators as the effective world of the seed.
+    assert [s.name for s in scenario.services] == [s.name for s in effective.services]
+    assert scenario.actions == effective.actions
 
 
 def test_given_a_seed_when_a_case_runs_twice_then_faults_and_verdict_are_identical() -> None:
