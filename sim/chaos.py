@@ -8,6 +8,13 @@ included), fake conditional-check conflicts on DynamoDB writes, duplicated and r
 deliveries, and sweeper invocations killed at random points (right after a claim, right
 after a StopTask, anywhere). Operators act in the middle of drains: they opt a service
 out, turn dry-run on, raise its wait, delete its target group or the service itself.
+Each service also drains one of the ways ECS drains or stops service tasks (``SHAPES``,
+the demo's scenarios of those names): a rolling update, ECS-native blue/green, CodeDeploy
+or EXTERNAL task sets, a container instance set to DRAINING (some tasks with old-format
+ARNs), Fargate Spot interruptions, no load balancer, failing health checks and a
+replacement that never becomes healthy, or drains whose every event is lost. The judge
+holds each cause to its expectation: no StopTask for a Spot interruption or a task in no
+target group, a lost drain stopped by the terminator (through its backstop) after its wait.
 A case can also be a *burst world* (``burst_drains``): that many drains due at once.
 A case in the *ignored* world (``stoptask_on_draining``: StopTask on a draining task
 changes only its reason) tags its opted-in services with a mix of stop actions
@@ -72,6 +79,29 @@ __all__ = [
 ]
 
 SWEEPER = "sweeper"
+#: How each service drains, mixed into the same worlds (drawn from a stream of its own, so
+#: the services, tags and operators of a seed stay as they were): the rolling update, and
+#: every other way ECS drains or stops service tasks (the demo's scenarios of those names).
+SHAPES: tuple[tuple[str, float], ...] = (
+    ("rolling", 0.42),
+    ("blue-green", 0.06),
+    ("codedeploy", 0.06),
+    ("external-task-sets", 0.06),
+    ("instance-drain", 0.08),
+    ("spot-interruption", 0.06),
+    ("no-target-group", 0.06),
+    ("unhealthy-replacement", 0.06),
+    ("lost-events", 0.14),
+)
+#: Shapes that only exist on one launch type (the others fall back to rolling).
+_FARGATE_ONLY = frozenset({"blue-green", "codedeploy", "external-task-sets", "spot-interruption"})
+_EC2_ONLY = frozenset({"instance-drain"})
+_UNGUARDED = frozenset({"plain", "invalid-wait"})
+#: Operators' changes a shape cannot take: no group to delete, or a group that task sets or
+#: blue/green deployments move traffic away from (its deletion is not a guard question).
+_NO_GROUP_DELETION = frozenset(
+    {"no-target-group", "blue-green", "codedeploy", "external-task-sets"}
+)
 KINDS: tuple[tuple[str, float], ...] = (
     ("plain", 0.38),
     ("min-healthy", 0.12),
@@ -87,13 +117,54 @@ KINDS: tuple[tuple[str, float], ...] = (
 # -- scenario ---------------------------------------------------------------------------
 
 
-def _pick(rng: random.Random) -> str:
+def _pick(rng: random.Random, table: tuple[tuple[str, float], ...] = ()) -> str:
+    table = table or KINDS
     roll, total = rng.random(), 0.0
-    for kind, weight in KINDS:
+    for kind, weight in table:
         total += weight
         if roll < total:
             return kind
-    return KINDS[0][0]
+    return table[0][0]
+
+
+def _shaped(
+    spec: ServiceSpec, shape: str, deploy_at: float, rng: random.Random
+) -> tuple[ServiceSpec, list[Action]]:
+    """``spec`` drained the way ``shape`` says, and the actions that make ECS do it."""
+    delay = spec.target_groups[0].deregistration_delay
+    two = tuple(
+        TargetGroupSpec(f"{spec.target_groups[0].name}{side}", port=80, deregistration_delay=delay)
+        for side in ("b", "g")
+    )
+    actions = [Action(at=deploy_at, service=spec.name)]
+    if shape == "blue-green":
+        spec = replace(spec, strategy="BLUE_GREEN", target_groups=two)
+    elif shape == "codedeploy":
+        spec = replace(spec, controller="CODE_DEPLOY", target_groups=two)
+    elif shape == "external-task-sets":
+        spec = replace(spec, controller="EXTERNAL", target_groups=two)
+    elif shape == "no-target-group":
+        spec = replace(spec, target_groups=())
+    elif shape == "lost-events":
+        # A delay long enough for the backstop's round (10 minutes) to find a lost drain
+        # before ECS ends it, as users run them (containers-roadmap #2171: 30 minutes).
+        groups = tuple(replace(g, deregistration_delay=1200) for g in spec.target_groups)
+        spec = replace(spec, target_groups=groups)
+    elif shape == "spot-interruption":
+        spec = replace(spec, spot=True)
+        at = round(deploy_at + rng.uniform(-20.0, 200.0), 1)
+        actions.append(
+            Action(at=at, service=spec.name, kind="spot-interruption", count=rng.randint(1, 2))
+        )
+    elif shape == "instance-drain":
+        at = round(deploy_at + rng.uniform(-20.0, 200.0), 1)
+        actions.append(Action(at=at, service=spec.name, kind="drain-instance"))
+        spec = replace(spec, old_arn_tasks=rng.randint(0, spec.desired_count))
+    elif shape == "unhealthy-replacement":
+        spec = replace(spec, never_healthy=(spec.desired_count,))
+        at = round(deploy_at + rng.uniform(-20.0, 100.0), 1)
+        actions.append(Action(at=at, service=spec.name, kind="fail-health-checks"))
+    return spec, actions
 
 
 #: The stop actions an ignored world's opted-in services are tagged with, and their weights.
@@ -173,8 +244,10 @@ def chaos_scenario(config: ChaosConfig) -> tuple[Scenario, dict[str, str]]:
         return scenario, {s.name: "plain" for s in scenario.services}
     rng = random.Random(f"chaos-scenario:{config.seed}")
     operators = random.Random(f"chaos-operators:{config.seed}")
+    shapes = random.Random(f"chaos-shapes:{config.seed}")
     actions_rng = random.Random(f"chaos-stop-actions:{config.seed}")
     services, actions, kinds = [], [], {}
+    lost: list[str] = []
     for index in range(config.services):
         kind = _pick(rng)
         name = f"svc{index:02d}-{kind}"
@@ -192,25 +265,36 @@ def chaos_scenario(config: ChaosConfig) -> tuple[Scenario, dict[str, str]]:
             # Drawn from a stream of its own: the effective world's scenario is unchanged.
             extra, enable_exec = _stop_action_tags(ec2, actions_rng)
             tags = tuple(sorted({**dict(tags), **extra}.items()))
-        services.append(
-            ServiceSpec(
-                name=name,
-                desired_count=desired_count,
-                launch_type="EC2" if ec2 else "FARGATE",
-                min_healthy_percent=50 if ec2 else 100,
-                max_percent=100 if ec2 else 200,
-                target_groups=tuple(
-                    TargetGroupSpec(f"tg{index:02d}{n}", port=80 + n, deregistration_delay=d)
-                    for n, d in enumerate(delays)
-                ),
-                tags=tags,
-                enable_execute_command=enable_exec,
-            )
+        spec = ServiceSpec(
+            name=name,
+            desired_count=desired_count,
+            launch_type="EC2" if ec2 else "FARGATE",
+            min_healthy_percent=50 if ec2 else 100,
+            max_percent=100 if ec2 else 200,
+            target_groups=tuple(
+                TargetGroupSpec(f"tg{index:02d}{n}", port=80 + n, deregistration_delay=d)
+                for n, d in enumerate(delays)
+            ),
+            tags=tags,
+            enable_execute_command=enable_exec,
         )
         deploy_at = round(rng.uniform(30.0, 600.0), 1)
-        actions.append(Action(at=deploy_at, service=name))
+        shape = _pick(shapes, SHAPES)
+        if (shape in _FARGATE_ONLY and ec2) or (shape in _EC2_ONLY and not ec2):
+            shape = "rolling"
+        if shape == "lost-events" and kind not in _UNGUARDED:
+            # Lost drains where the terminator must stop them; a service it leaves to ECS
+            # would only hold the world for the long delay (and cost CPU, not coverage).
+            shape = "rolling"
+        spec, made = _shaped(spec, shape, deploy_at, shapes)
+        services.append(spec)
+        actions.extend(made)
+        if shape == "lost-events":
+            lost.append(name)
         if kind != "not-opted-in" and operators.random() < config.operator_rate:
             what = operators.choice(OPERATOR_ACTIONS)
+            if what == "target-group-deleted" and shape in _NO_GROUP_DELETION:
+                what = "opt-out"
             at = round(deploy_at + operators.uniform(40.0, 160.0), 1)
             actions.append(replace(_operator_action(what, at, wait, operators), service=name))
     scenario = Scenario(
@@ -218,7 +302,12 @@ def chaos_scenario(config: ChaosConfig) -> tuple[Scenario, dict[str, str]]:
         description="randomized deployments with injected faults",
         services=tuple(services),
         actions=tuple(sorted(actions, key=lambda a: a.at)),
-        delivery=Delivery(config.duplicate_rate, config.reorder_rate),
+        delivery=Delivery(
+            config.duplicate_rate,
+            config.reorder_rate,
+            lost_drain_rate=0.5 if lost else 0.0,
+            lost_services=tuple(lost),
+        ),
     )
     return scenario, kinds
 

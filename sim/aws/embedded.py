@@ -10,7 +10,9 @@ production). For every request it:
 3. runs the operation the model *serves* (ECS DescribeTasks/StopTask/ListTasks and ELB
    DescribeTargetHealth, which need task lifecycles and draining that moto lacks);
 4. otherwise hands the request to moto (through :class:`sim.aws.fast_moto.MotoRouter` in a
-   run, which answers as moto does at less CPU).
+   run, which answers as moto does at less CPU), and lets the model *amend* moto's JSON
+   answer where moto drops what ECS shows (DescribeServices' blue/green fields, task
+   sets' counts).
 
 With a :class:`sim.aws.costs.CostModel` attached, a call made by a Lambda invocation also
 costs what AWS charges (see :mod:`sim.aws.costs`): the service acts when the call is sent and
@@ -44,6 +46,7 @@ from sim.engine.loop import EventLoop
 from sim.engine.observe import Kind, ObservationLog
 
 __all__ = [
+    "Amender",
     "AwsCall",
     "AwsHook",
     "AwsInterceptor",
@@ -103,6 +106,8 @@ class AwsCall:
 
 #: A hook returns a :class:`Reply` to answer the call itself, or None to pass it on.
 AwsHook = Callable[[AwsCall], Reply | None]
+#: Changes moto's successful JSON answer to a call (in place).
+Amender = Callable[[AwsCall, dict[str, Any]], None]
 
 
 def _params(service: str, body: bytes | str | None) -> dict[str, Any]:
@@ -135,6 +140,7 @@ class AwsInterceptor:
         self.costs = costs
         self.hooks: list[AwsHook] = []
         self._served: dict[tuple[str, str], AwsHook] = {}
+        self._amenders: dict[tuple[str, str], Amender] = {}
         self.calls: dict[str, int] = {}
 
     def add_hook(self, hook: AwsHook) -> None:
@@ -144,6 +150,10 @@ class AwsInterceptor:
     def serve(self, service: str, operation: str, handler: AwsHook) -> None:
         """Let the model answer ``service``'s ``operation``."""
         self._served[(service, operation)] = handler
+
+    def amend(self, service: str, operation: str, amender: Amender) -> None:
+        """Let the model complete moto's successful JSON answers to ``operation``."""
+        self._amenders[(service, operation)] = amender
 
     def attach(self, client: Any) -> Any:
         """Route ``client``'s requests through this interceptor; returns the client."""
@@ -205,6 +215,8 @@ class AwsInterceptor:
             response = self._moto(request)
         else:
             response = botocore_stubber(event_name=event_name, request=request, **kwargs)
+        if reply is None:
+            response = self._amended(call, request.url, response)
         status = response.status_code if response is not None else None
         if costs is not None and service == "dynamodb" and source in {"moto", "model"}:
             body = _json_body(response) if operation in _BODY_NEEDED or status != 200 else None
@@ -221,6 +233,18 @@ class AwsInterceptor:
             self.loop.sleep(latency)  # the caller waits for the answer
             self._check_killed(caller, key)
         return response
+
+    def _amended(self, call: AwsCall, url: str, response: AWSResponse | None) -> AWSResponse | None:
+        """moto's answer, completed by the model's amender of the operation (if any)."""
+        amender = self._amenders.get((call.service, call.operation))
+        if amender is None or response is None or response.status_code != 200:
+            return response
+        payload = _json_body(response)
+        if payload is None:
+            return response
+        amender(call, payload)
+        body = json.dumps(payload).encode()
+        return AWSResponse(url, 200, dict(response.headers), MockRawResponse(body))
 
     def _check_killed(self, caller: Invocation | None, key: str) -> None:
         if caller is None:

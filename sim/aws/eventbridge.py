@@ -5,6 +5,13 @@ module (``terraform/patterns/task-state-change.json``) and evaluated by moto's
 implementation of EventBridge pattern matching (prefix, ``$or``...). Delivery is at least
 once and unordered: with :class:`sim.scenarios.Delivery` rates, a matched event is
 delivered twice, or held back so that later events overtake it; all seeded.
+
+Some drains are never delivered at all (``Delivery.lost_drain_rate``): an event can be
+lost past EventBridge's retries (24 h / 185 attempts by default, then the dead-letter
+queue) and Lambda's asynchronous ones, or sent while the terminator was not deployed
+or down. A lost drain loses every event of its task, from the first one with
+desiredStatus STOPPED on (each logged as ``Kind.EVENT_LOST``), so only a poll of ECS
+(the functions' backstop) can find it.
 """
 
 from __future__ import annotations
@@ -57,7 +64,13 @@ class EventBus:
             "delivered": 0,
             "duplicated": 0,
             "reordered": 0,
+            "lost": 0,
         }
+        #: Tasks whose drain events are all lost, and tasks already decided.
+        self.lost_tasks: set[str] = set()
+        self._decided: set[str] = set()
+        # Losses draw from a stream of their own (the delivery draws stay as they were).
+        self._loss_rng = random.Random(rng.getrandbits(64)) if delivery.lost_drain_rate else None
 
     def matches(self, event: dict[str, Any]) -> bool:
         """EventBridge semantics of the rule's pattern."""
@@ -80,6 +93,10 @@ class EventBus:
             self.log.record(self.loop.now, Kind.EVENT_FILTERED, subject, **summary)
             return
         self.stats["matched"] += 1
+        if self._lost(subject, detail):
+            self.stats["lost"] += 1
+            self.log.record(self.loop.now, Kind.EVENT_LOST, subject, **summary)
+            return
         copies = 2 if self.rng.random() < self.delivery.duplicate_rate else 1
         for copy_index in range(copies):
             delay = self.rng.uniform(*self.delivery.latency_seconds)
@@ -93,6 +110,22 @@ class EventBus:
             payload = copy.deepcopy(event)
             flags = {"duplicate": bool(copy_index), "held_back": reordered}
             self.loop.call_later(delay, functools.partial(self._deliver, payload, flags, summary))
+
+    def _lost(self, task_arn: str, detail: dict[str, Any]) -> bool:
+        """Whether this event belongs to a drain whose events are all lost."""
+        if task_arn in self.lost_tasks:
+            return True
+        rng = self._loss_rng
+        if rng is None or task_arn in self._decided or detail.get("desiredStatus") != "STOPPED":
+            return False
+        self._decided.add(task_arn)
+        service = str(detail.get("group", "")).removeprefix("service:")
+        if self.delivery.lost_services and service not in self.delivery.lost_services:
+            return False
+        if rng.random() < self.delivery.lost_drain_rate:
+            self.lost_tasks.add(task_arn)
+            return True
+        return False
 
     def _deliver(
         self, event: dict[str, Any], flags: dict[str, bool], summary: dict[str, Any]
@@ -137,6 +170,7 @@ class ScheduleRule:
         region: str,
         rule_name: str,
         jitter_seconds: float | None = None,
+        payload: dict[str, Any] | None = None,
     ) -> None:
         self.loop = loop
         self.period = rate_seconds(expression)
@@ -151,6 +185,9 @@ class ScheduleRule:
         self._handle: Handle | None = None
         self._period_start = 0.0
         self.fired = 0
+        #: A target's constant input (``input`` of aws_cloudwatch_event_target), handed
+        #: to the targets instead of the Scheduled Event.
+        self.payload = payload
 
     def start(self) -> None:
         """Fire from the current period on (the rule existed before the simulation began)."""
@@ -184,7 +221,8 @@ class ScheduleRule:
             "resources": [self.rule_arn],
             "detail": {},
         }
+        body = event if self.payload is None else self.payload
         for target in self.targets:
-            target(json.loads(json.dumps(event)))
+            target(json.loads(json.dumps(body)))
         self._period_start += self.period
         self._arm()

@@ -1,5 +1,12 @@
 """Create a scenario's resources in moto: VPC, cluster, task definitions, NLB, target groups,
 services with their tags, and the ledger table from the Terraform HCL.
+
+Services of other controllers are created as ECS has them: CODE_DEPLOY and EXTERNAL
+services with task sets (moto's CreateTaskSet, UpdateServicePrimaryTaskSet, UpdateTaskSet,
+DeleteTaskSet, mirrored from the model by :class:`MotoTaskSets`), ECS-native blue/green
+services with ``loadBalancers[].advancedConfiguration.alternateTargetGroupArn`` (what moto
+drops of them is added to its answers by :mod:`sim.aws.model_api`), Fargate Spot services
+through the FARGATE_SPOT capacity provider, and services with no load balancer at all.
 """
 
 from __future__ import annotations
@@ -8,11 +15,11 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from sim.aws.ecs.model import Deployment, Service, TargetGroup
+from sim.aws.ecs.model import ContainerInstance, Deployment, Service, TargetGroup
 from sim.scenarios import Scenario, ServiceSpec
 from sim.terraform import ledger_table_request
 
-__all__ = ["CLUSTER", "Clients", "provision"]
+__all__ = ["CLUSTER", "Clients", "MotoTaskSets", "provision"]
 
 CLUSTER = "demo"
 _AZS = ("a", "b", "c")
@@ -58,6 +65,80 @@ def _task_definition(clients: Clients, spec: ServiceSpec, revision_image: str) -
     return str(response["taskDefinition"]["taskDefinitionArn"])
 
 
+def _create_request(
+    spec: ServiceSpec,
+    groups: list[TargetGroup],
+    listener: str,
+    subnets: list[tuple[str, str]],
+    group: str,
+    cluster_arn: str,
+    old_td: str,
+) -> dict[str, Any]:
+    """CreateService's request for ``spec``: its controller, strategy, capacity, groups."""
+    cluster = {"clusterArn": cluster_arn}
+    create: dict[str, Any] = {
+        "cluster": CLUSTER,
+        "serviceName": spec.name,
+        "taskDefinition": old_td,
+        "desiredCount": spec.desired_count,
+        "launchType": spec.launch_type,
+        "deploymentConfiguration": {
+            "minimumHealthyPercent": spec.min_healthy_percent,
+            "maximumPercent": spec.max_percent,
+        },
+        "loadBalancers": [
+            {
+                "targetGroupArn": g.arn,
+                "containerName": spec.name,
+                "containerPort": spec.container_port,
+            }
+            for g in groups
+        ],
+    }
+    if spec.enable_execute_command:
+        create["enableExecuteCommand"] = True
+    if spec.spot:
+        del create["launchType"]
+        create["capacityProviderStrategy"] = [{"capacityProvider": "FARGATE_SPOT", "weight": 1}]
+    if spec.task_sets:
+        create["deploymentController"] = {"type": spec.controller}
+        # The task sets carry the load balancers (CODE_DEPLOY also names the
+        # production group on the service; EXTERNAL services name none).
+        create["loadBalancers"] = create["loadBalancers"][:1]
+        if spec.controller == "EXTERNAL":
+            for key in ("taskDefinition", "launchType", "loadBalancers"):
+                create.pop(key, None)
+            create.pop("deploymentConfiguration")
+    elif spec.blue_green:
+        create["deploymentConfiguration"].update(
+            strategy="BLUE_GREEN", bakeTimeInMinutes=spec.bake_seconds // 60
+        )
+        create["loadBalancers"] = [
+            {
+                **create["loadBalancers"][0],
+                "advancedConfiguration": {
+                    "alternateTargetGroupArn": groups[1].arn,
+                    # An NLB's production "rule" is its listener (API reference).
+                    "productionListenerRule": listener,
+                    "roleArn": f"arn:aws:iam::{cluster['clusterArn'].split(':')[4]}:"
+                    "role/ecsInfrastructureRoleForLoadBalancers",
+                },
+            }
+        ]
+    if not create.get("loadBalancers"):
+        create.pop("loadBalancers", None)
+    if spec.tags:
+        create["tags"] = [{"key": k, "value": v} for k, v in spec.tags]
+    if spec.network_mode == "awsvpc" and spec.controller != "EXTERNAL":
+        create["networkConfiguration"] = {
+            "awsvpcConfiguration": {
+                "subnets": [s for _, s in subnets],
+                "securityGroups": [group],
+            }
+        }
+    return create
+
+
 def provision(
     clients: Clients, scenario: Scenario, *, region: str, table_name: str, rng: random.Random
 ) -> list[Service]:
@@ -88,9 +169,13 @@ def provision(
     )["LoadBalancers"][0]["LoadBalancerArn"]
 
     services: list[Service] = []
+    #: The cluster's container instances: the first EC2 service's draws (every EC2 service
+    #: still draws its own, so that the seeded draws of later services stay as they were).
+    shared: list[ContainerInstance] = []
     for spec in scenario.services:
         groups: list[TargetGroup] = []
-        for tg in spec.target_groups:
+        listener = ""
+        for number, tg in enumerate(spec.target_groups):
             arn = clients.elbv2.create_target_group(
                 Name=tg.name,
                 Protocol="TCP",
@@ -109,48 +194,24 @@ def provision(
                     }
                 ],
             )
-            clients.elbv2.create_listener(
+            groups.append(TargetGroup(tg, arn))
+            if number and (spec.task_sets or spec.blue_green):
+                continue  # the alternate group gets traffic when the listener moves to it
+            made = clients.elbv2.create_listener(
                 LoadBalancerArn=balancer,
                 Protocol="TCP",
                 Port=tg.port,
                 DefaultActions=[{"Type": "forward", "TargetGroupArn": arn}],
             )
-            groups.append(TargetGroup(tg, arn))
+            listener = listener or made["Listeners"][0]["ListenerArn"]
         old_td = _task_definition(clients, spec, f"public.ecr.aws/demo/{spec.name}:v1")
         new_td = _task_definition(clients, spec, f"public.ecr.aws/demo/{spec.name}:v2")
-        create: dict[str, Any] = {
-            "cluster": CLUSTER,
-            "serviceName": spec.name,
-            "taskDefinition": old_td,
-            "desiredCount": spec.desired_count,
-            "launchType": spec.launch_type,
-            "deploymentConfiguration": {
-                "minimumHealthyPercent": spec.min_healthy_percent,
-                "maximumPercent": spec.max_percent,
-            },
-            "loadBalancers": [
-                {
-                    "targetGroupArn": g.arn,
-                    "containerName": spec.name,
-                    "containerPort": spec.container_port,
-                }
-                for g in groups
-            ],
-        }
-        if spec.enable_execute_command:
-            create["enableExecuteCommand"] = True
-        if spec.tags:
-            create["tags"] = [{"key": k, "value": v} for k, v in spec.tags]
-        if spec.network_mode == "awsvpc":
-            create["networkConfiguration"] = {
-                "awsvpcConfiguration": {
-                    "subnets": [s for _, s in subnets],
-                    "securityGroups": [group],
-                }
-            }
+        create = _create_request(
+            spec, groups, listener, subnets, group, cluster["clusterArn"], old_td
+        )
         service_arn = clients.ecs.create_service(**create)["service"]["serviceArn"]
         instances = [
-            (
+            ContainerInstance(
                 f"arn:aws:ecs:{region}:{cluster['clusterArn'].split(':')[4]}:container-instance/"
                 f"{CLUSTER}/{rng.getrandbits(128):032x}",
                 f"i-{rng.getrandbits(68):017x}",
@@ -158,6 +219,9 @@ def provision(
             )
             for i in range(len(_AZS))
         ]
+        if spec.launch_type == "EC2":
+            shared = shared or instances
+            instances = shared
         services.append(
             Service(
                 spec=spec,
@@ -170,6 +234,75 @@ def provision(
                 subnets=subnets,
                 instances=instances,
                 next_task_definition_arn=new_td,
+                listener_arn=listener,
+                security_group=group,
             )
         )
     return services
+
+
+class MotoTaskSets:
+    """:class:`sim.aws.ecs.scheduler.TaskSetControl` on moto: the task sets and listener
+    changes the model makes, made in moto too, so DescribeServices and DescribeTaskSets
+    answer with them (ids and ARNs are moto's)."""
+
+    def __init__(self, clients: Clients) -> None:
+        self.clients = clients
+
+    def create_task_set(
+        self, service: Service, task_definition_arn: str, group: TargetGroup | None
+    ) -> tuple[str, str]:
+        """CreateTaskSet with the set's own load balancer (no scale: the model runs it)."""
+        spec = service.spec
+        request: dict[str, Any] = {
+            "cluster": CLUSTER,
+            "service": service.name,
+            "taskDefinition": task_definition_arn,
+            "launchType": spec.launch_type,
+        }
+        if group is not None:
+            request["loadBalancers"] = [
+                {
+                    "targetGroupArn": group.arn,
+                    "containerName": spec.name,
+                    "containerPort": spec.container_port,
+                }
+            ]
+        if spec.network_mode == "awsvpc":
+            request["networkConfiguration"] = {
+                "awsvpcConfiguration": {
+                    "subnets": [subnet for _, subnet in service.subnets],
+                    "securityGroups": [service.security_group],
+                }
+            }
+        made = self.clients.ecs.create_task_set(**request)["taskSet"]
+        return str(made["id"]), str(made["taskSetArn"])
+
+    def set_primary(self, service: Service, deployment: Deployment) -> None:
+        """UpdateServicePrimaryTaskSet."""
+        self.clients.ecs.update_service_primary_task_set(
+            cluster=CLUSTER, service=service.name, primaryTaskSet=deployment.task_set_arn
+        )
+
+    def scale(self, service: Service, deployment: Deployment) -> None:
+        """UpdateTaskSet scale."""
+        self.clients.ecs.update_task_set(
+            cluster=CLUSTER,
+            service=service.name,
+            taskSet=deployment.task_set_arn,
+            scale={"value": deployment.scale_percent, "unit": "PERCENT"},
+        )
+
+    def delete(self, service: Service, deployment: Deployment) -> None:
+        """DeleteTaskSet."""
+        self.clients.ecs.delete_task_set(
+            cluster=CLUSTER, service=service.name, taskSet=deployment.task_set_arn, force=True
+        )
+
+    def forward(self, service: Service, groups: list[TargetGroup]) -> None:
+        """ModifyListener: the production listener forwards to ``groups[0]``."""
+        if service.listener_arn and groups:
+            self.clients.elbv2.modify_listener(
+                ListenerArn=service.listener_arn,
+                DefaultActions=[{"Type": "forward", "TargetGroupArn": groups[0].arn}],
+            )

@@ -31,7 +31,7 @@ from typing import Any, Literal
 
 from sim.engine.loop import EventLoop, Process
 from sim.engine.observe import Kind, ObservationLog
-from sim.terraform import async_invocation, variable_default
+from sim.terraform import async_invocation, backstop_schedule, variable_default
 
 __all__ = [
     "Container",
@@ -318,9 +318,14 @@ def deployed_timeout(function: str) -> float:
 @functools.cache
 def deployed_reserved_concurrency(function: str) -> int | None:
     """A simulated function's reserved concurrency: the module's default
-    (``<function>_reserved_concurrency``; None: unreserved), read once per process."""
+    (``<function>_reserved_concurrency``; None: unreserved), read once per process. The
+    module reserves the sweeper one slot more for the backstop's run when it deploys the
+    backstop (terraform/functions.tf), and so does this."""
     value = variable_default(f"{function}_reserved_concurrency")
-    return None if value is None else int(value)
+    if value is None:
+        return None
+    backstop = function == "sweeper" and backstop_schedule() is not None
+    return int(value) + (1 if backstop else 0)
 
 
 @functools.cache

@@ -1,13 +1,21 @@
-"""Operators changing things in the middle of drains, as scenario actions.
+"""Operators changing things in the middle of drains, and ECS acting on its own, as
+scenario actions.
 
 A scenario :class:`sim.scenarios.Action` of kind ``tag``, ``untag``,
 ``delete-target-group`` or ``delete-service`` is applied in moto (what the functions
 read) and in the model (what ECS and the load balancer do), and logged as
 ``Kind.OPERATOR`` with the service's tags afterwards, so the chaos verdict can tell
 what the functions should have seen and when.
+
+Kinds ``drain-instance``, ``spot-interruption`` and ``fail-health-checks``
+(:data:`ECS_ACTIONS`) are things that happen to a service without a deployment: its
+container instance is set to DRAINING (by an operator, an Auto Scaling lifecycle hook or
+managed draining), Fargate Spot reclaims tasks, targets fail their health checks.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from sim.aws.ecs.model import Service
 from sim.aws.ecs.scheduler import ServiceScheduler
@@ -15,10 +23,36 @@ from sim.aws.infra import CLUSTER, Clients
 from sim.engine.observe import Kind
 from sim.scenarios import Action
 
-__all__ = ["OPERATOR_ACTIONS", "operate"]
+__all__ = ["ECS_ACTIONS", "OPERATOR_ACTIONS", "operate"]
 
 #: Scenario actions that stand for an operator changing things in the middle of drains.
 OPERATOR_ACTIONS = frozenset({"tag", "untag", "delete-target-group", "delete-service"})
+
+
+def _drain_instance(action: Action, service: Service, scheduler: ServiceScheduler) -> None:
+    scheduler.drain_instance(service)
+
+
+def _spot_interruption(action: Action, service: Service, scheduler: ServiceScheduler) -> None:
+    for task in [
+        t for t in service.tasks if t.last_status == "RUNNING" and t.desired_status == "RUNNING"
+    ][: action.count]:
+        scheduler.model.spot_interrupt(task)
+
+
+def _fail_health_checks(action: Action, service: Service, scheduler: ServiceScheduler) -> None:
+    for task in [t for t in service.tasks if t.healthy and t.desired_status == "RUNNING"][
+        : action.count
+    ]:
+        scheduler.model.fail_health_checks(task)
+
+
+#: Scenario actions that stand for ECS (or EC2, or Fargate Spot) acting on its own.
+ECS_ACTIONS: dict[str, Callable[[Action, Service, ServiceScheduler], None]] = {
+    "drain-instance": _drain_instance,
+    "spot-interruption": _spot_interruption,
+    "fail-health-checks": _fail_health_checks,
+}
 
 
 def operate(

@@ -386,9 +386,9 @@ class RunCommandAgent(_Agent):
     def _instances(self) -> dict[str, tuple[str, str]]:
         """Container instance ARN -> (EC2 instance id, cluster ARN)."""
         return {
-            arn: (instance_id, service.cluster_arn)
+            instance.arn: (instance.instance_id, service.cluster_arn)
             for service in self.model.services.values()
-            for arn, instance_id, _ in service.instances
+            for instance in service.instances
         }
 
     def describe_container_instances(self, call: AwsCall) -> Reply:

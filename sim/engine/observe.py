@@ -40,6 +40,14 @@ class Kind:
     LAMBDA_DROPPED = "lambda.dropped"
     AWS_CALL = "aws.call"
     OPERATOR = "operator.action"
+    #: A container instance set to DRAINING.
+    INSTANCE_DRAINING = "ecs.instance_draining"
+    #: The target groups a service's listener forwards to changed (blue/green, task sets).
+    SERVING = "elb.serving"
+    #: A matched event dropped: every event of that task's drain is lost.
+    EVENT_LOST = "event.lost"
+    #: A task set or blue/green lifecycle step (created, primary, scaled, deleted, stage).
+    DEPLOYMENT_STEP = "deployment.step"
 
 
 @dataclass(frozen=True, slots=True)

@@ -64,6 +64,17 @@ class RunRecord:
     sweeper_runs: int
     #: Throttles, capacity units and peaks the run's calls cost (see :mod:`sim.aws.costs`).
     costs: CostModel | None = field(default=None, repr=False)
+    #: Tasks every event of whose drain was lost (``Delivery.lost_drain_rate``).
+    lost_tasks: frozenset[str] = frozenset()
+
+    def elb_calls_by_functions(self) -> int:
+        """Elastic Load Balancing calls the functions made (not the harness's set-up)."""
+        return sum(
+            1
+            for call in self.log.of_kind(Kind.AWS_CALL)
+            if call.subject.startswith("elastic-load-balancing-v2.") and call.data.get("caller")
+        )
+
     #: The world the run was simulated in (StopTask on draining tasks, Exec on stopping ones).
     world: WorldRules = field(default_factory=WorldRules)
     #: ECS Exec sessions: opened, closed (by the agent), terminated (by the function),
@@ -157,6 +168,16 @@ class TaskTimeline:
     #: drained there). Later waves drain later without the terminator: ECS starts their
     #: replacements only within maximumPercent, and draining tasks count until STOPPED.
     baseline_drain_started_at: float | None = None
+    #: Why ECS stopped it (deployment, scale-in, task-set, blue-green, instance-drain,
+    #: spot-interruption, unhealthy) and whether every event of its drain was lost.
+    cause: str = ""
+    events_lost: bool = False
+
+    @property
+    def nothing_to_cut(self) -> bool:
+        """A Spot interruption or a task in no target group: no drain to shorten."""
+        return self.cause == "spot-interruption" or self.deregistration_delay == 0
+
     #: The service's stop action, and the functions' actions on the task in order (time,
     #: step): StopTasks, and ExecuteCommand/SendCommand requests that reached AWS.
     stop_action: str = "stop-task"
@@ -257,6 +278,11 @@ class Report:
         return body
 
 
+def _delay(task: Task) -> int:
+    """How long ECS alone would have kept ``task`` draining (0: nothing to cut)."""
+    return round((task.ecs_alone_at or 0.0) - (task.drain_started_at or 0.0))
+
+
 def actions_by_task(record: RunRecord) -> dict[str, list[tuple[float, str]]]:
     """The functions' stop steps per task, in order, from the witness log: StopTasks with
     the terminator's reason, and ExecuteCommand/SendCommand requests the functions made."""
@@ -283,7 +309,11 @@ def _left_because(
         return "terminator disabled"
     if not record.opted_in(task.service):
         return "service did not opt in"
-    if wait >= task.service.spec.drain_seconds:
+    if task.cause == "spot-interruption":
+        return "Spot interruption: SIGTERM already sent, no drain to cut short"
+    if not task.targets:
+        return "no load balancer: no deregistration delay to shorten"
+    if wait >= _delay(task):
         return f"wait ({wait} s) >= deregistration delay: ECS stops it first"
     if task.stopped_by is None:
         return "still draining at the end of the run"
@@ -313,7 +343,7 @@ def _timeline(
         service=task.service.name,
         opted_in=record.opted_in(task.service),
         wait_seconds=wait,
-        deregistration_delay=task.service.spec.drain_seconds,
+        deregistration_delay=_delay(task),
         drain_started_at=task.drain_started_at,
         terminator_stop_at=stop_at,
         stop_calls=len(task.stop_requests),
@@ -326,6 +356,8 @@ def _timeline(
         saved_seconds=round(max(0.0, saved), 3),
         left_to_ecs_because=_left_because(record, task, wait, actions),
         baseline_drain_started_at=baseline_drain,
+        cause=task.cause,
+        events_lost=task.arn in record.lost_tasks,
         stop_action=record.stop_action(task.service),
         actions=tuple(actions),
         signalled_at=task.signalled_at,
@@ -366,12 +398,17 @@ def _invariants(record: RunRecord, timelines: list[TaskTimeline]) -> list[Invari
             since = at - (task.drain_started_at or at)
             early.append(f"{task.id[:8]} {what} at +{since:.1f}s")
     tolerance = record.scenario.stop_tolerance_seconds
-    late, expected_left = [], 0
+    late, lost_late, expected_left = [], [], 0
     for line in timelines:
         if (
             not (record.terminator and line.opted_in)
             or line.wait_seconds >= line.deregistration_delay
         ):
+            continue
+        if line.events_lost:
+            # Only the backstop can find it: stopped early (before ECS alone) is the bar.
+            if line.stopped_by != "terminator":
+                lost_late.append(line.task_id[:8])
             continue
         due = line.drain_started_at + line.wait_seconds + tolerance
         first = line.first_action_at if line.actions else line.terminator_stop_at
@@ -388,7 +425,65 @@ def _invariants(record: RunRecord, timelines: list[TaskTimeline]) -> list[Invari
         for inv in fn.invocations
         if inv.outcome in {"error", "timeout"}
     ]
-    invariants = [
+    invariants = _basic(record, early, untagged, late, expected_left, failed, tolerance)
+    if stop_actions_in_play(record):
+        invariants += _stop_action_invariants(record, timelines)
+    return invariants + _per_cause(record, timelines, lost_late)
+
+
+def _per_cause(
+    record: RunRecord, timelines: list[TaskTimeline], lost_late: list[str]
+) -> list[Invariant]:
+    """The invariants of the stop causes a run has (none for a plain rolling update)."""
+    checks = []
+    uncut = [t for t in timelines if t.nothing_to_cut]
+    if uncut:
+        stopped = [t.task_id[:8] for t in uncut if t.actions or t.terminator_stop_at is not None]
+        checks.append(
+            Invariant(
+                "no StopTask without a drain",
+                not stopped,
+                "no stop step on a Spot-interrupted task or one in no target group"
+                if not stopped
+                else "stopped: " + ", ".join(stopped),
+            )
+        )
+    if record.services and not any(s.target_groups for s in record.services):
+        calls = record.elb_calls_by_functions()
+        checks.append(
+            Invariant(
+                "no ELB call without a load balancer",
+                not calls,
+                "the functions made no Elastic Load Balancing call"
+                if not calls
+                else f"{calls} Elastic Load Balancing call(s)",
+            )
+        )
+    lost = [t for t in timelines if t.events_lost]
+    if lost and record.terminator:
+        checks.append(
+            Invariant(
+                "lost drains stopped early",
+                not lost_late,
+                f"{len(lost)} drain(s) whose every event was lost: each found and stopped by "
+                "the terminator after drain start + wait, before ECS alone"
+                if not lost_late
+                else "left to ECS: " + ", ".join(lost_late),
+            )
+        )
+    return checks
+
+
+def _basic(
+    record: RunRecord,
+    early: list[str],
+    untagged: list[str],
+    late: list[str],
+    expected_left: int,
+    failed: list[str],
+    tolerance: float,
+) -> list[Invariant]:
+    return [
         Invariant(
             "no task stopped early",
             not early,
@@ -422,9 +517,6 @@ def _invariants(record: RunRecord, timelines: list[TaskTimeline]) -> list[Invari
             "no invocation raised or timed out" if not failed else "; ".join(failed[:5]),
         ),
     ]
-    if stop_actions_in_play(record):
-        invariants += _stop_action_invariants(record, timelines)
-    return invariants
 
 
 def _stopped_invariant(

@@ -16,6 +16,7 @@ from sim.aws.ecs.model import TERMINATOR_REASON, Task
 from sim.engine.observe import Kind, Observation
 from sim.judge.report import RunRecord
 from sim.scenarios import TAG_PREFIX
+from sim.terraform import variable_default
 
 __all__ = [
     "GUARDED",
@@ -50,6 +51,9 @@ STALENESS_SECONDS = 5.0
 #: this window raced ECS (a no-op, counted apart); one later acted on a stale state.
 TASK_STATE_SECONDS = 2.0
 RETRY_SECONDS = 15.0
+#: How long the backstop may take to first see a drain: its round (the module's
+#: ``backstop_round_minutes``) and a minute for its run to come.
+BACKSTOP_VISIT_SECONDS = 60.0 * (int(variable_default("backstop_round_minutes")) + 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +120,15 @@ class ChaosResult:
     sweeper_runs_failed: int = 0
     operator_actions: int = 0
     burst_drains: int = 0
+    #: Drains per stop cause (deployment, scale-in, blue-green, task-set, instance-drain,
+    #: spot-interruption, unhealthy); drains in no target group; drains whose every event
+    #: was lost, and how many of those the terminator stopped (found by its backstop).
+    drains_by_cause: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    drains_without_target_group: int = 0
+    lost_drains: int = 0
+    lost_drains_stopped: int = 0
+    #: Lost drains ECS ended before the backstop had a round free of injected faults.
+    lost_left_under_faults: int = 0
     #: Drains of cases in the ``ignored`` world, and what their stop actions did.
     ignored_world_drains: int = 0
     stopped_by_signal: int = 0
@@ -163,6 +176,7 @@ class ChaosResult:
         """JSON-friendly form."""
         data: dict[str, object] = {f.name: getattr(self, f.name) for f in fields(self)}
         data["faults_injected"] = dict(self.faults_injected)
+        data["drains_by_cause"] = dict(self.drains_by_cause)
         data["details"] = list(self.details)
         data["ok"] = self.ok
         return data
@@ -276,6 +290,17 @@ def _raced_ecs(task: Task, obs: Observation, config: ChaosConfig) -> bool:
     return obs.at - began <= window
 
 
+def _nothing_to_cut(task: Task) -> bool:
+    """A Spot interruption, or a task in no target group: no drain to shorten."""
+    return task.cause == "spot-interruption" or not task.targets
+
+
+def _initial_serving(task: Task) -> list[str]:
+    spec = task.service.spec
+    groups = [g.spec.name for g in task.service.target_groups]
+    return groups[:1] if spec.task_sets or spec.blue_green else groups
+
+
 def _steps(record: RunRecord) -> list[Observation]:
     """The functions' stop steps in order: StopTasks with the terminator's reason and the
     ExecuteCommand/SendCommand requests they made; then every signal that took effect."""
@@ -287,6 +312,26 @@ def _steps(record: RunRecord) -> list[Observation]:
         elif obs.data.get("caller") is not None:
             steps.append(obs)
     return steps
+
+
+def _judge_min_healthy(
+    task: Task,
+    step: str,
+    states: dict[tuple[str, str], str],
+    serving: dict[str, list[str]],
+    result: ChaosResult,
+) -> None:
+    """A stop step under the service's min-healthy tag: every group its listener forwards
+    to must keep that many healthy targets."""
+    percent = dict(task.service.spec.tags).get(f"{TAG_PREFIX}min-healthy-percent")
+    if percent is None:
+        return
+    need = math.ceil(int(percent) * task.service.desired_count / 100)
+    for name in serving.get(task.service.name) or _initial_serving(task):
+        count = sum(1 for (tg, _), st in states.items() if tg == name and st == "healthy")
+        if count < need:
+            result.min_healthy_violations += 1
+            result.details.append(f"{task.id[:8]} {step}: {count} healthy in {name} < {need}")
 
 
 def _judge_stops(
@@ -301,11 +346,17 @@ def _judge_stops(
     ours: dict[str, list[float]] = defaultdict(list)
     taken: dict[str, list[str]] = defaultdict(list)
     states: dict[tuple[str, str], str] = {}
+    #: The groups each service's listener forwards to (blue/green and task sets move it):
+    #: the ones a min-healthy guard must count.
+    serving: dict[str, list[str]] = {}
     steps = {id(obs) for obs in _steps(record)}
     ignored = {(o.subject, o.at) for o in record.log.of_kind(Kind.ECS_STOP_IGNORED)}
     for obs in record.log:
         if obs.kind == Kind.TARGET_STATE:
             states[(str(obs.data["target_group"]), obs.subject)] = str(obs.data["state"])
+            continue
+        if obs.kind == Kind.SERVING:
+            serving[str(obs.data["service"])] = list(obs.data["target_groups"])
             continue
         if obs.kind == Kind.CONTAINER_SIGNAL:
             _judge_signal(record, tasks[obs.subject], obs, result)
@@ -333,16 +384,10 @@ def _judge_stops(
         if kind not in STOPPABLE or not obs.data["draining"]:
             result.forbidden_stops += 1
             result.details.append(f"forbidden {step} of {task.id[:8]} ({kind}, {obs.data})")
-        percent = dict(task.service.spec.tags).get(f"{TAG_PREFIX}min-healthy-percent")
-        if percent is None:
-            continue
-        need = math.ceil(int(percent) * task.service.desired_count / 100)
-        for group in task.service.target_groups:
-            name = group.spec.name
-            count = sum(1 for (tg, _), st in states.items() if tg == name and st == "healthy")
-            if count < need:
-                result.min_healthy_violations += 1
-                result.details.append(f"{task.id[:8]} {step}: {count} healthy in {name} < {need}")
+        elif _nothing_to_cut(task):
+            result.forbidden_stops += 1
+            result.details.append(f"{step} of {task.id[:8]} with no drain to cut ({task.cause})")
+        _judge_min_healthy(task, step, states, serving, result)
     for arn, names in taken.items():
         if names.count("ignored") > 1:
             result.stoptask_resent_after_ignored += 1
@@ -392,6 +437,29 @@ def _judge_stagger(
                 result.details.append(f"{service.name}: more than {limit} stops in 60 s")
 
 
+def _judge_lost(
+    record: RunRecord,
+    task: Task,
+    kind: str,
+    first: float | None,
+    strict_after: float,
+    result: ChaosResult,
+) -> None:
+    """A drain whose every event was lost: only the backstop can find it, once per round."""
+    # Only the backstop can find it, once per round: stopped early is the bar, for
+    # every lost drain that had a full round free of faults before ECS would end it.
+    result.lost_drains_stopped += first is not None
+    if first is not None:
+        return
+    quiet_from = max(task.drain_started_at or 0.0, strict_after)
+    chance = BACKSTOP_VISIT_SECONDS + record.wait_seconds(task.service)
+    if (task.ecs_alone_at or 0.0) - quiet_from >= chance:
+        result.missed_stops += 1
+        result.details.append(f"missed: lost drain {task.id[:8]} ({kind}) left to ECS")
+    else:
+        result.lost_left_under_faults += 1
+
+
 def _judge_drains(
     record: RunRecord,
     kinds: dict[str, str],
@@ -411,7 +479,13 @@ def _judge_drains(
         if task.drain_started_at is None:
             continue
         result.drains += 1
+        result.drains_by_cause[task.cause or "other"] += 1
         kind = kinds[task.service.name]
+        lost = task.arn in record.lost_tasks
+        result.lost_drains += lost
+        if _nothing_to_cut(task):
+            result.drains_without_target_group += not task.targets
+            continue  # judged by _judge_stops: never stopped
         if kind not in STOPPABLE:
             continue
         result.eligible_drains += 1
@@ -421,6 +495,9 @@ def _judge_drains(
         result.stopped_by_terminator += first is not None and task.stopped_by == "terminator"
         result.acted_but_left_to_ecs += first is not None and task.stopped_by != "terminator"
         if task.service.name in operators:
+            continue
+        if lost and kind not in GUARDED:
+            _judge_lost(record, task, kind, first, strict_after, result)
             continue
         if kind in GUARDED:
             result.guarded_left_to_ecs += first is None
@@ -473,6 +550,8 @@ def aggregate(results: Iterable[ChaosResult]) -> ChaosResult:
             "stagger_violations", "min_healthy_violations", "guarded_left_to_ecs",
             "sweeper_kills", "sweeper_overlaps", "handler_errors", "stops_after_opt_out",
             "stops_before_raised_wait", "sweeper_runs_failed", "operator_actions",
+            "burst_drains", "drains_without_target_group", "lost_drains", "lost_drains_stopped",
+            "lost_left_under_faults",
             "burst_drains", "ignored_world_drains", "stopped_by_signal",
             "acted_but_left_to_ecs", "signal_left_to_ecs_under_faults", "signal_steps",
             "stoptask_resent_after_ignored",
@@ -484,6 +563,8 @@ def aggregate(results: Iterable[ChaosResult]) -> ChaosResult:
         )
         for name, count in r.faults_injected.items():
             total.faults_injected[name] += count
+        for name, count in r.drains_by_cause.items():
+            total.drains_by_cause[name] += count
         total.details.extend(r.details)
     return total
 
@@ -497,6 +578,12 @@ def format_result(result: ChaosResult) -> str:
         f"{result.eligible_drains} of opted-in services, "
         f"{result.stopped_by_terminator} stopped early by the terminator; "
         f"{result.operator_actions} operator actions mid-drain",
+        "  drains by cause: "
+        + ", ".join(f"{k} {v}" for k, v in sorted(result.drains_by_cause.items()))
+        + f"; in no target group {result.drains_without_target_group}; every event lost "
+        f"{result.lost_drains} (of them stopped early through the backstop "
+        f"{result.lost_drains_stopped}; left to ECS before a fault-free backstop round "
+        f"{result.lost_left_under_faults})",
         f"  faults injected: {faults}; sweeper invocations killed {result.sweeper_kills}, "
         f"overlapping sweeper runs {result.sweeper_overlaps}",
         f"  premature stops (before drain start + wait):         {result.premature_stops}",

@@ -30,17 +30,30 @@ def _service_lines(report: Report) -> list[str]:
     record = report.record
     for service in record.services:
         spec = service.spec
-        groups = ", ".join(
-            f"{g.name} (deregistration delay {g.deregistration_delay} s)"
-            for g in spec.target_groups
+        groups = (
+            ", ".join(
+                f"{g.name} (deregistration delay {g.deregistration_delay} s)"
+                for g in spec.target_groups
+            )
+            or "no load balancer"
         )
+        shape = []
+        if spec.task_sets:
+            shape.append(f"{spec.controller} controller (task sets)")
+        if spec.blue_green:
+            shape.append("ECS blue/green")
+        if spec.spot:
+            shape.append("Fargate Spot")
+        if spec.old_arn_tasks:
+            shape.append(f"{spec.old_arn_tasks} task(s) with old-format ARNs")
+        kind = f"{spec.launch_type}/{spec.network_mode}" + "".join(f", {s}" for s in shape)
         opt = (
             f"opted in, wait-seconds {record.wait_seconds(service)}"
             if record.opted_in(service)
             else "NOT opted in (no tags)"
         )
         lines.append(
-            f"  service {spec.name}: {spec.launch_type}/{spec.network_mode}, "
+            f"  service {spec.name}: {kind}, "
             f"{spec.desired_count} tasks, min {spec.min_healthy_percent}% / "
             f"max {spec.max_percent}%; {groups}; {opt}"
         )
@@ -184,14 +197,22 @@ def render_text(report: Report, *, logs: bool = False) -> str:
         f"  stopped early          {summary.stopped_early}",
         f"  seconds saved          {summary.saved_seconds_total:.0f} s in total, "
         f"{summary.saved_seconds_per_task:.0f} s per task stopped early",
-        f"  deployment duration    {duration_text(summary.deployment_seconds)} with the terminator",
-        *_baseline_lines(report),
+        *(
+            [
+                f"  deployment duration    {duration_text(summary.deployment_seconds)} "
+                "with the terminator",
+                *_baseline_lines(report),
+            ]
+            if summary.deployment_seconds_by_service
+            else ["  deployment duration    no deployment in this scenario"]
+        ),
         "  left to ECS            "
         + ("none" if not reasons else "; ".join(f"{n} x {k}" for k, n in reasons.items())),
         f"  events                 {events.get('emitted', 0)} emitted, "
         f"{events.get('matched', 0)} matched the rule, {events.get('filtered', 0)} filtered out; "
         f"{events.get('delivered', 0)} deliveries ({events.get('duplicated', 0)} duplicated, "
-        f"{events.get('reordered', 0)} held back/reordered)",
+        f"{events.get('reordered', 0)} held back/reordered)"
+        + (f"; {events['lost']} lost (every event of those drains)" if events.get("lost") else ""),
     ]
     if steps:
         out += _stop_action_lines(report)

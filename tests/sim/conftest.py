@@ -9,7 +9,15 @@ from typing import Any
 import pytest
 
 from sim.aws.ecs.events import task_event
-from sim.aws.ecs.model import Deployment, EcsModel, Service, TargetGroup, Task, WorldRules
+from sim.aws.ecs.model import (
+    ContainerInstance,
+    Deployment,
+    EcsModel,
+    Service,
+    TargetGroup,
+    Task,
+    WorldRules,
+)
 from sim.aws.ecs.scheduler import ServiceScheduler
 from sim.engine.loop import EventLoop
 from sim.engine.observe import ObservationLog
@@ -28,6 +36,17 @@ class ModelWorld:
     model: EcsModel
     scheduler: ServiceScheduler
     events: list[dict[str, Any]] = field(default_factory=list)
+    #: The cluster's container instances, shared by its EC2 services.
+    instances: list[ContainerInstance] = field(
+        default_factory=lambda: [
+            ContainerInstance(
+                f"arn:aws:ecs:{REGION}:{ACCOUNT}:container-instance/demo/{n:032x}",
+                f"i-0123456789abcdef{n}",
+                f"10.0.{n}.5",
+            )
+            for n in range(3)
+        ]
+    )
 
     def add(self, spec: ServiceSpec) -> Service:
         cluster_arn = f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/demo"
@@ -53,13 +72,7 @@ class ModelWorld:
             ],
             desired_count=spec.desired_count,
             subnets=[(f"{REGION}a", "subnet-aaaa"), (f"{REGION}b", "subnet-bbbb")],
-            instances=[
-                (
-                    f"arn:aws:ecs:{REGION}:{ACCOUNT}:container-instance/demo/abc",
-                    "i-0123456789abcdef0",
-                    "10.0.0.5",
-                )
-            ],
+            instances=self.instances,
             next_task_definition_arn=f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/{spec.name}:2",
         )
         self.model.add_service(service)

@@ -5,7 +5,10 @@ guards, and inject throttling (~20 % of the functions' ECS, DynamoDB and ELB cal
 time-outs, fake conditional-check conflicts, duplicated (30 %) and reordered (20 %)
 deliveries, sweeper invocations killed after a claim, after a StopTask or at random,
 overlapping sweeper runs, and operators who opt out, turn dry-run on, raise the wait or
-delete a target group or service in the middle of drains. One more case is a burst world
+delete a target group or service in the middle of drains. The services drain every way ECS
+drains service tasks (rolling, blue/green, task sets, draining instances, Spot
+interruptions, no load balancer, failing health checks, lost events), mixed into the same
+worlds so the campaign costs about what it did. One more case is a burst world
 of 1,000 drains due at once. Every second case (no extra one) runs in the *ignored* world,
 where StopTask on a draining task changes only its reason: its services use a mix of stop
 actions (stop-task, exec, stop-task-then-exec, ssm-signal), exec and SSM faults are injected
@@ -76,6 +79,23 @@ def test_given_campaign_when_run_then_it_covers_the_faults_and_volume_the_issue_
     assert campaign.sweeper_overlaps > 0
     # ~20 % of ECS/DynamoDB calls throttled: the most frequent fault by far.
     assert faults["throttle"] > 3 * faults["5xx"]
+
+
+def test_given_campaign_when_run_then_it_covers_every_stop_cause_the_issue_names(
+    campaign: ChaosResult,
+) -> None:
+    causes = campaign.drains_by_cause
+    for cause in (
+        "deployment",
+        "blue-green",
+        "task-set",
+        "instance-drain",
+        "spot-interruption",
+        "unhealthy",
+    ):
+        assert causes.get(cause, 0) > 0, (cause, dict(causes))
+    assert campaign.drains_without_target_group > 0
+    assert campaign.lost_drains_stopped > 0  # found by the backstop, never by an event
 
 
 def test_given_ignored_worlds_when_run_then_stop_actions_and_signal_faults_were_exercised(

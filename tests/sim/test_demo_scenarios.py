@@ -166,3 +166,99 @@ def test_given_schedule_firing_anywhere_in_its_minute_when_wait_is_short_then_ea
     assert len(timely) == 4
     assert all(timely) is early_start
     assert report.ok is early_start
+
+
+# -- every other way ECS drains a service task -------------------------------------------
+
+
+def _stops(report: Report) -> list[str]:
+    return [o.subject for o in report.record.log.of_kind("ecs.stop_task")]
+
+
+def _groups_of(report: Report, arn: str) -> set[str]:
+    return {
+        str(o.data["target_group"])
+        for o in report.record.log.of_kind("elb.target_state")
+        if o.subject == arn
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "old_group", "cause"),
+    [
+        ("blue-green", "shop-blue", "blue-green"),
+        ("codedeploy", "checkout-blue", "task-set"),
+        ("external-task-sets", "stream-a", "task-set"),
+    ],
+)
+def test_given_another_controller_when_it_deploys_then_old_tasks_drain_from_their_own_group(
+    name: str, old_group: str, cause: str
+) -> None:
+    report = _report(name)
+
+    assert report.summary.tasks_drained == 4
+    assert report.summary.stopped_early == 4
+    for line in report.timelines:
+        assert line.cause == cause
+        assert _groups_of(report, line.task_arn) == {old_group}
+        assert line.stop_calls == 1
+    serving = report.record.log.of_kind("elb.serving")
+    assert serving  # traffic moved to the new group before the old tasks drained
+    assert serving[0].at < min(line.drain_started_at for line in report.timelines)
+
+
+def test_given_a_draining_instance_when_run_then_bridge_awsvpc_and_old_arn_tasks_stop_early() -> (
+    None
+):
+    report = _report("instance-drain")
+
+    assert {t.service for t in report.timelines} == {"api", "worker"}
+    assert all(t.cause == "instance-drain" for t in report.timelines)
+    assert report.summary.stopped_early == 4
+    old_format = [t for t in report.timelines if t.task_arn.count("/") == 1]
+    assert old_format  # task/<id>: started before the account enabled long ARNs
+    assert all(t.stopped_by == "terminator" for t in old_format)
+
+
+def test_given_a_spot_interruption_when_run_then_no_stop_task_is_sent() -> None:
+    report = _report("spot-interruption")
+
+    assert report.summary.tasks_drained == 2
+    assert all(t.cause == "spot-interruption" for t in report.timelines)
+    assert not _stops(report)
+    assert any(i.name == "no StopTask without a drain" and i.ok for i in report.invariants)
+
+
+def test_given_a_service_without_a_target_group_when_it_deploys_then_no_elb_call_is_made() -> None:
+    report = _report("no-target-group")
+
+    assert report.summary.tasks_drained == 4
+    assert not _stops(report)
+    assert report.record.elb_calls_by_functions() == 0
+    names = {i.name for i in report.invariants}
+    assert {"no ELB call without a load balancer", "no StopTask without a drain"} <= names
+
+
+def test_given_tasks_failing_health_checks_when_run_then_both_are_stopped_early_by_default() -> (
+    None
+):
+    report = _report("unhealthy-replacement")
+
+    assert [t.cause for t in report.timelines] == ["unhealthy", "unhealthy"]
+    assert all(t.stopped_reason and t.stopped_by == "terminator" for t in report.timelines)
+
+
+def test_given_drains_whose_every_event_is_lost_when_run_then_the_backstop_stops_them_early() -> (
+    None
+):
+    report = _report("lost-events")
+
+    lost = [t for t in report.timelines if t.events_lost]
+    assert lost
+    for line in lost:
+        assert line.terminator_stop_at is not None
+        assert line.terminator_stop_at >= line.drain_started_at + line.wait_seconds
+        assert line.stopped_by == "terminator"
+        assert line.stop_began_at is not None
+        assert line.stop_began_at < line.ecs_alone_at
+    assert report.events["lost"] > 0

@@ -52,9 +52,15 @@ def iso_s(epoch: float) -> str:
 
 def _container(task: Task) -> dict[str, Any]:
     service = task.service
+    prefix = f"arn:aws:ecs:{task.arn.split(':')[3]}:{task.arn.split(':')[4]}:container/"
+    if task.arn.count("/") == 1:
+        # An old-format task (task/<id>) has an old-format container ARN: container/<uuid>.
+        raw = task.id
+        path = f"{raw[:8]}-{raw[8:12]}-{raw[12:16]}-{raw[16:20]}-{raw[20:32]}"
+    else:
+        path = f"{service.cluster_name}/{task.id}/{task.id[:8]}-{service.name}"
     container: dict[str, Any] = {
-        "containerArn": f"arn:aws:ecs:{task.arn.split(':')[3]}:{task.arn.split(':')[4]}:"
-        f"container/{service.cluster_name}/{task.id}/{task.id[:8]}-{service.name}",
+        "containerArn": prefix + path,
         "lastStatus": _CONTAINER_STATUS[task.last_status],
         "name": service.name,
         "image": f"public.ecr.aws/demo/{service.name}:v"
@@ -119,6 +125,12 @@ def task_object(task: Task) -> dict[str, Any]:
         body["platformVersion"] = "1.4.0"
         body["platformFamily"] = "Linux"
         body["ephemeralStorage"] = {"sizeInGiB": 20}
+        if service.spec.spot:
+            # Fargate Spot tasks run through the FARGATE_SPOT capacity provider.
+            body["capacityProviderName"] = "FARGATE_SPOT"
+    else:
+        body["containerInstanceArn"] = task.network["containerInstanceArn"]
+    if service.spec.network_mode == "awsvpc":
         status = "DELETED" if task.last_status == "STOPPED" else "ATTACHED"
         if task.last_status == "PROVISIONING":
             status = "PRECREATED"
@@ -135,8 +147,6 @@ def task_object(task: Task) -> dict[str, Any]:
                 ],
             }
         ]
-    else:
-        body["containerInstanceArn"] = task.network["containerInstanceArn"]
     for name in TIMESTAMP_FIELDS:
         if name in task.times:
             body[name] = round(task.times[name], 3)

@@ -19,6 +19,14 @@ This module models those explicitly:
   makes its app shut down gracefully and exit; the essential container's exit makes the
   agent stop the task: STOPPING, then STOPPED, stop code ``EssentialContainerExited``.
 
+Other ways ECS stops a task (the stop causes of docs/contracts.md), each cited beside its
+method: a container instance set to DRAINING (:meth:`EcsModel.drain_instance`), a Fargate
+Spot interruption (:meth:`EcsModel.spot_interrupt`), failing ELB health checks
+(:meth:`EcsModel.fail_health_checks`, and tasks that never become healthy). Task sets and
+ECS-native blue/green deployments register a task in its own deployment's target group
+(:meth:`sim.aws.ecs.state.Service.groups_of`). Tasks started before the account enabled
+long ARNs keep ``task/<id>`` ARNs (ServiceSpec ``old_arn_tasks``).
+
 Every change bumps ``version`` and is published as an "ECS Task State Change" event.
 """
 
@@ -34,6 +42,7 @@ from sim.aws.ecs.state import (
     ACTIVE_STATUSES,
     RUNNING,
     STOPPED,
+    ContainerInstance,
     Deployment,
     Service,
     Target,
@@ -46,8 +55,12 @@ from sim.engine.observe import Kind, ObservationLog
 
 __all__ = [
     "ESSENTIAL_CONTAINER_EXITED",
+    "HEALTH_CHECK_REASON",
+    "INSTANCE_DRAINING_REASON",
+    "SPOT_REASON",
     "STOPTASK_ON_DRAINING",
     "TERMINATOR_REASON",
+    "ContainerInstance",
     "Deployment",
     "EcsModel",
     "Service",
@@ -93,6 +106,23 @@ class WorldRules:
             )
 
 
+#: stoppedReason of a Fargate Spot interruption (stopCode ``SpotInterruption``): the ECS
+#: developer guide's task state change example ("Amazon ECS task state change events",
+#: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_task_events.html, whose
+#: example carries ``TerminationNotice`` with this reason) and the AWS Knowledge Center
+#: article on Fargate Spot termination notices.
+SPOT_REASON = "Your Spot Task was interrupted."
+#: stoppedReason of a task failing ELB health checks: the AWS Knowledge Center, "Why is
+#: my Amazon ECS task stopped?" ("Failed Elastic Load Balancing (ELB) health checks");
+#: aws/containers-roadmap #612 asks for a stop code because this text is the only sign.
+HEALTH_CHECK_REASON = "Task failed ELB health checks in (target-group {arn})"
+#: stoppedReason of a service task whose container instance is DRAINING, as public
+#: EventBridge filters match it (``*container instance is in DRAINING state*``); the ECS
+#: guide ("Container instance draining") says RUNNING service tasks "are transitioned to a
+#: STOPPED state" and replaced within the service's minimum and maximum percent.
+INSTANCE_DRAINING_REASON = "Service {service}: container instance is in DRAINING state"
+
+
 class EcsModel:
     """Task lifecycles and target health, driven by the loop."""
 
@@ -129,10 +159,14 @@ class EcsModel:
         # terminator sees the same tasks with the same timings.
         return random.Random(f"{self.seed}:{service.name}:{index}")
 
-    def launch(self, service: Service, *, warm: bool = False) -> Task:
-        """Start a task of the primary deployment (``warm``: already running and healthy)."""
+    def launch(
+        self, service: Service, *, warm: bool = False, deployment: Deployment | None = None
+    ) -> Task:
+        """Start a task of ``deployment`` (default: the primary one; ``warm``: already
+        running and healthy)."""
         index = service.launched
         service.launched += 1
+        deployment = deployment or service.primary
         rng = self._task_rng(service, index)
         task_id = f"{rng.getrandbits(128):032x}"
         az, subnet = service.subnets[index % len(service.subnets)]
@@ -151,16 +185,22 @@ class EcsModel:
             network["networkInterfaceId"] = f"eni-{rng.getrandbits(68):017x}"
             network["macAddress"] = ":".join(f"{rng.randint(0, 255):02x}" for _ in range(6))
             network["attachmentId"] = f"{rng.getrandbits(128):032x}"
-        else:
-            arn, instance_id, ip = service.instances[index % len(service.instances)]
-            network.update(
-                containerInstanceArn=arn,
-                instanceId=instance_id,
-                hostIp=ip,
-                hostPort=str(32768 + rng.randint(0, 28000)),
-            )
-        arn = f"arn:aws:ecs:{self.region}:{self.account}:task/{service.cluster_name}/{task_id}"
-        task = Task(arn, task_id, service, service.primary, timings, network)
+        instance = None
+        if service.spec.launch_type == "EC2":
+            usable = [i for i in service.instances if i.status == "ACTIVE"] or service.instances
+            instance = usable[index % len(usable)]
+            network.update(containerInstanceArn=instance.arn, instanceId=instance.instance_id)
+            if service.spec.network_mode != "awsvpc":
+                network.update(
+                    hostIp=instance.private_ip, hostPort=str(32768 + rng.randint(0, 28000))
+                )
+        # Tasks started before the account enabled taskLongArnFormat keep task/<id>.
+        old_format = warm and index < service.spec.old_arn_tasks
+        path = task_id if old_format else f"{service.cluster_name}/{task_id}"
+        arn = f"arn:aws:ecs:{self.region}:{self.account}:task/{path}"
+        task = Task(arn, task_id, service, deployment, timings, network)
+        task.instance = instance
+        task.failing = index in service.spec.never_healthy
         service.tasks.append(task)
         self.tasks[arn] = task
         now = self._now()
@@ -208,10 +248,13 @@ class EcsModel:
             spec = group.spec
             longest = max(longest, spec.health_check_interval * (spec.healthy_threshold + 0.0))
         delay = longest + task.timings["health"] * 10.0 if task.targets else 0.0
+        if task.failing and task.targets:
+            self.loop.call_later(delay, lambda: self._unhealthy(task))
+            return
         self.loop.call_later(delay, lambda: self._healthy(task))
 
     def _register(self, task: Task) -> list[tuple[TargetGroup, Target]]:
-        for group in task.service.target_groups:
+        for group in task.service.groups_of(task.deployment):
             if task.service.spec.network_mode == "awsvpc":
                 target_id, port = task.network["privateIPv4Address"], group.spec.port
             else:
@@ -244,19 +287,22 @@ class EcsModel:
 
     # -- draining and stopping ------------------------------------------------------------
 
-    def drain(self, task: Task, reason: str) -> None:
+    def drain(self, task: Task, reason: str, cause: str = "deployment") -> None:
         """The scheduler stops ``task``: deregister, wait the delay, then stop it."""
         if task.desired_status == STOPPED:
             return
         now = self._now()
         task.stop_code, task.stopped_reason = "ServiceSchedulerInitiated", reason
+        task.cause = cause
         if task.last_status != RUNNING:
             self._set(task, desired=STOPPED)
             self._begin_stop(task, "ecs")
             return
         task.drain_started_at = now
-        task.ecs_alone_at = now + task.service.spec.drain_seconds
-        self.log.record(now, Kind.ECS_DRAIN, task.arn, service=task.service.name, reason=reason)
+        task.ecs_alone_at = now + task.drain_seconds
+        self.log.record(
+            now, Kind.ECS_DRAIN, task.arn, service=task.service.name, reason=reason, cause=cause
+        )
         self._deregister(task)
         self._set(task, desired=STOPPED)
         if task.service.spec.emits_deactivating:
@@ -265,12 +311,76 @@ class EcsModel:
             task.ecs_alone_at, lambda: self._begin_stop(task, "ecs")
         )
 
+    # -- other stop causes ----------------------------------------------------------------
+
+    def drain_instance(self, instance: ContainerInstance) -> None:
+        """UpdateContainerInstancesState DRAINING: the scheduler replaces the service tasks
+        on it within each service's minimum and maximum percent (ECS guide, "Container
+        instance draining"); no new task is placed on it."""
+        if instance.status == "DRAINING":
+            return
+        cluster = {i.arn: i for s in self.services.values() for i in s.instances}
+        if not any(i.status == "ACTIVE" and i is not instance for i in cluster.values()):
+            return  # the last ACTIVE instance: an Auto Scaling group would add one first
+        instance.status = "DRAINING"
+        self.log.record(self._now(), Kind.INSTANCE_DRAINING, instance.arn)
+        for task in [t for t in self.tasks.values() if t.instance is instance and t.live]:
+            self._notify(task)  # the scheduler reconciles each service once (coalesced)
+
+    def spot_interrupt(self, task: Task) -> None:
+        """Fargate Spot's two-minute warning: desiredStatus STOPPED with stopCode
+        SpotInterruption at once, SIGTERM to the task at once (STOPPING a moment later),
+        and the targets stay registered until the task is STOPPED ("FARGATE_SPOT tasks
+        may not be deregistered from the load balancer target group until the task
+        transitions to the STOPPED state": AWS Knowledge Center, Fargate Spot termination
+        notices; aws/containers-roadmap #2673 reports a regression in that ordering). There
+        is no drain to cut short: "ECS alone" is the interruption itself."""
+        if task.desired_status == STOPPED or task.last_status != RUNNING:
+            return
+        now = self._now()
+        task.stop_code, task.stopped_reason = "SpotInterruption", SPOT_REASON
+        task.cause = "spot-interruption"
+        task.drain_started_at = task.ecs_alone_at = now
+        self.log.record(
+            now,
+            Kind.ECS_DRAIN,
+            task.arn,
+            service=task.service.name,
+            reason=SPOT_REASON,
+            cause=task.cause,
+        )
+        self._set(task, desired=STOPPED)
+        self.loop.call_later(task.timings["deactivate"], lambda: self._begin_stop(task, "ecs"))
+
+    def fail_health_checks(self, task: Task) -> None:
+        """The task's target starts failing its health checks: ``unhealthy`` after the
+        group's threshold of failed checks, then the scheduler replaces it."""
+        if task.failing or task.desired_status == STOPPED:
+            return
+        task.failing = True
+        longest = max(
+            (g.spec.health_check_interval * g.spec.healthy_threshold for g, _ in task.targets),
+            default=0,
+        )
+        self.loop.call_later(longest, lambda: self._unhealthy(task))
+
+    def _unhealthy(self, task: Task) -> None:
+        if task.desired_status == STOPPED:
+            return
+        for group, target in task.targets:
+            if target.state in {"initial", "healthy"}:
+                self._target_state(group, target, "unhealthy", "Target.FailedHealthChecks")
+        task.healthy = False
+        self._notify(task)
+
     def _deactivating(self, task: Task) -> None:
         if task.last_status == RUNNING:
             self._set(task, last="DEACTIVATING")
 
     def _deregister(self, task: Task) -> None:
         for group, target in task.targets:
+            if target.state in {"draining", "unused"}:
+                continue
             self._target_state(group, target, "draining", "Target.DeregistrationInProgress")
             self.loop.call_later(
                 group.spec.deregistration_delay,
@@ -349,6 +459,8 @@ class EcsModel:
     def _stopped(self, task: Task) -> None:
         task.times["stoppedAt"] = self._now()
         self._set(task, last=STOPPED)
+        if any(target.state in {"initial", "healthy", "unhealthy"} for _, target in task.targets):
+            self._deregister(task)  # a Spot task is deregistered only now
         self._notify(task)
 
     # -- signals into the container ------------------------------------------------------

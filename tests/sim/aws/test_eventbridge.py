@@ -5,16 +5,19 @@ from __future__ import annotations
 import itertools
 import random
 import re
+import uuid
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from sim.aws.ecs.events import task_event
 from sim.aws.eventbridge import EventBus, ScheduleRule, rate_seconds
 from sim.engine.loop import EventLoop
 from sim.engine.observe import Kind, ObservationLog
 from sim.scenarios import Delivery, ServiceSpec, TargetGroupSpec
-from sim.terraform import rule_pattern, schedule_expression
+from sim.terraform import backstop_schedule, rule_pattern, schedule_expression
 from tests.sim.conftest import START, ModelWorld
 
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -238,3 +241,121 @@ def test_given_a_matched_event_when_delivered_then_the_log_records_it(world: Mod
 
     kinds = [o.kind for o in bus.log]
     assert kinds == [Kind.EVENT_EMITTED, Kind.EVENT_DELIVERED]
+
+
+def test_given_lost_drains_when_their_events_come_then_every_one_of_them_is_dropped(
+    world: ModelWorld,
+) -> None:
+    bus = EventBus(
+        world.loop,
+        world.log,
+        pattern_json=rule_pattern(),
+        delivery=Delivery(lost_drain_rate=0.5),
+        rng=random.Random(3),
+    )
+    delivered: list[dict[str, Any]] = []
+    bus.targets.append(delivered.append)
+    world.model._publish = lambda task: bus.put(  # type: ignore[method-assign]
+        task_event(task, event_id=uuid.uuid4(), at=world.loop.now)
+    )
+    service = world.add(ServiceSpec("web", desired_count=8, max_percent=200))
+    world.deploy(service)
+
+    world.loop.run()
+
+    drained = {t.arn for t in service.tasks if t.drain_started_at is not None}
+    reached = {e["detail"]["taskArn"] for e in delivered}
+    assert bus.lost_tasks, "seed 3 loses some of the 8 drains"
+    assert bus.lost_tasks < drained
+    assert not bus.lost_tasks & reached  # not one event of a lost drain arrives
+    assert drained - bus.lost_tasks <= reached  # every other drain is delivered
+    lost = [o.subject for o in world.log.of_kind(Kind.EVENT_LOST)]
+    assert set(lost) == bus.lost_tasks
+    assert bus.stats["lost"] == len(lost) > len(bus.lost_tasks)  # the STOPPED events too
+
+
+def test_given_lost_drains_limited_to_a_service_when_others_drain_then_theirs_arrive(
+    world: ModelWorld,
+) -> None:
+    bus = EventBus(
+        world.loop,
+        world.log,
+        pattern_json=rule_pattern(),
+        delivery=Delivery(lost_drain_rate=1.0, lost_services=("gone",)),
+        rng=random.Random(3),
+    )
+    world.model._publish = lambda task: bus.put(  # type: ignore[method-assign]
+        task_event(task, event_id=uuid.uuid4(), at=world.loop.now)
+    )
+    kept = world.add(ServiceSpec("kept", desired_count=2))
+    gone = world.add(ServiceSpec("gone", desired_count=2, target_groups=(TargetGroupSpec("g"),)))
+    world.deploy(kept)
+    world.deploy(gone)
+
+    world.loop.run()
+
+    assert bus.lost_tasks == {t.arn for t in gone.tasks if t.drain_started_at is not None}
+    assert not bus.lost_tasks & {t.arn for t in kept.tasks}
+
+
+BACKSTOP_TF = """
+locals {
+  backstop_input = { source = "drain-terminator", "detail-type" = "Backstop" }
+}
+
+resource "aws_cloudwatch_event_rule" "backstop" {
+  count               = var.backstop_enabled ? 1 : 0
+  schedule_expression = "rate(1 minute)"
+}
+
+resource "aws_cloudwatch_event_target" "backstop" {
+  count = var.backstop_enabled ? 1 : 0
+  rule  = aws_cloudwatch_event_rule.backstop[0].name
+  input = jsonencode(local.backstop_input)
+}
+
+variable "backstop_enabled" {
+  type    = bool
+  default = ENABLED
+}
+"""
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_given_a_module_with_a_backstop_rule_when_read_then_its_schedule_and_input(
+    tmp_path: Path, enabled: bool
+) -> None:
+    (tmp_path / "terraform").mkdir()
+    text = BACKSTOP_TF.replace("ENABLED", "true" if enabled else "false")
+    (tmp_path / "terraform" / "backstop.tf").write_text(text)
+
+    schedule = backstop_schedule(tmp_path)
+
+    if not enabled:
+        assert schedule is None
+        return
+    assert schedule is not None
+    assert schedule.expression == "rate(1 minute)"
+    assert dict(schedule.payload) == {"source": "drain-terminator", "detail-type": "Backstop"}
+
+
+def test_given_a_rule_with_a_constant_input_when_it_fires_then_targets_get_the_input() -> None:
+    loop = EventLoop(START)
+    payload = {"source": "drain-terminator", "detail-type": "Backstop"}
+    rule = ScheduleRule(
+        loop,
+        expression="rate(1 minute)",
+        rng=random.Random(1),
+        account="123456789012",
+        region="us-east-1",
+        rule_name="backstop",
+        payload=payload,
+    )
+    received: list[dict[str, Any]] = []
+    rule.targets.append(received.append)
+    rule.start()
+
+    loop.run(until=START + 180)
+
+    assert received == [payload] * 3
+    assert received[0] is not payload  # each target gets its own copy

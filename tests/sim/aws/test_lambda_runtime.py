@@ -283,11 +283,17 @@ def test_given_the_module_when_a_simulation_is_built_then_it_reserves_what_the_m
 ):
     from sim.scenarios import scenario_named
     from sim.simulation import Simulation
+    from sim.terraform import backstop_schedule
 
-    for function in ("sweeper", "task_events"):
-        assert deployed_reserved_concurrency(function) == variable_default(
-            f"{function}_reserved_concurrency"
-        )
+    assert deployed_reserved_concurrency("task_events") == variable_default(
+        "task_events_reserved_concurrency"
+    )
+    # terraform/functions.tf: the sweeper's variable, plus a slot for the backstop's run.
+    backstop = 1 if backstop_schedule() is not None else 0
+    assert backstop == 1  # the module deploys the backstop by default
+    assert deployed_reserved_concurrency("sweeper") == (
+        variable_default("sweeper_reserved_concurrency") + backstop
+    )
     scenario = scenario_named("scale-in")
     assert Simulation(scenario).sweeper_concurrency == deployed_reserved_concurrency("sweeper")
     assert Simulation(scenario, sweeper_concurrency=None).sweeper_concurrency is None

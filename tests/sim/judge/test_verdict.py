@@ -274,3 +274,62 @@ def test_given_a_seed_when_a_case_runs_twice_then_faults_and_verdict_are_identic
     first, second = run_case(config), run_case(config)
     assert first.to_dict() == second.to_dict()
     assert sum(first.faults_injected.values()) > 0
+
+
+def test_given_a_stop_of_a_spot_interrupted_or_unbalanced_task_when_judged_then_forbidden(
+    quiet_case: tuple[ChaosConfig, RunRecord, dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No StopTask where there is no drain to cut: a Spot interruption (SIGTERM already
+    sent) or a task in no target group, even after its wait."""
+    config, record, kinds = quiet_case
+    stopped = [
+        o
+        for o in record.log.of_kind(Kind.ECS_STOP_TASK)
+        if str(o.data["reason"]).startswith("drain-terminator")
+    ]
+    tasks = {t.arn: t for s in record.services for t in s.tasks}
+    first, second = (tasks[o.subject] for o in stopped[:2])
+    assert judge(record, kinds, config).forbidden_stops == 0
+    monkeypatch.setattr(first, "cause", "spot-interruption")
+    assert judge(record, kinds, config).forbidden_stops == 1
+    monkeypatch.setattr(second, "targets", [])
+    assert judge(record, kinds, config).forbidden_stops == 2
+
+
+def test_given_a_lost_drain_when_nothing_stopped_it_then_a_missed_stop(
+    quiet_case: tuple[ChaosConfig, RunRecord, dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A drain whose every event was lost must still be stopped (by the backstop), if the
+    backstop had a round free of injected faults before ECS would have ended it."""
+    config, record, kinds = quiet_case
+    stop = next(
+        o
+        for o in record.log.of_kind(Kind.ECS_STOP_TASK)
+        if str(o.data["reason"]).startswith("drain-terminator")
+        and kinds[str(o.data["service"])] == "plain"
+    )
+    base = judge(record, kinds, config)  # the world's own lost drains, all stopped
+    assert base.missed_stops == 0
+    assert stop.subject not in record.lost_tasks
+    found = replace(record, lost_tasks=record.lost_tasks | {stop.subject})
+    counted = judge(found, kinds, config)
+    assert counted.lost_drains == base.lost_drains + 1
+    assert counted.lost_drains_stopped == base.lost_drains_stopped + 1
+    assert counted.missed_stops == 0
+    log = ObservationLog()
+    for o in record.log:
+        if o is not stop:
+            log.record(o.at, o.kind, o.subject, **o.data)
+    task = next(t for s in record.services for t in s.tasks if t.arn == stop.subject)
+    assert task.drain_started_at is not None
+    # Faults until long after the drain: ECS ended it before a fault-free backstop round.
+    under_faults = judge(replace(found, log=log), kinds, config)
+    assert under_faults.missed_stops == 0
+    assert under_faults.lost_left_under_faults == base.lost_left_under_faults + 1
+    # No faults, and a 20-minute delay: the backstop had its round, so it is missed.
+    quiet = replace(config, faults_clear_at=0.0, lease_seconds=0)
+    monkeypatch.setattr(task, "ecs_alone_at", task.drain_started_at + 1200.0)
+    before = judge(record, kinds, quiet)  # other drains judged strictly too
+    missed = judge(replace(found, log=log), kinds, quiet)
+    assert missed.lost_drains_stopped == before.lost_drains_stopped
+    assert missed.missed_stops == before.missed_stops + 1, missed.details

@@ -31,14 +31,15 @@ def test_given_the_module_defaults_when_runs_overlap_then_the_text_says_why_it_w
 ):
     report = _report("scale-in", baseline=False)
 
-    reserved = variable_default("sweeper_reserved_concurrency")
+    # The module reserves the sweeper's variable, plus one slot for the backstop's run.
+    reserved = variable_default("sweeper_reserved_concurrency") + 1
     throttled = report.lambdas[SWEEPER_NAME]["throttled"]
-    assert report.reserved_concurrency[SWEEPER_NAME] == reserved == 2
-    assert throttled > 0  # four drains due together: early starts find both slots busy
+    assert report.reserved_concurrency[SWEEPER_NAME] == reserved == 3
+    assert throttled > 0  # four drains due together: early starts find every slot busy
     line = _line(render_text(report), "  lambda sweeper")
     assert (
-        f"; reserved concurrency 2 (the module's default): {throttled} attempts throttled, "
-        "all 2 slots being busy; Lambda retried each"
+        f"; reserved concurrency 3 (the module's default): {throttled} attempts throttled, "
+        "all 3 slots being busy; Lambda retried each"
     ) in line
 
 
