@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from serverless.domain.accounts import scope_of
 from serverless.domain.errors import AwsUnavailableError
 from serverless.shared.pacing import DESCRIBE_TASKS, STOP_TASK, Bucket, Pacer
 from tests.support.clock import ManualClock
@@ -98,5 +99,7 @@ def test_given_250_drains_due_at_once_when_swept_then_stop_task_paced_to_the_acc
     assert admitted_within_limit([s.at for s in h.ecs.stops], STOP_TASK, start)
     assert max(s.at for s in h.ecs.stops) <= start + 150 / 40.0 + 1.0
     # A token item write per block of ten stops, not per stop.
-    stop_takes = [c for c in h.ledger.token_calls if c[0] == "ecs:StopTask"]
+    # The bucket of the tasks' account and region.
+    stop_takes = [c for c in h.ledger.token_calls if c[0].startswith("ecs:StopTask#")]
     assert len(stop_takes) == 25
+    assert {c[0] for c in stop_takes} == {f"ecs:StopTask#{scope_of(tasks[0]).key}"}

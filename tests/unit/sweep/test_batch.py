@@ -67,9 +67,9 @@ def test_given_claims_lost_to_another_run_when_run_then_no_stop_task_tokens_aske
     asked: list[tuple[str, int]] = []
     acquire = Pacer.acquire
 
-    def spy(pacer: Pacer, bucket: Bucket, count: int = 1) -> None:
+    def spy(pacer: Pacer, bucket: Bucket, count: int = 1, *, arn: str = "") -> None:
         asked.append((bucket.name, count))
-        acquire(pacer, bucket, count)
+        acquire(pacer, bucket, count, arn=arn)
 
     monkeypatch.setattr(Pacer, "acquire", spy)
     start = h.now

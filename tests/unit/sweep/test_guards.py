@@ -36,7 +36,8 @@ class Harness:
         self.paced = 0
         self.guards = Guards(self.ledger, self.health, clock, self._pace)
 
-    def _pace(self) -> None:
+    def _pace(self, target_group_arn: str) -> None:
+        assert target_group_arn.startswith("arn:aws:elasticloadbalancing:")
         self.paced += 1
 
     def info(self, service: str = "web") -> ServiceInfo | None:
