@@ -64,17 +64,28 @@ class MemberRoleError(PermanentAwsError):
 
 class ClientMaker(Protocol):
     """Makes a botocore client of ``service`` in ``region`` from ``session`` (with the
-    static ``credentials`` given as ``aws_access_key_id=...`` keywords, if any)."""
+    static ``credentials`` given as ``aws_access_key_id=...`` keywords, if any) that acts
+    in ``account`` (botocore needs not know; the simulator accounts the calls by it)."""
 
     def __call__(
-        self, session: botocore.session.Session, service: str, region: str, **credentials: Any
+        self,
+        session: botocore.session.Session,
+        service: str,
+        region: str,
+        account: str,
+        **credentials: Any,
     ) -> Any: ...
 
 
 def make_client(
-    session: botocore.session.Session, service: str, region: str, **credentials: Any
+    session: botocore.session.Session,
+    service: str,
+    region: str,
+    account: str,
+    **credentials: Any,
 ) -> Any:
     """The functions' own way: the shared retry configuration (:func:`client_config`)."""
+    del account  # the session's credentials say whose the client is
     return session.create_client(
         service, region_name=region, config=client_config(service), **credentials
     )
@@ -111,7 +122,8 @@ class AccountClients:
     ``sts``: the client GetCallerIdentity and AssumeRole are sent with (own credentials).
     ``source``: the botocore session of the function's own credentials; ``maker`` makes
     every client (the simulator routes them through its AWS); ``now``: the clock of the
-    role-failure memory.
+    role-failure memory; ``home_account`` and ``region``: the function's own, when known
+    (else GetCallerIdentity, once, and the region of its own ECS client).
     """
 
     def __init__(
@@ -192,7 +204,7 @@ class AccountClients:
                 )
             client = member.clients.get((service, scope.region))
             if client is None:
-                client = self._maker(member.session, service, scope.region)
+                client = self._maker(member.session, service, scope.region, scope.account)
                 member.clients[(service, scope.region)] = client
         return client
 
@@ -233,8 +245,9 @@ class AccountClients:
     def _source_client(
         self, source: botocore.session.Session, service: str, region: str, **keys: Any
     ) -> Any:
+        home = self.tenancy().home_account
         with self._source_lock:  # botocore sessions are not thread-safe; their clients are
-            return self._maker(source, service, region, **keys)
+            return self._maker(source, service, region, home, **keys)
 
     def _role_failed(self, account: str, error: DrainTerminatorError) -> None:
         with self._lock:

@@ -32,7 +32,10 @@ class _Home:
 
 
 def _clients(members: frozenset[str], made: list[tuple[str, str]]) -> AccountClients:
-    def maker(session: botocore.session.Session, service: str, region: str, **_: Any) -> Any:
+    def maker(
+        session: botocore.session.Session, service: str, region: str, account: str, **_: Any
+    ) -> Any:
+        assert account == MEMBER
         made.append((service, region))
         return (service, region, session)
 
