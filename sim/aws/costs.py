@@ -81,6 +81,10 @@ LATENCY_SECONDS: Mapping[str, float] = {
     "ecs.ListTagsForResource": 0.050,
     f"{ELB}.DescribeTargetHealth": 0.040,
     "lambda.Invoke": 0.030,
+    # Not modelled: a member role is assumed once per container and account (then kept
+    # for the session's hour), and botocore holds a real lock while it does so, which a
+    # simulated process may not wait on (it would block the loop, not yield to it).
+    "sts.AssumeRole": 0.0,
 }
 #: Assumed latency of any other call.
 DEFAULT_LATENCY_SECONDS = 0.020
