@@ -10,6 +10,8 @@ after a StopTask, anywhere). Operators act in the middle of drains: they opt a s
 out, turn dry-run on, raise its wait, delete its target group or the service itself.
 A case can also be a *burst world* (``burst_drains``): that many drains due at once.
 Every call costs latency and draws from the account's rate limits (:mod:`sim.aws.costs`).
+A case can spread its services over a hub and member accounts (``accounts``), one
+member's role broken: its drains must be left to ECS and counted, the others unaffected.
 The verdict is computed from the simulator's observation log, never from the functions'
 own logs or ledger.
 
@@ -42,6 +44,7 @@ from sim.scenarios import (
     ServiceSpec,
     TargetGroupSpec,
     burst_scenario,
+    member_account,
 )
 from sim.simulation import Simulation
 
@@ -174,7 +177,26 @@ def chaos_scenario(config: ChaosConfig) -> tuple[Scenario, dict[str, str]]:
         actions=tuple(sorted(actions, key=lambda a: a.at)),
         delivery=Delivery(config.duplicate_rate, config.reorder_rate),
     )
-    return scenario, kinds
+    return _over_accounts(scenario, config.accounts), kinds
+
+
+def _over_accounts(scenario: Scenario, accounts: int) -> Scenario:
+    """``scenario`` with its services dealt out over a hub and ``accounts - 1`` members,
+    the first member's role broken (``accounts`` <= 1: unchanged)."""
+    if accounts <= 1:
+        return scenario
+    members = tuple(member_account(i) for i in range(1, accounts))
+    owners = ("", *members)
+    services = tuple(
+        replace(spec, account=owners[n % len(owners)]) for n, spec in enumerate(scenario.services)
+    )
+    return replace(
+        scenario,
+        name=f"{scenario.name}-accounts",
+        services=services,
+        member_accounts=members,
+        broken_accounts=members[:1],
+    )
 
 
 # -- faults -----------------------------------------------------------------------------
@@ -318,6 +340,7 @@ def run_campaign(
     workers: int = 2,
     progress: Callable[[ChaosResult], None] | None = None,
     burst_drains: int = 0,
+    accounts: int = 1,
 ) -> ChaosResult:
     """Run cases with successive seeds until at least ``min_drains`` drains were seen.
 
@@ -325,7 +348,8 @@ def run_campaign(
     to the pool at once, the longest (the burst world) first, so the workers stay busy to
     the end; should the cases see fewer drains than planned, more follow.
     ``burst_drains``: also run one burst world of that many simultaneous drains (its
-    drains count on top of ``min_drains``).
+    drains count on top of ``min_drains``). ``accounts`` > 1: the first case's services
+    are spread over that many accounts, one member's role broken (ChaosConfig.accounts).
     """
     template = base or ChaosConfig(seed=1)
     total = ChaosResult()
@@ -338,6 +362,8 @@ def run_campaign(
             burst = []
             while planned < min_drains or not configs:
                 config = replace(template, seed=seed)
+                if seed == template.seed and accounts > 1:
+                    config = replace(config, accounts=accounts)
                 configs.append(config)
                 planned += planned_drains(config)
                 seed += 1
