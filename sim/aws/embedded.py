@@ -109,11 +109,15 @@ class AwsCall:
 AwsHook = Callable[[AwsCall], Reply | None]
 
 
+#: Services whose requests are form-encoded (the query protocol), not JSON.
+_QUERY_PROTOCOL = frozenset({"elastic-load-balancing-v2", "sts"})
+
+
 def _params(service: str, body: bytes | str | None) -> dict[str, Any]:
     if not body:
         return {}
     text = body.decode() if isinstance(body, bytes) else body
-    if service == "elastic-load-balancing-v2":
+    if service in _QUERY_PROTOCOL:
         return {k: v[0] if len(v) == 1 else v for k, v in parse_qs(text).items()}
     with contextlib.suppress(ValueError):
         loaded = json.loads(text)
