@@ -6,7 +6,9 @@ time-outs, fake conditional-check conflicts, duplicated (30 %) and reordered (20
 deliveries, sweeper invocations killed after a claim, after a StopTask or at random,
 overlapping sweeper runs, and operators who opt out, turn dry-run on, raise the wait or
 delete a target group or service in the middle of drains. One more case is a burst world
-of 1,000 drains due at once. Every call costs latency and draws from the account's rate
+of 1,000 drains due at once. The first world spreads its services over a hub and three
+member accounts, one member's role broken: its drains must be left to ECS and counted,
+the others unaffected. Every call costs latency and draws from its account's rate
 limits. The verdict comes from the simulator's witness log.
 
 ``pytest tests/sim/test_chaos.py --chaos-drains 10000`` or ``make chaos`` runs a larger
@@ -28,6 +30,9 @@ from tests.support.summary import LINES
 
 #: The campaign's burst world: this many drains due at once, with latency and faults.
 BURST_DRAINS = 1000
+#: The first world's services are spread over a hub and three member accounts, one
+#: member's role broken (the same world otherwise: no case is added).
+ACCOUNTS = 4
 #: Services per case: a few large worlds rather than many small ones. A case's cost is
 #: mostly its sweeper runs over virtual time, so 48 services cost about half as much per
 #: drain as 12 (docs/benchmarks.md, "Simulator speed"); `make chaos` uses 12. With 50, four
@@ -45,7 +50,11 @@ def test_given_the_campaigns_worlds_when_planned_then_four_cases_reach_1000_drai
 def campaign(pytestconfig: pytest.Config) -> ChaosResult:
     drains = int(pytestconfig.getoption("--chaos-drains"))
     result = run_campaign(
-        drains, base=ChaosConfig(seed=1, services=SERVICES), workers=2, burst_drains=BURST_DRAINS
+        drains,
+        base=ChaosConfig(seed=1, services=SERVICES),
+        workers=2,
+        burst_drains=BURST_DRAINS,
+        accounts=ACCOUNTS,
     )
     LINES.extend(format_result(result).splitlines())
     return result
@@ -107,3 +116,14 @@ def test_given_a_broken_service_when_faults_cleared_then_no_sweeper_run_fails(
     campaign: ChaosResult,
 ) -> None:
     assert campaign.sweeper_runs_failed == 0, campaign.details
+
+
+def test_given_a_member_with_a_broken_role_when_judged_then_its_drains_left_to_ecs_and_counted(
+    campaign: ChaosResult,
+) -> None:
+    assert campaign.broken_member_drains > 0
+    assert campaign.broken_member_stops == 0, campaign.details
+    assert campaign.broken_member_lookups_failed > 0
+    # The other accounts are unaffected: every safety and liveness count is 0 for them.
+    assert campaign.missed_stops == 0, campaign.details
+    assert campaign.ok
