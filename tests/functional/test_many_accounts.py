@@ -77,10 +77,15 @@ class Hub:
     broken: set[str] = field(default_factory=set)
 
     def maker(
-        self, session: botocore.session.Session, service: str, region: str, **keys: Any
+        self,
+        session: botocore.session.Session,
+        service: str,
+        region: str,
+        account: str,
+        **keys: Any,
     ) -> Any:
         """The functions' clients, with STS watched (and refusing the broken roles)."""
-        client = make_client(session, service, region, **keys)
+        client = make_client(session, service, region, account, **keys)
         if service == "sts":
             client.meta.events.register("before-call.sts.AssumeRole", self._assume_role)
         return client
