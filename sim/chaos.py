@@ -180,15 +180,25 @@ def chaos_scenario(config: ChaosConfig) -> tuple[Scenario, dict[str, str]]:
     return _over_accounts(scenario, config.accounts), kinds
 
 
+#: Every this many services, one runs in the member account whose role is broken.
+BROKEN_EVERY = 10
+
+
 def _over_accounts(scenario: Scenario, accounts: int) -> Scenario:
     """``scenario`` with its services dealt out over a hub and ``accounts - 1`` members,
-    the first member's role broken (``accounts`` <= 1: unchanged)."""
+    the first member's role broken (``accounts`` <= 1: unchanged). The broken member gets
+    one service in :data:`BROKEN_EVERY` (each of its events fails, and Lambda tries it
+    twice more), the others take turns with the rest."""
     if accounts <= 1:
         return scenario
     members = tuple(member_account(i) for i in range(1, accounts))
-    owners = ("", *members)
+    broken, owners = members[0], ("", *members[1:])
     services = tuple(
-        replace(spec, account=owners[n % len(owners)]) for n, spec in enumerate(scenario.services)
+        replace(
+            spec,
+            account=broken if n % BROKEN_EVERY == BROKEN_EVERY - 1 else owners[n % len(owners)],
+        )
+        for n, spec in enumerate(scenario.services)
     )
     return replace(
         scenario,
