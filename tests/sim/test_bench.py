@@ -70,6 +70,15 @@ def test_given_services_when_the_burst_world_is_built_then_drains_split_and_dela
         burst_scenario(0, 1)
 
 
+def test_given_accounts_when_the_burst_world_is_built_then_services_dealt_out_over_them() -> None:
+    scenario = burst_scenario(10, 5, accounts=3)
+    members = ("200000000001", "200000000002")
+    assert scenario.member_accounts == members
+    assert [spec.account for spec in scenario.services] == ["", *members, "", members[0]]
+    # Fewer services than accounts: one service per account at least.
+    assert len(burst_scenario(20, 1, accounts=4).services) == 4
+
+
 @pytest.mark.parametrize("delay", ["120", "3601"])
 def test_given_a_delay_outside_the_range_when_run_then_a_usage_error(
     delay: str, capsys: pytest.CaptureFixture[str]

@@ -22,6 +22,7 @@ import pytest
 from sim.chaos import (
     ChaosConfig,
     ChaosResult,
+    chaos_scenario,
     format_result,
     planned_drains,
     run_campaign,
@@ -44,6 +45,21 @@ def test_given_the_campaigns_worlds_when_planned_then_four_cases_reach_1000_drai
     plans = [planned_drains(ChaosConfig(seed=seed, services=SERVICES)) for seed in (1, 2, 3, 4)]
 
     assert sum(plans) >= 1000 > sum(plans[:3])
+
+
+def test_given_accounts_when_a_case_is_planned_then_one_member_is_broken_and_holds_few() -> None:
+    scenario, kinds = chaos_scenario(ChaosConfig(seed=1, services=SERVICES, accounts=ACCOUNTS))
+    single, _ = chaos_scenario(ChaosConfig(seed=1, services=SERVICES))
+
+    assert len(scenario.member_accounts) == ACCOUNTS - 1
+    (broken,) = scenario.broken_accounts
+    owners = [spec.account for spec in scenario.services]
+    assert owners.count(broken) == SERVICES // 10
+    assert {"", *scenario.member_accounts} == set(owners)
+    # The same world otherwise: the services, their kinds and the actions.
+    assert [s.name for s in scenario.services] == [s.name for s in single.services]
+    assert scenario.actions == single.actions
+    assert set(kinds) == {s.name for s in single.services}
 
 
 @pytest.fixture(scope="module")
