@@ -181,6 +181,10 @@ def _account(account: str) -> Account:
         taskDefinition=made.task_definition,
         desiredCount=0,
         tags=[{"key": k, "value": v} for k, v in OPTED_IN.items()],
+        # Behind a load balancer: a drain to shorten (a Classic one: no health to read).
+        loadBalancers=[
+            {"loadBalancerName": "web-clb", "containerName": "web", "containerPort": 80}
+        ],
     )
     return made
 

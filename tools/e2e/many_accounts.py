@@ -313,6 +313,10 @@ def _member_drains(
             taskDefinition="web",
             desiredCount=0,
             launchType="FARGATE",
+            # Behind a load balancer (a drain to shorten; a Classic one has no health).
+            loadBalancers=[
+                {"loadBalancerName": "web", "containerName": "app", "containerPort": 80}
+            ],
             tags=[
                 {"key": f"{prefix}enabled", "value": "true"},
                 {"key": f"{prefix}wait-seconds", "value": str(deployed.WAIT_SECONDS)},
