@@ -123,6 +123,8 @@ class Simulation:
         self.region = region
         #: What AWS calls cost (latency, rate limits); ``sim.aws.costs.NO_COSTS`` turns it off.
         self.costs = costs if costs is not None else Costs()
+        #: The harness's clients by account ("" the hub's), once the run has provisioned.
+        self._account_clients: dict[str, Clients] = {}
 
     def _rng(self, stream: str) -> random.Random:
         return random.Random(f"{self.seed}:{stream}")
@@ -220,7 +222,7 @@ class Simulation:
         for hook in self.aws_hooks:
             interceptor.add_hook(hook)
         clients = self._clients(interceptor)
-        services, account_clients = self._provision(interceptor, clients)
+        services, self._account_clients = self._provision(interceptor, clients)
         for broken in scenario.broken_accounts:
             interceptor.add_hook(functools.partial(_deny_member_role, broken))
         bus = EventBus(
@@ -279,7 +281,7 @@ class Simulation:
         for action in scenario.actions:
             loop.call_at(
                 self.start + action.at,
-                functools.partial(self._act, action, by_name, account_clients, scheduler, progress),
+                functools.partial(self._act, action, by_name, clients, scheduler, progress),
             )
 
         limit = self.start + scenario.max_seconds
@@ -405,14 +407,14 @@ class Simulation:
         self,
         action: Action,
         by_name: dict[str, Service],
-        account_clients: dict[str, Clients],
+        clients: Clients,
         scheduler: ServiceScheduler,
         progress: _Progress,
     ) -> None:
-        """UpdateService in moto (in the service's account), and the same change in the
-        model's scheduler."""
+        """UpdateService in moto (in the service's account: ``clients`` are the hub's), and
+        the same change in the model's scheduler."""
         service = by_name[action.service]
-        clients = account_clients[service.spec.account]
+        clients = self._account_clients.get(service.spec.account, clients)
         now = scheduler.loop.now
         if action.kind in OPERATOR_ACTIONS:
             deployment = _deployment_id(self._rng(f"operator:{service.name}:{now}"))
