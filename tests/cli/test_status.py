@@ -86,7 +86,10 @@ def test_given_records_when_status_as_text_then_people_see_a_table_per_service(
     assert result.code == 0, result.err
     text = result.out
     assert "2 open drain(s) (1 deferred)" in text
-    assert "service web (cluster prod, account 111122223333, region us-east-1): opted in, wait 120 s, min-healthy 100%" in text
+    assert (
+        "service web (cluster prod, account 111122223333, region us-east-1): "
+        "opted in, wait 120 s, min-healthy 100%"
+    ) in text
     due_line = next(line for line in text.splitlines() if tasks["due"].rsplit("/", 1)[-1] in line)
     assert "90 s" in due_line
     deferred_line = next(
@@ -181,7 +184,9 @@ def test_given_a_service_without_records_when_status_for_it_then_it_says_no_reco
     result = account.cli("status", "--service", "web", "--cluster", "prod")
 
     assert result.code == 0, result.err
-    assert "service web (cluster prod, account 111122223333, region us-east-1): opted in, wait 120 s" in result.out
+    assert (
+        "service web (cluster prod, account 111122223333, region us-east-1): opted in, wait 120 s"
+    ) in result.out
     assert "no records: none of its drains is in the ledger" in result.out
 
 
