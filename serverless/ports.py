@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
+from serverless.domain.accounts import Tenancy
 from serverless.domain.model import DueEntry, ServiceInfo, StopAction, TaskRecord, TaskState
 from serverless.domain.serving import DeploymentView
 from serverless.domain.signals import SignalPort
@@ -25,6 +26,7 @@ __all__ = [
     "SignalPort",
     "SweepTrigger",
     "TargetHealthPort",
+    "TenancyPort",
 ]
 
 #: DescribeServices describes at most this many services per call (:class:`EcsPort`).
@@ -167,6 +169,15 @@ class TargetHealthPort(Protocol):
         ...
 
 
+class TenancyPort(Protocol):
+    """Who a hub serves (a deployment with member accounts)."""
+
+    def tenancy(self) -> Tenancy:
+        """The hub's own account and region and its members (raises a DrainTerminatorError
+        when its own account cannot be learnt)."""
+        ...
+
+
 class SweepTrigger(Protocol):
     """Starts a sweeper run now (asynchronously), outside the schedule."""
 
@@ -195,6 +206,8 @@ class Ports:
     ``signals``: the signal port of each signal action the deployment may take
     (:attr:`StopAction.EXEC`, :attr:`StopAction.SSM_SIGNAL`); an action without a port is
     never taken (a plan skips it). StopTask goes through ``ecs``.
+    ``tenancy``: a hub's accounts (None: a single-account deployment, which serves every
+    task its events name).
     """
 
     ledger: LedgerPort
@@ -205,3 +218,4 @@ class Ports:
     #: Opted-in services for the backstop (None: no backstop in this deployment).
     service_list: ServiceListPort | None = None
     signals: Mapping[StopAction, SignalPort] = field(default_factory=dict)
+    tenancy: TenancyPort | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from serverless.adapters.accounts import AccountClients
 from serverless.adapters.concurrency import InlineConcurrency, ThreadConcurrency
 from serverless.adapters.dynamodb_ledger import DynamoLedger
 from serverless.adapters.ecs import EcsAdapter
@@ -16,6 +17,7 @@ from serverless.ports import Concurrency, Ports, SignalPort
 from serverless.settings import Settings
 
 __all__ = [
+    "AccountClients",
     "DynamoLedger",
     "EcsAdapter",
     "LambdaSweepTrigger",
@@ -54,16 +56,27 @@ def signal_ports(
     return ports
 
 
+def _routed(accounts: AccountClients) -> tuple[EcsAdapter, TargetHealthAdapter]:
+    return (
+        EcsAdapter(route=lambda arn: accounts.client("ecs", arn)),
+        TargetHealthAdapter(route=lambda arn: accounts.client("elbv2", arn)),
+    )
+
+
 def production_ports(settings: Settings) -> Ports:
-    """The ports of a deployed function: botocore clients created on first use, threads."""
+    """The ports of a deployed function: botocore clients created on first use, threads;
+    a hub's ECS and ELB calls go to each resource's account (:class:`AccountClients`)."""
+    accounts = AccountClients(settings) if settings.is_hub else None
+    ecs, health = (EcsAdapter(), TargetHealthAdapter()) if accounts is None else _routed(accounts)
     return Ports(
         ledger=DynamoLedger(settings.table_name),
-        ecs=EcsAdapter(),
-        health=TargetHealthAdapter(),
+        ecs=ecs,
+        health=health,
         trigger=_trigger(settings, None),
         concurrency=ThreadConcurrency(),
         service_list=TaggedServices(),
         signals=signal_ports(settings),
+        tenancy=accounts,
     )
 
 
@@ -77,6 +90,7 @@ def ports_from_clients(
     concurrency: Concurrency | None = None,
     tagging: Any | None = None,
     signals: Mapping[StopAction, SignalPort] | None = None,
+    accounts: AccountClients | None = None,
 ) -> Ports:
     """The production adapters on the given clients (moto, or the simulator's).
 
@@ -84,13 +98,19 @@ def ports_from_clients(
     is done in turn on the calling thread; without ``tagging`` no backstop.
     is done in turn on the calling thread; without ``signals`` only StopTask is taken
     (the simulator passes its simulated exec and ssm-signal ports).
+    With ``accounts`` (a hub) the ECS and ELB calls go through it (``ecs`` and ``elbv2``
+    are then unused: its home clients serve the hub's own account).
     """
+    ecs_port, health = (EcsAdapter(ecs), TargetHealthAdapter(elbv2))
+    if accounts is not None:
+        ecs_port, health = _routed(accounts)
     return Ports(
         ledger=DynamoLedger(settings.table_name, dynamodb),
-        ecs=EcsAdapter(ecs),
-        health=TargetHealthAdapter(elbv2),
+        ecs=ecs_port,
+        health=health,
         trigger=None if lambda_ is None else _trigger(settings, lambda_),
         concurrency=concurrency or InlineConcurrency(),
         service_list=None if tagging is None else TaggedServices(tagging),
         signals=dict(signals or {}),
+        tenancy=accounts,
     )

@@ -45,19 +45,22 @@ __all__ = [
 ]
 
 DUE_INDEX = "due-index"
-#: Partition-key values of the due index: six keep each under DynamoDB's 1,000 write units
-#: per second when 10,000 drains are recorded at once (four took 1,257 in the benchmark),
-#: and an idle-to-busy deployment under 6 read units per drain. Only grow it: the sweeper
-#: queries ``open#0`` .. ``open#<n-1>``, so records written under a smaller count are
-#: still found, but a smaller count would strand some.
-DUE_INDEX_SHARDS = 6
+#: Partition-key values of the due index: twelve keep each under DynamoDB's 1,000 write
+#: units per second when a hub's 20 accounts stop their drains at once, each at its own
+#: StopTask rate (six took 1,006 at 2,000 drains over 20 accounts: every drain's record,
+#: claim and stop land within a second or two), and an idle-to-busy deployment under 6
+#: read units per drain. Only grow it: the sweeper queries ``open#0`` .. ``open#<n-1>``, so
+#: records written under a smaller count are still found, but a smaller count would
+#: strand some.
+DUE_INDEX_SHARDS = 12
 _OPEN_PREFIX = "open#"
 #: The layout of the task records this code writes, stored in each as ``schema_version``.
 #: The layouts that have landed (all read by this code; the commits are where each began):
 #:   1. f04bb52: ``sweep_key = "open"``, one due-index partition; no ``schema_version``.
 #:   2. 0853a65: ``sweep_key = "open#<CRC-32 of the task ARN % 4>"`` (``% 6`` from e603de1:
 #:      the same layout, more shards); no ``schema_version``.
-#:   3. as 2, plus ``schema_version``.
+#:   3. as 2, plus ``schema_version`` (``% 12`` from the hub's per-account pacing: the
+#:      same layout, more shards).
 #: The record fields themselves (``TaskRecord``) have not changed since layout 1, but for
 #: optional attributes added to layout 3 (``cause``, ``started_by``, ``found_by``, and the
 #: stop actions' ``plan`` and ``actions`` lists: absent in older records, ignored by older
@@ -77,7 +80,7 @@ BATCH_GET_KEYS = 100
 _TOKEN_ATTEMPTS = 5
 
 #: Every due-index partition key an open record can carry (layout 3's shards also hold the
-#: records of layout 2, written under 4 shards, then 6).
+#: records of layout 2, written under 4 shards, then 6, and layout 3's first under 6).
 _DUE_PARTITIONS = (*(f"{_OPEN_PREFIX}{n}" for n in range(DUE_INDEX_SHARDS)), LEGACY_SWEEP_KEY)
 
 _FIELDS = {f.name: f for f in dataclasses.fields(TaskRecord)}

@@ -157,10 +157,11 @@ class Backstop:
                 refs.append(ref)
         return refs
 
-    def _ecs_read(self, name: str) -> None:
-        """Pace one ECS read: a token of the backstop's share, then one of the account's."""
+    def _ecs_read(self, name: str, cluster_arn: str) -> None:
+        """Pace one ECS read: a token of the backstop's share, then one of the cluster's
+        account's (and region's)."""
         self._pacer.acquire(BACKSTOP_ECS_READS)
-        self._pacer.acquire(DESCRIBE_TASKS)
+        self._pacer.acquire(DESCRIBE_TASKS, arn=cluster_arn)
         self._report.call(name)
 
     def _visit(self, ref: ServiceRef) -> None:
@@ -168,7 +169,7 @@ class Backstop:
         listed: list[str] = []
         token: str | None = None
         for _ in range(MAX_LIST_PAGES):
-            self._ecs_read("ListTasks")
+            self._ecs_read("ListTasks", ref.cluster_arn)
             page, token = ecs.list_stopping_tasks(ref.cluster_arn, ref.name, token)
             listed.extend(page)
             if token is None:
@@ -183,7 +184,7 @@ class Backstop:
         states: dict[str, TaskState] = {}
         seen_at = self._clock.now()
         for start in range(0, len(unknown), PAGE):
-            self._ecs_read("DescribeTasks")
+            self._ecs_read("DescribeTasks", ref.cluster_arn)
             states.update(ecs.describe_tasks(ref.cluster_arn, unknown[start : start + PAGE]))
             # The answer has arrived: every drain it shows began at or before this moment.
             seen_at = self._clock.now()
@@ -209,9 +210,9 @@ class Backstop:
             raise view
         return view
 
-    def _before_describe_services(self) -> None:
+    def _before_describe_services(self, cluster_arn: str) -> None:
         self._pacer.acquire(BACKSTOP_SERVICES)
-        self._pacer.acquire(DESCRIBE_SERVICES)
+        self._pacer.acquire(DESCRIBE_SERVICES, arn=cluster_arn)
         self._report.call("DescribeServices")
 
     def _record(

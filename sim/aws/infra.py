@@ -5,6 +5,7 @@ services with their tags, and the ledger table from the Terraform HCL.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,17 +60,29 @@ def _task_definition(clients: Clients, spec: ServiceSpec, revision_image: str) -
 
 
 def provision(
-    clients: Clients, scenario: Scenario, *, region: str, table_name: str, rng: random.Random
+    clients: Clients,
+    scenario: Scenario,
+    *,
+    region: str,
+    table_name: str,
+    rng: random.Random,
+    specs: Sequence[ServiceSpec] | None = None,
+    ledger: bool = True,
 ) -> list[Service]:
-    """Create everything; returns the model's view of each service (no tasks yet)."""
-    table = ledger_table_request(table_name)
-    ttl_attribute = table.pop("_ttl_attribute", None)
-    clients.dynamodb.create_table(**table)
-    if ttl_attribute:
-        clients.dynamodb.update_time_to_live(
-            TableName=table_name,
-            TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl_attribute},
-        )
+    """Create everything; returns the model's view of each service (no tasks yet).
+
+    ``specs``: only these services (default: the scenario's), e.g. one account's, made
+    with that account's ``clients``; ``ledger``: also the ledger table (the hub's).
+    """
+    if ledger:
+        table = ledger_table_request(table_name)
+        ttl_attribute = table.pop("_ttl_attribute", None)
+        clients.dynamodb.create_table(**table)
+        if ttl_attribute:
+            clients.dynamodb.update_time_to_live(
+                TableName=table_name,
+                TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl_attribute},
+            )
 
     vpc = clients.ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     subnets: list[tuple[str, str]] = []
@@ -88,7 +101,7 @@ def provision(
     )["LoadBalancers"][0]["LoadBalancerArn"]
 
     services: list[Service] = []
-    for spec in scenario.services:
+    for spec in scenario.services if specs is None else specs:
         groups: list[TargetGroup] = []
         for tg in spec.target_groups:
             arn = clients.elbv2.create_target_group(

@@ -19,7 +19,11 @@ DESCRIBE_TASKS_LIMIT = 100
 _ELB = "elastic-load-balancing-v2"
 
 
-def _in_cluster(task: Task, cluster: str) -> bool:
+def _in_cluster(task: Task, cluster: str, account: str | None = None) -> bool:
+    """Whether ``task`` is in ``cluster`` as seen by a caller of ``account`` (None: the
+    harness, which sees every account): a caller sees its own account's tasks only."""
+    if account is not None and task.service.cluster_arn.split(":")[4] != account:
+        return False
     return cluster in {task.service.cluster_arn, task.service.cluster_name}
 
 
@@ -44,7 +48,7 @@ def serve_model(interceptor: AwsInterceptor, model: EcsModel) -> None:
             except TaskNotFound:
                 failures.append({"arn": ref, "reason": "MISSING"})
                 continue
-            if not _in_cluster(task, cluster):
+            if not _in_cluster(task, cluster, call.account):
                 failures.append({"arn": ref, "reason": "MISSING"})
                 continue
             tasks.append(task_object(task))
@@ -57,7 +61,7 @@ def serve_model(interceptor: AwsInterceptor, model: EcsModel) -> None:
             task = model.find(ref)
         except TaskNotFound:
             task = None
-        if task is None or not _in_cluster(task, cluster):
+        if task is None or not _in_cluster(task, cluster, call.account):
             return Reply.error(
                 "ecs", "InvalidParameterException", "The referenced task was not found."
             )

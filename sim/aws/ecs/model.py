@@ -159,7 +159,8 @@ class EcsModel:
                 hostIp=ip,
                 hostPort=str(32768 + rng.randint(0, 28000)),
             )
-        arn = f"arn:aws:ecs:{self.region}:{self.account}:task/{service.cluster_name}/{task_id}"
+        account = service.cluster_arn.split(":")[4]  # the service's own account
+        arn = f"arn:aws:ecs:{self.region}:{account}:task/{service.cluster_name}/{task_id}"
         task = Task(arn, task_id, service, service.primary, timings, network)
         service.tasks.append(task)
         self.tasks[arn] = task
