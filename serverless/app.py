@@ -17,7 +17,7 @@ from serverless.domain.clock import Clock, SystemClock
 from serverless.domain.early_start import EARLY_START_SOURCE
 from serverless.domain.errors import InvalidEventError
 from serverless.domain.events import event_id_of, parse_task_event
-from serverless.observability import Metric, count, log_keys, logger
+from serverless.observability import Metric, account_of, count, log_keys, logger
 from serverless.ports import Ports
 from serverless.settings import Settings, load_settings
 from serverless.shared.pacing import DESCRIBE_SERVICES_SINGLY, Pacer
@@ -35,7 +35,7 @@ class App:
         self.settings = settings
         self.clock = clock
         self.ports = ports
-        # Paces this container's DescribeServices to the account's bucket (task-events).
+        # Paces this container's DescribeServices to each account's bucket (task-events).
         self.pacer = Pacer(ports.ledger, clock)
         # Warm-container cache of service tags, shared by every invocation of this App,
         # backed by the ledger's copy shared by all containers.
@@ -44,7 +44,7 @@ class App:
             settings,
             clock,
             shared=ports.ledger,
-            before_call=lambda: self.pacer.acquire(DESCRIBE_SERVICES_SINGLY),
+            before_call=lambda cluster: self.pacer.acquire(DESCRIBE_SERVICES_SINGLY, arn=cluster),
         )
         self.tracker = DrainTracker(ports.ledger, self.services, settings, clock, ports.trigger)
 
@@ -58,12 +58,36 @@ class App:
                 "event rejected", extra={"event_id": event_id_of(event), "reason": str(error)}
             )
             return {"action": "rejected", "reason": str(error)}
+        refusal = self._refusal(parsed.task_arn, parsed.cluster_arn)
+        if refusal is not None:
+            count(Metric.EVENTS_REJECTED)
+            logger.error(
+                "event rejected",
+                extra={
+                    "event_id": parsed.event_id,
+                    "task_arn": parsed.task_arn,
+                    "account": account_of(parsed.task_arn),
+                    "reason": refusal,
+                },
+            )
+            return {"action": "rejected", "reason": refusal, "task_arn": parsed.task_arn}
         with log_keys(
-            task_arn=parsed.task_arn, ecs_service=parsed.service_name, event_id=parsed.event_id
+            task_arn=parsed.task_arn,
+            ecs_service=parsed.service_name,
+            event_id=parsed.event_id,
+            account=account_of(parsed.task_arn),
         ):
             result = self.tracker.handle(parsed)
             logger.debug("event handled", extra={"action": str(result.action)})
         return {"action": str(result.action), "reason": result.reason, "task_arn": result.task_arn}
+
+    def _refusal(self, task_arn: str, cluster_arn: str) -> str | None:
+        """Why a hub does not act on this task (an account it does not list, another
+        region); None: it does (and always in a single-account deployment)."""
+        if self.ports.tenancy is None:
+            return None
+        tenancy = self.ports.tenancy.tenancy()
+        return tenancy.refusal(task_arn) or tenancy.refusal(cluster_arn)
 
     def sweep(
         self,

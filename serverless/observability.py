@@ -10,14 +10,17 @@ from typing import Any, Protocol, TypeVar, cast
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
+from serverless.domain.accounts import scope_of
 from serverless.domain.model import TaskRecord
 
 __all__ = [
     "DEFAULT_NAMESPACE",
     "SERVICE_NAME",
     "Metric",
+    "account_of",
     "count",
     "count_cause",
+    "count_for_account",
     "log_keys",
     "logger",
     "metrics",
@@ -127,6 +130,28 @@ def count_cause(cause: str) -> None:
         metric.add_dimension(name=CAUSE_DIMENSION, value=str(cause))
 
 
+def count_for_account(name: str, account: str, value: int = 1) -> None:
+    """Add ``value`` to a count metric, and to its series for ``account`` (dimensions
+    ``service`` and ``account``; the series without the account keeps its alarms)."""
+    count(name, value)
+    with single_metric(
+        name=name,
+        unit=MetricUnit.Count,
+        value=value,
+        namespace=metrics.namespace,
+        default_dimensions={"service": SERVICE_NAME},
+    ) as metric:
+        metric.add_dimension(name="account", value=account)
+
+
+def account_of(arn: str) -> str:
+    """The account an ARN names ("" when it names none)."""
+    try:
+        return scope_of(arn).account
+    except ValueError:
+        return ""
+
+
 def observe_seconds(name: str, value: float) -> None:
     """Record a duration in seconds."""
     metrics.add_metric(name=name, unit=MetricUnit.Seconds, value=round(value, 3))
@@ -146,4 +171,8 @@ def log_keys(**keys: object) -> Iterator[None]:
 def record_keys(record: TaskRecord) -> dict[str, object]:
     """The log keys of one record, for ``extra=`` (a run's workers share the logger, so the
     keys go on each line rather than through :func:`log_keys`)."""
-    return {"task_arn": record.task_arn, "ecs_service": record.service_name}
+    return {
+        "task_arn": record.task_arn,
+        "ecs_service": record.service_name,
+        "account": account_of(record.task_arn),
+    }

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
+from serverless.domain.accounts import Tenancy
 from serverless.domain.model import DueEntry, ServiceInfo, StopAction, TaskRecord, TaskState
 from serverless.domain.serving import DeploymentView
 from serverless.domain.signals import SignalPort
@@ -25,6 +26,7 @@ __all__ = [
     "SignalPort",
     "SweepTrigger",
     "TargetHealthPort",
+    "TenancyPort",
 ]
 
 #: DescribeServices describes at most this many services per call (:class:`EcsPort`).
@@ -154,8 +156,10 @@ class EcsPort(Protocol):
 class ServiceListPort(Protocol):
     """Lists the services opted in by tag (the backstop's round)."""
 
-    def tagged_services(self, tag_key: str) -> dict[str, str]:
-        """Every ECS service carrying the tag ``tag_key``: service ARN -> the tag's value."""
+    def tagged_services(self, tag_key: str, account: str | None = None) -> dict[str, str]:
+        """Every ECS service carrying the tag ``tag_key`` in ``account`` (None: the
+        deployment's own; a hub's member: with its member role): service ARN -> the tag's
+        value."""
         ...
 
 
@@ -164,6 +168,15 @@ class TargetHealthPort(Protocol):
 
     def healthy_count(self, target_group_arn: str) -> int:
         """Number of targets in the group whose state is ``healthy``."""
+        ...
+
+
+class TenancyPort(Protocol):
+    """Who a hub serves (a deployment with member accounts)."""
+
+    def tenancy(self) -> Tenancy:
+        """The hub's own account and region and its members (raises a DrainTerminatorError
+        when its own account cannot be learnt)."""
         ...
 
 
@@ -195,6 +208,8 @@ class Ports:
     ``signals``: the signal port of each signal action the deployment may take
     (:attr:`StopAction.EXEC`, :attr:`StopAction.SSM_SIGNAL`); an action without a port is
     never taken (a plan skips it). StopTask goes through ``ecs``.
+    ``tenancy``: a hub's accounts (None: a single-account deployment, which serves every
+    task its events name).
     """
 
     ledger: LedgerPort
@@ -205,3 +220,4 @@ class Ports:
     #: Opted-in services for the backstop (None: no backstop in this deployment).
     service_list: ServiceListPort | None = None
     signals: Mapping[StopAction, SignalPort] = field(default_factory=dict)
+    tenancy: TenancyPort | None = None

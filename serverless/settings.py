@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from serverless.domain.accounts import ACCOUNT_ID
 from serverless.domain.errors import ConfigError
 from serverless.domain.model import StopAction
 from serverless.domain.signals import DEFAULT_SIGNAL, SignalCommand
@@ -23,12 +24,16 @@ __all__ = [
     "CLUSTER_ARNS",
     "CONFIRM_AFTER_SECONDS",
     "DECISION_MAX_AGE_SECONDS",
+    "DEFAULT_MEMBER_ROLE_ARN_TEMPLATE",
     "DEFAULT_WAIT_SECONDS",
     "DRY_RUN",
     "EARLY_START_BELOW_SECONDS",
     "ESCALATE_AFTER_SECONDS",
     "EXEC_ENABLED",
     "LEASE_SECONDS",
+    "MEMBER_ACCOUNT_IDS",
+    "MEMBER_EXTERNAL_ID",
+    "MEMBER_ROLE_ARN_TEMPLATE",
     "RECORD_RETENTION_SECONDS",
     "REQUIRED_VARIABLES",
     "SSM_SIGNAL_ENABLED",
@@ -63,6 +68,14 @@ SSM_SIGNAL_ENABLED = "SSM_SIGNAL_ENABLED"
 ESCALATE_AFTER_SECONDS = "ESCALATE_AFTER_SECONDS"
 STOP_SIGNAL = "STOP_SIGNAL"
 STOP_COMMAND = "STOP_COMMAND"
+MEMBER_ACCOUNT_IDS = "MEMBER_ACCOUNT_IDS"
+MEMBER_ROLE_ARN_TEMPLATE = "MEMBER_ROLE_ARN_TEMPLATE"
+MEMBER_EXTERNAL_ID = "MEMBER_EXTERNAL_ID"
+
+#: The member role when ``MEMBER_ROLE_ARN_TEMPLATE`` is not set (the module's default name).
+DEFAULT_MEMBER_ROLE_ARN_TEMPLATE = (
+    "arn:{partition}:iam::{account}:role/ecs-drain-terminator-member-{region}"
+)
 
 REQUIRED_VARIABLES: tuple[str, ...] = (TABLE_NAME,)
 
@@ -137,6 +150,24 @@ class Settings:
             actions.add(StopAction.SSM_SIGNAL)
         return frozenset(actions)
 
+    # Many accounts (a hub): the member accounts the functions act for besides their own,
+    # with the role assumed in each (filled from the task ARN) and the external id the
+    # members' trust requires (None: none). Empty: a single-account deployment.
+    member_account_ids: frozenset[str] = frozenset()
+    member_role_arn_template: str = DEFAULT_MEMBER_ROLE_ARN_TEMPLATE
+    member_external_id: str | None = None
+
+    @property
+    def is_hub(self) -> bool:
+        """Whether the functions act for member accounts too (``MEMBER_ACCOUNT_IDS`` set)."""
+        return bool(self.member_account_ids)
+
+    def member_role_arn(self, partition: str, account: str, region: str) -> str:
+        """The member role to assume for a resource of ``account`` in ``region``."""
+        return self.member_role_arn_template.format(
+            partition=partition, account=account, region=region
+        )
+
 
 _WHOLE = re.compile(r"-?[0-9]{1,9}")
 _TRUE = frozenset({"1", "true", "yes", "on"})
@@ -181,6 +212,30 @@ def _bool(name: str, raw: str) -> bool:
     raise ConfigError(f"{name} must be true or false, got {raw!r}")
 
 
+def _member_accounts(raw: str) -> frozenset[str]:
+    accounts = frozenset(part.strip() for part in raw.split(",") if part.strip())
+    bad = sorted(a for a in accounts if not ACCOUNT_ID.fullmatch(a))
+    if bad:
+        raise ConfigError(f"{MEMBER_ACCOUNT_IDS} must list 12-digit account ids, got {bad}")
+    return accounts
+
+
+def _role_template(raw: str) -> str:
+    template = raw.strip()
+    try:
+        arn = template.format(partition="aws", account="123456789012", region="us-east-1")
+    except (KeyError, IndexError, ValueError) as error:
+        raise ConfigError(
+            f"{MEMBER_ROLE_ARN_TEMPLATE} may use only {{partition}}, {{account}} and "
+            f"{{region}}: {raw!r} ({error!r})"
+        ) from None
+    if not arn.startswith("arn:") or ":role/" not in arn or "{account}" not in template:
+        raise ConfigError(
+            f"{MEMBER_ROLE_ARN_TEMPLATE} must be an IAM role ARN with {{account}}, got {raw!r}"
+        )
+    return template
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read :class:`Settings` from ``environ`` (default: the process environment).
 
@@ -218,4 +273,13 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     command = env.get(STOP_COMMAND)
     if command is not None:
         values["stop_command"] = command.strip()
+    members = env.get(MEMBER_ACCOUNT_IDS)
+    if members is not None and members.strip():
+        values["member_account_ids"] = _member_accounts(members)
+    template = env.get(MEMBER_ROLE_ARN_TEMPLATE)
+    if template is not None and template.strip():
+        values["member_role_arn_template"] = _role_template(template)
+    external_id = env.get(MEMBER_EXTERNAL_ID)
+    if external_id is not None and external_id.strip():
+        values["member_external_id"] = external_id.strip()
     return Settings(**values)

@@ -123,6 +123,14 @@ class BenchResult:
     #: AWS calls the functions made per drain: all of them, and the signal steps' alone.
     api_calls_per_drain: float = 0.0
     signal_calls_per_drain: float = 0.0
+    #: Accounts the drains are spread over (1: a single-account deployment; more: a hub
+    #: and its members, each with its own API buckets).
+    accounts: int = 1
+    #: Per account ("hub" or the member's id): drains, stopped by the terminator, the
+    #: last StopTask after the deadline, and that account's own rate floor.
+    per_account: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: Accounts whose last stop came later than their own rate floor + 2 s.
+    accounts_over_floor: int = 0
     #: (seconds after the deadline, cumulative StopTasks) for the plot.
     stop_times: list[float] = field(default_factory=list, repr=False)
 
@@ -203,6 +211,7 @@ def measure(record: RunRecord, *, latency_scale: float, wall_seconds: float = 0.
             round(firsts[-1] - common, 3),
         )
     result.rate_floor = max(0.0, (result.drains - STOP_BURST) / STOP_RATE)
+    _account_figures(record, drained, ours, common, result)
     result.lateness_p50 = _rounded(_percentile(lateness, 0.50))
     result.lateness_p99 = _rounded(_percentile(lateness, 0.99))
     result.lateness_max = _rounded(max(lateness, default=None))
@@ -240,6 +249,39 @@ def _effect_figures(
     result.sessions_opened = record.sessions.get("opened", 0)
     result.sessions_left_open = record.sessions.get("left_open", 0)
     result.stoptask_on_draining = record.world.stoptask_on_draining
+
+
+#: An account's last stop may come this long after its own rate floor (the bench's target).
+ACCOUNT_FLOOR_SLACK_SECONDS = 2.0
+
+
+def _account_figures(
+    record: RunRecord,
+    drained: list[Task],
+    ours: dict[str, list[float]],
+    common: float,
+    result: BenchResult,
+) -> None:
+    """Per account: its drains, its stops, its last stop against its own rate floor (each
+    account has its own StopTask bucket: (N - 100) / 40 s for its N drains)."""
+    members = set(record.scenario.member_accounts)
+    result.accounts = 1 + len(members)
+    by_account: dict[str, list[Task]] = defaultdict(list)
+    for task in drained:
+        account = task.service.cluster_arn.split(":")[4]
+        by_account[account if account in members else "hub"].append(task)
+    for account, tasks in sorted(by_account.items()):
+        firsts = [ours[t.arn][0] for t in tasks if ours.get(t.arn)]
+        floor = max(0.0, (len(tasks) - STOP_BURST) / STOP_RATE)
+        last = round(max(firsts) - common, 3) if firsts else None
+        result.per_account[account] = {
+            "drains": len(tasks),
+            "stopped": len(firsts),
+            "last_stop": last if last is not None else math.nan,
+            "rate_floor": floor,
+        }
+        if last is None or last > floor + ACCOUNT_FLOOR_SLACK_SECONDS:
+            result.accounts_over_floor += 1
 
 
 def _lambda_figures(record: RunRecord, result: BenchResult) -> None:
@@ -291,17 +333,21 @@ def run_bench(
     sweeper_concurrency: int | Literal["module"] | None = "module",
     stoptask_on_draining: Literal["effective", "ignored"] = "effective",
     stop_action: str | None = None,
+    accounts: int = 1,
 ) -> BenchResult:
     """Run the burst world once and measure it (``sweeper_concurrency``: the sweeper's
     reserved concurrency, None for unreserved; the module's default unless given).
 
     ``stop_action``: tag every service with it (``ssm-signal`` needs EC2 services; the
     module's exec or ssm-signal setting is turned on as the action needs);
-    ``stoptask_on_draining``: the world."""
+    ``stoptask_on_draining``: the world; ``accounts`` > 1: the services and drains dealt
+    out over a hub and its members."""
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     wall = time.monotonic()
     launch_type = "EC2" if stop_action == "ssm-signal" else "FARGATE"
-    scenario = burst_scenario(drains, services, deregistration_delay, launch_type=launch_type)
+    scenario = burst_scenario(
+        drains, services, deregistration_delay, launch_type=launch_type, accounts=accounts
+    )
     if stop_action is not None:
         scenario = with_stop_action(scenario, stop_action)
     simulation = Simulation(
@@ -356,6 +402,7 @@ def format_result(result: BenchResult) -> str:
             f"{result.write_units_per_drain} write units; Lambda "
             f"{result.gb_seconds_per_drain} GB-s; calls: {calls}",
             *_action_lines(result),
+            *_account_lines(result),
         ]
     )
 
@@ -381,6 +428,21 @@ def _action_lines(result: BenchResult) -> list[str]:
         f"{s(result.signal_p99)} / {s(result.signal_max)}; exec sessions opened "
         f"{result.sessions_opened}, left open {result.sessions_left_open}; API calls per "
         f"drain {result.api_calls_per_drain} (signal steps' {result.signal_calls_per_drain})",
+    ]
+
+
+def _account_lines(result: BenchResult) -> list[str]:
+    if result.accounts <= 1:
+        return []
+    lasts = [
+        (figures["last_stop"] - figures["rate_floor"], account)
+        for account, figures in result.per_account.items()
+    ]
+    worst, account = max(lasts)
+    return [
+        f"  {result.accounts} accounts (each its own API buckets): last StopTask minus the "
+        f"account's own rate floor at most {worst:+.1f} s ({account}); accounts over floor "
+        f"+ {ACCOUNT_FLOOR_SLACK_SECONDS:g} s: {result.accounts_over_floor}"
     ]
 
 
@@ -459,6 +521,13 @@ def main(argv: list[str] | None = None) -> int:
         help="tag the services with each of these stop actions, a run each (ssm-signal on "
         "EC2 services); default: untagged (stop-task)",
     )
+    parser.add_argument(
+        "--accounts",
+        type=int,
+        default=1,
+        help="accounts the services and drains are spread over: a hub and N - 1 members "
+        "(default 1)",
+    )
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument(
         "--plot", type=Path, default=None, help="write a PNG of StopTasks over time"
@@ -470,6 +539,8 @@ def main(argv: list[str] | None = None) -> int:
         "--plot-from", type=Path, nargs="*", default=[], help="saved runs to plot (no new run)"
     )
     args = parser.parse_args(argv)
+    if args.accounts < 1:
+        parser.error("--accounts must be at least 1")
     if not WAIT_SECONDS < args.deregistration_delay <= 3600:
         parser.error(f"--deregistration-delay must be from {WAIT_SECONDS + 1} to 3600")
     if args.plot_from:
@@ -481,7 +552,7 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     runs = [(drains, action) for action in args.stop_action for drains in args.drains]
     for drains, action in runs:
-        services = args.services or max(1, drains // 100)
+        services = args.services or max(1, drains // 100, args.accounts)
         result = run_bench(
             drains,
             services,
@@ -491,6 +562,7 @@ def main(argv: list[str] | None = None) -> int:
             sweeper_concurrency=args.sweeper_concurrency,
             stoptask_on_draining=args.stoptask_on_draining,
             stop_action=action,
+            accounts=args.accounts,
         )
         results.append(result)
         if args.save is not None:
@@ -505,7 +577,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.plot is not None:
         plot(results, args.plot)
     safe = all(
-        r.premature == 0 and r.double_stops == 0 and r.sessions_left_open == 0 for r in results
+        r.premature == 0
+        and r.double_stops == 0
+        and r.sessions_left_open == 0
+        and r.accounts_over_floor == 0
+        for r in results
     )
     return 0 if safe else 1
 

@@ -23,6 +23,8 @@ some with the SSM fallback) and injects faults into their exec sessions and SSM 
 (dropped, exit 127, never ending, refused); some such worlds also refuse ExecuteCommand on a
 task ECS is stopping.
 Every call costs latency and draws from the account's rate limits (:mod:`sim.aws.costs`).
+A case can spread its services over a hub and member accounts (``accounts``), one
+member's role broken: its drains must be left to ECS and counted, the others unaffected.
 The verdict is computed from the simulator's observation log, never from the functions'
 own logs or ledger.
 
@@ -58,6 +60,7 @@ from sim.scenarios import (
     ServiceSpec,
     TargetGroupSpec,
     burst_scenario,
+    member_account,
     stop_action_settings,
 )
 from sim.simulation import Simulation
@@ -309,7 +312,36 @@ def chaos_scenario(config: ChaosConfig) -> tuple[Scenario, dict[str, str]]:
             lost_services=tuple(lost),
         ),
     )
-    return scenario, kinds
+    return _over_accounts(scenario, config.accounts), kinds
+
+
+#: Every this many services, one runs in the member account whose role is broken.
+BROKEN_EVERY = 10
+
+
+def _over_accounts(scenario: Scenario, accounts: int) -> Scenario:
+    """``scenario`` with its services dealt out over a hub and ``accounts - 1`` members,
+    the first member's role broken (``accounts`` <= 1: unchanged). The broken member gets
+    one service in :data:`BROKEN_EVERY` (each of its events fails, and Lambda tries it
+    twice more), the others take turns with the rest."""
+    if accounts <= 1:
+        return scenario
+    members = tuple(member_account(i) for i in range(1, accounts))
+    broken, owners = members[0], ("", *members[1:])
+    services = tuple(
+        replace(
+            spec,
+            account=broken if n % BROKEN_EVERY == BROKEN_EVERY - 1 else owners[n % len(owners)],
+        )
+        for n, spec in enumerate(scenario.services)
+    )
+    return replace(
+        scenario,
+        name=f"{scenario.name}-accounts",
+        services=services,
+        member_accounts=members,
+        broken_accounts=members[:1],
+    )
 
 
 # -- faults -----------------------------------------------------------------------------
@@ -485,6 +517,7 @@ def run_campaign(
     progress: Callable[[ChaosResult], None] | None = None,
     burst_drains: int = 0,
     ignored_share: float | None = None,
+    accounts: int = 1,
 ) -> ChaosResult:
     """Run cases with successive seeds until at least ``min_drains`` drains were seen.
 
@@ -494,7 +527,8 @@ def run_campaign(
     ``burst_drains``: also run one burst world of that many simultaneous drains (its
     drains count on top of ``min_drains``). ``ignored_share``: run that share of the other
     cases in the ignored world (see :func:`ignored_world`); None: every case in the
-    template's world.
+    template's world. ``accounts`` > 1: the first case's services
+    are spread over that many accounts, one member's role broken (ChaosConfig.accounts).
     """
     template = base or ChaosConfig(seed=1)
     total = ChaosResult()
@@ -507,6 +541,8 @@ def run_campaign(
             burst = []
             while planned < min_drains or not configs:
                 config = case_world(template, seed, ignored_share)
+                if seed == template.seed and accounts > 1:
+                    config = replace(config, accounts=accounts)
                 configs.append(config)
                 planned += planned_drains(config)
                 seed += 1

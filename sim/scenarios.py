@@ -21,6 +21,7 @@ __all__ = [
     "ServiceSpec",
     "TargetGroupSpec",
     "burst_scenario",
+    "member_account",
     "scenario_named",
     "stop_action_settings",
     "with_stop_action",
@@ -127,6 +128,9 @@ class ServiceSpec:
     never_healthy: tuple[int, ...] = ()
     #: The service's ``enableExecuteCommand`` (ECS Exec into its tasks' containers).
     enable_execute_command: bool = False
+    #: The account the service runs in: "" the hub's own, else a member account
+    #: (:attr:`Scenario.member_accounts`).
+    account: str = ""
 
     @property
     def network_mode(self) -> str:
@@ -192,6 +196,11 @@ class Scenario:
     settle_seconds: float = 120.0
     #: Give up (and fail) after this much simulated time.
     max_seconds: float = 4 * 3600.0
+    #: A hub's member accounts (services name theirs in ``account``): the functions act
+    #: in each with its member role. Empty: a single-account deployment.
+    member_accounts: tuple[str, ...] = ()
+    #: Member accounts whose member role cannot be assumed (AssumeRole is denied).
+    broken_accounts: tuple[str, ...] = ()
 
     def with_delivery(self, delivery: Delivery) -> Scenario:
         """The same scenario with other delivery semantics."""
@@ -418,19 +427,30 @@ def scenario_named(name: str) -> Scenario:
         raise KeyError(f"unknown scenario {name!r}; choose from {', '.join(SCENARIOS)}") from None
 
 
+def member_account(index: int) -> str:
+    """The simulated member account number ``index`` (1, 2, ...): 12 digits."""
+    return f"{200000000000 + index:012d}"
+
+
 def burst_scenario(
     drains: int,
     services: int,
     deregistration_delay: int = DEREGISTRATION_DELAY,
     *,
     launch_type: str = "FARGATE",
+    accounts: int = 1,
 ) -> Scenario:
     """``services`` services holding ``drains`` tasks between them, all scaled in at once;
     ECS stops the tasks itself ``deregistration_delay`` seconds after their drains began
-    (``launch_type`` EC2: bridge-mode tasks on container instances)."""
-    if drains < 1 or services < 1:
-        raise ValueError("drains and services must be at least 1")
-    services = min(services, drains)
+    (``launch_type`` EC2: bridge-mode tasks on container instances).
+
+    ``accounts`` > 1: a hub and ``accounts - 1`` member accounts, the services dealt out
+    over them in turn (so are the drains)."""
+    if drains < 1 or services < 1 or accounts < 1:
+        raise ValueError("drains, services and accounts must be at least 1")
+    services = max(min(services, drains), min(accounts, drains))
+    members = tuple(member_account(i) for i in range(1, accounts))
+    owners = ("", *members)
     per, extra = divmod(drains, services)
     specs, actions = [], []
     for index in range(services):
@@ -447,6 +467,7 @@ def burst_scenario(
                     (f"{TAG_PREFIX}enabled", "true"),
                     (f"{TAG_PREFIX}wait-seconds", str(WAIT_SECONDS)),
                 ),
+                account=owners[index % len(owners)],
             )
         )
         actions.append(Action(at=SCALE_AT, service=name, kind="scale", desired_count=0))
@@ -457,6 +478,7 @@ def burst_scenario(
         actions=tuple(actions),
         settle_seconds=60.0,
         max_seconds=SCALE_AT + deregistration_delay + 900.0,
+        member_accounts=members,
     )
 
 

@@ -15,13 +15,20 @@ import os
 import random
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from moto import mock_aws
 
-from sim.aws.clients import OnFirstUse, botocore_session, botocore_work_kept, client
+from sim.aws.clients import (
+    OnFirstUse,
+    botocore_session,
+    botocore_work_kept,
+    client,
+    member_client,
+    source_session,
+)
 from sim.aws.costs import CostModel, Costs
 from sim.aws.ecs.events import task_event
 from sim.aws.ecs.model import EcsModel, Service, Task, WorldRules
@@ -66,6 +73,8 @@ DEFAULT_START = datetime(2026, 1, 5, 9, 0, 0, tzinfo=UTC)
 DEFAULT_TABLE_NAME = "ecs-drain-terminator-ledger"
 SWEEPER_NAME = "ecs-drain-terminator-sweeper"
 TASK_EVENTS_NAME = "ecs-drain-terminator-task-events"
+#: The external id the simulated members' trust requires (a hub's ``MEMBER_EXTERNAL_ID``).
+MEMBER_EXTERNAL_ID = "sim-external-id"
 
 
 class Simulation:
@@ -133,6 +142,8 @@ class Simulation:
         #: The run's exec and SSM agents (set by :meth:`run_once`): sessions, commands.
         self.exec_agent: ExecAgent | None = None
         self.run_command: RunCommandAgent | None = None
+        #: The harness's clients by account ("" the hub's), once the run has provisioned.
+        self._account_clients: dict[str, Clients] = {}
 
     def _rng(self, stream: str) -> random.Random:
         return random.Random(f"{self.seed}:{stream}")
@@ -162,7 +173,7 @@ class Simulation:
         handlers = self._import_handlers() if self.terminator else None
         loader = botocore_session().get_component("data_loader")
         shortcuts = fast_moto(loader) if self.moto_shortcuts else contextlib.nullcontext(None)
-        with mock_aws(), shortcuts as router, botocore_work_kept():
+        with mock_aws(), shortcuts as router, botocore_work_kept(), self._accounts_apart():
             from moto.moto_api._internal import mock_random
 
             mock_random.seed(self.seed)
@@ -179,6 +190,17 @@ class Simulation:
 
     # -- internals ------------------------------------------------------------------------
 
+    @contextlib.contextmanager
+    def _accounts_apart(self) -> Iterator[None]:
+        """With member accounts, moto takes each request's account from its credentials
+        (or the harness's ``x-moto-account-id``): ``MOTO_ACCOUNT_ID`` would pin one."""
+        pinned = os.environ.pop("MOTO_ACCOUNT_ID", None) if self.scenario.member_accounts else None
+        try:
+            yield
+        finally:
+            if pinned is not None:
+                os.environ["MOTO_ACCOUNT_ID"] = pinned
+
     def _import_handlers(self) -> tuple[Handler, Handler]:
         # The handler modules check TABLE_NAME at import (cold start), before the capture
         # starts, so their log handlers keep the real stdout and are swapped per run.
@@ -189,14 +211,24 @@ class Simulation:
         sweeper = importlib.import_module("handlers.sweeper")
         return task_events.handler, sweeper.handler
 
-    def _clients(self, interceptor: AwsInterceptor) -> Clients:
-        """The harness's own clients (provisioning, operators)."""
+    def _clients(self, interceptor: AwsInterceptor, account: str = "") -> Clients:
+        """The harness's own clients (provisioning, operators), in a member ``account``
+        when given (moto's ``x-moto-account-id`` header, at no signing cost)."""
+
+        def made(name: str) -> Any:
+            made = client(interceptor, name, self.region)
+            if account:
+                made.meta.events.register_first(
+                    "before-send", functools.partial(_in_account, account)
+                )
+            return made
+
         return Clients(
-            ecs=client(interceptor, "ecs", self.region),
-            dynamodb=client(interceptor, "dynamodb", self.region),
-            elbv2=client(interceptor, "elbv2", self.region),
-            ec2=client(interceptor, "ec2", self.region),
-            lambda_=client(interceptor, "lambda", self.region),
+            ecs=made("ecs"),
+            dynamodb=made("dynamodb"),
+            elbv2=made("elbv2"),
+            ec2=made("ec2"),
+            lambda_=made("lambda"),
         )
 
     def _run(
@@ -210,14 +242,9 @@ class Simulation:
         for hook in self.aws_hooks:
             interceptor.add_hook(hook)
         clients = self._clients(interceptor)
-        services = provision(
-            clients,
-            scenario,
-            region=self.region,
-            table_name=self.table_name,
-            rng=self._rng("infra"),
-        )
-        self.account = services[0].cluster_arn.split(":")[4]
+        services, self._account_clients = self._provision(interceptor, clients)
+        for broken in scenario.broken_accounts:
+            interceptor.add_hook(functools.partial(_deny_member_role, broken))
         bus = EventBus(
             loop,
             log,
@@ -242,7 +269,7 @@ class Simulation:
         )
         serve_model(interceptor, model)
         exec_agent, run_command = self._signal_agents(loop, log, model, interceptor)
-        scheduler = ServiceScheduler(loop, log, model, MotoTaskSets(clients))
+        scheduler = ServiceScheduler(loop, log, model, MotoTaskSets(clients, self._account_clients))
         by_name: dict[str, Service] = {}
         for service in services:
             model.add_service(service)
@@ -358,6 +385,36 @@ class Simulation:
         backstop.start()
         return [backstop]
 
+    def _provision(
+        self, interceptor: AwsInterceptor, clients: Clients
+    ) -> tuple[list[Service], dict[str, Clients]]:
+        """Every account's resources (the ledger in the hub's); the services in scenario
+        order, and the harness's clients by account ("" the hub's)."""
+        scenario = self.scenario
+        rng = self._rng("infra")
+        own = [spec for spec in scenario.services if not spec.account]
+        services = provision(
+            clients, scenario, region=self.region, table_name=self.table_name, rng=rng, specs=own
+        )
+        # The hub's account: moto's for the harness's own clients (they name none).
+        self.account = services[0].cluster_arn.split(":")[4] if own else _own_account(clients)
+        account_clients = {"": clients}
+        for member in scenario.member_accounts:
+            account_clients[member] = self._clients(interceptor, member)
+            theirs = [spec for spec in scenario.services if spec.account == member]
+            services += provision(
+                account_clients[member],
+                scenario,
+                region=self.region,
+                table_name=self.table_name,
+                rng=rng,
+                specs=theirs,
+                ledger=False,
+            )
+        order = {spec.name: n for n, spec in enumerate(scenario.services)}
+        services.sort(key=lambda service: order[service.name])
+        return services, account_clients
+
     def _item_lookup(self, table: str, key: dict[str, Any]) -> dict[str, Any] | None:
         """The current item in moto (what the cost model sizes writes by)."""
         from moto.core.models import DEFAULT_ACCOUNT_ID
@@ -423,8 +480,10 @@ class Simulation:
         scheduler: ServiceScheduler,
         progress: _Progress,
     ) -> None:
-        """UpdateService in moto, and the same change in the model's scheduler."""
+        """UpdateService in moto (in the service's account: ``clients`` are the hub's), and
+        the same change in the model's scheduler."""
         service = by_name[action.service]
+        clients = self._account_clients.get(service.spec.account, clients)
         now = scheduler.loop.now
         if action.kind in OPERATOR_ACTIONS:
             deployment = _deployment_id(self._rng(f"operator:{service.name}:{now}"))
@@ -450,8 +509,11 @@ class Simulation:
     def _settings(self) -> Any:
         from serverless.settings import Settings
 
-        overrides = {"sweeper_function_name": SWEEPER_NAME, **self.settings_overrides}
-        return Settings(table_name=self.table_name, **overrides)
+        overrides: dict[str, Any] = {"sweeper_function_name": SWEEPER_NAME}
+        if self.scenario.member_accounts:
+            overrides["member_account_ids"] = frozenset(self.scenario.member_accounts)
+            overrides["member_external_id"] = MEMBER_EXTERNAL_ID
+        return Settings(table_name=self.table_name, **{**overrides, **self.settings_overrides})
 
     def _build_app(self, settings: Any, loop: EventLoop, interceptor: AwsInterceptor) -> Any:
         """The composition root of one simulated Lambda container (fresh caches).
@@ -469,6 +531,29 @@ class Simulation:
         def on_first_use(name: str) -> OnFirstUse:
             return OnFirstUse(functools.partial(client, interceptor, name, self.region))
 
+        clock = SimClock(loop)
+        accounts = None
+        if settings.is_hub:
+            from serverless.adapters import AccountClients
+
+            def own(name: str) -> OnFirstUse:
+                return OnFirstUse(
+                    functools.partial(client, interceptor, name, self.region, self.account)
+                )
+
+            # The production routing and AssumeRole machinery; the member clients are
+            # signed (moto takes the account from the assumed role's credentials).
+            accounts = AccountClients(
+                settings,
+                home={
+                    name: own(name) for name in ("ecs", "elbv2", "sts", "resourcegroupstaggingapi")
+                },
+                source=source_session(),
+                maker=functools.partial(member_client, interceptor),
+                now=clock.now,
+                home_account=self.account,
+                region=self.region,
+            )
         # The backstop lists opted-in services through the Resource Groups Tagging API.
         extra: dict[str, Any] = {}
         if self.backstop is not None:
@@ -482,8 +567,9 @@ class Simulation:
             concurrency=LoopConcurrency(loop),
             **extra,
             signals=self._signal_ports(settings, loop, on_first_use),
+            accounts=accounts,
         )
-        return bootstrap(settings, clock=SimClock(loop), ports=ports)
+        return bootstrap(settings, clock=clock, ports=ports)
 
     def _signal_ports(
         self, settings: Any, loop: EventLoop, on_first_use: Callable[[str], OnFirstUse]
@@ -542,3 +628,27 @@ def _prefixed(agent: RunCommandAgent) -> dict[str, int]:
 
 def _deployment_id(rng: random.Random) -> str:
     return f"ecs-svc/{rng.randrange(10**18, 10**19)}"
+
+
+def _in_account(account: str, request: Any, **_: Any) -> None:
+    """Make moto answer a harness request in ``account`` (before-send handler)."""
+    request.headers["x-moto-account-id"] = account
+
+
+def _own_account(clients: Clients) -> str:
+    """moto's account for the harness's own clients (a hub with no service of its own)."""
+    arn = clients.ecs.create_cluster(clusterName=CLUSTER)["cluster"]["clusterArn"]
+    return str(arn).split(":")[4]
+
+
+def _deny_member_role(account: str, call: AwsCall) -> Reply | None:
+    """A broken member: AssumeRole of any role in ``account`` is denied, as AWS answers a
+    role that is missing or does not trust the caller."""
+    if call.service != "sts" or call.operation != "AssumeRole":
+        return None
+    role = str(call.params.get("RoleArn", ""))
+    if role.split(":")[4:5] != [account]:
+        return None
+    return Reply.error(
+        "sts", "AccessDenied", f"not authorized to perform: sts:AssumeRole on resource: {role}", 403
+    )

@@ -41,6 +41,20 @@ locals {
       metrics = [[var.metrics_namespace, "EventsRejected", "service", var.service_name]]
     },
     {
+      # A hub's lookups fail per account (a member whose role is broken): one line per
+      # account the functions counted (SEARCH finds them; no account list to keep).
+      title = "Lookups failed, and by account"
+      stat  = "Sum"
+      metrics = [
+        [var.metrics_namespace, "LookupsFailed", "service", var.service_name],
+        [{
+          id         = "by_account"
+          label      = ""
+          expression = "SEARCH('{${var.metrics_namespace},account,service} MetricName=\"LookupsFailed\" service=\"${var.service_name}\"', 'Sum', 60)"
+        }],
+      ]
+    },
+    {
       title   = "Function errors"
       stat    = "Sum"
       metrics = [for function in local.functions : ["AWS/Lambda", "Errors", "FunctionName", function.name]]

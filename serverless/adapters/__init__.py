@@ -5,17 +5,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from serverless.adapters.accounts import AccountClients
 from serverless.adapters.concurrency import InlineConcurrency, ThreadConcurrency
 from serverless.adapters.dynamodb_ledger import DynamoLedger
 from serverless.adapters.ecs import EcsAdapter
 from serverless.adapters.elb import TargetHealthAdapter
 from serverless.adapters.lambda_trigger import LambdaSweepTrigger
-from serverless.adapters.tagging import TaggedServices
+from serverless.adapters.tagging import TAGGING, TaggedServices
 from serverless.domain.model import StopAction
 from serverless.ports import Concurrency, Ports, SignalPort
 from serverless.settings import Settings
 
 __all__ = [
+    "AccountClients",
     "DynamoLedger",
     "EcsAdapter",
     "LambdaSweepTrigger",
@@ -54,16 +56,35 @@ def signal_ports(
     return ports
 
 
+def _routed(accounts: AccountClients) -> tuple[EcsAdapter, TargetHealthAdapter]:
+    return (
+        EcsAdapter(route=lambda arn: accounts.client("ecs", arn)),
+        TargetHealthAdapter(route=lambda arn: accounts.client("elbv2", arn)),
+    )
+
+
+def _tagged(accounts: AccountClients | None, client: Any | None = None) -> TaggedServices:
+    """The backstop's lister: a hub's lists each account with its own client."""
+    if accounts is None:
+        return TaggedServices(client)
+    return TaggedServices(route=lambda account: accounts.client_in(TAGGING, account))
+
+
 def production_ports(settings: Settings) -> Ports:
-    """The ports of a deployed function: botocore clients created on first use, threads."""
+    """The ports of a deployed function: botocore clients created on first use, threads;
+    a hub's ECS and ELB calls go to each resource's account (:class:`AccountClients`)."""
+    accounts = AccountClients(settings) if settings.is_hub else None
+    ecs, health = (EcsAdapter(), TargetHealthAdapter()) if accounts is None else _routed(accounts)
+    threads = ThreadConcurrency()
     return Ports(
-        ledger=DynamoLedger(settings.table_name),
-        ecs=EcsAdapter(),
-        health=TargetHealthAdapter(),
+        ledger=DynamoLedger(settings.table_name, concurrency=threads),
+        ecs=ecs,
+        health=health,
         trigger=_trigger(settings, None),
-        concurrency=ThreadConcurrency(),
-        service_list=TaggedServices(),
+        concurrency=threads,
+        service_list=_tagged(accounts),
         signals=signal_ports(settings),
+        tenancy=accounts,
     )
 
 
@@ -77,20 +98,29 @@ def ports_from_clients(
     concurrency: Concurrency | None = None,
     tagging: Any | None = None,
     signals: Mapping[StopAction, SignalPort] | None = None,
+    accounts: AccountClients | None = None,
 ) -> Ports:
     """The production adapters on the given clients (moto, or the simulator's).
 
     Without ``lambda_`` there is no early start; without ``concurrency`` the work of a run
-    is done in turn on the calling thread; without ``tagging`` no backstop.
-    is done in turn on the calling thread; without ``signals`` only StopTask is taken
-    (the simulator passes its simulated exec and ssm-signal ports).
+    (and the due read's Queries) is done in turn on the calling thread; without ``tagging``
+    no backstop; without ``signals`` only StopTask is taken (the simulator passes its
+    simulated exec and ssm-signal ports).
+    With ``accounts`` (a hub) the ECS, ELB and tagging calls go through it (``ecs``,
+    ``elbv2`` and ``tagging`` are then unused: its home clients serve the hub's own
+    account; ``tagging`` still turns the backstop on).
     """
+    ecs_port, health = (EcsAdapter(ecs), TargetHealthAdapter(elbv2))
+    if accounts is not None:
+        ecs_port, health = _routed(accounts)
+    concurrency = concurrency or InlineConcurrency()
     return Ports(
-        ledger=DynamoLedger(settings.table_name, dynamodb),
-        ecs=EcsAdapter(ecs),
-        health=TargetHealthAdapter(elbv2),
+        ledger=DynamoLedger(settings.table_name, dynamodb, concurrency),
+        ecs=ecs_port,
+        health=health,
         trigger=None if lambda_ is None else _trigger(settings, lambda_),
-        concurrency=concurrency or InlineConcurrency(),
-        service_list=None if tagging is None else TaggedServices(tagging),
+        concurrency=concurrency,
+        service_list=None if tagging is None else _tagged(accounts, tagging),
         signals=dict(signals or {}),
+        tenancy=accounts,
     )

@@ -13,18 +13,25 @@ import botocore.session
 
 from serverless.adapters.errors import client_config
 
-__all__ = ["LazyClient"]
+__all__ = ["LazyClient", "shared_session"]
 
 _SESSION_LOCK = threading.Lock()
 _session: botocore.session.Session | None = None
 
 
-def _create_client(service: str) -> Any:
+def shared_session() -> botocore.session.Session:
+    """The process's botocore session (the function's own credentials), made on first use."""
     global _session  # noqa: PLW0603 - one botocore session per process, created lazily
-    with _SESSION_LOCK:  # botocore sessions are not thread-safe; their clients are
+    with _SESSION_LOCK:
         if _session is None:
             _session = botocore.session.get_session()
-        return _session.create_client(service, config=client_config(service))
+        return _session
+
+
+def _create_client(service: str) -> Any:
+    session = shared_session()
+    with _SESSION_LOCK:  # botocore sessions are not thread-safe; their clients are
+        return session.create_client(service, config=client_config(service))
 
 
 class LazyClient:

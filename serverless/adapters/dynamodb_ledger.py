@@ -18,6 +18,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from serverless.adapters.clients import LazyClient
+from serverless.adapters.concurrency import InlineConcurrency
 from serverless.adapters.errors import aws_errors
 from serverless.domain.errors import ConflictError
 from serverless.domain.model import (
@@ -30,11 +31,13 @@ from serverless.domain.model import (
     TaskRecord,
     TaskSetInfo,
 )
+from serverless.ports import Concurrency
 
 __all__ = [
     "BATCH_GET_KEYS",
     "DUE_INDEX",
     "DUE_INDEX_SHARDS",
+    "DUE_READ_WORKERS",
     "LEGACY_SWEEP_KEY",
     "SCHEMA_VERSION",
     "DynamoLedger",
@@ -45,19 +48,26 @@ __all__ = [
 ]
 
 DUE_INDEX = "due-index"
-#: Partition-key values of the due index: six keep each under DynamoDB's 1,000 write units
-#: per second when 10,000 drains are recorded at once (four took 1,257 in the benchmark),
-#: and an idle-to-busy deployment under 6 read units per drain. Only grow it: the sweeper
-#: queries ``open#0`` .. ``open#<n-1>``, so records written under a smaller count are
-#: still found, but a smaller count would strand some.
-DUE_INDEX_SHARDS = 6
+#: Partition-key values of the due index: twelve keep each under DynamoDB's 1,000 write
+#: units per second when a hub's 20 accounts stop their drains at once, each at its own
+#: StopTask rate (six took 1,006 at 2,000 drains over 20 accounts: every drain's record,
+#: claim and stop land within a second or two), and an idle-to-busy deployment under 6
+#: read units per drain. Only grow it: the sweeper queries ``open#0`` .. ``open#<n-1>``, so
+#: records written under a smaller count are still found, but a smaller count would
+#: strand some.
+DUE_INDEX_SHARDS = 12
 _OPEN_PREFIX = "open#"
+#: The due read's Queries (one per shard, and the legacy key's) in flight at once: 13 in
+#: two rounds, within botocore's pool of 10 connections per client (more would open, and
+#: then drop, a connection per extra Query at every poll).
+DUE_READ_WORKERS = 7
 #: The layout of the task records this code writes, stored in each as ``schema_version``.
 #: The layouts that have landed (all read by this code; the commits are where each began):
 #:   1. f04bb52: ``sweep_key = "open"``, one due-index partition; no ``schema_version``.
 #:   2. 0853a65: ``sweep_key = "open#<CRC-32 of the task ARN % 4>"`` (``% 6`` from e603de1:
 #:      the same layout, more shards); no ``schema_version``.
-#:   3. as 2, plus ``schema_version``.
+#:   3. as 2, plus ``schema_version`` (``% 12`` from the hub's per-account pacing: the
+#:      same layout, more shards).
 #: The record fields themselves (``TaskRecord``) have not changed since layout 1, but for
 #: optional attributes added to layout 3 (``cause``, ``started_by``, ``found_by``, and the
 #: stop actions' ``plan`` and ``actions`` lists: absent in older records, ignored by older
@@ -77,7 +87,7 @@ BATCH_GET_KEYS = 100
 _TOKEN_ATTEMPTS = 5
 
 #: Every due-index partition key an open record can carry (layout 3's shards also hold the
-#: records of layout 2, written under 4 shards, then 6).
+#: records of layout 2, written under 4 shards, then 6, and layout 3's first under 6).
 _DUE_PARTITIONS = (*(f"{_OPEN_PREFIX}{n}" for n in range(DUE_INDEX_SHARDS)), LEGACY_SWEEP_KEY)
 
 _FIELDS = {f.name: f for f in dataclasses.fields(TaskRecord)}
@@ -187,11 +197,19 @@ def from_item(item: dict[str, Any]) -> TaskRecord:
 
 
 class DynamoLedger:
-    """:class:`serverless.ports.LedgerPort` on a DynamoDB table (see terraform/dynamodb.tf)."""
+    """:class:`serverless.ports.LedgerPort` on a DynamoDB table (see terraform/dynamodb.tf).
 
-    def __init__(self, table_name: str, client: Any | None = None) -> None:
+    ``concurrency`` runs the due read's Queries (one per due-index partition)
+    :data:`DUE_READ_WORKERS` at a time, so a read takes about two Queries' latency, not
+    thirteen (default: in turn, for unit tests).
+    """
+
+    def __init__(
+        self, table_name: str, client: Any | None = None, concurrency: Concurrency | None = None
+    ) -> None:
         self._table = table_name
         self._client = LazyClient("dynamodb", client)
+        self._concurrency = concurrency or InlineConcurrency()
 
     def get(self, task_arn: str) -> TaskRecord | None:
         """Strongly consistent read of one record."""
@@ -236,7 +254,12 @@ class DynamoLedger:
 
     def due(self, until: float) -> list[DueEntry]:
         """Open records due at or before ``until``, earliest first: one Query per shard and
-        one of :data:`LEGACY_SWEEP_KEY` (records written before the index was sharded)."""
+        one of :data:`LEGACY_SWEEP_KEY` (records written before the index was sharded),
+        :data:`DUE_READ_WORKERS` at a time (each partition's pages in turn); a failed Query
+        fails the read once all have returned."""
+        pages = self._concurrency.map(
+            lambda key: list(self._partition(key, until)), _DUE_PARTITIONS, DUE_READ_WORKERS
+        )
         entries = [
             DueEntry(
                 task_arn=item["pk"]["S"],
@@ -244,8 +267,8 @@ class DynamoLedger:
                 status=RecordStatus(item["status"]["S"]),
                 lease_until=float(item["lease_until"]["N"]) if "lease_until" in item else None,
             )
-            for key in _DUE_PARTITIONS
-            for item in self._partition(key, until)
+            for items in pages
+            for item in items
         ]
         return sorted(entries, key=lambda entry: (entry.due_at, entry.task_arn))
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -116,10 +116,18 @@ def _service_info(cluster_arn: str, service: dict[str, Any]) -> ServiceInfo:
 
 
 class EcsAdapter:
-    """:class:`serverless.ports.EcsPort` on botocore's ECS client."""
+    """:class:`serverless.ports.EcsPort` on botocore's ECS client.
 
-    def __init__(self, client: Any | None = None) -> None:
-        self._client = LazyClient("ecs", client)
+    ``route``: the client of the cluster an ARN names (its account's and region's, see
+    :class:`serverless.adapters.accounts.AccountClients`); without it every call goes to
+    ``client`` (made on first use when not given).
+    """
+
+    def __init__(
+        self, client: Any | None = None, route: Callable[[str], Any] | None = None
+    ) -> None:
+        lazy = LazyClient("ecs", client)
+        self._client: Callable[[str], Any] = route or (lambda _arn: lazy.get())
 
     def describe_services(
         self, cluster_arn: str, service_names: Sequence[str]
@@ -134,7 +142,7 @@ class EcsAdapter:
             raise ValueError(f"at most {DESCRIBE_SERVICES_BATCH} services per call")
         try:
             with aws_errors("DescribeServices"):
-                response = self._client.get().describe_services(
+                response = self._client(cluster_arn).describe_services(
                     cluster=cluster_arn, services=names, include=["TAGS"]
                 )
         except NotFoundError:
@@ -155,7 +163,9 @@ class EcsAdapter:
             batch = unique[start : start + DESCRIBE_TASKS_BATCH]
             try:
                 with aws_errors("DescribeTasks"):
-                    response = self._client.get().describe_tasks(cluster=cluster_arn, tasks=batch)
+                    response = self._client(cluster_arn).describe_tasks(
+                        cluster=cluster_arn, tasks=batch
+                    )
             except NotFoundError:  # the cluster itself is gone
                 continue
             for task in response.get("tasks", []):
@@ -166,13 +176,13 @@ class EcsAdapter:
     def stop_task(self, cluster_arn: str, task_arn: str, reason: str) -> None:
         """StopTask with ``reason``."""
         with aws_errors("StopTask"):
-            self._client.get().stop_task(cluster=cluster_arn, task=task_arn, reason=reason)
+            self._client(cluster_arn).stop_task(cluster=cluster_arn, task=task_arn, reason=reason)
 
     def describe_service_deployment(self, deployment_arn: str) -> DeploymentView | None:
         """DescribeServiceDeployments of one deployment (ECS-native blue/green, linear,
         canary): its status, lifecycle stage, source and target revisions."""
         with aws_errors("DescribeServiceDeployments"):
-            response = self._client.get().describe_service_deployments(
+            response = self._client(deployment_arn).describe_service_deployments(
                 serviceDeploymentArns=[deployment_arn]
             )
         for deployment in response.get("serviceDeployments", []):
@@ -197,7 +207,9 @@ class EcsAdapter:
         for start in range(0, len(unique), DESCRIBE_REVISIONS_BATCH):
             batch = unique[start : start + DESCRIBE_REVISIONS_BATCH]
             with aws_errors("DescribeServiceRevisions"):
-                response = self._client.get().describe_service_revisions(serviceRevisionArns=batch)
+                response = self._client(batch[0]).describe_service_revisions(
+                    serviceRevisionArns=batch
+                )
             for revision in response.get("serviceRevisions", []):
                 arn = revision.get("serviceRevisionArn")
                 if arn:
@@ -218,5 +230,5 @@ class EcsAdapter:
         if next_token:
             kwargs["nextToken"] = next_token
         with aws_errors("ListTasks"):
-            response = self._client.get().list_tasks(**kwargs)
+            response = self._client(cluster_arn).list_tasks(**kwargs)
         return list(response.get("taskArns", [])), response.get("nextToken") or None

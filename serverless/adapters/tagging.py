@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from serverless.adapters.clients import LazyClient
 from serverless.adapters.errors import aws_errors
 
-__all__ = ["RESOURCES_PER_PAGE", "TaggedServices"]
+__all__ = ["RESOURCES_PER_PAGE", "TAGGING", "TaggedServices"]
+
+#: botocore's name of the Resource Groups Tagging API.
+TAGGING = "resourcegroupstaggingapi"
 
 #: GetResources returns at most 100 resources per page.
 RESOURCES_PER_PAGE = 100
@@ -15,13 +19,23 @@ RESOURCES_PER_PAGE = 100
 
 class TaggedServices:
     """:class:`serverless.ports.ServiceListPort` on botocore's resourcegroupstaggingapi
-    client: one GetResources call per 100 tagged services of the account and region."""
+    client: one GetResources call per 100 tagged services of the account and region.
 
-    def __init__(self, client: Any | None = None) -> None:
-        self._client = LazyClient("resourcegroupstaggingapi", client)
+    ``route``: a hub's client of an account (None: its own), e.g.
+    :meth:`serverless.adapters.accounts.AccountClients.client_in`; without it every
+    listing is of the function's own account.
+    """
 
-    def tagged_services(self, tag_key: str) -> dict[str, str]:
-        """GetResources(ecs:service, tag key ``tag_key``), every page: ARN -> tag value."""
+    def __init__(
+        self, client: Any | None = None, route: Callable[[str | None], Any] | None = None
+    ) -> None:
+        self._client = LazyClient(TAGGING, client)
+        self._route = route
+
+    def tagged_services(self, tag_key: str, account: str | None = None) -> dict[str, str]:
+        """GetResources(ecs:service, tag key ``tag_key``) in ``account``, every page:
+        ARN -> tag value."""
+        client = self._client.get() if self._route is None else self._route(account)
         found: dict[str, str] = {}
         kwargs: dict[str, Any] = {
             "ResourceTypeFilters": ["ecs:service"],
@@ -30,7 +44,7 @@ class TaggedServices:
         }
         while True:
             with aws_errors("GetResources"):
-                response = self._client.get().get_resources(**kwargs)
+                response = client.get_resources(**kwargs)
             for resource in response.get("ResourceTagMappingList", []):
                 arn = resource.get("ResourceARN")
                 value = next(

@@ -28,7 +28,7 @@ from serverless.domain.errors import ConflictError, DrainTerminatorError
 from serverless.domain.lifecycle import close_record, found_drain_record
 from serverless.domain.model import Outcome, ServiceSnapshot, TaskState
 from serverless.domain.tags import TAG_ENABLED
-from serverless.observability import Metric, count, count_cause, logger
+from serverless.observability import Metric, count, count_cause, count_for_account, logger
 from serverless.ports import Ports, ServiceListPort
 from serverless.settings import Settings
 from serverless.shared.pacing import (
@@ -138,12 +138,35 @@ class Backstop:
         self._start_sweeper_if_due()
         return self._report
 
+    def _tagged(self, key: str) -> dict[str, str]:
+        """Every service tagged ``key``: the deployment's own account's, then (a hub) each
+        member's, listed with its member role. A member that cannot be listed (its role
+        broken, its calls failing) is left out of this run and counted with its account
+        (``LookupsFailed``); the others are listed. A failure in the own account fails
+        the run's listing."""
+        tenancy = self._ports.tenancy
+        members = sorted(tenancy.tenancy().members) if tenancy is not None else []
+        tagged: dict[str, str] = {}
+        for account in (None, *members):
+            self._pacer.acquire(BACKSTOP_TAGGING)
+            self._report.call("GetResources")
+            if account is None:
+                tagged.update(self._lister.tagged_services(key))
+                continue
+            try:
+                tagged.update(self._lister.tagged_services(key, account))
+            except DrainTerminatorError as error:
+                count_for_account(Metric.LOOKUPS_FAILED, account)
+                logger.warning(
+                    "backstop: member account's services not listed; tried again next run",
+                    extra={"account": account, "error": str(error)},
+                )
+        return tagged
+
     def _slice(self, now: float) -> list[ServiceRef]:
         """This minute's opted-in services, in the module's clusters."""
         key = self._settings.tag_prefix + TAG_ENABLED
-        self._pacer.acquire(BACKSTOP_TAGGING)
-        self._report.call("GetResources")
-        tagged = self._lister.tagged_services(key)
+        tagged = self._tagged(key)
         scope = set(self._settings.cluster_arns)
         refs: list[ServiceRef] = []
         for arn, value in sorted(tagged.items()):
@@ -157,10 +180,11 @@ class Backstop:
                 refs.append(ref)
         return refs
 
-    def _ecs_read(self, name: str) -> None:
-        """Pace one ECS read: a token of the backstop's share, then one of the account's."""
+    def _ecs_read(self, name: str, cluster_arn: str) -> None:
+        """Pace one ECS read: a token of the backstop's share, then one of the cluster's
+        account's (and region's)."""
         self._pacer.acquire(BACKSTOP_ECS_READS)
-        self._pacer.acquire(DESCRIBE_TASKS)
+        self._pacer.acquire(DESCRIBE_TASKS, arn=cluster_arn)
         self._report.call(name)
 
     def _visit(self, ref: ServiceRef) -> None:
@@ -168,7 +192,7 @@ class Backstop:
         listed: list[str] = []
         token: str | None = None
         for _ in range(MAX_LIST_PAGES):
-            self._ecs_read("ListTasks")
+            self._ecs_read("ListTasks", ref.cluster_arn)
             page, token = ecs.list_stopping_tasks(ref.cluster_arn, ref.name, token)
             listed.extend(page)
             if token is None:
@@ -183,7 +207,7 @@ class Backstop:
         states: dict[str, TaskState] = {}
         seen_at = self._clock.now()
         for start in range(0, len(unknown), PAGE):
-            self._ecs_read("DescribeTasks")
+            self._ecs_read("DescribeTasks", ref.cluster_arn)
             states.update(ecs.describe_tasks(ref.cluster_arn, unknown[start : start + PAGE]))
             # The answer has arrived: every drain it shows began at or before this moment.
             seen_at = self._clock.now()
@@ -209,9 +233,9 @@ class Backstop:
             raise view
         return view
 
-    def _before_describe_services(self) -> None:
+    def _before_describe_services(self, cluster_arn: str) -> None:
         self._pacer.acquire(BACKSTOP_SERVICES)
-        self._pacer.acquire(DESCRIBE_SERVICES)
+        self._pacer.acquire(DESCRIBE_SERVICES, arn=cluster_arn)
         self._report.call("DescribeServices")
 
     def _record(

@@ -30,6 +30,7 @@ from serverless.cli.commands import (
     cmd_verify,
 )
 from serverless.cli.context import DEFAULT_PREFIX, EXIT_ERROR, EXIT_USAGE, PROG, Context
+from serverless.domain.accounts import ACCOUNT_ID
 from serverless.domain.clock import Clock, SystemClock
 from serverless.domain.errors import DrainTerminatorError
 from serverless.domain.model import StopAction
@@ -54,6 +55,14 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(self, message)
+
+
+def _account_id(text: str) -> str:
+    """argparse type: a 12-digit AWS account id."""
+    value = text.strip()
+    if not ACCOUNT_ID.fullmatch(value):
+        raise argparse.ArgumentTypeError(f"not a 12-digit account id: {text!r}")
+    return value
 
 
 def _duration(text: str) -> float:
@@ -237,6 +246,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--service", help="only this service")
     p.add_argument("--cluster", help="with --service: the service's cluster (default: any)")
+    p.add_argument(
+        "--account",
+        type=_account_id,
+        help="only services of this account (12 digits): a hub's own or a member's",
+    )
     p.set_defaults(run=cmd_status)
 
     p = commands.add_parser(

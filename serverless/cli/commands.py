@@ -36,6 +36,7 @@ from serverless.cli.prerequisites import EXEC_ROLE_ACTIONS, Assessment, ServiceF
 from serverless.cli.redrive import Redriver
 from serverless.cli.render import when
 from serverless.cli.verify import Verifier
+from serverless.domain.accounts import scope_of
 from serverless.domain.arns import cluster_name_of
 from serverless.domain.errors import (
     ConfigError,
@@ -172,6 +173,9 @@ def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
     wait_default = default_wait(ctx)
     policies: dict[tuple[str, str], PolicyResult | str | None] = {}
     quiet: list[tuple[str, str]] = []
+    if args.account:
+        # A hub's ledger holds every member's drains: those of the account's clusters.
+        records = [r for r in records if _account_of(r.cluster_arn) == args.account]
     if args.service:
         records = [
             r
@@ -210,6 +214,23 @@ def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
     return EXIT_OK
 
 
+def _scope_facts(task_arn: str) -> dict[str, object]:
+    """The task's account and region (a hub acts for several accounts), when its ARN
+    names them."""
+    try:
+        scope = scope_of(task_arn)
+    except ValueError:
+        return {}
+    return {"account": scope.account, "region": scope.region}
+
+
+def _account_of(cluster_arn: str) -> str | None:
+    try:
+        return scope_of(cluster_arn).account
+    except ValueError:
+        return None
+
+
 def _cluster_matches(cluster_arn: str, cluster: str) -> bool:
     return cluster_arn == cluster or cluster_arn.rsplit("/", 1)[-1] == cluster
 
@@ -239,6 +260,7 @@ def cmd_explain(args: argparse.Namespace, ctx: Context) -> int:
         facts: dict[str, object] = {
             "service": record.service_name,
             "cluster": record.cluster_arn,
+            **_scope_facts(record.task_arn),
             "record": f"{record.status.value}"
             + (f", outcome {record.outcome.value}" if record.outcome else ""),
             "cause": record.cause,
@@ -300,6 +322,7 @@ def cmd_explain(args: argparse.Namespace, ctx: Context) -> int:
             {
                 "service": live.service_name,
                 "cluster": cluster,
+                **_scope_facts(live.task_arn),
                 "record": "none",
                 "ECS now": f"{live.last_status} (desired {live.desired_status})",
             },

@@ -15,6 +15,7 @@ from typing import Any
 from serverless.cli.explain import guard_of
 from serverless.cli.model import task_id
 from serverless.cli.render import duration, iso, seconds, table, when
+from serverless.domain.accounts import scope_of
 from serverless.domain.model import Outcome, RecordStatus, TaskRecord
 from serverless.domain.tags import PolicyResult
 
@@ -29,6 +30,15 @@ _LEFT_TO_ECS = frozenset(
 
 def _cluster_name(cluster_arn: str) -> str:
     return cluster_arn.rsplit("/", 1)[-1]
+
+
+def _where(cluster_arn: str) -> tuple[str | None, str | None]:
+    """The cluster's account and region (None when its ARN names neither)."""
+    try:
+        scope = scope_of(cluster_arn)
+    except ValueError:
+        return None, None
+    return scope.account, scope.region
 
 
 def _open(record: TaskRecord, now: float) -> dict[str, Any]:
@@ -130,9 +140,12 @@ def build_status(
         overdue = [
             r for r in open_records if r.status is RecordStatus.STOP_REQUESTED and r.due_at < now
         ]
+        account, region = _where(key[0])
         services.append(
             {
                 "cluster_arn": key[0],
+                "account": account,
+                "region": region,
                 "service": key[1],
                 "policy": _policy(policies.get(key)),
                 "open": [_open(r, now) for r in open_records],
@@ -208,7 +221,8 @@ def render(report: Mapping[str, Any]) -> str:
     for service in report["services"]:
         lines.append("")
         lines.append(
-            f"service {service['service']} (cluster {_cluster_name(service['cluster_arn'])}): "
+            f"service {service['service']} (cluster {_cluster_name(service['cluster_arn'])}, "
+            f"account {service['account'] or '-'}, region {service['region'] or '-'}): "
             + _policy_line(service["policy"])
         )
         if not service["records"]:

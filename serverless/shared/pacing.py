@@ -1,11 +1,14 @@
-"""Client-side pacing to the account's API rate limits, shared by concurrent invocations.
+"""Client-side pacing to the accounts' API rate limits, shared by concurrent invocations.
 
 ECS and Elastic Load Balancing limit calls per account and region with token buckets
 (StopTask 100 burst / 40 per s; DescribeTasks and DescribeServices 100 / 20; ELB
 Describe* 40 / 10). The sweeper paces itself to them so throttling stays rare instead of
 being the flow control: a :class:`Pacer` takes tokens in blocks from one small ledger item
-per bucket (``rate#<bucket>``, a GCRA "theoretical arrival time"), which every invocation
-shares, and hands them out locally.
+per bucket, account and region (``rate#<bucket>#<account>#<region>``, a GCRA "theoretical
+arrival time"), which every invocation shares, and hands them out locally. Each call is
+paced against the bucket of the account and region of the resource it names (its ARN):
+a hub's member accounts each have their own buckets, so one account's burst never
+delays another's calls.
 
 The bounds of one call's duration live here too: the client configurations in
 :mod:`serverless.adapters.errors` guarantee them (a unit test checks it), and the sweeper
@@ -18,6 +21,7 @@ import threading
 from collections import deque
 from dataclasses import dataclass
 
+from serverless.domain.accounts import scope_of
 from serverless.domain.clock import Clock
 from serverless.domain.errors import DrainTerminatorError
 from serverless.ports import LedgerPort
@@ -36,6 +40,7 @@ __all__ = [
     "STOP_TASK",
     "Bucket",
     "Pacer",
+    "bucket_key",
 ]
 
 #: The longest one ECS or ELB call can take, retries included (connect + read time-outs).
@@ -46,7 +51,8 @@ LEDGER_CALL_MAX_SECONDS = 30.0
 
 @dataclass(frozen=True, slots=True)
 class Bucket:
-    """One account-wide API token bucket, and how many tokens to take from the ledger at once."""
+    """One API token bucket (one per account and region), and how many tokens to take from
+    the ledger at once."""
 
     name: str
     rate: float  # tokens per second
@@ -79,6 +85,17 @@ BACKSTOP_SERVICES = Bucket("backstop:ecs:DescribeServices", 2.0, 10, 1)
 BACKSTOP_TAGGING = Bucket("backstop:tag:GetResources", 1.5, 2, 1)
 
 
+def bucket_key(bucket: Bucket, arn: str) -> str:
+    """The shared bucket ``bucket`` of the account and region of ``arn``
+    (``<bucket>#<account>#<region>``; just ``<bucket>`` when ``arn`` is empty or names
+    neither)."""
+    try:
+        scope = scope_of(arn)
+    except ValueError:
+        return bucket.name
+    return f"{bucket.name}#{scope.key}"
+
+
 #: How often a worker looks whether a block another worker is fetching has arrived.
 FETCH_POLL_SECONDS = 0.005
 
@@ -109,14 +126,14 @@ class Pacer:
         #: Ledger writes made to take tokens (for the run's report).
         self.takes = 0
 
-    def _take_local(self, bucket: Bucket, wanted: int) -> tuple[int, list[_Block]]:
+    def _take_local(self, bucket: Bucket, key: str, wanted: int) -> tuple[int, list[_Block]]:
         """Up to ``wanted`` tokens from the local blocks, in flight or not: (how many, from
         which blocks); a new in-flight block for the rest is the caller's to fetch."""
         got = 0
         taken: list[_Block] = []
         stale = self._clock.now() - BLOCK_MAX_AGE_SECONDS
         with self._lock:
-            blocks = self._blocks.setdefault(bucket.name, deque())
+            blocks = self._blocks.setdefault(key, deque())
             while blocks and blocks[0].usable_at is not None and blocks[0].usable_at < stale:
                 blocks.popleft()
             for block in blocks:
@@ -131,34 +148,34 @@ class Pacer:
                 blocks.popleft()
         return got, taken
 
-    def acquire(self, bucket: Bucket, count: int = 1) -> None:
-        """Wait until ``count`` calls of ``bucket`` may be made (raises if the ledger fails)."""
+    def acquire(self, bucket: Bucket, count: int = 1, *, arn: str = "") -> None:
+        """Wait until ``count`` calls of ``bucket`` may be made on the resource ``arn`` names
+        (paced against its account's and region's bucket; raises if the ledger fails)."""
         if count <= 0:
             return
         count = min(count, bucket.burst)
-        got, taken = self._take_local(bucket, count)
+        key = bucket_key(bucket, arn)
+        got, taken = self._take_local(bucket, key, count)
         if got < count:
             size = min(max(bucket.block, count - got), bucket.burst)
             block = _Block(None, size - (count - got))
             with self._lock:
-                self._blocks.setdefault(bucket.name, deque()).append(block)
+                self._blocks.setdefault(key, deque()).append(block)
                 self.takes += 1
-            self._fetch(bucket, block, size)
+            self._fetch(bucket, key, block, size)
             taken.append(block)
         usable_at = max(self._arrived(block) for block in taken)
         wait = usable_at - self._clock.now()
         if wait > 0:
             self._clock.sleep(wait)
 
-    def _fetch(self, bucket: Bucket, block: _Block, size: int) -> None:
+    def _fetch(self, bucket: Bucket, key: str, block: _Block, size: int) -> None:
         try:
-            at = self._ledger.take_tokens(
-                bucket.name, size, bucket.rate, bucket.burst, self._clock.now()
-            )
+            at = self._ledger.take_tokens(key, size, bucket.rate, bucket.burst, self._clock.now())
         except DrainTerminatorError as error:
             with self._lock:
                 block.failed = error
-                self._blocks[bucket.name].remove(block)
+                self._blocks[key].remove(block)
             raise
         with self._lock:
             block.usable_at = at

@@ -34,14 +34,15 @@ class ServiceDirectory:
         settings: Settings,
         clock: Clock,
         shared: LedgerPort | None = None,
-        before_call: Callable[[], None] | None = None,
+        before_call: Callable[[str], None] | None = None,
     ) -> None:
         self._ecs = ecs
         self._settings = settings
         self._clock = clock
         #: The ledger's copy of each service, shared by every warm container (optional).
         self._shared = shared
-        #: Runs before each DescribeServices of :meth:`policy` (e.g. to pace it).
+        #: Runs before each DescribeServices of :meth:`policy`, with the cluster's ARN (e.g.
+        #: to pace it to the cluster's account).
         self._before_call = before_call
         self._cache: dict[tuple[str, str], ServiceSnapshot] = {}
 
@@ -69,10 +70,10 @@ class ServiceDirectory:
         self,
         cluster_arn: str,
         names: Sequence[str],
-        before_call: Callable[[], None] | None,
+        before_call: Callable[[str], None] | None,
     ) -> dict[str, ServiceSnapshot]:
         if before_call is not None:
-            before_call()
+            before_call(cluster_arn)
         found = self._ecs.describe_services(cluster_arn, names)
         now = self._clock.now()
         return {name: self._view(cluster_arn, name, found.get(name), now) for name in names}
@@ -152,10 +153,11 @@ class ServiceDirectory:
         cluster_arn: str,
         service_names: Sequence[str],
         max_age: float,
-        before_call: Callable[[], None] | None = None,
+        before_call: Callable[[str], None] | None = None,
     ) -> dict[str, ServiceSnapshot | DrainTerminatorError]:
         """Views of the services read at most ``max_age`` seconds ago, looking up the others
-        in batches of ten (``before_call`` runs before each call, e.g. to pace it).
+        in batches of ten (``before_call`` runs before each call with the cluster's ARN,
+        e.g. to pace it).
 
         When a batch fails, its services are looked up one by one, so a failure maps only
         the service(s) it belongs to to the error; the others are unaffected.

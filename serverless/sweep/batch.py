@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from itertools import chain, zip_longest
 from typing import assert_never
 
 from serverless.domain.clock import Clock
@@ -43,6 +44,7 @@ from serverless.shared.pacing import (
     ELB_DESCRIBE,
     STOP_TASK,
     Pacer,
+    bucket_key,
 )
 from serverless.shared.services import ServiceDirectory
 from serverless.sweep.decide import (
@@ -69,7 +71,7 @@ from serverless.sweep.timing import (
 )
 from serverless.sweep.writes import RecordWriter
 
-__all__ = ["CLAIM_BATCH", "WORKERS", "BatchWorker"]
+__all__ = ["CLAIM_BATCH", "MAX_WORKERS", "WORKERS", "WORKERS_PER_ACCOUNT", "BatchWorker"]
 
 #: Records claimed together, right before they are checked and stopped.
 CLAIM_BATCH = 10
@@ -78,6 +80,11 @@ CLAIM_BATCH = 10
 #: off: under the chaos suite's faults a batch took that long, and with 8 workers a run
 #: stopped about 6 tasks a second, too few to clear a 1,000-drain burst in time.
 WORKERS = 16
+#: Batches worked on at once for each further account (and region) with records due: a
+#: hub's member accounts each have their own API buckets, and a third of WORKERS keeps one
+#: account at its StopTask rate once its burst is spent. Capped at MAX_WORKERS.
+WORKERS_PER_ACCOUNT = 6
+MAX_WORKERS = 128
 #: How often one record is decided on at most: once, again after the guards' verdict,
 #: again after a second DescribeTasks (each asked for at most once).
 _MAX_ROUNDS = 3
@@ -121,11 +128,11 @@ class BatchWorker:
             ports.ledger,
             ports.health,
             clock,
-            lambda: pacer.acquire(ELB_DESCRIBE),
+            lambda group: pacer.acquire(ELB_DESCRIBE, arn=group),
             ecs=ports.ecs,
             # No published rate for the deployment and revision reads: they are paced in
             # DescribeServices' bucket, the closest documented one.
-            before_ecs_call=lambda: pacer.acquire(DESCRIBE_SERVICES),
+            before_ecs_call=lambda arn: pacer.acquire(DESCRIBE_SERVICES, arn=arn),
         )
         self._limits = Limits(
             dry_run=settings.dry_run,
@@ -143,10 +150,25 @@ class BatchWorker:
         )
 
     def process(self, ready: Sequence[DueEntry]) -> int:
-        """Work on ``ready`` in batches of :data:`CLAIM_BATCH`, :data:`WORKERS` at once;
-        returns how many records were claimed."""
-        batches = [list(ready[i : i + CLAIM_BATCH]) for i in range(0, len(ready), CLAIM_BATCH)]
-        return sum(self._ports.concurrency.map(self._batch, batches, WORKERS))
+        """Work on ``ready`` in batches of :data:`CLAIM_BATCH`; returns how many records
+        were claimed.
+
+        Each batch holds one account's and region's records, and the accounts take turns
+        (round robin, each account's records in the order given), so a burst in one
+        account neither delays another's stops nor spends its StopTask tokens: up to
+        :data:`WORKERS` batches at once, :data:`WORKERS_PER_ACCOUNT` more for each further
+        account (at most :data:`MAX_WORKERS`).
+        """
+        by_scope: dict[str, list[DueEntry]] = defaultdict(list)
+        for entry in ready:
+            by_scope[bucket_key(STOP_TASK, entry.task_arn)].append(entry)
+        queues = [
+            [entries[i : i + CLAIM_BATCH] for i in range(0, len(entries), CLAIM_BATCH)]
+            for entries in by_scope.values()
+        ]
+        batches = [b for b in chain.from_iterable(zip_longest(*queues)) if b is not None]
+        limit = min(MAX_WORKERS, WORKERS + WORKERS_PER_ACCOUNT * max(0, len(queues) - 1))
+        return sum(self._ports.concurrency.map(self._batch, batches, limit))
 
     # -- one batch ------------------------------------------------------------------------
 
@@ -175,17 +197,23 @@ class BatchWorker:
         # (the stops then follow the checks without a pause). Taken after the claims: tokens
         # taken for records another run claimed first would be spent on nothing, and the
         # shared bucket would then pace the account's stops at a fraction of its rate.
-        drains = [record for record in mine if _may_stop_task(record)]
-        work = mine
-        try:
-            self._pacer.acquire(STOP_TASK, len(drains))
-        except DrainTerminatorError as error:
-            # No StopTask without tokens: the drains go back for a look in a few seconds
-            # (left to their leases, two such failures in a row once cost a drain its
-            # stop); confirmations need no token and go on.
-            for record in drains:
-                self._apply(LookupFailed(record, "StopTask tokens", error), self._clock.now())
-            work = [record for record in mine if not _may_stop_task(record)]
+        # The tokens come from the bucket of each drain's account and region.
+        by_scope: dict[str, list[TaskRecord]] = defaultdict(list)
+        for record in mine:
+            if _may_stop_task(record):
+                by_scope[bucket_key(STOP_TASK, record.task_arn)].append(record)
+        without_tokens: set[str] = set()
+        for drains in by_scope.values():
+            try:
+                self._pacer.acquire(STOP_TASK, len(drains), arn=drains[0].task_arn)
+            except DrainTerminatorError as error:
+                # No StopTask without tokens: the drains go back for a look in a few seconds
+                # (left to their leases, two such failures in a row once cost a drain its
+                # stop); confirmations need no token and go on.
+                for record in drains:
+                    self._apply(LookupFailed(record, "StopTask tokens", error), self._clock.now())
+                    without_tokens.add(record.task_arn)
+        work = [record for record in mine if record.task_arn not in without_tokens]
         by_cluster: dict[str, list[TaskRecord]] = defaultdict(list)
         for record in work:
             by_cluster[record.cluster_arn].append(record)
@@ -215,7 +243,7 @@ class BatchWorker:
             cluster,
             names,
             self._settings.decision_max_age_seconds / 2,
-            lambda: self._pacer.acquire(DESCRIBE_SERVICES),
+            lambda arn: self._pacer.acquire(DESCRIBE_SERVICES, arn=arn),
         )
         for record in records:
             task = states.get(record.task_arn)
@@ -301,7 +329,7 @@ class BatchWorker:
 
     def _describe(self, cluster: str, task_arns: list[str]) -> tuple[dict[str, TaskState], float]:
         """DescribeTasks, paced; the states and when the call was sent (they are no older)."""
-        self._pacer.acquire(DESCRIBE_TASKS)
+        self._pacer.acquire(DESCRIBE_TASKS, arn=cluster)
         asked_at = self._clock.now()
         return self._ecs.describe_tasks(cluster, task_arns), asked_at
 

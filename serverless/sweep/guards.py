@@ -53,9 +53,9 @@ class Guards:
         ledger: LedgerPort,
         health: TargetHealthPort,
         clock: Clock,
-        before_health_call: Callable[[], None] | None = None,
+        before_health_call: Callable[[str], None] | None = None,
         ecs: EcsPort | None = None,
-        before_ecs_call: Callable[[], None] | None = None,
+        before_ecs_call: Callable[[str], None] | None = None,
     ) -> None:
         self._ledger = ledger
         self._health = health
@@ -73,7 +73,7 @@ class Guards:
         if cached is not None and cached[1] > now:
             return cached[0]
         if self._before_health_call is not None:
-            self._before_health_call()
+            self._before_health_call(target_group_arn)
         value = self._health.healthy_count(target_group_arn)
         self._healthy[target_group_arn] = (value, now + HEALTH_CACHE_SECONDS)
         return value
@@ -106,7 +106,7 @@ class Guards:
         if cached is not None and cached[1] > now:
             return cached[0]
         if self._before_ecs_call is not None:
-            self._before_ecs_call()
+            self._before_ecs_call(arn)
         view = self._ecs.describe_service_deployment(arn)
         self._deployments[arn] = (view, now + HEALTH_CACHE_SECONDS)
         return view
@@ -115,7 +115,7 @@ class Guards:
         missing = [arn for arn in revisions if arn not in self._revisions]
         if missing and self._ecs is not None:
             if self._before_ecs_call is not None:
-                self._before_ecs_call()
+                self._before_ecs_call(missing[0])
             self._revisions.update(self._ecs.describe_service_revisions(missing))
         return tuple(
             dict.fromkeys(arn for rev in revisions for arn in self._revisions.get(rev, ()))

@@ -10,7 +10,7 @@ from serverless.domain.clock import Clock
 from serverless.domain.errors import AwsUnavailableError, ConflictError, DrainTerminatorError
 from serverless.domain.lifecycle import close_record, released
 from serverless.domain.model import Outcome, TaskRecord, TaskState
-from serverless.observability import Metric, count, logger, record_keys
+from serverless.observability import Metric, account_of, count_for_account, logger, record_keys
 from serverless.ports import LedgerPort
 from serverless.settings import Settings
 from serverless.shared.reporting import report_closed
@@ -38,7 +38,7 @@ class RecordWriter:
             if isinstance(error, AwsUnavailableError)
             else LOOKUP_RETRY_SECONDS
         )
-        count(Metric.LOOKUPS_FAILED)
+        count_for_account(Metric.LOOKUPS_FAILED, account_of(record.task_arn))
         self._report.add("lookup_failed", record.task_arn)
         logger.error(
             f"{what} failed; stop deferred",

@@ -24,7 +24,14 @@ from serverless.domain.model import (
     TaskEvent,
     TaskRecord,
 )
-from serverless.observability import Metric, count, count_cause, logger
+from serverless.observability import (
+    Metric,
+    account_of,
+    count,
+    count_cause,
+    count_for_account,
+    logger,
+)
 from serverless.ports import LedgerPort, SweepTrigger
 from serverless.settings import Settings
 from serverless.shared.reporting import report_closed
@@ -104,7 +111,7 @@ class DrainTracker:
     def _drain(self, event: TaskEvent, service: str) -> TrackResult:
         record = self._ledger.get(event.task_arn)
         if record is None:
-            view = self._services.snapshot(event.cluster_arn, service)
+            view = self._snapshot(event.cluster_arn, service)
             policy = view.policy
             if not policy.enabled:
                 return TrackResult(TrackAction.IGNORED, "service not opted in", event.task_arn)
@@ -132,7 +139,7 @@ class DrainTracker:
             cause = classify(event.stop_code, event.stopped_reason)
             if cause is StopCause.SPOT_INTERRUPTION:
                 # Spot reclaimed a task that was already draining: ECS stops it now anyway.
-                policy = self._services.policy(record.cluster_arn, record.service_name)
+                policy = self._snapshot(record.cluster_arn, record.service_name).policy
                 leave = leave_reason(cause, policy) or ""
                 return self._not_shortened(record, event, cause, leave, expected_rev=record.rev)
         changed = on_drain_event(record, event)
@@ -175,6 +182,20 @@ class DrainTracker:
         report_closed(closed, why=why)
         return TrackResult(TrackAction.CLOSED, f"not shortened ({cause}): {why}", event.task_arn)
 
+    def _snapshot(self, cluster_arn: str, service: str) -> ServiceSnapshot:
+        """The service's snapshot; a failed lookup is counted in ``LookupsFailed`` with the
+        account and raised (Lambda tries the event again)."""
+        try:
+            return self._services.snapshot(cluster_arn, service)
+        except DrainTerminatorError as error:
+            account = account_of(cluster_arn)
+            count_for_account(Metric.LOOKUPS_FAILED, account)
+            logger.error(
+                "DescribeServices failed; the event is tried again",
+                extra={"account": account, "ecs_service": service, "error": str(error)},
+            )
+            raise
+
     def _maybe_start_early(self, record: TaskRecord) -> None:
         """Start a sweeper run now when the deadline may come before the next scheduled one.
 
@@ -205,7 +226,7 @@ class DrainTracker:
         if record is None:
             # A tombstone keeps a late drain event from opening a record for a task that has
             # already stopped. Only opted-in services get one, to keep writes proportional.
-            policy = self._services.policy(event.cluster_arn, service)
+            policy = self._snapshot(event.cluster_arn, service).policy
             if not policy.enabled:
                 return TrackResult(TrackAction.IGNORED, "service not opted in", event.task_arn)
             cause = classify(event.stop_code, event.stopped_reason)

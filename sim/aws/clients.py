@@ -24,10 +24,17 @@ from botocore.config import Config
 from serverless.adapters.errors import client_config
 from sim.aws.embedded import AwsInterceptor
 
-__all__ = ["OnFirstUse", "botocore_session", "botocore_work_kept", "client"]
+__all__ = [
+    "OnFirstUse",
+    "botocore_session",
+    "botocore_work_kept",
+    "client",
+    "member_client",
+    "source_session",
+]
 
 
-def client(interceptor: AwsInterceptor, name: str, region: str) -> Any:
+def client(interceptor: AwsInterceptor, name: str, region: str, account: str | None = None) -> Any:
     """A client of ``name`` routed through ``interceptor``, with its own botocore retry quota.
 
     Made by botocore, as the functions' own clients are (serverless/adapters/clients.py):
@@ -44,7 +51,33 @@ def client(interceptor: AwsInterceptor, name: str, region: str) -> Any:
         aws_secret_access_key="testing",
         config=config,
     )
-    return interceptor.attach(made)
+    return interceptor.attach(made, account)
+
+
+def member_client(
+    interceptor: AwsInterceptor,
+    session: botocore.session.Session,
+    service: str,
+    region: str,
+    account: str,
+    **credentials: Any,
+) -> Any:
+    """A client the functions make for a member account (or the STS client they assume
+    its role with): from ``session``, signed with its credentials (moto then acts in the
+    role's account), through ``interceptor`` as a call of ``account``."""
+    made = session.create_client(
+        service, region_name=region, config=client_config(service), **credentials
+    )
+    return interceptor.attach(made, account)
+
+
+def source_session() -> botocore.session.Session:
+    """A botocore session with the functions' own (test) credentials, sharing the parsed
+    service models of :func:`botocore_session`: what member roles are assumed from."""
+    session = botocore.session.Session()
+    session.register_component("data_loader", botocore_session().get_component("data_loader"))
+    session.set_credentials("testing", "testing", "testing")
+    return session
 
 
 class OnFirstUse:

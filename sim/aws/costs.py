@@ -9,7 +9,8 @@ by pointing at this module.
   answer. ``latency_scale`` multiplies them all; ``0`` is the old zero-latency model.
 * **Account token buckets** (:data:`ACCOUNT_BUCKETS`, burst / refill per second, per
   account and region, from the ECS and ELB API references, see the
-  README's AWS facts): a call that finds its bucket empty is
+  README's AWS facts; each account of a run has its own, drawn by the calls made with
+  that account's credentials): a call that finds its bucket empty is
   answered with the service's real throttling error (ECS ``ThrottlingException``, ELB
   ``Throttling``), so botocore's own retries run, on the virtual clock.
 * **DynamoDB partitions**: each partition-key value of a table and of each global
@@ -87,6 +88,10 @@ LATENCY_SECONDS: Mapping[str, float] = {
     "ssm.SendCommand": 0.100,
     "ssm.GetCommandInvocation": 0.050,
     "ssm.CancelCommand": 0.050,
+    # Not modelled: a member role is assumed once per container and account (then kept
+    # for the session's hour), and botocore holds a real lock while it does so, which a
+    # simulated process may not wait on (it would block the loop, not yield to it).
+    "sts.AssumeRole": 0.0,
 }
 #: Assumed latency of any other call.
 DEFAULT_LATENCY_SECONDS = 0.020
@@ -197,9 +202,8 @@ class CostModel:
         self.costs = costs
         self._now = now
         self._lookup = lookup
-        self._buckets = {
-            spec.name: TokenBucket(spec.burst, spec.per_second, now()) for spec in costs.buckets
-        }
+        #: The account buckets by (account, bucket name): each account has its own.
+        self._buckets: dict[tuple[str, str], TokenBucket] = {}
         self._tables: dict[str, list[Index]] = {}
         self._partitions: dict[tuple[str, str, str, str], TokenBucket] = {}
         #: Throttled calls by "service.Operation".
@@ -226,13 +230,29 @@ class CostModel:
                 indexes.append(key_schema(str(gsi["IndexName"]), list(gsi["KeySchema"])))
             self._tables[str(params.get("TableName"))] = indexes
 
-    def admit(self, service: str, operation: str, params: Mapping[str, Any]) -> str | None:
-        """The throttling error code to answer with, or None to let the call through."""
+    def _bucket(self, account: str, spec: BucketSpec) -> TokenBucket:
+        bucket = self._buckets.get((account, spec.name))
+        if bucket is None:
+            bucket = TokenBucket(spec.burst, spec.per_second, self._now())
+            self._buckets[(account, spec.name)] = bucket
+        return bucket
+
+    def admit(
+        self,
+        service: str,
+        operation: str,
+        params: Mapping[str, Any],
+        account: str | None = None,
+    ) -> str | None:
+        """The throttling error code to answer with, or None to let the call through
+        (``account``: whose buckets the call draws from; None: the deployment's own)."""
         if not self.costs.limits:
             return None
         key, now = f"{service}.{operation}", self._now()
         for spec in self.costs.buckets:
-            if spec.covers(key, service, operation) and not self._buckets[spec.name].take(now):
+            if spec.covers(key, service, operation) and not self._bucket(account or "", spec).take(
+                now
+            ):
                 self.throttled[key] += 1
                 return _THROTTLE_CODES.get(service, "ThrottlingException")
         if service == "dynamodb":

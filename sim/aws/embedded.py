@@ -27,6 +27,7 @@ botocore's retry back-off sleeps on the virtual clock during a run (:func:`virtu
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import time
 import uuid
@@ -74,8 +75,9 @@ class Reply:
 
     @classmethod
     def error(cls, service: str, code: str, message: str, status: int = 400) -> Reply:
-        """An error reply in ``service``'s protocol (json for ecs/dynamodb, query for elbv2)."""
-        if service == "elastic-load-balancing-v2":
+        """An error reply in ``service``'s protocol (json for ecs/dynamodb, query for elbv2
+        and sts)."""
+        if service in {"elastic-load-balancing-v2", "sts"}:
             xml = (
                 "<ErrorResponse><Error><Type>Sender</Type>"
                 f"<Code>{code}</Code><Message>{message}</Message></Error>"
@@ -102,6 +104,8 @@ class AwsCall:
     at: float
     caller: Invocation | None
     attempt: int
+    #: The account whose credentials the calling client has (None: the harness's own).
+    account: str | None = None
 
 
 #: A hook returns a :class:`Reply` to answer the call itself, or None to pass it on.
@@ -110,11 +114,15 @@ AwsHook = Callable[[AwsCall], Reply | None]
 Amender = Callable[[AwsCall, dict[str, Any]], None]
 
 
+#: Services whose requests are form-encoded (the query protocol), not JSON.
+_QUERY_PROTOCOL = frozenset({"elastic-load-balancing-v2", "sts"})
+
+
 def _params(service: str, body: bytes | str | None) -> dict[str, Any]:
     if not body:
         return {}
     text = body.decode() if isinstance(body, bytes) else body
-    if service == "elastic-load-balancing-v2":
+    if service in _QUERY_PROTOCOL:
         return {k: v[0] if len(v) == 1 else v for k, v in parse_qs(text).items()}
     with contextlib.suppress(ValueError):
         loaded = json.loads(text)
@@ -155,11 +163,15 @@ class AwsInterceptor:
         """Let the model complete moto's successful JSON answers to ``operation``."""
         self._amenders[(service, operation)] = amender
 
-    def attach(self, client: Any) -> Any:
-        """Route ``client``'s requests through this interceptor; returns the client."""
+    def attach(self, client: Any, account: str | None = None) -> Any:
+        """Route ``client``'s requests through this interceptor; returns the client.
+
+        ``account``: whose credentials the client has (its calls draw from that account's
+        rate limits, and the model answers them in that account only).
+        """
         events = client.meta.events
         events.unregister("before-send", botocore_stubber)
-        events.register("before-send", self._dispatch)
+        events.register("before-send", functools.partial(self._dispatch, account=account))
         return client
 
     def _caller(self) -> Invocation | None:
@@ -167,7 +179,9 @@ class AwsInterceptor:
         tag = process.tag if process is not None else None
         return tag if isinstance(tag, Invocation) else None
 
-    def _dispatch(self, event_name: str, request: Any, **kwargs: Any) -> AWSResponse | None:
+    def _dispatch(
+        self, event_name: str, request: Any, account: str | None = None, **kwargs: Any
+    ) -> AWSResponse | None:
         _, service, operation = event_name.split(".", 2)
         caller = self._caller()
         key = f"{service}.{operation}"
@@ -186,7 +200,7 @@ class AwsInterceptor:
         params = _params(service, request.body)
         if self.costs is not None:
             self.costs.learn(service, operation, params)
-        call = AwsCall(service, operation, params, self.loop.now, caller, attempt)
+        call = AwsCall(service, operation, params, self.loop.now, caller, attempt, account)
         reply: Reply | None = None
         source = "moto"
         for hook in self.hooks:
@@ -195,7 +209,7 @@ class AwsInterceptor:
                 source = "hook"
                 break
         if reply is None and costs is not None:
-            code = costs.admit(service, operation, params)
+            code = costs.admit(service, operation, params, account)
             if code is not None:
                 reply, source = Reply.error(service, code, "Rate exceeded", 400), "limit"
         old_item = None

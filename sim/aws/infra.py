@@ -12,6 +12,7 @@ through the FARGATE_SPOT capacity provider, and services with no load balancer a
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -140,17 +141,29 @@ def _create_request(
 
 
 def provision(
-    clients: Clients, scenario: Scenario, *, region: str, table_name: str, rng: random.Random
+    clients: Clients,
+    scenario: Scenario,
+    *,
+    region: str,
+    table_name: str,
+    rng: random.Random,
+    specs: Sequence[ServiceSpec] | None = None,
+    ledger: bool = True,
 ) -> list[Service]:
-    """Create everything; returns the model's view of each service (no tasks yet)."""
-    table = ledger_table_request(table_name)
-    ttl_attribute = table.pop("_ttl_attribute", None)
-    clients.dynamodb.create_table(**table)
-    if ttl_attribute:
-        clients.dynamodb.update_time_to_live(
-            TableName=table_name,
-            TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl_attribute},
-        )
+    """Create everything; returns the model's view of each service (no tasks yet).
+
+    ``specs``: only these services (default: the scenario's), e.g. one account's, made
+    with that account's ``clients``; ``ledger``: also the ledger table (the hub's).
+    """
+    if ledger:
+        table = ledger_table_request(table_name)
+        ttl_attribute = table.pop("_ttl_attribute", None)
+        clients.dynamodb.create_table(**table)
+        if ttl_attribute:
+            clients.dynamodb.update_time_to_live(
+                TableName=table_name,
+                TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl_attribute},
+            )
 
     vpc = clients.ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     subnets: list[tuple[str, str]] = []
@@ -172,7 +185,7 @@ def provision(
     #: The cluster's container instances: the first EC2 service's draws (every EC2 service
     #: still draws its own, so that the seeded draws of later services stay as they were).
     shared: list[ContainerInstance] = []
-    for spec in scenario.services:
+    for spec in scenario.services if specs is None else specs:
         groups: list[TargetGroup] = []
         listener = ""
         for number, tg in enumerate(spec.target_groups):
@@ -244,10 +257,15 @@ def provision(
 class MotoTaskSets:
     """:class:`sim.aws.ecs.scheduler.TaskSetControl` on moto: the task sets and listener
     changes the model makes, made in moto too, so DescribeServices and DescribeTaskSets
-    answer with them (ids and ARNs are moto's)."""
+    answer with them (ids and ARNs are moto's). ``accounts``: the harness's clients by
+    member account (a member's service is changed in its own account)."""
 
-    def __init__(self, clients: Clients) -> None:
+    def __init__(self, clients: Clients, accounts: Mapping[str, Clients] | None = None) -> None:
         self.clients = clients
+        self.accounts = dict(accounts or {})
+
+    def _clients(self, service: Service) -> Clients:
+        return self.accounts.get(service.spec.account, self.clients)
 
     def create_task_set(
         self, service: Service, task_definition_arn: str, group: TargetGroup | None
@@ -275,18 +293,18 @@ class MotoTaskSets:
                     "securityGroups": [service.security_group],
                 }
             }
-        made = self.clients.ecs.create_task_set(**request)["taskSet"]
+        made = self._clients(service).ecs.create_task_set(**request)["taskSet"]
         return str(made["id"]), str(made["taskSetArn"])
 
     def set_primary(self, service: Service, deployment: Deployment) -> None:
         """UpdateServicePrimaryTaskSet."""
-        self.clients.ecs.update_service_primary_task_set(
+        self._clients(service).ecs.update_service_primary_task_set(
             cluster=CLUSTER, service=service.name, primaryTaskSet=deployment.task_set_arn
         )
 
     def scale(self, service: Service, deployment: Deployment) -> None:
         """UpdateTaskSet scale."""
-        self.clients.ecs.update_task_set(
+        self._clients(service).ecs.update_task_set(
             cluster=CLUSTER,
             service=service.name,
             taskSet=deployment.task_set_arn,
@@ -295,14 +313,14 @@ class MotoTaskSets:
 
     def delete(self, service: Service, deployment: Deployment) -> None:
         """DeleteTaskSet."""
-        self.clients.ecs.delete_task_set(
+        self._clients(service).ecs.delete_task_set(
             cluster=CLUSTER, service=service.name, taskSet=deployment.task_set_arn, force=True
         )
 
     def forward(self, service: Service, groups: list[TargetGroup]) -> None:
         """ModifyListener: the production listener forwards to ``groups[0]``."""
         if service.listener_arn and groups:
-            self.clients.elbv2.modify_listener(
+            self._clients(service).elbv2.modify_listener(
                 ListenerArn=service.listener_arn,
                 DefaultActions=[{"Type": "forward", "TargetGroupArn": groups[0].arn}],
             )

@@ -115,7 +115,11 @@ def _amend_service(service: Service, body: dict[str, Any]) -> None:
             )
 
 
-def _in_cluster(task: Task, cluster: str) -> bool:
+def _in_cluster(task: Task, cluster: str, account: str | None = None) -> bool:
+    """Whether ``task`` is in ``cluster`` as seen by a caller of ``account`` (None: the
+    harness, which sees every account): a caller sees its own account's tasks only."""
+    if account is not None and task.service.cluster_arn.split(":")[4] != account:
+        return False
     return cluster in {task.service.cluster_arn, task.service.cluster_name}
 
 
@@ -130,8 +134,14 @@ def _amend_services(model: EcsModel, call: AwsCall, payload: dict[str, Any]) -> 
 
 def _amend_task_sets(model: EcsModel, call: AwsCall, payload: dict[str, Any]) -> None:
     """DescribeTaskSets: the sets' counts and scale from the model."""
+    wanted = str(call.params.get("service"))
     service = next(
-        (s for s in model.services.values() if str(call.params.get("service")) in {s.name, s.arn}),
+        (
+            s
+            for s in model.services.values()
+            if wanted in {s.name, s.arn}
+            and (call.account is None or s.cluster_arn.split(":")[4] == call.account)
+        ),
         None,
     )
     if service is not None:
@@ -272,7 +282,7 @@ def serve_model(interceptor: AwsInterceptor, model: EcsModel) -> None:
             except TaskNotFound:
                 failures.append({"arn": ref, "reason": "MISSING"})
                 continue
-            if not _in_cluster(task, cluster):
+            if not _in_cluster(task, cluster, call.account):
                 failures.append({"arn": ref, "reason": "MISSING"})
                 continue
             tasks.append(task_object(task))
@@ -285,7 +295,7 @@ def serve_model(interceptor: AwsInterceptor, model: EcsModel) -> None:
             task = model.find(ref)
         except TaskNotFound:
             task = None
-        if task is None or not _in_cluster(task, cluster):
+        if task is None or not _in_cluster(task, cluster, call.account):
             return Reply.error(
                 "ecs", "InvalidParameterException", "The referenced task was not found."
             )
@@ -302,7 +312,7 @@ def serve_model(interceptor: AwsInterceptor, model: EcsModel) -> None:
         arns = [
             t.arn
             for t in model.tasks.values()
-            if _in_cluster(t, cluster)
+            if _in_cluster(t, cluster, call.account)
             and (service is None or service in {t.service.name, t.service.arn})
             and t.desired_status == desired
             and (started_by is None or t.deployment.id == started_by)

@@ -63,8 +63,12 @@ def captured_output() -> Iterator[LineSink]:
             handler.setStream(stream)
 
 
-def emf_metrics(lines: list[str]) -> dict[str, float]:
-    """Sum the CloudWatch EMF metrics found in ``lines`` by metric name."""
+def emf_metrics(lines: list[str], *, by_account: bool = False) -> dict[str, float]:
+    """Sum the CloudWatch EMF metrics found in ``lines`` by metric name.
+
+    The per-account series (dimension ``account``, which repeat values of the totals) are
+    left out; with ``by_account`` only they are summed, by ``<name>#<account>``.
+    """
     totals: dict[str, float] = {}
     for line in lines:
         if '"_aws"' not in line:
@@ -74,11 +78,15 @@ def emf_metrics(lines: list[str]) -> dict[str, float]:
         except ValueError:
             continue
         for directive in blob.get("_aws", {}).get("CloudWatchMetrics", []):
+            dimensions = directive.get("Dimensions", [])
+            if any("account" in d for d in dimensions) != by_account:
+                continue
             for metric in directive.get("Metrics", []):
                 name = metric.get("Name")
                 value = blob.get(name)
+                key = f"{name}#{blob.get('account')}" if by_account else name
                 values = value if isinstance(value, list) else [value]
                 for item in values:
                     if isinstance(item, int | float):
-                        totals[name] = totals.get(name, 0.0) + float(item)
+                        totals[key] = totals.get(key, 0.0) + float(item)
     return totals

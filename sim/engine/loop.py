@@ -15,6 +15,7 @@ With ``pace`` set, the loop also waits in real time before each occurrence
 
 from __future__ import annotations
 
+import faulthandler
 import heapq
 import itertools
 import threading
@@ -107,6 +108,8 @@ class Process:
             self._thread.start()
         self._resume.release()
         if not self.loop._baton.acquire(timeout=PROCESS_WATCHDOG_SECONDS):
+            # Where every thread stands (the stuck process's among them), for the report.
+            faulthandler.dump_traceback(all_threads=True)
             raise SimulationError(f"process {self.name} neither yielded nor ended")
         if self.done:
             self.loop._alive.discard(self)

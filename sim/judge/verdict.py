@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 
 from sim.aws.ecs.model import TERMINATOR_REASON, Task
+from sim.engine.capture import emf_metrics
 from sim.engine.observe import Kind, Observation
 from sim.judge.report import RunRecord
 from sim.scenarios import TAG_PREFIX
@@ -92,6 +93,9 @@ class ChaosConfig:
     #: Share of signal attempts that fail while faults are active, split evenly between
     #: session dropped, exit 127, never ending and refused.
     signal_fault_rate: float = 0.2
+    #: > 1: the services are dealt out over a hub and ``accounts - 1`` member accounts,
+    #: the first member's role broken (its drains must be left to ECS, and counted).
+    accounts: int = 1
 
 
 @dataclass(slots=True)
@@ -115,6 +119,11 @@ class ChaosResult:
     stagger_violations: int = 0
     min_healthy_violations: int = 0
     guarded_left_to_ecs: int = 0
+    #: Drains in a member account whose role is broken (all left to ECS), the stops made
+    #: there anyway (must be 0), and the LookupsFailed counted with that account.
+    broken_member_drains: int = 0
+    broken_member_stops: int = 0
+    broken_member_lookups_failed: int = 0
     stops_after_opt_out: int = 0
     stops_before_raised_wait: int = 0
     sweeper_runs_failed: int = 0
@@ -170,6 +179,8 @@ class ChaosResult:
             or self.stops_before_raised_wait
             or self.sweeper_runs_failed
             or self.sessions_left_open
+            or self.broken_member_stops
+            or (self.broken_member_drains and not self.broken_member_lookups_failed)
         )
 
     def to_dict(self) -> dict[str, object]:
@@ -201,6 +212,11 @@ def judge(record: RunRecord, kinds: dict[str, str], config: ChaosConfig) -> Chao
     _judge_drains(record, kinds, config, tasks, ours, operators, result)
     _judge_invocations(record, config, result)
     _judge_sessions(record, result)
+    if record.scenario.broken_accounts:
+        counted = emf_metrics(record.output, by_account=True)
+        result.broken_member_lookups_failed = int(
+            sum(counted.get(f"LookupsFailed#{a}", 0.0) for a in record.scenario.broken_accounts)
+        )
     if config.burst_drains:
         result.burst_drains = result.drains
     if config.stoptask_on_draining == "ignored":
@@ -475,11 +491,19 @@ def _judge_drains(
     broken service holding up another shows here, as the other's missed stops.
     """
     strict_after = record.start + config.faults_clear_at + config.lease_seconds + 5.0
+    broken = set(record.scenario.broken_accounts)
     for task in tasks.values():
         if task.drain_started_at is None:
             continue
         result.drains += 1
         result.drains_by_cause[task.cause or "other"] += 1
+        if task.service.cluster_arn.split(":")[4] in broken:
+            # Nothing can be called there: every drain is ECS's, none is stopped.
+            result.broken_member_drains += 1
+            if ours.get(task.arn):
+                result.broken_member_stops += 1
+                result.details.append(f"{task.id[:8]} stopped in an account with a broken role")
+            continue
         kind = kinds[task.service.name]
         lost = task.arn in record.lost_tasks
         result.lost_drains += lost
@@ -550,12 +574,14 @@ def aggregate(results: Iterable[ChaosResult]) -> ChaosResult:
             "stagger_violations", "min_healthy_violations", "guarded_left_to_ecs",
             "sweeper_kills", "sweeper_overlaps", "handler_errors", "stops_after_opt_out",
             "stops_before_raised_wait", "sweeper_runs_failed", "operator_actions",
-            "burst_drains", "drains_without_target_group", "lost_drains", "lost_drains_stopped",
+            "drains_without_target_group", "lost_drains", "lost_drains_stopped",
             "lost_left_under_faults",
             "burst_drains", "ignored_world_drains", "stopped_by_signal",
             "acted_but_left_to_ecs", "signal_left_to_ecs_under_faults", "signal_steps",
             "stoptask_resent_after_ignored",
             "sessions_opened", "sessions_abandoned", "sessions_left_open",
+            "broken_member_drains", "broken_member_stops",
+            "broken_member_lookups_failed",
         ):  # fmt: skip
             setattr(total, name, getattr(total, name) + getattr(r, name))
         total.max_lateness_under_faults = max(
@@ -610,4 +636,10 @@ def format_result(result: ChaosResult) -> str:
         f"(at most {result.max_lateness_under_faults:.1f} s); guarded drains left to ECS: "
         f"{result.guarded_left_to_ecs}; handler invocations that failed: {result.handler_errors}",
     ]
+    if result.broken_member_drains:
+        lines.append(
+            f"  member account with a broken role: {result.broken_member_drains} drains left "
+            f"to ECS, {result.broken_member_stops} stopped, {result.broken_member_lookups_failed}"
+            " LookupsFailed counted with its account"
+        )
     return "\n".join(lines)

@@ -31,6 +31,10 @@ def test_given_a_task_the_terminator_stopped_when_explained_then_it_says_when_an
     assert history[0].startswith("  2026-11-28 09:50:00Z  drain began")
     assert "StopTask sent" in history[1]
     assert "record closed: stopped_by_terminator" in history[-1]
+    # Which account and region the task is in (a hub acts for several accounts).
+    facts = json.loads(account.cli("explain", task, "--json").out)
+    assert (facts["account"], facts["region"]) == ("111122223333", "us-east-1")
+    assert "account: 111122223333" in result.out
 
 
 def test_given_a_task_id_instead_of_an_arn_when_explained_then_the_record_is_found(

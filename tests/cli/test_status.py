@@ -86,7 +86,10 @@ def test_given_records_when_status_as_text_then_people_see_a_table_per_service(
     assert result.code == 0, result.err
     text = result.out
     assert "2 open drain(s) (1 deferred)" in text
-    assert "service web (cluster prod): opted in, wait 120 s, min-healthy 100%" in text
+    assert (
+        "service web (cluster prod, account 111122223333, region us-east-1): "
+        "opted in, wait 120 s, min-healthy 100%"
+    ) in text
     due_line = next(line for line in text.splitlines() if tasks["due"].rsplit("/", 1)[-1] in line)
     assert "90 s" in due_line
     deferred_line = next(
@@ -181,7 +184,9 @@ def test_given_a_service_without_records_when_status_for_it_then_it_says_no_reco
     result = account.cli("status", "--service", "web", "--cluster", "prod")
 
     assert result.code == 0, result.err
-    assert "service web (cluster prod): opted in, wait 120 s" in result.out
+    assert (
+        "service web (cluster prod, account 111122223333, region us-east-1): opted in, wait 120 s"
+    ) in result.out
     assert "no records: none of its drains is in the ledger" in result.out
 
 
@@ -233,3 +238,33 @@ def test_given_exec_enabled_in_the_environment_when_status_then_untagged_default
 
     assert plain["services"][0]["policy"]["stop_action"] == "stop-task"
     assert with_exec["services"][0]["policy"]["stop_action"] == "stop-task-then-exec"
+
+
+MEMBER = "222233334444"
+
+
+def test_given_a_hubs_ledger_when_status_then_each_service_shows_its_account_and_region(
+    account: Account,
+) -> None:
+    account.service("web", OPTED_IN, [])
+    account.record(account.task("web", "RUNNING", "STOPPED"))
+    # A member account's drain in the hub's ledger (its cluster is the member's).
+    member_cluster = account.cluster_arn.replace(":111122223333:", f":{MEMBER}:")
+    member_task = f"arn:aws:ecs:us-east-1:{MEMBER}:task/prod/0123456789abcdef0123456789abcdef"
+    account.record(member_task, service="api", cluster_arn=member_cluster)
+
+    report = json.loads(account.cli("status", "--json").out)
+    text = account.cli("status").out
+
+    where = {s["service"]: (s["account"], s["region"]) for s in report["services"]}
+    assert where == {"web": ("111122223333", "us-east-1"), "api": (MEMBER, "us-east-1")}
+    assert f"service api (cluster prod, account {MEMBER}, region us-east-1)" in text
+    only = json.loads(account.cli("status", "--json", "--account", MEMBER).out)
+    assert [(s["service"], s["account"]) for s in only["services"]] == [("api", MEMBER)]
+
+
+def test_given_a_malformed_account_when_status_then_a_usage_error(account: Account) -> None:
+    result = account.cli("status", "--account", "team-a")
+
+    assert result.code == 2
+    assert "not a 12-digit account id: 'team-a'" in result.err

@@ -3,15 +3,39 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import pytest
 
-from serverless.adapters.dynamodb_ledger import SCHEMA_VERSION, DynamoLedger, sweep_key, to_item
+from serverless.adapters.concurrency import ThreadConcurrency
+from serverless.adapters.dynamodb_ledger import (
+    DUE_INDEX_SHARDS,
+    DUE_READ_WORKERS,
+    LEGACY_SWEEP_KEY,
+    SCHEMA_VERSION,
+    DynamoLedger,
+    sweep_key,
+    to_item,
+)
 from serverless.domain.model import DueEntry, RecordStatus, ServiceInfo, TaskRecord
 from tests.support.fakes import CLUSTER_ARN, task_arn
 from tests.support.world import TABLE, World
 
 T0 = 1_795_341_600.0
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class RecordingThreads(ThreadConcurrency):
+    """Threads that remember what each ``map`` was given."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[list[object], int]] = []
+
+    def map(self, fn: Callable[[T], R], items: Sequence[T], limit: int) -> list[R]:
+        self.calls.append((list(items), limit))
+        return super().map(fn, items, limit)
 
 
 @pytest.fixture
@@ -44,6 +68,23 @@ def test_given_open_records_in_every_shard_when_due_read_then_all_found_in_order
 
     assert [e.task_arn for e in due] == [task_arn(n) for n in range(1, 31)]
     assert due[0] == DueEntry(task_arn(1), T0 + 1, RecordStatus.DRAINING, None)
+
+
+def test_given_threads_when_due_read_then_the_partitions_are_queried_several_at_once(
+    ledger: DynamoLedger, world: World
+) -> None:
+    threads = RecordingThreads()
+    parallel = DynamoLedger(TABLE, world.dynamodb, threads)
+    for n in range(1, 41):
+        ledger.put(record(n, T0 + n), expected_rev=None)
+
+    due = parallel.due(until=T0 + 30)
+
+    assert due == ledger.due(until=T0 + 30)
+    ((partitions, limit),) = threads.calls
+    assert len(partitions) == DUE_INDEX_SHARDS + 1
+    assert 1 < limit == DUE_READ_WORKERS <= 10  # botocore's connection pool per client
+    assert set(partitions) == {f"open#{n}" for n in range(DUE_INDEX_SHARDS)} | {LEGACY_SWEEP_KEY}
 
 
 def test_given_idle_and_busy_ledger_when_open_checked_then_one_scan_answers(

@@ -8,7 +8,7 @@ from handlers import task_events
 from serverless.adapters.dynamodb_ledger import DUE_INDEX_SHARDS
 from tests.support.clock import FakeContext, ManualClock
 from tests.support.emf import emf_metrics
-from tests.support.world import World, load_event
+from tests.support.world import ACCOUNT, REGION, World, load_event
 
 
 def handle(world: World, event: object) -> dict[str, str]:
@@ -61,7 +61,10 @@ def test_given_untagged_service_when_drain_event_arrives_then_no_task_record(
     )
     assert result == {"action": "ignored", "reason": "service not opted in", "task_arn": task}
     # Only the shared copy of the service's tags and the API token bucket are written.
-    assert world.item_keys() == {f"service#{world.cluster_arn}#batch", "rate#ecs:DescribeServices"}
+    assert world.item_keys() == {
+        f"service#{world.cluster_arn}#batch",
+        f"rate#ecs:DescribeServices#{ACCOUNT}#{REGION}",  # the account's and region's bucket
+    }
 
 
 def test_given_enabled_tag_not_true_when_drain_event_arrives_then_no_task_record(

@@ -42,6 +42,24 @@ def test_given_a_short_deregistration_delay_when_benched_then_ecs_stops_what_the
     assert (result.premature, result.double_stops) == (0, 0)
 
 
+def test_given_drains_over_two_accounts_when_benched_then_each_paced_by_its_own_bucket() -> None:
+    # 150 drains in the hub's account, 150 in a member's: each account's floor is
+    # (150 - 100) / 40 = 1.25 s; one shared bucket would make it (300 - 100) / 40 = 5 s.
+    result = run_bench(300, 2, accounts=2)
+
+    assert result.accounts == 2
+    assert result.stopped_by_terminator == 300
+    assert (result.premature, result.double_stops, result.left_to_ecs) == (0, 0, 0)
+    assert {a: f["drains"] for a, f in result.per_account.items()} == {
+        "hub": 150,
+        "200000000001": 150,
+    }
+    assert result.accounts_over_floor == 0
+    assert result.last_stop is not None
+    assert result.last_stop < 5.0 - 1.0
+    assert result.calls_per_drain["sts.AssumeRole"] > 0  # the member's calls: its role
+
+
 def test_given_services_when_the_burst_world_is_built_then_drains_split_and_delay_applied() -> None:
     scenario = burst_scenario(250, 3, deregistration_delay=900)
     counts = sorted(spec.desired_count for spec in scenario.services)
@@ -50,6 +68,15 @@ def test_given_services_when_the_burst_world_is_built_then_drains_split_and_dela
     assert delays == {900}
     with pytest.raises(ValueError, match="at least 1"):
         burst_scenario(0, 1)
+
+
+def test_given_accounts_when_the_burst_world_is_built_then_services_dealt_out_over_them() -> None:
+    scenario = burst_scenario(10, 5, accounts=3)
+    members = ("200000000001", "200000000002")
+    assert scenario.member_accounts == members
+    assert [spec.account for spec in scenario.services] == ["", *members, "", members[0]]
+    # Fewer services than accounts: one service per account at least.
+    assert len(burst_scenario(20, 1, accounts=4).services) == 4
 
 
 @pytest.mark.parametrize("delay", ["120", "3601"])

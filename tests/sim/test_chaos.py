@@ -13,7 +13,9 @@ of 1,000 drains due at once. Every second case (no extra one) runs in the *ignor
 where StopTask on a draining task changes only its reason: its services use a mix of stop
 actions (stop-task, exec, stop-task-then-exec, ssm-signal), exec and SSM faults are injected
 (session dropped, exit 127, never ending, refused), and one of those worlds also refuses
-ExecuteCommand on a task ECS is stopping. Every call costs latency and draws from the account's rate
+ExecuteCommand on a task ECS is stopping. The first world spreads its services over a hub
+and three member accounts, one member's role broken: its drains must be left to ECS and
+counted, the others unaffected. Every call costs latency and draws from its account's rate
 limits. The verdict comes from the simulator's witness log.
 
 ``pytest tests/sim/test_chaos.py --chaos-drains 10000`` or ``make chaos`` runs a larger
@@ -27,6 +29,7 @@ import pytest
 from sim.chaos import (
     ChaosConfig,
     ChaosResult,
+    chaos_scenario,
     format_result,
     planned_drains,
     run_campaign,
@@ -37,6 +40,9 @@ from tests.support.summary import LINES
 BURST_DRAINS = 1000
 #: Share of the other cases run in the ignored world (seeds 2 and 4 of 1-4).
 IGNORED_SHARE = 0.5
+#: The first world's services are spread over a hub and three member accounts, one
+#: member's role broken (the same world otherwise: no case is added).
+ACCOUNTS = 4
 #: Services per case: a few large worlds rather than many small ones. A case's cost is
 #: mostly its sweeper runs over virtual time, so 48 services cost about half as much per
 #: drain as 12 (docs/benchmarks.md, "Simulator speed"); `make chaos` uses 12. With 50, four
@@ -50,6 +56,21 @@ def test_given_the_campaigns_worlds_when_planned_then_four_cases_reach_1000_drai
     assert sum(plans) >= 1000 > sum(plans[:3])
 
 
+def test_given_accounts_when_a_case_is_planned_then_one_member_is_broken_and_holds_few() -> None:
+    scenario, kinds = chaos_scenario(ChaosConfig(seed=1, services=SERVICES, accounts=ACCOUNTS))
+    single, _ = chaos_scenario(ChaosConfig(seed=1, services=SERVICES))
+
+    assert len(scenario.member_accounts) == ACCOUNTS - 1
+    (broken,) = scenario.broken_accounts
+    owners = [spec.account for spec in scenario.services]
+    assert owners.count(broken) == SERVICES // 10
+    assert {"", *scenario.member_accounts} == set(owners)
+    # The same world otherwise: the services, their kinds and the actions.
+    assert [s.name for s in scenario.services] == [s.name for s in single.services]
+    assert scenario.actions == single.actions
+    assert set(kinds) == {s.name for s in single.services}
+
+
 @pytest.fixture(scope="module")
 def campaign(pytestconfig: pytest.Config) -> ChaosResult:
     drains = int(pytestconfig.getoption("--chaos-drains"))
@@ -59,6 +80,7 @@ def campaign(pytestconfig: pytest.Config) -> ChaosResult:
         workers=2,
         burst_drains=BURST_DRAINS,
         ignored_share=IGNORED_SHARE,
+        accounts=ACCOUNTS,
     )
     LINES.extend(format_result(result).splitlines())
     return result
@@ -157,3 +179,14 @@ def test_given_a_broken_service_when_faults_cleared_then_no_sweeper_run_fails(
     campaign: ChaosResult,
 ) -> None:
     assert campaign.sweeper_runs_failed == 0, campaign.details
+
+
+def test_given_a_member_with_a_broken_role_when_judged_then_its_drains_left_to_ecs_and_counted(
+    campaign: ChaosResult,
+) -> None:
+    assert campaign.broken_member_drains > 0
+    assert campaign.broken_member_stops == 0, campaign.details
+    assert campaign.broken_member_lookups_failed > 0
+    # The other accounts are unaffected: every safety and liveness count is 0 for them.
+    assert campaign.missed_stops == 0, campaign.details
+    assert campaign.ok

@@ -7,7 +7,8 @@ from collections import defaultdict
 
 
 def emf_metrics(output: str) -> dict[str, list[float]]:
-    """Every metric value printed in ``output``, by metric name."""
+    """Every metric value printed in ``output``, by metric name (the per-account series, the
+    ``account`` dimension's, repeat values of the totals and are left out)."""
     values: dict[str, list[float]] = defaultdict(list)
     for line in output.splitlines():
         if not line.startswith("{"):
@@ -16,6 +17,8 @@ def emf_metrics(output: str) -> dict[str, list[float]]:
         if "_aws" not in blob:
             continue
         for directive in blob["_aws"]["CloudWatchMetrics"]:
+            if any("account" in dimensions for dimensions in directive["Dimensions"]):
+                continue
             for metric in directive["Metrics"]:
                 raw = blob[metric["Name"]]
                 values[metric["Name"]].extend(raw if isinstance(raw, list) else [raw])

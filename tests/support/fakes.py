@@ -54,9 +54,9 @@ REGION = "us-east-1"
 CLUSTER_ARN = f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/prod"
 
 
-def task_arn(suffix: str | int, cluster: str = "prod") -> str:
+def task_arn(suffix: str | int, cluster: str = "prod", account: str = ACCOUNT) -> str:
     """A long-format task ARN whose id ends with ``suffix`` (32 hex characters)."""
-    return f"arn:aws:ecs:{REGION}:{ACCOUNT}:task/{cluster}/{str(suffix).rjust(32, '0')}"
+    return f"arn:aws:ecs:{REGION}:{account}:task/{cluster}/{str(suffix).rjust(32, '0')}"
 
 
 class FakeLedger:

@@ -59,9 +59,10 @@ class Harness:
         cluster_arn: str = CLUSTER_ARN,
         last: str = "DEACTIVATING",
     ) -> str:
-        """A tracked drain (as the task-events function writes it) of a draining task."""
+        """A tracked drain (as the task-events function writes it) of a draining task (in
+        the cluster's account)."""
         cluster = cluster_arn.rsplit("/", 1)[-1]
-        arn = task_arn(suffix, cluster)
+        arn = task_arn(suffix, cluster, account=cluster_arn.split(":")[4])
         self.ledger.put(
             TaskRecord(
                 task_arn=arn,

@@ -41,6 +41,9 @@ SWEEPER_ONLY = {
 }
 # Only task-events starts the sweeper early (both start it: the sweeper hands a backlog over).
 TASK_EVENTS_ONLY = {"EARLY_START_BELOW_SECONDS"}
+# A hub's settings (terraform/environment.tf): set only when member_account_ids is, so a
+# single-account deployment's environment (the variable defaults) has none of them.
+HUB_ONLY = {"MEMBER_ACCOUNT_IDS", "MEMBER_ROLE_ARN_TEMPLATE", "MEMBER_EXTERNAL_ID"}
 FUNCTIONS = ("task_events", "sweeper")
 
 
@@ -76,7 +79,10 @@ def test_given_a_function_when_its_environment_is_read_then_every_name_is_one_th
 def test_given_the_sweeper_when_its_environment_is_read_then_it_has_every_setting(
     environments: dict[str, dict[str, str]],
 ) -> None:
-    assert set(environments["sweeper"]) == (SETTINGS_NAMES - TASK_EVENTS_ONLY) | POWERTOOLS_NAMES
+    assert (
+        set(environments["sweeper"])
+        == (SETTINGS_NAMES - TASK_EVENTS_ONLY - HUB_ONLY) | POWERTOOLS_NAMES
+    )
 
 
 def test_given_task_events_when_its_environment_is_read_then_it_has_no_sweeper_settings(
@@ -85,8 +91,15 @@ def test_given_task_events_when_its_environment_is_read_then_it_has_no_sweeper_s
     environment = environments["task_events"]
 
     assert SWEEPER_ONLY.isdisjoint(environment)
-    assert set(environment) == (SETTINGS_NAMES - SWEEPER_ONLY) | POWERTOOLS_NAMES
+    assert set(environment) == (SETTINGS_NAMES - SWEEPER_ONLY - HUB_ONLY) | POWERTOOLS_NAMES
     assert environment["SWEEPER_FUNCTION_NAME"] == "<sweeper>"
+
+
+def test_given_a_hub_when_its_environments_are_read_then_both_have_every_hub_setting() -> None:
+    hub = function_environments(member_account_ids=["222233334444"], member_external_id="x-id")
+
+    for function, only_elsewhere in (("sweeper", TASK_EVENTS_ONLY), ("task_events", SWEEPER_ONLY)):
+        assert set(hub[function]) == (SETTINGS_NAMES - only_elsewhere) | POWERTOOLS_NAMES
 
 
 def test_given_variable_defaults_when_loaded_by_the_settings_module_then_they_are_its_defaults(

@@ -157,7 +157,18 @@ def test_given_the_dashboard_when_rendered_then_it_shows_the_asked_metrics_the_c
             "partition": '"aws"',
         },
     ).values()
-    metrics = [(metric[0], metric[1]) for widget in widgets for metric in widget["metrics"]]
+    metrics = [
+        (metric[0], metric[1])
+        for widget in widgets
+        for metric in widget["metrics"]
+        if isinstance(metric[0], str)
+    ]
+    expressions = [
+        metric[0]["expression"]
+        for widget in widgets
+        for metric in widget["metrics"]
+        if isinstance(metric[0], dict)
+    ]
     custom = {name for namespace, name in metrics if namespace == "EcsDrainTerminator"}
     emitted = {value for name, value in vars(Metric).items() if name.isupper()}
 
@@ -176,6 +187,11 @@ def test_given_the_dashboard_when_rendered_then_it_shows_the_asked_metrics_the_c
     } <= custom
     assert ("AWS/Lambda", "Errors") in metrics
     assert ("AWS/SQS", "ApproximateNumberOfMessagesVisible") in metrics
+    # A hub's per-account series (the dimension count_for_account adds), found by SEARCH.
+    assert expressions == [
+        "SEARCH('{EcsDrainTerminator,account,service} "
+        'MetricName="LookupsFailed" service="ecs-drain-terminator"\', \'Sum\', 60)'
+    ]
 
 
 def test_given_signal_steps_when_enabled_then_the_sweeper_timeout_holds_their_time_bound(

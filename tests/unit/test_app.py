@@ -17,6 +17,7 @@ from serverless.adapters import (
 )
 from serverless.adapters.concurrency import InlineConcurrency, ThreadConcurrency
 from serverless.app import bootstrap, current, install, reset
+from serverless.domain.accounts import scope_of
 from serverless.domain.clock import SystemClock
 from serverless.domain.errors import ConfigError
 from serverless.settings import Settings
@@ -151,5 +152,8 @@ def test_given_a_cold_task_events_container_when_it_looks_up_a_service_then_one_
     app.services.policy(CLUSTER_ARN, "web")
 
     # One DescribeServices, one token from the account's shared bucket: a block of several
-    # would leave tokens unspent in a container that may never call again.
-    assert [call[:2] for call in ledger.token_calls] == [("ecs:DescribeServices", 1)]
+    # would leave tokens unspent in a container that may never call again (the bucket of
+    # the cluster's account and region).
+    assert [call[:2] for call in ledger.token_calls] == [
+        (f"ecs:DescribeServices#{scope_of(CLUSTER_ARN).key}", 1)
+    ]

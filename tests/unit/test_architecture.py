@@ -153,7 +153,7 @@ def env_var_names() -> dict[str, str]:
     return names
 
 
-def test_given_settings_module_when_parsed_then_all_nineteen_variables_found() -> None:
+def test_given_settings_module_when_parsed_then_all_twenty_two_variables_found() -> None:
     assert set(env_var_names().values()) == {
         "TABLE_NAME",
         "TAG_PREFIX",
@@ -174,6 +174,9 @@ def test_given_settings_module_when_parsed_then_all_nineteen_variables_found() -
         "ESCALATE_AFTER_SECONDS",
         "STOP_SIGNAL",
         "STOP_COMMAND",
+        "MEMBER_ACCOUNT_IDS",
+        "MEMBER_ROLE_ARN_TEMPLATE",
+        "MEMBER_EXTERNAL_ID",
     }
 
 
@@ -195,7 +198,12 @@ def contract_defaults() -> dict[str, str]:
 def test_given_documented_default_when_compared_then_it_is_the_loaded_default(name: str) -> None:
     documented = contract_defaults()[name]
     loaded = getattr(load_settings({"TABLE_NAME": "t"}), name.lower())
-    expected = str(loaded).lower() if isinstance(loaded, bool) else str(loaded)
+    if isinstance(loaded, frozenset):  # a comma-separated list
+        expected = ",".join(sorted(loaded))
+    elif loaded is None:  # absent
+        expected = ""
+    else:
+        expected = str(loaded).lower() if isinstance(loaded, bool) else str(loaded)
     assert documented == expected
 
 

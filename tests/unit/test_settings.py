@@ -207,3 +207,49 @@ def test_given_bad_stop_action_variable_when_loaded_then_config_error_names_it(
 ) -> None:
     with pytest.raises(ConfigError, match=name):
         load_settings({**BASE, name: value})
+
+
+def test_given_member_variables_when_loaded_then_a_hub_with_its_role_and_external_id() -> None:
+    settings = load_settings(
+        {
+            **BASE,
+            "MEMBER_ACCOUNT_IDS": " 222233334444, 555566667777 ,",
+            "MEMBER_ROLE_ARN_TEMPLATE": "arn:{partition}:iam::{account}:role/hub/member-{region}",
+            "MEMBER_EXTERNAL_ID": "ext-1",
+        }
+    )
+    assert settings.is_hub
+    assert settings.member_account_ids == frozenset({"222233334444", "555566667777"})
+    assert settings.member_external_id == "ext-1"
+    assert (
+        settings.member_role_arn("aws", "222233334444", "eu-west-1")
+        == "arn:aws:iam::222233334444:role/hub/member-eu-west-1"
+    )
+
+
+def test_given_no_member_variables_when_loaded_then_single_account_with_the_module_role() -> None:
+    settings = load_settings(BASE)
+    assert not settings.is_hub
+    assert settings.member_external_id is None
+    assert (
+        settings.member_role_arn("aws", "222233334444", "us-east-1")
+        == "arn:aws:iam::222233334444:role/ecs-drain-terminator-member-us-east-1"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "match"),
+    [
+        ("MEMBER_ACCOUNT_IDS", "2222333344", "12-digit"),
+        ("MEMBER_ACCOUNT_IDS", "222233334444,team-b", "12-digit"),
+        ("MEMBER_ROLE_ARN_TEMPLATE", "arn:aws:iam::{acount}:role/x", "may use only"),
+        ("MEMBER_ROLE_ARN_TEMPLATE", "arn:aws:iam::222233334444:role/x", "with {account}"),
+        ("MEMBER_ROLE_ARN_TEMPLATE", "role/{account}", "IAM role ARN"),
+    ],
+)
+def test_given_malformed_member_variable_when_loaded_then_config_error_names_it(
+    name: str, value: str, match: str
+) -> None:
+    with pytest.raises(ConfigError, match=name) as raised:
+        load_settings({**BASE, name: value})
+    assert match in str(raised.value)

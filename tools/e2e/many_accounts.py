@@ -11,11 +11,16 @@ aliases assume a role in 222233334444 and 555566667777; moto keeps every account
    the bus policy admits both accounts for ECS task state changes only; the hub's roles
    may sts:AssumeRole into both member roles and nothing else (moto's IAM evaluator);
    parliament over every deployed policy of the three accounts.
-4. Destroy; every account is empty of the example's roles, rules and buses.
+4. Run the deployed function package (the hub's, as Lambda would: a fresh process per
+   function, pointed at the endpoint) on a drain in each member account: task-events
+   records both, the sweeper stops both, each with a StopTask made with that account's
+   member role (AssumeRole with the external id; moto acts in the account whose
+   credentials signed the call, and only there does the task exist); every call made
+   with a member role is allowed by that role's deployed policy, every AssumeRole by the
+   hub role's (moto's IAM evaluator).
+5. Destroy; every account is empty of the example's roles, rules and buses.
 
-Ends with one summary line; exit status 1 if any check failed. The functions acting with
-the member roles (a drain in a member account stopped with that account's role) is the
-code side's step: the MEMBER_* settings are deployed, not read yet.
+Ends with one summary line; exit status 1 if any check failed.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from tools.e2e import iam_check
+from tools.e2e import deployed, iam_check
 from tools.e2e.local_aws import REGION, credentials_env, local_aws
 from tools.e2e.terraform import (
     Missing,
@@ -251,6 +256,188 @@ def _check_hub(run: _Run, outputs: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return documents
 
 
+def _member_drains(
+    run: _Run,
+    example: Path,
+    environment: dict[str, str],
+    scratch: Path,
+    documents: dict[str, dict[str, Any]],
+) -> None:
+    """A drain in each member account, stopped by the deployed hub with the member's role."""
+    from moto.backends import get_backend
+    from moto.moto_api import state_manager
+
+    state_manager.set_transition(
+        model_name="ecs::task", transition={"progression": "manual", "times": 10**9}
+    )
+    state = {r["address"]: r["values"] for r in run.terraform.state_resources(example)}
+    lambda_ = run.client("lambda")
+    functions = {
+        key: lambda_.get_function(
+            FunctionName=state[f'module.hub.aws_lambda_function.this["{key}"]']["function_name"]
+        )["Configuration"]
+        for key in ("task-events", "sweeper")
+    }
+    variables = functions["sweeper"]["Environment"]["Variables"]
+    run.check(
+        sorted(variables.get("MEMBER_ACCOUNT_IDS", "").split(",")) == sorted(MEMBERS)
+        and variables.get("MEMBER_EXTERNAL_ID") == EXTERNAL_ID,
+        f"the hub's functions are deployed with {variables}",
+    )
+    layer_values = state["module.hub.aws_lambda_layer_version.dependencies"]
+    layer = lambda_.get_layer_version(
+        LayerName=layer_values["layer_name"], VersionNumber=int(layer_values["version"])
+    )
+    runtime = deployed.unpack(
+        deployed.Package(
+            example / state['module.hub.aws_lambda_function.this["sweeper"]']["filename"],
+            functions["sweeper"]["CodeSha256"],
+        ),
+        deployed.Package(example / layer_values["filename"], layer["Content"]["CodeSha256"]),
+        scratch / "lambda",
+    )
+    prefix = variables.get("TAG_PREFIX", "drain-terminator:")
+    hub_account = run.client("sts").get_caller_identity()["Account"]
+    tasks: dict[str, str] = {}
+    events = []
+    for account in MEMBERS:
+        ecs = run.client("ecs", account)
+        cluster = ecs.create_cluster(clusterName="prod")["cluster"]["clusterArn"]
+        ecs.register_task_definition(
+            family="web",
+            containerDefinitions=[{"name": "app", "image": "nginx", "cpu": 256, "memory": 512}],
+        )
+        ecs.create_service(
+            cluster=cluster,
+            serviceName="web",
+            taskDefinition="web",
+            desiredCount=0,
+            launchType="FARGATE",
+            # Behind a load balancer (a drain to shorten; a Classic one has no health).
+            loadBalancers=[
+                {"loadBalancerName": "web", "containerName": "app", "containerPort": 80}
+            ],
+            tags=[
+                {"key": f"{prefix}enabled", "value": "true"},
+                {"key": f"{prefix}wait-seconds", "value": str(deployed.WAIT_SECONDS)},
+            ],
+        )
+        task = ecs.run_task(
+            cluster=cluster,
+            taskDefinition="web",
+            launchType="FARGATE",
+            group="service:web",
+            startedBy="ecs-svc/e2e",
+        )["tasks"][0]
+        modelled = get_backend("ecs")[account][REGION].tasks["prod"][task["taskArn"]]
+        modelled.desired_status, modelled.last_status = "STOPPED", "RUNNING"
+        tasks[account] = task["taskArn"]
+        events.append(_drain_event(account, cluster, task))
+    ran = deployed.invoke(
+        runtime, functions["task-events"], events, environment, scratch, hub_account
+    )
+    calls = {"task-events": ran["calls"]}
+    for outcome in ran["results"]:
+        run.check(
+            outcome["ok"] and outcome["value"]["action"] == "tracked",
+            f"task-events: {outcome.get('value') or outcome.get('error')}",
+        )
+    tick = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
+    ran = deployed.invoke(runtime, functions["sweeper"], [tick], environment, scratch, hub_account)
+    calls["sweeper"] = ran["calls"]
+    (outcome,) = ran["results"]
+    run.check(outcome["ok"], f"sweeper: {outcome.get('error')}")
+    stopped = sorted(outcome.get("value", {}).get("stopped", []))
+    run.check(stopped == sorted(tasks.values()), f"the sweeper stopped {stopped}")
+    for account, task_arn in tasks.items():
+        after = get_backend("ecs")[account][REGION].tasks["prod"][task_arn]
+        run.check(
+            after.desired_status == "STOPPED"
+            and str(after.stopped_reason).startswith("drain-terminator:"),
+            f"{account}: the task was not stopped in its account ({after.stopped_reason})",
+        )
+    _check_assumed_calls(run, calls, documents, hub_account)
+
+
+def _check_assumed_calls(
+    run: _Run,
+    calls: dict[str, list[dict[str, Any]]],
+    documents: dict[str, dict[str, Any]],
+    hub_account: str,
+) -> None:
+    """The IAM check of the assumed roles' calls: each call against the role it ran with
+    (a member's ECS and ELB calls: its member role; AssumeRole: the hub role's policy)."""
+    from moto.iam.access_control import IAMPolicy, PermissionResult
+
+    member_policy = {
+        account: IAMPolicy({"policy_document": json.dumps(documents[f"{account} member policy"])})
+        for account in MEMBERS
+    }
+    checked, assumed = 0, set()
+    for function, recorded in calls.items():
+        assume = IAMPolicy({"policy_document": json.dumps(documents[f"hub {function} assume"])})
+        for call in recorded:
+            if call["service"] == "sts" and call["operation"] == "AssumeRole":
+                role, external = call["params"]["RoleArn"], call["params"].get("ExternalId")
+                assumed.add(role)
+                checked += 1
+                run.check(
+                    assume.is_action_permitted("sts:AssumeRole", role) == PermissionResult.PERMITTED
+                    and external == EXTERNAL_ID,
+                    f"{function} assumed {role} (external id {external!r}), not allowed",
+                )
+                continue
+            for action, resource in iam_check.resource_of(call, hub_account, REGION):
+                owner = resource.split(":")[4] if resource.count(":") >= 5 else ""
+                if call["service"] not in ("ecs", "elasticloadbalancing") or owner not in MEMBERS:
+                    continue
+                checked += 1
+                conditions = (
+                    {"ecs:cluster": call["params"]["cluster"]}
+                    if "cluster" in call["params"]
+                    else {}
+                )
+                run.check(
+                    member_policy[owner].is_action_permitted(
+                        action, resource, incoming_condition_values=conditions
+                    )
+                    == PermissionResult.PERMITTED,
+                    f"{function} called {action} on {resource}: the member role does not allow it",
+                )
+    expected = {f"arn:aws:iam::{a}:role/{NAME}-member-{REGION}" for a in MEMBERS}
+    run.check(assumed == expected, f"the functions assumed {sorted(assumed)}")
+    run.notes.append(
+        f"a drain in each member stopped with its member role; IAM: {checked} calls with "
+        "assumed or assuming roles allowed"
+    )
+
+
+def _drain_event(account: str, cluster: str, task: dict[str, Any]) -> dict[str, Any]:
+    """The drain as the member's forwarding rule delivers it to the hub's bus."""
+    now = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+    return {
+        "version": "0",
+        "id": f"e2e-{account}",
+        "detail-type": "ECS Task State Change",
+        "source": "aws.ecs",
+        "account": account,
+        "time": f"{now}Z",
+        "region": REGION,
+        "resources": [task["taskArn"]],
+        "detail": {
+            "clusterArn": cluster,
+            "taskArn": task["taskArn"],
+            "group": "service:web",
+            "launchType": "FARGATE",
+            "lastStatus": "RUNNING",
+            "desiredStatus": "STOPPED",
+            "version": 3,
+            "updatedAt": f"{now}.000Z",
+            "containers": [],
+        },
+    }
+
+
 def _leftovers(run: _Run) -> list[str]:
     left = [
         f"{account}: role {role['RoleName']}"
@@ -296,7 +483,10 @@ def main() -> int:
             for finding in findings:
                 run.check(False, f"parliament: {finding}")
             run.notes.append(f"parliament: {len(findings)} findings in {len(documents)} policies")
-        except (TerraformError, KeyError, ValueError) as error:
+            scratch = root / "invocations"
+            scratch.mkdir()
+            _member_drains(run, example, environment, scratch, documents)
+        except (TerraformError, KeyError, ValueError, RuntimeError, AssertionError) as error:
             run.check(False, f"{type(error).__name__}: {error}")
         finally:
             if applied:

@@ -197,7 +197,8 @@ class EcsModel:
         # Tasks started before the account enabled taskLongArnFormat keep task/<id>.
         old_format = warm and index < service.spec.old_arn_tasks
         path = task_id if old_format else f"{service.cluster_name}/{task_id}"
-        arn = f"arn:aws:ecs:{self.region}:{self.account}:task/{path}"
+        account = service.cluster_arn.split(":")[4]  # the service's own account
+        arn = f"arn:aws:ecs:{self.region}:{account}:task/{path}"
         task = Task(arn, task_id, service, deployment, timings, network)
         task.instance = instance
         task.failing = index in service.spec.never_healthy
@@ -319,7 +320,18 @@ class EcsModel:
         instance draining"); no new task is placed on it."""
         if instance.status == "DRAINING":
             return
-        cluster = {i.arn: i for s in self.services.values() for i in s.instances}
+        # The instances EC2 tasks of the same cluster run on (a Fargate service's draws
+        # stand for no instance: counting them would let the cluster's last one drain,
+        # and every replacement would then be placed on a DRAINING instance, forever).
+        clusters = {
+            s.cluster_arn for s in self.services.values() if any(i is instance for i in s.instances)
+        }
+        cluster = {
+            i.arn: i
+            for s in self.services.values()
+            if s.spec.launch_type == "EC2" and s.cluster_arn in clusters
+            for i in s.instances
+        }
         if not any(i.status == "ACTIVE" and i is not instance for i in cluster.values()):
             return  # the last ACTIVE instance: an Auto Scaling group would add one first
         instance.status = "DRAINING"

@@ -105,6 +105,18 @@ def test_given_a_bucket_when_time_passes_then_it_refills_up_to_its_burst() -> No
     assert bucket.refill(100.0) == 10
 
 
+def test_given_two_accounts_when_one_spends_its_stop_task_burst_then_the_other_keeps_its_own() -> (
+    None
+):
+    model = CostModel(Costs(), lambda: 0.0, lambda table, key: None)
+    hub = [model.admit("ecs", "StopTask", {}, "111122223333") for _ in range(101)]
+    member = [model.admit("ecs", "StopTask", {}, "222233334444") for _ in range(100)]
+
+    assert hub[:100] == [None] * 100
+    assert hub[100] == "ThrottlingException"  # the hub's bucket is empty
+    assert member == [None] * 100  # the member's is its own
+
+
 # -- DynamoDB partitions ---------------------------------------------------------------
 
 

@@ -153,7 +153,9 @@ def test_given_a_simulated_deployment_when_containers_start_then_none_shares_a_c
         for container in (function.app_factory(), function.app_factory()):
             ports = container.ports
             for adapter in (ports.ledger, ports.ecs, ports.health, ports.trigger):
-                client = adapter._client.get()
+                # The ECS and ELB adapters route by ARN (one account here: any ARN).
+                held = adapter._client
+                client = held.get() if hasattr(held, "get") else held("")
                 assert isinstance(client, OnFirstUse)
                 assert not client.created, "a container makes a client when it first calls it"
                 # Each client's own event emitter carries its retry handler and quota.
@@ -263,7 +265,7 @@ def test_given_many_simulated_clients_when_made_then_the_shared_session_does_not
     from sim.aws.clients import botocore_session, client
 
     class _Interceptor:
-        def attach(self, made: Any) -> Any:
+        def attach(self, made: Any, account: str | None = None) -> Any:
             return made
 
     emitter: Any = botocore_session().get_component("event_emitter")

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+from dataclasses import dataclass, field, replace
 
 import pytest
 
 from serverless.backstop.plan import MAX_LIST_PAGES
 from serverless.backstop.run import VISIT_SECONDS, Backstop
-from serverless.domain.errors import ConflictError
+from serverless.domain.accounts import Tenancy
+from serverless.domain.errors import AwsUnavailableError, ConflictError, PermanentAwsError
 from serverless.domain.model import Outcome, RecordStatus, TaskRecord, TaskState
 from serverless.settings import Settings
 from serverless.shared.pacing import BACKSTOP_ECS_READS, DESCRIBE_TASKS
@@ -29,17 +31,41 @@ SCALING = "Scaling activity initiated by (deployment ecs-svc/1)"
 PLENTY_MS = 300_000
 
 
+HUB = "111122223333"
+MEMBER = "222233334444"
+BROKEN = "333344445555"
+
+
 @dataclass
 class FakeLister:
-    """:class:`serverless.ports.ServiceListPort` over a dict of tagged services."""
+    """:class:`serverless.ports.ServiceListPort` over a dict of tagged services (None: the
+    own account's) per account; the accounts in ``failing`` fail to be listed."""
 
     tagged: dict[str, str] = field(default_factory=dict)
-    calls: int = 0
+    members: dict[str, dict[str, str]] = field(default_factory=dict)
+    failing: dict[str | None, Exception] = field(default_factory=dict)
+    asked: list[str | None] = field(default_factory=list)
 
-    def tagged_services(self, tag_key: str) -> dict[str, str]:
+    @property
+    def calls(self) -> int:
+        return len(self.asked)
+
+    def tagged_services(self, tag_key: str, account: str | None = None) -> dict[str, str]:
         assert tag_key == "drain-terminator:enabled"
-        self.calls += 1
-        return dict(self.tagged)
+        self.asked.append(account)
+        if account in self.failing:
+            raise self.failing[account]
+        return dict(self.tagged if account is None else self.members.get(account, {}))
+
+
+@dataclass(frozen=True)
+class StaticTenancy:
+    """:class:`serverless.ports.TenancyPort` of a hub with fixed members."""
+
+    members: frozenset[str]
+
+    def tenancy(self) -> Tenancy:
+        return Tenancy(HUB, "us-east-1", self.members)
 
 
 class Harness:
@@ -206,7 +232,9 @@ def test_given_many_services_when_visited_then_paced_inside_the_backstops_share(
     # (120 - 10) / 2 s of (virtual) time, and every call took a token of both buckets.
     assert h.clock.now() - start >= (ecs_calls - BACKSTOP_ECS_READS.burst) / BACKSTOP_ECS_READS.rate
     taken = {bucket for bucket, _, _ in h.ledger.token_calls}
-    assert {BACKSTOP_ECS_READS.name, DESCRIBE_TASKS.name} <= taken
+    # DescribeTasks' bucket is the cluster's account's and region's.
+    assert BACKSTOP_ECS_READS.name in taken
+    assert any(bucket.startswith(f"{DESCRIBE_TASKS.name}#") for bucket in taken)
 
 
 def test_given_too_little_time_when_run_then_the_rest_of_the_slice_waits_for_its_next_round(
@@ -283,3 +311,66 @@ def test_given_500_opted_in_services_when_a_round_runs_then_each_visited_once_wi
     # 525 ECS reads in 600 s: well inside the backstop's 2 per second.
     assert ecs_calls == 525
     assert ecs_calls / 600 <= BACKSTOP_ECS_READS.rate
+
+
+def _lookups_failed_by_account(output: str) -> dict[str, float]:
+    counted: dict[str, float] = {}
+    for line in output.splitlines():
+        if not line.startswith("{"):
+            continue
+        blob = json.loads(line)
+        for directive in blob.get("_aws", {}).get("CloudWatchMetrics", []):
+            names = {metric["Name"] for metric in directive["Metrics"]}
+            if "LookupsFailed" in names and ["service", "account"] in directive["Dimensions"]:
+                raw = blob["LookupsFailed"]
+                values = raw if isinstance(raw, list) else [raw]
+                counted[blob["account"]] = counted.get(blob["account"], 0.0) + sum(values)
+    return counted
+
+
+def test_given_a_hub_when_the_backstop_runs_then_each_member_is_listed_and_a_broken_one_counted(
+    h: Harness, capsys: pytest.CaptureFixture[str]
+) -> None:
+    h.ports = replace(h.ports, tenancy=StaticTenancy(frozenset({MEMBER, BROKEN})))
+    h.service("web")
+    member_cluster = f"arn:aws:ecs:us-east-1:{MEMBER}:cluster/prod"
+    h.ecs.add_service("api", OPTED_IN, cluster_arn=member_cluster)
+    h.lister.members[MEMBER] = {f"arn:aws:ecs:us-east-1:{MEMBER}:service/prod/api": "true"}
+    h.lister.failing[BROKEN] = PermanentAwsError("AssumeRole: AccessDenied")
+    lost = f"arn:aws:ecs:us-east-1:{MEMBER}:task/prod/{'1':0>32}"
+    h.ecs.tasks[lost] = TaskState(
+        lost,
+        "DEACTIVATING",
+        "STOPPED",
+        SCALING,
+        "ServiceSchedulerInitiated",
+        group="service:api",
+        version=5,
+    )
+    h.ecs.stopping[(member_cluster, "api")] = [lost]
+
+    report = h.run()
+
+    # The own account first, then each member in turn, with its own client (the route).
+    assert h.lister.asked == [None, MEMBER, BROKEN]
+    assert report["opted_in"] == 2
+    assert report["visited"] == 2
+    assert report["found"] == [lost]
+    assert report["calls"]["GetResources"] == 3  # type: ignore[index]
+    # The broken member is left out of this run and counted with its account.
+    assert _lookups_failed_by_account(capsys.readouterr().out) == {BROKEN: 1.0}
+
+
+def test_given_a_hub_whose_own_listing_fails_when_run_then_nothing_is_visited(
+    h: Harness,
+) -> None:
+    h.ports = replace(h.ports, tenancy=StaticTenancy(frozenset({MEMBER})))
+    h.service("web")
+    h.task(1)
+    h.lister.failing[None] = AwsUnavailableError("GetResources: throttled")
+
+    report = h.run()
+
+    assert h.lister.asked == [None]
+    assert report["visited"] == 0
+    assert report["found"] == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from serverless.domain.accounts import scope_of
 from serverless.domain.errors import AwsUnavailableError
 from serverless.shared.pacing import DESCRIBE_TASKS, STOP_TASK, Bucket, Pacer
 from tests.support.clock import ManualClock
@@ -98,5 +99,28 @@ def test_given_250_drains_due_at_once_when_swept_then_stop_task_paced_to_the_acc
     assert admitted_within_limit([s.at for s in h.ecs.stops], STOP_TASK, start)
     assert max(s.at for s in h.ecs.stops) <= start + 150 / 40.0 + 1.0
     # A token item write per block of ten stops, not per stop.
-    stop_takes = [c for c in h.ledger.token_calls if c[0] == "ecs:StopTask"]
+    # The bucket of the tasks' account and region.
+    stop_takes = [c for c in h.ledger.token_calls if c[0].startswith("ecs:StopTask#")]
     assert len(stop_takes) == 25
+    assert {c[0] for c in stop_takes} == {f"ecs:StopTask#{scope_of(tasks[0]).key}"}
+
+
+def test_given_one_accounts_burst_when_another_account_calls_then_it_waits_for_nothing(
+    clock: ManualClock,
+) -> None:
+    ledger = FakeLedger()
+    pacer = Pacer(ledger, clock)
+    own = "arn:aws:ecs:us-east-1:111122223333:task/prod/0a"
+    member = "arn:aws:ecs:us-east-1:222233334444:task/prod/0b"
+    for _ in range(300):
+        pacer.acquire(STOP_TASK, arn=own)
+    after_burst = clock.now()
+    assert after_burst > 4.0 + ledger.token_calls[0][-1]  # the own account is paced
+
+    pacer.acquire(STOP_TASK, arn=member)
+
+    assert clock.now() == after_burst
+    assert {call[0] for call in ledger.token_calls} == {
+        "ecs:StopTask#111122223333#us-east-1",
+        "ecs:StopTask#222233334444#us-east-1",
+    }

@@ -179,7 +179,7 @@ def test_given_23_stale_services_when_fresh_asked_then_batches_of_ten_each_paced
         ecs.add_service(name, OPTED_IN)
     paced: list[float] = []
     views = directory(ecs, clock).fresh(
-        CLUSTER_ARN, [*names, "svc-00", "ghost"], 5, lambda: paced.append(clock.now())
+        CLUSTER_ARN, [*names, "svc-00", "ghost"], 5, lambda _cluster: paced.append(clock.now())
     )
     assert [len(call[1]) for call in ecs.describe_services_calls] == [10, 10, 4]
     assert len(paced) == 3
@@ -216,8 +216,12 @@ def test_given_two_containers_when_the_second_looks_up_then_it_reads_the_shared_
     ledger = FakeLedger()
     paced: list[float] = []
     settings = Settings(table_name="t")
-    first = ServiceDirectory(ecs, settings, clock, ledger, lambda: paced.append(clock.now()))
-    second = ServiceDirectory(ecs, settings, clock, ledger, lambda: paced.append(clock.now()))
+    first = ServiceDirectory(
+        ecs, settings, clock, ledger, lambda _cluster: paced.append(clock.now())
+    )
+    second = ServiceDirectory(
+        ecs, settings, clock, ledger, lambda _cluster: paced.append(clock.now())
+    )
 
     assert first.policy(CLUSTER_ARN, "web").enabled
     clock.advance(10)

@@ -26,6 +26,7 @@ from serverless.sweep.timing import (
     TRANSIENT_RETRY_SECONDS,
 )
 from tests.support.clock import ManualClock
+from tests.support.fakes import ACCOUNT, CLUSTER_ARN
 from tests.support.sweeping import OPTED_IN, SHORT_TIMEOUT, TG, Harness
 
 Values = Callable[[str], list[float]]
@@ -67,9 +68,9 @@ def test_given_claims_lost_to_another_run_when_run_then_no_stop_task_tokens_aske
     asked: list[tuple[str, int]] = []
     acquire = Pacer.acquire
 
-    def spy(pacer: Pacer, bucket: Bucket, count: int = 1) -> None:
+    def spy(pacer: Pacer, bucket: Bucket, count: int = 1, *, arn: str = "") -> None:
         asked.append((bucket.name, count))
-        acquire(pacer, bucket, count)
+        acquire(pacer, bucket, count, arn=arn)
 
     monkeypatch.setattr(Pacer, "acquire", spy)
     start = h.now
@@ -666,3 +667,27 @@ def test_given_stagger_guard_when_three_due_together_then_stops_spaced_60_over_n
 
     times = [h.stop_times(t) for t in tasks]
     assert times == [[start], [pytest.approx(start + 30)], [pytest.approx(start + 60)]]
+
+
+def test_given_bursts_in_two_accounts_when_swept_then_neither_waits_for_the_others_bucket(
+    clock: ManualClock,
+) -> None:
+    h = Harness(clock)
+    member = CLUSTER_ARN.replace(f":{ACCOUNT}:", ":222233334444:")
+    h.ecs.add_service("web", OPTED_IN, cluster_arn=member)
+    start = h.now
+    own = [h.drain(i, start - 130) for i in range(1, 301)]
+    theirs = [h.drain(i, start - 130, cluster_arn=member) for i in range(1, 31)]
+
+    report = h.run()
+
+    assert sorted(report.stopped) == sorted(own + theirs)
+    # The member's 30 stops fit its own burst: none waits for the 300 of the hub's
+    # account, which its bucket paces over (300 - 100) / 40 = 5 s.
+    assert max(t for arn in theirs for t in h.stop_times(arn)) == start
+    assert max(t for arn in own for t in h.stop_times(arn)) >= start + 4.5
+    buckets = {call[0] for call in h.ledger.token_calls if call[0].startswith("ecs:StopTask")}
+    assert buckets == {
+        f"ecs:StopTask#{ACCOUNT}#us-east-1",
+        "ecs:StopTask#222233334444#us-east-1",
+    }

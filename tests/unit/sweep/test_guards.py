@@ -36,7 +36,9 @@ class Harness:
         self.paced = 0
         self.guards = Guards(self.ledger, self.health, clock, self._pace)
 
-    def _pace(self) -> None:
+    def _pace(self, arn: str) -> None:
+        # A target group (health) or a service deployment or revision (blue/green).
+        assert arn.startswith(("arn:aws:elasticloadbalancing:", "arn:aws:ecs:"))
         self.paced += 1
 
     def info(self, service: str = "web") -> ServiceInfo | None:

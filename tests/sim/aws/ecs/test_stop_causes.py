@@ -10,6 +10,7 @@ state change events"), the AWS Knowledge Center (Fargate Spot termination notice
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 from sim.aws.ecs.model import SPOT_REASON
@@ -111,6 +112,19 @@ def test_given_the_last_active_instance_when_asked_to_drain_then_it_stays_active
     world: ModelWorld,
 ) -> None:
     world.add(ServiceSpec("api", desired_count=2, launch_type="EC2"))
+    for instance in world.instances:
+        world.model.drain_instance(instance)
+
+    assert [i.status for i in world.instances] == ["DRAINING", "DRAINING", "ACTIVE"]
+
+
+def test_given_fargate_services_beside_when_the_last_instance_is_asked_to_drain_then_it_stays(
+    world: ModelWorld,
+) -> None:
+    world.add(ServiceSpec("api", desired_count=2, launch_type="EC2"))
+    web = world.add(ServiceSpec("web", desired_count=2))
+    # A Fargate service's draws (as sim/aws/infra.py makes them) stand for no instance.
+    web.instances = [replace(i, arn=i.arn + "f") for i in world.instances]
     for instance in world.instances:
         world.model.drain_instance(instance)
 
