@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import assert_never
 
+from serverless.domain.actions import pending_stop_task
 from serverless.domain.clock import Clock
 from serverless.domain.errors import (
     DrainTerminatorError,
@@ -56,6 +57,7 @@ from serverless.sweep.decide import (
     LookupFailed,
     Release,
     Seen,
+    Settle,
     Stop,
     decide,
 )
@@ -78,16 +80,20 @@ CLAIM_BATCH = 10
 #: off: under the chaos suite's faults a batch took that long, and with 8 workers a run
 #: stopped about 6 tasks a second, too few to clear a 1,000-drain burst in time.
 WORKERS = 16
-#: How often one record is decided on at most: once, again after the guards' verdict,
-#: again after a second DescribeTasks (each asked for at most once).
-_MAX_ROUNDS = 3
+#: How often one record is decided on at most: once, again after a StopTask a dead run
+#: left unrecorded is settled, after the guards' verdict, after a second DescribeTasks
+#: (each at most once).
+_MAX_ROUNDS = 4
 
 
 def _may_stop_task(record: TaskRecord) -> bool:
     """Whether working on ``record`` may send a StopTask (it needs a token): a drain whose
-    plan is not chosen yet, or whose next step is StopTask."""
+    plan is not chosen yet, whose next step is StopTask, or whose StopTask a dead run left
+    unrecorded (sent again if it did not reach the task)."""
     if record.status is not RecordStatus.DRAINING:
         return False
+    if pending_stop_task(record) is not None:
+        return True
     return not record.plan or record.next_step is StopAction.STOP_TASK
 
 
@@ -140,6 +146,8 @@ class BatchWorker:
             action_seconds={action: port.time_bound for action, port in ports.signals.items()},
             stop_signal=settings.stop_signal,
             stop_command=settings.stop_command or None,
+            escalate_after_seconds=float(settings.escalate_after_seconds),
+            confirm_after_seconds=float(settings.confirm_after_seconds),
         )
 
     def process(self, ready: Sequence[DueEntry]) -> int:
@@ -240,6 +248,9 @@ class BatchWorker:
                     seen = replace(seen, record=decision.record, guards=verdict)
                 elif isinstance(decision, DescribeAgain):
                     seen = self._describe_again(replace(seen, record=decision.record))
+                elif isinstance(decision, Settle):
+                    self._settled(decision)
+                    seen = replace(seen, record=decision.record)
                 else:
                     slot.stopped_at = self._apply(decision, now)
                     return
@@ -293,11 +304,25 @@ class BatchWorker:
             return now
         elif isinstance(decision, Stop):
             return self._steps.take(decision, now)
-        elif isinstance(decision, CheckGuards | DescribeAgain):
+        elif isinstance(decision, CheckGuards | DescribeAgain | Settle):
             raise AssertionError(f"{decision} asks for a fact; it is not applied")
         else:
             assert_never(decision)
         return None
+
+    @staticmethod
+    def _settled(settle: Settle) -> None:
+        """Log how a StopTask a run left unrecorded was settled (its write follows with
+        the record's next decision)."""
+        logger.warning(
+            "a StopTask an earlier run sent or was about to send was not recorded: "
+            + (
+                "the task shows its reason, so it was delivered and is not sent again"
+                if settle.delivered
+                else "the task does not show its reason, so it is sent now"
+            ),
+            extra={**record_keys(settle.record), "delivered": settle.delivered},
+        )
 
     def _describe(self, cluster: str, task_arns: list[str]) -> tuple[dict[str, TaskState], float]:
         """DescribeTasks, paced; the states and when the call was sent (they are no older)."""

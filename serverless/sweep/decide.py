@@ -6,6 +6,8 @@
 made: :class:`CheckGuards` (target health and the stagger slot, read only for a task that
 would otherwise be stopped) and :class:`DescribeAgain` (the task's state is older than the
 bound a StopTask may follow). The worker gathers the fact and calls :func:`decide` again.
+A third, :class:`Settle`, settles a StopTask a run marked started and did not record
+(delivered or not, from the task's stop reason); the worker logs it and decides again.
 
 New stop causes, stop actions and per-account bounds extend the values (:class:`Seen`,
 :class:`Limits`, the service's policy) and the rules below; the worker's loop stays as is.
@@ -16,7 +18,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
-from serverless.domain.actions import SIGNAL_ACTIONS, container_for, plan_for
+from serverless.domain.actions import (
+    SIGNAL_ACTIONS,
+    container_for,
+    pending_stop_task,
+    plan_for,
+    stop_task_delivered,
+    stop_task_settled,
+)
 from serverless.domain.causes import classify, leave_reason, refine
 from serverless.domain.errors import DrainTerminatorError, NotFoundError
 from serverless.domain.lifecycle import (
@@ -53,6 +62,7 @@ __all__ = [
     "LookupFailed",
     "Release",
     "Seen",
+    "Settle",
     "Stop",
     "decide",
 ]
@@ -121,6 +131,10 @@ class Limits:
     #: The signal and command of a service whose tags name none (the module's settings).
     stop_signal: str = DEFAULT_SIGNAL
     stop_command: str | None = None
+    #: When a delivered step is followed by the plan's next one, or its effect confirmed
+    #: (the settings' ``escalate_after_seconds`` and ``confirm_after_seconds``).
+    escalate_after_seconds: float = 20.0
+    confirm_after_seconds: float = 60.0
 
 
 # -- decisions ----------------------------------------------------------------------------
@@ -208,7 +222,20 @@ class DescribeAgain:
     record: TaskRecord
 
 
-Decision = Confirm | Close | Release | LookupFailed | DryRun | Stop | CheckGuards | DescribeAgain
+@dataclass(frozen=True, slots=True)
+class Settle:
+    """A run marked a StopTask started and did not record its result (it died, or its write
+    failed). ``delivered``: the task shows the StopTask's reason, so it reached the task
+    and is recorded as sent (never sent again); else it is dropped from ``record``, to be
+    sent as if it had never been taken. Decide again on ``record``."""
+
+    record: TaskRecord
+    delivered: bool
+
+
+Decision = (
+    Confirm | Close | Release | LookupFailed | DryRun | Stop | CheckGuards | DescribeAgain | Settle
+)
 
 
 # -- the rules ----------------------------------------------------------------------------
@@ -224,7 +251,22 @@ def decide(seen: Seen, limits: Limits, now: float, time_left: float) -> Decision
     record, task = seen.record, seen.task
     if isinstance(task, DrainTerminatorError):
         return LookupFailed(record, "DescribeTasks", task)
+    pending = pending_stop_task(record)
+    if pending is not None:
+        # Neither skipped blindly (a StopTask that never left would be a missed stop) nor
+        # sent again blindly (never twice per step): the task's stop reason tells.
+        delivered = task is not None and stop_task_delivered(pending, task.stopped_reason)
+        settled = stop_task_settled(
+            record,
+            delivered,
+            escalate_at=pending.at + limits.escalate_after_seconds,
+            confirm_at=pending.at + limits.confirm_after_seconds,
+        )
+        return Settle(settled, delivered)
     if record.status is RecordStatus.STOP_REQUESTED:
+        if task is not None and in_drain(record, task) and now < record.due_at:
+            # A settled StopTask's effect is confirmed at its time, like any other's.
+            return Release(record, record.due_at, "stop requested; confirmed later")
         return Confirm(record, task)
     # A step was taken before: this is an escalation to the plan's next step, taken only
     # if the task still drains (a delivered step's effect is confirmed otherwise).

@@ -120,7 +120,8 @@ def test_given_stop_requested_write_conflicts_when_stopped_then_conflict_counted
     h: Harness,
 ) -> None:
     task = h.drain(1, h.now - 130)
-    h.ledger.put_failures[task].append(ConflictError("STOPPED event closed it"))
+    # The StopTask's STARTED mark is written; the write of its result conflicts.
+    h.ledger.put_failures[task] += [None, ConflictError("STOPPED event closed it")]
 
     report = h.run(timeout=SHORT_TIMEOUT)
 
