@@ -27,10 +27,12 @@ __all__ = [
     "DRY_RUN",
     "EARLY_START_BELOW_SECONDS",
     "ESCALATE_AFTER_SECONDS",
+    "EXEC_CALLS_PER_SECOND",
     "EXEC_ENABLED",
     "LEASE_SECONDS",
     "RECORD_RETENTION_SECONDS",
     "REQUIRED_VARIABLES",
+    "SSM_COMMANDS_PER_SECOND",
     "SSM_SIGNAL_ENABLED",
     "STOP_COMMAND",
     "STOP_SIGNAL",
@@ -63,6 +65,8 @@ SSM_SIGNAL_ENABLED = "SSM_SIGNAL_ENABLED"
 ESCALATE_AFTER_SECONDS = "ESCALATE_AFTER_SECONDS"
 STOP_SIGNAL = "STOP_SIGNAL"
 STOP_COMMAND = "STOP_COMMAND"
+EXEC_CALLS_PER_SECOND = "EXEC_CALLS_PER_SECOND"
+SSM_COMMANDS_PER_SECOND = "SSM_COMMANDS_PER_SECOND"
 
 REQUIRED_VARIABLES: tuple[str, ...] = (TABLE_NAME,)
 
@@ -114,6 +118,15 @@ class Settings:
     # command of the user's run by ``/bin/sh -c`` in the container instead ("": none).
     stop_signal: str = DEFAULT_SIGNAL
     stop_command: str = ""
+    # The account's pace of ExecuteCommand and SendCommand calls (all sweeper runs
+    # together). AWS publishes no rate limit for either: these defaults are assumptions,
+    # not facts. ExecuteCommand 20/s: the lowest sustained rate ECS publishes for any of
+    # its calls (DescribeTasks, DescribeServices, ListTagsForResource). SendCommand 10/s:
+    # half of that, a guess. botocore's adaptive mode measures the real limit (it slows the
+    # client when AWS throttles) and the SignalCallsThrottled metric counts each throttled
+    # attempt: lower the setting if it is not 0, raise it if signal steps queue.
+    exec_calls_per_second: int = 20
+    ssm_commands_per_second: int = 10
 
     def __post_init__(self) -> None:
         try:
@@ -154,6 +167,8 @@ _WHOLE_NUMBERS: dict[str, tuple[str, int]] = {
     DECISION_MAX_AGE_SECONDS: ("decision_max_age_seconds", 1),
     BACKSTOP_ROUND_MINUTES: ("backstop_round_minutes", 1),
     ESCALATE_AFTER_SECONDS: ("escalate_after_seconds", 1),
+    EXEC_CALLS_PER_SECOND: ("exec_calls_per_second", 1),
+    SSM_COMMANDS_PER_SECOND: ("ssm_commands_per_second", 1),
 }
 _BOOLEANS: dict[str, str] = {
     DRY_RUN: "dry_run",

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import assert_never
 
-from serverless.domain.actions import pending_stop_task
+from serverless.domain.actions import SIGNAL_ACTIONS, pending_stop_task
 from serverless.domain.clock import Clock
 from serverless.domain.errors import (
     DrainTerminatorError,
@@ -44,6 +44,7 @@ from serverless.shared.pacing import (
     ELB_DESCRIBE,
     STOP_TASK,
     Pacer,
+    signal_buckets,
 )
 from serverless.shared.services import ServiceDirectory
 from serverless.sweep.decide import (
@@ -81,9 +82,9 @@ CLAIM_BATCH = 10
 #: stopped about 6 tasks a second, too few to clear a 1,000-drain burst in time.
 WORKERS = 16
 #: How often one record is decided on at most: once, again after a StopTask a dead run
-#: left unrecorded is settled, after the guards' verdict, after a second DescribeTasks
-#: (each at most once).
-_MAX_ROUNDS = 4
+#: left unrecorded is settled, after the guards' verdict, after a signal step's token,
+#: after a second DescribeTasks (each at most once).
+_MAX_ROUNDS = 5
 
 
 def _may_stop_task(record: TaskRecord) -> bool:
@@ -121,6 +122,11 @@ class BatchWorker:
         self._pacer = pacer
         self._report = report
         self._time_left = time_left
+        self._signal_buckets = signal_buckets(settings)
+        #: Set once a step was not taken for lack of invocation time: the run takes no more
+        #: work and hands over to a new run (which has the time), instead of claiming and
+        #: releasing the same records until its end keeps its concurrency slot busy.
+        self.handing_over = False
         self._writes = RecordWriter(ports.ledger, settings, clock, report)
         self._steps = StepTaker(ports, self._writes, settings, clock, report)
         self._guards = Guards(
@@ -159,11 +165,11 @@ class BatchWorker:
     # -- one batch ------------------------------------------------------------------------
 
     def _batch(self, entries: list[DueEntry]) -> int:
-        if self._time_left() < UNIT_SECONDS:
+        if self._time_left() < UNIT_SECONDS or self.handing_over:
             return 0
         mine: list[TaskRecord] = []
         for entry in entries:
-            if self._time_left() < UNIT_SECONDS:
+            if self._time_left() < UNIT_SECONDS or self.handing_over:
                 break
             now = self._clock.now()
             try:
@@ -237,11 +243,23 @@ class BatchWorker:
         The service's stagger slot, if a guard takes it, is settled when the block ends:
         the next one opens 60/N s after the stop, or at once when no stop happened.
         """
+        paced = False
         with self._guards.slot() as slot:
             for _ in range(_MAX_ROUNDS):
                 now = self._clock.now()
                 decision = decide(seen, self._limits, now, self._time_left())
-                if isinstance(decision, CheckGuards):
+                if isinstance(decision, Stop) and decision.action in SIGNAL_ACTIONS and not paced:
+                    # A token of the step's bucket, then decide again: on the lease, the
+                    # time left and the task state's age after the wait.
+                    paced = True
+                    try:
+                        self._pacer.acquire(self._signal_buckets[decision.action])
+                    except DrainTerminatorError as error:
+                        tokens = LookupFailed(decision.record, f"{decision.action} tokens", error)
+                        slot.stopped_at = self._apply(tokens, now)
+                        return
+                    seen = replace(seen, record=decision.record)
+                elif isinstance(decision, CheckGuards):
                     verdict = self._guards.check(
                         decision.record, decision.policy, decision.info, now, slot
                     )
@@ -284,6 +302,8 @@ class BatchWorker:
                 record, released(record, decision.until, deferred_because=decision.why)
             )
         elif isinstance(decision, Release):
+            if decision.hand_over:
+                self.handing_over = True
             logger.info(
                 decision.why,
                 extra={

@@ -162,12 +162,15 @@ class Close:
 @dataclass(frozen=True, slots=True)
 class Release:
     """Give the record back, due again at ``until``; ``deferred``: a guard held it back
-    (counted in ``StopsDeferred``), else ``why`` says what kept the stop from being sent."""
+    (counted in ``StopsDeferred``), else ``why`` says what kept the stop from being sent.
+    ``hand_over``: this run lacks the time for the step: it takes no more work and hands
+    over to a new run, which has the time."""
 
     record: TaskRecord
     until: float
     why: str
     deferred: bool = False
+    hand_over: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,6 +244,7 @@ Decision = (
 # -- the rules ----------------------------------------------------------------------------
 
 _CAUSES = frozenset(cause.value for cause in StopCause)
+_NO_TIME = "the invocation has too little time left"
 
 
 def decide(seen: Seen, limits: Limits, now: float, time_left: float) -> Decision:
@@ -341,7 +345,10 @@ def decide(seen: Seen, limits: Limits, now: float, time_left: float) -> Decision
         planned, step = replace(record, plan=plan), plan[0]
     unsafe = _unsafe(record, step, stale, now - service.read_at, limits, now, time_left)
     if unsafe is not None:
-        return Release(record, record.due_at, "stop not sent: " + unsafe)
+        # Due again at once: for the next run, when this one lacks the time for the step.
+        return Release(
+            record, record.due_at, "stop not sent: " + unsafe, hand_over=unsafe == _NO_TIME
+        )
     reason = stop_reason(record.wait_seconds)
     if step not in SIGNAL_ACTIONS or container is None:
         return Stop(planned, step, reason, note=note)
@@ -371,5 +378,5 @@ def _unsafe(
     if tags_age > limits.tags_max_age_seconds:
         return "the service's tags are too old"
     if time_left < limits.unit_seconds + limits.action_seconds.get(step, 0.0):
-        return "the invocation has too little time left"
+        return _NO_TIME
     return None

@@ -153,7 +153,7 @@ def env_var_names() -> dict[str, str]:
     return names
 
 
-def test_given_settings_module_when_parsed_then_all_nineteen_variables_found() -> None:
+def test_given_settings_module_when_parsed_then_all_twenty_one_variables_found() -> None:
     assert set(env_var_names().values()) == {
         "TABLE_NAME",
         "TAG_PREFIX",
@@ -174,6 +174,8 @@ def test_given_settings_module_when_parsed_then_all_nineteen_variables_found() -
         "ESCALATE_AFTER_SECONDS",
         "STOP_SIGNAL",
         "STOP_COMMAND",
+        "EXEC_CALLS_PER_SECOND",
+        "SSM_COMMANDS_PER_SECOND",
     }
 
 
