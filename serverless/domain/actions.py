@@ -4,10 +4,7 @@ record remembers each step it took (so none is taken twice).
 A plan is chosen once, at a record's first stop, from the service's policy, the steps the
 deployment enables and what the task allows (a container to signal; a container instance
 for ``ssm-signal``). The stated order: ``stop-task``, then ``exec``, then ``ssm-signal``.
-Every step is marked STARTED in the ledger before its call. A STARTED signal step counts
-as taken whatever happened to its run; a STARTED StopTask whose run did not record the
-result is settled from the task itself (:func:`stop_task_delivered`), so it is neither
-sent twice nor lost. Pure functions over frozen values; the sweeper writes what they return.
+Pure functions over frozen values; the sweeper writes what they return.
 """
 
 from __future__ import annotations
@@ -32,20 +29,16 @@ __all__ = [
     "UNAVAILABLE",
     "Plan",
     "container_for",
-    "pending_stop_task",
     "plan_for",
-    "step_dropped",
     "step_result",
     "step_started",
     "step_taken",
-    "stop_task_delivered",
-    "stop_task_settled",
+    "stop_task_found",
 ]
 
 #: ``ActionTaken.outcome`` of a StopTask ECS accepted.
 SENT = "SENT"
-#: ``ActionTaken.outcome`` written before a step's call (replaced by its result). A StopTask's
-#: mark carries the reason it sends in ``detail``.
+#: ``ActionTaken.outcome`` written before a signal step's call (replaced by its result).
 STARTED = "STARTED"
 #: ``ActionTaken.outcome`` of a signal step whose AWS call stayed unavailable.
 UNAVAILABLE = "UNAVAILABLE"
@@ -127,64 +120,17 @@ def step_result(record: TaskRecord, taken: ActionTaken) -> TaskRecord:
 
 
 def step_started(
-    record: TaskRecord, action: StopAction, at: float, hold_until: float, detail: str = ""
+    record: TaskRecord, action: StopAction, at: float, hold_until: float
 ) -> TaskRecord:
-    """``record`` with a step marked STARTED at ``at``, written before its call: the lease
-    (and the due time, should the run die) extended to ``hold_until``, past the call's time
-    bound. A signal step then counts as taken whatever happens to the run; a StopTask
-    (``detail``: its reason) is settled by the next run (:func:`stop_task_settled`)."""
+    """``record`` with a signal step marked STARTED at ``at``, written before its call: the
+    lease (and the due time, should the run die) extended to ``hold_until``, past the
+    call's time bound. The step then counts as taken whatever happens to the run."""
     return replace(
         record,
-        actions=(*record.actions, ActionTaken(action, at, STARTED, detail=detail)),
+        actions=(*record.actions, ActionTaken(action, at, STARTED)),
         lease_until=hold_until,
         due_at=hold_until,
     )
-
-
-def step_dropped(record: TaskRecord, action: StopAction) -> TaskRecord:
-    """``record`` without the STARTED mark of ``action``: its call was not made, or AWS
-    refused it (nothing reached the task)."""
-    kept = tuple(a for a in record.actions if not (a.action is action and a.outcome == STARTED))
-    return replace(record, actions=kept)
-
-
-def pending_stop_task(record: TaskRecord) -> ActionTaken | None:
-    """The StopTask a run marked STARTED and did not record the result of (it died, or
-    its write failed), if any."""
-    return next(
-        (a for a in record.actions if a.action is StopAction.STOP_TASK and a.outcome == STARTED),
-        None,
-    )
-
-
-def stop_task_delivered(pending: ActionTaken, stopped_reason: str | None) -> bool:
-    """Whether the StopTask ``pending`` reached the task: it shows our reason.
-
-    StopTask sets the task's ``stoppedReason`` whether or not it cuts the drain short (where
-    it does not, it changes only the reason). A task that does not show ours never got it
-    (or ECS had begun stopping it, which a StopTask does not change): sending it is then
-    the first delivered one. Should a real ECS keep a draining task's old reason, the cost
-    is a second StopTask after a run died, a no-op; never a stop left out.
-    """
-    return bool(pending.detail) and stopped_reason == pending.detail
-
-
-def stop_task_settled(
-    record: TaskRecord, delivered: bool, *, escalate_at: float, confirm_at: float
-) -> TaskRecord:
-    """``record`` with its pending StopTask settled, the claim kept: recorded as sent at the
-    time it was marked (then as after any delivered step: due for escalation or
-    confirmation), or dropped when it was not delivered (to be sent as never taken)."""
-    pending = pending_stop_task(record)
-    if pending is None:
-        return record
-    if not delivered:
-        return step_dropped(record, StopAction.STOP_TASK)
-    taken = ActionTaken(StopAction.STOP_TASK, pending.at, SENT)
-    settled = step_taken(
-        record, taken, reason=pending.detail, escalate_at=escalate_at, confirm_at=confirm_at
-    )
-    return replace(settled, lease_owner=record.lease_owner, lease_until=record.lease_until)
 
 
 def step_taken(
@@ -211,3 +157,14 @@ def step_taken(
         due = escalate_at if taken.delivered else taken.at
         return replace(changed, status=RecordStatus.DRAINING, due_at=due)
     return replace(changed, status=RecordStatus.STOP_REQUESTED, due_at=confirm_at)
+
+
+def stop_task_found(
+    record: TaskRecord, at: float, reason: str, *, escalate_at: float, confirm_at: float
+) -> TaskRecord:
+    """``record`` with a StopTask that reached its task but was never recorded (the run that
+    sent it died, or its write failed), as sent at ``at`` with ``reason``: then as after any
+    delivered step (due for escalation or confirmation), the claim kept."""
+    taken = ActionTaken(StopAction.STOP_TASK, at, SENT)
+    found = step_taken(record, taken, reason=reason, escalate_at=escalate_at, confirm_at=confirm_at)
+    return replace(found, lease_owner=record.lease_owner, lease_until=record.lease_until)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from serverless.domain.actions import pending_stop_task, stop_task_delivered, stop_task_settled
 from serverless.domain.model import (
     Outcome,
     RecordStatus,
@@ -288,11 +287,6 @@ def on_stopped_event(
         if record.stopped_at is not None or event.stopped_at is None:
             return None
         return observed(record, event)
-    pending = pending_stop_task(record)
-    if pending is not None:
-        # A StopTask whose run died before recording it: ours only if the task shows it.
-        delivered = stop_task_delivered(pending, event.stopped_reason)
-        record = stop_task_settled(record, delivered, escalate_at=now, confirm_at=now)
     outcome = outcome_for_observed(record, event.stopped_reason, event.last_status)
     closed = close_record(record, outcome, now, retention_seconds, seen=event)
     last_stop = record.last_stop_at

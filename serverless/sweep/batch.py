@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import assert_never
 
-from serverless.domain.actions import SIGNAL_ACTIONS, pending_stop_task
+from serverless.domain.actions import SIGNAL_ACTIONS
 from serverless.domain.clock import Clock
 from serverless.domain.errors import (
     DrainTerminatorError,
@@ -81,20 +81,17 @@ CLAIM_BATCH = 10
 #: off: under the chaos suite's faults a batch took that long, and with 8 workers a run
 #: stopped about 6 tasks a second, too few to clear a 1,000-drain burst in time.
 WORKERS = 16
-#: How often one record is decided on at most: once, again after a StopTask a dead run
-#: left unrecorded is settled, after the guards' verdict, after a signal step's token,
+#: How often one record is decided on at most: once, again after a StopTask no run
+#: recorded was found, after the guards' verdict, after a signal step's token,
 #: after a second DescribeTasks (each at most once).
 _MAX_ROUNDS = 5
 
 
 def _may_stop_task(record: TaskRecord) -> bool:
     """Whether working on ``record`` may send a StopTask (it needs a token): a drain whose
-    plan is not chosen yet, whose next step is StopTask, or whose StopTask a dead run left
-    unrecorded (sent again if it did not reach the task)."""
+    plan is not chosen yet, or whose next step is StopTask."""
     if record.status is not RecordStatus.DRAINING:
         return False
-    if pending_stop_task(record) is not None:
-        return True
     return not record.plan or record.next_step is StopAction.STOP_TASK
 
 
@@ -332,16 +329,12 @@ class BatchWorker:
 
     @staticmethod
     def _settled(settle: Settle) -> None:
-        """Log how a StopTask a run left unrecorded was settled (its write follows with
+        """Log a StopTask found on the task but not in the ledger (its write follows with
         the record's next decision)."""
         logger.warning(
-            "a StopTask an earlier run sent or was about to send was not recorded: "
-            + (
-                "the task shows its reason, so it was delivered and is not sent again"
-                if settle.delivered
-                else "the task does not show its reason, so it is sent now"
-            ),
-            extra={**record_keys(settle.record), "delivered": settle.delivered},
+            "the task shows our stop reason but no StopTask was recorded (the run that sent "
+            "it died or could not write): recorded now, not sent again",
+            extra={**record_keys(settle.record), "action": str(StopAction.STOP_TASK)},
         )
 
     def _describe(self, cluster: str, task_arns: list[str]) -> tuple[dict[str, TaskState], float]:

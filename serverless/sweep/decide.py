@@ -6,8 +6,8 @@
 made: :class:`CheckGuards` (target health and the stagger slot, read only for a task that
 would otherwise be stopped) and :class:`DescribeAgain` (the task's state is older than the
 bound a StopTask may follow). The worker gathers the fact and calls :func:`decide` again.
-A third, :class:`Settle`, settles a StopTask a run marked started and did not record
-(delivered or not, from the task's stop reason); the worker logs it and decides again.
+A third, :class:`Settle`, records a StopTask of ours that reached the task but that no
+run recorded (the task shows our stop reason); the worker logs it and decides again.
 
 New stop causes, stop actions and per-account bounds extend the values (:class:`Seen`,
 :class:`Limits`, the service's policy) and the rules below; the worker's loop stays as is.
@@ -18,17 +18,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
-from serverless.domain.actions import (
-    SIGNAL_ACTIONS,
-    container_for,
-    pending_stop_task,
-    plan_for,
-    stop_task_delivered,
-    stop_task_settled,
-)
+from serverless.domain.actions import SIGNAL_ACTIONS, container_for, plan_for, stop_task_found
 from serverless.domain.causes import classify, leave_reason, refine
 from serverless.domain.errors import DrainTerminatorError, NotFoundError
 from serverless.domain.lifecycle import (
+    REASON_PREFIX,
     in_drain,
     outcome_for_observed,
     stop_reason,
@@ -227,13 +221,11 @@ class DescribeAgain:
 
 @dataclass(frozen=True, slots=True)
 class Settle:
-    """A run marked a StopTask started and did not record its result (it died, or its write
-    failed). ``delivered``: the task shows the StopTask's reason, so it reached the task
-    and is recorded as sent (never sent again); else it is dropped from ``record``, to be
-    sent as if it had never been taken. Decide again on ``record``."""
+    """The draining task shows our stop reason, yet no StopTask is recorded: the run that
+    sent it died before recording it, or its write failed. ``record`` has it as sent now
+    (never sent again); decide again on it (escalation or confirmation as usual)."""
 
     record: TaskRecord
-    delivered: bool
 
 
 Decision = (
@@ -255,21 +247,9 @@ def decide(seen: Seen, limits: Limits, now: float, time_left: float) -> Decision
     record, task = seen.record, seen.task
     if isinstance(task, DrainTerminatorError):
         return LookupFailed(record, "DescribeTasks", task)
-    pending = pending_stop_task(record)
-    if pending is not None:
-        # Neither skipped blindly (a StopTask that never left would be a missed stop) nor
-        # sent again blindly (never twice per step): the task's stop reason tells.
-        delivered = task is not None and stop_task_delivered(pending, task.stopped_reason)
-        settled = stop_task_settled(
-            record,
-            delivered,
-            escalate_at=pending.at + limits.escalate_after_seconds,
-            confirm_at=pending.at + limits.confirm_after_seconds,
-        )
-        return Settle(settled, delivered)
     if record.status is RecordStatus.STOP_REQUESTED:
         if task is not None and in_drain(record, task) and now < record.due_at:
-            # A settled StopTask's effect is confirmed at its time, like any other's.
+            # A StopTask found (Settle) is confirmed at its time, like any other's.
             return Release(record, record.due_at, "stop requested; confirmed later")
         return Confirm(record, task)
     # A step was taken before: this is an escalation to the plan's next step, taken only
@@ -301,6 +281,22 @@ def decide(seen: Seen, limits: Limits, now: float, time_left: float) -> Decision
     cause = refine(cause, task.started_by or record.started_by, service.info)
     if leave_reason(cause, policy) is not None:
         return Close(replace(record, cause=cause.value), Outcome.NOT_SHORTENED, task)
+    if not escalating and (task.stopped_reason or "").startswith(REASON_PREFIX):
+        # StopTask sets the task's stop reason whether or not it cuts the drain short, so a
+        # draining task showing ours got a StopTask no run recorded: recorded now, never
+        # sent twice. Without our reason none reached it, and it is sent: never lost.
+        plan, _ = plan_for(
+            policy, limits.enabled_actions, task, container_for(policy, service.info)
+        )
+        if plan[0] is StopAction.STOP_TASK:
+            found = stop_task_found(
+                replace(record, plan=plan),
+                now,
+                task.stopped_reason or "",
+                escalate_at=now + limits.escalate_after_seconds,
+                confirm_at=now + limits.confirm_after_seconds,
+            )
+            return Settle(found)
     if (
         not escalating
         and cause is not StopCause.OPERATOR

@@ -1,13 +1,11 @@
 """Taking one stop step a :class:`~serverless.sweep.decide.Stop` decision asks for.
 
-``stop-task`` goes through the ECS port; ``exec`` and ``ssm-signal`` through the step's
-:class:`~serverless.domain.signals.SignalPort`. Every step is marked STARTED in the ledger
-before its call (a write conditional on the claim, holding the lease past the call's time
-bound): without that write the call is not made. With it, no run takes a signal step
-again, whatever happens to this one; a StopTask left STARTED is settled by the next run
-from the task's stop reason (:class:`~serverless.sweep.decide.Settle`), so it is sent at
-most once per step and never lost. Every result is written, counted per action and logged
-with the action, its outcome and why.
+``stop-task`` goes through the ECS port as before; ``exec`` and ``ssm-signal`` through the
+step's :class:`~serverless.domain.signals.SignalPort`. A signal step is marked STARTED in
+the ledger before its call (a write conditional on the claim, extending the lease past the
+port's ``time_bound``): without that write the call is not made, and with it no run takes
+the step again, whatever happens to this one. Every result is written, counted per action
+and logged with the action, its outcome and why.
 """
 
 from __future__ import annotations
@@ -15,7 +13,6 @@ from __future__ import annotations
 from serverless.domain.actions import (
     SENT,
     UNAVAILABLE,
-    step_dropped,
     step_result,
     step_started,
     step_taken,
@@ -33,7 +30,6 @@ from serverless.domain.signals import SignalOutcome
 from serverless.observability import Metric, count, logger, observe_seconds, record_keys
 from serverless.ports import Ports
 from serverless.settings import Settings
-from serverless.shared.pacing import ECS_CALL_MAX_SECONDS
 from serverless.sweep.decide import Stop
 from serverless.sweep.report import SweepReport
 from serverless.sweep.timing import (
@@ -103,45 +99,21 @@ class StepTaker:
     # -- stop-task ----------------------------------------------------------------------
 
     def _stop_task(self, stop: Stop, now: float) -> float | None:
-        """Mark the StopTask started, send it, record it; returns when the stop succeeded,
-        or None."""
+        """StopTask and record it; returns when the stop succeeded, or None."""
         record, reason = stop.record, stop.reason
-        # The claim already holds past the longest call (decide's lease rule): kept so.
-        bound = ECS_CALL_MAX_SECONDS + CLOCK_SKEW_SECONDS
-        hold_until = max(now + bound, record.lease_until or now)
-        marked = self._writes.put(
-            record, step_started(record, StopAction.STOP_TASK, now, hold_until, detail=reason)
-        )
-        if marked is None:
-            return None  # another run or a STOPPED event has the record: no StopTask
-        if self._clock.now() + bound > hold_until:
-            # The mark took so long that the claim could lapse during the call: not sent.
-            unmarked = step_dropped(marked, StopAction.STOP_TASK)
-            self._writes.write(marked, released(unmarked, self._clock.now()))
-            return None
         try:
             self._ports.ecs.stop_task(record.cluster_arn, record.task_arn, reason)
         except NotFoundError:
-            unmarked = step_dropped(marked, StopAction.STOP_TASK)
-            self._writes.write_closed(
-                marked,
-                close_record(
-                    unmarked, Outcome.TASK_GONE, now, self._settings.record_retention_seconds
-                ),
-            )
+            self._writes.close(record, Outcome.TASK_GONE, now)
             return None
         except AwsUnavailableError:
-            # A call that timed out may have reached ECS: the mark stays, and the next look
-            # settles it from the task's stop reason (sent again only if it did not).
             logger.warning(
                 "StopTask unavailable after retries; trying again",
                 extra={**record_keys(record), "action": str(StopAction.STOP_TASK)},
             )
-            self._writes.write(marked, released(marked, now + TRANSIENT_RETRY_SECONDS))
+            self._writes.write(record, released(record, now + TRANSIENT_RETRY_SECONDS))
             return None
         except PermanentAwsError as error:
-            # ECS refused it: nothing reached the task.
-            unmarked = step_dropped(marked, StopAction.STOP_TASK)
             count(Metric.STOPS_FAILED)
             attempts = record.attempts + 1
             self._report.add("failed", record.task_arn)
@@ -155,20 +127,16 @@ class StepTaker:
                 },
             )
             if attempts >= MAX_STOP_ATTEMPTS:
-                retention = self._settings.record_retention_seconds
-                closed = close_record(
-                    unmarked, Outcome.STOP_FAILED, now, retention, attempts=attempts
-                )
-                self._writes.write_closed(marked, closed)
+                self._writes.close(record, Outcome.STOP_FAILED, now, attempts=attempts)
             else:
                 self._writes.write(
-                    marked, released(unmarked, now + STOP_RETRY_SECONDS, attempts=attempts)
+                    record, released(record, now + STOP_RETRY_SECONDS, attempts=attempts)
                 )
             return None
         stopped_at = self._clock.now()
         taken = ActionTaken(StopAction.STOP_TASK, stopped_at, SENT)
         self._delivered(record, stop, taken, extra={"reason": reason})
-        self._writes.write(marked, self._after(marked, taken, reason))
+        self._writes.write(record, self._after(record, taken, reason))
         return stopped_at
 
     # -- exec, ssm-signal ---------------------------------------------------------------

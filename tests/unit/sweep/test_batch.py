@@ -120,8 +120,7 @@ def test_given_stop_requested_write_conflicts_when_stopped_then_conflict_counted
     h: Harness,
 ) -> None:
     task = h.drain(1, h.now - 130)
-    # The StopTask's STARTED mark is written; the write of its result conflicts.
-    h.ledger.put_failures[task] += [None, ConflictError("STOPPED event closed it")]
+    h.ledger.put_failures[task].append(ConflictError("STOPPED event closed it"))
 
     report = h.run(timeout=SHORT_TIMEOUT)
 
