@@ -103,6 +103,11 @@ class Metric:
     STOPPED_BY_STOP_TASK = "StoppedByStopTask"
     STOPPED_BY_EXEC = "StoppedByExec"
     STOPPED_BY_SSM_SIGNAL = "StoppedBySsmSignal"
+    #: Attempts of ExecuteCommand and SendCommand that AWS throttled (retried by botocore,
+    #: whose adaptive mode then slows the client): their limits are not published, so
+    #: this measures whether the assumed pace (EXEC_CALLS_PER_SECOND,
+    #: SSM_COMMANDS_PER_SECOND) is too fast.
+    SIGNAL_CALLS_THROTTLED = "SignalCallsThrottled"
 
 
 def count(name: str, value: int = 1) -> None:

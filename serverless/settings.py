@@ -29,6 +29,7 @@ __all__ = [
     "DRY_RUN",
     "EARLY_START_BELOW_SECONDS",
     "ESCALATE_AFTER_SECONDS",
+    "EXEC_CALLS_PER_SECOND",
     "EXEC_ENABLED",
     "LEASE_SECONDS",
     "MEMBER_ACCOUNT_IDS",
@@ -36,6 +37,7 @@ __all__ = [
     "MEMBER_ROLE_ARN_TEMPLATE",
     "RECORD_RETENTION_SECONDS",
     "REQUIRED_VARIABLES",
+    "SSM_COMMANDS_PER_SECOND",
     "SSM_SIGNAL_ENABLED",
     "STOP_COMMAND",
     "STOP_SIGNAL",
@@ -76,6 +78,8 @@ MEMBER_EXTERNAL_ID = "MEMBER_EXTERNAL_ID"
 DEFAULT_MEMBER_ROLE_ARN_TEMPLATE = (
     "arn:{partition}:iam::{account}:role/ecs-drain-terminator-member-{region}"
 )
+EXEC_CALLS_PER_SECOND = "EXEC_CALLS_PER_SECOND"
+SSM_COMMANDS_PER_SECOND = "SSM_COMMANDS_PER_SECOND"
 
 REQUIRED_VARIABLES: tuple[str, ...] = (TABLE_NAME,)
 
@@ -127,6 +131,15 @@ class Settings:
     # command of the user's run by ``/bin/sh -c`` in the container instead ("": none).
     stop_signal: str = DEFAULT_SIGNAL
     stop_command: str = ""
+    # The account's pace of ExecuteCommand and SendCommand calls (all sweeper runs
+    # together). AWS publishes no rate limit for either: these defaults are assumptions,
+    # not facts. ExecuteCommand 20/s: the lowest sustained rate ECS publishes for any of
+    # its calls (DescribeTasks, DescribeServices, ListTagsForResource). SendCommand 10/s:
+    # half of that, a guess. botocore's adaptive mode measures the real limit (it slows the
+    # client when AWS throttles) and the SignalCallsThrottled metric counts each throttled
+    # attempt: lower the setting if it is not 0, raise it if signal steps queue.
+    exec_calls_per_second: int = 20
+    ssm_commands_per_second: int = 10
 
     def __post_init__(self) -> None:
         try:
@@ -185,6 +198,8 @@ _WHOLE_NUMBERS: dict[str, tuple[str, int]] = {
     DECISION_MAX_AGE_SECONDS: ("decision_max_age_seconds", 1),
     BACKSTOP_ROUND_MINUTES: ("backstop_round_minutes", 1),
     ESCALATE_AFTER_SECONDS: ("escalate_after_seconds", 1),
+    EXEC_CALLS_PER_SECOND: ("exec_calls_per_second", 1),
+    SSM_COMMANDS_PER_SECOND: ("ssm_commands_per_second", 1),
 }
 _BOOLEANS: dict[str, str] = {
     DRY_RUN: "dry_run",

@@ -57,5 +57,8 @@ locals {
     ESCALATE_AFTER_SECONDS = tostring(var.escalate_after_seconds)
     STOP_SIGNAL            = var.stop_signal
     STOP_COMMAND           = var.stop_command
+    # The pace of the signal steps' first calls (no published limit: assumed, measured).
+    EXEC_CALLS_PER_SECOND   = tostring(var.exec_calls_per_second)
+    SSM_COMMANDS_PER_SECOND = tostring(var.ssm_commands_per_second)
   })
 }

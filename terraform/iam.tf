@@ -116,8 +116,15 @@ data "aws_iam_policy_document" "task_events" {
 }
 
 # ----------------------------------------------------------------------------- sweeper
+# The sweeper's own statements, then one document per feature a variable turns on
+# (count 0 or 1), merged in through source_policy_documents.
 data "aws_iam_policy_document" "sweeper" {
-  source_policy_documents = [data.aws_iam_policy_document.common.json]
+  source_policy_documents = concat(
+    [data.aws_iam_policy_document.common.json],
+    data.aws_iam_policy_document.backstop[*].json,
+    data.aws_iam_policy_document.exec[*].json,
+    data.aws_iam_policy_document.ssm_signal[*].json,
+  )
 
   statement {
     sid       = "OwnLogGroup"
@@ -133,7 +140,7 @@ data "aws_iam_policy_document" "sweeper" {
     resources = local.scoped_task_arns
 
     dynamic "condition" {
-      for_each = length(var.cluster_arns) == 0 ? [] : [var.cluster_arns]
+      for_each = local.cluster_conditions
 
       content {
         test     = "ArnEquals"
@@ -148,7 +155,7 @@ data "aws_iam_policy_document" "sweeper" {
   # those. Their ARN names no cluster, so the ecs:cluster condition key confines them to
   # the listed clusters (without a list, StopDrainingTasks' task/* already covers them).
   dynamic "statement" {
-    for_each = length(var.cluster_arns) == 0 ? [] : [var.cluster_arns]
+    for_each = local.cluster_conditions
 
     content {
       sid       = "StopOldFormatTasks"
@@ -180,42 +187,6 @@ data "aws_iam_policy_document" "sweeper" {
     )
   }
 
-  # The backstop (backstop.tf): list the opted-in services by tag, and their tasks that
-  # ECS is stopping.
-  dynamic "statement" {
-    for_each = var.backstop_enabled ? [true] : []
-
-    content {
-      sid       = "BackstopOptedInServices"
-      effect    = "Allow"
-      actions   = ["tag:GetResources"]
-      resources = ["*"] # GetResources supports no resource-level permissions.
-    }
-  }
-
-  dynamic "statement" {
-    for_each = var.backstop_enabled ? [true] : []
-
-    content {
-      sid     = "BackstopListTasks"
-      effect  = "Allow"
-      actions = ["ecs:ListTasks"]
-      # ListTasks is confined by the ecs:cluster condition key on resource "*", as AWS's own
-      # ECS policy examples do (its container-instance resource does not cover Fargate).
-      resources = ["*"]
-
-      dynamic "condition" {
-        for_each = length(var.cluster_arns) == 0 ? [] : [var.cluster_arns]
-
-        content {
-          test     = "ArnEquals"
-          variable = "ecs:cluster"
-          values   = condition.value
-        }
-      }
-    }
-  }
-
   statement {
     sid       = "TargetHealth"
     effect    = "Allow"
@@ -230,18 +201,6 @@ data "aws_iam_policy_document" "sweeper" {
     resources = [local.table_arn]
   }
 
-  # The backstop reads which listed tasks the ledger knows, 100 keys a call.
-  dynamic "statement" {
-    for_each = var.backstop_enabled ? [true] : []
-
-    content {
-      sid       = "BackstopLedgerKeys"
-      effect    = "Allow"
-      actions   = ["dynamodb:BatchGetItem"]
-      resources = [local.table_arn]
-    }
-  }
-
   # Open work: Query per shard of the sparse due-index, and one Scan(Limit=1) of it for
   # an idle run (the index only holds items still to act on).
   statement {
@@ -250,127 +209,148 @@ data "aws_iam_policy_document" "sweeper" {
     actions   = ["dynamodb:Query", "dynamodb:Scan"]
     resources = [local.due_index_arn]
   }
+}
 
-  # The exec stop action (var.exec_enabled): an ECS Exec session into a task of the
-  # module's clusters (the container names of var.exec_container_names, when set), and
-  # TerminateSession on a session the client could not close.
-  dynamic "statement" {
-    for_each = var.exec_enabled ? [1] : []
+# The backstop (var.backstop_enabled, backstop.tf): list the opted-in services by tag and
+# their tasks that ECS is stopping, and read which of them the ledger knows (100 keys a
+# call).
+data "aws_iam_policy_document" "backstop" {
+  #checkov:skip=CKV_AWS_356:ecs:ListTasks is confined by the ecs:cluster condition on "*" (its container-instance resource does not cover Fargate); tag:GetResources has no resource-level permissions.
+  count = var.backstop_enabled ? 1 : 0
 
-    content {
-      sid       = "ExecIntoDrainingTasks"
-      effect    = "Allow"
-      actions   = ["ecs:ExecuteCommand"]
-      resources = concat(local.scoped_cluster_arns, local.scoped_task_arns)
-
-      dynamic "condition" {
-        for_each = length(var.cluster_arns) == 0 ? [] : [var.cluster_arns]
-
-        content {
-          test     = "ArnEquals"
-          variable = "ecs:cluster"
-          values   = condition.value
-        }
-      }
-
-      dynamic "condition" {
-        for_each = length(var.exec_container_names) == 0 ? [] : [var.exec_container_names]
-
-        content {
-          test     = "StringEquals"
-          variable = "ecs:container-name"
-          values   = condition.value
-        }
-      }
-    }
+  statement {
+    sid       = "BackstopOptedInServices"
+    effect    = "Allow"
+    actions   = ["tag:GetResources"]
+    resources = ["*"] # GetResources supports no resource-level permissions.
   }
 
-  dynamic "statement" {
-    for_each = var.exec_enabled ? [1] : []
+  statement {
+    sid     = "BackstopListTasks"
+    effect  = "Allow"
+    actions = ["ecs:ListTasks"]
+    # ListTasks is confined by the ecs:cluster condition key on resource "*", as AWS's own
+    # ECS policy examples do (its container-instance resource does not cover Fargate).
+    resources = ["*"]
 
-    content {
-      sid       = "ExecSessionChannel"
-      effect    = "Allow"
-      actions   = ["ssmmessages:OpenDataChannel"]
-      resources = ["*"] # Opens only with the token ExecuteCommand returned; no resource type.
-    }
-  }
+    dynamic "condition" {
+      for_each = local.cluster_conditions
 
-  dynamic "statement" {
-    for_each = var.exec_enabled ? [1] : []
-
-    content {
-      sid       = "EndExecSessions"
-      effect    = "Allow"
-      actions   = ["ssm:TerminateSession"]
-      resources = local.exec_session_arns
-    }
-  }
-
-  # The ssm-signal stop action (var.ssm_signal_enabled): the task's container instance,
-  # then Run Command of AWS-RunShellScript on its EC2 instance (tagged
-  # drain-terminator:cluster = <cluster name>), its result, and cancelling it after the
-  # time bound.
-  dynamic "statement" {
-    for_each = var.ssm_signal_enabled ? [1] : []
-
-    content {
-      sid       = "FindContainerInstances"
-      effect    = "Allow"
-      actions   = ["ecs:DescribeContainerInstances"]
-      resources = local.scoped_container_instance_arns
-
-      dynamic "condition" {
-        for_each = length(var.cluster_arns) == 0 ? [] : [var.cluster_arns]
-
-        content {
-          test     = "ArnEquals"
-          variable = "ecs:cluster"
-          values   = condition.value
-        }
+      content {
+        test     = "ArnEquals"
+        variable = "ecs:cluster"
+        values   = condition.value
       }
     }
   }
 
-  dynamic "statement" {
-    for_each = var.ssm_signal_enabled ? [1] : []
-
-    content {
-      sid       = "RunSignalDocument"
-      effect    = "Allow"
-      actions   = ["ssm:SendCommand"]
-      resources = [local.ssm_signal_document_arn]
-    }
+  statement {
+    sid       = "BackstopLedgerKeys"
+    effect    = "Allow"
+    actions   = ["dynamodb:BatchGetItem"]
+    resources = [local.table_arn]
   }
+}
 
-  dynamic "statement" {
-    for_each = var.ssm_signal_enabled ? [1] : []
+# The exec stop action (var.exec_enabled): an ECS Exec session into a task of the
+# module's clusters (the container names of var.exec_container_names, when set), and
+# TerminateSession on a session the client could not close.
+data "aws_iam_policy_document" "exec" {
+  count = var.exec_enabled ? 1 : 0
 
-    content {
-      sid     = "RunOnContainerInstances"
-      effect  = "Allow"
-      actions = ["ssm:SendCommand"]
-      # The document again: every ssm:SendCommand statement names its document (parliament);
-      # the tag condition leaves this statement to the instances.
-      resources = concat([local.ssm_signal_document_arn], local.ssm_signal_instance_arns)
+  statement {
+    sid       = "ExecIntoDrainingTasks"
+    effect    = "Allow"
+    actions   = ["ecs:ExecuteCommand"]
+    resources = concat(local.scoped_cluster_arns, local.scoped_task_arns)
 
-      condition {
-        test     = local.all_clusters ? "StringLike" : "StringEquals"
-        variable = "ssm:resourceTag/drain-terminator:cluster"
-        values   = local.all_clusters ? ["*"] : local.ssm_signal_cluster_names
+    dynamic "condition" {
+      for_each = local.cluster_conditions
+
+      content {
+        test     = "ArnEquals"
+        variable = "ecs:cluster"
+        values   = condition.value
+      }
+    }
+
+    dynamic "condition" {
+      for_each = length(var.exec_container_names) == 0 ? [] : [var.exec_container_names]
+
+      content {
+        test     = "StringEquals"
+        variable = "ecs:container-name"
+        values   = condition.value
       }
     }
   }
 
-  dynamic "statement" {
-    for_each = var.ssm_signal_enabled ? [1] : []
+  statement {
+    sid       = "ExecSessionChannel"
+    effect    = "Allow"
+    actions   = ["ssmmessages:OpenDataChannel"]
+    resources = ["*"] # Opens only with the token ExecuteCommand returned; no resource type.
+  }
 
-    content {
-      sid       = "FollowSignalCommands"
-      effect    = "Allow"
-      actions   = ["ssm:GetCommandInvocation", "ssm:CancelCommand"]
-      resources = ["*"] # Neither supports resource-level permissions.
+  statement {
+    sid       = "EndExecSessions"
+    effect    = "Allow"
+    actions   = ["ssm:TerminateSession"]
+    resources = local.exec_session_arns
+  }
+}
+
+# The ssm-signal stop action (var.ssm_signal_enabled): the task's container instance,
+# then Run Command of AWS-RunShellScript on its EC2 instance (tagged
+# drain-terminator:cluster = <cluster name>), its result, and cancelling it after the
+# time bound.
+data "aws_iam_policy_document" "ssm_signal" {
+  count = var.ssm_signal_enabled ? 1 : 0
+
+  statement {
+    sid       = "FindContainerInstances"
+    effect    = "Allow"
+    actions   = ["ecs:DescribeContainerInstances"]
+    resources = local.scoped_container_instance_arns
+
+    dynamic "condition" {
+      for_each = local.cluster_conditions
+
+      content {
+        test     = "ArnEquals"
+        variable = "ecs:cluster"
+        values   = condition.value
+      }
     }
+  }
+
+  statement {
+    sid       = "RunSignalDocument"
+    effect    = "Allow"
+    actions   = ["ssm:SendCommand"]
+    resources = [local.ssm_signal_document_arn]
+  }
+
+  statement {
+    sid     = "RunOnContainerInstances"
+    effect  = "Allow"
+    actions = ["ssm:SendCommand"]
+    # The document again: every ssm:SendCommand statement names its document (parliament);
+    # the tag condition leaves this statement to the instances.
+    resources = concat([local.ssm_signal_document_arn], local.ssm_signal_instance_arns)
+
+    condition {
+      test     = local.all_clusters ? "StringLike" : "StringEquals"
+      variable = "ssm:resourceTag/drain-terminator:cluster"
+      values   = local.all_clusters ? ["*"] : local.ssm_signal_cluster_names
+    }
+  }
+
+  statement {
+    sid       = "FollowSignalCommands"
+    effect    = "Allow"
+    actions   = ["ssm:GetCommandInvocation", "ssm:CancelCommand"]
+    resources = ["*"] # Neither supports resource-level permissions.
   }
 }
 

@@ -7,6 +7,10 @@
 locals {
   all_clusters = length(var.cluster_arns) == 0
 
+  # The for_each of the ecs:cluster condition on the ECS statements (iam.tf): one set of
+  # values, the listed clusters, or no condition when every cluster is in scope.
+  cluster_conditions = local.all_clusters ? [] : [var.cluster_arns]
+
   # Task ARNs (long format): arn:...:task/<cluster name>/<task id>.
   scoped_task_arns = (
     local.all_clusters

@@ -477,6 +477,28 @@ variable "escalate_after_seconds" {
   }
 }
 
+variable "exec_calls_per_second" {
+  type        = number
+  description = "The account's pace of ecs:ExecuteCommand calls, all sweeper runs together (EXEC_CALLS_PER_SECOND). AWS publishes no limit: 20 is an assumption (ECS's lowest published sustained rate); botocore's adaptive mode slows down on throttling and SignalCallsThrottled counts it."
+  default     = 20
+
+  validation {
+    condition     = var.exec_calls_per_second >= 1 && var.exec_calls_per_second <= 100 && floor(var.exec_calls_per_second) == var.exec_calls_per_second
+    error_message = "exec_calls_per_second must be a whole number from 1 to 100."
+  }
+}
+
+variable "ssm_commands_per_second" {
+  type        = number
+  description = "The account's pace of ssm:SendCommand calls, all sweeper runs together (SSM_COMMANDS_PER_SECOND). AWS publishes no limit: 10 is an assumption; botocore's adaptive mode slows down on throttling and SignalCallsThrottled counts it."
+  default     = 10
+
+  validation {
+    condition     = var.ssm_commands_per_second >= 1 && var.ssm_commands_per_second <= 100 && floor(var.ssm_commands_per_second) == var.ssm_commands_per_second
+    error_message = "ssm_commands_per_second must be a whole number from 1 to 100."
+  }
+}
+
 variable "stop_signal" {
   type        = string
   description = "The signal the exec and ssm-signal actions send (STOP_SIGNAL): a name such as TERM or SIGINT, or a number. A service's `<prefix>stop-signal` tag overrides it."

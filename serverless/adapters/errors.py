@@ -27,10 +27,13 @@ from serverless.domain.errors import (
 __all__ = [
     "CLIENT_CONFIG",
     "ECS_CLIENT_CONFIG",
+    "RATE_LIMITER_WAIT_MAX_SECONDS",
+    "THROTTLE_CODES",
     "THROTTLING_CODES",
     "aws_errors",
     "call_time_bound",
     "client_config",
+    "signal_call_config",
     "translate",
 ]
 
@@ -52,6 +55,23 @@ ECS_CLIENT_CONFIG = Config(
     read_timeout=3,
 )
 _CONFIGS = {"ecs": ECS_CLIENT_CONFIG, "elbv2": ECS_CLIENT_CONFIG}
+#: The signal steps' first calls, ExecuteCommand (ECS) and SendCommand (SSM): AWS publishes
+#: no rate limit for them, so none is assumed as a fact. botocore's ``adaptive`` mode (the
+#: standard retries plus a client-side rate limiter that, once throttled, paces the client
+#: to the rate the service accepted and probes upwards) measures it; the sweeper's token
+#: bucket per action (serverless/shared/pacing.py, a setting) caps the account's rate.
+_SIGNAL_CONFIGS = {
+    "ecs": Config(
+        retries={"mode": "adaptive", "total_max_attempts": 3}, connect_timeout=1, read_timeout=3
+    ),
+    "ssm": Config(
+        retries={"mode": "adaptive", "total_max_attempts": 5}, connect_timeout=1, read_timeout=2
+    ),
+}
+#: The longest the adaptive rate limiter may hold one attempt before it is sent; held
+#: longer, the attempt fails unsent (:class:`serverless.adapters.clients.LazyClient`), so
+#: :func:`call_time_bound` still bounds the call.
+RATE_LIMITER_WAIT_MAX_SECONDS = 2.0
 #: botocore's standard mode waits at most rand(0, 1) * min(2 ** i, 20) s before retry i + 1.
 _MAX_BACKOFF_SECONDS = 20.0
 
@@ -61,10 +81,19 @@ def client_config(service: str) -> Config:
     return _CONFIGS.get(service, CLIENT_CONFIG)
 
 
+def signal_call_config(service: str) -> Config:
+    """The configuration of the client that sends a signal step's first call (``"ecs"``:
+    ExecuteCommand, ``"ssm"``: SendCommand): adaptive retries, the same time-outs."""
+    return _SIGNAL_CONFIGS[service]
+
+
 def call_time_bound(config: Config) -> float:
-    """The longest one call can take with ``config``: every attempt timing out, plus backoff."""
+    """The longest one call can take with ``config``: every attempt timing out, plus backoff
+    (and, in adaptive mode, each attempt held by the rate limiter as long as it may be)."""
     attempts = int(config.retries["total_max_attempts"])
     per_attempt = float(config.connect_timeout) + float(config.read_timeout)
+    if config.retries.get("mode") == "adaptive":
+        per_attempt += RATE_LIMITER_WAIT_MAX_SECONDS
     backoff = sum(min(2.0**retry, _MAX_BACKOFF_SECONDS) for retry in range(attempts - 1))
     return attempts * per_attempt + backoff
 
@@ -89,6 +118,19 @@ THROTTLING_CODES = frozenset(
         "RequestTimeout",
         "RequestTimeoutException",
         "PriorRequestNotComplete",
+    }
+)
+#: The codes of a throttled call (the rest of THROTTLING_CODES are 5xx and time-outs).
+THROTTLE_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottled",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "LimitExceededException",
     }
 )
 _NOT_FOUND_CODES = frozenset(

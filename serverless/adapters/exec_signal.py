@@ -17,8 +17,13 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from serverless.adapters.clients import LazyClient
-from serverless.adapters.errors import aws_errors, call_time_bound, client_config
+from serverless.adapters.clients import LazyClient, ThrottleCounter
+from serverless.adapters.errors import (
+    aws_errors,
+    call_time_bound,
+    client_config,
+    signal_call_config,
+)
 from serverless.adapters.ssm_session import (
     SessionEnd,
     SessionLimits,
@@ -70,7 +75,9 @@ class ExecSignalAdapter:
     """:class:`serverless.domain.signals.SignalPort` through ECS Exec (``exec`` stop action).
 
     ``ecs_client`` and ``ssm_client`` are botocore clients (created on first use when
-    omitted); ``limits`` bound each step of the session; ``shell`` runs the command.
+    omitted; the ECS one, which sends ExecuteCommand alone, in botocore's adaptive mode);
+    ``limits`` bound each step of the session; ``shell`` runs the command. The result
+    counts ExecuteCommand's throttled attempts.
     """
 
     def __init__(
@@ -82,18 +89,19 @@ class ExecSignalAdapter:
         shell: str = "/bin/sh",
         session_runner: SessionRunner = run_session,
     ) -> None:
-        self._ecs = LazyClient("ecs", ecs_client)
+        self._ecs = LazyClient("ecs", ecs_client, signal_call_config("ecs"))
         self._ssm = LazyClient("ssm", ssm_client)
         self._limits = limits or SessionLimits()
         self._shell = shell
         self._run_session = session_runner
+        self._throttles = ThrottleCounter()
 
     @property
     def time_bound(self) -> float:
         """The longest one :meth:`signal` can take: ExecuteCommand, every session step
         timing out, TerminateSession."""
         return (
-            call_time_bound(client_config("ecs"))
+            call_time_bound(signal_call_config("ecs"))
             + self._limits.total
             + call_time_bound(client_config("ssm"))
         )
@@ -101,22 +109,28 @@ class ExecSignalAdapter:
     def signal(self, target: SignalTarget, command: SignalCommand) -> SignalResult:
         """Run the signal command in ``target``'s container and say how it went."""
         started = time.monotonic()
+        self._throttles.start()
 
         def result(outcome: SignalOutcome, **fields: Any) -> SignalResult:
             return SignalResult(
-                action=ACTION, outcome=outcome, elapsed=time.monotonic() - started, **fields
+                action=ACTION,
+                outcome=outcome,
+                elapsed=time.monotonic() - started,
+                throttled=self._throttles.count,
+                **fields,
             )
 
         try:
             with aws_errors("ExecuteCommand"):
-                response = self._ecs.get().execute_command(
+                response = self._throttles.watch(self._ecs.get()).execute_command(
                     cluster=target.cluster_arn,
                     task=target.task_arn,
                     container=target.container_name,
                     interactive=True,
                     command=container_command(command, self._shell),
                 )
-        except AwsUnavailableError:
+        except AwsUnavailableError as error:
+            error.throttled = self._throttles.count
             raise
         except NotFoundError as error:
             return result(SignalOutcome.TASK_GONE, detail=str(error))

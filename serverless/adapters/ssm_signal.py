@@ -13,13 +13,18 @@ import re
 import shlex
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from serverless.adapters.clients import LazyClient
-from serverless.adapters.errors import aws_errors, call_time_bound, client_config
+from serverless.adapters.clients import LazyClient, ThrottleCounter
+from serverless.adapters.errors import (
+    aws_errors,
+    call_time_bound,
+    client_config,
+    signal_call_config,
+)
 from serverless.domain.clock import Clock, SystemClock
 from serverless.domain.errors import AwsUnavailableError, DrainTerminatorError, NotFoundError
 from serverless.domain.signals import (
@@ -125,7 +130,9 @@ class SsmSignalAdapter:
     """:class:`serverless.domain.signals.SignalPort` through SSM Run Command (EC2 launch type).
 
     ``ecs_client`` and ``ssm_client`` are botocore clients (created on first use when
-    omitted); ``clock`` paces the polling (a virtual clock in tests).
+    omitted: SendCommand then goes through a client of its own in botocore's adaptive
+    mode); ``clock`` paces the polling (a virtual clock in tests). The result counts
+    SendCommand's throttled attempts.
     """
 
     def __init__(
@@ -138,8 +145,10 @@ class SsmSignalAdapter:
     ) -> None:
         self._ecs = LazyClient("ecs", ecs_client)
         self._ssm = LazyClient("ssm", ssm_client)
+        self._send = LazyClient("ssm", ssm_client, signal_call_config("ssm"))
         self._clock = clock or SystemClock()
         self._limits = limits or RunCommandLimits()
+        self._throttles = ThrottleCounter()
 
     @property
     def time_bound(self) -> float:
@@ -152,17 +161,19 @@ class SsmSignalAdapter:
         """
         ecs = call_time_bound(client_config("ecs"))
         ssm = call_time_bound(client_config("ssm"))
+        send = call_time_bound(signal_call_config("ssm"))
         limits = self._limits
-        return 2 * ecs + ssm + max(limits.wait_timeout, 0.0) + limits.poll_interval + 2 * ssm
+        return 2 * ecs + send + max(limits.wait_timeout, 0.0) + limits.poll_interval + 2 * ssm
 
     def signal(self, target: SignalTarget, command: SignalCommand) -> SignalResult:
         """Signal ``target``'s container through its instance's runtime."""
         started = self._clock.now()
         reference: str | None = None
+        self._throttles.start()
         try:
             instance_id, runtime_id = self._locate(target)
             with _calls("SendCommand"):
-                sent = self._ssm.get().send_command(
+                sent = self._throttles.watch(self._send.get()).send_command(
                     InstanceIds=[instance_id],
                     DocumentName=DOCUMENT,
                     Comment=f"ecs-drain-terminator: signal {target.task_arn.rsplit('/', 1)[-1]}",
@@ -173,9 +184,9 @@ class SsmSignalAdapter:
                     },
                 )
             reference = str(sent["Command"]["CommandId"])
-            return self._wait(reference, instance_id, started)
+            result = self._wait(reference, instance_id, started)
         except _Stop as stop:
-            return SignalResult(
+            result = SignalResult(
                 action=ACTION,
                 outcome=stop.outcome,
                 elapsed=self._clock.now() - started,
@@ -183,6 +194,10 @@ class SsmSignalAdapter:
                 detail=stop.detail,
                 reference=reference,
             )
+        except AwsUnavailableError as error:
+            error.throttled = self._throttles.count
+            raise
+        return replace(result, throttled=self._throttles.count)
 
     def _locate(self, target: SignalTarget) -> tuple[str, str]:
         """The task's EC2 instance id and its container's runtime id."""

@@ -33,6 +33,7 @@ __all__ = [
     "step_result",
     "step_started",
     "step_taken",
+    "stop_task_found",
 ]
 
 #: ``ActionTaken.outcome`` of a StopTask ECS accepted.
@@ -156,3 +157,14 @@ def step_taken(
         due = escalate_at if taken.delivered else taken.at
         return replace(changed, status=RecordStatus.DRAINING, due_at=due)
     return replace(changed, status=RecordStatus.STOP_REQUESTED, due_at=confirm_at)
+
+
+def stop_task_found(
+    record: TaskRecord, at: float, reason: str, *, escalate_at: float, confirm_at: float
+) -> TaskRecord:
+    """``record`` with a StopTask that reached its task but was never recorded (the run that
+    sent it died, or its write failed), as sent at ``at`` with ``reason``: then as after any
+    delivered step (due for escalation or confirmation), the claim kept."""
+    taken = ActionTaken(StopAction.STOP_TASK, at, SENT)
+    found = step_taken(record, taken, reason=reason, escalate_at=escalate_at, confirm_at=confirm_at)
+    return replace(found, lease_owner=record.lease_owner, lease_until=record.lease_until)

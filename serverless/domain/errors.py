@@ -37,7 +37,11 @@ class AwsUnavailableError(DrainTerminatorError):
     """A transient AWS failure (throttling, 5xx, timeout) that survived botocore's retries.
 
     Handlers let it propagate so that Lambda and EventBridge retry the invocation.
+    ``throttled``: how many attempts of the call were throttled, where the adapter counts
+    them (the signal steps' first calls).
     """
+
+    throttled: int = 0
 
 
 class PermanentAwsError(DrainTerminatorError):

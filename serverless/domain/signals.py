@@ -138,6 +138,8 @@ class SignalResult:
     missing: Missing | None = None
     detail: str = ""  # one line for logs: why, in words
     reference: str | None = None  # the session id (exec) or command id (ssm-signal)
+    #: Attempts of the step's first call (ExecuteCommand, SendCommand) AWS throttled.
+    throttled: int = 0
 
     @property
     def delivered(self) -> bool:

@@ -24,7 +24,9 @@ from dataclasses import dataclass
 from serverless.domain.accounts import scope_of
 from serverless.domain.clock import Clock
 from serverless.domain.errors import DrainTerminatorError
+from serverless.domain.model import StopAction
 from serverless.ports import LedgerPort
+from serverless.settings import Settings
 
 __all__ = [
     "BACKSTOP_ECS_READS",
@@ -41,6 +43,7 @@ __all__ = [
     "Bucket",
     "Pacer",
     "bucket_key",
+    "signal_buckets",
 ]
 
 #: The longest one ECS or ELB call can take, retries included (connect + read time-outs).
@@ -72,6 +75,22 @@ ELB_DESCRIBE = Bucket("elb:Describe", 10.0, 40, 4)
 #: function, whose containers each make a call now and then, so that a burst of cold
 #: containers does not take blocks whose unspent tokens are lost to every other caller.
 DESCRIBE_SERVICES_SINGLY = Bucket(DESCRIBE_SERVICES.name, 20.0, 100, 1)
+
+
+def signal_buckets(settings: Settings) -> dict[StopAction, Bucket]:
+    """The buckets of the signal steps' first calls, ExecuteCommand and SendCommand: AWS
+    publishes no limit for them, so their rates are settings (assumed defaults, see
+    :class:`~serverless.settings.Settings`), checked by the ``SignalCallsThrottled``
+    metric; botocore's adaptive mode slows the client below them when AWS throttles."""
+
+    def bucket(name: str, per_second: int) -> Bucket:
+        return Bucket(name, float(per_second), per_second, min(4, per_second))
+
+    return {
+        StopAction.EXEC: bucket("ecs:ExecuteCommand", settings.exec_calls_per_second),
+        StopAction.SSM_SIGNAL: bucket("ssm:SendCommand", settings.ssm_commands_per_second),
+    }
+
 
 #: The share of each account bucket the backstop (lost drain events) may use at most.
 #: It takes a token of its own bucket (the share) and one of the account's bucket (shared

@@ -21,6 +21,7 @@ from dataclasses import replace
 from itertools import chain, zip_longest
 from typing import assert_never
 
+from serverless.domain.actions import SIGNAL_ACTIONS
 from serverless.domain.clock import Clock
 from serverless.domain.errors import (
     DrainTerminatorError,
@@ -45,6 +46,7 @@ from serverless.shared.pacing import (
     STOP_TASK,
     Pacer,
     bucket_key,
+    signal_buckets,
 )
 from serverless.shared.services import ServiceDirectory
 from serverless.sweep.decide import (
@@ -58,6 +60,7 @@ from serverless.sweep.decide import (
     LookupFailed,
     Release,
     Seen,
+    Settle,
     Stop,
     decide,
 )
@@ -85,9 +88,10 @@ WORKERS = 16
 #: account at its StopTask rate once its burst is spent. Capped at MAX_WORKERS.
 WORKERS_PER_ACCOUNT = 6
 MAX_WORKERS = 128
-#: How often one record is decided on at most: once, again after the guards' verdict,
-#: again after a second DescribeTasks (each asked for at most once).
-_MAX_ROUNDS = 3
+#: How often one record is decided on at most: once, again after a StopTask no run
+#: recorded was found, after the guards' verdict, after a signal step's token,
+#: after a second DescribeTasks (each at most once).
+_MAX_ROUNDS = 5
 
 
 def _may_stop_task(record: TaskRecord) -> bool:
@@ -122,6 +126,11 @@ class BatchWorker:
         self._pacer = pacer
         self._report = report
         self._time_left = time_left
+        self._signal_buckets = signal_buckets(settings)
+        #: Set once a step was not taken for lack of invocation time: the run takes no more
+        #: work and hands over to a new run (which has the time), instead of claiming and
+        #: releasing the same records until its end keeps its concurrency slot busy.
+        self.handing_over = False
         self._writes = RecordWriter(ports.ledger, settings, clock, report)
         self._steps = StepTaker(ports, self._writes, settings, clock, report)
         self._guards = Guards(
@@ -147,6 +156,8 @@ class BatchWorker:
             action_seconds={action: port.time_bound for action, port in ports.signals.items()},
             stop_signal=settings.stop_signal,
             stop_command=settings.stop_command or None,
+            escalate_after_seconds=float(settings.escalate_after_seconds),
+            confirm_after_seconds=float(settings.confirm_after_seconds),
         )
 
     def process(self, ready: Sequence[DueEntry]) -> int:
@@ -173,11 +184,11 @@ class BatchWorker:
     # -- one batch ------------------------------------------------------------------------
 
     def _batch(self, entries: list[DueEntry]) -> int:
-        if self._time_left() < UNIT_SECONDS:
+        if self._time_left() < UNIT_SECONDS or self.handing_over:
             return 0
         mine: list[TaskRecord] = []
         for entry in entries:
-            if self._time_left() < UNIT_SECONDS:
+            if self._time_left() < UNIT_SECONDS or self.handing_over:
                 break
             now = self._clock.now()
             try:
@@ -257,17 +268,34 @@ class BatchWorker:
         The service's stagger slot, if a guard takes it, is settled when the block ends:
         the next one opens 60/N s after the stop, or at once when no stop happened.
         """
+        paced = False
         with self._guards.slot() as slot:
             for _ in range(_MAX_ROUNDS):
                 now = self._clock.now()
                 decision = decide(seen, self._limits, now, self._time_left())
-                if isinstance(decision, CheckGuards):
+                if isinstance(decision, Stop) and decision.action in SIGNAL_ACTIONS and not paced:
+                    # A token of the step's bucket, then decide again: on the lease, the
+                    # time left and the task state's age after the wait.
+                    paced = True
+                    try:
+                        self._pacer.acquire(
+                            self._signal_buckets[decision.action], arn=decision.record.task_arn
+                        )
+                    except DrainTerminatorError as error:
+                        tokens = LookupFailed(decision.record, f"{decision.action} tokens", error)
+                        slot.stopped_at = self._apply(tokens, now)
+                        return
+                    seen = replace(seen, record=decision.record)
+                elif isinstance(decision, CheckGuards):
                     verdict = self._guards.check(
                         decision.record, decision.policy, decision.info, now, slot
                     )
                     seen = replace(seen, record=decision.record, guards=verdict)
                 elif isinstance(decision, DescribeAgain):
                     seen = self._describe_again(replace(seen, record=decision.record))
+                elif isinstance(decision, Settle):
+                    self._settled(decision)
+                    seen = replace(seen, record=decision.record)
                 else:
                     slot.stopped_at = self._apply(decision, now)
                     return
@@ -301,6 +329,8 @@ class BatchWorker:
                 record, released(record, decision.until, deferred_because=decision.why)
             )
         elif isinstance(decision, Release):
+            if decision.hand_over:
+                self.handing_over = True
             logger.info(
                 decision.why,
                 extra={
@@ -321,11 +351,21 @@ class BatchWorker:
             return now
         elif isinstance(decision, Stop):
             return self._steps.take(decision, now)
-        elif isinstance(decision, CheckGuards | DescribeAgain):
+        elif isinstance(decision, CheckGuards | DescribeAgain | Settle):
             raise AssertionError(f"{decision} asks for a fact; it is not applied")
         else:
             assert_never(decision)
         return None
+
+    @staticmethod
+    def _settled(settle: Settle) -> None:
+        """Log a StopTask found on the task but not in the ledger (its write follows with
+        the record's next decision)."""
+        logger.warning(
+            "the task shows our stop reason but no StopTask was recorded (the run that sent "
+            "it died or could not write): recorded now, not sent again",
+            extra={**record_keys(settle.record), "action": str(StopAction.STOP_TASK)},
+        )
 
     def _describe(self, cluster: str, task_arns: list[str]) -> tuple[dict[str, TaskState], float]:
         """DescribeTasks, paced; the states and when the call was sent (they are no older)."""

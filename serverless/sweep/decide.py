@@ -6,6 +6,8 @@
 made: :class:`CheckGuards` (target health and the stagger slot, read only for a task that
 would otherwise be stopped) and :class:`DescribeAgain` (the task's state is older than the
 bound a StopTask may follow). The worker gathers the fact and calls :func:`decide` again.
+A third, :class:`Settle`, records a StopTask of ours that reached the task but that no
+run recorded (the task shows our stop reason); the worker logs it and decides again.
 
 New stop causes, stop actions and per-account bounds extend the values (:class:`Seen`,
 :class:`Limits`, the service's policy) and the rules below; the worker's loop stays as is.
@@ -16,10 +18,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
-from serverless.domain.actions import SIGNAL_ACTIONS, container_for, plan_for
+from serverless.domain.actions import SIGNAL_ACTIONS, container_for, plan_for, stop_task_found
 from serverless.domain.causes import classify, leave_reason, refine
 from serverless.domain.errors import DrainTerminatorError, NotFoundError
 from serverless.domain.lifecycle import (
+    REASON_PREFIX,
     in_drain,
     outcome_for_observed,
     stop_reason,
@@ -53,6 +56,7 @@ __all__ = [
     "LookupFailed",
     "Release",
     "Seen",
+    "Settle",
     "Stop",
     "decide",
 ]
@@ -121,6 +125,10 @@ class Limits:
     #: The signal and command of a service whose tags name none (the module's settings).
     stop_signal: str = DEFAULT_SIGNAL
     stop_command: str | None = None
+    #: When a delivered step is followed by the plan's next one, or its effect confirmed
+    #: (the settings' ``escalate_after_seconds`` and ``confirm_after_seconds``).
+    escalate_after_seconds: float = 20.0
+    confirm_after_seconds: float = 60.0
 
 
 # -- decisions ----------------------------------------------------------------------------
@@ -148,12 +156,15 @@ class Close:
 @dataclass(frozen=True, slots=True)
 class Release:
     """Give the record back, due again at ``until``; ``deferred``: a guard held it back
-    (counted in ``StopsDeferred``), else ``why`` says what kept the stop from being sent."""
+    (counted in ``StopsDeferred``), else ``why`` says what kept the stop from being sent.
+    ``hand_over``: this run lacks the time for the step: it takes no more work and hands
+    over to a new run, which has the time."""
 
     record: TaskRecord
     until: float
     why: str
     deferred: bool = False
+    hand_over: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,12 +219,24 @@ class DescribeAgain:
     record: TaskRecord
 
 
-Decision = Confirm | Close | Release | LookupFailed | DryRun | Stop | CheckGuards | DescribeAgain
+@dataclass(frozen=True, slots=True)
+class Settle:
+    """The draining task shows our stop reason, yet no StopTask is recorded: the run that
+    sent it died before recording it, or its write failed. ``record`` has it as sent now
+    (never sent again); decide again on it (escalation or confirmation as usual)."""
+
+    record: TaskRecord
+
+
+Decision = (
+    Confirm | Close | Release | LookupFailed | DryRun | Stop | CheckGuards | DescribeAgain | Settle
+)
 
 
 # -- the rules ----------------------------------------------------------------------------
 
 _CAUSES = frozenset(cause.value for cause in StopCause)
+_NO_TIME = "the invocation has too little time left"
 
 
 def decide(seen: Seen, limits: Limits, now: float, time_left: float) -> Decision:
@@ -225,6 +248,9 @@ def decide(seen: Seen, limits: Limits, now: float, time_left: float) -> Decision
     if isinstance(task, DrainTerminatorError):
         return LookupFailed(record, "DescribeTasks", task)
     if record.status is RecordStatus.STOP_REQUESTED:
+        if task is not None and in_drain(record, task) and now < record.due_at:
+            # A StopTask found (Settle) is confirmed at its time, like any other's.
+            return Release(record, record.due_at, "stop requested; confirmed later")
         return Confirm(record, task)
     # A step was taken before: this is an escalation to the plan's next step, taken only
     # if the task still drains (a delivered step's effect is confirmed otherwise).
@@ -255,6 +281,22 @@ def decide(seen: Seen, limits: Limits, now: float, time_left: float) -> Decision
     cause = refine(cause, task.started_by or record.started_by, service.info)
     if leave_reason(cause, policy) is not None:
         return Close(replace(record, cause=cause.value), Outcome.NOT_SHORTENED, task)
+    if not escalating and (task.stopped_reason or "").startswith(REASON_PREFIX):
+        # StopTask sets the task's stop reason whether or not it cuts the drain short, so a
+        # draining task showing ours got a StopTask no run recorded: recorded now, never
+        # sent twice. Without our reason none reached it, and it is sent: never lost.
+        plan, _ = plan_for(
+            policy, limits.enabled_actions, task, container_for(policy, service.info)
+        )
+        if plan[0] is StopAction.STOP_TASK:
+            found = stop_task_found(
+                replace(record, plan=plan),
+                now,
+                task.stopped_reason or "",
+                escalate_at=now + limits.escalate_after_seconds,
+                confirm_at=now + limits.confirm_after_seconds,
+            )
+            return Settle(found)
     if (
         not escalating
         and cause is not StopCause.OPERATOR
@@ -299,7 +341,10 @@ def decide(seen: Seen, limits: Limits, now: float, time_left: float) -> Decision
         planned, step = replace(record, plan=plan), plan[0]
     unsafe = _unsafe(record, step, stale, now - service.read_at, limits, now, time_left)
     if unsafe is not None:
-        return Release(record, record.due_at, "stop not sent: " + unsafe)
+        # Due again at once: for the next run, when this one lacks the time for the step.
+        return Release(
+            record, record.due_at, "stop not sent: " + unsafe, hand_over=unsafe == _NO_TIME
+        )
     reason = stop_reason(record.wait_seconds)
     if step not in SIGNAL_ACTIONS or container is None:
         return Stop(planned, step, reason, note=note)
@@ -329,5 +374,5 @@ def _unsafe(
     if tags_age > limits.tags_max_age_seconds:
         return "the service's tags are too old"
     if time_left < limits.unit_seconds + limits.action_seconds.get(step, 0.0):
-        return "the invocation has too little time left"
+        return _NO_TIME
     return None

@@ -82,7 +82,7 @@ class Sweeper:
         # The last read found work due: a read that fails is then tried again even past the
         # horizon, while the invocation has time (the backlog is probably still there).
         backlog = False
-        while self._work_left() > 0:
+        while self._work_left() > 0 and not self._worker.handing_over:
             now = self._clock.now()
             act_until = min(horizon_end, now + self._work_left())
             if linger_until is not None and now >= linger_until:
@@ -105,13 +105,15 @@ class Sweeper:
             if wake is None or wake > limit:
                 break
             self._clock.sleep(wake - now)
-        if backlog and self._work_left() <= 0:
+        if backlog and (self._work_left() <= 0 or self._worker.handing_over):
+            # Out of time for the work, or for a step a record needs (a signal step's
+            # time bound): the next run starts with the whole invocation.
             self._hand_over()
         return self._finish()
 
     def _hand_over(self) -> None:
         """Out of time with drains due: ask for the next run now (Lambda queues it until
-        this one has ended, when reserved concurrency is full)."""
+        this one has ended, when reserved concurrency is full: this one ends at once)."""
         trigger = self._ports.trigger
         if trigger is None:
             return

@@ -160,6 +160,8 @@ class StepTaker:
             result = port.signal(stop.target, stop.command)
         except DrainTerminatorError as error:
             unavailable = isinstance(error, AwsUnavailableError)
+            if isinstance(error, AwsUnavailableError) and error.throttled:
+                count(Metric.SIGNAL_CALLS_THROTTLED, error.throttled)
             taken = ActionTaken(
                 action,
                 now,
@@ -167,6 +169,8 @@ class StepTaker:
                 detail=str(error),
             )
         else:
+            if result.throttled:
+                count(Metric.SIGNAL_CALLS_THROTTLED, result.throttled)
             taken = ActionTaken(
                 action,
                 now,
@@ -178,6 +182,7 @@ class StepTaker:
                 "exit_status": result.exit_status,
                 "reference": result.reference,
                 "elapsed_seconds": round(result.elapsed, 3),
+                "throttled": result.throttled,
                 "output": result.output[-512:],
             }
         finished = self._clock.now()

@@ -111,7 +111,8 @@ class ChaosResult:
     #: StopTasks that reached a task ECS (or an operator) had begun stopping within the
     #: task-state window: no-ops, reported but not failures.
     stops_racing_ecs: int = 0
-    #: Tasks on which one stop step (StopTask, exec, ssm-signal) was taken more than once.
+    #: Tasks on which one stop step (StopTask, exec, ssm-signal) was taken more than once,
+    #: whether or not ECS ignored it (a StopTask resent after a run died is one of them).
     stopped_more_than_once: int = 0
     missed_stops: int = 0
     late_under_faults: int = 0
@@ -149,11 +150,6 @@ class ChaosResult:
     #: is not taken again (at most once per step), so the task is left to ECS. Reported;
     #: once faults have cleared, such a drain is a missed stop.
     signal_left_to_ecs_under_faults: int = 0
-    #: StopTasks sent again to a task whose earlier StopTasks ECS ignored (ignored world):
-    #: no-ops, counted apart. The functions record a StopTask after sending it, so a run
-    #: that dies or fails to record it is followed by one that sends it again; in the
-    #: effective world that one sees the task stopping and does not.
-    stoptask_resent_after_ignored: int = 0
     #: Signal steps taken (ExecuteCommand, SendCommand reaching AWS) and exec sessions.
     signal_steps: int = 0
     sessions_opened: int = 0
@@ -366,7 +362,6 @@ def _judge_stops(
     #: the ones a min-healthy guard must count.
     serving: dict[str, list[str]] = {}
     steps = {id(obs) for obs in _steps(record)}
-    ignored = {(o.subject, o.at) for o in record.log.of_kind(Kind.ECS_STOP_IGNORED)}
     for obs in record.log:
         if obs.kind == Kind.TARGET_STATE:
             states[(str(obs.data["target_group"]), obs.subject)] = str(obs.data["state"])
@@ -390,8 +385,8 @@ def _judge_stops(
             )
             continue
         ours[task.arn].append(obs.at)
-        # A StopTask ECS ignored is told apart: resending it is a no-op (see the count).
-        taken[task.arn].append("ignored" if (task.arn, obs.at) in ignored else step)
+        # Never twice per step: a StopTask ECS ignored counts like any other.
+        taken[task.arn].append(step)
         result.signal_steps += step != "stop-task"
         wait = record.wait_seconds(task.service)
         if task.drain_started_at is None or obs.at < task.drain_started_at + wait - 1e-6:
@@ -405,12 +400,7 @@ def _judge_stops(
             result.details.append(f"{step} of {task.id[:8]} with no drain to cut ({task.cause})")
         _judge_min_healthy(task, step, states, serving, result)
     for arn, names in taken.items():
-        if names.count("ignored") > 1:
-            result.stoptask_resent_after_ignored += 1
-            result.details.append(f"{arn[-8:]}: StopTask resent after an ignored one (no-op)")
-        repeated = sorted({n for n in names if n != "ignored" and names.count(n) > 1})
-        if "ignored" in names and "stop-task" in names:
-            repeated.append("stop-task")
+        repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:
             result.stopped_more_than_once += 1
             result.details.append(f"{arn[-8:]}: {', '.join(repeated)} taken more than once")
@@ -578,7 +568,6 @@ def aggregate(results: Iterable[ChaosResult]) -> ChaosResult:
             "lost_left_under_faults",
             "burst_drains", "ignored_world_drains", "stopped_by_signal",
             "acted_but_left_to_ecs", "signal_left_to_ecs_under_faults", "signal_steps",
-            "stoptask_resent_after_ignored",
             "sessions_opened", "sessions_abandoned", "sessions_left_open",
             "broken_member_drains", "broken_member_stops",
             "broken_member_lookups_failed",
@@ -630,8 +619,7 @@ def format_result(result: ChaosResult) -> str:
         f"sessions ({result.sessions_abandoned} abandoned by killed invocations); "
         f"{result.acted_but_left_to_ecs} drains acted on but left to ECS, "
         f"{result.signal_left_to_ecs_under_faults} left to ECS under faults when a first "
-        f"signal step's calls failed; {result.stoptask_resent_after_ignored} tasks got an "
-        "ignored StopTask again after a run died or failed to record it (no-ops)",
+        "signal step's calls failed",
         f"  late while faults were active: {result.late_under_faults} "
         f"(at most {result.max_lateness_under_faults:.1f} s); guarded drains left to ECS: "
         f"{result.guarded_left_to_ecs}; handler invocations that failed: {result.handler_errors}",

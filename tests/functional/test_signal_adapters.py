@@ -537,6 +537,8 @@ class _SlowClient:
         self._clock, self._bound, self._answers = clock, bound, answers
 
     def __getattr__(self, name: str) -> Any:
+        if name not in self._answers:
+            raise AttributeError(name)  # e.g. botocore's meta: not a botocore client
         answer = self._answers[name]
 
         def call(**_: Any) -> Any:

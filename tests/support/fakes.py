@@ -338,6 +338,9 @@ class FakeEcs:
             self.tasks[task_arn] = TaskState(
                 task_arn, "STOPPING", "STOPPED", reason, "UserInitiated", stopping_at=now
             )
+        elif state.draining:
+            # The world where StopTask on a draining task changes only its stop reason.
+            self.tasks[task_arn] = replace(state, stopped_reason=reason)
         self._take("StopTask")  # ECS acts when the call is sent; the caller waits for it
 
     def describe_service_deployment(self, deployment_arn: str) -> DeploymentView | None:

@@ -358,10 +358,12 @@ def build_world(clock: ManualClock) -> World:
         world.stops.append(StopCall(params["task"], clock.now(), params.get("reason", "")))
 
     def without_effect(params: dict[str, Any], **_: Any) -> Any:
-        # Models the case nobody has verified publicly: StopTask accepted, task keeps draining.
+        # Models the case nobody has verified publicly: StopTask accepted, task keeps draining;
+        # only its stop reason changes (as the simulator's ignored world has it).
         if world.stop_takes_effect:
             return None
-        task_arn = world.stops[-1].task_arn
+        task_arn, reason = world.stops[-1].task_arn, world.stops[-1].reason
+        world.set_task(task_arn, *world.task_status(task_arn), stopped_reason=reason)
         return AWSResponse("https://ecs.test", 200, {}, None), {"task": {"taskArn": task_arn}}
 
     ecs.meta.events.register("provide-client-params.ecs.StopTask", on_stop)

@@ -112,15 +112,21 @@ def _scope(cluster_arns: list[str]) -> dict[str, Any]:
     )
 
 
+def _sources(document: dict[str, Any]) -> list[str]:
+    """The names of the documents merged into ``document`` (source_policy_documents)."""
+    sources = document.get("source_policy_documents", [])
+    text = sources if isinstance(sources, str) else " ".join(sources)
+    return re.findall(r"data\.aws_iam_policy_document\.(\w+)(?:\[\*\])?\.json", text)
+
+
 def _policy(module: dict[str, Any], function: str) -> list[dict[str, Any]]:
-    """The role's statements, including those of its source_policy_documents."""
+    """The role's statements, including those of its source_policy_documents (each
+    feature's document as if its variable were on)."""
     documents = module["data"]["aws_iam_policy_document"]
     document = documents[function]
     statements = _statements(document)
-    for source in document.get("source_policy_documents", []):
-        match = re.fullmatch(r"\$\{data\.aws_iam_policy_document\.(\w+)\.json\}", source)
-        assert match, f"unexpected source document {source!r}"
-        statements.extend(_statements(documents[match.group(1)]))
+    for source in _sources(document):
+        statements.extend(_statements(documents[source]))
     return statements
 
 
@@ -172,9 +178,7 @@ def test_given_the_sweeper_role_when_read_then_stop_task_is_scoped_to_the_cluste
     assert stop["resources"] == "${local.scoped_task_arns}"
     (condition,) = stop["dynamic"]
     content = condition["condition"]["content"][0]
-    assert condition["condition"]["for_each"] == (
-        "${length(var.cluster_arns) == 0 ? [] : [var.cluster_arns]}"
-    )
+    assert condition["condition"]["for_each"] == "${local.cluster_conditions}"
     assert content["variable"] == "ecs:cluster"
     assert content["test"] == "ArnEquals"
 
@@ -210,6 +214,19 @@ def _dynamic(module: dict[str, Any], sid: str) -> dict[str, Any]:
     return block
 
 
+def _feature_statements(module: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
+    """The statements of the sweeper's feature documents by sid: (the document's count,
+    the statement)."""
+    documents = module["data"]["aws_iam_policy_document"]
+    found = {}
+    for name in _sources(documents["sweeper"]):
+        document = documents[name]
+        if "count" in document:
+            for statement in document.get("statement", []):
+                found[statement["sid"]] = (document["count"], statement)
+    return found
+
+
 def test_given_the_sweeper_role_when_read_then_old_format_task_arns_are_confined_by_cluster(
     module: dict[str, Any],
 ) -> None:
@@ -217,7 +234,7 @@ def test_given_the_sweeper_role_when_read_then_old_format_task_arns_are_confined
     block = _dynamic(module, "StopOldFormatTasks")
     content = block["content"][0]
 
-    assert block["for_each"] == "${length(var.cluster_arns) == 0 ? [] : [var.cluster_arns]}"
+    assert block["for_each"] == "${local.cluster_conditions}"
     assert set(content["actions"]) == {"ecs:StopTask", "ecs:DescribeTasks"}
     assert content["resources"] == "${local.old_format_task_arns}"
     assert content["condition"][0]["variable"] == "ecs:cluster"
@@ -251,41 +268,39 @@ def test_given_the_sweeper_role_when_read_then_blue_green_reads_are_on_the_scope
 def test_given_the_sweeper_role_when_read_then_backstop_list_tasks_is_confined_by_cluster(
     module: dict[str, Any],
 ) -> None:
-    block = _dynamic(module, "BackstopListTasks")
-    content = block["content"][0]
+    count, content = _feature_statements(module)["BackstopListTasks"]
 
-    assert block["for_each"] == "${var.backstop_enabled ? [true] : []}"
+    assert count == "${var.backstop_enabled ? 1 : 0}"
     assert content["actions"] == ["ecs:ListTasks"]
     (condition,) = content["dynamic"]
     assert condition["condition"]["content"][0]["variable"] == "ecs:cluster"
-    assert condition["condition"]["for_each"] == (
-        "${length(var.cluster_arns) == 0 ? [] : [var.cluster_arns]}"
-    )
+    assert condition["condition"]["for_each"] == "${local.cluster_conditions}"
+
+
+def test_given_the_cluster_conditions_when_rendered_then_one_list_of_the_listed_clusters() -> None:
+    for clusters, expected in (([PROD, BATCH], [[PROD, BATCH]]), ([], [])):
+        rendered = render_locals(
+            ["variables.tf", "scope.tf"],
+            {"conditions": "local.cluster_conditions"},
+            stub_locals=ACCOUNT,
+            values={"cluster_arns": clusters},
+        )
+
+        assert rendered["conditions"] == expected
 
 
 # -- stop actions: off by default, scoped, parliament clean -----------------------------------
 
 
-def _dynamic_statements(module: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
-    """The sweeper's dynamic statements by sid: (for_each, content)."""
-    document = module["data"]["aws_iam_policy_document"]["sweeper"]
-    found = {}
-    for dynamic in document.get("dynamic", []):
-        block = dynamic["statement"]
-        for content in block["content"]:
-            found[content["sid"]] = (block["for_each"], content)
-    return found
-
-
 def test_given_stop_action_statements_when_read_then_each_exists_only_with_its_variable(
     module: dict[str, Any], variables: dict[str, Any]
 ) -> None:
-    dynamic = _dynamic_statements(module)
+    dynamic = _feature_statements(module)
 
     assert set(STOP_ACTION_STATEMENTS) <= set(dynamic)
     for sid, (variable, actions) in STOP_ACTION_STATEMENTS.items():
-        for_each, content = dynamic[sid]
-        assert for_each == f"${{var.{variable} ? [1] : []}}", sid
+        count, content = dynamic[sid]
+        assert count == f"${{var.{variable} ? 1 : 0}}", sid
         assert set(content["actions"]) == actions, sid
     for variable in ("exec_enabled", "ssm_signal_enabled"):
         assert variables[variable]["default"] is False
@@ -302,7 +317,7 @@ def _conditions_of(content: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def test_given_exec_statement_when_read_then_conditioned_on_cluster_and_container_name(
     module: dict[str, Any],
 ) -> None:
-    _, content = _dynamic_statements(module)["ExecIntoDrainingTasks"]
+    _, content = _feature_statements(module)["ExecIntoDrainingTasks"]
     conditions = _conditions_of(content)
 
     assert content["resources"] == "${concat(local.scoped_cluster_arns, local.scoped_task_arns)}"
@@ -310,14 +325,14 @@ def test_given_exec_statement_when_read_then_conditioned_on_cluster_and_containe
     assert conditions["ecs:container-name"]["for_each"] == (
         "${length(var.exec_container_names) == 0 ? [] : [var.exec_container_names]}"
     )
-    _, sessions = _dynamic_statements(module)["EndExecSessions"]
+    _, sessions = _feature_statements(module)["EndExecSessions"]
     assert sessions["resources"] == "${local.exec_session_arns}"
 
 
 def test_given_send_command_when_read_then_one_document_and_tagged_instances_only(
     module: dict[str, Any],
 ) -> None:
-    statements = _dynamic_statements(module)
+    statements = _feature_statements(module)
     _, document = statements["RunSignalDocument"]
     _, instances = statements["RunOnContainerInstances"]
 
@@ -354,7 +369,7 @@ def _rendered_stop_action_policy(module: dict[str, Any]) -> dict[str, Any]:
     expressions = {}
     statements = {
         sid: found
-        for sid, found in _dynamic_statements(module).items()
+        for sid, found in _feature_statements(module).items()
         if sid in STOP_ACTION_STATEMENTS
     }
     for sid, (_, content) in statements.items():

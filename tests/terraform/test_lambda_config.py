@@ -38,6 +38,8 @@ SWEEPER_ONLY = {
     "ESCALATE_AFTER_SECONDS",
     "STOP_SIGNAL",
     "STOP_COMMAND",
+    "EXEC_CALLS_PER_SECOND",
+    "SSM_COMMANDS_PER_SECOND",
 }
 # Only task-events starts the sweeper early (both start it: the sweeper hands a backlog over).
 TASK_EVENTS_ONLY = {"EARLY_START_BELOW_SECONDS"}

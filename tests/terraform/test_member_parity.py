@@ -59,8 +59,8 @@ def _documents_of_function_roles(module: dict[str, Any]) -> set[str]:
         name = pending.pop()
         if name not in names:
             names.add(name)
-            for source in documents[name].get("source_policy_documents", []):
-                pending += re.findall(r"data\.aws_iam_policy_document\.(\w+)", source)
+            sources = documents[name].get("source_policy_documents", [])
+            pending += re.findall(r"data\.aws_iam_policy_document\.(\w+)", str(sources))
     return names
 
 

@@ -153,7 +153,7 @@ def env_var_names() -> dict[str, str]:
     return names
 
 
-def test_given_settings_module_when_parsed_then_all_twenty_two_variables_found() -> None:
+def test_given_settings_module_when_parsed_then_all_twenty_four_variables_found() -> None:
     assert set(env_var_names().values()) == {
         "TABLE_NAME",
         "TAG_PREFIX",
@@ -177,6 +177,8 @@ def test_given_settings_module_when_parsed_then_all_twenty_two_variables_found()
         "MEMBER_ACCOUNT_IDS",
         "MEMBER_ROLE_ARN_TEMPLATE",
         "MEMBER_EXTERNAL_ID",
+        "EXEC_CALLS_PER_SECOND",
+        "SSM_COMMANDS_PER_SECOND",
     }
 
 
