@@ -15,6 +15,7 @@ With ``pace`` set, the loop also waits in real time before each occurrence
 
 from __future__ import annotations
 
+import contextvars
 import faulthandler
 import heapq
 import itertools
@@ -22,6 +23,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 __all__ = ["EventLoop", "Handle", "Process", "SimClock", "SimulationError"]
 
@@ -60,6 +62,43 @@ class Handle:
         self._entry.cancelled = True
 
 
+class _Carrier:
+    """A thread that runs processes one after another: a run starts thousands of short
+    processes (every Lambda invocation, every worker of a sweeper run's parallel calls),
+    and starting a thread for each was a large share of the simulator's CPU. Only one
+    process runs at a time whichever thread carries it, so the order of everything stays
+    the loop's (a seed still fixes the run)."""
+
+    _idle: ClassVar[list[_Carrier]] = []
+    _lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self) -> None:
+        self._job: Callable[[], None] | None = None
+        self._ready = threading.Semaphore(0)
+        threading.Thread(target=self._serve, name="sim:carrier", daemon=True).start()
+
+    @classmethod
+    def run(cls, job: Callable[[], None]) -> None:
+        """Run ``job`` on an idle carrier (a new one when none is idle)."""
+        with cls._lock:
+            carrier = cls._idle.pop() if cls._idle else None
+        if carrier is None:
+            carrier = cls()
+        carrier._job = job
+        carrier._ready.release()
+
+    def _serve(self) -> None:
+        while True:
+            self._ready.acquire()
+            job, self._job = self._job, None
+            if job is not None:
+                # A fresh context, as a new thread has (contextvars set by one process,
+                # e.g. botocore's or the logger's, must not be seen by the next).
+                contextvars.Context().run(job)
+            with _Carrier._lock:
+                _Carrier._idle.append(self)
+
+
 class Process:
     """Blocking code run on its own thread, one slice at a time, under the loop's control."""
 
@@ -68,7 +107,6 @@ class Process:
         self.name = name
         self._target = target
         self._resume = threading.Semaphore(0)
-        self._thread = threading.Thread(target=self._main, name=f"sim:{name}", daemon=True)
         self._started = False
         self.done = False
         self.result: object = None
@@ -94,6 +132,7 @@ class Process:
         except BaseException as error:  # recorded; the owner of the process decides
             self.error = error
         finally:
+            self.loop._local.process = None
             self.done = True
             self.loop._baton.release()
 
@@ -105,7 +144,7 @@ class Process:
         """Loop thread: let the process run until it parks or ends."""
         if not self._started:
             self._started = True
-            self._thread.start()
+            _Carrier.run(self._main)
         self._resume.release()
         if not self.loop._baton.acquire(timeout=PROCESS_WATCHDOG_SECONDS):
             # Where every thread stands (the stuck process's among them), for the report.
