@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from serverless.adapters.account_signal import AccountSignalPort, MemberPortFactory
 from serverless.adapters.accounts import AccountClients
 from serverless.adapters.concurrency import InlineConcurrency, ThreadConcurrency
 from serverless.adapters.dynamodb_ledger import DynamoLedger
@@ -18,6 +19,7 @@ from serverless.settings import Settings
 
 __all__ = [
     "AccountClients",
+    "AccountSignalPort",
     "DynamoLedger",
     "EcsAdapter",
     "LambdaSweepTrigger",
@@ -36,11 +38,17 @@ def _trigger(settings: Settings, lambda_client: Any | None) -> LambdaSweepTrigge
 
 
 def signal_ports(
-    settings: Settings, ecs: Any | None = None, ssm: Any | None = None
+    settings: Settings,
+    ecs: Any | None = None,
+    ssm: Any | None = None,
+    accounts: AccountClients | None = None,
 ) -> dict[StopAction, SignalPort]:
     """The signal ports the settings enable: ``exec`` with ``EXEC_ENABLED``, ``ssm-signal``
     with ``SSM_SIGNAL_ENABLED`` (botocore clients created on first use when not given).
 
+    With ``accounts`` (a hub) a member account's task is signalled through an adapter on
+    that member's clients (:class:`~serverless.adapters.account_signal.AccountSignalPort`);
+    ``ecs`` and ``ssm`` serve the hub's own account.
     Imported only when enabled: the websocket client is no cost to a deployment without exec.
     """
     ports: dict[StopAction, SignalPort] = {}
@@ -49,11 +57,37 @@ def signal_ports(
         from serverless.adapters.exec_signal import ExecSignalAdapter
 
         ports[StopAction.EXEC] = ExecSignalAdapter(ecs, ssm)
+        if accounts is not None:
+            ports[StopAction.EXEC] = _per_account(
+                StopAction.EXEC,
+                accounts,
+                ports[StopAction.EXEC],
+                lambda member: ExecSignalAdapter(
+                    member.client("ecs", "signal"), member.client("ssm")
+                ),
+            )
     if StopAction.SSM_SIGNAL in enabled:
         from serverless.adapters.ssm_signal import SsmSignalAdapter
 
         ports[StopAction.SSM_SIGNAL] = SsmSignalAdapter(ecs, ssm)
+        if accounts is not None:
+            ports[StopAction.SSM_SIGNAL] = _per_account(
+                StopAction.SSM_SIGNAL,
+                accounts,
+                ports[StopAction.SSM_SIGNAL],
+                lambda member: SsmSignalAdapter(
+                    member.client("ecs"),
+                    member.client("ssm"),
+                    send_client=member.client("ssm", "signal"),
+                ),
+            )
     return ports
+
+
+def _per_account(
+    action: StopAction, accounts: AccountClients, home: SignalPort, member: MemberPortFactory
+) -> SignalPort:
+    return AccountSignalPort(str(action), accounts, home, member)
 
 
 def _routed(accounts: AccountClients) -> tuple[EcsAdapter, TargetHealthAdapter]:
@@ -83,7 +117,7 @@ def production_ports(settings: Settings) -> Ports:
         trigger=_trigger(settings, None),
         concurrency=threads,
         service_list=_tagged(accounts),
-        signals=signal_ports(settings),
+        signals=signal_ports(settings, accounts=accounts),
         tenancy=accounts,
     )
 

@@ -7,7 +7,9 @@ listed member account, clients made with the member role: botocore's
 :class:`~botocore.credentials.DeferredRefreshableCredentials`, so the role is assumed at
 the first call for that account, kept per warm container and assumed again shortly before
 the session expires (botocore refreshes 15 minutes ahead). Any other account or region is
-refused with :class:`ForeignResourceError` before a call is made.
+refused with :class:`ForeignResourceError` before a call is made. A client comes in one of
+two flavours (:data:`ClientFlavour`): the functions' standard retry configuration, or the
+signal steps' (botocore's adaptive mode, its rate limiter's wait capped).
 
 A member whose role cannot be assumed (missing, trust broken) fails its own calls only:
 the failure is remembered for :data:`ROLE_FAILURE_SECONDS` (its calls fail at once
@@ -19,9 +21,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import botocore.session
+from botocore.config import Config
 from botocore.credentials import (
     AssumeRoleCredentialFetcher,
     CredentialProvider,
@@ -31,16 +34,17 @@ from botocore.credentials import (
 )
 from botocore.exceptions import BotoCoreError, ClientError
 
-from serverless.adapters.clients import LazyClient, shared_session
-from serverless.adapters.errors import aws_errors, client_config, translate
+from serverless.adapters.clients import LazyClient, cap_rate_limiter_wait, shared_session
+from serverless.adapters.errors import aws_errors, client_config, signal_call_config, translate
 from serverless.domain.accounts import Scope, Tenancy, scope_of
-from serverless.domain.errors import DrainTerminatorError, PermanentAwsError
+from serverless.domain.errors import AwsUnavailableError, DrainTerminatorError, PermanentAwsError
 from serverless.settings import Settings
 
 __all__ = [
     "ROLE_FAILURE_SECONDS",
     "SESSION_NAME",
     "AccountClients",
+    "ClientFlavour",
     "ClientMaker",
     "ForeignResourceError",
     "MemberRoleError",
@@ -54,6 +58,12 @@ ROLE_FAILURE_SECONDS = 30.0
 SESSION_NAME = "ecs-drain-terminator"
 
 
+#: A client's configuration: ``"standard"`` (:func:`client_config`, every call but the two
+#: below) or ``"signal"`` (:func:`signal_call_config`: ExecuteCommand's ECS client and
+#: SendCommand's SSM client, adaptive retries with the rate limiter's wait capped).
+ClientFlavour = Literal["standard", "signal"]
+
+
 class ForeignResourceError(PermanentAwsError):
     """The resource belongs to an account or region this deployment does not serve."""
 
@@ -65,7 +75,8 @@ class MemberRoleError(PermanentAwsError):
 class ClientMaker(Protocol):
     """Makes a botocore client of ``service`` in ``region`` from ``session`` (with the
     static ``credentials`` given as ``aws_access_key_id=...`` keywords, if any) that acts
-    in ``account`` (botocore needs not know; the simulator accounts the calls by it)."""
+    in ``account`` (botocore needs not know; the simulator accounts the calls by it), with
+    ``config`` (None: the service's standard one, :func:`client_config`)."""
 
     def __call__(
         self,
@@ -73,6 +84,8 @@ class ClientMaker(Protocol):
         service: str,
         region: str,
         account: str,
+        *,
+        config: Config | None = None,
         **credentials: Any,
     ) -> Any: ...
 
@@ -82,13 +95,20 @@ def make_client(
     service: str,
     region: str,
     account: str,
+    *,
+    config: Config | None = None,
     **credentials: Any,
 ) -> Any:
-    """The functions' own way: the shared retry configuration (:func:`client_config`)."""
+    """The functions' own way: ``config``, else the shared retry configuration
+    (:func:`client_config`)."""
     del account  # the session's credentials say whose the client is
     return session.create_client(
-        service, region_name=region, config=client_config(service), **credentials
+        service, region_name=region, config=config or client_config(service), **credentials
     )
+
+
+def _flavoured(flavour: ClientFlavour, service: str) -> Config | None:
+    return signal_call_config(service) if flavour == "signal" else None
 
 
 class _Fixed(CredentialProvider):  # type: ignore[misc]
@@ -110,7 +130,7 @@ class _Member:
 
     def __init__(self, session: botocore.session.Session) -> None:
         self.session = session
-        self.clients: dict[tuple[str, str], Any] = {}
+        self.clients: dict[tuple[str, str, ClientFlavour], Any] = {}
         #: When the role last failed to be assumed, and the error it failed with.
         self.failed: tuple[float, DrainTerminatorError] | None = None
 
@@ -172,25 +192,60 @@ class AccountClients:
 
     # -- the client of a resource ---------------------------------------------------------
 
-    def client(self, service: str, arn: str) -> Any:
+    def client(self, service: str, arn: str, *, flavour: ClientFlavour = "standard") -> Any:
         """The ``service`` client for the resource ``arn`` names.
 
-        Raises :class:`ForeignResourceError` for an account or region the deployment does
-        not serve, :class:`MemberRoleError` while the member's role is known to be broken.
+        ``flavour="signal"`` is for a member's resource only (the hub's own signal clients
+        are its signal adapters'). Raises :class:`ForeignResourceError` for an account or
+        region the deployment does not serve, :class:`MemberRoleError` while the member's
+        role is known to be broken.
         """
         if not self._settings.is_hub:
             return self._home[service].get()
+        scope = self._served(arn)
+        if scope.account == self.tenancy().home_account:
+            if flavour != "standard":
+                raise ValueError("the hub's own signal clients are its signal adapters'")
+            return self._home[service].get()
+        return self._member_client(service, scope, flavour)
+
+    def member_scope(self, arn: str) -> Scope | None:
+        """The member account and region of the resource ``arn`` names, with the member
+        role's credentials at hand (assumed now if they are not); None for the hub's own.
+
+        Raises :class:`ForeignResourceError` for an account or region the hub does not
+        serve, :class:`MemberRoleError` when the member's role cannot be assumed (now or
+        recently), :class:`~serverless.domain.errors.AwsUnavailableError` when STS did not
+        answer (after its retries).
+        """
+        scope = self._served(arn)
+        if scope.account == self.tenancy().home_account:
+            return None
+        member = self._member(scope)
+        try:
+            credentials = member.session.get_credentials()
+            if credentials is None:  # pragma: no cover - the resolver always answers
+                raise PermanentAwsError("no member credentials")
+            credentials.get_frozen_credentials()  # AssumeRole when absent or near expiry
+        except (ClientError, BotoCoreError) as error:
+            failure = translate(error, "AssumeRole")
+            if isinstance(failure, AwsUnavailableError):
+                raise failure from error
+            raise MemberRoleError(
+                f"member role of account {scope.account} unavailable: {failure}"
+            ) from error
+        return scope
+
+    def _served(self, arn: str) -> Scope:
+        """The scope of ``arn``, one this hub serves (else :class:`ForeignResourceError`)."""
         try:
             scope = scope_of(arn)
         except ValueError as error:
             raise ForeignResourceError(str(error)) from None
-        tenancy = self.tenancy()
-        refusal = tenancy.refusal(arn)
+        refusal = self.tenancy().refusal(arn)
         if refusal is not None:
             raise ForeignResourceError(refusal)
-        if scope.account == tenancy.home_account:
-            return self._home[service].get()
-        return self._member_client(service, scope)
+        return scope
 
     def client_in(self, service: str, account: str | None) -> Any:
         """The ``service`` client of ``account`` in the hub's region (None: its own), for
@@ -209,7 +264,26 @@ class AccountClients:
         partition = self._source_session().get_partition_for_region(tenancy.region)
         return self._member_client(service, Scope(partition, account, tenancy.region))
 
-    def _member_client(self, service: str, scope: Scope) -> Any:
+    def _member_client(
+        self, service: str, scope: Scope, flavour: ClientFlavour = "standard"
+    ) -> Any:
+        member = self._member(scope)
+        key = (service, scope.region, flavour)
+        with self._lock:
+            client = member.clients.get(key)
+            if client is None:
+                config = _flavoured(flavour, service)
+                client = self._maker(
+                    member.session, service, scope.region, scope.account, config=config
+                )
+                if config is not None:
+                    cap_rate_limiter_wait(client, config)
+                member.clients[key] = client
+        return client
+
+    def _member(self, scope: Scope) -> _Member:
+        """The member of ``scope``'s account (MemberRoleError while its role is known to
+        be broken)."""
         with self._lock:
             member = self._members.get(scope.account)
             if member is None:
@@ -219,11 +293,7 @@ class AccountClients:
                 raise MemberRoleError(
                     f"member role of account {scope.account} unavailable: {failed[1]}"
                 )
-            client = member.clients.get((service, scope.region))
-            if client is None:
-                client = self._maker(member.session, service, scope.region, scope.account)
-                member.clients[(service, scope.region)] = client
-        return client
+        return member
 
     def _member_session(self, scope: Scope) -> botocore.session.Session:
         """A botocore session whose credentials are the member role's, assumed on first use

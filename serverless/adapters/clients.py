@@ -16,7 +16,13 @@ from botocore.exceptions import HTTPClientError
 
 from serverless.adapters.errors import RATE_LIMITER_WAIT_MAX_SECONDS, THROTTLE_CODES, client_config
 
-__all__ = ["LazyClient", "RateLimiterHeldError", "ThrottleCounter", "shared_session"]
+__all__ = [
+    "LazyClient",
+    "RateLimiterHeldError",
+    "ThrottleCounter",
+    "cap_rate_limiter_wait",
+    "shared_session",
+]
 
 _SESSION_LOCK = threading.Lock()
 _session: botocore.session.Session | None = None
@@ -56,15 +62,22 @@ def shared_session() -> botocore.session.Session:
         return _session
 
 
-def _create_client(service: str, config: Config) -> Any:
-    session = shared_session()
-    with _SESSION_LOCK:  # botocore sessions are not thread-safe; their clients are
-        client = session.create_client(service, config=config)
+def cap_rate_limiter_wait(client: Any, config: Config) -> Any:
+    """Refuse an attempt of ``client`` that the adaptive rate limiter held longer than
+    :data:`~serverless.adapters.errors.RATE_LIMITER_WAIT_MAX_SECONDS` (nothing to do unless
+    ``config``, the client's, is in adaptive mode); returns the client."""
     if config.retries and config.retries.get("mode") == "adaptive":
         # The limiter waits inside "before-send": time it from before to after it.
         client.meta.events.register_first("before-send", _queued)
         client.meta.events.register_last("before-send", _held_too_long)
     return client
+
+
+def _create_client(service: str, config: Config) -> Any:
+    session = shared_session()
+    with _SESSION_LOCK:  # botocore sessions are not thread-safe; their clients are
+        client = session.create_client(service, config=config)
+    return cap_rate_limiter_wait(client, config)
 
 
 class LazyClient:

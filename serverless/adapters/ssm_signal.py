@@ -131,8 +131,9 @@ class SsmSignalAdapter:
 
     ``ecs_client`` and ``ssm_client`` are botocore clients (created on first use when
     omitted: SendCommand then goes through a client of its own in botocore's adaptive
-    mode); ``clock`` paces the polling (a virtual clock in tests). The result counts
-    SendCommand's throttled attempts.
+    mode); ``send_client``: SendCommand's own client (default ``ssm_client``, e.g. a
+    member account's adaptive one); ``clock`` paces the polling (a virtual clock in
+    tests). The result counts SendCommand's throttled attempts.
     """
 
     def __init__(
@@ -140,12 +141,13 @@ class SsmSignalAdapter:
         ecs_client: Any | None = None,
         ssm_client: Any | None = None,
         *,
+        send_client: Any | None = None,
         clock: Clock | None = None,
         limits: RunCommandLimits | None = None,
     ) -> None:
         self._ecs = LazyClient("ecs", ecs_client)
         self._ssm = LazyClient("ssm", ssm_client)
-        self._send = LazyClient("ssm", ssm_client, signal_call_config("ssm"))
+        self._send = LazyClient("ssm", send_client or ssm_client, signal_call_config("ssm"))
         self._clock = clock or SystemClock()
         self._limits = limits or RunCommandLimits()
         self._throttles = ThrottleCounter()

@@ -60,13 +60,16 @@ def member_client(
     service: str,
     region: str,
     account: str,
+    *,
+    config: Config | None = None,
     **credentials: Any,
 ) -> Any:
     """A client the functions make for a member account (or the STS client they assume
     its role with): from ``session``, signed with its credentials (moto then acts in the
-    role's account), through ``interceptor`` as a call of ``account``."""
+    role's account), through ``interceptor`` as a call of ``account``; ``config`` as
+    :class:`serverless.adapters.accounts.ClientMaker` says."""
     made = session.create_client(
-        service, region_name=region, config=client_config(service), **credentials
+        service, region_name=region, config=config or client_config(service), **credentials
     )
     return interceptor.attach(made, account)
 
