@@ -4,6 +4,10 @@
 locals {
   hub_enabled = length(var.member_account_ids) > 0 || var.member_organization_id != null
 
+  # A hub's signal step on a member's task may first assume the member role: one STS
+  # AssumeRole at its longest (5 attempts of 1 + 2 s and backoff) on top of the step's bound.
+  assume_role_seconds = local.hub_enabled ? 30 : 0
+
   # Every account whose ECS tasks this deployment acts on: its own and the members'.
   # The one place the account list is spelled (cluster scoping checks combine with it).
   accounts = distinct(concat([local.account_id], var.member_account_ids))

@@ -121,15 +121,16 @@ resource "aws_lambda_function" "this" {
     }
 
     # A signal step starts only with its time bound left on top of those 55 s: ECS Exec
-    # 90 s, SSM Run Command 161 s (the adapters' time_bound).
+    # 90 s, SSM Run Command 161 s (the adapters' time_bound), in a hub 30 s more (one
+    # AssumeRole of the member role, accounts.tf).
     precondition {
-      condition     = each.key != "sweeper" || !var.exec_enabled || var.sweeper_timeout > 55 + 90
-      error_message = "With exec_enabled, sweeper_timeout must exceed 145 seconds: an ECS Exec signal can take 90 s, on top of the 55 s every step needs."
+      condition     = each.key != "sweeper" || !var.exec_enabled || var.sweeper_timeout > 55 + 90 + local.assume_role_seconds
+      error_message = "With exec_enabled, sweeper_timeout must exceed ${145 + local.assume_role_seconds} seconds: an ECS Exec signal can take ${90 + local.assume_role_seconds} s, on top of the 55 s every step needs."
     }
 
     precondition {
-      condition     = each.key != "sweeper" || !var.ssm_signal_enabled || var.sweeper_timeout > 55 + 161
-      error_message = "With ssm_signal_enabled, sweeper_timeout must exceed 216 seconds: an SSM Run Command signal can take 161 s, on top of the 55 s every step needs."
+      condition     = each.key != "sweeper" || !var.ssm_signal_enabled || var.sweeper_timeout > 55 + 161 + local.assume_role_seconds
+      error_message = "With ssm_signal_enabled, sweeper_timeout must exceed ${216 + local.assume_role_seconds} seconds: an SSM Run Command signal can take ${161 + local.assume_role_seconds} s, on top of the 55 s every step needs."
     }
   }
 

@@ -9,6 +9,7 @@ The hub is moto's default account with the test credentials.
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,15 +20,19 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
+from moto.ec2.utils import generate_instance_identity_document
 from moto.ecs.models import ecs_backends
 from moto.moto_api import state_manager
+from moto.ssm.models import ssm_backends
 
 from handlers import sweeper, task_events
 from serverless import app as app_module
-from serverless.adapters import AccountClients, ports_from_clients
+from serverless.adapters import AccountClients, ports_from_clients, signal_ports
 from serverless.adapters.accounts import make_client
 from serverless.app import App, bootstrap, install
 from serverless.backstop.plan import BACKSTOP_EVENT
+from serverless.domain.model import StopAction
+from serverless.domain.signals import SignalCommand, SignalOutcome, SignalTarget
 from serverless.settings import Settings
 from sim.terraform import ledger_table_spec
 from tests.support.clock import FakeContext, ManualClock
@@ -38,6 +43,7 @@ HUB = DEFAULT_ACCOUNT_ID
 TEAM_A, TEAM_B, STRANGER = "222233334444", "555566667777", "999988887777"
 EXTERNAL_ID = "hub-external-id"
 OPTED_IN = {"drain-terminator:enabled": "true", "drain-terminator:wait-seconds": "120"}
+RUNTIME_ID = "ab" * 32
 SCHEDULED = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
 
 
@@ -47,6 +53,7 @@ class Account:
 
     account: str
     ecs: Any
+    session: Any = None
     cluster_arn: str = ""
     task_definition: str = ""
 
@@ -65,6 +72,37 @@ class Account:
 
     def task(self, arn: str) -> Any:
         return ecs_backends[self.account][REGION].tasks["prod"][arn]
+
+    def start_on_ec2(self) -> tuple[str, str]:
+        """A draining task of ``web`` on a container instance of this account: its ARN and
+        the instance's EC2 id."""
+        ec2 = self.session.client("ec2")
+        instance = ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1)["Instances"][0]
+        document = generate_instance_identity_document(
+            self.session.resource("ec2").Instance(instance["InstanceId"])
+        )
+        self.ecs.register_container_instance(
+            cluster="prod", instanceIdentityDocument=json.dumps(document)
+        )
+        arn: str = self.ecs.run_task(
+            cluster="prod",
+            taskDefinition=self.task_definition,
+            launchType="EC2",
+            group="service:web",
+            startedBy="ecs-svc/1",
+        )["tasks"][0]["taskArn"]
+        task = self.task(arn)
+        task.status, task.desired_status = "DEACTIVATING", "STOPPED"
+        task.containers[0].runtime_id = RUNTIME_ID  # what the ECS agent reports; moto lacks it
+        return arn, str(instance["InstanceId"])
+
+    def signal_with(self, action: str) -> None:
+        """Tag ``web`` to be stopped with ``action`` (its first step)."""
+        service = self.ecs.describe_services(cluster="prod", services=["web"])["services"][0]
+        self.ecs.tag_resource(
+            resourceArn=service["serviceArn"],
+            tags=[{"key": "drain-terminator:stop-action", "value": action}],
+        )
 
 
 @dataclass
@@ -99,13 +137,15 @@ class Hub:
             return AWSResponse("https://sts.test", 403, {}, None), error
         return None
 
-    def install(self) -> App:
-        """A new warm container of the hub (its own clients and member sessions)."""
+    def install(self, **overrides: Any) -> App:
+        """A new warm container of the hub (its own clients and member sessions);
+        ``overrides``: further settings."""
         settings = Settings(
             table_name=TABLE,
             member_account_ids=frozenset({TEAM_A, TEAM_B}),
             member_external_id=EXTERNAL_ID,
             backstop_round_minutes=1,
+            **overrides,
         )
         session = boto3.session.Session(region_name=REGION)
         names = ("ecs", "elbv2", "sts", "resourcegroupstaggingapi")
@@ -119,6 +159,7 @@ class Hub:
             ecs=home["ecs"],
             elbv2=home["elbv2"],
             tagging=home["resourcegroupstaggingapi"],
+            signals=signal_ports(settings, home["ecs"], session.client("ssm"), accounts),
             accounts=accounts,
         )
         app = bootstrap(settings, clock=self.clock, ports=ports)
@@ -154,8 +195,9 @@ class Hub:
     def backstop(self) -> dict[str, Any]:
         return sweeper.handler(dict(BACKSTOP_EVENT), FakeContext(self.clock))  # type: ignore[arg-type]
 
-    def sweep(self, request_id: str = "run-1") -> dict[str, Any]:
-        return sweeper.handler(SCHEDULED, FakeContext(self.clock, 180.0, request_id))  # type: ignore[arg-type]
+    def sweep(self, request_id: str = "run-1", timeout: float = 180.0) -> dict[str, Any]:
+        context = FakeContext(self.clock, timeout, request_id)
+        return sweeper.handler(SCHEDULED, context)  # type: ignore[arg-type]
 
 
 def _account(account: str) -> Account:
@@ -175,7 +217,7 @@ def _account(account: str) -> Account:
         )
     ecs = session.client("ecs")
     ecs.put_account_setting(name="taskLongArnFormat", value="enabled")
-    made = Account(account, ecs)
+    made = Account(account, ecs, session)
     made.cluster_arn = ecs.create_cluster(clusterName="prod")["cluster"]["clusterArn"]
     made.task_definition = ecs.register_task_definition(
         family="web",
@@ -342,10 +384,56 @@ def test_given_task_of_an_unlisted_account_or_region_when_event_arrives_then_rej
     assert items == []
 
 
+def test_given_a_member_task_to_signal_when_swept_then_ssm_signal_made_with_its_role(
+    hub: Hub, clock: ManualClock
+) -> None:
+    hub.install(ssm_signal_enabled=True)
+    member = hub.accounts[TEAM_A]
+    member.signal_with("ssm-signal")
+    task, instance = member.start_on_ec2()
+    assert hub.drain(task, clock.now() - 130)["action"] == "tracked"
+
+    report = hub.sweep(timeout=300.0)  # the default sweeper_timeout: time for the step
+
+    assert report["stopped"] == [task]
+    # moto ran the command in the account whose credentials signed SendCommand: the
+    # member role's (the hub's own SSM has none), on the task's instance.
+    commands = ssm_backends[TEAM_A][REGION]._commands
+    assert [c.instance_ids for c in commands] == [[instance]]
+    assert commands[0].parameters["commands"] == [f"docker kill --signal TERM {RUNTIME_ID}"]
+    assert ssm_backends[HUB][REGION]._commands == []
+    assert hub.assumed == [
+        (f"arn:aws:iam::{TEAM_A}:role/ecs-drain-terminator-member-{REGION}", EXTERNAL_ID)
+    ]
+    record = hub.dynamodb.get_item(TableName=TABLE, Key={"pk": {"S": task}})["Item"]
+    text = json.dumps(record)
+    assert "ssm-signal" in text
+    assert "SIGNALLED" in text
+
+
+def test_given_a_broken_member_role_when_its_signal_step_is_due_then_refused_and_counted(
+    hub: Hub, clock: ManualClock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    hub.install(ssm_signal_enabled=True)
+    member = hub.accounts[TEAM_B]
+    member.signal_with("ssm-signal")
+    task, _ = member.start_on_ec2()
+    assert hub.drain(task, clock.now() - 130)["action"] == "tracked"
+    app = hub.install(ssm_signal_enabled=True)  # a new container: B's role must be assumed
+    hub.broken.add(TEAM_B)
+    refused = app.ports.signals[StopAction.SSM_SIGNAL].signal(
+        SignalTarget(member.cluster_arn, task, "web"), SignalCommand()
+    )
+    capsys.readouterr()
+
+    assert refused.outcome is SignalOutcome.REFUSED
+    assert f"member role of account {TEAM_B} unavailable" in refused.detail
+    assert ssm_backends[TEAM_B][REGION]._commands == []  # nothing sent with any role
+    assert ssm_backends[HUB][REGION]._commands == []
+
+
 def _lookups_failed_by_account(output: str) -> dict[str, float]:
     """``LookupsFailed`` of the series with the ``account`` dimension, by account."""
-    import json
-
     found: dict[str, float] = {}
     for line in output.splitlines():
         if not line.startswith("{") or '"_aws"' not in line:

@@ -197,6 +197,7 @@ def test_given_the_dashboard_when_rendered_then_it_shows_the_asked_metrics_the_c
 def test_given_signal_steps_when_enabled_then_the_sweeper_timeout_holds_their_time_bound(
     resources: dict[str, Any],
 ) -> None:
+    from serverless.adapters.errors import call_time_bound, client_config
     from serverless.adapters.exec_signal import ExecSignalAdapter
     from serverless.adapters.ssm_signal import SsmSignalAdapter
     from serverless.sweep.timing import SAFETY_MARGIN_SECONDS, UNIT_SECONDS
@@ -212,6 +213,10 @@ def test_given_signal_steps_when_enabled_then_the_sweeper_timeout_holds_their_ti
     ):
         expected = (
             f'${{each.key != "sweeper" || !var.{variable} || var.sweeper_timeout > {step} + '
-            f"{int(bound)}}}"
+            f"{int(bound)} + local.assume_role_seconds}}"
         )
         assert expected in conditions, variable
+    # A hub's port adds one AssumeRole of the member role (AccountSignalPort.time_bound).
+    accounts = load_tf(MODULE_DIR / "accounts.tf")["locals"]
+    assume_role = int(call_time_bound(client_config("sts")))
+    assert accounts["assume_role_seconds"] == f"${{local.hub_enabled ? {assume_role} : 0}}"
