@@ -152,23 +152,6 @@ class _Aws:
         )
 
 
-@pytest.fixture(autouse=True)
-def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    """botocore's retry backoff sleeps on the real clock: not in unit tests."""
-
-    class _Time:
-        @staticmethod
-        def sleep(_: float) -> None:
-            return None
-
-        def __getattr__(self, name: str) -> Any:
-            import time
-
-            return getattr(time, name)
-
-    monkeypatch.setattr(botocore.endpoint, "time", _Time())
-
-
 def _exec_port(aws: _Aws, home: _HomePort) -> AccountSignalPort:
     return AccountSignalPort(
         "exec",

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import botocore.endpoint
 import pytest
 from botocore.awsrequest import AWSResponse
 
@@ -52,23 +51,6 @@ def _throttled_then(client: Any, throttles: int, answer: dict[str, Any]) -> list
 
     client.meta.events.register("before-send", send)
     return sent
-
-
-@pytest.fixture(autouse=True)
-def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    """botocore's retry backoff sleeps on the real clock: not in unit tests."""
-
-    class _Time:
-        @staticmethod
-        def sleep(_: float) -> None:
-            return None
-
-        def __getattr__(self, name: str) -> Any:
-            import time
-
-            return getattr(time, name)
-
-    monkeypatch.setattr(botocore.endpoint, "time", _Time())
 
 
 def test_given_signal_calls_when_configured_then_adaptive_with_the_same_time_outs() -> None:
