@@ -144,8 +144,11 @@ lock: $(LOCKER)/.installed
 # The module's whole lifecycle with the real AWS provider against moto's server (see
 # terraform/README.md). Where Terraform or a provider mirror is absent it prints one line
 # saying what was skipped and why.
+# The single-account lifecycle (which `make test` also runs, in the background), then the
+# hub and its two member accounts (`make e2e-accounts` alone); not part of `make test`.
 e2e: $(VENV)/.installed
 	$(BIN)/python -m tools.e2e
+	$(BIN)/python -m tools.e2e.many_accounts
 
 # A hub and two member accounts (terraform/examples/many-accounts) applied to moto's
 # server, checked, re-planned and destroyed; skipped in one line like `make e2e`.
