@@ -50,8 +50,12 @@ class LedgerPort(Protocol):
         """
         ...
 
-    def due(self, until: float) -> list[DueEntry]:
-        """Open records whose ``due_at`` is at or before ``until``, earliest first."""
+    def due(self, until: float, *, every_partition: bool = False) -> list[DueEntry]:
+        """Open records whose ``due_at`` is at or before ``until``, earliest first.
+
+        ``every_partition``: also where records of an earlier layout may still lie (a
+        run's first read); a run's later polls may leave that out.
+        """
         ...
 
     def claim(self, task_arn: str, owner: str, now: float, until: float) -> TaskRecord | None:

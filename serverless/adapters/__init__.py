@@ -8,7 +8,11 @@ from typing import Any
 from serverless.adapters.account_signal import AccountSignalPort, MemberPortFactory
 from serverless.adapters.accounts import AccountClients
 from serverless.adapters.concurrency import InlineConcurrency, ThreadConcurrency
-from serverless.adapters.dynamodb_ledger import DynamoLedger
+from serverless.adapters.dynamodb_ledger import (
+    DUE_INDEX_SHARDS,
+    SINGLE_ACCOUNT_SHARDS,
+    DynamoLedger,
+)
 from serverless.adapters.ecs import EcsAdapter
 from serverless.adapters.elb import TargetHealthAdapter
 from serverless.adapters.lambda_trigger import LambdaSweepTrigger
@@ -25,6 +29,7 @@ __all__ = [
     "LambdaSweepTrigger",
     "TaggedServices",
     "TargetHealthAdapter",
+    "due_index_shards",
     "ports_from_clients",
     "production_ports",
     "signal_ports",
@@ -104,6 +109,12 @@ def _tagged(accounts: AccountClients | None, client: Any | None = None) -> Tagge
     return TaggedServices(route=lambda account: accounts.client_in(TAGGING, account))
 
 
+def due_index_shards(settings: Settings) -> int:
+    """The due-index shards a deployment writes: a hub's twelve (its accounts' stops land
+    at once), one account's six (see :data:`SINGLE_ACCOUNT_SHARDS`)."""
+    return DUE_INDEX_SHARDS if settings.is_hub else SINGLE_ACCOUNT_SHARDS
+
+
 def production_ports(settings: Settings) -> Ports:
     """The ports of a deployed function: botocore clients created on first use, threads;
     a hub's ECS and ELB calls go to each resource's account (:class:`AccountClients`)."""
@@ -111,7 +122,9 @@ def production_ports(settings: Settings) -> Ports:
     ecs, health = (EcsAdapter(), TargetHealthAdapter()) if accounts is None else _routed(accounts)
     threads = ThreadConcurrency()
     return Ports(
-        ledger=DynamoLedger(settings.table_name, concurrency=threads),
+        ledger=DynamoLedger(
+            settings.table_name, concurrency=threads, shards=due_index_shards(settings)
+        ),
         ecs=ecs,
         health=health,
         trigger=_trigger(settings, None),
@@ -149,7 +162,9 @@ def ports_from_clients(
         ecs_port, health = _routed(accounts)
     concurrency = concurrency or InlineConcurrency()
     return Ports(
-        ledger=DynamoLedger(settings.table_name, dynamodb, concurrency),
+        ledger=DynamoLedger(
+            settings.table_name, dynamodb, concurrency, shards=due_index_shards(settings)
+        ),
         ecs=ecs_port,
         health=health,
         trigger=None if lambda_ is None else _trigger(settings, lambda_),

@@ -40,6 +40,7 @@ __all__ = [
     "DUE_READ_WORKERS",
     "LEGACY_SWEEP_KEY",
     "SCHEMA_VERSION",
+    "SINGLE_ACCOUNT_SHARDS",
     "DynamoLedger",
     "from_item",
     "item_layout",
@@ -52,10 +53,18 @@ DUE_INDEX = "due-index"
 #: units per second when a hub's 20 accounts stop their drains at once, each at its own
 #: StopTask rate (six took 1,006 at 2,000 drains over 20 accounts: every drain's record,
 #: claim and stop land within a second or two), and an idle-to-busy deployment under 6
-#: read units per drain. Only grow it: the sweeper queries ``open#0`` .. ``open#<n-1>``, so
-#: records written under a smaller count are still found, but a smaller count would
-#: strand some.
+#: read units per drain. Only grow it: a run's first read queries ``open#0`` ..
+#: ``open#<n-1>``, so records written under a smaller count are still found, but a smaller
+#: count would strand some.
 DUE_INDEX_SHARDS = 12
+#: The shards a single-account deployment writes: one StopTask bucket paces its stops, and
+#: six kept its hottest partition under 900 write units per second at 10,000 drains
+#: (docs/benchmarks.md). Its later polls of a run read only these six (and a hub's its
+#: twelve): half the Queries per poll. Each run's first read still covers every partition a
+#: record may hold (:data:`DUE_INDEX_SHARDS` and the legacy key), and each write moves a
+#: record into the writer's layout, so records of a hub turned back into one account, or
+#: of an older layout, are found within a run.
+SINGLE_ACCOUNT_SHARDS = 6
 _OPEN_PREFIX = "open#"
 #: The due read's Queries (one per shard, and the legacy key's) in flight at once: 13 in
 #: two rounds, within botocore's pool of 10 connections per client (more would open, and
@@ -132,9 +141,10 @@ def _service_key(cluster_arn: str, service_name: str) -> str:
     return f"service#{cluster_arn}#{service_name}"
 
 
-def sweep_key(task_arn: str) -> str:
-    """The due-index partition key of an open record of ``task_arn``."""
-    return f"{_OPEN_PREFIX}{zlib.crc32(task_arn.encode()) % DUE_INDEX_SHARDS}"
+def sweep_key(task_arn: str, shards: int = DUE_INDEX_SHARDS) -> str:
+    """The due-index partition key of an open record of ``task_arn`` written over
+    ``shards`` shards."""
+    return f"{_OPEN_PREFIX}{zlib.crc32(task_arn.encode()) % shards}"
 
 
 def item_layout(item: dict[str, Any]) -> int:
@@ -149,9 +159,10 @@ def item_layout(item: dict[str, Any]) -> int:
     return 1 if item.get("sweep_key", {}).get("S") == LEGACY_SWEEP_KEY else 2
 
 
-def to_item(record: TaskRecord) -> dict[str, dict[str, Any]]:
-    """The DynamoDB item of a record in the current layout; ``sweep_key`` marks records the
-    sweeper must visit (a record read in an older layout is moved to it by this write).
+def to_item(record: TaskRecord, shards: int = DUE_INDEX_SHARDS) -> dict[str, dict[str, Any]]:
+    """The DynamoDB item of a record in the current layout over ``shards`` due-index shards;
+    ``sweep_key`` marks records the sweeper must visit (a record read in an older layout, or
+    under another shard count, is moved by this write).
     ``plan`` and ``actions`` (stop actions) are lists, present once a stop step is chosen."""
     item: dict[str, dict[str, Any]] = {
         "pk": {"S": record.task_arn},
@@ -172,7 +183,7 @@ def to_item(record: TaskRecord) -> dict[str, dict[str, Any]]:
         else:
             item[name] = {"N": _number(value)}
     if record.is_open:
-        item["sweep_key"] = {"S": sweep_key(record.task_arn)}
+        item["sweep_key"] = {"S": sweep_key(record.task_arn, shards)}
     return item
 
 
@@ -205,11 +216,23 @@ class DynamoLedger:
     """
 
     def __init__(
-        self, table_name: str, client: Any | None = None, concurrency: Concurrency | None = None
+        self,
+        table_name: str,
+        client: Any | None = None,
+        concurrency: Concurrency | None = None,
+        shards: int = DUE_INDEX_SHARDS,
     ) -> None:
+        if not 1 <= shards <= DUE_INDEX_SHARDS:
+            raise ValueError(f"shards must be 1 to {DUE_INDEX_SHARDS}, not {shards}")
         self._table = table_name
         self._client = LazyClient("dynamodb", client)
         self._concurrency = concurrency or InlineConcurrency()
+        self._shards = shards
+        #: The partitions this deployment writes: what a run's later polls read.
+        self._written = tuple(f"{_OPEN_PREFIX}{n}" for n in range(shards))
+        #: The last read of every partition found records outside ``_written`` (an earlier
+        #: layout's): later polls read every partition too until one finds none there.
+        self._strays = False
 
     def get(self, task_arn: str) -> TaskRecord | None:
         """Strongly consistent read of one record."""
@@ -223,7 +246,10 @@ class DynamoLedger:
     def put(self, record: TaskRecord, expected_rev: int | None) -> TaskRecord:
         """Write ``record`` with ``rev`` + 1 if the stored rev is still ``expected_rev``."""
         written = dataclasses.replace(record, rev=(expected_rev or 0) + 1)
-        kwargs: dict[str, Any] = {"TableName": self._table, "Item": to_item(written)}
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "Item": to_item(written, self._shards),
+        }
         if expected_rev is None:
             kwargs["ConditionExpression"] = "attribute_not_exists(pk)"
         else:
@@ -252,14 +278,22 @@ class DynamoLedger:
                 return
             kwargs["ExclusiveStartKey"] = last
 
-    def due(self, until: float) -> list[DueEntry]:
-        """Open records due at or before ``until``, earliest first: one Query per shard and
-        one of :data:`LEGACY_SWEEP_KEY` (records written before the index was sharded),
+    def due(self, until: float, *, every_partition: bool = False) -> list[DueEntry]:
+        """Open records due at or before ``until``, earliest first: one Query per shard this
+        deployment writes or, with ``every_partition`` (a run's first read) and while the
+        last such read found records elsewhere, per shard any layout may have written and
+        one of :data:`LEGACY_SWEEP_KEY` (records written before the index was sharded);
         :data:`DUE_READ_WORKERS` at a time (each partition's pages in turn); a failed Query
         fails the read once all have returned."""
+        every = every_partition or self._strays
+        keys = _DUE_PARTITIONS if every else self._written
         pages = self._concurrency.map(
-            lambda key: list(self._partition(key, until)), _DUE_PARTITIONS, DUE_READ_WORKERS
+            lambda key: list(self._partition(key, until)), keys, DUE_READ_WORKERS
         )
+        if every:
+            self._strays = any(
+                items for key, items in zip(keys, pages, strict=True) if key not in self._written
+            )
         entries = [
             DueEntry(
                 task_arn=item["pk"]["S"],

@@ -82,16 +82,21 @@ class Sweeper:
         # The last read found work due: a read that fails is then tried again even past the
         # horizon, while the invocation has time (the backlog is probably still there).
         backlog = False
+        # The run's first read covers every partition a record may hold (an earlier layout's
+        # too); its later polls read only the partitions this deployment writes.
+        first = True
         while self._work_left() > 0 and not self._worker.handing_over:
             now = self._clock.now()
             act_until = min(horizon_end, now + self._work_left())
             if linger_until is not None and now >= linger_until:
                 linger_until = None  # this query is the early run's last look
             try:
-                entries = self._ports.ledger.due(until=act_until)
+                entries = self._ports.ledger.due(until=act_until, every_partition=first)
             except DrainTerminatorError as error:
                 logger.warning("due index unavailable; trying again", extra={"error": str(error)})
                 entries = None
+            else:
+                first = False
             self._report.polls += 1
             ready = [] if entries is None else [e for e in entries if self._ready(e, now)]
             if entries is not None:

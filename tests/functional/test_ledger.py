@@ -14,6 +14,7 @@ from serverless.adapters.dynamodb_ledger import (
     DUE_READ_WORKERS,
     LEGACY_SWEEP_KEY,
     SCHEMA_VERSION,
+    SINGLE_ACCOUNT_SHARDS,
     DynamoLedger,
     sweep_key,
     to_item,
@@ -78,13 +79,59 @@ def test_given_threads_when_due_read_then_the_partitions_are_queried_several_at_
     for n in range(1, 41):
         ledger.put(record(n, T0 + n), expected_rev=None)
 
-    due = parallel.due(until=T0 + 30)
+    due = parallel.due(until=T0 + 30, every_partition=True)
 
     assert due == ledger.due(until=T0 + 30)
     ((partitions, limit),) = threads.calls
     assert len(partitions) == DUE_INDEX_SHARDS + 1
     assert 1 < limit == DUE_READ_WORKERS <= 10  # botocore's connection pool per client
     assert set(partitions) == {f"open#{n}" for n in range(DUE_INDEX_SHARDS)} | {LEGACY_SWEEP_KEY}
+
+
+def test_given_six_shards_when_a_later_poll_reads_then_only_the_partitions_written_are_queried(
+    world: World,
+) -> None:
+    threads = RecordingThreads()
+    single = DynamoLedger(TABLE, world.dynamodb, threads, shards=SINGLE_ACCOUNT_SHARDS)
+    for n in range(1, 41):
+        single.put(record(n, T0 + n), expected_rev=None)
+
+    later = single.due(until=T0 + 30)
+    first = single.due(until=T0 + 30, every_partition=True)
+
+    assert [e.task_arn for e in later] == [task_arn(n) for n in range(1, 31)]
+    assert later == first
+    (later_keys, _), (first_keys, _) = threads.calls
+    assert set(later_keys) == {f"open#{n}" for n in range(SINGLE_ACCOUNT_SHARDS)}
+    assert set(first_keys) == {f"open#{n}" for n in range(DUE_INDEX_SHARDS)} | {LEGACY_SWEEP_KEY}
+
+
+def test_given_a_hubs_record_when_one_account_reads_then_its_first_read_finds_it_and_moves_it(
+    world: World,
+) -> None:
+    hub = DynamoLedger(TABLE, world.dynamodb, shards=DUE_INDEX_SHARDS)
+    single = DynamoLedger(TABLE, world.dynamodb, shards=SINGLE_ACCOUNT_SHARDS)
+    # A task whose twelve-shard key lies beyond the six a single account reads later on.
+    n = next(n for n in range(1, 200) if int(sweep_key(task_arn(n)).split("#")[1]) >= 6)
+    written = hub.put(record(n, T0), expected_rev=None)
+
+    assert single.due(until=T0) == []  # a later poll does not look there
+    assert [e.task_arn for e in single.due(until=T0, every_partition=True)] == [task_arn(n)]
+
+    # Found there: the later polls look there too, until a read finds nothing there.
+    assert [e.task_arn for e in single.due(until=T0)] == [task_arn(n)]
+
+    single.put(dataclasses.replace(written, deferrals=1), expected_rev=written.rev)
+
+    stored = world.dynamodb.get_item(TableName=TABLE, Key={"pk": {"S": task_arn(n)}})["Item"]
+    assert stored["sweep_key"]["S"] == sweep_key(task_arn(n), SINGLE_ACCOUNT_SHARDS)
+    assert [e.task_arn for e in single.due(until=T0)] == [task_arn(n)]
+
+
+def test_given_a_shard_count_outside_the_layout_when_made_then_refused(world: World) -> None:
+    for shards in (0, DUE_INDEX_SHARDS + 1):
+        with pytest.raises(ValueError, match="shards must be 1 to 12"):
+            DynamoLedger(TABLE, world.dynamodb, shards=shards)
 
 
 def test_given_idle_and_busy_ledger_when_open_checked_then_one_scan_answers(
@@ -172,7 +219,7 @@ def test_given_records_written_in_legacy_layouts_when_swept_then_found_claimed_a
         )
     assert ledger.has_open() is True
 
-    assert [e.task_arn for e in ledger.due(until=T0 + 10)] == list(legacy)
+    assert [e.task_arn for e in ledger.due(until=T0 + 10, every_partition=True)] == list(legacy)
 
     claimed = ledger.claim(task_arn(1), "run-1", T0 + 1, T0 + 31)
     assert claimed is not None
@@ -184,4 +231,6 @@ def test_given_records_written_in_legacy_layouts_when_swept_then_found_claimed_a
     assert stored is not None
     assert stored["sweep_key"] == sweep_key(task_arn(1))
     assert stored["schema_version"] == str(SCHEMA_VERSION)
-    assert [e.task_arn for e in ledger.due(until=T0 + 10)] == list(legacy)  # found there too
+    assert [e.task_arn for e in ledger.due(until=T0 + 10, every_partition=True)] == list(
+        legacy
+    )  # found there too

@@ -73,6 +73,8 @@ class FakeLedger:
         #: Exceptions the next ``due`` calls raise (FIFO).
         self.due_failures: list[Exception] = []
         self.due_calls = 0
+        #: ``every_partition`` of each due read, in order.
+        self.every_partition_reads: list[bool] = []
         self.has_open_calls = 0
         self.claims: list[tuple[str, str, float]] = []
         #: Exceptions the next ``claim`` calls of a task ARN raise (FIFO).
@@ -112,8 +114,9 @@ class FakeLedger:
         self.puts.append(written)
         return written
 
-    def due(self, until: float) -> list[DueEntry]:
+    def due(self, until: float, *, every_partition: bool = False) -> list[DueEntry]:
         self.due_calls += 1
+        self.every_partition_reads.append(every_partition)
         if self.due_calls > self.max_due_calls:
             raise AssertionError(f"runaway loop: {self.due_calls} ledger queries")
         if self.due_failures:

@@ -322,7 +322,7 @@ def test_given_shards_and_pages_when_due_read_then_every_shard_and_page_merged_b
         )
     stub.add_response("query", {"Items": []}, expected_params=query_params("open", "1795341690.5"))
 
-    assert ledger.due(until=1_795_341_690.5) == [
+    assert ledger.due(until=1_795_341_690.5, every_partition=True) == [
         DueEntry(task_arn(3), 10.0, RecordStatus.DRAINING, 40.0),
         DueEntry(task_arn(2), 20.5, RecordStatus.STOP_REQUESTED, None),
         DueEntry(task_arn(1), 30.0, RecordStatus.DRAINING, None),
@@ -335,7 +335,7 @@ def test_given_integral_until_when_due_read_then_number_is_sent_as_float_text(
     ledger, stub = ddb
     for shard in (*range(DUE_INDEX_SHARDS), LEGACY_SWEEP_KEY):
         stub.add_response("query", {"Items": []}, expected_params=query_params(shard, "100.0"))
-    assert ledger.due(until=100.0) == []
+    assert ledger.due(until=100.0, every_partition=True) == []
 
 
 @pytest.mark.parametrize(

@@ -200,7 +200,7 @@ def test_given_records_of_every_open_layout_when_due_read_then_all_found_earlies
             },
         )
 
-    assert ledger.due(until=1_795_341_800.0) == [
+    assert ledger.due(until=1_795_341_800.0, every_partition=True) == [
         DueEntry(task_arn(9), 1_795_341_700.0, RecordStatus.DRAINING),
         DueEntry(task_arn(1), 1_795_341_720.25, RecordStatus.DRAINING),
         DueEntry(FOUR_SHARD_TASK, 1_795_341_720.25, RecordStatus.DRAINING),

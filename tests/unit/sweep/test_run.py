@@ -234,6 +234,35 @@ def test_given_record_leased_by_another_run_when_run_then_taken_over_once_the_le
     assert h.stop_times(task) == [pytest.approx(start + 30)]
 
 
+def test_given_several_polls_when_run_then_only_the_first_reads_every_partition(
+    h: Harness,
+) -> None:
+    start = h.now
+    for n, delay in enumerate((0, 20, 40), start=1):
+        h.drain(n, start - 120 + delay)
+
+    report = h.run()
+
+    assert report.polls >= 3
+    # An earlier layout's records (another shard count, the legacy key) are found by the
+    # run's first read; its later polls read only the partitions this deployment writes.
+    assert h.ledger.every_partition_reads[0] is True
+    assert set(h.ledger.every_partition_reads[1:]) == {False}
+
+
+def test_given_the_first_read_fails_when_run_then_the_retry_still_reads_every_partition(
+    h: Harness,
+) -> None:
+    start = h.now
+    task = h.drain(1, start - 130)
+    h.ledger.due_failures.append(AwsUnavailableError("Query: 503"))
+
+    h.run()
+
+    assert h.ledger.every_partition_reads[:2] == [True, True]
+    assert h.stop_times(task) == [pytest.approx(start + RETRY_SECONDS)]
+
+
 def test_given_due_index_unavailable_once_when_run_then_retried_shortly(h: Harness) -> None:
     start = h.now
     task = h.drain(1, start - 130)
