@@ -459,3 +459,42 @@ def test_given_the_local_endpoint_when_premise_resources_are_described_then_answ
     groups = described["Reservations"][0]["Instances"][0]["SecurityGroups"]
     assert [g["GroupId"] for g in groups] == [group]
     assert managed["Policy"]["PolicyName"] == "AmazonSSMManagedInstanceCore"
+
+
+def test_given_the_local_endpoint_stopped_when_moto_used_in_process_then_nothing_patched() -> None:
+    """The endpoint's patches end with it: the tests that follow in the same process see
+    moto as it ships (without managed policies, each account's IAM backend is ~1,300
+    policies lighter; with them left on, tests/functional took three times its CPU)."""
+    import moto.iam.models
+    from moto.awslambda.models import LambdaFunction
+    from moto.ec2.models.instances import Instance
+    from moto.ec2.models.security_groups import SecurityGroupRule
+    from moto.ecs.models import Service
+    from moto.ecs.responses import EC2ContainerServiceResponse
+    from moto.events.responses import EventsHandler
+
+    from tools.e2e.local_aws import local_aws
+
+    targets = {
+        (LambdaFunction, "get_configuration"),
+        (LambdaFunction, "__init__"),
+        (LambdaFunction, "update_configuration"),
+        (EC2ContainerServiceResponse, "create_service"),
+        (EC2ContainerServiceResponse, "update_service"),
+        (Service, "__init__"),
+        (Instance, "__init__"),
+        (SecurityGroupRule, "description"),
+        (EventsHandler, "test_event_pattern"),
+        (moto.iam.models, "load_iam_aws_managed_policies"),
+    }
+    before = {(target, name): target.__dict__[name] for target, name in targets}
+
+    with local_aws():
+        during = {(target, name): target.__dict__[name] for target, name in targets}
+        loads_policies = moto.iam.models.load_iam_aws_managed_policies()
+
+    after = {(target, name): target.__dict__[name] for target, name in targets}
+    assert loads_policies is True
+    assert all(during[key] is not before[key] for key in targets)
+    assert after == before
+    assert moto.iam.models.load_iam_aws_managed_policies() is False

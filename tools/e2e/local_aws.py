@@ -29,10 +29,14 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Any
+from unittest import mock
 
-__all__ = ["MOTO_GAPS", "REGION", "credentials_env", "local_aws"]
+__all__ = ["MOTO_GAPS", "REGION", "credentials_env", "local_aws", "moto_gaps_patched"]
+
+#: What one gap's patch sets: (object, attribute, the value it takes while patched).
+_Patches = list[tuple[Any, str, Any]]
 
 REGION = "us-east-1"
 MOTO_GAPS = (
@@ -52,11 +56,9 @@ def _free_port() -> int:
         return port
 
 
-def _patch_lambda_configuration() -> None:
+def _patch_lambda_configuration() -> _Patches:
     from moto.awslambda.models import LambdaFunction
 
-    if getattr(LambdaFunction, "_e2e_patched", False):
-        return
     original = LambdaFunction.get_configuration
 
     def get_configuration(self: Any, on_create: bool = False) -> dict[str, Any]:
@@ -86,10 +88,11 @@ def _patch_lambda_configuration() -> None:
         self._e2e_spec = kept
         return original_update(self, config_updates)
 
-    LambdaFunction.get_configuration = get_configuration  # type: ignore[method-assign]
-    LambdaFunction.__init__ = __init__  # type: ignore[method-assign]
-    LambdaFunction.update_configuration = update_configuration  # type: ignore[method-assign]
-    LambdaFunction._e2e_patched = True  # type: ignore[attr-defined]
+    return [
+        (LambdaFunction, "get_configuration", get_configuration),
+        (LambdaFunction, "__init__", __init__),
+        (LambdaFunction, "update_configuration", update_configuration),
+    ]
 
 
 #: CreateService/UpdateService parameters moto ignores, and the model attribute its
@@ -100,11 +103,8 @@ _ECS_SERVICE_FIELDS = (
 )
 
 
-def _patch_ecs_service() -> None:
+def _patch_ecs_service() -> _Patches:
     from moto.ecs.responses import EC2ContainerServiceResponse
-
-    if getattr(EC2ContainerServiceResponse, "_e2e_patched", False):
-        return
 
     def recording(name: str) -> Any:
         original = getattr(EC2ContainerServiceResponse, name)
@@ -127,16 +127,15 @@ def _patch_ecs_service() -> None:
 
         return call
 
-    for name in ("create_service", "update_service"):
-        setattr(EC2ContainerServiceResponse, name, recording(name))
-    EC2ContainerServiceResponse._e2e_patched = True  # type: ignore[attr-defined]
+    return [
+        (EC2ContainerServiceResponse, name, recording(name))
+        for name in ("create_service", "update_service")
+    ]
 
 
-def _patch_ecs_empty_network_configuration() -> None:
+def _patch_ecs_empty_network_configuration() -> _Patches:
     from moto.ecs.models import Service
 
-    if getattr(Service, "_e2e_patched", False):
-        return
     original_init = Service.__init__
 
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
@@ -144,15 +143,12 @@ def _patch_ecs_empty_network_configuration() -> None:
         if not self.network_configuration:
             self.network_configuration = None  # omitted from the answer, as AWS does
 
-    Service.__init__ = __init__  # type: ignore[method-assign]
-    Service._e2e_patched = True  # type: ignore[attr-defined]
+    return [(Service, "__init__", __init__)]
 
 
-def _patch_instance_security_groups() -> None:
+def _patch_instance_security_groups() -> _Patches:
     from moto.ec2.models.instances import Instance
 
-    if getattr(Instance, "_e2e_patched", False):
-        return
     original_init = Instance.__init__
 
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
@@ -160,25 +156,20 @@ def _patch_instance_security_groups() -> None:
         if not self.security_groups and 0 in self.nics:
             self.security_groups = sorted(self.nics[0].group_set, key=lambda group: group.id)
 
-    Instance.__init__ = __init__  # type: ignore[method-assign]
-    Instance._e2e_patched = True  # type: ignore[attr-defined]
+    return [(Instance, "__init__", __init__)]
 
 
-def _patch_security_group_rule_description() -> None:
+def _patch_security_group_rule_description() -> _Patches:
     from moto.ec2.models.security_groups import SecurityGroupRule
-
-    if getattr(SecurityGroupRule, "_e2e_patched", False):
-        return
 
     def description(self: Any) -> str | None:
         found: str | None = self.ip_range.get("Description") or self.source_group.get("Description")
         return found
 
-    SecurityGroupRule.description = property(description)  # type: ignore[assignment,method-assign]
-    SecurityGroupRule._e2e_patched = True  # type: ignore[attr-defined]
+    return [(SecurityGroupRule, "description", property(description))]
 
 
-def _patch_test_event_pattern() -> None:
+def _patch_test_event_pattern() -> _Patches:
     import json
 
     from moto.events.models import EventPattern
@@ -189,7 +180,7 @@ def _patch_test_event_pattern() -> None:
         event = json.loads(self._get_param("Event"))
         return json.dumps({"Result": pattern.matches_event(event)}), self.response_headers
 
-    EventsHandler.test_event_pattern = test_event_pattern  # type: ignore[method-assign,assignment]
+    return [(EventsHandler, "test_event_pattern", test_event_pattern)]
 
 
 def credentials_env(endpoint: str) -> dict[str, str]:
@@ -207,10 +198,33 @@ def credentials_env(endpoint: str) -> dict[str, str]:
     }
 
 
-def _load_aws_managed_policies() -> None:
+def _load_aws_managed_policies() -> _Patches:
     import moto.iam.models
 
-    moto.iam.models.load_iam_aws_managed_policies = lambda: True  # type: ignore[attr-defined]
+    return [(moto.iam.models, "load_iam_aws_managed_policies", lambda: True)]
+
+
+_GAPS = (
+    _patch_lambda_configuration,
+    _patch_ecs_service,
+    _patch_ecs_empty_network_configuration,
+    _patch_instance_security_groups,
+    _patch_security_group_rule_description,
+    _patch_test_event_pattern,
+    _load_aws_managed_policies,
+)
+
+
+@contextmanager
+def moto_gaps_patched() -> Iterator[None]:
+    """moto with the gaps of :data:`MOTO_GAPS` patched and its AWS managed policies loaded,
+    undone on exit: a test process that starts the local endpoint must not leave the
+    rest of its tests (or their cost: every account then loads ~1,300 policies) changed."""
+    with ExitStack() as undo:
+        for gap in _GAPS:
+            for target, name, value in gap():
+                undo.enter_context(mock.patch.object(target, name, value))
+        yield
 
 
 @contextmanager
@@ -222,17 +236,11 @@ def local_aws() -> Iterator[str]:
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
-    _patch_lambda_configuration()
-    _patch_ecs_service()
-    _patch_ecs_empty_network_configuration()
-    _patch_instance_security_groups()
-    _patch_security_group_rule_description()
-    _patch_test_event_pattern()
-    _load_aws_managed_policies()
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
+    with moto_gaps_patched():
+        port = _free_port()
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        server.start()
+        try:
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            server.stop()
