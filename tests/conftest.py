@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.support.background import LIFECYCLE_COMMAND, BackgroundJob
+from tests.support.loader import share_loader
 from tests.support.summary import LINES, Progress
 
 # Set before any handler module is imported: they check their configuration at import.
@@ -34,6 +35,9 @@ os.environ.update(
         "POWERTOOLS_LOG_LEVEL": "DEBUG",
     }
 )
+# Every session the tests make reads botocore's service models once per process, not once
+# per session (tests/support/loader.py).
+share_loader()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
