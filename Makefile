@@ -41,7 +41,7 @@ PIP_COMPILE = CUSTOM_COMPILE_COMMAND="make lock" $(LBIN)/pip-compile --quiet --g
   --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links \
   --no-emit-trusted-host $(LOCK_ARGS)
 
-.PHONY: demo test checks envs lint typecheck unit terraform-check checkov cfn-lint chaos lock e2e e2e-accounts release release-check clean
+.PHONY: demo test checks envs lint typecheck unit terraform-check checkov checkov-terraform checkov-cloudformation cfn-lint chaos lock e2e e2e-accounts release release-check clean
 
 # A changed lock rebuilds the environment from scratch (nothing stale survives); a changed
 # pyproject.toml only re-installs the project itself, and `uv pip check` then fails loudly
@@ -92,7 +92,8 @@ test: envs
 	$(MAKE) --no-print-directory -j2 --output-sync=target checks
 	$(BIN)/pytest $(PYTEST_PARALLEL) --lifecycle-in-background $(ARGS)
 
-checks: lint typecheck terraform-check checkov cfn-lint
+# The longest first, and checkov as two jobs: make -j2 then keeps both cores busy to the end.
+checks: checkov-terraform typecheck checkov-cloudformation cfn-lint terraform-check lint
 
 # Scale figures (docs/benchmarks.md): minutes per run, so not part of `make test`.
 .PHONY: bench
@@ -117,8 +118,12 @@ terraform-check: $(VENV)/.installed
 	$(BIN)/python -m tools.tfcheck terraform
 	$(BIN)/python -m tools.member_template --check
 
-checkov: $(TOOLS)/.installed
+checkov: checkov-terraform checkov-cloudformation
+
+checkov-terraform: $(TOOLS)/.installed
 	$(TBIN)/checkov --directory terraform --quiet --compact --framework terraform --skip-download
+
+checkov-cloudformation: $(TOOLS)/.installed
 	$(TBIN)/checkov --file terraform/modules/member/cloudformation/member.json --quiet --compact \
 	  --framework cloudformation --skip-download
 
