@@ -93,7 +93,9 @@ test: envs
 	$(BIN)/pytest $(PYTEST_PARALLEL) --lifecycle-in-background $(ARGS)
 
 # The longest first, and checkov as two jobs: make -j2 then keeps both cores busy to the end.
-checks: checkov-terraform typecheck checkov-cloudformation cfn-lint terraform-check lint
+# terraform-check is not among them: pytest runs the same two commands (tests/terraform:
+# test_tfcheck.py and test_member_equivalence.py's drift check).
+checks: checkov-terraform typecheck checkov-cloudformation cfn-lint lint
 
 # Scale figures (docs/benchmarks.md): minutes per run, so not part of `make test`.
 .PHONY: bench
