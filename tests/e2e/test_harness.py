@@ -498,3 +498,21 @@ def test_given_the_local_endpoint_stopped_when_moto_used_in_process_then_nothing
     assert all(during[key] is not before[key] for key in targets)
     assert after == before
     assert moto.iam.models.load_iam_aws_managed_policies() is False
+
+
+def test_given_no_terraform_when_make_test_collects_the_lifecycle_then_it_fails_with_the_line() -> (
+    None
+):
+    from tests.e2e import test_lifecycle
+    from tests.support.background import Outcome
+
+    collect = test_lifecycle.__dict__[
+        "test_given_the_module_when_applied_replanned_changed_and_destroyed_then_every_check_passes"
+    ]
+    line = "e2e: skipped (Terraform lifecycle on a local AWS endpoint): no terraform on PATH"
+
+    # A skip raises too (and would leave make test green): only a failure passes here.
+    with pytest.raises(BaseException, match="no terraform on PATH") as ended:
+        collect(Outcome(0, f"e2e: terraform ...\n{line}\n"))
+
+    assert ended.type is pytest.fail.Exception
