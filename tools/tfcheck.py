@@ -44,7 +44,15 @@ _NOISE = re.compile(
     r"╷\n│ Warning: Unable to open CLI configuration file.*?╵\n",
     re.S,
 )
-_SKIPPED_DIRS = frozenset({".terraform", "builds"})
+#: Never part of a configuration: ``builds`` (package output) and, as for Terraform itself,
+#: any name starting with a dot (``.terraform``, and scratch directories such as
+#: sim.terraform.render_locals's ``.tf-render-*``, which a test running in parallel may
+#: create and delete beside a module while these checks walk it).
+_SKIPPED_DIRS = frozenset({"builds"})
+
+
+def _skipped(name: str) -> bool:
+    return name in _SKIPPED_DIRS or name.startswith(".")
 
 
 @dataclass
@@ -90,7 +98,7 @@ def config_dirs(root: Path) -> list[Path]:
         if not parent.is_dir():
             continue
         for directory in sorted(path for path in parent.rglob("*") if path.is_dir()):
-            if _SKIPPED_DIRS.intersection(directory.relative_to(root).parts):
+            if any(_skipped(part) for part in directory.relative_to(root).parts):
                 continue
             if any(directory.glob("*.tf")):
                 found.append(directory)
@@ -147,7 +155,11 @@ def _load_module_tree(root: Path, directory: Path, report: CheckReport) -> None:
     with tempfile.TemporaryDirectory(prefix="tfcheck-") as tmp:
         copy = Path(tmp) / root.name
         shutil.copytree(
-            root, copy, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", "builds")
+            root,
+            copy,
+            ignore=lambda parent, names: [
+                n for n in names if ".tfstate" in n or (_skipped(n) and Path(parent, n).is_dir())
+            ],
         )
         work = copy / directory.relative_to(root)
         for command in ("get", "providers"):

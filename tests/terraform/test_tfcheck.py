@@ -67,6 +67,22 @@ def test_given_an_example_calling_a_missing_module_when_checked_then_it_fails(
     assert any("examples/broken" in problem for problem in report.problems)
 
 
+def test_given_a_hidden_scratch_directory_beside_a_module_when_checked_then_it_is_not_part_of_it(
+    tmp_path: Path,
+) -> None:
+    # sim.terraform.render_locals evaluates module files in a `.tf-render-*` copy beside the
+    # module, which another test worker may create and delete while these checks walk it.
+    (tmp_path / "main.tf").write_text(GOOD)
+    scratch = tmp_path / "modules" / ".tf-render-x"
+    scratch.mkdir(parents=True)
+    (scratch / "main.tf").write_text(GOOD + GOOD)  # would fail: a duplicate variable
+
+    report = run_checks(tmp_path)
+
+    assert config_dirs(tmp_path) == [tmp_path]
+    assert report.problems == []
+
+
 def test_given_a_directory_without_terraform_when_run_then_the_exit_status_is_one(
     tmp_path: Path,
 ) -> None:
