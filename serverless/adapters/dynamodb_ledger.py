@@ -233,6 +233,9 @@ class DynamoLedger:
         #: The last read of every partition found records outside ``_written`` (an earlier
         #: layout's): later polls read every partition too until one finds none there.
         self._strays = False
+        #: Per token bucket, the ``tat`` this ledger last wrote or saw: which of the two
+        #: conditional writes of :meth:`take_tokens` to try first.
+        self._last_tat: dict[str, float] = {}
 
     def get(self, task_arn: str) -> TaskRecord | None:
         """Strongly consistent read of one record."""
@@ -448,47 +451,65 @@ class DynamoLedger:
     def take_tokens(self, bucket: str, count: int, rate: float, burst: int, now: float) -> float:
         """GCRA on the item ``rate#<bucket>``: move its theoretical arrival time ``tat`` on by
         ``count / rate``; the tokens may be spent once ``tat`` is within ``burst / rate`` of now.
+
+        Two conditional writes cover the two states of the bucket: in use (``tat >= now``:
+        queue behind the calls already granted) and idle (start from now). The one that
+        matches the ``tat`` this ledger last wrote or saw goes first, and the other only when
+        it fails: an idle bucket (the usual state between drains) then costs one write per
+        take, not a failed write and a second one.
         """
-        key = {"pk": {"S": f"rate#{bucket}"}}
         step = count / rate
         tolerance = burst / rate
-        client = self._client.get()
+        expires = {"N": str(int(now + tolerance + 3600))}
+        last = self._last_tat.get(bucket)
+        idle = last is None or last < now
         for _ in range(_TOKEN_ATTEMPTS):
-            expires = {"N": str(int(now + tolerance + 3600))}
-            try:  # the bucket is in use: queue behind the calls already granted
-                with aws_errors("UpdateItem"):
-                    response = client.update_item(
-                        TableName=self._table,
-                        Key=key,
-                        UpdateExpression="SET tat = tat + :step, expires_at = :expires",
-                        ConditionExpression="tat >= :now",
-                        ExpressionAttributeValues={
-                            ":step": {"N": _number(step)},
-                            ":now": {"N": _number(now)},
-                            ":expires": expires,
-                        },
-                        ReturnValues="UPDATED_NEW",
-                    )
-                return max(now, float(response["Attributes"]["tat"]["N"]) - tolerance)
-            except ConflictError:
-                pass
-            try:  # the bucket has been idle: start from now
-                with aws_errors("UpdateItem"):
-                    client.update_item(
-                        TableName=self._table,
-                        Key=key,
-                        UpdateExpression="SET tat = :tat, expires_at = :expires",
-                        ConditionExpression="attribute_not_exists(tat) OR tat < :now",
-                        ExpressionAttributeValues={
-                            ":tat": {"N": _number(now + step)},
-                            ":now": {"N": _number(now)},
-                            ":expires": expires,
-                        },
-                    )
-                return max(now, now + step - tolerance)
-            except ConflictError:
-                continue  # another invocation moved it meanwhile: queue behind it
+            for _form in range(2):
+                try:
+                    if idle:
+                        tat = self._take_idle(bucket, step, now, expires)
+                    else:
+                        tat = self._take_queued(bucket, step, now, expires)
+                except ConflictError:
+                    idle = not idle  # the bucket is in the other state (or just moved)
+                    continue
+                self._last_tat[bucket] = tat
+                return max(now, tat - tolerance)
         raise ConflictError(f"rate#{bucket}: too many concurrent token takes")
+
+    def _take_queued(self, bucket: str, step: float, now: float, expires: dict[str, str]) -> float:
+        """The bucket is in use: queue behind the calls already granted; the new ``tat``."""
+        with aws_errors("UpdateItem"):
+            response = self._client.get().update_item(
+                TableName=self._table,
+                Key={"pk": {"S": f"rate#{bucket}"}},
+                UpdateExpression="SET tat = tat + :step, expires_at = :expires",
+                ConditionExpression="tat >= :now",
+                ExpressionAttributeValues={
+                    ":step": {"N": _number(step)},
+                    ":now": {"N": _number(now)},
+                    ":expires": expires,
+                },
+                ReturnValues="UPDATED_NEW",
+            )
+        return float(response["Attributes"]["tat"]["N"])
+
+    def _take_idle(self, bucket: str, step: float, now: float, expires: dict[str, str]) -> float:
+        """The bucket has been idle: start from now; the new ``tat``."""
+        tat = now + step
+        with aws_errors("UpdateItem"):
+            self._client.get().update_item(
+                TableName=self._table,
+                Key={"pk": {"S": f"rate#{bucket}"}},
+                UpdateExpression="SET tat = :tat, expires_at = :expires",
+                ConditionExpression="attribute_not_exists(tat) OR tat < :now",
+                ExpressionAttributeValues={
+                    ":tat": {"N": _number(tat)},
+                    ":now": {"N": _number(now)},
+                    ":expires": expires,
+                },
+            )
+        return tat
 
     def reserve_stagger(self, key: str, now: float, hold_until: float) -> float | None:
         """Atomically take a service's stagger slot (see LedgerPort)."""

@@ -179,6 +179,40 @@ def test_given_token_takes_when_bucket_used_then_gcra_times_shared_through_the_t
     assert "sweep_key" not in item["Item"]  # never in the due index
 
 
+def test_given_a_bucket_idle_or_in_use_when_tokens_are_taken_then_each_take_is_one_write(
+    ledger: DynamoLedger, world: World
+) -> None:
+    writes: list[str] = []
+    world.dynamodb.meta.events.register(
+        "provide-client-params.dynamodb.UpdateItem",
+        lambda params, **_: writes.append(params["UpdateExpression"]),
+    )
+    # Idle between takes (the usual state between drains): each take starts from now.
+    for n in range(3):
+        assert ledger.take_tokens("ecs:StopTask", 10, 40.0, 100, T0 + 60 * n) == T0 + 60 * n
+    assert writes == ["SET tat = :tat, expires_at = :expires"] * 3
+    # In use: the takes queue behind each other.
+    writes.clear()
+    for _ in range(3):
+        ledger.take_tokens("ecs:StopTask", 10, 40.0, 100, T0 + 120)
+    assert writes == ["SET tat = tat + :step, expires_at = :expires"] * 3
+
+
+def test_given_a_bucket_another_invocation_moved_when_taken_then_the_other_write_follows(
+    ledger: DynamoLedger, world: World
+) -> None:
+    other = DynamoLedger(TABLE, world.dynamodb)
+    assert ledger.take_tokens("ecs:StopTask", 10, 40.0, 100, T0) == T0  # idle: tat = T0 + 0.25
+    # Another invocation fills the bucket meanwhile; this ledger still believes it idle later.
+    times = [other.take_tokens("ecs:StopTask", 10, 40.0, 100, T0 + 1) for _ in range(12)]
+    assert times[-1] == pytest.approx(T0 + 1.5)
+
+    # Its idle write fails (tat is ahead of now), the queued one is granted behind the others.
+    assert ledger.take_tokens("ecs:StopTask", 10, 40.0, 100, T0 + 1) == pytest.approx(T0 + 1.75)
+    # ...and later takes queue first while the bucket stays in use.
+    assert ledger.take_tokens("ecs:StopTask", 10, 40.0, 100, T0 + 1) == pytest.approx(T0 + 2.0)
+
+
 def test_given_service_when_shared_then_read_back_whole_and_absence_remembered(
     ledger: DynamoLedger,
 ) -> None:
