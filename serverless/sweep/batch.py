@@ -132,6 +132,8 @@ class BatchWorker:
         #: releasing the same records until its end keeps its concurrency slot busy.
         self.handing_over = False
         self._writes = RecordWriter(ports.ledger, settings, clock, report)
+        #: The records the current :meth:`process` claimed.
+        self._claimed: set[str] = set()
         self._steps = StepTaker(ports, self._writes, settings, clock, report)
         self._guards = Guards(
             ports.ledger,
@@ -170,6 +172,7 @@ class BatchWorker:
         :data:`WORKERS` batches at once, :data:`WORKERS_PER_ACCOUNT` more for each further
         account (at most :data:`MAX_WORKERS`).
         """
+        self._claimed = set()
         by_scope: dict[str, list[DueEntry]] = defaultdict(list)
         for entry in ready:
             by_scope[bucket_key(STOP_TASK, entry.task_arn)].append(entry)
@@ -180,6 +183,22 @@ class BatchWorker:
         batches = [b for b in chain.from_iterable(zip_longest(*queues)) if b is not None]
         limit = min(MAX_WORKERS, WORKERS + WORKERS_PER_ACCOUNT * max(0, len(queues) - 1))
         return sum(self._ports.concurrency.map(self._batch, batches, limit))
+
+    def left_open(self, ready: Sequence[DueEntry]) -> list[DueEntry] | None:
+        """What the due index now holds for ``ready`` after :meth:`process`, when this run
+        claimed every one of them and its last write of each landed: the open ones' entries
+        (the run then needs no new read to know when to look next). None when any state is
+        unknown (not claimed, not written, a write failed)."""
+        entries: list[DueEntry] = []
+        for entry in ready:
+            written = self._writes.last_written(entry.task_arn)
+            if entry.task_arn not in self._claimed or written is None:
+                return None
+            if written.status is not RecordStatus.CLOSED:
+                entries.append(
+                    DueEntry(written.task_arn, written.due_at, written.status, written.lease_until)
+                )
+        return entries
 
     # -- one batch ------------------------------------------------------------------------
 
@@ -203,6 +222,8 @@ class BatchWorker:
             if record is None:
                 self._report.conflict()
             else:
+                self._writes.forget(record.task_arn)
+                self._claimed.add(record.task_arn)
                 mine.append(record)
         # StopTask tokens for the drains this run now holds, before their tasks are described
         # (the stops then follow the checks without a pause). Taken after the claims: tokens

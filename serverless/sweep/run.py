@@ -104,7 +104,18 @@ class Sweeper:
             if ready:
                 if self._worker.process(ready) == 0:
                     self._clock.sleep(RETRY_SECONDS)
-                continue
+                    continue
+                after = self._worker.left_open(ready)
+                if after is None:
+                    continue  # some record's state is unknown: read the index again now
+                # Every ready record's new state is known (closed, deferred, stop requested):
+                # with the entries the read found, they say when to look next. A drain
+                # recorded meanwhile is found then, as one recorded while the run waits.
+                done = {entry.task_arn for entry in ready}
+                entries = [e for e in entries or () if e.task_arn not in done] + after
+                now = self._clock.now()
+                if any(self._ready(entry, now) for entry in entries):
+                    continue  # due meanwhile (or released to be redone now): read and work
             wake = self._next_wake(entries, now, linger_until, RETRY_SECONDS)
             limit = now + self._work_left() if entries is None and backlog else act_until
             if wake is None or wake > limit:

@@ -6,6 +6,8 @@ The sweeper's workers release, defer and close the records they hold through
 
 from __future__ import annotations
 
+import threading
+
 from serverless.domain.clock import Clock
 from serverless.domain.errors import AwsUnavailableError, ConflictError, DrainTerminatorError
 from serverless.domain.lifecycle import close_record, released
@@ -30,6 +32,9 @@ class RecordWriter:
         self._settings = settings
         self._clock = clock
         self._report = report
+        self._lock = threading.Lock()
+        #: Each record's state as last written by this writer (the run's view of it).
+        self._written: dict[str, TaskRecord] = {}
 
     def lookup_failed(self, record: TaskRecord, what: str, error: DrainTerminatorError) -> None:
         """Defer ``record`` after a failed lookup (counted in ``LookupsFailed``, ERROR log)."""
@@ -73,8 +78,9 @@ class RecordWriter:
     def put(self, record: TaskRecord, new: TaskRecord) -> TaskRecord | None:
         """Write ``new`` over the claimed ``record``: the record as written (its new
         ``rev``), or None when it could not be written."""
+        self.forget(record.task_arn)  # until this write lands, the run does not know
         try:
-            return self._ledger.put(new, expected_rev=record.rev)
+            written = self._ledger.put(new, expected_rev=record.rev)
         except ConflictError:
             # Only a STOPPED event can have changed a record we hold: it is closed already.
             self._report.conflict()
@@ -86,3 +92,16 @@ class RecordWriter:
                 extra={**record_keys(record), "error": str(error)},
             )
             return None
+        with self._lock:
+            self._written[written.task_arn] = written
+        return written
+
+    def last_written(self, task_arn: str) -> TaskRecord | None:
+        """The state this writer last wrote for ``task_arn`` (None: none written)."""
+        with self._lock:
+            return self._written.get(task_arn)
+
+    def forget(self, task_arn: str) -> None:
+        """Drop what was written for ``task_arn`` (the record was claimed anew)."""
+        with self._lock:
+            self._written.pop(task_arn, None)

@@ -9,7 +9,7 @@ import pytest
 from serverless.domain.early_start import EARLY_START_DEBOUNCE_SECONDS
 from serverless.domain.errors import AwsUnavailableError
 from serverless.domain.lifecycle import stop_reason
-from serverless.domain.model import Outcome, RecordStatus
+from serverless.domain.model import DueEntry, Outcome, RecordStatus
 from serverless.sweep.batch import CLAIM_BATCH
 from serverless.sweep.timing import RETRY_SECONDS, SAFETY_MARGIN_SECONDS, UNIT_SECONDS
 from tests.support.clock import ManualClock
@@ -93,7 +93,8 @@ def test_given_deadline_inside_horizon_when_run_then_sleeps_until_it_and_stops_e
     assert h.stop_times(task)[0] >= start + 42.3  # never before the deadline
     assert h.ecs.stops[0].reason == stop_reason(120)
     assert h.ecs.stops[0].cluster_arn == CLUSTER_ARN
-    assert report.polls == 3  # at the start, at the deadline, after the stop
+    # At the start and at the deadline; the stop's write says what is left (nothing).
+    assert report.polls == 2
 
 
 def test_given_several_deadlines_when_run_then_each_met_in_order_never_early(h: Harness) -> None:
@@ -182,6 +183,64 @@ def test_given_time_runs_out_between_batches_when_run_then_later_batches_left_un
 # -- drains recorded while a run waits -------------------------------------------------------------
 
 
+def test_given_every_worked_record_written_when_more_are_due_later_then_no_read_in_between(
+    h: Harness,
+) -> None:
+    start = h.now
+    first = h.drain(1, start - 120 + 10)
+    second = h.drain(2, start - 120 + 40)
+
+    report = h.run()
+
+    assert h.stop_times(first) == [pytest.approx(start + 10)]
+    assert h.stop_times(second) == [pytest.approx(start + 40)]
+    # At the start, at +10 and at +40: after each stop the run knows the record's new state
+    # from its own write and waits for the next deadline without reading the index again.
+    assert report.polls == 3
+
+
+def test_given_a_write_that_failed_when_the_batch_ends_then_the_index_is_read_again_at_once(
+    h: Harness,
+) -> None:
+    start = h.now
+    task = h.drain(1, start - 130)
+    h.ledger.put_failures[task].append(AwsUnavailableError("DynamoDB unavailable"))
+    reads: list[float] = []
+    due = h.ledger.due
+
+    def timed_due(until: float, *, every_partition: bool = False) -> list[DueEntry]:
+        reads.append(h.now)
+        return due(until, every_partition=every_partition)
+
+    h.ledger.due = timed_due  # type: ignore[method-assign]
+
+    h.run()
+
+    assert h.stop_times(task) == [pytest.approx(start)]
+    # The stop's write failed: its state is unknown, so the run reads the index again at
+    # once (and then waits for the lease to expire, as it did before).
+    assert reads[:2] == [pytest.approx(start), pytest.approx(start)]
+
+
+def test_given_a_drain_due_while_a_batch_works_when_it_ends_then_that_drain_is_worked_at_once(
+    h: Harness, clock: ManualClock
+) -> None:
+    start = h.now
+    slow = h.drain(1, start - 130)
+    meanwhile = h.drain(2, start - 120 + 10)  # due while the first batch works
+    h.ecs.latency["DescribeTasks"] = 12.0
+
+    def fast_again() -> None:
+        h.ecs.latency.clear()
+
+    clock.at(start + 12, fast_again)
+
+    h.run()
+
+    assert h.stop_times(slow) == [pytest.approx(start + 12)]
+    assert h.stop_times(meanwhile) == [pytest.approx(start + 12)]  # no wait for a later look
+
+
 def test_given_drain_recorded_while_waiting_when_run_wakes_then_it_is_found(
     h: Harness, clock: ManualClock
 ) -> None:
@@ -205,7 +264,7 @@ def test_given_early_run_when_nothing_due_then_it_looks_once_more_after_the_debo
 
     report = h.run(early=True)
 
-    assert report.polls == 4  # at the start, after the debounce window, at +70, after it
+    assert report.polls == 3  # at the start, after the debounce window, at +70
     assert h.stop_times(late[0]) == [pytest.approx(start + 70)]
     assert EARLY_START_DEBOUNCE_SECONDS == 30.0
 
@@ -390,7 +449,7 @@ def test_given_report_when_serialised_then_json_friendly_summary(h: Harness) -> 
         "failed": [],
         "lookup_failed": [],
         "conflicts": 0,
-        "polls": 2,
+        "polls": 1,
         "token_takes": 3,
         "handed_over": False,
     }
