@@ -106,8 +106,10 @@ class Sweeper:
                     self._clock.sleep(RETRY_SECONDS)
                     continue
                 after = self._worker.left_open(ready)
-                if after is None:
-                    continue  # some record's state is unknown: read the index again now
+                if after is None or self._worker.handing_over or self._work_left() <= 0:
+                    # Some record's state is unknown: read the index again now (or the run
+                    # is out of time: end it and hand over now, not after a wait).
+                    continue
                 # Every ready record's new state is known (closed, deferred, stop requested):
                 # with the entries the read found, they say when to look next. A drain
                 # recorded meanwhile is found then, as one recorded while the run waits.
