@@ -22,6 +22,7 @@ from tools.e2e.terraform import (
     find_plugin_dir,
     find_terraform,
     os_arch,
+    plan_diagnostics,
     planned_changes,
     select_provider,
 )
@@ -261,6 +262,39 @@ def test_given_reads_and_noise_when_read_then_only_changes_remain() -> None:
     )
 
     assert planned_changes(f"Warning: not JSON\n{read}\n") == []
+
+
+def test_given_a_plan_with_warnings_when_read_then_each_is_a_diagnostic() -> None:
+    # Terraform 1.11's `plan -json` of a configuration with a failing check block, given a
+    # variable file with an undeclared variable: two warnings among the other messages.
+    ui = "\n".join(
+        [
+            '{"@level":"info","@message":"Terraform 1.11.4","type":"version","ui":"1.2"}',
+            '{"@level":"warn","@message":"Warning: Value for undeclared variable",'
+            '"diagnostic":{"severity":"warning","summary":"Value for undeclared variable",'
+            '"detail":"The root module does not declare a variable named \\"undeclared\\"."},'
+            '"type":"diagnostic"}',
+            '{"@level":"warn","@message":"Warning: Check block assertion failed",'
+            '"diagnostic":{"severity":"warning","summary":"Check block assertion failed",'
+            '"detail":"The check fails.","range":{"filename":"main.tf","start":{"line":6,'
+            '"column":21,"byte":96},"end":{"line":6,"column":50,"byte":125}}},'
+            '"type":"diagnostic"}',
+            '{"@level":"info","@message":"Plan: 1 to add, 0 to change, 0 to destroy.",'
+            '"changes":{"add":1,"change":0,"import":0,"remove":0,"operation":"plan"},'
+            '"type":"change_summary"}',
+        ]
+    )
+
+    assert plan_diagnostics(ui) == [
+        "warning: Value for undeclared variable",
+        "warning: Check block assertion failed (main.tf:6)",
+    ]
+
+
+def test_given_a_clean_plan_when_read_then_no_diagnostics() -> None:
+    ui = (Path(__file__).parent / "plan-ui.jsonl").read_text(encoding="utf-8")
+
+    assert plan_diagnostics(ui) == []
 
 
 def test_given_no_go_settings_when_terraform_runs_then_its_collector_is_off() -> None:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from sim.terraform import MODULE_DIR, REPO_ROOT
+from tests.terraform.conftest import Validate
 from tools.e2e.terraform import (
     Missing,
     Terraform,
@@ -44,20 +44,15 @@ def copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root / "terraform"
 
 
-def _validate(terraform: Terraform, directory: Path) -> dict[str, Any]:
-    terraform.init(directory)
-    return terraform.validate(directory)
-
-
 @pytest.mark.parametrize(
     "relative", ["modules/member", "examples/many-accounts"], ids=["member", "example"]
 )
 def test_given_the_configuration_when_validated_by_terraform_then_it_is_valid_without_warnings(
-    terraform: Terraform, copy: Path, relative: str
+    terraform: Terraform, copy: Path, relative: str, validate: Validate
 ) -> None:
     assert (MODULE_DIR / relative).is_dir()
 
-    result = _validate(terraform, copy / relative)
+    result = validate(terraform, copy / relative)
 
     assert result["valid"], result["diagnostics"]
     assert result["warning_count"] == 0, result["diagnostics"]

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from sim.terraform import MODULE_DIR, REPO_ROOT, load_tf
+from tests.terraform.conftest import Validate
 from tools.e2e.terraform import (
     Missing,
     Terraform,
@@ -35,7 +36,7 @@ def example() -> dict[str, Any]:
 
 
 def test_given_the_example_when_validated_by_terraform_then_valid_without_warnings(
-    tmp_path: Path,
+    tmp_path: Path, validate: Validate
 ) -> None:
     try:
         binary, plugin_dir = find_terraform(), find_plugin_dir()
@@ -46,8 +47,7 @@ def test_given_the_example_when_validated_by_terraform_then_valid_without_warnin
     terraform = Terraform(binary, write_cli_config(tmp_path / "terraform.rc", plugin_dir), {})
     directory = tmp_path / "terraform" / "examples" / "premise"
 
-    terraform.init(directory)
-    result = terraform.validate(directory)
+    result = validate(terraform, directory)
 
     assert result["valid"], result["diagnostics"]
     assert (result["error_count"], result["warning_count"]) == (0, 0), result["diagnostics"]

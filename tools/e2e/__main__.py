@@ -5,10 +5,17 @@
    or ``DRAIN_TERMINATOR_AWS_PROVIDER_VERSION``) and write our own CLI configuration.
 2. Start moto's server in-process on a free loopback port; create what the
    configurations take as inputs (VPC, subnets, bucket, KMS key, SNS topic, an AMI).
-3. ``terraform validate`` the module, examples/complete, examples/minimal and
-   examples/premise: 0 errors, 0 warnings. Plan the module sourced by an absolute path
-   (Terraform copies terraform/ alone) with a cluster of another region: the plan is
-   refused with both messages.
+   Start the provider once per configuration applied side by side, in debug mode
+   (``provider_server``: Terraform reattaches to it instead of starting the plugin, and
+   building its schema, in every command; a server holds one provider configuration, so
+   no two commands share one at a time, and the steps before the side-by-side ones use
+   the first); where it cannot, every command starts its own and the summary says why.
+3. ``terraform validate`` examples/minimal (it calls the module as ``../..``, so the
+   module is validated with it): 0 errors, 0 warnings. The module alone (step 4),
+   examples/complete and examples/premise are not validated apart: each plan of them
+   validates them first, and every plan must report 0 warnings (and 0 errors). Plan the
+   module sourced by an absolute path (Terraform copies terraform/ alone) with a cluster
+   of another region: the plan is refused with both messages.
 4. Apply examples/complete (module defaults: arm64, packages built at apply time) and
    the module alone with non-default inputs (customer KMS key, every cluster, an existing
    alarm topic, x86_64, the runtime of this Python so the packages carry bytecode, and
@@ -17,7 +24,8 @@
    re-exported outputs. Beside them, examples/premise with its EC2 variant (deploying the
    same release artifacts); with ``--premise-plan-only`` (``make test``'s background run)
    it is planned instead: every resource a create.
-5. Re-plan them: no changes (moto's gaps are patched in tools/e2e/local_aws.py).
+5. Re-plan them: no changes (moto's gaps are patched in tools/e2e/local_aws.py), no
+   warnings.
 6. Run the module's deployed packages through a drain (tools/e2e/deployed.py): the
    StopTask after the wait; parliament over every deployed policy; every call the
    handlers made allowed by the deployed role policy (moto's IAM evaluator); cold-import
@@ -39,7 +47,9 @@ import sys
 import tempfile
 import time
 import zipfile
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -48,15 +58,32 @@ from tools.e2e import deployed, iam_check
 from tools.e2e.local_aws import MOTO_GAPS, REGION, credentials_env, local_aws
 from tools.e2e.terraform import (
     Missing,
+    ProviderServerError,
     Terraform,
     TerraformError,
     find_plugin_dir,
     find_terraform,
+    locked_version,
+    provider_binary,
+    provider_server,
     provider_versions,
     select_provider,
     write_cli_config,
 )
 from tools.e2e.workspace import create_fixtures, make_refused_root, make_workspace
+
+__all__ = [
+    "PREMISE_PLAN_ONLY",
+    "Run",
+    "Session",
+    "check_iam",
+    "check_outputs",
+    "check_refusals",
+    "code_change",
+    "main",
+    "provider_lanes",
+    "run_deployed",
+]
 
 LAYER_LIMIT_BYTES = 2 * 1024 * 1024
 #: The option `make test`'s background lifecycle passes: examples/premise validated and
@@ -117,6 +144,8 @@ def _changes_text(changes: list[dict[str, Any]]) -> str:
 
 
 class Run:
+    """One lifecycle's state: its Terraform, endpoint session, failures and summary."""
+
     def __init__(self, terraform: Terraform, session: Session, root: Path) -> None:
         self.terraform = terraform
         self.session = session
@@ -124,6 +153,9 @@ class Run:
         self.failures: list[str] = []
         self.summary: dict[str, str] = {}
         self.subnet_id = ""
+        #: The hashicorp/aws version chosen, and its plugin (None: the mirror holds none).
+        self.provider_version = ""
+        self.provider: Path | None = None
 
     def check(self, condition: bool, failure: str) -> bool:
         if not condition:
@@ -259,9 +291,9 @@ def check_iam(
     run.summary["iam"] = f"IAM: {checked - len(denied)}/{checked} calls allowed"
 
 
-def check_refusals(run: Run, directory: Path) -> None:
+def check_refusals(run: Run, terraform: Terraform, directory: Path) -> None:
     """The plan of a configuration the module can never serve fails with its messages."""
-    completed = run.terraform.run(directory, "plan", "-input=false", "-no-color", ok=(0, 1, 2))
+    completed = terraform.run(directory, "plan", "-input=false", "-no-color", ok=(0, 1, 2))
     # Terraform boxes its diagnostics ("│ " before every wrapped line): unwrap them.
     said = " ".join(re.sub("[│╷╵]", " ", completed.stdout + completed.stderr).split())
     missing = [name for name, text in REFUSALS.items() if text not in said]
@@ -277,6 +309,7 @@ def check_refusals(run: Run, directory: Path) -> None:
 
 def check_outputs(run: Run, directory: Path, module_state: dict[str, dict[str, Any]]) -> None:
     """One ``functions`` map, and the CLI's reader finds the ledger in the re-export."""
+    # `terraform output` loads no provider: the plain Terraform will do.
     shown = run.terraform.run(directory, "output", "-json", "-no-color")
     outputs = json.loads(shown.stdout)
     module = outputs["drain_terminator"]["value"]
@@ -292,10 +325,15 @@ def check_outputs(run: Run, directory: Path, module_state: dict[str, dict[str, A
     run.check(found.table_name == table, f"--from-terraform found {found}, not {table}")
 
 
-def code_change(run: Run, source: Path, directory: Path, var_file: Path) -> None:
+def code_change(
+    run: Run, terraform: Terraform, source: Path, directory: Path, var_file: Path
+) -> None:
+    """A code-only change: the plan touches only the two functions (and their build)."""
     target = source / "serverless" / "settings.py"
     target.write_text(target.read_text(encoding="utf-8") + "\n# e2e: a code-only change\n")
-    changes = run.terraform.plan_changes(directory, var_file)
+    plan = terraform.plan(directory, var_file)
+    _check_diagnostics(run, f"the plan of a code-only change of {directory.name}", plan.diagnostics)
+    changes = plan.changes
     touched = {change["type"] for change in changes}
     functions = [c for c in changes if c["type"] == "aws_lambda_function"]
     ok = run.check(
@@ -346,6 +384,11 @@ def main(argv: list[str] | None = None) -> int:
             )
             run = Run(terraform, Session(endpoint), root)
             run.summary["provider"] = f"hashicorp/aws {provider_version}"
+            run.provider_version = provider_version
+            try:
+                run.provider = provider_binary(mirror, provider_version)
+            except Missing as missing:
+                run.step(f"provider servers: none ({missing})")
             outcome = _lifecycle(run, root, aws_env, runtime, module_only, premise_plan_only)
     except (TerraformError, Missing) as error:
         print(f"e2e: FAIL {error}")
@@ -380,20 +423,59 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if not outcome.failures else 1
 
 
+def _check_diagnostics(run: Run, what: str, diagnostics: list[str]) -> None:
+    """A plan stands in for ``terraform validate``: 0 errors, 0 warnings."""
+    run.check(not diagnostics, f"{what}: {diagnostics}")
+
+
+def provider_lanes(
+    stack: ExitStack, run: Run, directories: Mapping[str, Path]
+) -> dict[str, Terraform]:
+    """One Terraform per lane, each attached to its own provider server started in the
+    lane's directory (closed with ``stack``); where a server cannot be started, every
+    lane's commands start their own plugin and the summary says why.
+
+    One server per lane: a server holds one provider configuration, so two commands
+    running side by side on one server would configure each other's provider.
+    """
+    reason = "no provider executable in the mirror"
+    if run.provider is not None:
+        try:
+            with ExitStack() as started:
+                servers = {
+                    name: started.enter_context(provider_server(run.terraform, run.provider, path))
+                    for name, path in directories.items()
+                }
+                stack.enter_context(started.pop_all())
+        except ProviderServerError as error:
+            reason = error.reason
+            run.step(f"provider servers: none, each command starts its own provider ({error})")
+        else:
+            run.summary["provider"] += f" ({len(servers)} provider servers, one per lane)"
+            run.step(f"provider servers: {', '.join(servers)}")
+            return {name: run.terraform.attached(server) for name, server in servers.items()}
+    run.summary["provider"] += f" (each command starts its own provider: {reason})"
+    return dict.fromkeys(directories, run.terraform)
+
+
 def _apply_and_replan(
-    run: Run, name: str, directory: Path, var_file: Path
+    run: Run, terraform: Terraform, name: str, directory: Path, var_file: Path
 ) -> tuple[str, int, bool]:
-    run.terraform.apply(directory, var_file)
-    count = len(_resources(run.terraform, directory))
+    terraform.apply(directory, var_file)
+    count = len(_resources(terraform, directory))
     run.step(f"applied {name}: {count} resources")
-    changes = run.terraform.plan_changes(directory, var_file)
+    # The apply's output is text; the plan right after it, of the same configuration and
+    # variables, validates that configuration again and reports its warnings as JSON.
+    plan = terraform.plan(directory, var_file)
+    _check_diagnostics(run, f"the re-plan of {name}", plan.diagnostics)
+    changes = plan.changes
     run.check(not changes, f"re-plan of {name} not empty: {_changes_text(changes)}")
     return name, count, not changes
 
 
-def _destroy(run: Run, name: str, directory: Path, var_file: Path) -> bool:
-    run.terraform.destroy(directory, var_file)
-    left = _resources(run.terraform, directory)
+def _destroy(run: Run, terraform: Terraform, name: str, directory: Path, var_file: Path) -> bool:
+    terraform.destroy(directory, var_file)
+    left = _resources(terraform, directory)
     run.check(not left, f"destroy of {name} left {[r['address'] for r in left]}")
     return not left
 
@@ -414,37 +496,16 @@ def _lifecycle(
         f"release {workspace.release_version}: {len(workspace.release_sums)} artifacts "
         "deployed as prebuilt_packages"
     )
-    module_dir = workspace.source / "terraform"
-    minimal_dir = module_dir / "examples" / "minimal"
+    minimal_dir = workspace.source / "terraform" / "examples" / "minimal"
     refused_root = make_refused_root(root, workspace.source)
     premise_dir = workspace.premise_root
-    directories = (
-        module_dir,
-        minimal_dir,
-        workspace.module_root,
-        workspace.example_root,
-        premise_dir,
-    )
+    # Each of them calls the module, so each lock also admits the module's constraints.
+    directories = (minimal_dir, workspace.module_root, workspace.example_root, premise_dir)
     for directory in (*directories, refused_root):
         terraform.init(directory)
-    chosen = run.summary["provider"].rsplit(" ", 1)[-1]
+    chosen = run.provider_version
     for directory in directories:
-        lock = (directory / ".terraform.lock.hcl").read_text(encoding="utf-8")
-        run.check(f'version     = "{chosen}"' in lock, f"{directory.name} did not lock {chosen}")
-    for name, directory in (
-        ("module", module_dir),
-        ("examples/complete", workspace.example_root),
-        ("examples/minimal", minimal_dir),
-        ("examples/premise", premise_dir),
-    ):
-        result = terraform.validate(directory)
-        problems = _diagnostics(result)
-        run.check(result.get("valid") is True and not problems, f"validate {name}: {problems}")
-    run.step(
-        "validate: module, examples/complete, examples/minimal and examples/premise, "
-        "0 errors, 0 warnings"
-    )
-    check_refusals(run, refused_root)
+        run.check(locked_version(directory) == chosen, f"{directory.name} did not lock {chosen}")
 
     targets: tuple[tuple[str, Path, Path], ...] = (
         ("module", workspace.module_root, workspace.module_vars),
@@ -452,42 +513,71 @@ def _lifecycle(
     )
     if module_only:
         targets = targets[:1]
-    elif premise_plan_only:
-        planned = terraform.plan_changes(premise_dir, workspace.premise_vars)
-        creates = [c for c in planned if c["change"]["actions"] == ["create"]]
-        run.check(
-            len(creates) == len(planned) > 0,
-            f"a fresh plan of examples/premise is not all creates: {_changes_text(planned)}",
-        )
-        run.summary["premise"] = (
-            f"premise: validated and planned ({len(creates)} to create; make e2e applies it)"
-        )
-    else:
+    elif not premise_plan_only:
         targets = (*targets, ("premise", premise_dir, workspace.premise_vars))
-        run.summary["premise"] = "premise (EC2 variant): applied, re-planned and destroyed"
-    # The two configurations are independent: apply and re-plan them side by side.
-    with ThreadPoolExecutor(max_workers=len(targets)) as pool:
-        applied = list(pool.map(lambda target: _apply_and_replan(run, *target), targets))
-    run.summary["applied"] = (
-        "applied " + " + ".join(f"{n} ({name})" for name, n, _ in applied) + " resources"
-    )
-    run.summary["replan"] = (
-        "re-plan: no changes" if all(empty for _, _, empty in applied) else "re-plan: CHANGES"
-    ) + f" (moto gaps patched: {len(MOTO_GAPS)})"
+    with ExitStack() as stack:
+        lanes = provider_lanes(stack, run, {name: directory for name, directory, _ in targets})
+        # The steps before the lanes run one at a time on the first lane's server: none of
+        # them applies, so the provider reads no file by a path relative to its directory.
+        first = lanes[targets[0][0]]
+        result = first.validate(minimal_dir)
+        problems = _diagnostics(result)
+        run.check(
+            result.get("valid") is True and not problems, f"validate examples/minimal: {problems}"
+        )
+        run.step(
+            "validate: examples/minimal (and the module it calls), 0 errors, 0 warnings; the "
+            "module alone, examples/complete and examples/premise: by their plans, 0 warnings"
+        )
+        check_refusals(run, first, refused_root)
+        if premise_plan_only and not module_only:
+            plan = first.plan(premise_dir, workspace.premise_vars)
+            _check_diagnostics(run, "the plan of examples/premise", plan.diagnostics)
+            creates = [c for c in plan.changes if c["change"]["actions"] == ["create"]]
+            run.check(
+                len(creates) == len(plan.changes) > 0,
+                "a fresh plan of examples/premise is not all creates: "
+                + _changes_text(plan.changes),
+            )
+            run.summary["premise"] = (
+                f"premise: validated and planned ({len(creates)} to create; make e2e applies it)"
+            )
+        elif not module_only:
+            run.summary["premise"] = "premise (EC2 variant): applied, re-planned and destroyed"
+        # The configurations are independent: apply and re-plan them side by side, each
+        # on its own provider server.
+        with ThreadPoolExecutor(max_workers=len(targets)) as pool:
+            applied = list(
+                pool.map(lambda target: _apply_and_replan(run, lanes[target[0]], *target), targets)
+            )
+        run.summary["applied"] = (
+            "applied " + " + ".join(f"{n} ({name})" for name, n, _ in applied) + " resources"
+        )
+        run.summary["replan"] = (
+            "re-plan: no changes" if all(empty for _, _, empty in applied) else "re-plan: CHANGES"
+        ) + f" (moto gaps patched: {len(MOTO_GAPS)})"
 
-    module_state = _module_resources(_resources(terraform, workspace.module_root))
-    check_outputs(run, workspace.module_root, module_state)
-    try:
-        run_deployed(run, root, module_state, aws_env)
-    except Exception as error:  # a broken step is a failure, and destroy still runs
-        run.check(False, f"running the deployed packages: {error!r}")
+        module_state = _module_resources(_resources(terraform, workspace.module_root))
+        check_outputs(run, workspace.module_root, module_state)
+        try:
+            run_deployed(run, root, module_state, aws_env)
+        except Exception as error:  # a broken step is a failure, and destroy still runs
+            run.check(False, f"running the deployed packages: {error!r}")
 
-    # The example builds its packages at apply (the module alone deploys prebuilt zips).
-    if not module_only:
-        code_change(run, workspace.source, workspace.example_root, workspace.example_vars)
+        # The example builds its packages at apply (the module alone deploys prebuilt zips).
+        if not module_only:
+            code_change(
+                run,
+                lanes["example"],
+                workspace.source,
+                workspace.example_root,
+                workspace.example_vars,
+            )
 
-    with ThreadPoolExecutor(max_workers=len(targets)) as pool:
-        destroyed = list(pool.map(lambda target: _destroy(run, *target), targets))
+        with ThreadPoolExecutor(max_workers=len(targets)) as pool:
+            destroyed = list(
+                pool.map(lambda target: _destroy(run, lanes[target[0]], *target), targets)
+            )
     run.summary["destroy"] = "destroy: clean" if all(destroyed) else "destroy: LEFT RESOURCES"
     return run
 
