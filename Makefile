@@ -82,7 +82,8 @@ demo: $(VENV)/.installed
 # Static checks first (two at a time, each one's output whole when it ends), pytest last:
 # its summary is the closing line of `make test`. pytest spreads the tests over the cores
 # (pytest-xdist, a test file per worker at a time: the chaos campaign's module fixture
-# then runs once, in its own two processes) and runs the Terraform lifecycle of `make e2e`
+# then runs once, in a process of its own, two with more than 2 cores, while its worker
+# waits) and runs the Terraform lifecycle of `make e2e`
 # beside them: it mostly waits on Terraform, and tests/e2e/test_lifecycle.py reports it as
 # one test. --no-loadscope-reorder keeps the files in tests/conftest.py's order (the
 # campaign, most of the CPU, first); xdist's default hands out the largest files first,
