@@ -162,7 +162,8 @@ def test_given_an_action_due_during_a_sleep_when_run_then_it_runs_first_in_virtu
     assert resumed == ["p", "p", "p"]  # started, then after each of the first two actions
 
 
-def test_given_a_bounded_run_when_a_process_sleeps_past_the_bound_then_the_run_ends_there() -> None:
+def _ticking() -> tuple[EventLoop, list[float]]:
+    """A loop with one process that sleeps 10 s ten times, noting the time after each."""
     loop = EventLoop(START)
     seen: list[float] = []
 
@@ -172,6 +173,11 @@ def test_given_a_bounded_run_when_a_process_sleeps_past_the_bound_then_the_run_e
             seen.append(loop.now - START)
 
     loop.spawn("p", body)
+    return loop, seen
+
+
+def test_given_a_bounded_run_when_a_process_sleeps_past_the_bound_then_the_run_ends_there() -> None:
+    loop, seen = _ticking()
     loop.run(until=START + 35)
 
     assert seen == [10.0, 20.0, 30.0]
@@ -184,15 +190,7 @@ def test_given_a_bounded_run_when_a_process_sleeps_past_the_bound_then_the_run_e
 
 
 def test_given_a_stop_condition_when_it_holds_then_a_sleeping_process_is_not_resumed() -> None:
-    loop = EventLoop(START)
-    seen: list[float] = []
-
-    def body() -> None:
-        for _ in range(10):
-            SimClock(loop).sleep(10.0)
-            seen.append(loop.now - START)
-
-    loop.spawn("p", body)
+    loop, seen = _ticking()
     loop.run(stop=lambda: loop.now >= START + 40)
 
     assert seen == [10.0, 20.0, 30.0, 40.0]
